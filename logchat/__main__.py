@@ -1,0 +1,3 @@
+from logchat.cli.app import main
+
+main()

@@ -1,0 +1,136 @@
+"""`logchat index` and `logchat reload`."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import nullcontext
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from logchat.cli.context import AppContext, interactive, print_json
+
+if TYPE_CHECKING:
+    from logchat.services.ingest import IngestReport, TimeWindow
+
+
+def index(
+    ctx: typer.Context,
+    paths: Annotated[list[str], typer.Argument(help="Files, globs, directories, .gz files, or - for stdin.")],
+    name: Annotated[str | None, typer.Option("--name", "-n", help="Source name (for stdin, or a label).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="Log format; 'auto' detects it per file.")] = "auto",
+    wait: Annotated[float | None, typer.Option("--wait", help="Seconds to wait for a running index.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
+) -> None:
+    """Index log files; again later, only the lines appended since.
+
+    Example: logchat index /var/log/syslog 'app/logs/*.log' old.log.2.gz ./logdir/
+
+    Example: journalctl -o short-iso | logchat index - --name journal
+    """
+    from logchat.services.ingest import index_inputs
+
+    app: AppContext = ctx.obj
+    _check_format(fmt)
+    report = _with_progress(
+        app,
+        json_output,
+        lambda progress: index_inputs(
+            app.store, app.settings, paths, name=name, fmt=fmt, stdin=sys.stdin.buffer,
+            progress=progress, wait_seconds=wait,
+        ),
+    )
+    _render(app, report, json_output)
+
+
+def reload(
+    ctx: typer.Context,
+    since: Annotated[str | None, typer.Option("--since", help="Keep only events at or after this time.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Keep only events before this time.")] = None,
+    wait: Annotated[float | None, typer.Option("--wait", help="Seconds to wait for a running index.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
+) -> None:
+    """Ingest what is new in every source listed in logchat.toml. Cron and CI friendly.
+
+    Exit code 0 when every source was read, 1 if any failed, 2 for a usage or config error.
+
+    Example: logchat reload --since 2026-11-01 --until "2026-11-02 06:00" --json
+    """
+    from logchat.services.ingest import reload_sources
+
+    app: AppContext = ctx.obj
+    window = _window(app, since, until)
+    report = _with_progress(
+        app,
+        json_output,
+        lambda progress: reload_sources(app.store, app.settings, window=window, progress=progress, wait_seconds=wait),
+    )
+    _render(app, report, json_output)
+
+
+def _check_format(fmt: str) -> None:
+    from logchat.errors import UsageError
+    from logchat.ingest.formats import FORMAT_NAMES
+
+    if fmt != "auto" and fmt not in FORMAT_NAMES:
+        raise UsageError(f"unknown --format {fmt!r}; choose auto or one of: {', '.join(sorted(FORMAT_NAMES))}")
+
+
+def _window(app: AppContext, since: str | None, until: str | None) -> TimeWindow:
+    from logchat.services.ingest import TimeWindow
+    from logchat.services.timeparse import parse_cli_time
+
+    tz = app.settings.ingest.default_timezone
+    return TimeWindow(
+        since=parse_cli_time(since, tz, flag="--since") if since else None,
+        until=parse_cli_time(until, tz, flag="--until") if until else None,
+    )
+
+
+def _with_progress(app: AppContext, json_output: bool, run):  # type: ignore[no-untyped-def]
+    if interactive(app.quiet) and not json_output:
+        from logchat.cli.progress import RichIngestProgress
+
+        progress = RichIngestProgress()
+        with progress:
+            return run(progress)
+    with nullcontext():
+        return run(None)
+
+
+def _render(app: AppContext, report: IngestReport, json_output: bool) -> None:
+    from logchat.cli.context import stderr_console, stdout_console
+
+    if json_output:
+        print_json(report.to_dict())
+    else:
+        err = stderr_console()
+        for source in report.sources:
+            for message in source.errors:
+                err.print(f"logchat: error: {message}", markup=False)
+        if not app.quiet:
+            out = stdout_console()
+            for source in report.sources:
+                if source.failed:
+                    continue
+                note = "" if source.status == "ok" else f" ({source.status})"
+                skipped = f", {source.skipped:,} outside the time window" if source.skipped else ""
+                out.print(
+                    f"{source.location}: {source.new_events:,} new events from {source.new_lines:,} lines "
+                    f"[{source.format or '-'}]{skipped}{note}",
+                    markup=False,
+                )
+            rate = report.new_lines / report.elapsed_seconds if report.elapsed_seconds > 0 else 0
+            failed = sum(1 for s in report.sources if s.failed)
+            out.print(
+                f"{report.new_events:,} new events in {report.elapsed_seconds:.2f}s ({rate:,.0f} lines/s)"
+                + (f"; {failed} source(s) failed" if failed else ""),
+                markup=False,
+            )
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("index")(index)
+    app.command("reload")(reload)

@@ -1,0 +1,59 @@
+"""A rich progress bar for ingestion: bytes, lines and lines/s, one task per source."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from logchat.services.ingest import Progress, SourceReport
+
+if TYPE_CHECKING:
+    from rich.progress import Progress as RichProgress
+
+
+class RichIngestProgress(Progress):
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+        from rich.progress import Progress as RichProgress
+
+        self._bar: RichProgress = RichProgress(
+            TextColumn("{task.description}", justify="left"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TextColumn("{task.fields[lines]:>10,} lines  {task.fields[rate]:>9,.0f} lines/s"),
+            TimeRemainingColumn(),
+            transient=False,
+        )
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> RichIngestProgress:
+        self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.stop()
+
+    def start_source(self, report: SourceReport, total_bytes: int | None) -> None:
+        label = report.location if len(report.location) < 40 else "…" + report.location[-39:]
+        self._tasks[report.location] = self._bar.add_task(label, total=total_bytes, lines=0, rate=0.0)
+
+    def advance(self, report: SourceReport, bytes_done: int, lines_done: int) -> None:
+        task_id = self._tasks.get(report.location)
+        if task_id is None:
+            return
+        task = self._bar.tasks[task_id]
+        elapsed = task.elapsed or 0.0
+        rate = lines_done / elapsed if elapsed > 0 else 0.0
+        self._bar.update(task_id, completed=bytes_done, lines=lines_done, rate=rate)
+
+    def finish_source(self, report: SourceReport) -> None:
+        task_id = self._tasks.get(report.location)
+        if task_id is not None:
+            task = self._bar.tasks[task_id]
+            self._bar.update(task_id, total=task.completed or 1, completed=task.completed or 1)

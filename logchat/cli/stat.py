@@ -1,0 +1,111 @@
+"""`logchat stat`: what is in the store."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from logchat.cli.context import AppContext, print_json
+
+_SPARK = " ▁▂▃▄▅▆▇█"
+
+
+def stat(
+    ctx: typer.Context,
+    since: Annotated[str | None, typer.Option("--since", help="ISO time or phrase, e.g. '2 hours ago'.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="ISO time or phrase.")] = None,
+    level: Annotated[str | None, typer.Option("--level", "-l", help="This level and above, e.g. error.")] = None,
+    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Source name or path part.")] = None,
+    host: Annotated[list[str] | None, typer.Option("--host", help="Host name.")] = None,
+    top: Annotated[int, typer.Option("--top", min=1, max=1000, help="Rows per table.")] = 10,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show counts by level, source, host and process, a time histogram and the top patterns.
+
+    Example: logchat stat --since "2 hours ago" --level error --source nginx --json
+    """
+    from logchat.services.stats import StatQuery, compute_stats, resolve_level
+    from logchat.services.timeparse import parse_cli_time
+
+    app: AppContext = ctx.obj
+    tz = app.settings.ingest.default_timezone
+    query = StatQuery(
+        since=parse_cli_time(since, tz, flag="--since") if since else None,
+        until=parse_cli_time(until, tz, flag="--until") if until else None,
+        level=resolve_level(level) if level else None,
+        sources=source or [],
+        hosts=host or [],
+        top=top,
+    )
+    result = compute_stats(app.store, query)
+    if json_output:
+        print_json(result)
+    else:
+        _render(result)
+
+
+def _fmt_time(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else "-"
+
+
+def _render(result: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from logchat.cli.context import stdout_console
+
+    out = stdout_console()
+    span = result["time_span"]
+    out.print(f"[bold]{result['total']:,}[/bold] events, {_fmt_time(span['first'])} → {_fmt_time(span['last'])} UTC")
+    if result["total"] == 0:
+        return
+    levels = Table(title="By level", title_justify="left", box=None)
+    levels.add_column("level")
+    levels.add_column("events", justify="right")
+    for name, count in result["by_level"].items():
+        levels.add_row(name, f"{count:,}")
+    out.print(levels)
+    for key, title, label in (
+        ("by_source", "By source", "name"), ("by_host", "By host", "host"), ("by_process", "By process", "process"),
+    ):
+        if not result[key]:
+            continue
+        table = Table(title=title, title_justify="left", box=None)
+        table.add_column(label, overflow="fold")
+        table.add_column("events", justify="right")
+        for row in result[key]:
+            table.add_row(str(row[label]), f"{row['count']:,}")
+        out.print(table)
+    histogram = result["histogram"]
+    if histogram["buckets"]:
+        counts = [b["count"] for b in histogram["buckets"]]
+        peak = max(counts) or 1
+        bars = "".join(_SPARK[min(8, -(-c * 8 // peak))] if c else _SPARK[0] for c in counts)
+        out.print(f"Events per {_interval(histogram['bucket_seconds'])} (peak {peak:,}):")
+        out.print(f"  {bars}", markup=False)
+        out.print(
+            f"  {_fmt_time(histogram['buckets'][0]['start'])}  …  {_fmt_time(histogram['buckets'][-1]['start'])}",
+            markup=False,
+        )
+    templates = Table(title="Top patterns (errors first)", title_justify="left", box=None)
+    for column, justify in (("count", "right"), ("level", "left"), ("first seen", "left"),
+                            ("last seen", "left"), ("pattern", "left")):
+        templates.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for row in result["top_templates"]:
+        templates.add_row(
+            f"{row['count']:,}", row["level"] or "-", _fmt_time(row["first_seen"]), _fmt_time(row["last_seen"]),
+            row["template"],
+        )
+    out.print(templates, markup=False)
+
+
+def _interval(seconds: int) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            n = seconds // size
+            return f"{n} {unit}s" if n > 1 else unit
+    return f"{seconds} seconds"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("stat")(stat)

@@ -1,0 +1,249 @@
+"""One settings model: defaults < logchat.toml < LOGCHAT_* environment < CLI flags.
+
+Settings are loaded once by a front end (the Typer callback or the daemon's app factory), never at
+import time. Errors name the key path and the file they came from.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from logchat.errors import ConfigError
+
+CONFIG_FILE_NAME = "logchat.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSettings(_Section):
+    # None means the embedded default: one SQLite file in the data dir.
+    url: str | None = None
+    echo: bool = False
+
+
+class RedisSettings(_Section):
+    # None means in-process/database-backed shared state (single machine).
+    url: str | None = None
+    key_prefix: str = "logchat:"
+
+
+class SourceSettings(_Section):
+    path: str
+    name: str | None = None
+    format: str = "auto"
+    enabled: bool = True
+
+
+class IngestSettings(_Section):
+    batch_size: int = Field(default=20_000, ge=1)
+    max_line_bytes: int = Field(default=65_536, ge=256)
+    default_timezone: str = "UTC"
+    multiline: bool = True
+    lock_timeout_seconds: float = Field(default=0.0, ge=0)
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class AuthSettings(_Section):
+    # None: generated once into <data_dir>/jwt-secret with 0600 permissions.
+    jwt_secret: SecretStr | None = None
+    access_token_ttl_seconds: int = Field(default=900, ge=10)
+    refresh_token_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60)
+    min_password_length: int = Field(default=10, ge=6)
+    max_failed_logins: int = Field(default=5, ge=1)
+    lockout_seconds: float = Field(default=60.0, ge=0)
+
+
+class LLMSettings(_Section):
+    # "ollama", "none", or a dotted import path of a LangChain chat model class.
+    provider: str = "ollama"
+    model: str = "llama3.2"
+    base_url: str = "http://127.0.0.1:11434"
+    temperature: float = 0.0
+    timeout_seconds: float = Field(default=120.0, gt=0)
+    connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    context_token_budget: int = Field(default=3_000, ge=200)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class EmbeddingSettings(_Section):
+    provider: Literal["hashing", "ollama"] = "hashing"
+    model: str = "nomic-embed-text"
+    base_url: str | None = None
+    dimensions: int = Field(default=384, ge=16)
+
+
+class RetrievalSettings(_Section):
+    evidence_lines: int = Field(default=20, ge=1)
+    top_patterns: int = Field(default=10, ge=1)
+    candidate_pool: int = Field(default=200, ge=10)
+    window_size: int = Field(default=20, ge=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LOGCHAT_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(default_factory=lambda: default_data_dir())
+    log_level: str = "WARNING"
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    sources: list[SourceSettings] = Field(default_factory=list)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+
+    # Where the values came from; not a setting.
+    config_file: Path | None = Field(default=None, exclude=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # CLI flags arrive as init kwargs and win; then the environment; the TOML file is merged
+        # in by load_settings() underneath the environment.
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{self.data_dir / 'logchat.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+# Set by load_settings() for the duration of one Settings() construction.
+_toml_values: dict[str, Any] = {}
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return _toml_values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_toml_values)
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "logchat"
+
+
+def find_config_file(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """--config, then $LOGCHAT_CONFIG, then ./logchat.toml, then $XDG_CONFIG_HOME/logchat/logchat.toml."""
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        return path
+    env_path = os.environ.get("LOGCHAT_CONFIG")
+    if env_path:
+        path = Path(env_path).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path} (from LOGCHAT_CONFIG)")
+        return path
+    local = Path.cwd() / CONFIG_FILE_NAME
+    if local.is_file():
+        return local
+    xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    user = Path(xdg) / "logchat" / CONFIG_FILE_NAME
+    if user.is_file():
+        return user
+    return None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from exc
+
+
+def load_settings(
+    config_file: str | os.PathLike[str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build the settings. ``overrides`` are CLI flags, e.g. ``data_dir=...``; None values are ignored."""
+    global _toml_values
+    path = find_config_file(config_file)
+    values = read_toml(path) if path else {}
+    flags = {key: value for key, value in overrides.items() if value is not None}
+    _check_unknown_keys(values, path)
+    _toml_values = values
+    try:
+        settings = Settings(**flags)
+    except ValidationError as exc:
+        raise ConfigError(_describe_validation_error(exc, path)) from exc
+    finally:
+        _toml_values = {}
+    settings.config_file = path
+    settings.data_dir = settings.data_dir.expanduser()
+    _check_relative_source_paths(settings, path)
+    return settings
+
+
+def _check_unknown_keys(values: dict[str, Any], path: Path | None) -> None:
+    # Top level is lenient in pydantic-settings (so stray LOGCHAT_* env vars do no harm), but a
+    # typo in the file must not be silently ignored.
+    known = set(Settings.model_fields) - {"config_file"}
+    for key in values:
+        if key not in known:
+            where = f" in {path}" if path else ""
+            raise ConfigError(f"unknown config key {key!r}{where}")
+
+
+def _check_relative_source_paths(settings: Settings, path: Path | None) -> None:
+    # Relative source paths are relative to the config file, so cron jobs work from any cwd.
+    if path is None:
+        return
+    for source in settings.sources:
+        if source.path == "-" or "://" in source.path:
+            continue
+        candidate = Path(source.path).expanduser()
+        if not candidate.is_absolute():
+            source.path = str(path.parent / candidate)
+
+
+def _describe_validation_error(exc: ValidationError, path: Path | None) -> str:
+    first = exc.errors()[0]
+    key = ".".join(str(part) for part in first["loc"])
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    origin = f" ({path})" if path else ""
+    more = len(exc.errors()) - 1
+    suffix = f" (+{more} more)" if more > 0 else ""
+    return f"config key {key!r}: {message}{origin}{suffix}"

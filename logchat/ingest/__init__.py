@@ -1,0 +1,1 @@
+"""Ingestion: sources, format detection, parsers (pure), multi-line joining, templates (Drain3)."""

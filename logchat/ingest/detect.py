@@ -1,0 +1,97 @@
+"""Choose a file's log format from a sample of its lines, and tell text from binary data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+from logchat.ingest.formats import FORMAT_NAMES, make_parser
+from logchat.ingest.timestamps import TimeContext
+
+SAMPLE_LINES = 50
+BINARY_SNIFF_BYTES = 8192
+# A format must give a header to at least this share of the sample's header-shaped lines; below
+# it, most lines would be glued to a few events as continuations and "generic" is the better bet.
+MIN_ACCEPTED_SHARE = 0.5
+_CONTINUATION_STARTS = ("Caused by:", "at ", "... ", "Traceback (most recent call last)")
+# Control bytes that do occur in text files: tab, newline, vertical tab, form feed, carriage return, ESC.
+_TEXT_CONTROLS = frozenset(b"\t\n\x0b\x0c\r\x1b")
+_MAX_CONTROL_RATIO = 0.1
+
+
+def _looks_like_continuation(line: str) -> bool:
+    return line[:1] in (" ", "\t") or line.startswith(_CONTINUATION_STARTS)
+
+
+def detect_format(sample: Iterable[str], *, ctx: TimeContext | None = None) -> str:
+    """The name of the format whose parser accepts most of the first 50 non-empty lines.
+
+    Ties go to the more specific format (the order of FORMAT_NAMES). Lines shaped like
+    continuations (indented, "at ...", "Caused by:") are not held against a format, so a log4j
+    file that opens with a long stack trace is still log4j. "generic" when no format fits.
+    """
+    lines: list[str] = []
+    for line in sample:
+        line = line.rstrip("\r\n")
+        if not lines:
+            line = line.lstrip("\ufeff")
+        if line.strip():
+            lines.append(line)
+            if len(lines) >= SAMPLE_LINES:
+                break
+    if not lines:
+        return "generic"
+    base = ctx if ctx is not None else TimeContext()
+    header_shaped = sum(1 for line in lines if not _looks_like_continuation(line)) or len(lines)
+
+    best_name, best_count = "generic", 0
+    for name in FORMAT_NAMES:
+        if name == "generic":
+            continue
+        parser = make_parser(name, base.fresh())
+        count = 0
+        for line in lines:
+            if parser.parse(line) is not None:
+                count += 1
+        if count > best_count:
+            best_name, best_count = name, count
+    if best_count < MIN_ACCEPTED_SHARE * header_shaped:
+        return "generic"
+    return best_name
+
+
+def is_probably_binary(data: bytes) -> bool:
+    """True for data that is not a text log: a NUL byte, or many control bytes, in the first 8 KiB.
+
+    UTF-16 text counts as binary here (it is full of NULs); logs are read as UTF-8.
+    """
+    head = data[:BINARY_SNIFF_BYTES]
+    if not head:
+        return False
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for byte in head if (byte < 32 or byte == 127) and byte not in _TEXT_CONTROLS)
+    return controls > _MAX_CONTROL_RATIO * len(head)
+
+
+def timestamp_parse_rate(path: Path, reference: datetime) -> tuple[str, float]:
+    """(detected format, share of non-empty lines whose header has a timestamp) for one file.
+
+    `reference` stands in for the file's mtime in year inference, so results do not depend on
+    when the file was copied.
+    """
+    ctx = TimeContext(reference=reference)
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        lines = [line.rstrip("\r\n") for line in handle]
+    name = detect_format(lines[: SAMPLE_LINES * 4], ctx=ctx)
+    parser = make_parser(name, ctx.fresh())
+    total = stamped = 0
+    for line in lines:
+        if not line.strip():
+            continue
+        total += 1
+        header = parser.parse(line)
+        if header is not None and header.ts is not None:
+            stamped += 1
+    return name, (stamped / total if total else 0.0)

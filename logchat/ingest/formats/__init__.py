@@ -1,0 +1,68 @@
+"""Log format parsers: one object per format with `name` and `parse(line) -> ParsedHeader | None`.
+
+`parse` returns None when a line has no header of that format; ingestion then treats the line as
+a continuation of the event before it. Parsers keep per-file state (year inference, a timestamp
+cache) in the TimeContext and in themselves, so make one parser per file with `make_parser`.
+"""
+
+from __future__ import annotations
+
+from logchat.errors import UsageError
+from logchat.ingest.formats._shared import Parser
+from logchat.ingest.formats.android import LogcatParser
+from logchat.ingest.formats.cluster import HpcParser, LabelledEpochParser
+from logchat.ingest.formats.generic import GenericParser, Iso8601Parser
+from logchat.ingest.formats.jsonlines import JsonLinesParser
+from logchat.ingest.formats.jvm import HdfsParser, Log4jParser, SparkParser
+from logchat.ingest.formats.oslo import OsloParser
+from logchat.ingest.formats.pipe import PipeDelimitedParser
+from logchat.ingest.formats.proxifier import ProxifierParser
+from logchat.ingest.formats.python_logging import PythonLoggingParser
+from logchat.ingest.formats.syslog import Rfc3164Parser, Rfc5424Parser
+from logchat.ingest.formats.web import AccessLogParser, ApacheErrorParser, NginxErrorParser
+from logchat.ingest.formats.windows import CbsParser
+from logchat.ingest.timestamps import TimeContext
+
+__all__ = ["FORMAT_NAMES", "Parser", "UnknownFormat", "make_parser"]
+
+# Most specific first: when two parsers accept the same number of sample lines, the earlier one
+# wins (log4j lines are also ISO-8601 lines; anything is a generic line).
+_PARSERS: dict[str, type] = {
+    cls.name: cls
+    for cls in (
+        Rfc5424Parser,
+        JsonLinesParser,
+        AccessLogParser,
+        ApacheErrorParser,
+        NginxErrorParser,
+        LabelledEpochParser,
+        HpcParser,
+        LogcatParser,
+        HdfsParser,
+        SparkParser,
+        ProxifierParser,
+        PipeDelimitedParser,
+        CbsParser,
+        OsloParser,
+        PythonLoggingParser,
+        Log4jParser,
+        Rfc3164Parser,
+        Iso8601Parser,
+        GenericParser,
+    )
+}
+
+FORMAT_NAMES: tuple[str, ...] = tuple(_PARSERS)
+
+
+class UnknownFormat(UsageError):
+    """A format name (from configuration or a flag) that no parser has."""
+
+
+def make_parser(format_name: str, ctx: TimeContext) -> Parser:
+    """A fresh parser for `format_name` (one of FORMAT_NAMES) bound to one file's TimeContext."""
+    try:
+        cls = _PARSERS[format_name]
+    except KeyError:
+        raise UnknownFormat(f"unknown log format {format_name!r}; known formats: {', '.join(FORMAT_NAMES)}") from None
+    return cls(ctx)

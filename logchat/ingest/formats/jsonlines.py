@@ -1,0 +1,157 @@
+"""JSON lines (one object per line): structlog, pino/bunyan, logstash/ECS, zap, Docker, journald."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from logchat.ingest.events import ParsedHeader
+from logchat.ingest.formats._shared import ParserBase
+from logchat.ingest.levels import level_from_syslog_severity, normalize_level
+from logchat.ingest.timestamps import TimeContext, epoch_to_utc
+
+_TIME_KEYS = ("time", "timestamp", "ts", "@timestamp", "t", "datetime", "date", "asctime", "when")
+_LEVEL_KEYS = ("level", "lvl", "severity", "levelname", "loglevel", "log_level", "log.level", "severityText")
+_MESSAGE_KEYS = ("msg", "message", "log", "text", "event", "MESSAGE", "@message")
+_HOST_KEYS = ("host", "hostname", "_HOSTNAME", "host.name", "node")
+_PROCESS_KEYS = ("logger", "name", "component", "service", "logger_name", "app", "SYSLOG_IDENTIFIER")
+_PID_KEYS = ("pid", "_PID", "process_id", "process.pid")
+# journald's JSON export: microseconds since the epoch, and a syslog PRIORITY digit.
+_JOURNALD_TIME = "__REALTIME_TIMESTAMP"
+
+# pino and bunyan log numeric levels.
+_NUMERIC_LEVELS = ((60, "CRITICAL"), (50, "ERROR"), (40, "WARNING"), (30, "INFO"), (20, "DEBUG"), (10, "TRACE"))
+
+
+def _first(record: dict[str, Any], keys: tuple[str, ...]) -> tuple[str | None, Any]:
+    for key in keys:
+        value = record.get(key)
+        if value is not None and value != "":
+            return key, value
+    return None, None
+
+
+def _time_value(value: Any, ctx: TimeContext) -> datetime | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return epoch_to_utc(value)
+    if isinstance(value, dict):  # {"$date": ...} (MongoDB) or {"seconds": .., "nanos": ..}
+        if "seconds" in value and isinstance(value["seconds"], int | float):
+            return epoch_to_utc(value["seconds"] + value.get("nanos", 0) / 1e9)
+        inner = value.get("$date")
+        return _time_value(inner, ctx) if inner is not None else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text[:1].isdigit() and text.replace(".", "", 1).isdigit():
+        number = float(text) if "." in text else int(text)
+        # A bare year-like digit string is not an epoch; anything of epoch length is.
+        return epoch_to_utc(number) if abs(number) >= 10**8 else None
+    return ctx.iso(text)
+
+
+def _level_value(value: Any) -> str | None:
+    if isinstance(value, str):
+        return normalize_level(value.strip())
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        for threshold, level in _NUMERIC_LEVELS:
+            if value >= threshold:
+                return level
+        return "TRACE" if value >= 0 else None
+    if isinstance(value, dict):  # ECS nested {"log": {"level": ...}} is looked up separately
+        return None
+    return None
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class JsonLinesParser(ParserBase):
+    """One JSON object per line. Well-known keys fill the header; the message is the message key
+    followed by the remaining fields as key=value, so that "status=500" stays searchable."""
+
+    name = "json"
+    __slots__ = ()
+
+    def parse(self, line: str) -> ParsedHeader | None:
+        stripped = line.strip()
+        if not stripped.startswith("{") or not stripped.endswith("}"):
+            return None
+        try:
+            record = json.loads(stripped)
+        except ValueError:
+            return None
+        if not isinstance(record, dict):
+            return None
+        used: set[str] = set()
+
+        ts = None
+        if _JOURNALD_TIME in record:
+            used.add(_JOURNALD_TIME)
+            try:
+                ts = epoch_to_utc(int(record[_JOURNALD_TIME]))
+            except (TypeError, ValueError):
+                ts = None
+        if ts is None:
+            key, value = _first(record, _TIME_KEYS)
+            if key is not None:
+                used.add(key)
+                ts = _time_value(value, self.ctx)
+
+        level = None
+        key, value = _first(record, _LEVEL_KEYS)
+        if key is not None:
+            used.add(key)
+            level = _level_value(value)
+        elif isinstance(record.get("log"), dict) and "level" in record["log"]:
+            level = _level_value(record["log"]["level"])
+        elif "PRIORITY" in record:
+            used.add("PRIORITY")
+            try:
+                level = level_from_syslog_severity(int(record["PRIORITY"]))
+            except (TypeError, ValueError):
+                level = None
+
+        key, message_value = _first(record, _MESSAGE_KEYS)
+        message = ""
+        if key is not None and not isinstance(message_value, dict | list):
+            used.add(key)
+            message = _scalar_text(message_value).rstrip("\n")
+
+        host = process = None
+        pid = None
+        key, value = _first(record, _HOST_KEYS)
+        if key is not None and isinstance(value, str):
+            used.add(key)
+            host = value
+        key, value = _first(record, _PROCESS_KEYS)
+        if key is not None and isinstance(value, str):
+            used.add(key)
+            process = value
+        key, value = _first(record, _PID_KEYS)
+        if key is not None and (
+            (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value.isdigit())
+        ):
+            used.add(key)
+            pid = int(value)
+
+        # journald exports dozens of bookkeeping fields; only its MESSAGE is worth keeping there.
+        extras = (
+            []
+            if _JOURNALD_TIME in record
+            else [
+                f"{name}={_scalar_text(value)}"
+                for name, value in record.items()
+                if name not in used and value is not None
+            ]
+        )
+        if extras:
+            message = f"{message} {' '.join(extras)}" if message else " ".join(extras)
+        return ParsedHeader(ts, level, host, process, pid, message)

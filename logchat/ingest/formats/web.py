@@ -1,0 +1,119 @@
+"""Web server logs: Apache/nginx access logs (common and combined), Apache and nginx error logs."""
+
+from __future__ import annotations
+
+import re
+
+from logchat.ingest.events import ParsedHeader
+from logchat.ingest.formats._shared import ParserBase
+from logchat.ingest.levels import normalize_level
+from logchat.ingest.timestamps import MONTHS, fraction_to_micros
+
+# host ident user [10/Oct/2000:13:55:36 -0700] "request" status size ["referer" "user-agent"] ...
+_ACCESS = re.compile(
+    r"(\S+) (\S+) (\S+) \[((\d\d)/([A-Z][a-z]{2})/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d))\] "
+    r'"((?:[^"\\]|\\.)*)" (\d{3}) (\d+|-)(.*)',
+    re.DOTALL,
+)
+
+
+def _status_level(status: str) -> str:
+    if status >= "500":
+        return "ERROR"
+    if status >= "400":
+        return "WARNING"
+    return "INFO"
+
+
+class AccessLogParser(ParserBase):
+    """NCSA common/combined access logs. The level follows the status (5xx ERROR, 4xx WARNING).
+
+    The client address is part of the message (it is what one searches for), not the host: the
+    host of an event is the machine that wrote the log.
+    """
+
+    name = "access"
+    __slots__ = ()
+
+    def parse(self, line: str) -> ParsedHeader | None:
+        match = _ACCESS.match(line)
+        if match is None:
+            return None
+        (client, _ident, user, stamp, dd, mon, yyyy, hh, mi, ss, sign, oh, om,
+         request, status, size, rest) = match.groups()  # fmt: skip
+        if stamp == self._last_stamp:
+            ts = self._last_ts
+        else:
+            month = MONTHS.get(mon)
+            if month is None:
+                return None
+            offset = int(oh) * 60 + int(om)
+            ts = self.ctx.with_offset(
+                int(yyyy), month, int(dd), int(hh), int(mi), int(ss), 0, -offset if sign == "-" else offset
+            )
+            self._last_stamp = stamp
+            self._last_ts = ts
+        who = client if user == "-" else f"{client} {user}"
+        message = f'{who} "{request}" {status} {size}{rest}'
+        return ParsedHeader(ts, _status_level(status), None, "access", None, message)
+
+
+# [Sun Dec 04 04:47:44 2005] [error] msg
+# [Wed Oct 11 14:32:52.123456 2000] [core:error] [pid 123:tid 456] [client 1.2.3.4:5] msg
+_APACHE_ERROR = re.compile(
+    r"\[(?:[A-Z][a-z]{2} )?([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))? (\d{4})\] "
+    r"\[(?:([^\]:\s]+):)?([a-z]+\d?)\](?: \[pid (\d+)(?::tid \d+)?\])? ?(.*)",
+    re.DOTALL,
+)
+
+
+class ApacheErrorParser(ParserBase):
+    """Apache httpd error_log, 2.2 and 2.4 styles; the module ("core") becomes the process."""
+
+    name = "apache_error"
+    __slots__ = ()
+
+    def parse(self, line: str) -> ParsedHeader | None:
+        match = _APACHE_ERROR.match(line)
+        if match is None:
+            return None
+        mon, dd, hh, mi, ss, frac, yyyy, module, word, pid, message = match.groups()
+        level = normalize_level(word)
+        month = MONTHS.get(mon)
+        if level is None or month is None:
+            return None
+        stamp = line[: match.end(7)]
+        if stamp == self._last_stamp:
+            ts = self._last_ts
+        else:
+            ts = self.ctx.local(int(yyyy), month, int(dd), int(hh), int(mi), int(ss), fraction_to_micros(frac))
+            self._last_stamp = stamp
+            self._last_ts = ts
+        return ParsedHeader(ts, level, None, module, int(pid) if pid else None, message)
+
+
+# 2023/01/01 12:00:00 [error] 123#0: *1 msg
+_NGINX_ERROR = re.compile(r"((\d{4})/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d)) \[([a-z]+)\] (\d+)#\d+: (.*)", re.DOTALL)
+
+
+class NginxErrorParser(ParserBase):
+    """nginx error.log; "*N" connection numbers stay in the message for correlation."""
+
+    name = "nginx_error"
+    __slots__ = ()
+
+    def parse(self, line: str) -> ParsedHeader | None:
+        match = _NGINX_ERROR.match(line)
+        if match is None:
+            return None
+        stamp, yyyy, mo, dd, hh, mi, ss, word, pid, message = match.groups()
+        level = normalize_level(word)
+        if level is None:
+            return None
+        if stamp == self._last_stamp:
+            ts = self._last_ts
+        else:
+            ts = self.ctx.local(int(yyyy), int(mo), int(dd), int(hh), int(mi), int(ss))
+            self._last_stamp = stamp
+            self._last_ts = ts
+        return ParsedHeader(ts, level, None, "nginx", int(pid), message)

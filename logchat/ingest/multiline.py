@@ -1,0 +1,162 @@
+"""Turn raw lines into events: header lines start events, continuation lines join them.
+
+This is the hot loop of ingestion, so it works on locals and builds each Event once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from itertools import chain
+
+from logchat.ingest.events import Event, RawLine
+from logchat.ingest.formats import Parser
+
+
+def join_events(
+    lines: Iterable[RawLine],
+    parser: Parser,
+    *,
+    multiline: bool = True,
+    max_event_lines: int = 1000,
+) -> Iterator[Event]:
+    """Group `lines` into events with `parser`.
+
+    A line the parser gives a header for starts a new event. A line it returns None for (a stack
+    trace "\\tat ...", "Caused by: ...", an indented or otherwise header-less line) is a
+    continuation: it joins the event before it, extending `line_end`, and its text is appended to
+    both `message` and `raw` after a "\\n". Parsers that accept every line (the generic one) expose
+    `is_continuation(line)` instead, which marks indented, "at ...", "Caused by:" and "... N more"
+    lines.
+
+    Rules at the edges:
+    - Continuation lines before the first header (a file that starts in the middle of a stack
+      trace) form one event of their own with no timestamp, level, host or process.
+    - Blank lines (empty or whitespace only) carry no text: they are kept inside an event only when
+      a continuation line follows them in that same event (a blank line within a stack trace or a
+      wrapped message); otherwise they belong to no event. Every non-blank line's text ends up in
+      exactly one event.
+    - An event never spans more than `max_event_lines` lines: the next continuation line starts a
+      new event that inherits the time, level, host, process and pid of the one it continues.
+    - With `multiline=False` every non-blank line is its own event; lines without a header get no
+      timestamp.
+    - A UTF-8 byte-order mark at the very start of the input is ignored.
+
+    The last event is yielded when `lines` is exhausted (a continuation could still follow it).
+    """
+    if max_event_lines < 1:
+        raise ValueError("max_event_lines must be at least 1")
+    iterator = iter(lines)
+    first = next(iterator, None)
+    if first is None:
+        return
+    if first.text.startswith("\ufeff"):
+        first = RawLine(first.line_no, first.offset, first.text[1:])
+    source: Iterable[RawLine] = chain((first,), iterator)
+    if not multiline:
+        yield from _single_line_events(source, parser)
+        return
+
+    parse = parser.parse
+    is_continuation = getattr(parser, "is_continuation", None)
+    event: Event | None = None
+    extra: list[str] = []  # continuation texts of `event`, joined once when it is complete
+    held_blanks: list[str] = []  # blank lines after `event` that may turn out to be inside it
+    count = 0  # lines in `event`, blank ones included
+
+    for raw in source:
+        text = raw.text
+        if not text or text.isspace():
+            if event is not None:
+                held_blanks.append(text)
+            continue
+        if event is not None and is_continuation is not None and is_continuation(text):
+            header = None
+        else:
+            header = parse(text)
+
+        if header is not None:
+            if event is not None:
+                if extra:
+                    tail = "\n".join(extra)
+                    event.message = f"{event.message}\n{tail}"
+                    event.raw = f"{event.raw}\n{tail}"
+                    extra = []
+                yield event
+                if held_blanks:
+                    held_blanks = []
+            event = Event(
+                raw.line_no,
+                raw.line_no,
+                raw.offset,
+                header.ts,
+                header.level,
+                header.host,
+                header.process,
+                header.pid,
+                header.message,
+                text,
+            )
+            count = 1
+        elif event is None:
+            event = Event(raw.line_no, raw.line_no, raw.offset, None, None, None, None, None, text, text)
+            count = 1
+        elif count + len(held_blanks) >= max_event_lines:
+            if extra:
+                tail = "\n".join(extra)
+                event.message = f"{event.message}\n{tail}"
+                event.raw = f"{event.raw}\n{tail}"
+                extra = []
+            yield event
+            held_blanks = []
+            event = Event(
+                raw.line_no,
+                raw.line_no,
+                raw.offset,
+                event.ts,
+                event.level,
+                event.host,
+                event.process,
+                event.pid,
+                text,
+                text,
+            )
+            count = 1
+        else:
+            if held_blanks:
+                extra.extend(held_blanks)
+                count += len(held_blanks)
+                held_blanks = []
+            extra.append(text)
+            event.line_end = raw.line_no
+            count += 1
+
+    if event is not None:
+        if extra:
+            tail = "\n".join(extra)
+            event.message = f"{event.message}\n{tail}"
+            event.raw = f"{event.raw}\n{tail}"
+        yield event
+
+
+def _single_line_events(lines: Iterable[RawLine], parser: Parser) -> Iterator[Event]:
+    parse = parser.parse
+    for raw in lines:
+        text = raw.text
+        if not text or text.isspace():
+            continue
+        header = parse(text)
+        if header is None:
+            yield Event(raw.line_no, raw.line_no, raw.offset, None, None, None, None, None, text, text)
+        else:
+            yield Event(
+                raw.line_no,
+                raw.line_no,
+                raw.offset,
+                header.ts,
+                header.level,
+                header.host,
+                header.process,
+                header.pid,
+                header.message,
+                text,
+            )

@@ -1,0 +1,440 @@
+"""Use case: ingest sources into the store (`logchat index`, `logchat reload`).
+
+Each batch of events is written with the source checkpoint in ONE transaction, so a process killed
+at any point loses nothing and duplicates nothing: the next run resumes from the last commit.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import BinaryIO
+from zoneinfo import ZoneInfo
+
+from logchat.config import Settings
+from logchat.errors import SourceError, UsageError
+from logchat.ingest import sources as src
+from logchat.ingest.events import Event
+from logchat.ingest.templates import TemplateMiner
+from logchat.storage import ingest_writer as writer
+from logchat.storage.db import Store
+from logchat.storage.locks import ingest_lock
+from logchat.storage.models import Source
+from logchat.storage.models.base import to_micros
+
+
+@dataclass
+class SourceReport:
+    location: str
+    name: str
+    kind: str
+    format: str | None = None
+    new_events: int = 0
+    new_lines: int = 0
+    skipped: int = 0  # events outside --since/--until
+    bytes_read: int = 0
+    generation: int = 0
+    status: str = "ok"  # ok | unchanged | rotated | truncated | error | skipped
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "error"
+
+
+@dataclass
+class IngestReport:
+    sources: list[SourceReport] = field(default_factory=list)
+    elapsed_seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return any(s.failed for s in self.sources)
+
+    @property
+    def new_events(self) -> int:
+        return sum(s.new_events for s in self.sources)
+
+    @property
+    def new_lines(self) -> int:
+        return sum(s.new_lines for s in self.sources)
+
+    @property
+    def bytes_read(self) -> int:
+        return sum(s.bytes_read for s in self.sources)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "ok": not self.failed,
+            "new_events": self.new_events,
+            "new_lines": self.new_lines,
+            "bytes_read": self.bytes_read,
+            "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "sources": [asdict(s) for s in self.sources],
+        }
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def contains(self, ts_us: int) -> bool:
+        if self.since is not None and ts_us < to_micros(self.since):
+            return False
+        return not (self.until is not None and ts_us >= to_micros(self.until))
+
+    @property
+    def unbounded(self) -> bool:
+        return self.since is None and self.until is None
+
+
+class Progress:
+    """What the ingester tells a front end; the CLI renders it as a rich progress bar."""
+
+    def start_source(self, report: SourceReport, total_bytes: int | None) -> None: ...
+
+    def advance(self, report: SourceReport, bytes_done: int, lines_done: int) -> None: ...
+
+    def finish_source(self, report: SourceReport) -> None: ...
+
+
+class Ingester:
+    """Holds the template miner and the id allocator for one locked ingest run."""
+
+    def __init__(self, store: Store, settings: Settings, *, window: TimeWindow, progress: Progress) -> None:
+        self.store = store
+        self.settings = settings
+        self.window = window
+        self.progress = progress
+        self.tz = ZoneInfo(settings.ingest.default_timezone)
+        with store.session() as session:
+            self.miner = TemplateMiner(writer.load_miner_state(session))
+            self.next_id = writer.next_event_id(session)
+
+    def ingest(self, spec: src.SourceSpec, stdin: BinaryIO | None = None) -> SourceReport:
+        report = SourceReport(location=spec.location, name=spec.name, kind=spec.kind)
+        try:
+            if spec.kind == "stdin":
+                self._ingest_stream(spec, report, stdin or sys.stdin.buffer)
+            elif spec.kind == "gzip":
+                self._ingest_gzip(spec, report)
+            else:
+                self._ingest_file(spec, report)
+        except SourceError as exc:
+            report.status = "error"
+            message = str(exc)
+            report.errors.append(message if spec.location in message else f"{spec.location}: {message}")
+        finally:
+            self.progress.finish_source(report)
+        return report
+
+    # -- per kind ---------------------------------------------------------------------------
+
+    def _source_row(self, spec: src.SourceSpec) -> Source:
+        with self.store.session() as session:
+            row = writer.get_source(session, spec.location)
+            if row is None:
+                fmt = None if spec.format == "auto" else spec.format
+                row = writer.create_source(session, location=spec.location, name=spec.name, kind=spec.kind, fmt=fmt)
+            elif spec.name != row.name:
+                row.name = spec.name
+            return row
+
+    def _ingest_file(self, spec: src.SourceSpec, report: SourceReport) -> None:
+        assert spec.path is not None
+        identity = src.identify(spec.path)
+        row = self._source_row(spec)
+        generation, offset, line_count = row.generation, row.offset, row.line_count
+        fmt = row.format
+        same_file = row.inode is None or (row.device, row.inode) == (identity.device, identity.inode)
+        if row.inode is not None and not same_file:
+            self._finish_rotated(spec, row, report)
+            generation, offset, line_count, fmt = row.generation + 1, 0, 0, None
+            report.status = "rotated"
+        elif identity.size < offset:
+            generation, offset, line_count, fmt = row.generation + 1, 0, 0, None
+            report.status = "truncated"
+        elif offset and row.head_length and src.head_checksum(spec.path, row.head_length) != row.head_checksum:
+            generation, offset, line_count, fmt = row.generation + 1, 0, 0, None
+            report.status = "rotated"
+        elif offset == identity.size and row.inode is not None:
+            report.status = "unchanged"
+            report.generation = generation
+            report.format = fmt
+            return
+        if identity.size == 0:
+            report.status = "empty"
+            return
+        if spec.format != "auto":
+            fmt = spec.format
+        head_length = min(src.HEAD_BYTES, identity.size)
+        checkpoint = writer.Checkpoint(
+            generation=generation, offset=offset, line_count=line_count, size=offset,
+            device=identity.device, inode=identity.inode,
+            head_checksum=src.head_checksum(spec.path, head_length), head_length=head_length,
+        )
+        with src.open_binary(spec.path) as handle:
+            sample = src.read_sample(handle)
+            if offset == 0:
+                src.check_not_binary(spec.location, sample)
+            fmt = fmt or self._detect(sample)
+            handle.seek(offset)
+            self._run(row, report, handle, checkpoint, fmt, total=identity.size, reference=identity.mtime)
+
+    def _finish_rotated(self, spec: src.SourceSpec, row: Source, report: SourceReport) -> None:
+        """logrotate renamed the file we were reading: read what was appended to it before rotation."""
+        assert spec.path is not None
+        for sibling in sorted(spec.path.parent.glob(spec.path.name + "*")):
+            if sibling == spec.path or src.is_gzip_path(sibling) or not sibling.is_file():
+                continue
+            info = sibling.stat()
+            if (info.st_dev, info.st_ino) == (row.device, row.inode) and info.st_size > row.offset:
+                checkpoint = writer.Checkpoint(
+                    generation=row.generation, offset=row.offset, line_count=row.line_count, size=row.offset,
+                    device=row.device, inode=row.inode, head_checksum=row.head_checksum,
+                    head_length=row.head_length,
+                )
+                with src.open_binary(sibling) as handle:
+                    handle.seek(row.offset)
+                    self._run(row, report, handle, checkpoint, row.format or "generic",
+                              total=info.st_size, reference=info.st_mtime)
+                return
+
+    def _ingest_gzip(self, spec: src.SourceSpec, report: SourceReport) -> None:
+        assert spec.path is not None
+        identity = src.identify(spec.path)
+        digest = src.content_hash(spec.path)
+        row = self._source_row(spec)
+        generation, offset, line_count, fmt = row.generation, row.offset, row.line_count, row.format
+        if row.content_hash == digest:
+            report.status = "unchanged"
+            report.generation = generation
+            report.format = fmt
+            return
+        if row.content_hash != f"partial:{digest}":
+            # New content under this name (or first time): a new generation from the start.
+            generation = row.generation + (1 if row.content_hash else 0)
+            offset, line_count, fmt = 0, 0, None
+        if spec.format != "auto":
+            fmt = spec.format
+        checkpoint = writer.Checkpoint(
+            generation=generation, offset=offset, line_count=line_count, size=offset,
+            content_hash=f"partial:{digest}",
+        )
+        with src.open_gzip(spec.path) as handle:
+            try:
+                sample = src.read_sample(handle)
+            except (OSError, EOFError) as exc:
+                raise src.SourceUnreadable(f"{spec.location}: not a valid gzip file ({exc})") from exc
+            if offset == 0:
+                src.check_not_binary(spec.location, sample)
+            fmt = fmt or self._detect(sample)
+            handle.seek(offset)
+            self._run(row, report, handle, checkpoint, fmt, total=None, reference=identity.mtime,
+                      final_hash=digest)
+
+    def _ingest_stream(self, spec: src.SourceSpec, report: SourceReport, stream: BinaryIO) -> None:
+        import io
+
+        row = self._source_row(spec)
+        buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
+        sample = buffered.peek(src.SAMPLE_BYTES)[: src.SAMPLE_BYTES]
+        if row.line_count == 0:
+            src.check_not_binary(spec.location, sample)
+        fmt = row.format or (spec.format if spec.format != "auto" else self._detect(sample))
+        checkpoint = writer.Checkpoint(
+            generation=row.generation, offset=row.offset, line_count=row.line_count, size=row.offset
+        )
+        self._run(row, report, buffered, checkpoint, fmt, total=None, reference=time.time())
+
+    # -- the pipeline -----------------------------------------------------------------------
+
+    def _detect(self, sample: bytes) -> str:
+        from logchat.ingest.detect import detect_format
+
+        return detect_format(src.sample_lines(sample))
+
+    def _run(
+        self,
+        row: Source,
+        report: SourceReport,
+        handle: BinaryIO,
+        checkpoint: writer.Checkpoint,
+        fmt: str,
+        *,
+        total: int | None,
+        reference: float,
+        final_hash: str | None = None,
+    ) -> None:
+        from logchat.ingest.formats import make_parser
+        from logchat.ingest.multiline import join_events
+        from logchat.ingest.timestamps import TimeContext
+
+        report.format = fmt
+        report.generation = checkpoint.generation
+        checkpoint.format = fmt
+        parser = make_parser(fmt, TimeContext(tz=self.tz, reference=datetime.fromtimestamp(reference, UTC)))
+        start = (checkpoint.offset, checkpoint.line_count)
+        reader = src.LineReader(
+            handle, start_line=start[1], start_offset=start[0], max_line_bytes=self.settings.ingest.max_line_bytes
+        )
+        events = join_events(reader, parser, multiline=self.settings.ingest.multiline)
+        batch_size = self.settings.ingest.batch_size
+        batch = _Batch()
+        keep_untimed = True
+        self.progress.start_source(report, None if total is None else total - start[0])
+        source_id, generation = row.id, checkpoint.generation
+        window = None if self.window.unbounded else self.window
+        assign = self.miner.assign
+        try:
+            for event in events:
+                if len(batch.rows) >= batch_size:
+                    # The previous batch ends where this event starts: a clean checkpoint.
+                    checkpoint.offset, checkpoint.line_count = event.offset, event.line_no - 1
+                    self._commit(row, report, batch, checkpoint, start)
+                    batch = _Batch()
+                ts_us = to_micros(event.ts) if event.ts is not None else None
+                if window is not None:
+                    keep = window.contains(ts_us) if ts_us is not None else keep_untimed
+                    keep_untimed = keep
+                    if not keep:
+                        batch.skipped += 1
+                        continue
+                template_id = assign(event.message)
+                batch.add(self._row(event, source_id, generation, template_id, ts_us), template_id, ts_us)
+        except SourceError as exc:
+            # Keep what was read before the error: commit it, then report the error.
+            self._finish(row, report, batch, checkpoint, reader, start, None)
+            raise SourceError(f"{report.location}: {exc}") from exc
+        self._finish(row, report, batch, checkpoint, reader, start, final_hash)
+
+    def _row(self, event: Event, source_id: int, generation: int, template_id: int, ts_us: int | None) -> tuple:
+        event_id = self.next_id
+        self.next_id += 1
+        return (
+            event_id, source_id, generation, event.line_no, event.line_end, event.offset, ts_us,
+            event.level, event.host, event.process, event.pid, template_id, event.message, event.raw,
+        )
+
+    def _finish(
+        self, row: Source, report: SourceReport, batch: _Batch, checkpoint: writer.Checkpoint,
+        reader: src.LineReader, start: tuple[int, int], final_hash: str | None,
+    ) -> None:
+        checkpoint.offset, checkpoint.line_count = reader.offset, reader.line_no
+        if final_hash is not None:
+            checkpoint.content_hash = final_hash
+        self._commit(row, report, batch, checkpoint, start)
+
+    def _commit(
+        self, row: Source, report: SourceReport, batch: _Batch, checkpoint: writer.Checkpoint,
+        start: tuple[int, int],
+    ) -> None:
+        """Write one batch with its checkpoint. ``start`` is (offset, line) where this run began."""
+        checkpoint.size = checkpoint.offset
+        changed = self.miner.take_changed()
+        state = self.miner.dump_state() if changed else None
+        with self.store.session() as session:
+            writer.write_batch(session, row.id, batch.rows, batch.templates, changed, state, checkpoint)
+        report.new_events += len(batch.rows)
+        report.skipped += batch.skipped
+        report.new_lines = checkpoint.line_count - start[1]
+        report.bytes_read = checkpoint.offset - start[0]
+        self.progress.advance(report, report.bytes_read, report.new_lines)
+
+
+class _Batch:
+    __slots__ = ("rows", "skipped", "templates")
+
+    def __init__(self) -> None:
+        self.rows: list[tuple] = []
+        self.templates: dict[int, writer.TemplateStats] = {}
+        self.skipped = 0
+
+    def add(self, row: tuple, template_id: int, ts_us: int | None) -> None:
+        self.rows.append(row)
+        stats = self.templates.get(template_id)
+        if stats is None:
+            self.templates[template_id] = writer.TemplateStats(1, ts_us, ts_us)
+            return
+        stats.count += 1
+        if ts_us is not None:
+            if stats.first_us is None or ts_us < stats.first_us:
+                stats.first_us = ts_us
+            if stats.last_us is None or ts_us > stats.last_us:
+                stats.last_us = ts_us
+
+
+def index_inputs(
+    store: Store,
+    settings: Settings,
+    inputs: list[str],
+    *,
+    name: str | None = None,
+    fmt: str = "auto",
+    stdin: BinaryIO | None = None,
+    window: TimeWindow | None = None,
+    progress: Progress | None = None,
+    wait_seconds: float | None = None,
+) -> IngestReport:
+    """Ingest paths, globs, directories, .gz files and '-' (stdin)."""
+    expansion = src.expand_inputs(inputs, name=name, fmt=fmt)
+    return _ingest(store, settings, expansion, stdin=stdin, window=window, progress=progress,
+                   wait_seconds=wait_seconds)
+
+
+def reload_sources(
+    store: Store,
+    settings: Settings,
+    *,
+    window: TimeWindow | None = None,
+    progress: Progress | None = None,
+    wait_seconds: float | None = None,
+) -> IngestReport:
+    """Ingest what is new in every enabled source of the configuration."""
+    expansion = src.Expansion()
+    for configured in settings.sources:
+        if not configured.enabled:
+            continue
+        part = src.expand_inputs([configured.path], name=configured.name, fmt=configured.format)
+        known = {spec.location for spec in expansion.specs}
+        expansion.specs.extend(spec for spec in part.specs if spec.location not in known)
+        expansion.problems.extend(part.problems)
+    if not settings.sources:
+        where = settings.config_file or "logchat.toml"
+        raise UsageError(
+            f"no [[sources]] configured in {where}", hint="add [[sources]] entries or use `logchat index PATH`"
+        )
+    return _ingest(store, settings, expansion, stdin=None, window=window, progress=progress,
+                   wait_seconds=wait_seconds)
+
+
+def _ingest(
+    store: Store,
+    settings: Settings,
+    expansion: src.Expansion,
+    *,
+    stdin: BinaryIO | None,
+    window: TimeWindow | None,
+    progress: Progress | None,
+    wait_seconds: float | None,
+) -> IngestReport:
+    started = time.perf_counter()
+    report = IngestReport()
+    for item, problem in expansion.problems:
+        failed = SourceReport(location=item, name=item, kind="unknown", status="error", errors=[str(problem)])
+        report.sources.append(failed)
+    wait = settings.ingest.lock_timeout_seconds if wait_seconds is None else wait_seconds
+    if expansion.specs:
+        with ingest_lock(store, settings.data_dir, wait_seconds=wait):
+            ingester = Ingester(store, settings, window=window or TimeWindow(), progress=progress or Progress())
+            for spec in expansion.specs:
+                result = ingester.ingest(spec, stdin=stdin)
+                if result.failed and spec.from_walk and result.errors and "binary data" in result.errors[0]:
+                    # A directory walk meets binary files (journals, core dumps): pass over them.
+                    result.status = "skipped"
+                report.sources.append(result)
+    report.elapsed_seconds = time.perf_counter() - started
+    return report

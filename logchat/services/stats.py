@@ -1,0 +1,82 @@
+"""Use case: what is in the store (`logchat stat`, the daemon's /api/logs/stats)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from logchat.errors import UsageError
+from logchat.ingest.events import LEVELS
+from logchat.ingest.levels import normalize_level
+from logchat.storage import stats_repo
+from logchat.storage.db import Store
+
+
+@dataclass
+class StatQuery:
+    since: datetime | None = None
+    until: datetime | None = None
+    level: str | None = None  # this level and above
+    sources: list[str] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)
+    top: int = 10
+
+
+def resolve_level(text: str) -> str:
+    level = normalize_level(text)
+    if level is None:
+        raise UsageError(f"unknown level {text!r}; use one of: {', '.join(name.lower() for name in LEVELS)}")
+    return level
+
+
+def compute_stats(store: Store, query: StatQuery) -> dict[str, Any]:
+    flt = stats_repo.EventFilter(
+        since=query.since,
+        until=query.until,
+        levels=stats_repo.levels_at_least(query.level) if query.level else [],
+        sources=query.sources,
+        hosts=query.hosts,
+    )
+    with store.session() as session:
+        overview = stats_repo.summary(session, flt)
+        result: dict[str, Any] = {
+            "filters": {
+                "since": query.since, "until": query.until, "level": query.level,
+                "sources": query.sources, "hosts": query.hosts,
+            },
+            "total": overview["total"],
+            "time_span": {"first": overview["first"], "last": overview["last"]},
+            "by_level": {},
+            "by_source": [],
+            "by_host": [],
+            "by_process": [],
+            "histogram": {"bucket_seconds": None, "buckets": []},
+            "top_templates": [],
+        }
+        if overview["total"] == 0:
+            return result
+        by_level = dict(stats_repo.counts_by(session, flt, "level", limit=len(LEVELS) + 1))
+        result["by_level"] = {name: by_level[name] for name in reversed(LEVELS) if name in by_level}
+        if None in by_level:
+            result["by_level"]["NONE"] = by_level[None]
+        result["by_source"] = [
+            {"name": name, "location": location, "count": n}
+            for name, location, n in stats_repo.counts_by_source(session, flt, limit=query.top)
+        ]
+        result["by_host"] = [
+            {"host": host, "count": n} for host, n in stats_repo.counts_by(session, flt, "host", query.top) if host
+        ]
+        result["by_process"] = [
+            {"process": proc, "count": n}
+            for proc, n in stats_repo.counts_by(session, flt, "process", query.top)
+            if proc
+        ]
+        if overview["first"] is not None:
+            bucket, buckets = stats_repo.histogram(session, flt, overview["first"], overview["last"])
+            result["histogram"] = {
+                "bucket_seconds": bucket,
+                "buckets": [{"start": start, "count": n} for start, n in buckets],
+            }
+        result["top_templates"] = stats_repo.top_templates(session, flt, limit=query.top)
+    return result

@@ -1,0 +1,164 @@
+"""Writes of the ingester: one batch of events, the templates they touch, the miner state and the
+source checkpoint, all in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from logchat.storage.models import Event, Source, TemplateMinerState
+
+EVENT_COLUMNS = (
+    "id", "source_id", "generation", "line_no", "line_end", "byte_offset", "ts", "level", "host",
+    "process", "pid", "template_id", "message", "raw",
+)
+EventRow = tuple[Any, ...]  # values in EVENT_COLUMNS order, ts as epoch microseconds
+
+
+@dataclass
+class TemplateStats:
+    count: int
+    first_us: int | None
+    last_us: int | None
+
+
+@dataclass
+class Checkpoint:
+    generation: int
+    offset: int
+    line_count: int
+    size: int
+    device: int | None = None
+    inode: int | None = None
+    head_checksum: str | None = None
+    head_length: int = 0
+    content_hash: str | None = None
+    format: str | None = None
+
+
+def get_source(session: Session, location: str) -> Source | None:
+    return session.scalars(select(Source).where(Source.location == location)).first()
+
+
+def create_source(session: Session, *, location: str, name: str, kind: str, fmt: str | None) -> Source:
+    source = Source(
+        location=location, name=name, kind=kind, format=fmt, generation=0, size=0, offset=0,
+        line_count=0, head_length=0, event_count=0, created_at=datetime.now(UTC),
+    )
+    session.add(source)
+    session.flush()
+    return source
+
+
+def next_event_id(session: Session) -> int:
+    # Safe only under the ingest lock: ids are allocated by the single writer.
+    return (session.scalar(select(func.max(Event.id))) or 0) + 1
+
+
+def load_miner_state(session: Session) -> bytes | None:
+    row = session.get(TemplateMinerState, 1)
+    return row.state if row else None
+
+
+def write_batch(
+    session: Session,
+    source_id: int,
+    rows: Sequence[EventRow],
+    templates: dict[int, TemplateStats],
+    changed_templates: dict[int, str],
+    miner_state: bytes | None,
+    checkpoint: Checkpoint,
+) -> None:
+    """Everything one batch changes, in the session's transaction (the caller commits)."""
+    conn = session.connection()
+    dialect = conn.dialect.name
+    if rows:
+        if dialect == "postgresql":
+            _copy_events_postgres(conn, rows)
+        else:
+            placeholders = ", ".join("?" for _ in EVENT_COLUMNS)
+            conn.exec_driver_sql(
+                f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({placeholders})", list(rows)
+            )
+            if dialect == "sqlite":
+                conn.exec_driver_sql(
+                    "INSERT INTO events_fts(rowid, message, process) "
+                    "SELECT id, message, process FROM events WHERE id BETWEEN ? AND ?",
+                    (rows[0][0], rows[-1][0]),
+                )
+    _upsert_templates(conn, templates, changed_templates)
+    if miner_state is not None:
+        _save_miner_state(session, miner_state)
+    source = session.get_one(Source, source_id)
+    source.generation = checkpoint.generation
+    source.offset = checkpoint.offset
+    source.line_count = checkpoint.line_count
+    source.size = checkpoint.size
+    source.device = checkpoint.device
+    source.inode = checkpoint.inode
+    source.head_checksum = checkpoint.head_checksum
+    source.head_length = checkpoint.head_length
+    source.content_hash = checkpoint.content_hash
+    if checkpoint.format:
+        source.format = checkpoint.format
+    source.event_count = (source.event_count or 0) + len(rows)
+    source.last_indexed_at = datetime.now(UTC)
+    session.flush()
+
+
+def _copy_events_postgres(conn: Any, rows: Sequence[EventRow]) -> None:
+    # COPY is several times faster than executemany on PostgreSQL.
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(_without_nul(row))
+
+
+def _without_nul(row: EventRow) -> EventRow:
+    # PostgreSQL text cannot hold NUL; SQLite can. Keep the line, lose only the NUL byte.
+    message, raw = row[12], row[13]
+    if "\x00" in message or "\x00" in raw:
+        return (*row[:12], message.replace("\x00", "\ufffd"), raw.replace("\x00", "\ufffd"))
+    return row
+
+
+def _upsert_templates(conn: Any, templates: dict[int, TemplateStats], changed: dict[int, str]) -> None:
+    if not templates and not changed:
+        return
+    dialect = conn.dialect.name
+    least, greatest = ("min", "max") if dialect == "sqlite" else ("LEAST", "GREATEST")
+    mark = "?" if dialect == "sqlite" else "%s"
+    ids = set(templates) | set(changed)
+    params = []
+    for template_id in sorted(ids):
+        stats = templates.get(template_id) or TemplateStats(0, None, None)
+        params.append((template_id, changed.get(template_id), stats.count, stats.first_us, stats.last_us))
+    # COALESCE keeps the old text when the template did not change and the old bounds when the
+    # batch had no timestamps.
+    conn.exec_driver_sql(
+        f"INSERT INTO templates (id, template, count, first_seen, last_seen) "
+        f"VALUES ({mark}, COALESCE({mark}, ''), {mark}, {mark}, {mark}) "
+        "ON CONFLICT (id) DO UPDATE SET "
+        "template = CASE WHEN excluded.template = '' THEN templates.template ELSE excluded.template END, "
+        "count = templates.count + excluded.count, "
+        f"first_seen = COALESCE({least}(templates.first_seen, excluded.first_seen), "
+        "templates.first_seen, excluded.first_seen), "
+        f"last_seen = COALESCE({greatest}(templates.last_seen, excluded.last_seen), "
+        "templates.last_seen, excluded.last_seen)",
+        params,
+    )
+
+
+def _save_miner_state(session: Session, state: bytes) -> None:
+    row = session.get(TemplateMinerState, 1)
+    now = datetime.now(UTC)
+    if row is None:
+        session.add(TemplateMinerState(id=1, state=state, updated_at=now))
+    else:
+        row.state = state
+        row.updated_at = now

@@ -1,0 +1,81 @@
+"""The ingest lock: one writer of events at a time, across processes (and machines on PostgreSQL)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import text
+
+from logchat.errors import StoreBusy
+from logchat.storage.db import Store
+
+_PG_LOCK_KEY = 0x6C6F6769  # "logi"
+_POLL_SECONDS = 0.2
+
+
+@contextmanager
+def ingest_lock(store: Store, data_dir: Path, *, wait_seconds: float = 0.0) -> Iterator[None]:
+    """Hold the ingest lock; wait up to ``wait_seconds`` for it, then raise StoreBusy."""
+    if store.dialect == "postgresql":
+        with _advisory_lock(store, wait_seconds):
+            yield
+    else:
+        with _file_lock(data_dir / "ingest.lock", wait_seconds):
+            yield
+
+
+def _busy(where: str, waited: float) -> StoreBusy:
+    waited_text = f" after waiting {waited:.0f}s" if waited else ""
+    return StoreBusy(
+        f"another logchat index/reload is writing to this store ({where}){waited_text}",
+        hint="try again when it finishes, or pass --wait SECONDS",
+    )
+
+
+@contextmanager
+def _file_lock(path: Path, wait_seconds: float) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                # flock is released by the kernel when the process dies, so a killed index never
+                # leaves a stale lock behind.
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise _busy(f"lock file {path}", wait_seconds) from None
+                time.sleep(_POLL_SECONDS)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _advisory_lock(store: Store, wait_seconds: float) -> Iterator[None]:
+    # A session-level advisory lock on its own connection: released if the process dies.
+    with store.engine.connect() as conn:
+        deadline = time.monotonic() + wait_seconds
+        while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_LOCK_KEY}).scalar():
+            conn.rollback()
+            if time.monotonic() >= deadline:
+                raise _busy("PostgreSQL advisory lock", wait_seconds)
+            time.sleep(_POLL_SECONDS)
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
+            conn.commit()

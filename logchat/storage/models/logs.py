@@ -1,0 +1,83 @@
+"""Sources with their checkpoints, log events, templates and the template miner's saved state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from logchat.storage.models.base import Base, UTCMicros
+
+
+class Source(Base):
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # A label (config name or file name) shared by files of one glob; not unique.
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    # Identity of the source: absolute path, "stdin:<name>" or a URL.
+    location: Mapped[str] = mapped_column(String(4096), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # file | gzip | stdin | ssh
+    format: Mapped[str | None] = mapped_column(String(64))
+    # Checkpoint: where the next run resumes. Updated in the same transaction as the events.
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    device: Mapped[int | None] = mapped_column(BigInteger)
+    inode: Mapped[int | None] = mapped_column(BigInteger)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    line_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    head_checksum: Mapped[str | None] = mapped_column(String(64))
+    head_length: Mapped[int] = mapped_column(Integer, default=0)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    event_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCMicros)
+    last_indexed_at: Mapped[datetime | None] = mapped_column(UTCMicros)
+
+
+class Template(Base):
+    __tablename__ = "templates"
+
+    # The template miner's cluster id; stable across runs because the miner state is persisted.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    template: Mapped[str] = mapped_column(Text)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_seen: Mapped[datetime | None] = mapped_column(UTCMicros)
+    last_seen: Mapped[datetime | None] = mapped_column(UTCMicros)
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_ts", "ts"),
+        Index("ix_events_source_line", "source_id", "generation", "line_no"),
+        Index("ix_events_template_ts", "template_id", "ts"),
+        Index("ix_events_level_ts", "level", "ts"),
+        Index("ix_events_host", "host"),
+        Index("ix_events_process", "process"),
+    )
+
+    # Ids are assigned by the ingester under the ingest lock, so a batch knows its ids before
+    # insert (full-text and vector indexes key on them) on every backend.
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    line_no: Mapped[int] = mapped_column(BigInteger)
+    line_end: Mapped[int] = mapped_column(BigInteger)
+    byte_offset: Mapped[int] = mapped_column(BigInteger)
+    ts: Mapped[datetime | None] = mapped_column(UTCMicros)
+    level: Mapped[str | None] = mapped_column(String(8))
+    host: Mapped[str | None] = mapped_column(String(255))
+    process: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    template_id: Mapped[int | None] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text)
+
+
+class TemplateMinerState(Base):
+    __tablename__ = "template_miner_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCMicros)

@@ -1,0 +1,224 @@
+"""Ingestion end to end on real files: incremental, rotation- and truncation-safe, bad input reported."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from logchat.services.ingest import TimeWindow, index_inputs
+from logchat.storage.models import Event, Source, Template
+
+SYSLOG = [
+    "Nov  3 10:00:01 web-03 sshd[100]: Failed password for root from 183.62.140.253 port 4000 ssh2",
+    "Nov  3 10:00:02 web-03 sshd[101]: Failed password for admin from 183.62.140.254 port 4001 ssh2",
+    "Nov  3 10:00:03 web-03 sshd[102]: Accepted password for deploy from 10.0.0.5 port 4002 ssh2",
+]
+
+
+def write(path: Path, lines: list[str], mode: str = "w") -> Path:
+    with path.open(mode, encoding="utf-8") as handle:
+        handle.write("".join(line + "\n" for line in lines))
+    return path
+
+
+def event_count(store) -> int:  # type: ignore[no-untyped-def]
+    with store.session() as session:
+        return session.scalar(select(func.count()).select_from(Event)) or 0
+
+
+def lines_of(store) -> list[tuple[int, int, str]]:  # type: ignore[no-untyped-def]
+    with store.session() as session:
+        rows = session.execute(select(Event.generation, Event.line_no, Event.raw).order_by(Event.id)).all()
+    return [tuple(row) for row in rows]
+
+
+def test_index_then_again_adds_only_appended_lines(store, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    log = write(tmp_path / "auth.log", SYSLOG)
+    first = index_inputs(store, settings, [str(log)])
+    assert not first.failed
+    assert first.new_events == 3
+    assert first.sources[0].format == "rfc3164"
+    again = index_inputs(store, settings, [str(log)])
+    assert again.new_events == 0
+    assert again.sources[0].status == "unchanged"
+    write(log, ["Nov  3 10:00:04 web-03 sshd[103]: Connection closed by 10.0.0.9 port 4003"], mode="a")
+    appended = index_inputs(store, settings, [str(log)])
+    assert appended.new_events == 1
+    assert [line for _, line, _ in lines_of(store)] == [1, 2, 3, 4]
+    with store.session() as session:
+        event = session.scalars(select(Event).where(Event.line_no == 1)).one()
+        assert event.host == "web-03"
+        assert event.process == "sshd"
+        assert event.pid == 100
+        assert event.ts is not None and event.ts.utcoffset().total_seconds() == 0
+        assert (event.ts.month, event.ts.day, event.ts.hour) == (11, 3, 10)
+        # The two "Failed password" lines share one template with an exact count.
+        template = session.get(Template, event.template_id)
+        assert template is not None and template.count == 2
+        assert "<IP>" in template.template
+        source = session.scalars(select(Source)).one()
+        assert source.event_count == 4 and source.line_count == 4
+
+
+def test_rotation_reads_rest_of_old_file_then_new_file(store, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    log = write(tmp_path / "app.log", SYSLOG[:2])
+    index_inputs(store, settings, [str(log)])
+    # Lines written just before logrotate renamed the file must not be lost.
+    write(log, SYSLOG[2:], mode="a")
+    log.rename(tmp_path / "app.log.1")
+    write(log, ["Nov  3 11:00:00 web-03 sshd[200]: Server listening on 0.0.0.0 port 22."])
+    report = index_inputs(store, settings, [str(log)])
+    assert report.sources[0].status == "rotated"
+    assert report.new_events == 2
+    assert [(gen, line) for gen, line, _ in lines_of(store)] == [(0, 1), (0, 2), (0, 3), (1, 1)]
+
+
+def test_truncated_file_is_a_new_generation(store, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    log = write(tmp_path / "app.log", SYSLOG)
+    index_inputs(store, settings, [str(log)])
+    write(log, SYSLOG[:1])  # copytruncate then one new line: smaller than the checkpoint
+    report = index_inputs(store, settings, [str(log)])
+    assert report.sources[0].status == "truncated"
+    assert report.new_events == 1
+    assert event_count(store) == 4
+
+
+def test_rewritten_file_of_same_size_is_detected_by_head_checksum(store, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    log = write(tmp_path / "app.log", SYSLOG[:2])
+    index_inputs(store, settings, [str(log)])
+    replacement = [SYSLOG[1].replace("admin", "ADMIN"), SYSLOG[0].replace("root", "ROOT"), SYSLOG[2]]
+    with log.open("r+", encoding="utf-8") as handle:  # same inode, different head, longer
+        handle.write("".join(line + "\n" for line in replacement))
+    report = index_inputs(store, settings, [str(log)])
+    assert report.sources[0].status == "rotated"
+    assert report.new_events == 3
+
+
+def test_gzip_is_keyed_by_content(store, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    archive = tmp_path / "auth.log.2.gz"
+    with gzip.open(archive, "wt", encoding="utf-8") as handle:
+        handle.write("".join(line + "\n" for line in SYSLOG))
+    assert index_inputs(store, settings, [str(archive)]).new_events == 3
+    again = index_inputs(store, settings, [str(archive)])
+    assert again.new_events == 0 and again.sources[0].status == "unchanged"
+    with gzip.open(archive, "wt", encoding="utf-8") as handle:
+        handle.write(SYSLOG[0] + "\n")
+    assert index_inputs(store, settings, [str(archive)]).new_events == 1
+
+
+def test_stdin_source_continues_line_numbers(store, settings) -> None:  # type: ignore[no-untyped-def]
+    data = "".join(line + "\n" for line in SYSLOG).encode()
+    report = index_inputs(store, settings, ["-"], name="journal", stdin=io.BytesIO(data))
+    assert report.new_events == 3 and report.sources[0].location == "stdin:journal"
+    index_inputs(store, settings, ["-"], name="journal", stdin=io.BytesIO(SYSLOG[0].encode() + b"\n"))
+    assert [line for _, line, _ in lines_of(store)] == [1, 2, 3, 4]
+
+
+def test_globs_and_directories_recursive(store, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "logs" / "nested").mkdir(parents=True)
+    write(tmp_path / "logs" / "a.log", SYSLOG[:1])
+    write(tmp_path / "logs" / "nested" / "b.log", SYSLOG[:2])
+    write(tmp_path / "logs" / "c.log", SYSLOG)
+    (tmp_path / "logs" / "core.dump").write_bytes(b"\x00\x01\x02" * 100)
+    report = index_inputs(store, settings, [str(tmp_path / "logs" / "*.log"), str(tmp_path / "logs")])
+    assert not report.failed
+    assert report.new_events == 6
+    statuses = {Path(s.location).name: s.status for s in report.sources}
+    assert statuses["core.dump"] == "skipped"  # binary files met in a walk are passed over
+
+
+def test_bad_inputs_are_reported_and_good_ones_still_indexed(store, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    good = write(tmp_path / "good.log", SYSLOG)
+    binary = tmp_path / "image.log"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    empty_dir = tmp_path / "nothing"
+    empty_dir.mkdir()
+    report = index_inputs(
+        store, settings, [str(tmp_path / "missing.log"), str(binary), str(empty_dir), "no-match-*.log", str(good)]
+    )
+    assert report.failed
+    errors = {s.location: s.errors for s in report.sources if s.failed}
+    assert errors[str(tmp_path / "missing.log")] == [f"{tmp_path / 'missing.log'}: no such file or directory"]
+    assert errors[str(binary)] == [f"{binary}: binary data, not a text log"]
+    assert "directory holds no log files" in errors[str(empty_dir)][0]
+    assert "no file matches this pattern" in errors["no-match-*.log"][0]
+    assert report.new_events == 3
+
+
+def test_invalid_utf8_is_replaced_and_long_lines_truncated(store, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings.ingest.max_line_bytes = 300
+    log = tmp_path / "mixed.log"
+    log.write_bytes(
+        b"Nov  3 10:00:01 web-03 app[1]: caf\xe9 au lait\n"
+        + b"Nov  3 10:00:02 web-03 app[1]: " + b"x" * 1000 + b"\n"
+        + b"Nov  3 10:00:03 web-03 app[1]: last line without newline"
+    )
+    report = index_inputs(store, settings, [str(log)])
+    assert report.new_events == 3
+    raws = [raw for _, _, raw in lines_of(store)]
+    assert "caf\ufffd au lait" in raws[0]
+    assert raws[1].endswith("…[truncated 731 bytes]")
+    assert raws[2].endswith("last line without newline")
+
+
+def test_empty_file_is_fine(store, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    empty = tmp_path / "empty.log"
+    empty.write_text("")
+    report = index_inputs(store, settings, [str(empty)])
+    assert not report.failed
+    assert report.new_events == 0
+    assert report.sources[0].status == "empty"
+
+
+def test_time_window_keeps_only_events_inside(store, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    log = write(tmp_path / "auth.log", SYSLOG)
+    year = datetime.fromtimestamp(log.stat().st_mtime, UTC).year
+    window = TimeWindow(since=datetime(year, 11, 3, 10, 0, 2, tzinfo=UTC), until=datetime(year, 11, 3, 10, 0, 3, tzinfo=UTC))
+    if datetime(year, 11, 3, tzinfo=UTC) > datetime.now(UTC):
+        window = TimeWindow(since=window.since.replace(year=year - 1), until=window.until.replace(year=year - 1))
+    report = index_inputs(store, settings, [str(log)], window=window)
+    assert report.new_events == 1
+    assert report.sources[0].skipped == 2
+
+
+def test_multiline_events_keep_their_line_span(store, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    log = write(tmp_path / "service.log", [
+        "2026-11-03 10:00:00,001 INFO [main] com.example.App: starting",
+        "2026-11-03 10:00:01,002 ERROR [main] com.example.App: request failed",
+        "java.lang.IllegalStateException: boom",
+        "\tat com.example.App.run(App.java:10)",
+        "Caused by: java.io.IOException: disk full",
+        "\t... 3 more",
+        "2026-11-03 10:00:02,003 INFO [main] com.example.App: recovered",
+    ])
+    index_inputs(store, settings, [str(log)])
+    with store.session() as session:
+        events = session.scalars(select(Event).order_by(Event.line_no)).all()
+    assert [(e.line_no, e.line_end, e.level) for e in events] == [(1, 1, "INFO"), (2, 6, "ERROR"), (7, 7, "INFO")]
+    assert "Caused by: java.io.IOException" in events[1].raw
+
+
+def test_permission_denied_names_the_file(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    secret = write(tmp_path / "secret.log", SYSLOG)
+    secret.chmod(0)
+    readable = write(tmp_path / "open.log", SYSLOG)
+    command = [sys.executable, "-m", "logchat", "--data-dir", str(tmp_path / "data"), "index", str(secret), str(readable)]
+    if os.geteuid() == 0:
+        # root reads anything; without the file-permission capabilities it is refused like anyone.
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "setpriv (util-linux) is needed to test permission errors as root"
+        command = [setpriv, "--bounding-set=-dac_override,-dac_read_search", *command]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr
+    assert f"{secret}: permission denied" in result.stderr
+    assert "3 new events" in result.stdout

@@ -69,6 +69,12 @@ class AuthSettings(_Section):
     min_password_length: int = Field(default=10, ge=6)
     max_failed_logins: int = Field(default=5, ge=1)
     lockout_seconds: float = Field(default=60.0, ge=0)
+    # Failures from one client address before it is locked (higher: many people may share one NAT).
+    max_failed_logins_per_address: int = Field(default=20, ge=1)
+    # Each failure after a lock doubles the lock, up to this.
+    max_lockout_seconds: float = Field(default=3600.0, ge=0)
+    # Failures are forgotten after this long without one (counted from the end of the last lock).
+    failure_window_seconds: float = Field(default=900.0, ge=0)
 
 
 class LLMSettings(_Section):

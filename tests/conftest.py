@@ -141,3 +141,4 @@ def redis_prefix() -> Iterator[str]:
         except redis.RedisError:
             pass
         client.close()
+from fake_ollama import fake_ollama  # noqa: E402, F401  (a fixture for every test folder)

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, tzinfo
 
 from logchat.errors import UsageError
 from logchat.ingest.events import LEVEL_RANK, LEVELS
-from logchat.retrieval.timerange import TimeRange, find_time_range, parse_time_point
+from logchat.retrieval.timerange import LazyRegex, TimeRange, find_time_range, parse_time_point
 
 __all__ = ["INTENTS", "QuestionFilters", "normalise_levels", "parse_question"]
 
@@ -33,6 +33,8 @@ INTENTS = ("count", "top", "first", "last", "max", "min", "total", "explain", "l
 
 @dataclass
 class QuestionFilters:
+    """What retrieval needs from a question; empty lists mean "no filter"."""
+
     time_range: TimeRange | None
     levels: list[str] = field(default_factory=list)
     hosts: list[str] = field(default_factory=list)
@@ -99,7 +101,7 @@ _ENTITY_SINGULAR = (
     r"ip(?:\s+address)?|user(?:name)?|account|host(?:name)?|machine|server|node|process|program|daemon"
     r"|source|file|port"
 )
-_ENTITY_RX = re.compile(
+_ENTITY_RX = LazyRegex(
     r"\b(?:which|what|top(?:\s+\d+)?|list(?:\s+(?:the|all))?|show(?:\s+me)?(?:\s+(?:the|all))?|how\s+many"
     rf"|distinct|unique|different|by|per|each)\s+(?:(?:distinct|unique|different|the|all)\s+)?(?P<plural>{_ENTITY_PLURAL})\b"
     rf"|\b(?:which|what|each)\s+(?P<single>{_ENTITY_SINGULAR})\b"
@@ -144,12 +146,12 @@ _COMMON_USERS = frozenset(
     {"root", "admin", "administrator", "ubuntu", "guest", "test", "oracle", "postgres", "mysql", "nobody",
      "www-data", "ftp", "git", "pi", "user", "support", "operator", "daemon"}
 )  # fmt: skip
-_AUTH_RX = re.compile(r"\b(?:password|passwd|login|logins|logon|log\s+in|auth\w*|ssh\w*|sudo|su|session)\b", re.I)
+_AUTH_RX = LazyRegex(r"\b(?:password|passwd|login|logins|logon|log\s+in|auth\w*|ssh\w*|sudo|su|session)\b", re.I)
 _NOT_A_USER = frozenset({"invalid", "illegal", "unknown", "failed", "user", "users"})
 
 # Intent: the first rule that matches wins; its phrase is removed from the text query.
-_INTENT_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (intent, re.compile(pattern, re.IGNORECASE))
+_INTENT_RULES: tuple[tuple[str, LazyRegex], ...] = tuple(
+    (intent, LazyRegex(pattern, re.IGNORECASE))
     for intent, pattern in (
         ("count", r"\bhow\s+many(?:\s+times)?\b|\bhow\s+often\b|\b(?:the\s+)?(?:total\s+)?number\s+of(?:\s+times)?\b"
          r"|\bcount(?:\s+of)?\b"),
@@ -165,12 +167,12 @@ _INTENT_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
          r"|\bhow\s+come\b"),
     )
 )  # fmt: skip
-_WHEN_DID_END_RX = re.compile(r"\b(?:start|begin|began|stop|end|finish)(?:ed|ped)?\b(?=\s*\??\s*$)", re.I)
-_TOP_LIMIT_RX = re.compile(r"\btop\s+(\d+)\b", re.I)
+_WHEN_DID_END_RX = LazyRegex(r"\b(?:start|begin|began|stop|end|finish)(?:ed|ped)?\b(?=\s*\??\s*$)", re.I)
+_TOP_LIMIT_RX = LazyRegex(r"\btop\s+(\d+)\b", re.I)
 
-_QUOTED_RX = re.compile(r"\"([^\"]+)\"|(?<!\w)'([^']+)'(?!\w)|`([^`]+)`")
+_QUOTED_RX = LazyRegex(r"\"([^\"]+)\"|(?<!\w)'([^']+)'(?!\w)|`([^`]+)`")
 _PLACEHOLDER = "\x00{}\x00"
-_TOKEN_RX = re.compile(
+_TOKEN_RX = LazyRegex(
     r"""
       (?P<quote>\x00\d+\x00)
     | (?P<url>[a-z][a-z0-9+.-]*://[^\s"'<>]+[^\s"'<>.,;:!?)])
@@ -180,7 +182,13 @@ _TOKEN_RX = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
-_HOSTNAME_RX = re.compile(r"[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)*", re.I)
+_HOSTNAME_RX = LazyRegex(r"[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)*", re.I)
+# "link down on eth0", "I/O error on sda1": devices, not hosts.
+_DEVICE_RX = LazyRegex(
+    r"(?:eth|en[ops]?|eno|wlan|wlp|docker|br|bond|tun|tap|veth|virbr|vlan|lo|sd[a-z]|hd[a-z]|vd[a-z]|xvd[a-z]"
+    r"|nvme|md|dm-|loop|cpu|core|tty|pts)\w*\d\w*",
+    re.I,
+)
 _HOST_MARKERS = frozenset({"host", "hostname", "server", "machine", "node"})
 _PROCESS_MARKERS = frozenset({"process", "program", "daemon", "service", "component"})
 _SOURCE_MARKERS = frozenset({"source", "file", "logfile"})
@@ -264,7 +272,11 @@ def _match_sources(word: str, known: Collection[str], *, loose: bool) -> list[st
 
 def _looks_like_hostname(word: str) -> bool:
     # "web-03", "db1", "ip-10-0-0-7.ec2.internal": a name with a digit or a dash, not a plain word.
-    return bool(_HOSTNAME_RX.fullmatch(word)) and any(char.isdigit() or char == "-" for char in word)
+    return (
+        bool(_HOSTNAME_RX.fullmatch(word))
+        and any(char.isdigit() or char == "-" for char in word)
+        and not _DEVICE_RX.fullmatch(word)
+    )
 
 
 def _tokenize(text: str) -> list[_Token]:

@@ -1,7 +1,8 @@
 """Time ranges from the words people use: "last night", "since 10:00", "between 2am and 3am yesterday".
 
-Everything is resolved against an explicit ``now`` (timezone-aware) and a default zone ``tz`` in which clock
-phrases are read ("10:00" means 10:00 on the user's wall clock). Results are UTC-aware; ``until`` is exclusive.
+Everything is resolved against an explicit ``now`` (timezone-aware) and a default zone ``tz`` (a ZoneInfo or a
+fixed offset; pytz zones are not supported) in which clock phrases are read: "10:00" means 10:00 on the user's
+wall clock. Results are UTC-aware; ``until`` is exclusive.
 
 Common phrases are matched by the regular expressions below, which keeps ``logchat ask`` fast: dateparser
 (imported lazily) is only consulted for phrasings the rules do not know, and only when the text contains
@@ -25,7 +26,7 @@ Conventions, so that answers are predictable:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -96,8 +97,36 @@ _AFTER = r"(?![\w:/]|[.-]\d)"
 _FLAGS = re.IGNORECASE
 
 
-def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(_BEFORE + pattern + _AFTER, _FLAGS)
+class LazyRegex:
+    """A pattern compiled on first use: the rules here take ~40 ms to compile, which importing should not cost."""
+
+    __slots__ = ("_compiled", "_flags", "_pattern")
+
+    def __init__(self, pattern: str, flags: int = _FLAGS) -> None:
+        self._pattern = pattern
+        self._flags = flags
+        self._compiled: re.Pattern[str] | None = None
+
+    def compiled(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self._pattern, self._flags)
+        return self._compiled
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.compiled().search(text)
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        return self.compiled().fullmatch(text)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        return self.compiled().finditer(text)
+
+    def sub(self, replacement: str | Callable[[re.Match[str]], str], text: str, count: int = 0) -> str:
+        return self.compiled().sub(replacement, text, count)
+
+
+def _rx(pattern: str) -> LazyRegex:
+    return LazyRegex(_BEFORE + pattern + _AFTER)
 
 
 _RANGE_RX = _rx(
@@ -115,40 +144,37 @@ _MONTH_RX = _rx(rf"(?:in|during)\s+(?P<month>{_MONTH_RE})(?:\s+(?P<year>\d{{4}})
 _ALONE_RX = _rx(rf"(?:(?:on|at|during|for|from|in)\s+)?(?P<a>{_POINT_RE})(?:'s)?")
 
 # Words that make a phrase worth handing to dateparser when the rules found nothing.
-_DATEISH_RX = re.compile(
+_DATEISH_RX = LazyRegex(
     rf"\b(?:{_MONTH_RE}|{_WEEKDAY_RE}|fortnight|o'clock|noon|midnight|ago|yesterday|today|tomorrow)\b"
     r"|\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b|\b\d{1,2}(?:st|nd|rd|th)\b|\d:\d\d",
-    _FLAGS,
 )
-_IDENTIFIERISH_RX = re.compile(r"\d+\.\d+\.\d+|[_=@]")
+_IDENTIFIERISH_RX = LazyRegex(r"\d+\.\d+\.\d+|[_=@]")
 # A date given to dateparser must carry a number or a day word: a bare "may" or "march" is a verb, and
 # dateparser reads a bare "Feb" as today's day of February.
-_FOUND_DATE_RX = re.compile(rf"\d|\b(?:{_WEEKDAY_RE}|yesterday|today|tomorrow|noon|midnight|fortnight)\b", _FLAGS)
-_DATEPARSER_KEYWORD_RX = re.compile(
+_FOUND_DATE_RX = LazyRegex(rf"\d|\b(?:{_WEEKDAY_RE}|yesterday|today|tomorrow|noon|midnight|fortnight)\b")
+_DATEPARSER_KEYWORD_RX = LazyRegex(
     r"(?<![\w-])(?P<kw>since|after|before|until|till)\s+(?P<rest>[^?!,;()\"]{1,80})", _FLAGS
 )
 _MAX_DATEPARSER_WORDS = 6
 
 # Fullmatch forms used to read a point found by _POINT_RE.
-_ISO_DATETIME_FULL = re.compile(_ISO_DATETIME_RE, _FLAGS)
-_PERIOD_FULL = re.compile(
+_ISO_DATETIME_FULL = LazyRegex(_ISO_DATETIME_RE)
+_PERIOD_FULL = LazyRegex(
     rf"(?:(?P<lastnight>last\s+night)|(?P<tonight>tonight)|this\s+(?P<thispart>{_PART_RE})"
     rf"|(?P<day>{_DAY_RE})\s+(?P<part>{_PART_RE}))",
-    _FLAGS,
 )
-_AGO_FULL = re.compile(rf"(?P<count>{_COUNT_RE})(?P<unit>{_UNIT_RE})\s+ago", _FLAGS)
-_DAY_CLOCK_FULL = re.compile(rf"(?P<day>{_DAY_RE})(?:\s*,?\s+(?:at\s+)?(?P<clock>{_CLOCK_RE}))?", _FLAGS)
-_CLOCK_DAY_FULL = re.compile(rf"(?P<clock>{_CLOCK_RE})(?:\s*,?\s+(?:on\s+)?(?P<day>{_DAY_RE}))?", _FLAGS)
-_CLOCK_PARTS = re.compile(r"(?P<h>\d{1,2})(?::(?P<m>\d{2})(?::(?P<s>\d{2}))?)?\s?(?:(?P<ap>[ap])\.?m\.?)?", _FLAGS)
-_ISO_CLOCK = re.compile(r"[T ]\d{1,2}:\d{2}(?P<second>:\d{2}(?P<fraction>[.,]\d+)?)?", _FLAGS)
-_MONTH_DAY_PARTS = re.compile(
+_AGO_FULL = LazyRegex(rf"(?P<count>{_COUNT_RE})(?P<unit>{_UNIT_RE})\s+ago")
+_DAY_CLOCK_FULL = LazyRegex(rf"(?P<day>{_DAY_RE})(?:\s*,?\s+(?:at\s+)?(?P<clock>{_CLOCK_RE}))?")
+_CLOCK_DAY_FULL = LazyRegex(rf"(?P<clock>{_CLOCK_RE})(?:\s*,?\s+(?:on\s+)?(?P<day>{_DAY_RE}))?")
+_CLOCK_PARTS = LazyRegex(r"(?P<h>\d{1,2})(?::(?P<m>\d{2})(?::(?P<s>\d{2}))?)?\s?(?:(?P<ap>[ap])\.?m\.?)?")
+_ISO_CLOCK = LazyRegex(r"[T ]\d{1,2}:\d{2}(?P<second>:\d{2}(?P<fraction>[.,]\d+)?)?")
+_MONTH_DAY_PARTS = LazyRegex(
     rf"(?:(?P<mon1>{_MONTH_RE})\s+(?P<d1>\d{{1,2}}){_ORDINAL}|(?P<d2>\d{{1,2}}){_ORDINAL}\s+(?:of\s+)?"
     rf"(?P<mon2>{_MONTH_RE}))(?:,?\s+(?P<y>\d{{4}}))?",
-    _FLAGS,
 )
-_WEEKDAY_PARTS = re.compile(rf"(?:(?P<mod>last|this|past)\s+)?(?P<wd>{_WEEKDAY_RE})", _FLAGS)
-_BARE_DURATION_FULL = re.compile(rf"-?(?P<count>\d+(?:\.\d+)?)\s*(?P<unit>{_UNIT_RE})", _FLAGS)
-_EPOCH_FULL = re.compile(r"\d{9,10}(?:\.\d+)?")
+_WEEKDAY_PARTS = LazyRegex(rf"(?:(?P<mod>last|this|past)\s+)?(?P<wd>{_WEEKDAY_RE})")
+_BARE_DURATION_FULL = LazyRegex(rf"-?(?P<count>\d+(?:\.\d+)?)\s*(?P<unit>{_UNIT_RE})")
+_EPOCH_FULL = LazyRegex(r"\d{9,10}(?:\.\d+)?")
 
 
 # --- points -----------------------------------------------------------------------------------------------
@@ -322,10 +348,10 @@ def _parse_point(text: str, ctx: _Context) -> _Point:
         else:
             day, part = _parse_day(period["day"], ctx), period["part"].lower()
         start_hour, hours = _DAY_PARTS[part]
+        end_days, end_hour = divmod(start_hour + hours, 24)
+        # Built from wall-clock times, so a night across a DST change still ends at 06:00.
         start = ctx.at(day, time(start_hour))
-        end = ctx.at(day) + timedelta(hours=start_hour + hours)
-        if end.date() > day:  # wall-clock arithmetic across midnight: rebuild on the next day
-            end = ctx.at(day + timedelta(days=1), time((start_hour + hours) % 24))
+        end = ctx.at(day + timedelta(days=end_days), time(end_hour))
         return _Point(start, end, False, day, None, False)
     ago = _AGO_FULL.fullmatch(text)
     if ago is not None:
@@ -448,7 +474,7 @@ def _resolve_month(match: re.Match[str], ctx: _Context) -> _Interval:
     return ctx.at(first_day), ctx.at(next_first)
 
 
-_Rule = tuple[re.Pattern[str], Callable[[re.Match[str], _Context], _Interval]]
+_Rule = tuple[LazyRegex, Callable[[re.Match[str], _Context], _Interval]]
 _RULES: tuple[_Rule, ...] = (
     (_RANGE_RX, _resolve_range),
     (_SINCE_RX, _resolve_since),

@@ -304,7 +304,7 @@ class Ingester:
                         batch.skipped += 1
                         continue
                 template_id = assign(event.message)
-                batch.add(self._row(event, source_id, generation, template_id, ts_us), template_id, ts_us)
+                batch.add(self._row(event, source_id, generation, template_id, ts_us), ts_us)
         except SourceError as exc:
             # Keep what was read before the error: commit it, then report the error.
             self._finish(row, report, batch, checkpoint, reader, start, None)
@@ -337,7 +337,9 @@ class Ingester:
         changed = self.miner.take_changed()
         state = self.miner.dump_state() if changed else None
         with self.store.session() as session:
-            writer.write_batch(session, row.id, batch.rows, batch.templates, changed, state, checkpoint)
+            writer.write_batch(
+                session, row.id, batch.rows, batch.template_stats(), batch.rollup, changed, state, checkpoint
+            )
         report.new_events += len(batch.rows)
         report.skipped += batch.skipped
         report.new_lines = checkpoint.line_count - start[1]
@@ -345,26 +347,48 @@ class Ingester:
         self.progress.advance(report, report.bytes_read, report.new_lines)
 
 
+_HOUR_US = 3_600_000_000
+
+
 class _Batch:
-    __slots__ = ("rows", "skipped", "templates")
+    """Rows of one transaction, plus their hourly rollup (from which template stats are folded)."""
+
+    __slots__ = ("rollup", "rows", "skipped")
 
     def __init__(self) -> None:
         self.rows: list[tuple] = []
-        self.templates: dict[int, writer.TemplateStats] = {}
+        self.rollup: dict[tuple, list] = {}
         self.skipped = 0
 
-    def add(self, row: tuple, template_id: int, ts_us: int | None) -> None:
+    def add(self, row: tuple, ts_us: int | None) -> None:
         self.rows.append(row)
-        stats = self.templates.get(template_id)
-        if stats is None:
-            self.templates[template_id] = writer.TemplateStats(1, ts_us, ts_us)
+        # (hour, source_id, level, host, process, template_id)
+        key = (ts_us // _HOUR_US * _HOUR_US if ts_us is not None else -1, row[1], row[7] or "", row[8] or "",
+               row[9] or "", row[11])
+        entry = self.rollup.get(key)
+        if entry is None:
+            self.rollup[key] = [1, ts_us, ts_us]
             return
-        stats.count += 1
+        entry[0] += 1
         if ts_us is not None:
-            if stats.first_us is None or ts_us < stats.first_us:
-                stats.first_us = ts_us
-            if stats.last_us is None or ts_us > stats.last_us:
-                stats.last_us = ts_us
+            if entry[1] is None or ts_us < entry[1]:
+                entry[1] = ts_us
+            if entry[2] is None or ts_us > entry[2]:
+                entry[2] = ts_us
+
+    def template_stats(self) -> dict[int, writer.TemplateStats]:
+        stats: dict[int, writer.TemplateStats] = {}
+        for key, (count, first, last) in self.rollup.items():
+            current = stats.get(key[5])
+            if current is None:
+                stats[key[5]] = writer.TemplateStats(count, first, last)
+                continue
+            current.count += count
+            if first is not None and (current.first_us is None or first < current.first_us):
+                current.first_us = first
+            if last is not None and (current.last_us is None or last > current.last_us):
+                current.last_us = last
+        return stats
 
 
 def index_inputs(

@@ -14,4 +14,4 @@ def parse_cli_time(text: str, tz_name: str, *, flag: str, now: datetime | None =
     try:
         return parse_time_point(text, now=now or datetime.now(UTC), tz=ZoneInfo(tz_name))
     except UsageError as exc:
-        raise UsageError(f"{flag} {text!r}: {exc}") from exc
+        raise UsageError(f"{flag}: {exc}") from exc

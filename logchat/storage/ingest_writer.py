@@ -70,6 +70,7 @@ def write_batch(
     source_id: int,
     rows: Sequence[EventRow],
     templates: dict[int, TemplateStats],
+    rollup: dict[tuple[Any, ...], list[Any]],
     changed_templates: dict[int, str],
     miner_state: bytes | None,
     checkpoint: Checkpoint,
@@ -92,6 +93,7 @@ def write_batch(
                     (rows[0][0], rows[-1][0]),
                 )
     _upsert_templates(conn, templates, changed_templates)
+    _upsert_rollup(conn, rollup)
     if miner_state is not None:
         _save_miner_state(session, miner_state)
     source = session.get_one(Source, source_id)
@@ -151,6 +153,24 @@ def _upsert_templates(conn: Any, templates: dict[int, TemplateStats], changed: d
         f"last_seen = COALESCE({greatest}(templates.last_seen, excluded.last_seen), "
         "templates.last_seen, excluded.last_seen)",
         params,
+    )
+
+
+def _upsert_rollup(conn: Any, rollup: dict[tuple[Any, ...], list[Any]]) -> None:
+    if not rollup:
+        return
+    dialect = conn.dialect.name
+    least, greatest = ("min", "max") if dialect == "sqlite" else ("LEAST", "GREATEST")
+    marks = ", ".join(["?" if dialect == "sqlite" else "%s"] * 9)
+    conn.exec_driver_sql(
+        "INSERT INTO event_rollup (hour, source_id, level, host, process, template_id, count, first_ts, last_ts) "
+        f"VALUES ({marks}) ON CONFLICT (hour, source_id, level, host, process, template_id) DO UPDATE SET "
+        "count = event_rollup.count + excluded.count, "
+        f"first_ts = COALESCE({least}(event_rollup.first_ts, excluded.first_ts), event_rollup.first_ts, "
+        "excluded.first_ts), "
+        f"last_ts = COALESCE({greatest}(event_rollup.last_ts, excluded.last_ts), event_rollup.last_ts, "
+        "excluded.last_ts)",
+        [(*key, *values) for key, values in rollup.items()],
     )
 
 

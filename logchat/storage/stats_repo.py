@@ -1,4 +1,9 @@
-"""Aggregate queries over events: everything `stat` shows is computed here, in SQL."""
+"""Aggregate queries: everything `stat` shows is computed here, in SQL.
+
+Counts come from the hourly rollup (kept in step with events by the ingester); only the partial
+hours at the edges of a time filter are counted from the events themselves, so the numbers are
+exact and a million events cost a few thousand rows to aggregate.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, case, func, literal, or_, select, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    Subquery,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from logchat.ingest.events import LEVEL_RANK, LEVELS
-from logchat.storage.models import Event, Source, Template
+from logchat.storage.models import Event, EventRollup, Source, Template
 from logchat.storage.models.base import from_micros, to_micros
+
+HOUR_US = 3_600_000_000
+# The raw integer microseconds, for arithmetic in SQL.
+_ts_micros = type_coerce(Event.ts, BigInteger)
 
 
 @dataclass
@@ -24,20 +45,26 @@ class EventFilter:
     processes: list[str] = field(default_factory=list)
 
     def conditions(self, session: Session) -> list[ColumnElement[bool]]:
-        conds: list[ColumnElement[bool]] = []
+        """Conditions on the events table."""
+        conds = self._dimension_conditions(session, Event.level, Event.host, Event.process, Event.source_id)
         if self.since is not None:
             conds.append(Event.ts >= self.since)
         if self.until is not None:
             conds.append(Event.ts < self.until)
+        return conds
+
+    def _dimension_conditions(self, session: Session, level: Any, host: Any, process: Any, source_id: Any
+                              ) -> list[ColumnElement[bool]]:
+        conds: list[ColumnElement[bool]] = []
         if self.levels:
-            conds.append(Event.level.in_(self.levels))
+            conds.append(level.in_(self.levels))
         if self.hosts:
-            conds.append(Event.host.in_(self.hosts))
+            conds.append(host.in_(self.hosts))
         if self.processes:
-            conds.append(Event.process.in_(self.processes))
+            conds.append(process.in_(self.processes))
         if self.sources:
             ids = matching_source_ids(session, self.sources)
-            conds.append(Event.source_id.in_(ids) if ids else literal(False))
+            conds.append(source_id.in_(ids) if ids else literal(False))
         return conds
 
 
@@ -51,11 +78,95 @@ def matching_source_ids(session: Session, patterns: list[str]) -> list[int]:
     return list(session.scalars(select(Source.id).where(or_(*clauses))))
 
 
-# The raw integer microseconds, for arithmetic in SQL.
-_TS_RAW = type_coerce(Event.ts, BigInteger)
-_LEVEL_RANK_SQL = case(
-    *[(Event.level == name, rank) for name, rank in LEVEL_RANK.items()], else_=-1
-)
+def _events_part(session: Session, flt: EventFilter, lo_us: int | None, hi_us: int | None) -> Select[Any]:
+    conds = flt._dimension_conditions(session, Event.level, Event.host, Event.process, Event.source_id)
+    conds.append(Event.ts.isnot(None))
+    if lo_us is not None:
+        conds.append(_ts_micros >= lo_us)
+    if hi_us is not None:
+        conds.append(_ts_micros < hi_us)
+    hour = ((_ts_micros // HOUR_US) * HOUR_US).label("hour")
+    dims = (
+        Event.source_id.label("source_id"),
+        func.coalesce(Event.level, "").label("level"),
+        func.coalesce(Event.host, "").label("host"),
+        func.coalesce(Event.process, "").label("process"),
+        Event.template_id.label("template_id"),
+    )
+    return (
+        select(hour, *dims, func.count().label("n"), func.min(_ts_micros).label("first_ts"),
+               func.max(_ts_micros).label("last_ts"))
+        .where(*conds)
+        .group_by(hour, *dims)
+    )
+
+
+def _rollup_part(session: Session, flt: EventFilter, lo_us: int | None, hi_us: int | None,
+                 *, timed_only: bool) -> Select[Any]:
+    r = EventRollup
+    conds = flt._dimension_conditions(session, r.level, r.host, r.process, r.source_id)
+    if timed_only:
+        conds.append(r.hour >= 0)
+    if lo_us is not None:
+        conds.append(r.hour >= lo_us)
+    if hi_us is not None:
+        conds.append(r.hour < hi_us)
+    return select(
+        r.hour.label("hour"), r.source_id.label("source_id"), r.level.label("level"), r.host.label("host"),
+        r.process.label("process"), r.template_id.label("template_id"), r.count.label("n"),
+        r.first_ts.label("first_ts"), r.last_ts.label("last_ts"),
+    ).where(*conds)
+
+
+def facts(session: Session, flt: EventFilter) -> Subquery:
+    """Rows of (hour, source_id, level, host, process, template_id, n, first_ts, last_ts) whose sums
+    are exactly the events matching ``flt``."""
+    since = to_micros(flt.since) if flt.since is not None else None
+    until = to_micros(flt.until) if flt.until is not None else None
+    if since is None and until is None:
+        return _rollup_part(session, flt, None, None, timed_only=False).subquery("facts")
+    lo = -(-since // HOUR_US) * HOUR_US if since is not None else None  # first whole hour
+    hi = until // HOUR_US * HOUR_US if until is not None else None  # end of the last whole hour
+    if lo is not None and hi is not None and lo >= hi:
+        return _events_part(session, flt, since, until).subquery("facts")
+    parts = [_rollup_part(session, flt, lo, hi, timed_only=True)]
+    if since is not None and since != lo:
+        parts.append(_events_part(session, flt, since, lo))
+    if until is not None and until != hi:
+        parts.append(_events_part(session, flt, hi, until))
+    return union_all(*parts).subquery("facts")
+
+
+def summary(session: Session, flt: EventFilter) -> dict[str, Any]:
+    f = facts(session, flt)
+    total, first_us, last_us = session.execute(
+        select(func.coalesce(func.sum(f.c.n), 0), func.min(f.c.first_ts), func.max(f.c.last_ts))
+    ).one()
+    return {
+        "total": int(total),
+        "first": from_micros(first_us) if first_us is not None else None,
+        "last": from_micros(last_us) if last_us is not None else None,
+    }
+
+
+def counts_by(session: Session, flt: EventFilter, column: str, limit: int = 10) -> list[tuple[str | None, int]]:
+    f = facts(session, flt)
+    col = f.c[column]
+    total = func.sum(f.c.n)
+    rows = session.execute(select(col, total).group_by(col).order_by(total.desc(), col).limit(limit)).all()
+    return [(value or None, int(n)) for value, n in rows]
+
+
+def counts_by_source(session: Session, flt: EventFilter, limit: int = 10) -> list[tuple[str, str, int]]:
+    f = facts(session, flt)
+    total = func.sum(f.c.n).label("n")
+    sub = select(f.c.source_id, total).group_by(f.c.source_id).order_by(total.desc()).limit(limit).subquery()
+    rows = session.execute(
+        select(Source.name, Source.location, sub.c.n).join(sub, sub.c.source_id == Source.id).order_by(sub.c.n.desc())
+    ).all()
+    return [(name, location, int(n)) for name, location, n in rows]
+
+
 _BUCKETS_SECONDS = (1, 5, 15, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400, 30 * 86400)
 
 
@@ -66,43 +177,6 @@ def choose_bucket_seconds(span_seconds: float, max_buckets: int = 48) -> int:
     return _BUCKETS_SECONDS[-1]
 
 
-def summary(session: Session, flt: EventFilter) -> dict[str, Any]:
-    where = and_(*flt.conditions(session))
-    total, first_us, last_us = session.execute(
-        select(func.count(), func.min(_TS_RAW), func.max(_TS_RAW)).where(where)
-    ).one()
-    return {
-        "total": int(total),
-        "first": from_micros(first_us) if first_us is not None else None,
-        "last": from_micros(last_us) if last_us is not None else None,
-    }
-
-
-def counts_by(session: Session, flt: EventFilter, column: str, limit: int = 10) -> list[tuple[str | None, int]]:
-    col = getattr(Event, column)
-    where = and_(*flt.conditions(session))
-    rows = session.execute(
-        select(col, func.count().label("n")).where(where).group_by(col).order_by(func.count().desc()).limit(limit)
-    ).all()
-    return [(value, int(n)) for value, n in rows]
-
-
-def counts_by_source(session: Session, flt: EventFilter, limit: int = 10) -> list[tuple[str, str, int]]:
-    where = and_(*flt.conditions(session))
-    sub = (
-        select(Event.source_id, func.count().label("n"))
-        .where(where)
-        .group_by(Event.source_id)
-        .order_by(func.count().desc())
-        .limit(limit)
-        .subquery()
-    )
-    rows = session.execute(
-        select(Source.name, Source.location, sub.c.n).join(sub, sub.c.source_id == Source.id).order_by(sub.c.n.desc())
-    ).all()
-    return [(name, location, int(n)) for name, location, n in rows]
-
-
 def histogram(
     session: Session, flt: EventFilter, first: datetime, last: datetime, max_buckets: int = 48
 ) -> tuple[int, list[tuple[datetime, int]]]:
@@ -110,46 +184,50 @@ def histogram(
     bucket = choose_bucket_seconds((last - first).total_seconds() + 1, max_buckets)
     width = bucket * 1_000_000
     origin = (to_micros(first) // width) * width
-    where = and_(*flt.conditions(session), Event.ts.isnot(None))
-    # Integer division of integer microseconds: identical on SQLite and PostgreSQL.
-    index = ((_TS_RAW - origin) // width).label("b")
-    rows = session.execute(select(index, func.count()).where(where).group_by(index).order_by(index)).all()
-    counts = {int(b): int(n) for b, n in rows}
+    if width % HOUR_US == 0:
+        # Whole-hour buckets: the rollup has them.
+        f = facts(session, flt)
+        index = ((f.c.hour - origin) // width).label("b")
+        query = select(index, func.sum(f.c.n)).where(f.c.hour >= 0).group_by(index)
+    else:
+        # Integer division of integer microseconds: identical on SQLite and PostgreSQL.
+        index = ((_ts_micros - origin) // width).label("b")
+        query = select(index, func.count()).where(*flt.conditions(session), Event.ts.isnot(None)).group_by(index)
+    counts = {int(b): int(n) for b, n in session.execute(query).all()}
     n_buckets = int((to_micros(last) - origin) // width) + 1
     return bucket, [(from_micros(origin + i * width), counts.get(i, 0)) for i in range(n_buckets)]
 
 
 def top_templates(session: Session, flt: EventFilter, limit: int = 10) -> list[dict[str, Any]]:
     """Most frequent templates, errors first, with exact counts and first/last seen."""
-    where = and_(*flt.conditions(session))
-    worst = func.max(_LEVEL_RANK_SQL).label("worst")
+    f = facts(session, flt)
+    rank = case(*[(f.c.level == name, rank) for name, rank in LEVEL_RANK.items()], else_=-1)
     sub = (
         select(
-            Event.template_id,
-            func.count().label("n"),
-            func.min(_TS_RAW).label("first_us"),
-            func.max(_TS_RAW).label("last_us"),
-            worst,
+            f.c.template_id,
+            func.sum(f.c.n).label("n"),
+            func.min(f.c.first_ts).label("first_us"),
+            func.max(f.c.last_ts).label("last_us"),
+            func.max(rank).label("worst"),
         )
-        .where(where)
-        .group_by(Event.template_id)
+        .group_by(f.c.template_id)
         .subquery()
     )
     is_error = case((sub.c.worst >= LEVEL_RANK["ERROR"], 1), else_=0)
     rows = session.execute(
         select(sub, Template.template)
         .join(Template, Template.id == sub.c.template_id, isouter=True)
-        .order_by(is_error.desc(), sub.c.n.desc())
+        .order_by(is_error.desc(), sub.c.n.desc(), sub.c.template_id)
         .limit(limit)
     ).all()
-    result = []
-    for row in rows:
-        result.append({
+    return [
+        {
             "template_id": row.template_id,
             "template": row.template or "",
             "count": int(row.n),
             "first_seen": from_micros(row.first_us) if row.first_us is not None else None,
             "last_seen": from_micros(row.last_us) if row.last_us is not None else None,
             "level": LEVELS[row.worst] if row.worst is not None and row.worst >= 0 else None,
-        })
-    return result
+        }
+        for row in rows
+    ]

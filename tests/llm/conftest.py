@@ -1,4 +1,4 @@
-"""Fixtures for the llm tests: a fake Ollama server per test, a closed port, settings helpers."""
+"""Fixtures for the llm tests: a fake Ollama server per test, a closed port, a settings factory."""
 
 from __future__ import annotations
 

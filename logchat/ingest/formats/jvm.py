@@ -20,14 +20,22 @@ _LOG4J = re.compile(
     r"(?:\[([^\]]*)\] +)?"
     r"([A-Z]{4,8}|[A-Z][a-z]{3,7})"
     r"(?: +(\d+) +---)? +"
-    r"(?:\[((?:[^\[\]]|\[[^\]]*\])*)\] +)?"
+    r"(?:\[([^\[\]]*(?:\[[^\]]*\][^\[\]]*)*)\] +)?"
     r"(?:- +)?"
     r"(?:([A-Za-z_$][\w$.\-]*) *(?::| -) +)?"
     r"(.*)",
     re.DOTALL,
 )
-# Zookeeper's thread field ends in ":Class@line"; the class is the useful component name.
-_THREAD_CLASS = re.compile(r".*[:\s]([A-Za-z_$][\w$.]*)@\d+$")
+
+
+def _thread_component(thread: str) -> str | None:
+    """Zookeeper's thread field ends in ":Class@line"; the class is the useful component name."""
+    at = thread.rfind("@")
+    if at > 0 and thread[at + 1 :].isdigit():
+        start = max(thread.rfind(":", 0, at), thread.rfind(" ", 0, at)) + 1
+        if start < at:
+            return thread[start:at]
+    return thread.strip() or None
 
 
 class Log4jParser(ParserBase):
@@ -54,8 +62,7 @@ class Log4jParser(ParserBase):
         if process is None:
             thread = thread_after if thread_after is not None else thread_before
             if thread:
-                found = _THREAD_CLASS.match(thread)
-                process = found.group(1) if found else thread.strip() or None
+                process = _thread_component(thread)
         return ParsedHeader(ts, level, None, process, int(pid) if pid else None, message)
 
 

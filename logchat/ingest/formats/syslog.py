@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from logchat.ingest.events import ParsedHeader
 from logchat.ingest.formats._shared import SYSLOG_TAG, ParserBase, level_from_message_prefix
 from logchat.ingest.levels import level_from_syslog_priority
-from logchat.ingest.timestamps import MONTHS, fraction_to_micros
+from logchat.ingest.timestamps import MONTHS, TimeContext, fraction_to_micros
 
-# "Jun 14 15:16:01 combo sshd(pam_unix)[19939]: msg", optionally "<13>" first and ".123456" after
-# the seconds (rsyslog high precision without year). Day may be space-padded ("Jul  1") or not.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Offsets from the start of an hour for every mm:ss, leap second included.
+_SECONDS_INTO_HOUR = tuple(timedelta(seconds=n) for n in range(60 * 60 + 1))
+
+# The common shape, "Jun 14 15:16:01 combo sshd(pam_unix)[19939]: msg", matched first because a
+# simple pattern with few groups is twice as fast as the general one below.
+_COMMON = re.compile(r"([A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d) (\S+) ([^\s\[:]+)(?:\[(\d+)\])?: (.*)", re.DOTALL)
+# Everything else of the family: "<13>" first, ".123456" after the seconds (rsyslog high
+# precision without year), several spaces, tags with a space or a "(...)" suffix, or no tag.
 _CLASSIC = re.compile(
-    r"(?:<(\d{1,3})>)?(([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?) +(\S+)(?: +|$)"
-    + SYSLOG_TAG
-    + r"(.*)",
+    r"(?:<(\d{1,3})>)?([A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d(?:\.\d{1,6})?) +(\S+)(?: +|$)" + SYSLOG_TAG + r"(.*)",
     re.DOTALL,
 )
 # `journalctl -o short-iso` / rsyslog RFC 3339 stamps: "2024-01-15T10:00:00+0100 host sshd[1]: msg".
@@ -34,37 +40,70 @@ class Rfc3164Parser(ParserBase):
     """
 
     name = "rfc3164"
-    __slots__ = ()
+    __slots__ = ("_hour_base", "_hour_key")
+
+    def __init__(self, ctx: TimeContext) -> None:
+        super().__init__(ctx)
+        self._hour_key = ""
+        self._hour_base = _EPOCH
 
     def parse(self, line: str) -> ParsedHeader | None:
-        match = _CLASSIC.match(line)
+        match = _COMMON.match(line)
         if match is not None:
-            pri, stamp, mon, day, hh, mm, ss, frac, host, tag, pid, message = match.groups()
-            if stamp == self._last_stamp:
-                ts = self._last_ts
-            else:
-                month = MONTHS.get(mon)
-                if month is None:
-                    return None
-                ts = self.ctx.yearless(month, int(day), int(hh), int(mm), int(ss), fraction_to_micros(frac))
-                self._last_stamp = stamp
-                self._last_ts = ts
+            stamp, host, tag, pid, message = match.groups()
+            pri = None
+            iso = False
         else:
-            match = _ISO.match(line)
+            match = _CLASSIC.match(line)
             if match is None:
-                return None
+                match = _ISO.match(line)
+                if match is None:
+                    return None
             pri, stamp, host, tag, pid, message = match.groups()
-            if stamp == self._last_stamp:
-                ts = self._last_ts
-            else:
-                ts = self.ctx.iso(stamp)
-                self._last_stamp = stamp
-                self._last_ts = ts
+            iso = stamp[0].isdigit()
+        if stamp == self._last_stamp:
+            ts = self._last_ts
+        else:
+            ts = self.ctx.iso(stamp) if iso else self._yearless(stamp)
+            self._last_stamp = stamp
+            self._last_ts = ts
         if pri is not None:
             level = level_from_syslog_priority(int(pri))
         else:
             level = level_from_message_prefix(message)
         return ParsedHeader(ts, level, host, tag, int(pid) if pid else None, message)
+
+    def _yearless(self, stamp: str) -> datetime | None:
+        # "Jun 14 15:16:01" (the usual 15 characters), "Jun  9 06:06:20", "Nov 9 12:01:01",
+        # "Jun 14 15:16:01.123456". Lines of the same hour as the previous one add minutes and
+        # seconds to that hour's start: the year and zone offset cannot differ within an hour.
+        if len(stamp) == 15 and stamp[9] == ":":
+            minute, second = int(stamp[10:12]), int(stamp[13:15])
+            if minute > 59 or second > 60:
+                return None
+            key = stamp[:9]
+            if key != self._hour_key:
+                month = MONTHS.get(stamp[:3])
+                if month is None:
+                    return None
+                base = self.ctx.yearless(month, int(stamp[4:6]), int(stamp[7:9]), 0, 0)
+                if base is None:
+                    return None
+                self._hour_key = key
+                self._hour_base = base
+            return self._hour_base + _SECONDS_INTO_HOUR[minute * 60 + second]
+        month = MONTHS.get(stamp[:3])
+        if month is None:
+            return None
+        clock = stamp.index(":") - 2
+        return self.ctx.yearless(
+            month,
+            int(stamp[4:clock]),
+            int(stamp[clock : clock + 2]),
+            int(stamp[clock + 3 : clock + 5]),
+            int(stamp[clock + 6 : clock + 8]),
+            fraction_to_micros(stamp[clock + 9 :]),
+        )
 
 
 _SD = r'(?:\[(?:[^\]"\\]|\\.|"(?:[^"\\]|\\.)*")*\])+'

@@ -1,6 +1,11 @@
 """ORM models. Each area has its own module; all share one metadata so Alembic sees everything."""
 
+from logchat.storage.models.auth import LoginFailure, LoginThrottle, TokenRevocation, User
 from logchat.storage.models.base import Base
-from logchat.storage.models.logs import Event, Source, Template, TemplateMinerState
+from logchat.storage.models.chat import ChatSession, ChatTurn, VectorSignature, VectorWindow
+from logchat.storage.models.logs import Event, EventRollup, Source, Template, TemplateMinerState
 
-__all__ = ["Base", "Event", "Source", "Template", "TemplateMinerState"]
+__all__ = [
+    "Base", "ChatSession", "ChatTurn", "Event", "EventRollup", "LoginFailure", "LoginThrottle", "Source", "Template",
+    "TemplateMinerState", "TokenRevocation", "User", "VectorSignature", "VectorWindow",
+]

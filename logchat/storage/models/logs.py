@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from logchat.storage.models.base import Base, UTCMicros
@@ -48,13 +48,11 @@ class Template(Base):
 
 class Event(Base):
     __tablename__ = "events"
+    # Few indexes on purpose: each one costs ingest speed. Counts by level/host/process/source come
+    # from EventRollup; time ranges and per-template lookups use these two.
     __table_args__ = (
         Index("ix_events_ts", "ts"),
-        Index("ix_events_source_line", "source_id", "generation", "line_no"),
         Index("ix_events_template_ts", "template_id", "ts"),
-        Index("ix_events_level_ts", "level", "ts"),
-        Index("ix_events_host", "host"),
-        Index("ix_events_process", "process"),
     )
 
     # Ids are assigned by the ingester under the ingest lock, so a batch knows its ids before
@@ -81,3 +79,27 @@ class TemplateMinerState(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     state: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(UTCMicros)
+
+
+class EventRollup(Base):
+    """Event counts per hour and per (source, level, host, process, template), kept by the ingester
+    in the same transaction as the events, so `stat` never scans millions of rows.
+
+    Missing level/host/process are stored as '' (not NULL) so the unique key can be upserted.
+    """
+
+    __tablename__ = "event_rollup"
+    __table_args__ = (
+        UniqueConstraint("hour", "source_id", "level", "host", "process", "template_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    hour: Mapped[int] = mapped_column(BigInteger)  # epoch microseconds of the hour; -1 for untimed events
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    level: Mapped[str] = mapped_column(String(8))
+    host: Mapped[str] = mapped_column(String(255))
+    process: Mapped[str] = mapped_column(String(255))
+    template_id: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(BigInteger)
+    first_ts: Mapped[int | None] = mapped_column(BigInteger)
+    last_ts: Mapped[int | None] = mapped_column(BigInteger)

@@ -76,11 +76,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_events"),
     )
     op.create_index("ix_events_ts", "events", ["ts"])
-    op.create_index("ix_events_source_line", "events", ["source_id", "generation", "line_no"])
     op.create_index("ix_events_template_ts", "events", ["template_id", "ts"])
-    op.create_index("ix_events_level_ts", "events", ["level", "ts"])
-    op.create_index("ix_events_host", "events", ["host"])
-    op.create_index("ix_events_process", "events", ["process"])
+    op.create_table(
+        "event_rollup",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("hour", sa.BigInteger(), nullable=False),
+        sa.Column("source_id", sa.Integer(), nullable=False),
+        sa.Column("level", sa.String(8), nullable=False),
+        sa.Column("host", sa.String(255), nullable=False),
+        sa.Column("process", sa.String(255), nullable=False),
+        sa.Column("template_id", sa.Integer(), nullable=False),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.Column("first_ts", sa.BigInteger(), nullable=True),
+        sa.Column("last_ts", sa.BigInteger(), nullable=True),
+        sa.ForeignKeyConstraint(["source_id"], ["sources.id"], name="fk_event_rollup_source_id_sources",
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name="pk_event_rollup"),
+        sa.UniqueConstraint("hour", "source_id", "level", "host", "process", "template_id",
+                            name="uq_event_rollup_hour_source_id_level_host_process_template_id"),
+    )
 
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
@@ -103,6 +117,7 @@ def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
         op.execute("DROP TABLE IF EXISTS events_fts")
+    op.drop_table("event_rollup")
     op.drop_table("events")
     op.drop_table("template_miner_state")
     op.drop_table("templates")

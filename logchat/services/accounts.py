@@ -1,0 +1,248 @@
+"""Use case: managing accounts (`logchat users`, and the daemon's user administration).
+
+Callers check ``users:manage`` first (the daemon) or have local access to the store (the CLI).
+Whatever the caller, the store always keeps at least one enabled admin once it has one.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from logchat.auth.passwords import PasswordHasher, check_password_policy
+from logchat.auth.permissions import Role, parse_role
+from logchat.errors import Conflict, InvalidCredentials, NotFound, UsageError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from logchat.config import Settings
+    from logchat.storage.db import Store
+    from logchat.storage.models import User
+
+_USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
+
+
+def normalize_username(username: str) -> str:
+    """Lower-case and validate a user name for storing; raise UsageError naming the rule."""
+    name = username.strip().lower()
+    if not _USERNAME.fullmatch(name):
+        raise UsageError(
+            f"invalid user name {username!r}: use 1-64 letters, digits, '.', '_', '-' or '@', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """An account as front ends see it: never the password hash."""
+
+    id: int
+    username: str
+    role: Role
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+    password_changed_at: datetime
+    last_login_at: datetime | None
+
+    @classmethod
+    def from_row(cls, user: User) -> UserInfo:
+        return cls(
+            id=user.id,
+            username=user.username,
+            role=Role(user.role),
+            enabled=user.enabled,
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+            password_changed_at=user.password_changed_at,
+            last_login_at=user.last_login_at,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "username": self.username,
+            "role": self.role.value,
+            "enabled": self.enabled,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "password_changed_at": self.password_changed_at.isoformat(),
+            "last_login_at": self.last_login_at.isoformat() if self.last_login_at else None,
+        }
+
+
+class AccountService:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        passwords: PasswordHasher | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._min_password_length = settings.auth.min_password_length
+        self._passwords = passwords or PasswordHasher()
+        self._clock = clock
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def list_users(self) -> list[UserInfo]:
+        from logchat.storage import auth_repo
+
+        with self._store.session() as session:
+            return [UserInfo.from_row(user) for user in auth_repo.list_users(session)]
+
+    def get_user(self, username: str) -> UserInfo:
+        with self._store.session() as session:
+            return UserInfo.from_row(_require_user(session, username))
+
+    def has_enabled_admin(self) -> bool:
+        from logchat.storage import auth_repo
+
+        with self._store.session() as session:
+            return auth_repo.count_enabled_admins(session) > 0
+
+    def check_new_password(self, username: str, password: str) -> None:
+        """Raise InvalidPassword if ``password`` breaks the policy (before any slow hashing)."""
+        check_password_policy(password, min_length=self._min_password_length, username=username)
+
+    # --- changing --------------------------------------------------------------------------------
+
+    def add_user(self, username: str, password: str, role: Role | str = Role.VIEWER) -> UserInfo:
+        from sqlalchemy.exc import IntegrityError
+
+        from logchat.storage import auth_repo
+        from logchat.storage.models import User
+
+        name = normalize_username(username)
+        role = parse_role(role)
+        self.check_new_password(name, password)
+        with self._store.session() as session:
+            if auth_repo.get_user_by_name(session, name) is not None:
+                raise _exists(name)
+        password_hash = self._passwords.hash(password)
+        now = self._now()
+        try:
+            with self._store.session() as session:
+                user = auth_repo.add_user(
+                    session,
+                    User(
+                        username=name, password_hash=password_hash, role=role.value, enabled=True, token_version=0,
+                        created_at=now, updated_at=now, password_changed_at=now,
+                    ),
+                )
+                return UserInfo.from_row(user)
+        except IntegrityError:
+            # Someone added the same name while the password was being hashed.
+            raise _exists(name) from None
+
+    def set_role(self, username: str, role: Role | str) -> UserInfo:
+        new_role = parse_role(role)
+        with self._store.session() as session:
+            user = _require_user(session, username)
+            if user.role == Role.ADMIN and new_role != Role.ADMIN and user.enabled:
+                _keep_one_admin(session, user, f"change the role of {user.username!r}")
+            if user.role != new_role:
+                # No token change needed: every request reads the current role from the store.
+                user.role = new_role.value
+                user.updated_at = self._now()
+            return UserInfo.from_row(user)
+
+    def change_password(self, username: str, new_password: str, *, current_password: str | None = None) -> UserInfo:
+        """Set a new password and sign the user out everywhere. With ``current_password`` (a user
+        changing their own password) that must match first."""
+        from logchat.storage import auth_repo
+
+        with self._store.session() as session:
+            user = _require_user(session, username)
+        self.check_new_password(user.username, new_password)
+        if current_password is not None:
+            matches, _ = self._passwords.verify(current_password, user.password_hash)
+            if not matches:
+                raise InvalidCredentials("the current password is wrong")
+        password_hash = self._passwords.hash(new_password)
+        with self._store.session() as session:
+            user = auth_repo.get_user_by_id(session, user.id)
+            if user is None:
+                raise _not_found(username)
+            now = self._now()
+            user.password_hash = password_hash
+            user.password_changed_at = now
+            user.updated_at = now
+            user.token_version += 1
+            return UserInfo.from_row(user)
+
+    def disable_user(self, username: str) -> UserInfo:
+        with self._store.session() as session:
+            user = _require_user(session, username)
+            if not user.enabled:
+                return UserInfo.from_row(user)
+            if user.role == Role.ADMIN:
+                _keep_one_admin(session, user, f"disable {user.username!r}")
+            user.enabled = False
+            # Tokens already out stop working now, and stay dead if the account is enabled again.
+            user.token_version += 1
+            user.updated_at = self._now()
+            return UserInfo.from_row(user)
+
+    def enable_user(self, username: str) -> UserInfo:
+        with self._store.session() as session:
+            user = _require_user(session, username)
+            if not user.enabled:
+                user.enabled = True
+                user.updated_at = self._now()
+            return UserInfo.from_row(user)
+
+    def sign_out_everywhere(self, username: str) -> UserInfo:
+        """Invalidate every token of the user (all devices) without touching the password."""
+        with self._store.session() as session:
+            user = _require_user(session, username)
+            user.token_version += 1
+            user.updated_at = self._now()
+            return UserInfo.from_row(user)
+
+    def remove_user(self, username: str) -> None:
+        from logchat.storage import auth_repo
+
+        with self._store.session() as session:
+            user = _require_user(session, username)
+            if user.role == Role.ADMIN and user.enabled:
+                _keep_one_admin(session, user, f"remove {user.username!r}")
+            auth_repo.delete_user(session, user)
+
+
+def _require_user(session: Session, username: str) -> User:
+    from logchat.storage import auth_repo
+
+    name = username.strip().lower()
+    user = auth_repo.get_user_by_name(session, name)
+    if user is None:
+        raise _not_found(username)
+    return user
+
+
+def _keep_one_admin(session: Session, user: User, action: str) -> None:
+    from logchat.storage import auth_repo
+
+    if auth_repo.count_enabled_admins(session, excluding=user.id) == 0:
+        raise Conflict(
+            f"cannot {action}: it is the last enabled admin",
+            hint="add another admin first: logchat users add NAME --role admin",
+        )
+
+
+def _not_found(username: str) -> NotFound:
+    return NotFound(f"no such user: {username!r}", hint="see the accounts with: logchat users list")
+
+
+def _exists(name: str) -> Conflict:
+    return Conflict(f"user {name!r} already exists", hint=f"change it with: logchat users passwd {name}")

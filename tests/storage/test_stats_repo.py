@@ -1,0 +1,81 @@
+"""Counts from the hourly rollup plus edge hours equal counts straight from the events table."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from logchat.services.ingest import index_inputs
+from logchat.storage import stats_repo
+from logchat.storage.models import Event
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "logchat" / "examples"
+
+
+@pytest.fixture
+def indexed(store, settings):  # type: ignore[no-untyped-def]
+    report = index_inputs(store, settings, [str(EXAMPLES)])
+    assert not report.failed and report.new_events > 3000
+    return store
+
+
+def direct(session, flt: stats_repo.EventFilter, column=None):  # type: ignore[no-untyped-def]
+    where = flt.conditions(session)
+    if column is None:
+        return session.scalar(select(func.count()).select_from(Event).where(*where))
+    col = getattr(Event, column)
+    return dict(session.execute(select(col, func.count()).where(*where).group_by(col)).all())
+
+
+WINDOWS = [
+    (None, None),
+    (datetime(2026, 11, 2, 20, 30, tzinfo=UTC), datetime(2026, 11, 3, 3, 15, 10, tzinfo=UTC)),
+    (datetime(2026, 11, 3, 1, 0, tzinfo=UTC), datetime(2026, 11, 3, 5, 0, tzinfo=UTC)),  # whole hours
+    (datetime(2026, 11, 3, 1, 10, tzinfo=UTC), datetime(2026, 11, 3, 1, 50, tzinfo=UTC)),  # inside one hour
+    (datetime(2026, 11, 3, 7, 59, 59, tzinfo=UTC), None),
+    (None, datetime(2026, 11, 2, 23, 0, 1, tzinfo=UTC)),
+]
+
+
+@pytest.mark.parametrize(("since", "until"), WINDOWS)
+@pytest.mark.parametrize("levels", [[], ["ERROR", "CRITICAL"]])
+def test_rollup_counts_are_exact(indexed, since, until, levels) -> None:  # type: ignore[no-untyped-def]
+    flt = stats_repo.EventFilter(since=since, until=until, levels=levels)
+    with indexed.session() as session:
+        overview = stats_repo.summary(session, flt)
+        assert overview["total"] == direct(session, flt) > 0
+        by_level = dict(stats_repo.counts_by(session, flt, "level", limit=20))
+        assert by_level == direct(session, flt, "level")
+        by_host = dict(stats_repo.counts_by(session, flt, "host", limit=20))
+        assert by_host == direct(session, flt, "host")
+        templates = stats_repo.top_templates(session, flt, limit=1000)
+        assert {t["template_id"]: t["count"] for t in templates} == direct(session, flt, "template_id")
+        first = session.scalar(select(func.min(Event.ts)).where(*flt.conditions(session)))
+        assert overview["first"] == first
+        if overview["first"]:
+            bucket, buckets = stats_repo.histogram(session, flt, overview["first"], overview["last"])
+            timed = stats_repo.EventFilter(since=since, until=until, levels=levels)
+            assert sum(n for _, n in buckets) == session.scalar(
+                select(func.count()).select_from(Event).where(*timed.conditions(session), Event.ts.isnot(None))
+            )
+            assert len(buckets) <= 49
+
+
+def test_templates_errors_first_and_source_filter(indexed) -> None:  # type: ignore[no-untyped-def]
+    with indexed.session() as session:
+        flt = stats_repo.EventFilter(sources=["payments-service"])
+        top = stats_repo.top_templates(session, flt)
+        assert top[0]["level"] == "ERROR"
+        assert "Bad Gateway" in top[0]["template"]
+        assert {name for name, _, _ in stats_repo.counts_by_source(session, flt)} == {"payments-service.log"}
+        empty = stats_repo.EventFilter(sources=["no-such-source"])
+        assert stats_repo.summary(session, empty)["total"] == 0
+
+
+def test_bucket_choice_fits_a_terminal() -> None:
+    assert stats_repo.choose_bucket_seconds(timedelta(hours=2).total_seconds()) == 300
+    assert stats_repo.choose_bucket_seconds(timedelta(days=1).total_seconds()) == 1800
+    assert stats_repo.choose_bucket_seconds(timedelta(days=30).total_seconds()) == 86400

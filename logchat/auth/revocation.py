@@ -7,7 +7,6 @@ the token it describes, so nothing needs purging) and the database otherwise.
 from __future__ import annotations
 
 import functools
-import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -133,7 +132,7 @@ class RedisRevocationStore(RevocationStore):
     def _ttl_ms(self, expires_at: datetime) -> int:
         # A relative TTL rather than an absolute one, so the key lives as long as the token does by
         # this process's clock, the clock that also judged the token.
-        return math.ceil((expires_at.timestamp() - self._clock()) * 1000)
+        return round((expires_at.timestamp() - self._clock()) * 1000)
 
     def revoke_access_token(self, token_id: str, expires_at: datetime) -> None:
         self._set(self._key(ACCESS_TOKEN, token_id), expires_at)

@@ -87,8 +87,12 @@ class TokenCodec:
             raise TokenInvalid(f"invalid {expected_type} token") from None
         claims = _claims_from_payload(payload, expected_type)
         if claims.token_type != expected_type:
-            raise TokenInvalid(f"a {claims.token_type} token cannot be used as a {expected_type} token")
+            raise TokenInvalid(f"{_a(claims.token_type)} token cannot be used as {_a(expected_type)} token")
         return claims
+
+
+def _a(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
 
 
 def _claims_from_payload(payload: dict[str, Any], expected_type: str) -> TokenClaims:

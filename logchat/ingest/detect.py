@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from logchat.ingest.formats import FORMAT_NAMES, make_parser
+from logchat.ingest.formats.generic import GenericParser
 from logchat.ingest.timestamps import TimeContext
 
 SAMPLE_LINES = 50
@@ -14,14 +15,9 @@ BINARY_SNIFF_BYTES = 8192
 # A format must give a header to at least this share of the sample's header-shaped lines; below
 # it, most lines would be glued to a few events as continuations and "generic" is the better bet.
 MIN_ACCEPTED_SHARE = 0.5
-_CONTINUATION_STARTS = ("Caused by:", "at ", "... ", "Traceback (most recent call last)")
 # Control bytes that do occur in text files: tab, newline, vertical tab, form feed, carriage return, ESC.
 _TEXT_CONTROLS = frozenset(b"\t\n\x0b\x0c\r\x1b")
 _MAX_CONTROL_RATIO = 0.1
-
-
-def _looks_like_continuation(line: str) -> bool:
-    return line[:1] in (" ", "\t") or line.startswith(_CONTINUATION_STARTS)
 
 
 def detect_format(sample: Iterable[str], *, ctx: TimeContext | None = None) -> str:
@@ -43,7 +39,7 @@ def detect_format(sample: Iterable[str], *, ctx: TimeContext | None = None) -> s
     if not lines:
         return "generic"
     base = ctx if ctx is not None else TimeContext()
-    header_shaped = sum(1 for line in lines if not _looks_like_continuation(line)) or len(lines)
+    header_shaped = sum(1 for line in lines if not GenericParser.is_continuation(line)) or len(lines)
 
     best_name, best_count = "generic", 0
     for name in FORMAT_NAMES:

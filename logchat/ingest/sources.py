@@ -220,7 +220,9 @@ class LineReader:
     """Lines from the handle's current position; numbers continue from the checkpoint.
 
     ``line_no`` and ``offset`` always describe the end of the last line handed out, which is
-    where the next run resumes once everything read has been committed.
+    where the next run resumes once everything read has been committed. A read error (a corrupt
+    gzip member, an I/O error) ends the lines early and is kept in ``error``, so what was read
+    before it is still processed and committed.
     """
 
     def __init__(self, handle: BinaryIO, *, start_line: int, start_offset: int, max_line_bytes: int) -> None:
@@ -228,6 +230,7 @@ class LineReader:
         self.line_no = start_line
         self.offset = start_offset
         self.max_line_bytes = max_line_bytes
+        self.error: str | None = None
 
     def __iter__(self) -> Iterator[RawLine]:
         limit = self.max_line_bytes
@@ -251,5 +254,4 @@ class LineReader:
                 self.offset = offset
                 yield line
         except (OSError, EOFError, zlib.error) as exc:
-            # A corrupt gzip member or an I/O error mid-file: what was read so far is kept.
-            raise SourceUnreadable(f"read error after line {line_no}: {exc}") from exc
+            self.error = f"read error after line {line_no}: {exc}"

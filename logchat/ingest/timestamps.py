@@ -163,9 +163,7 @@ class TimeContext:
     def localize(self, naive: datetime) -> datetime | None:
         """A naive datetime in the context's zone -> UTC."""
         # Field-wise construction: datetime.replace(tzinfo=...) costs four times as much.
-        return self.local(
-            naive.year, naive.month, naive.day, naive.hour, naive.minute, naive.second, naive.microsecond
-        )
+        return self.local(naive.year, naive.month, naive.day, naive.hour, naive.minute, naive.second, naive.microsecond)
 
     def with_offset(
         self,

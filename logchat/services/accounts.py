@@ -245,4 +245,4 @@ def _not_found(username: str) -> NotFound:
 
 
 def _exists(name: str) -> Conflict:
-    return Conflict(f"user {name!r} already exists", hint=f"change it with: logchat users passwd {name}")
+    return Conflict(f"user {name!r} already exists", hint=f"change its password with: logchat users passwd {name}")

@@ -286,7 +286,7 @@ class AuthService:
         invalidated since; the role is the account's current one."""
         claims = self._codec.decode(access_token, expected_type=ACCESS)
         if self.revocations.is_revoked(token_id=claims.token_id, family=claims.family):
-            raise TokenRevoked("token revoked (signed out): sign in again")
+            raise TokenRevoked("token revoked (signed out, or its sign-in was revoked): sign in again")
         user, _ = self._current_user(claims)
         return Principal(
             user_id=user.id,
@@ -361,11 +361,16 @@ def _at(epoch_seconds: float) -> datetime:
 
 def _connect_redis(url: str) -> redis.Redis:
     import redis
-
-    from logchat.errors import ConfigError
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
 
     try:
-        return redis.Redis.from_url(url, socket_timeout=5.0, socket_connect_timeout=5.0)
+        # A short, bounded retry: a blip in Redis is ridden out, an outage answers 503 within a
+        # second or two instead of holding every request.
+        return redis.Redis.from_url(
+            url, socket_timeout=2.0, socket_connect_timeout=2.0,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+        )
     except ValueError as exc:
         raise ConfigError(f"config key 'redis.url': {exc}") from exc
 

@@ -16,13 +16,17 @@ from zoneinfo import ZoneInfo
 from logchat.config import Settings
 from logchat.errors import SourceError, UsageError
 from logchat.ingest import sources as src
-from logchat.ingest.events import Event
+from logchat.ingest.parallel import ReaderProcess, can_fork
+from logchat.ingest.pipeline import Batch, BatchPlan, produce_batches
 from logchat.ingest.templates import TemplateMiner
 from logchat.storage import ingest_writer as writer
 from logchat.storage.db import Store
 from logchat.storage.locks import ingest_lock
 from logchat.storage.models import Source
 from logchat.storage.models.base import to_micros
+
+# Smaller sources are not worth starting a reader process for.
+PARALLEL_MIN_BYTES = 8 << 20
 
 
 @dataclass
@@ -80,11 +84,6 @@ class IngestReport:
 class TimeWindow:
     since: datetime | None = None
     until: datetime | None = None
-
-    def contains(self, ts_us: int) -> bool:
-        if self.since is not None and ts_us < to_micros(self.since):
-            return False
-        return not (self.until is not None and ts_us >= to_micros(self.until))
 
     @property
     def unbounded(self) -> bool:
@@ -270,7 +269,6 @@ class Ingester:
         final_hash: str | None = None,
     ) -> None:
         from logchat.ingest.formats import make_parser
-        from logchat.ingest.multiline import join_events
         from logchat.ingest.timestamps import TimeContext
 
         report.format = fmt
@@ -281,114 +279,51 @@ class Ingester:
         reader = src.LineReader(
             handle, start_line=start[1], start_offset=start[0], max_line_bytes=self.settings.ingest.max_line_bytes
         )
-        events = join_events(reader, parser, multiline=self.settings.ingest.multiline)
-        batch_size = self.settings.ingest.batch_size
-        batch = _Batch()
-        keep_untimed = True
-        self.progress.start_source(report, None if total is None else total - start[0])
-        source_id, generation = row.id, checkpoint.generation
-        window = None if self.window.unbounded else self.window
-        assign = self.miner.assign
-        try:
-            for event in events:
-                if len(batch.rows) >= batch_size:
-                    # The previous batch ends where this event starts: a clean checkpoint.
-                    checkpoint.offset, checkpoint.line_count = event.offset, event.line_no - 1
-                    self._commit(row, report, batch, checkpoint, start)
-                    batch = _Batch()
-                ts_us = to_micros(event.ts) if event.ts is not None else None
-                if window is not None:
-                    keep = window.contains(ts_us) if ts_us is not None else keep_untimed
-                    keep_untimed = keep
-                    if not keep:
-                        batch.skipped += 1
-                        continue
-                template_id = assign(event.message)
-                batch.add(self._row(event, source_id, generation, template_id, ts_us), ts_us)
-        except SourceError as exc:
-            # Keep what was read before the error: commit it, then report the error.
-            self._finish(row, report, batch, checkpoint, reader, start, None)
-            raise SourceError(f"{report.location}: {exc}") from exc
-        self._finish(row, report, batch, checkpoint, reader, start, final_hash)
-
-    def _row(self, event: Event, source_id: int, generation: int, template_id: int, ts_us: int | None) -> tuple:
-        event_id = self.next_id
-        self.next_id += 1
-        return (
-            event_id, source_id, generation, event.line_no, event.line_end, event.offset, ts_us,
-            event.level, event.host, event.process, event.pid, template_id, event.message, event.raw,
+        plan = BatchPlan(
+            source_id=row.id, generation=checkpoint.generation, first_id=self.next_id,
+            batch_size=self.settings.ingest.batch_size, multiline=self.settings.ingest.multiline,
+            since_us=to_micros(self.window.since) if self.window.since else None,
+            until_us=to_micros(self.window.until) if self.window.until else None,
         )
-
-    def _finish(
-        self, row: Source, report: SourceReport, batch: _Batch, checkpoint: writer.Checkpoint,
-        reader: src.LineReader, start: tuple[int, int], final_hash: str | None,
-    ) -> None:
-        checkpoint.offset, checkpoint.line_count = reader.offset, reader.line_no
+        remaining = None if total is None else total - start[0]
+        self.progress.start_source(report, remaining)
+        in_reader_process = remaining is not None and remaining >= PARALLEL_MIN_BYTES and can_fork()
+        batches = ReaderProcess(reader, parser, self.miner, plan) if in_reader_process else None
+        error = None
+        for batch in batches if batches is not None else produce_batches(reader, parser, self.miner, plan):
+            checkpoint.offset, checkpoint.line_count = batch.end_offset, batch.end_line
+            self._commit(report, batch, checkpoint, start, row.id)
+            error = batch.error or error
+        if batches is not None and batches.miner_state is not None:
+            # The reader process mined templates on its own copy; carry on from its state.
+            self.miner = TemplateMiner(batches.miner_state)
+        if error is not None:
+            raise SourceError(f"{report.location}: {error}")
         if final_hash is not None:
-            checkpoint.content_hash = final_hash
-        self._commit(row, report, batch, checkpoint, start)
+            self._mark_complete(row.id, final_hash)
 
     def _commit(
-        self, row: Source, report: SourceReport, batch: _Batch, checkpoint: writer.Checkpoint,
-        start: tuple[int, int],
+        self, report: SourceReport, batch: Batch, checkpoint: writer.Checkpoint, start: tuple[int, int],
+        source_id: int,
     ) -> None:
         """Write one batch with its checkpoint. ``start`` is (offset, line) where this run began."""
         checkpoint.size = checkpoint.offset
-        changed = self.miner.take_changed()
-        state = self.miner.dump_state() if changed else None
         with self.store.session() as session:
             writer.write_batch(
-                session, row.id, batch.rows, batch.template_stats(), batch.rollup, changed, state, checkpoint
+                session, source_id, batch.rows, batch.template_stats(), batch.rollup, batch.changed_templates,
+                batch.miner_state, checkpoint,
             )
+        if batch.rows:
+            self.next_id = batch.rows[-1][0] + 1
         report.new_events += len(batch.rows)
         report.skipped += batch.skipped
         report.new_lines = checkpoint.line_count - start[1]
         report.bytes_read = checkpoint.offset - start[0]
         self.progress.advance(report, report.bytes_read, report.new_lines)
 
-
-_HOUR_US = 3_600_000_000
-
-
-class _Batch:
-    """Rows of one transaction, plus their hourly rollup (from which template stats are folded)."""
-
-    __slots__ = ("rollup", "rows", "skipped")
-
-    def __init__(self) -> None:
-        self.rows: list[tuple] = []
-        self.rollup: dict[tuple, list] = {}
-        self.skipped = 0
-
-    def add(self, row: tuple, ts_us: int | None) -> None:
-        self.rows.append(row)
-        # (hour, source_id, level, host, process, template_id)
-        key = (ts_us // _HOUR_US * _HOUR_US if ts_us is not None else -1, row[1], row[7] or "", row[8] or "",
-               row[9] or "", row[11])
-        entry = self.rollup.get(key)
-        if entry is None:
-            self.rollup[key] = [1, ts_us, ts_us]
-            return
-        entry[0] += 1
-        if ts_us is not None:
-            if entry[1] is None or ts_us < entry[1]:
-                entry[1] = ts_us
-            if entry[2] is None or ts_us > entry[2]:
-                entry[2] = ts_us
-
-    def template_stats(self) -> dict[int, writer.TemplateStats]:
-        stats: dict[int, writer.TemplateStats] = {}
-        for key, (count, first, last) in self.rollup.items():
-            current = stats.get(key[5])
-            if current is None:
-                stats[key[5]] = writer.TemplateStats(count, first, last)
-                continue
-            current.count += count
-            if first is not None and (current.first_us is None or first < current.first_us):
-                current.first_us = first
-            if last is not None and (current.last_us is None or last > current.last_us):
-                current.last_us = last
-        return stats
+    def _mark_complete(self, source_id: int, content_hash: str) -> None:
+        with self.store.session() as session:
+            session.get_one(Source, source_id).content_hash = content_hash
 
 
 def index_inputs(

@@ -115,8 +115,10 @@ def claim_token(session: Session, kind: str, token_id: str, *, expires_at: datet
         _insert(session, TokenRevocation)
         .values(kind=kind, token_id=token_id, expires_at=expires_at, created_at=now)
         .on_conflict_do_nothing(index_elements=[TokenRevocation.kind, TokenRevocation.token_id])
+        .returning(TokenRevocation.token_id)
     )
-    return session.execute(statement).rowcount == 1
+    # RETURNING rather than rowcount: the ORM's insert path does not report rowcount on every driver.
+    return session.execute(statement).first() is not None
 
 
 def any_token_revoked(session: Session, keys: Iterable[tuple[str, str]]) -> bool:

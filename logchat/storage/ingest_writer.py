@@ -21,13 +21,6 @@ EventRow = tuple[Any, ...]  # values in EVENT_COLUMNS order, ts as epoch microse
 
 
 @dataclass
-class TemplateStats:
-    count: int
-    first_us: int | None
-    last_us: int | None
-
-
-@dataclass
 class Checkpoint:
     generation: int
     offset: int
@@ -69,7 +62,7 @@ def write_batch(
     session: Session,
     source_id: int,
     rows: Sequence[EventRow],
-    templates: dict[int, TemplateStats],
+    templates: dict[int, list[Any]],
     rollup: dict[tuple[Any, ...], list[Any]],
     changed_templates: dict[int, str],
     miner_state: bytes | None,
@@ -129,7 +122,8 @@ def _without_nul(row: EventRow) -> EventRow:
     return row
 
 
-def _upsert_templates(conn: Any, templates: dict[int, TemplateStats], changed: dict[int, str]) -> None:
+def _upsert_templates(conn: Any, templates: dict[int, list[Any]], changed: dict[int, str]) -> None:
+    """``templates`` maps id -> [count, first_us, last_us] for this batch."""
     if not templates and not changed:
         return
     dialect = conn.dialect.name
@@ -138,8 +132,8 @@ def _upsert_templates(conn: Any, templates: dict[int, TemplateStats], changed: d
     ids = set(templates) | set(changed)
     params = []
     for template_id in sorted(ids):
-        stats = templates.get(template_id) or TemplateStats(0, None, None)
-        params.append((template_id, changed.get(template_id), stats.count, stats.first_us, stats.last_us))
+        count, first_us, last_us = templates.get(template_id) or (0, None, None)
+        params.append((template_id, changed.get(template_id), count, first_us, last_us))
     # COALESCE keeps the old text when the template did not change and the old bounds when the
     # batch had no timestamps.
     conn.exec_driver_sql(

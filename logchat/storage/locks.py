@@ -6,7 +6,7 @@ import fcntl
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from sqlalchemy import text
@@ -16,6 +16,16 @@ from logchat.storage.db import Store
 
 _PG_LOCK_KEY = 0x6C6F6769  # "logi"
 _POLL_SECONDS = 0.2
+# Lock files this process holds, so a forked child can drop its inherited copies.
+_held_fds: set[int] = set()
+
+
+def close_inherited_locks() -> None:
+    """In a forked child: close the lock file descriptors inherited from the parent."""
+    for fd in list(_held_fds):
+        with suppress(OSError):
+            os.close(fd)
+    _held_fds.clear()
 
 
 @contextmanager
@@ -55,9 +65,11 @@ def _file_lock(path: Path, wait_seconds: float) -> Iterator[None]:
                 time.sleep(_POLL_SECONDS)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
+        _held_fds.add(fd)
         try:
             yield
         finally:
+            _held_fds.discard(fd)
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)

@@ -36,19 +36,26 @@ class LabelledEpochParser(ParserBase):
         if match is None:
             return None
         _label, epoch, node, rest = match.groups()
+        ras = _RAS.match(rest)
+        if ras is not None:
+            seconds, micros, component, word, message = ras.groups()
+            # The RAS time is local, but its sub-second part is what the epoch column lacks.
+            key = epoch + micros
+            if key == self._last_stamp:
+                ts = self._last_ts
+            else:
+                whole = int(epoch)
+                fraction = int(micros) if int(seconds) == whole % 60 else 0
+                ts = _EPOCH + timedelta(seconds=whole, microseconds=fraction)
+                self._last_stamp = key
+                self._last_ts = ts
+            return ParsedHeader(ts, normalize_level(word), node, component, None, message)
         if epoch == self._last_stamp:
             ts = self._last_ts
         else:
             ts = _EPOCH + timedelta(seconds=int(epoch))
             self._last_stamp = epoch
             self._last_ts = ts
-        ras = _RAS.match(rest)
-        if ras is not None:
-            seconds, micros, component, word, message = ras.groups()
-            # The RAS time is local but its sub-second part is not in the epoch column.
-            if ts is not None and int(seconds) == ts.second:
-                ts = ts.replace(microsecond=int(micros))
-            return ParsedHeader(ts, normalize_level(word), node, component, None, message)
         tail = _SYSLOG_TAIL.match(rest)
         if tail is not None:
             tag, pid, message = tail.groups()

@@ -13,7 +13,7 @@ from logchat.storage.models.base import Base, UTCMicros
 class User(Base):
     __tablename__ = "users"
     # Never reuse the id of a removed account: tokens name their user by id.
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Stored lower-case: user names are case-insensitive everywhere.

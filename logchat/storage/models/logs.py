@@ -29,7 +29,7 @@ class Source(Base):
     line_count: Mapped[int] = mapped_column(BigInteger, default=0)
     head_checksum: Mapped[str | None] = mapped_column(String(64))
     head_length: Mapped[int] = mapped_column(Integer, default=0)
-    content_hash: Mapped[str | None] = mapped_column(String(64))
+    content_hash: Mapped[str | None] = mapped_column(String(80))  # "partial:" + sha256 while in progress
     event_count: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCMicros)
     last_indexed_at: Mapped[datetime | None] = mapped_column(UTCMicros)

@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("line_count", sa.BigInteger(), nullable=False),
         sa.Column("head_checksum", sa.String(64), nullable=True),
         sa.Column("head_length", sa.Integer(), nullable=False),
-        sa.Column("content_hash", sa.String(64), nullable=True),
+        sa.Column("content_hash", sa.String(80), nullable=True),
         sa.Column("event_count", sa.BigInteger(), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.Column("last_indexed_at", sa.BigInteger(), nullable=True),

@@ -1,0 +1,92 @@
+"""Run batch production in a forked reader process, so parsing and template mining on one core
+overlap with database writes on the other.
+
+Only batches cross the pipe; the database stays in the parent, which commits each batch with its
+checkpoint exactly as in the single-process path. The pipe holds about one batch, so the reader is
+never more than a batch or two ahead and memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import traceback
+from collections.abc import Iterator
+from typing import Any
+
+from logchat.errors import SourceUnreadable
+from logchat.ingest.pipeline import Batch, BatchPlan, produce_batches
+from logchat.ingest.sources import LineReader
+from logchat.ingest.templates import TemplateMiner
+
+_END = "end"
+_FAILED = "failed"
+
+
+def _die_with_parent() -> None:
+    # A reader outliving a killed parent would keep the inherited ingest lock (a file lock or a
+    # PostgreSQL session) and block the run that resumes the work.
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _reader_main(conn: Any, reader: LineReader, parser: Any, miner: TemplateMiner, plan: BatchPlan) -> None:
+    _die_with_parent()
+    from logchat.storage.locks import close_inherited_locks
+
+    close_inherited_locks()
+    try:
+        for batch in produce_batches(reader, parser, miner, plan):
+            conn.send(batch)
+        conn.send((_END, miner.dump_state()))
+    except BaseException:  # the parent must hear about any failure rather than wait forever
+        conn.send((_FAILED, traceback.format_exc(limit=5)))
+    finally:
+        conn.close()
+
+
+class ReaderProcess:
+    """Iterate the batches; afterwards ``miner_state`` holds the reader's template miner state."""
+
+    def __init__(self, reader: LineReader, parser: Any, miner: TemplateMiner, plan: BatchPlan) -> None:
+        self._args = (reader, parser, miner, plan)
+        self.miner_state: bytes | None = None
+
+    def __iter__(self) -> Iterator[Batch]:
+        context = multiprocessing.get_context("fork")
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(target=_reader_main, args=(sender, *self._args), daemon=True)
+        process.start()
+        sender.close()
+        try:
+            while True:
+                try:
+                    message = receiver.recv()
+                except EOFError as exc:
+                    raise SourceUnreadable(f"the reader process ended unexpectedly (exit {process.exitcode})") from exc
+                if isinstance(message, Batch):
+                    yield message
+                    continue
+                kind, payload = message
+                if kind == _END:
+                    self.miner_state = payload
+                    return
+                raise SourceUnreadable(f"the reader process failed: {payload.strip().splitlines()[-1]}")
+        finally:
+            receiver.close()
+            if process.is_alive():
+                process.terminate()
+            process.join(timeout=5)
+
+
+def can_fork() -> bool:
+    return hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()

@@ -1,0 +1,134 @@
+"""From lines to batches of event rows: parse, join multi-line events, assign templates, roll up.
+
+Pure (no storage): a batch carries everything its transaction writes, including where the next
+run resumes, so the same batches can be produced in this process or in a reader process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from logchat.ingest.events import Event
+from logchat.ingest.sources import LineReader
+from logchat.ingest.templates import TemplateMiner
+
+HOUR_US = 3_600_000_000
+_EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
+
+# Row layout, shared with storage.ingest_writer.EVENT_COLUMNS.
+EventRow = tuple[Any, ...]
+
+
+@dataclass
+class Batch:
+    rows: list[EventRow] = field(default_factory=list)
+    # (hour, source_id, level, host, process, template_id) -> [count, first_us, last_us]
+    rollup: dict[tuple[Any, ...], list[Any]] = field(default_factory=dict)
+    skipped: int = 0
+    end_offset: int = 0  # the checkpoint after this batch
+    end_line: int = 0
+    changed_templates: dict[int, str] = field(default_factory=dict)
+    miner_state: bytes | None = None  # set when templates changed
+    error: str | None = None  # a read error after the rows of this batch
+
+    def add(self, row: EventRow, ts_us: int | None) -> None:
+        self.rows.append(row)
+        key = (ts_us // HOUR_US * HOUR_US if ts_us is not None else -1, row[1], row[7] or "", row[8] or "",
+               row[9] or "", row[11])
+        entry = self.rollup.get(key)
+        if entry is None:
+            self.rollup[key] = [1, ts_us, ts_us]
+            return
+        entry[0] += 1
+        if ts_us is not None:
+            if entry[1] is None or ts_us < entry[1]:
+                entry[1] = ts_us
+            if entry[2] is None or ts_us > entry[2]:
+                entry[2] = ts_us
+
+    def template_stats(self) -> dict[int, list[Any]]:
+        """{template_id: [count, first_us, last_us]} folded from the rollup."""
+        stats: dict[int, list[Any]] = {}
+        for key, (count, first, last) in self.rollup.items():
+            current = stats.get(key[5])
+            if current is None:
+                stats[key[5]] = [count, first, last]
+                continue
+            current[0] += count
+            if first is not None and (current[1] is None or first < current[1]):
+                current[1] = first
+            if last is not None and (current[2] is None or last > current[2]):
+                current[2] = last
+        return stats
+
+
+@dataclass
+class BatchPlan:
+    """What a producer needs to know; plain data so it can cross into a reader process."""
+
+    source_id: int
+    generation: int
+    first_id: int
+    batch_size: int
+    multiline: bool
+    since_us: int | None = None
+    until_us: int | None = None
+
+
+def micros(value: datetime) -> int:
+    """Aware datetime -> epoch microseconds; inlined arithmetic, this runs once per event."""
+    offset = value.utcoffset()
+    seconds = (value.toordinal() - _EPOCH_ORDINAL) * 86400 + value.hour * 3600 + value.minute * 60 + value.second
+    if offset:
+        seconds -= int(offset.total_seconds())
+    return seconds * 1_000_000 + value.microsecond
+
+
+def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan: BatchPlan) -> Iterator[Batch]:
+    """Batches of at most ``plan.batch_size`` events. Each batch ends on an event boundary."""
+    from logchat.ingest.multiline import join_events
+
+    events: Iterator[Event] = join_events(reader, parser, multiline=plan.multiline)
+    batch = Batch()
+    next_id = plan.first_id
+    source_id, generation, batch_size = plan.source_id, plan.generation, plan.batch_size
+    since_us, until_us = plan.since_us, plan.until_us
+    windowed = since_us is not None or until_us is not None
+    keep_untimed = True
+    assign = miner.assign
+    for event in events:
+        if len(batch.rows) >= batch_size:
+            # The batch ends where this event starts: a clean checkpoint.
+            batch.end_offset, batch.end_line = event.offset, event.line_no - 1
+            _close(batch, miner)
+            yield batch
+            batch = Batch()
+        ts_us = micros(event.ts) if event.ts is not None else None
+        if windowed:
+            if ts_us is None:
+                keep = keep_untimed  # continuation-like untimed events follow their neighbours
+            else:
+                keep = (since_us is None or ts_us >= since_us) and (until_us is None or ts_us < until_us)
+                keep_untimed = keep
+            if not keep:
+                batch.skipped += 1
+                continue
+        row = (
+            next_id, source_id, generation, event.line_no, event.line_end, event.offset, ts_us,
+            event.level, event.host, event.process, event.pid, assign(event.message), event.message, event.raw,
+        )
+        next_id += 1
+        batch.add(row, ts_us)
+    batch.error = reader.error
+    batch.end_offset, batch.end_line = reader.offset, reader.line_no
+    _close(batch, miner)
+    yield batch
+
+
+def _close(batch: Batch, miner: TemplateMiner) -> None:
+    batch.changed_templates = miner.take_changed()
+    if batch.changed_templates:
+        batch.miner_state = miner.dump_state()

@@ -1,0 +1,517 @@
+"""SQL behind `ask`: evidence rows, exact aggregates of the matching events, values of their variables.
+
+Every count here is computed by the database over all matching events. Without a text condition the
+hourly rollup answers (see :func:`logchat.storage.stats_repo.facts`); with one, the matching events
+are grouped directly. Values of template variables (IPs, users, ports...) are read from messages in
+Python: exact when every matching message of the pattern was read, otherwise from the most recent
+ones, and the result says which.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import BigInteger, ColumnElement, func, select, type_coerce
+from sqlalchemy.orm import Session
+
+from logchat.ingest.events import LEVEL_RANK, LEVELS
+from logchat.storage import stats_repo
+from logchat.storage.models import Event, EventRollup, Source, Template, VectorWindow
+from logchat.storage.models.base import from_micros
+
+_ts_micros = type_coerce(Event.ts, BigInteger)
+
+# Messages read per pattern to find the values of its variables; beyond this the values are sampled.
+VALUES_PER_PATTERN = 5_000
+VALUES_TOTAL_BUDGET = 20_000
+TOP_VALUES = 5
+
+
+@dataclass
+class EventRow:
+    id: int
+    source_id: int
+    source_name: str
+    location: str
+    line_no: int
+    line_end: int
+    ts: datetime | None
+    level: str | None
+    host: str | None
+    process: str | None
+    template_id: int | None
+    message: str
+    raw: str
+
+
+@dataclass
+class PatternStats:
+    template_id: int | None
+    template: str
+    count: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    level: str | None  # the worst level among its matching events
+
+
+@dataclass
+class Aggregate:
+    total: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    patterns: list[PatternStats] = field(default_factory=list)  # every matching template, ranked
+    by_host: list[tuple[str, int]] = field(default_factory=list)
+    by_source: list[tuple[str, str, int]] = field(default_factory=list)  # name, location, count
+
+
+@dataclass
+class TopValues:
+    """Most frequent values per variable of the events read; ``exact`` when all matching events were read."""
+
+    exact: bool
+    events_read: int
+    values: dict[str, list[tuple[str, int]]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "exact": self.exact,
+            "events_read": self.events_read,
+            **{name: [[value, count] for value, count in pairs] for name, pairs in self.values.items()},
+        }
+
+
+# --- what the store holds ----------------------------------------------------------------------------
+
+
+def store_span(session: Session) -> tuple[int, datetime | None, datetime | None]:
+    """(events, first, last) of the whole store, from the rollup."""
+    r = EventRollup
+    total, first, last = session.execute(
+        select(func.coalesce(func.sum(r.count), 0), func.min(r.first_ts), func.max(r.last_ts))
+    ).one()
+    return (
+        int(total),
+        from_micros(first) if first is not None else None,
+        from_micros(last) if last is not None else None,
+    )
+
+
+def any_event_between(session: Session, since: datetime | None, until: datetime | None) -> bool:
+    conditions = []
+    if since is not None:
+        conditions.append(Event.ts >= since)
+    if until is not None:
+        conditions.append(Event.ts < until)
+    return session.execute(select(Event.id).where(*conditions).limit(1)).first() is not None
+
+
+def known_values(session: Session, limit: int = 5_000) -> dict[str, list[str]]:
+    """Host and process names, source names and locations: what a question may name."""
+    r = EventRollup
+    hosts = [h for h in session.scalars(select(r.host).where(r.host != "").group_by(r.host).limit(limit)) if h]
+    processes = [
+        p for p in session.scalars(select(r.process).where(r.process != "").group_by(r.process).limit(limit)) if p
+    ]
+    sources: dict[str, None] = {}
+    for name, location in session.execute(select(Source.name, Source.location).limit(limit)):
+        sources.update((value, None) for value in (name, location) if value)
+    return {"hosts": hosts, "processes": processes, "sources": list(sources)}
+
+
+def max_event_id(session: Session) -> int:
+    return int(session.scalar(select(func.max(Event.id))) or 0)
+
+
+def count_events(session: Session, conditions: Sequence[ColumnElement[bool]]) -> int:
+    return int(session.scalar(select(func.count()).select_from(Event).where(*conditions)) or 0)
+
+
+def any_level_set(session: Session, flt: stats_repo.EventFilter) -> bool:
+    """Whether any event under ``flt`` (ignoring its levels) carries a level at all."""
+    without_levels = stats_repo.EventFilter(
+        since=flt.since, until=flt.until, sources=flt.sources, hosts=flt.hosts, processes=flt.processes
+    )
+    f = stats_repo.facts(session, without_levels)
+    return session.execute(select(f.c.level).where(f.c.level != "").limit(1)).first() is not None
+
+
+# --- events -------------------------------------------------------------------------------------------
+
+
+def _event_columns() -> tuple[Any, ...]:
+    return (
+        Event.id, Event.source_id, Source.name, Source.location, Event.line_no, Event.line_end, Event.ts,
+        Event.level, Event.host, Event.process, Event.template_id, Event.message, Event.raw,
+    )
+
+
+def fetch_events(session: Session, ids: Iterable[int]) -> dict[int, EventRow]:
+    wanted = list(dict.fromkeys(int(i) for i in ids))
+    found: dict[int, EventRow] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = session.execute(
+            select(*_event_columns()).join(Source, Source.id == Event.source_id).where(Event.id.in_(chunk))
+        ).all()
+        for row in rows:
+            found[row[0]] = EventRow(*row)
+    return found
+
+
+def recent_events_of_templates(
+    session: Session, template_ids: Sequence[int], conditions: Sequence[ColumnElement[bool]], per_template: int
+) -> dict[int, list[int]]:
+    """The most recent matching event ids of each template (the (template_id, ts) index serves this)."""
+    result: dict[int, list[int]] = {}
+    for template_id in template_ids:
+        ids = session.scalars(
+            select(Event.id)
+            .where(Event.template_id == template_id, *conditions)
+            .order_by(Event.ts.desc(), Event.id.desc())
+            .limit(per_template)
+        ).all()
+        if ids:
+            result[template_id] = list(ids)
+    return result
+
+
+def first_or_last_event(session: Session, conditions: Sequence[ColumnElement[bool]], at: datetime | None,
+                        *, last: bool) -> int | None:
+    """The earliest (or latest) matching event; ``at`` is its known time, which makes this an index lookup."""
+    statement = select(Event.id).where(*conditions)
+    if at is not None:
+        statement = statement.where(Event.ts == at)
+    order = (Event.ts.desc(), Event.id.desc()) if last else (Event.ts.asc(), Event.id.asc())
+    return session.scalar(statement.order_by(*order).limit(1))
+
+
+def windows_of_signatures(
+    session: Session, signature_ids: Sequence[int], flt: stats_repo.EventFilter, per_signature: int
+) -> dict[int, list[tuple[int, int, int]]]:
+    """The most recent windows of each signature inside the filter's time range and sources, as
+    (source_id, first_event_id, last_event_id)."""
+    w = VectorWindow
+    conditions: list[ColumnElement[bool]] = []
+    if flt.since is not None:
+        conditions.append(w.last_ts >= flt.since)
+    if flt.until is not None:
+        conditions.append(w.first_ts < flt.until)
+    if flt.sources:
+        ids = stats_repo.matching_source_ids(session, flt.sources)
+        conditions.append(w.source_id.in_(ids))
+    result: dict[int, list[tuple[int, int, int]]] = {}
+    for signature_id in signature_ids:
+        rows = session.execute(
+            select(w.source_id, w.first_event_id, w.last_event_id)
+            .where(w.signature_id == signature_id, *conditions)
+            .order_by(w.last_ts.desc(), w.id.desc())
+            .limit(per_signature)
+        ).all()
+        if rows:
+            result[signature_id] = [(int(a), int(b), int(c)) for a, b, c in rows]
+    return result
+
+
+def events_in_window(
+    session: Session, source_id: int, first_id: int, last_id: int, conditions: Sequence[ColumnElement[bool]]
+) -> list[tuple[int, int | None]]:
+    """(event id, template id) of the window's events that satisfy ``conditions``, in order."""
+    rows = session.execute(
+        select(Event.id, Event.template_id)
+        .where(Event.id >= first_id, Event.id <= last_id, Event.source_id == source_id, *conditions)
+        .order_by(Event.id)
+    ).all()
+    return [(int(a), b) for a, b in rows]
+
+
+# --- aggregation --------------------------------------------------------------------------------------
+
+
+def _matching_facts(session: Session, flt: stats_repo.EventFilter, text_condition: ColumnElement[bool]) -> Any:
+    return (
+        select(
+            Event.source_id.label("source_id"),
+            func.coalesce(Event.level, "").label("level"),
+            func.coalesce(Event.host, "").label("host"),
+            Event.template_id.label("template_id"),
+            func.count().label("n"),
+            func.min(_ts_micros).label("first_ts"),
+            func.max(_ts_micros).label("last_ts"),
+        )
+        .where(*flt.conditions(session), text_condition)
+        .group_by(Event.source_id, func.coalesce(Event.level, ""), func.coalesce(Event.host, ""), Event.template_id)
+        .subquery("facts")
+    )
+
+
+def aggregate(
+    session: Session, flt: stats_repo.EventFilter, text_condition: ColumnElement[bool] | None, *, errors_first: bool
+) -> Aggregate:
+    """Exact totals of the events matching ``flt`` and ``text_condition``, by template, host and source."""
+    f = stats_repo.facts(session, flt) if text_condition is None else _matching_facts(session, flt, text_condition)
+    rows = session.execute(
+        select(
+            f.c.template_id, f.c.host, f.c.source_id, f.c.level, func.sum(f.c.n), func.min(f.c.first_ts),
+            func.max(f.c.last_ts),
+        ).group_by(f.c.template_id, f.c.host, f.c.source_id, f.c.level)
+    ).all()
+    result = Aggregate()
+    per_template: dict[int | None, list[Any]] = {}
+    hosts: Counter[str] = Counter()
+    sources: Counter[int] = Counter()
+    first_us: int | None = None
+    last_us: int | None = None
+    for template_id, host, source_id, level, n, first, last in rows:
+        n = int(n)
+        result.total += n
+        if host:
+            hosts[host] += n
+        sources[source_id] += n
+        if first is not None and (first_us is None or first < first_us):
+            first_us = first
+        if last is not None and (last_us is None or last > last_us):
+            last_us = last
+        entry = per_template.setdefault(template_id, [0, None, None, -1])
+        entry[0] += n
+        if first is not None and (entry[1] is None or first < entry[1]):
+            entry[1] = first
+        if last is not None and (entry[2] is None or last > entry[2]):
+            entry[2] = last
+        entry[3] = max(entry[3], LEVEL_RANK.get(level or "", -1))
+    result.first = from_micros(first_us) if first_us is not None else None
+    result.last = from_micros(last_us) if last_us is not None else None
+    texts = template_texts(session, [tid for tid in per_template if tid is not None])
+    patterns = [
+        PatternStats(
+            template_id=tid,
+            template=texts.get(tid, "") if tid is not None else "",
+            count=count,
+            first_seen=from_micros(first) if first is not None else None,
+            last_seen=from_micros(last) if last is not None else None,
+            level=LEVELS[worst] if worst >= 0 else None,
+        )
+        for tid, (count, first, last, worst) in per_template.items()
+    ]
+    error_rank = LEVEL_RANK["ERROR"]
+
+    def order(p: PatternStats) -> tuple[int, int, int]:
+        is_error = 1 if errors_first and p.level is not None and LEVEL_RANK[p.level] >= error_rank else 0
+        return (-is_error, -p.count, p.template_id if p.template_id is not None else -1)
+
+    result.patterns = sorted(patterns, key=order)
+    result.by_host = hosts.most_common()
+    names = source_names(session, list(sources))
+    result.by_source = [(names.get(sid, ("?", "?"))[0], names.get(sid, ("?", "?"))[1], n)
+                        for sid, n in sources.most_common()]
+    return result
+
+
+def template_texts(session: Session, template_ids: Sequence[int]) -> dict[int, str]:
+    texts: dict[int, str] = {}
+    ids = list(template_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = session.execute(select(Template.id, Template.template).where(Template.id.in_(chunk)))
+        texts.update((template_id, template) for template_id, template in rows)
+    return texts
+
+
+def source_names(session: Session, source_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    if not source_ids:
+        return {}
+    rows = session.execute(select(Source.id, Source.name, Source.location).where(Source.id.in_(list(source_ids))))
+    return {sid: (name, location) for sid, name, location in rows}
+
+
+# --- variables ----------------------------------------------------------------------------------------
+
+
+def messages_of_template(
+    session: Session, template_id: int | None, conditions: Sequence[ColumnElement[bool]], limit: int
+) -> list[str]:
+    """Messages of the most recent matching events of one template."""
+    template_condition = Event.template_id.is_(None) if template_id is None else Event.template_id == template_id
+    return list(
+        session.scalars(
+            select(Event.message).where(template_condition, *conditions).order_by(Event.ts.desc()).limit(limit)
+        )
+    )
+
+
+def pattern_top_values(
+    session: Session,
+    patterns: Sequence[PatternStats],
+    conditions: Sequence[ColumnElement[bool]],
+    *,
+    per_pattern: int = VALUES_PER_PATTERN,
+    budget: int = VALUES_TOTAL_BUDGET,
+) -> tuple[dict[int | None, TopValues], dict[int | None, Counter[tuple[str, str]]]]:
+    """Top values of each pattern's variables, and the raw (name, value) counts for combining."""
+    result: dict[int | None, TopValues] = {}
+    raw: dict[int | None, Counter[tuple[str, str]]] = {}
+    remaining = budget
+    for pattern in patterns:
+        if remaining <= 0:
+            break
+        limit = min(per_pattern, remaining)
+        messages = messages_of_template(session, pattern.template_id, conditions, limit)
+        remaining -= len(messages)
+        counts: Counter[tuple[str, str]] = Counter()
+        for message in messages:
+            counts.update(extract_variables(pattern.template, message))
+        raw[pattern.template_id] = counts
+        result[pattern.template_id] = TopValues(
+            exact=len(messages) >= pattern.count, events_read=len(messages), values=top_by_name(counts)
+        )
+    return result, raw
+
+
+def numeric_values(
+    session: Session, pattern: PatternStats, name: str, conditions: Sequence[ColumnElement[bool]], limit: int
+) -> tuple[list[tuple[float, str]], bool]:
+    """(number, message) for the variable ``name`` of one pattern; True when every matching event was read."""
+    messages = messages_of_template(session, pattern.template_id, conditions, limit)
+    found: list[tuple[float, str]] = []
+    for message in messages:
+        for variable, value in extract_variables(pattern.template, message):
+            if variable == name:
+                number = to_number(value)
+                if number is not None:
+                    found.append((number, message))
+    return found, len(messages) >= pattern.count
+
+
+def top_by_name(counts: Counter[tuple[str, str]], top: int = TOP_VALUES) -> dict[str, list[tuple[str, int]]]:
+    by_name: dict[str, Counter[str]] = {}
+    for (name, value), count in counts.items():
+        by_name.setdefault(name, Counter())[value] += count
+    ordered = sorted(by_name.items(), key=lambda item: (-sum(item[1].values()), item[0]))
+    return {name: sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))[:top] for name, values in ordered}
+
+
+_IP_RX = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_IP_PORT_RX = re.compile(r"/?(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?")
+_NUMBER_RX = re.compile(r"[-+]?\d+(?:\.\d+)?")
+_PLACEHOLDER_RX = re.compile(r"<(?:\*|[A-Z]+)>")
+_KEY_LABELS = {"rhost": "ip", "ruser": "user", "user": "user", "logname": "user", "username": "user",
+               "uid": "uid", "euid": "uid", "src": "ip", "dest": "ip", "client": "ip", "ip": "ip",
+               "port": "port"}  # fmt: skip
+_WORD_LABELS = {"port": "port", "user": "user", "users": "user", "from": "ip", "to": "ip", "by": "user",
+                "for": "user", "host": "host", "size": "size", "block": "block"}  # fmt: skip
+_TYPE_LABELS = {"IP": "ip", "NUM": "number", "HEX": "hex", "ID": "id", "UUID": "uuid", "PATH": "path"}
+
+
+@lru_cache(maxsize=4096)
+def _template_plan(template: str) -> tuple[tuple[int, re.Pattern[str], tuple[str, ...]], ...] | None:
+    """For each template token holding placeholders: its position, a regex capturing the values, and
+    a label per placeholder."""
+    tokens = template.split()
+    if not tokens:
+        return None
+    plan = []
+    for position, token in enumerate(tokens):
+        holes = list(_PLACEHOLDER_RX.finditer(token))
+        if not holes:
+            continue
+        parts: list[str] = []
+        labels: list[str] = []
+        cursor = 0
+        for hole in holes:
+            literal = token[cursor : hole.start()]
+            parts.append(re.escape(literal))
+            parts.append("(.+?)")
+            if labels and not any(char.isalpha() for char in literal):
+                labels.append(labels[-1])  # rdd_<NUM>_<NUM>: both parts belong to "rdd"
+            else:
+                labels.append(_label_for(tokens, position, literal, hole.group(0)))
+            cursor = hole.end()
+        parts.append(re.escape(token[cursor:]))
+        plan.append((position, re.compile("".join(parts) + r"\Z", re.S), tuple(labels)))
+    return tuple(plan)
+
+
+def _label_for(tokens: list[str], position: int, literal: str, placeholder: str) -> str:
+    key = literal.rstrip("=:_-").lower().lstrip("(/[")
+    if literal.endswith(("=", ":", "_", "-")) and key.replace("_", "").replace("-", "").isalpha():
+        return _KEY_LABELS.get(key, key[:24])
+    kind = placeholder[1:-1]
+    if kind == "IP":
+        return "ip"
+    previous = tokens[position - 1].lower().strip(":,;()[]") if position > 0 else ""
+    if previous and not _PLACEHOLDER_RX.search(previous) and previous.isalpha():
+        return _WORD_LABELS.get(previous, previous[:24])
+    return _TYPE_LABELS.get(kind, "value")
+
+
+def extract_variables(template: str, message: str) -> list[tuple[str, str]]:
+    """(name, value) of each variable of ``message`` under ``template``, e.g. ("ip", "10.0.0.1")."""
+    first_line = message.split("\n", 1)[0]
+    plan = _template_plan(template) if template else None
+    words = first_line.split()
+    if plan is None or len(words) != len(template.split()):
+        return _fallback_variables(first_line)
+    found: list[tuple[str, str]] = []
+    for position, pattern, labels in plan:
+        match = pattern.match(words[position])
+        if match is None:
+            continue
+        for label, value in zip(labels, match.groups(), strict=True):
+            found.extend(_normalise_value(label, value.strip("[](),;'\"")))
+    return found
+
+
+def _normalise_value(label: str, value: str) -> list[tuple[str, str]]:
+    if not value:
+        return []
+    if label == "value" and "=" in value:
+        # Drain generalised a whole "key=value" token.
+        key, _, value = value.partition("=")
+        if not key.isalpha() or not value:
+            return []
+        label = _KEY_LABELS.get(key.lower(), key.lower()[:24])
+    address = _IP_PORT_RX.fullmatch(value)
+    if address is not None:
+        pairs = [("ip" if label in ("ip", "host", "value", "number") else label, address.group(1))]
+        if address.group(2):
+            pairs.append(("port", address.group(2)))
+        return pairs
+    if label == "ip" and not _IP_RX.fullmatch(value):
+        return [("host", value)]
+    if label == "user" and value.isdigit():
+        return [("number", value)]
+    if label == "user" and "." in value and not value.startswith("."):
+        return [("host", value)]
+    if label == "value":
+        # Free words in a generalised slot tell little; numbers may still be asked about.
+        return [("number", value)] if to_number(value) is not None else []
+    return [(label, value)]
+
+
+_FALLBACK_RX = re.compile(
+    r"(?P<ip>(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.]))|\bport[ =:](?P<port>\d{1,5})\b|\buser[ =:](?P<user>[\w.@-]+)"
+)
+
+
+def _fallback_variables(message: str) -> list[tuple[str, str]]:
+    found = []
+    for match in _FALLBACK_RX.finditer(message):
+        name = match.lastgroup
+        if name:
+            found.append((name, match.group(name)))
+    return found
+
+
+def to_number(value: str) -> float | None:
+    match = _NUMBER_RX.fullmatch(value.replace(",", ""))
+    if match is None:
+        return None
+    try:
+        return float(match.group(0))
+    except ValueError:
+        return None

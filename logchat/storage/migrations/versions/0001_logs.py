@@ -103,7 +103,7 @@ def upgrade() -> None:
         op.execute(
             "CREATE VIRTUAL TABLE events_fts USING fts5("
             "message, process, content='events', content_rowid='id', "
-            "tokenize='porter unicode61', detail=column)"
+            "tokenize='porter unicode61')"
         )
     elif dialect == "postgresql":
         op.execute(

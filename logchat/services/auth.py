@@ -178,7 +178,7 @@ class AuthService:
         wait = self.throttle.retry_after(keys)
         if wait > 0:
             self._record_failure(name, None, client_address, "throttled")
-            seconds = math.ceil(wait)
+            seconds = max(1, math.ceil(round(wait, 3)))  # micro-second storage must not turn 60 s into 61
             raise TooManyAttempts(
                 f"too many failed sign-ins: try again in {seconds} s", retry_after=wait,
                 hint="an admin can set a new password with: logchat users passwd NAME",

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import bcrypt
 import jwt
 import pytest
+from pydantic import SecretStr
 
 from logchat.auth.passwords import PasswordHasher
 from logchat.auth.permissions import Role
@@ -273,7 +274,7 @@ def test_an_expired_access_token_is_refused(make_service, auth: AuthService, see
 
 def test_a_token_signed_with_another_key_is_refused(make_service, auth: AuthService, auth_settings, seed) -> None:  # type: ignore[no-untyped-def]
     user = seed("jdoe")
-    other = auth_settings.model_copy(update={"auth": auth_settings.auth.model_copy(update={"jwt_secret": "z" * 48})})
+    other = auth_settings.model_copy(update={"auth": auth_settings.auth.model_copy(update={"jwt_secret": SecretStr("z" * 48)})})
     pair = make_service(settings=other).issue(user)
     with pytest.raises(TokenInvalid, match="invalid access token"):
         auth.verify(pair.access_token)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from http import HTTPStatus
 
 from logchat.ingest.events import ParsedHeader
 from logchat.ingest.formats._shared import ParserBase
@@ -15,6 +16,11 @@ _ACCESS = re.compile(
     r'"((?:[^"\\]|\\.)*)" (\d{3}) (\d+|-)(.*)',
     re.DOTALL,
 )
+
+
+# "502 Bad Gateway" rather than "502": templates then keep statuses apart (numbers are masked), and
+# a question about "bad gateway" finds the lines.
+_REASONS = {str(code.value): f"{code.value} {code.phrase}" for code in HTTPStatus}
 
 
 def _status_level(status: str) -> str:
@@ -54,7 +60,7 @@ class AccessLogParser(ParserBase):
             self._last_stamp = stamp
             self._last_ts = ts
         who = client if user == "-" else f"{client} {user}"
-        message = f'{who} "{request}" {status} {size}{rest}'
+        message = f'{who} "{request}" {_REASONS.get(status, status)} {size}{rest}'
         return ParsedHeader(ts, _status_level(status), None, "access", None, message)
 
 

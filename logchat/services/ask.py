@@ -1,0 +1,837 @@
+"""Use case: answer a question from the logs (`logchat ask`, the daemon's ask endpoint).
+
+question -> filters and a text query -> exact aggregates in SQL -> hybrid retrieval of evidence lines
+-> an answer streamed from the chat model, or, with no model reachable, an extractive answer built
+from the same numbers and lines. Every number in either answer is computed here, never by a model.
+
+What the numbers mean (also in docs/ask.md):
+
+- ``matched``: events that satisfy the filters (time range, levels, hosts, sources, processes) AND the
+  text query as resolved by :mod:`logchat.retrieval.fulltext` (every remaining term, identifiers
+  verbatim). With no text query left, every event that satisfies the filters.
+- A "how many" question is answered with ``matched``; the per-pattern counts that add up to it
+  follow. A top/first/last/max/min/total question is answered from the same matching events.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement
+from sqlalchemy.orm import Session
+
+from logchat.config import Settings
+from logchat.errors import UsageError
+from logchat.llm.secrets import mask_secrets
+from logchat.retrieval import fulltext
+from logchat.retrieval.question import QuestionFilters, normalise_levels, parse_question
+from logchat.retrieval.timerange import TimeRange
+from logchat.storage import chat_repo, search_repo
+from logchat.storage.db import Store
+from logchat.storage.stats_repo import EventFilter
+
+if TYPE_CHECKING:
+    from logchat.retrieval.hybrid import HybridResult, VectorSide
+
+log = logging.getLogger(__name__)
+
+__all__ = ["AskListener", "AskRequest", "AskResult", "ask", "ask_many"]
+
+# A vector index behind by at most this many events is brought up to date before answering;
+# further behind, the answer goes on without the newest events in vector space (and says so).
+AUTO_UPDATE_EVENTS = 100_000
+PER_TEMPLATE_IN_EVIDENCE = 3
+PATTERN_SAMPLES = 5
+NUMERIC_SCAN_LIMIT = 50_000
+EXTRACTIVE_LINES = 5
+
+
+@dataclass
+class AskRequest:
+    question: str
+    now: datetime | None = None  # what "last night" is relative to; default: the current time
+    since: datetime | str | None = None
+    until: datetime | str | None = None
+    levels: Sequence[str] = ()
+    hosts: Sequence[str] = ()
+    sources: Sequence[str] = ()
+    processes: Sequence[str] = ()
+    session: str | None = None
+    use_llm: bool = True
+
+
+class AskListener:
+    """What a front end hears while an answer is produced; every method is optional."""
+
+    def on_token(self, token: str) -> None: ...
+
+    def on_notice(self, message: str) -> None: ...
+
+    def on_llm_failed(self, message: str) -> None: ...
+
+
+class _CountingListener(AskListener):
+    def __init__(self, inner: AskListener) -> None:
+        self.inner = inner
+        self.tokens = 0
+
+    def on_token(self, token: str) -> None:
+        self.tokens += 1
+        self.inner.on_token(token)
+
+    def on_notice(self, message: str) -> None:
+        self.inner.on_notice(message)
+
+    def on_llm_failed(self, message: str) -> None:
+        self.inner.on_llm_failed(message)
+
+
+@dataclass
+class AskResult:
+    data: dict[str, Any]
+    evidence_by_id: dict[str, dict[str, Any]]
+    streamed: bool = False  # the answer's tokens went to AskListener.on_token as they arrived
+
+    @property
+    def mode(self) -> str:
+        return str(self.data["mode"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.data
+
+
+@dataclass
+class _Scope:
+    """Everything retrieval needs, resolved from the question, the flags and the session."""
+
+    question: str
+    filters: QuestionFilters
+    flt: EventFilter
+    text_query: str
+    keywords: list[str]
+    inherited: bool = False
+    level_terms: list[str] = field(default_factory=list)
+    levels_from_flag: bool = False
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+def _short_time(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value is not None else "-"
+
+
+# --- parse --------------------------------------------------------------------------------------------
+
+
+def _now(request: AskRequest, settings: Settings) -> tuple[datetime, ZoneInfo]:
+    tz = ZoneInfo(settings.ingest.default_timezone)
+    now = request.now or datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=tz)
+    return now.astimezone(tz), tz
+
+
+def _previous_filters(store: Store, name: str | None) -> tuple[dict[str, Any] | None, str | None]:
+    if not name:
+        return None, None
+    from logchat.services.sessions import summarise_turns
+
+    with store.session() as session:
+        chat = chat_repo.find_session(session, name)
+        if chat is None:
+            return None, None
+        turns = chat_repo.recent_turns(session, chat.id, limit=8)
+        if not turns:
+            return None, None
+        return turns[-1].filters, summarise_turns(turns)
+
+
+def _parse(store: Store, settings: Settings, request: AskRequest, known: dict[str, list[str]],
+           previous: dict[str, Any] | None) -> _Scope:
+    question = request.question.strip()
+    if not question:
+        raise UsageError("the question is empty")
+    now, tz = _now(request, settings)
+    filters = parse_question(
+        question, now=now, tz=tz,
+        known_hosts=known["hosts"], known_sources=known["sources"], known_processes=known["processes"],
+        since=request.since, until=request.until, levels=request.levels, hosts=request.hosts, sources=request.sources,
+    )  # fmt: skip
+    processes = list(dict.fromkeys([*filters.processes, *request.processes]))
+    text_query, keywords = filters.text_query, list(filters.keywords)
+    time_range = filters.time_range
+    levels, hosts, sources = list(filters.levels), list(filters.hosts), list(filters.sources)
+    inherited = False
+    if previous:
+        # A follow-up ("and which IPs were involved?") is about what the conversation was about:
+        # whatever scope the new question does not set is carried over from the previous turn.
+        if time_range is None and (previous.get("since") or previous.get("until")):
+            time_range = TimeRange(
+                since=_parse_iso(previous.get("since")), until=_parse_iso(previous.get("until")),
+                phrase=previous.get("phrase"),
+            )
+            inherited = True
+        for name, current in (("levels", levels), ("hosts", hosts), ("sources", sources), ("processes", processes)):
+            if not current and previous.get(name):
+                current.extend(previous[name])
+                inherited = True
+        if not text_query and previous.get("text_query"):
+            text_query, keywords = previous["text_query"], list(previous.get("keywords") or [])
+            inherited = True
+    flt = EventFilter(
+        since=time_range.since if time_range else None,
+        until=time_range.until if time_range else None,
+        levels=levels, sources=sources, hosts=hosts, processes=processes,
+    )  # fmt: skip
+    filters.time_range = time_range
+    filters.levels, filters.hosts, filters.sources, filters.processes = levels, hosts, sources, processes
+    return _Scope(
+        question=question, filters=filters, flt=flt, text_query=text_query, keywords=keywords, inherited=inherited,
+        level_terms=list(filters.level_terms), levels_from_flag=bool(request.levels),
+    )
+
+
+def _parse_iso(value: Any) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value))
+
+
+# --- vectors ------------------------------------------------------------------------------------------
+
+
+def _vector_side(store: Store, settings: Settings, notices: list[str]) -> VectorSide | None:
+    from logchat.retrieval.hybrid import VectorSide
+    from logchat.services.vectors import load_vectors, update_vector_index
+
+    loaded = load_vectors(settings)
+    with store.session() as session:
+        newest = search_repo.max_event_id(session)
+    if newest == 0:
+        return None
+    behind = newest - (loaded.events_upto if loaded is not None else 0)
+    if behind > 0:
+        if behind <= AUTO_UPDATE_EVENTS:
+            try:
+                update_vector_index(store, settings)
+            except OSError as exc:
+                notices.append(f"vector index not updated ({exc.strerror or exc}); using full-text search only")
+            loaded = load_vectors(settings)
+        else:
+            notices.append(
+                f"the vector index is {behind:,} events behind; run `logchat index --rebuild-vectors` "
+                "(full-text search covers every event)"
+            )
+    if loaded is None:
+        return None
+    return VectorSide(loaded.templates, loaded.windows, loaded.embedder)
+
+
+# --- retrieval ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Retrieval:
+    resolved: fulltext.ResolvedQuery
+    text_condition: ColumnElement[bool] | None
+    aggregate: search_repo.Aggregate
+    hybrid: HybridResult | None = None
+    notices: list[str] = field(default_factory=list)
+    level_fallback: bool = False
+    empty_range: bool = False
+
+
+def _resolve_and_aggregate(session: Session, scope: _Scope) -> _Retrieval:
+    query = fulltext.parse_text_query(scope.text_query, scope.keywords)
+    resolved = fulltext.resolve_query(session, query)
+    condition = fulltext.match_condition(session, resolved)
+    aggregate = search_repo.aggregate(session, scope.flt, condition, errors_first=not resolved.has_condition)
+    retrieval = _Retrieval(resolved, condition, aggregate)
+
+    if (aggregate.total == 0 and scope.flt.levels and not scope.levels_from_flag and scope.level_terms
+            and not search_repo.any_level_set(session, scope.flt)):
+        # These logs carry no levels at all ("errors" in sshd's syslog): look for the word instead.
+        words = " ".join([scope.text_query, *scope.level_terms]).strip()
+        scope.flt.levels = []
+        scope.filters.levels = []
+        resolved = fulltext.resolve_query(session, fulltext.parse_text_query(words, scope.keywords))
+        condition = fulltext.match_condition(session, resolved)
+        aggregate = search_repo.aggregate(session, scope.flt, condition, errors_first=not resolved.has_condition)
+        retrieval = _Retrieval(resolved, condition, aggregate, level_fallback=True)
+        retrieval.notices.append(
+            f"these events carry no level; matched the word{'s' if len(scope.level_terms) > 1 else ''} "
+            f"{', '.join(repr(t) for t in scope.level_terms)} instead"
+        )
+
+    if aggregate.total == 0 and resolved.mode == "all":
+        relaxed = fulltext.relax(resolved)
+        if relaxed is not None:
+            condition = fulltext.match_condition(session, relaxed)
+            looser = search_repo.aggregate(session, scope.flt, condition, errors_first=False)
+            if looser.total > 0:
+                retrieval.resolved, retrieval.text_condition, retrieval.aggregate = relaxed, condition, looser
+                words = ", ".join(term.text for term in relaxed.optional)
+                retrieval.notices.append(f"no event contains all the words; counting events with any of: {words}")
+
+    timed = scope.flt.since is not None or scope.flt.until is not None
+    if (retrieval.aggregate.total == 0 and timed
+            and not search_repo.any_event_between(session, scope.flt.since, scope.flt.until)):
+        total, first, last = search_repo.store_span(session)
+        if total:
+            retrieval.empty_range = True
+            retrieval.notices.append(
+                f"no events at all between {_short_time(scope.flt.since)} and {_short_time(scope.flt.until)} UTC; "
+                f"the store holds {total:,} events from {_short_time(first)} to {_short_time(last)} UTC "
+                "(use --now to read time phrases relative to the logs' own time)"
+            )
+    return retrieval
+
+
+def _has_identifiers(query: fulltext.ResolvedQuery) -> bool:
+    return any(term.verbatim or any(char.isdigit() for char in term.text) for term in query.required)
+
+
+def _conditions(session: Session, scope: _Scope, retrieval: _Retrieval) -> list[ColumnElement[bool]]:
+    conditions = scope.flt.conditions(session)
+    if retrieval.text_condition is not None:
+        conditions.append(retrieval.text_condition)
+    return conditions
+
+
+def _pick_evidence(
+    session: Session, scope: _Scope, retrieval: _Retrieval, settings: Settings, leading: list[int]
+) -> list[int]:
+    """Evidence event ids, most useful first: the lines the answer is about, then the best-ranked
+    hits (a few per pattern, so that one chatty pattern cannot crowd out the rest), then a sample
+    line of each top pattern."""
+    limit = settings.retrieval.evidence_lines
+    chosen: list[int] = []
+    seen: set[int] = set()
+
+    def take(event_id: int) -> None:
+        if event_id not in seen and len(chosen) < limit:
+            seen.add(event_id)
+            chosen.append(event_id)
+
+    for event_id in leading:
+        take(event_id)
+    ranked = [event_id for event_id, _ in retrieval.hybrid.ranked] if retrieval.hybrid else []
+    conditions = _conditions(session, scope, retrieval)
+    top = [p.template_id for p in retrieval.aggregate.patterns[:PATTERN_SAMPLES] if p.template_id is not None]
+    samples = search_repo.recent_events_of_templates(session, top, conditions, 1)
+    sample_ids = [ids[0] for tid in top if (ids := samples.get(tid))]
+    rows = search_repo.fetch_events(session, ranked[: limit * 4])
+    per_template: Counter[int | None] = Counter()
+    reserve = min(len(sample_ids), max(1, limit // 4))
+    for event_id in ranked:
+        if len(chosen) >= limit - reserve:
+            break
+        row = rows.get(event_id)
+        template_id = row.template_id if row else None
+        if per_template[template_id] >= PER_TEMPLATE_IN_EVIDENCE:
+            continue
+        per_template[template_id] += 1
+        take(event_id)
+    for event_id in sample_ids:
+        take(event_id)
+    for event_id in ranked:
+        take(event_id)
+    return chosen
+
+
+def _evidence_items(session: Session, ids: list[int], retrieval: _Retrieval) -> list[dict[str, Any]]:
+    rows = search_repo.fetch_events(session, ids)
+    items = []
+    for event_id in ids:
+        row = rows.get(event_id)
+        if row is None:
+            continue
+        retrieved_by = retrieval.hybrid.retrieved_by(event_id) if retrieval.hybrid else []
+        items.append({
+            "id": f"E{len(items) + 1}",
+            "event_id": row.id,
+            "source": row.source_name,
+            "path": row.location,
+            "line": row.line_no,
+            "line_end": row.line_end,
+            "ts": row.ts,
+            "level": row.level,
+            "host": row.host,
+            "process": row.process,
+            "template_id": row.template_id,
+            "text": mask_secrets(row.raw),
+            "retrieved_by": retrieved_by or ["aggregate"],
+        })
+    return items
+
+
+# --- what the question asks ---------------------------------------------------------------------------
+
+
+_WORD_RX = re.compile(r"[a-z]+")
+_ENTITY_LABELS = {"ip": ("ip",), "user": ("user",), "port": ("port",), "host": ("host",), "process": ()}
+
+
+def _intent_result(
+    session: Session, scope: _Scope, retrieval: _Retrieval, settings: Settings,
+    top_values: search_repo.TopValues | None,
+) -> tuple[dict[str, Any], list[int]]:
+    """The computed answer to the question's intent, and the event ids it rests on."""
+    intent = scope.filters.intent
+    aggregate = retrieval.aggregate
+    result: dict[str, Any] = {"intent": intent, "matched": aggregate.total}
+    if aggregate.total == 0:
+        return result, []
+    conditions = _conditions(session, scope, retrieval)
+    if intent in ("first", "last"):
+        at = aggregate.first if intent == "first" else aggregate.last
+        event_id = search_repo.first_or_last_event(session, conditions, at, last=intent == "last")
+        if event_id is None and at is not None:
+            event_id = search_repo.first_or_last_event(session, conditions, None, last=intent == "last")
+        result["ts"] = at
+        return result, [event_id] if event_id is not None else []
+    if intent in ("max", "min", "total"):
+        numeric = _numeric_answer(session, scope, retrieval, conditions, intent)
+        if numeric is not None:
+            result.update(numeric[0])
+            return result, numeric[1]
+    if (intent == "top" or scope.filters.entity) and top_values is not None:
+        label = _entity_label(scope, top_values)
+        if label is not None:
+            result["entity"] = label
+            result["values"] = [[value, count] for value, count in top_values.values.get(label, [])]
+            result["exact"] = top_values.exact
+    result["count"] = aggregate.total
+    return result, []
+
+
+def _entity_label(scope: _Scope, top_values: search_repo.TopValues) -> str | None:
+    entity = scope.filters.entity
+    if entity:
+        for label in _ENTITY_LABELS.get(entity, (entity,)):
+            if label in top_values.values:
+                return label
+        return entity if entity in top_values.values else None
+    words = set(_WORD_RX.findall(scope.question.lower()))
+    for label in top_values.values:
+        if label in words or label + "s" in words:
+            return label
+    return None
+
+
+def _numeric_answer(
+    session: Session, scope: _Scope, retrieval: _Retrieval, conditions: list[ColumnElement[bool]], intent: str
+) -> tuple[dict[str, Any], list[int]] | None:
+    words = set(_WORD_RX.findall(scope.question.lower()))
+    best: tuple[str, search_repo.PatternStats] | None = None
+    fallback: tuple[str, search_repo.PatternStats] | None = None
+    for pattern in retrieval.aggregate.patterns[:5]:
+        sample = search_repo.messages_of_template(session, pattern.template_id, conditions, 1)
+        if not sample:
+            continue
+        numeric = [name for name, value in search_repo.extract_variables(pattern.template, sample[0])
+                   if search_repo.to_number(value) is not None and name not in ("ip", "port", "uid", "pid")]
+        for name in numeric:
+            if name in words or name + "s" in words:
+                best = best or (name, pattern)
+        if numeric and fallback is None:
+            fallback = (numeric[-1], pattern)
+    choice = best or fallback
+    if choice is None:
+        return None
+    name, pattern = choice
+    values, exact = search_repo.numeric_values(session, pattern, name, conditions, NUMERIC_SCAN_LIMIT)
+    if not values:
+        return None
+    numbers = [number for number, _ in values]
+    result: dict[str, Any] = {"variable": name, "template_id": pattern.template_id, "exact": exact,
+                              "events_read": len(values)}
+    if intent == "total":
+        result["sum"] = _tidy(sum(numbers))
+        return result, []
+    pick = max if intent == "max" else min
+    value = pick(numbers)
+    result["value"] = _tidy(value)
+    message = next(msg for number, msg in values if number == value)
+    event_ids = _events_with_message(session, pattern.template_id, message, conditions)
+    return result, event_ids[:1]
+
+
+def _events_with_message(session: Session, template_id: int | None, message: str,
+                         conditions: list[ColumnElement[bool]]) -> list[int]:
+    from sqlalchemy import select
+
+    from logchat.storage.models import Event
+
+    return list(session.scalars(
+        select(Event.id).where(Event.template_id == template_id, Event.message == message, *conditions).limit(1)
+    ))
+
+
+def _tidy(number: float) -> float | int:
+    return int(number) if float(number).is_integer() else round(number, 6)
+
+
+# --- answers ------------------------------------------------------------------------------------------
+
+
+def _describe_scope(scope: _Scope, retrieval: _Retrieval) -> str:
+    parts = []
+    described = retrieval.resolved.describe()
+    if described:
+        parts.append(f"matching {described}")
+    for label, values in (("level", scope.flt.levels), ("host", scope.flt.hosts), ("source", scope.flt.sources),
+                          ("process", scope.flt.processes)):
+        if values:
+            parts.append(f"{label} {', '.join(values)}")
+    return "; ".join(parts)
+
+
+def _range_text(scope: _Scope) -> str | None:
+    flt = scope.flt
+    if flt.since is None and flt.until is None:
+        return None
+    phrase = scope.filters.time_range.phrase if scope.filters.time_range else None
+    start = _short_time(flt.since) if flt.since else "the beginning"
+    end = _short_time(flt.until) if flt.until else "now"
+    text = f"{start} → {end} UTC"
+    return f"{text} ({phrase})" if phrase else text
+
+
+def _cite(item: dict[str, Any]) -> str:
+    return f"[{item['id']}] {item['path']}:{item['line']}: {_one_line(item['text'], 200)}"
+
+
+def _one_line(text: str, limit: int) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _extractive_answer(scope: _Scope, retrieval: _Retrieval, result: dict[str, Any], patterns: list[dict[str, Any]],
+                       evidence: list[dict[str, Any]], leading: int) -> str:
+    aggregate = retrieval.aggregate
+    what = _describe_scope(scope, retrieval)
+    where = _range_text(scope)
+    scope_text = "".join([f" ({what})" if what else "", f" between {where}" if where else ""])
+    if retrieval.resolved.mode == "impossible":
+        missing = ", ".join(repr(m) for m in retrieval.resolved.missing)
+        return f"No event contains {missing}{' between ' + where if where else ''}."
+    if aggregate.total == 0:
+        if retrieval.empty_range:
+            return f"No events between {where}. " + retrieval.notices[-1].split("; ", 1)[-1].capitalize() + "."
+        return f"No events match{scope_text}."
+    lines: list[str] = []
+    intent = result["intent"]
+    count_line = f"{aggregate.total:,} events match{scope_text}"
+    span = f"from {_short_time(aggregate.first)} to {_short_time(aggregate.last)} UTC"
+    lead_items = evidence[:leading]
+    if intent in ("first", "last") and lead_items:
+        word = "First" if intent == "first" else "Last"
+        lines.append(f"{word} seen at {_short_time(result.get('ts'))} UTC: {_cite(lead_items[0])}")
+        lines.append(f"{count_line}, {span}.")
+    elif intent in ("max", "min") and "value" in result:
+        word = "Largest" if intent == "max" else "Smallest"
+        exact = "" if result["exact"] else f" (among the {result['events_read']:,} most recent)"
+        cite = f": {_cite(lead_items[0])}" if lead_items else ""
+        lines.append(f"{word} {result['variable']}: {result['value']}{exact}{cite}")
+        lines.append(f"{count_line}, {span}.")
+    elif intent == "total" and "sum" in result:
+        exact = "" if result["exact"] else f" (over the {result['events_read']:,} most recent)"
+        lines.append(f"Total {result['variable']}: {result['sum']}{exact}, over {result['events_read']:,} events.")
+        lines.append(f"{count_line}, {span}.")
+    elif result.get("entity") and result.get("values"):
+        exact = "" if result.get("exact") else " (from a sample of the most recent events)"
+        values = ", ".join(f"{value} ({count:,})" for value, count in result["values"])
+        lines.append(f"Top {result['entity']} values{exact}: {values}.")
+        lines.append(f"{count_line}, {span}.")
+    else:
+        lines.append(f"{count_line}, {span}.")
+    if patterns:
+        shown = patterns[:3]
+        lines.append("By pattern: " + "; ".join(f"{p['count']:,} × {_one_line(p['template'], 120)}" for p in shown)
+                     + ("; …" if len(aggregate.patterns) > len(shown) else "") + ".")
+    cited = [item for item in evidence if item not in lead_items][: max(0, EXTRACTIVE_LINES - len(lead_items))]
+    if cited:
+        lines.append("Relevant lines:")
+        lines.extend(f"  {_cite(item)}" for item in cited)
+    return "\n".join(lines)
+
+
+def _filters_text(scope: _Scope, retrieval: _Retrieval, result: dict[str, Any]) -> str:
+    parts = []
+    described = _describe_scope(scope, retrieval)
+    if described:
+        parts.append(described)
+    aggregate = retrieval.aggregate
+    parts.append(f"matching events (exact count): {aggregate.total}")
+    if aggregate.first is not None:
+        parts.append(f"matches span {_short_time(aggregate.first)} to {_short_time(aggregate.last)} UTC")
+    for key in ("value", "sum"):
+        if key in result:
+            exact = "exact" if result.get("exact") else "over the most recent events"
+            word = {"max": "largest", "min": "smallest"}.get(result["intent"], "total")
+            parts.append(f"{word} {result['variable']} ({exact}): {result[key]}")
+    return "; ".join(parts)
+
+
+def _llm_answer(
+    settings: Settings, scope: _Scope, retrieval: _Retrieval, result: dict[str, Any], patterns: list[dict[str, Any]],
+    evidence: list[dict[str, Any]], history: str | None, listener: AskListener,
+) -> tuple[dict[str, Any] | None, str | None, float]:
+    """(answer fields, failure notice, milliseconds spent). None fields mean: fall back to extractive."""
+    from logchat.llm.citations import check_citations
+    from logchat.llm.models import check_reachable, make_chat_model, ollama_base_url
+    from logchat.llm.prompts import build_messages
+    from logchat.llm.stream import stream_answer
+
+    started = time.perf_counter()
+    if not check_reachable(settings.llm):
+        is_ollama = settings.llm.provider.strip().lower() == "ollama"
+        where = ollama_base_url(settings.llm) if is_ollama else settings.llm.provider
+        return None, f"no LLM reachable at {where}; extractive answer", (time.perf_counter() - started) * 1000
+    model = make_chat_model(settings.llm)
+    if model is None:
+        return None, "no LLM configured; extractive answer", 0.0
+    messages, included = build_messages(
+        scope.question,
+        time_range_text=_range_text(scope),
+        filters_text=_filters_text(scope, retrieval, result),
+        patterns=patterns,
+        evidence=evidence,
+        history_summary=history,
+        budget=settings.llm.context_token_budget,
+    )
+    streamed = stream_answer(model, messages, listener.on_token)
+    elapsed = (time.perf_counter() - started) * 1000
+    if not streamed.completed:
+        listener.on_llm_failed(streamed.error or "the model failed")
+        return None, f"{streamed.error or 'the model failed'}; extractive answer", elapsed
+    check = check_citations(streamed.text, included)
+    return {
+        "answer": streamed.text,
+        "citations": [cited for cited in check.cited if cited in set(included)],
+        "citation_check": {"ok": check.ok, "unknown": check.unknown, "evidence_sent": included},
+        "first_token_ms": streamed.first_token_ms,
+    }, None, elapsed
+
+
+def _pattern_dicts(patterns: list[search_repo.PatternStats], values: dict[int | None, search_repo.TopValues]
+                   ) -> list[dict[str, Any]]:
+    result = []
+    for pattern in patterns:
+        top = values.get(pattern.template_id)
+        result.append({
+            "template_id": pattern.template_id,
+            "template": mask_secrets(pattern.template),
+            "count": pattern.count,
+            "first_seen": pattern.first_seen,
+            "last_seen": pattern.last_seen,
+            "level": pattern.level,
+            "top_values": top.to_dict() if top is not None else {"exact": False, "events_read": 0},
+        })
+    return result
+
+
+def _combined_top_values(
+    session: Session, retrieval: _Retrieval, conditions: list[ColumnElement[bool]]
+) -> search_repo.TopValues:
+    values, raw = search_repo.pattern_top_values(session, retrieval.aggregate.patterns, conditions)
+    combined: Counter[tuple[str, str]] = Counter()
+    for counts in raw.values():
+        combined.update(counts)
+    exact = len(values) == len(retrieval.aggregate.patterns) and all(v.exact for v in values.values())
+    read = sum(v.events_read for v in values.values())
+    return search_repo.TopValues(exact=exact, events_read=read, values=search_repo.top_by_name(combined))
+
+
+def _serialise(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, dict):
+        return {key: _serialise(inner) for key, inner in value.items()}
+    if isinstance(value, list | tuple):
+        return [_serialise(inner) for inner in value]
+    return value
+
+
+def _stored_filters(scope: _Scope, retrieval: _Retrieval) -> dict[str, Any]:
+    return {
+        "since": _iso(scope.flt.since),
+        "until": _iso(scope.flt.until),
+        "phrase": scope.filters.time_range.phrase if scope.filters.time_range else None,
+        "levels": list(scope.flt.levels),
+        "hosts": list(scope.flt.hosts),
+        "sources": list(scope.flt.sources),
+        "processes": list(scope.flt.processes),
+        "text_query": scope.text_query,
+        "keywords": list(scope.keywords),
+    }
+
+
+# --- the use case -------------------------------------------------------------------------------------
+
+
+def ask(store: Store, settings: Settings, request: AskRequest, listener: AskListener | None = None) -> AskResult:
+    """Answer one question; see the module docstring and docs/ask.md for the output."""
+    listener = listener or AskListener()
+    notices: list[str] = []
+    started = time.perf_counter()
+    if request.levels:
+        normalise_levels(request.levels)  # a bad --level is a usage error before any work
+    session_name = None
+    if request.session is not None:
+        from logchat.services.sessions import check_session_name
+
+        session_name = check_session_name(request.session)
+    previous, history = _previous_filters(store, session_name)
+    with store.session() as session:
+        known = search_repo.known_values(session)
+    scope = _parse(store, settings, request, known, previous)
+    parsed_at = time.perf_counter()
+
+    vectors = _vector_side(store, settings, notices)
+    with store.session() as session:
+        retrieval = _resolve_and_aggregate(session, scope)
+        notices.extend(retrieval.notices)
+        if retrieval.aggregate.total > 0 or retrieval.resolved.mode == "none":
+            from logchat.retrieval.hybrid import hybrid_search
+
+            if retrieval.resolved.mode != "impossible" and retrieval.aggregate.total > 0:
+                retrieval.hybrid = hybrid_search(
+                    session, query=retrieval.resolved, query_text=scope.text_query, flt=scope.flt, vectors=vectors,
+                    pool=settings.retrieval.candidate_pool, require_text_match=_has_identifiers(retrieval.resolved),
+                )  # fmt: skip
+        conditions = _conditions(session, scope, retrieval)
+        shown = retrieval.aggregate.patterns[: settings.retrieval.top_patterns]
+        wants_values = scope.filters.entity is not None or scope.filters.intent == "top"
+        if wants_values and retrieval.aggregate.total:
+            overall: search_repo.TopValues | None = _combined_top_values(session, retrieval, conditions)
+            per_pattern, _ = search_repo.pattern_top_values(session, shown, conditions)
+        else:
+            overall = None
+            per_pattern, _ = search_repo.pattern_top_values(session, shown, conditions) if shown else ({}, {})
+        result, leading = _intent_result(session, scope, retrieval, settings, overall)
+        evidence_ids = _pick_evidence(session, scope, retrieval, settings, leading) if retrieval.aggregate.total else []
+        evidence = _evidence_items(session, evidence_ids, retrieval)
+        patterns = _pattern_dicts(shown, per_pattern)
+    retrieved_at = time.perf_counter()
+
+    extractive = _extractive_answer(scope, retrieval, result, patterns, evidence, len(leading))
+    mode, answer, citations = "extractive", extractive, _extract(extractive)
+    citation_check: dict[str, Any] | None = None
+    llm_ms = 0.0
+    first_token_ms = None
+    streamed = False
+    llm_error: str | None = None
+    if not request.use_llm:
+        pass
+    elif settings.llm.provider.strip().lower() == "none":
+        notices.append("no LLM configured (llm.provider = none); extractive answer")
+    elif not evidence:
+        notices.append("nothing matched, so no model was asked")
+    else:
+        counting = _CountingListener(listener)
+        answered, failure, llm_ms = _llm_answer(
+            settings, scope, retrieval, result, patterns, evidence, history, counting
+        )
+        streamed = counting.tokens > 0
+        if answered is None:
+            llm_error = failure
+            notices.append(failure or "the model failed; extractive answer")
+        else:
+            mode, answer, citations = "llm", answered["answer"], answered["citations"]
+            citation_check = answered["citation_check"]
+            first_token_ms = answered["first_token_ms"]
+            if citation_check["unknown"]:
+                notices.append(f"the answer cites unknown evidence ids: {', '.join(citation_check['unknown'])}")
+            elif not citation_check["ok"]:
+                notices.append("the answer cites no evidence")
+    for notice in notices:
+        listener.on_notice(notice)
+
+    if session_name is not None:
+        with store.session() as session:
+            chat = chat_repo.get_or_create_session(session, session_name)
+            chat_repo.add_turn(
+                session, chat, question=scope.question, answer=answer, mode=mode,
+                filters=_stored_filters(scope, retrieval), matched=retrieval.aggregate.total,
+                evidence_event_ids=[item["event_id"] for item in evidence], citations=citations,
+            )  # fmt: skip
+
+    aggregate = retrieval.aggregate
+    data: dict[str, Any] = {
+        "question": scope.question,
+        "answer": answer,
+        "mode": mode,
+        "time_range": {
+            "since": _iso(scope.flt.since),
+            "until": _iso(scope.flt.until),
+            "phrase": scope.filters.time_range.phrase if scope.filters.time_range else None,
+        },
+        "filters": {
+            "levels": list(scope.flt.levels),
+            "hosts": list(scope.flt.hosts),
+            "sources": list(scope.flt.sources),
+            "processes": list(scope.flt.processes),
+            "text_query": scope.text_query,
+            "keywords": list(scope.keywords),
+            "intent": scope.filters.intent,
+            "entity": scope.filters.entity,
+            "text_match": retrieval.resolved.to_dict(),
+            "level_fallback": retrieval.level_fallback,
+            "from_session": scope.inherited,
+        },
+        "matched": aggregate.total,
+        "time_span": {"first": _iso(aggregate.first), "last": _iso(aggregate.last)},
+        "result": _serialise(result),
+        "patterns": _serialise(patterns),
+        "top_values": overall.to_dict() if overall is not None else None,
+        "by_host": [[host, n] for host, n in aggregate.by_host[:10]],
+        "by_source": [[name, n] for name, _, n in aggregate.by_source[:10]],
+        "evidence": _serialise(evidence),
+        "citations": citations,
+        "citation_check": citation_check,
+        "notices": notices,
+        "llm_error": llm_error,
+        "session": session_name,
+        "timings_ms": {
+            "parse": round((parsed_at - started) * 1000, 1),
+            "retrieve": round((retrieved_at - parsed_at) * 1000, 1),
+            "llm": round(llm_ms, 1),
+            "first_token": round(first_token_ms, 1) if first_token_ms is not None else None,
+        },
+    }
+    evidence_by_id = {item["id"]: item for item in data["evidence"]}
+    return AskResult(data=data, evidence_by_id=evidence_by_id, streamed=streamed)
+
+
+def _extract(answer: str) -> list[str]:
+    from logchat.llm.citations import extract_citations
+
+    return extract_citations(answer)
+
+
+def ask_many(
+    store: Store, settings: Settings, questions: Sequence[str], template: AskRequest,
+    listener: AskListener | None = None, on_result: Callable[[AskResult], None] | None = None,
+) -> list[AskResult]:
+    """Answer questions in order (``--file``); each uses ``template`` for its flags."""
+    from dataclasses import replace
+
+    results = []
+    for question in questions:
+        outcome = ask(store, settings, replace(template, question=question), listener)
+        results.append(outcome)
+        if on_result is not None:
+            on_result(outcome)
+    return results

@@ -50,6 +50,7 @@ def main_callback(
 
 def _register() -> None:
     from logchat.cli import db, index, stat
+    from logchat.cli.errors import wrap_commands
 
     index.register(app)
     stat.register(app)
@@ -62,6 +63,7 @@ def _register() -> None:
                 raise
             continue
         module.register(app)
+    wrap_commands(app)
 
 
 _register()
@@ -69,18 +71,18 @@ _register()
 
 def main() -> None:
     """Entry point: run the app and translate domain errors into one line and an exit code."""
+    from logchat.cli.errors import exit_with_error
     from logchat.errors import LogchatError
 
-    debug = "--debug" in sys.argv
     try:
         app(standalone_mode=True)
-    except LogchatError as exc:
-        if debug:
+    except LogchatError as exc:  # raised outside a command, e.g. by the callback
+        if "--debug" in sys.argv:
             raise
-        typer.echo(f"logchat: error: {exc}", err=True)
-        if exc.hint:
-            typer.echo(f"  hint: {exc.hint}", err=True)
-        sys.exit(exc.exit_code)
+        try:
+            exit_with_error(exc)
+        except typer.Exit as done:
+            sys.exit(done.exit_code)
     except KeyboardInterrupt:
         typer.echo("logchat: interrupted", err=True)
         sys.exit(130)

@@ -6,51 +6,21 @@ created on a fresh store. Imports stay light: hashing and the database load insi
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any
 
 import typer
 
 from logchat.cli.context import AppContext, print_json
-from logchat.errors import LogchatError, UsageError
+from logchat.errors import UsageError
 
 users_app = typer.Typer(
     help="Accounts and roles (admin, analyst, viewer): add, list, set-role, passwd, disable, enable, remove.",
     no_args_is_help=True,
 )
 
-_F = TypeVar("_F", bound=Callable[..., Any])
-
 ROLE_HELP = "admin, analyst or viewer (see docs/permissions.md)."
 PASSWORD_STDIN_HELP = "Read the password from the first line of standard input (for scripts)."
-
-
-def exit_with_error(exc: LogchatError) -> NoReturn:
-    """Print a domain error as one line (and its hint) on stderr and exit with its exit code,
-    exactly as the top-level `logchat` wrapper does."""
-    typer.echo(f"logchat: error: {exc}", err=True)
-    if exc.hint:
-        typer.echo(f"  hint: {exc.hint}", err=True)
-    raise typer.Exit(exc.exit_code)
-
-
-def domain_errors(command: _F) -> _F:
-    """Translate LogchatError inside a command into exit_with_error(), unless --debug was given."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except LogchatError as exc:
-            ctx = kwargs.get("ctx") or next((a for a in args if isinstance(a, typer.Context)), None)
-            app = getattr(ctx, "obj", None)
-            if isinstance(app, AppContext) and app.debug:
-                raise
-            exit_with_error(exc)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _read_password(username: str, *, from_stdin: bool, new: bool) -> str:
@@ -70,7 +40,6 @@ def _accounts(app: AppContext) -> Any:
 
 
 @users_app.command("add")
-@domain_errors
 def add(
     ctx: typer.Context,
     username: Annotated[str, typer.Argument(help="User name: letters, digits, '.', '_', '-', '@'; case-insensitive.")],
@@ -110,7 +79,6 @@ def add(
 
 
 @users_app.command("list")
-@domain_errors
 def list_users(
     ctx: typer.Context,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
@@ -146,7 +114,6 @@ def _fmt_time(value: Any) -> str:
 
 
 @users_app.command("set-role")
-@domain_errors
 def set_role(
     ctx: typer.Context,
     username: Annotated[str, typer.Argument(help="User name.")],
@@ -162,7 +129,6 @@ def set_role(
 
 
 @users_app.command("passwd")
-@domain_errors
 def passwd(
     ctx: typer.Context,
     username: Annotated[str, typer.Argument(help="User name.")],
@@ -181,7 +147,6 @@ def passwd(
 
 
 @users_app.command("disable")
-@domain_errors
 def disable(ctx: typer.Context, username: Annotated[str, typer.Argument(help="User name.")]) -> None:
     """Disable an account: sign-in refused and its tokens stop working on the next request.
 
@@ -193,7 +158,6 @@ def disable(ctx: typer.Context, username: Annotated[str, typer.Argument(help="Us
 
 
 @users_app.command("enable")
-@domain_errors
 def enable(ctx: typer.Context, username: Annotated[str, typer.Argument(help="User name.")]) -> None:
     """Enable a disabled account again (it signs in anew; old tokens stay invalid).
 
@@ -205,7 +169,6 @@ def enable(ctx: typer.Context, username: Annotated[str, typer.Argument(help="Use
 
 
 @users_app.command("remove")
-@domain_errors
 def remove(ctx: typer.Context, username: Annotated[str, typer.Argument(help="User name.")]) -> None:
     """Remove an account. The last enabled admin cannot be removed, disabled or demoted.
 

@@ -111,7 +111,7 @@ class TemplateMiner:
         return zlib.compress(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL), 1)
 
     def _restore(self, state: bytes) -> None:
-        payload = pickle.loads(zlib.decompress(state))  # noqa: S301 - our own store, written by dump_state
+        payload = pickle.loads(zlib.decompress(state))  # our own store, written by dump_state
         self._drain.id_to_cluster = {int(k): v for k, v in payload["id_to_cluster"].items()}
         self._drain.clusters_counter = payload["clusters_counter"]
         self._drain.root_node = payload["root_node"]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from itertools import combinations
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, false, func, literal_column, select, table, text
@@ -37,11 +38,13 @@ __all__ = [
     "Term",
     "TextQuery",
     "count_matches",
+    "fts_hits",
     "match_condition",
     "parse_text_query",
     "relax",
     "resolve_query",
     "search",
+    "templates_fully_matching",
 ]
 
 # Letters and digits: what both FTS5's unicode61 tokenizer and this module call a token.
@@ -67,6 +70,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "memory": ("oom", "heap", "outofmemoryerror"),
     "disconnect": ("disconnected", "closed", "reset"),
 }
+# Above this many hits, ranking by score is replaced by recency (see search()).
+RANK_BY_SCORE_UP_TO = 5_000
+RANK_ALL_WORDS_UP_TO = 500
 _SUFFIXES = ("ations", "ation", "ions", "ion", "ing", "ed", "es", "s")
 
 FTS_TABLE = table("events_fts")
@@ -107,6 +113,7 @@ class ResolvedQuery:
     mode: str = "none"  # none (no text condition) | all | any | impossible
     dropped: tuple[str, ...] = ()  # words found in no event
     missing: tuple[str, ...] = ()  # identifiers found in no event (so nothing matches)
+    unmatched: tuple[str, ...] = ()  # words left out because no event has them with the others
     expanded: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
@@ -129,6 +136,7 @@ class ResolvedQuery:
             "any_of": [term.text for term in self.optional],
             "dropped": list(self.dropped),
             "missing": list(self.missing),
+            "left_out": list(self.unmatched),
             "synonyms": {word: list(alts) for word, alts in self.expanded.items()},
         }
 
@@ -363,22 +371,93 @@ def resolve_query(session: Session, query: TextQuery) -> ResolvedQuery:
     return ResolvedQuery(required=tuple(kept), mode="all", dropped=tuple(dropped), expanded=expanded)
 
 
-def relax(query: ResolvedQuery) -> ResolvedQuery | None:
-    """The looser query tried when every term exists but no event has them all: identifiers stay
-    required, and any one of the other words is enough. None when there is nothing to relax."""
+def relax(
+    session: Session, query: ResolvedQuery, conditions: Sequence[ColumnElement[bool]], *, max_dropped: int = 2
+) -> ResolvedQuery | None:
+    """A looser query for when every term occurs somewhere but no event has them all.
+
+    First, leave out one plain word (then a second one), keeping the combination that still matches
+    the most events: "failed password *attempts* for root from 10.0.0.1" has "attempts" somewhere in
+    the logs, but never on a failed-password line. Identifiers are never left out. If that finds
+    nothing, identifiers stay required and any one of the words is enough. None: nothing to relax.
+    """
     if query.mode != "all":
         return None
     identifiers = tuple(term for term in query.required if term.verbatim or _is_numberish(term))
-    words = tuple(term for term in query.required if term not in identifiers)
-    if len(words) < 2 and not (identifiers and words):
+    words = [term for term in query.required if term not in identifiers]
+    if not words or (len(words) < 2 and not identifiers):
         return None
-    if not words:
-        return None
-    return replace(query, required=identifiers, optional=words, mode="any")
+    for size in range(1, max_dropped + 1):
+        if size >= len(words) or (size > 1 and len(words) > 6):
+            break
+        best: tuple[int, tuple[int, ...]] | None = None  # (matches, positions of the words left out)
+        for dropped in combinations(range(len(words)), size):
+            kept = [term for index, term in enumerate(words) if index not in dropped]
+            candidate = replace(query, required=(*identifiers, *kept))
+            matches = count_matches(session, candidate, conditions)
+            if matches and (best is None or matches > best[0]):
+                best = (matches, dropped)
+        if best is not None:
+            left_out = tuple(words[index].text for index in best[1])
+            ordered = tuple(term for term in query.required if term.text not in left_out)
+            return replace(query, required=ordered, unmatched=left_out)
+    return replace(query, required=identifiers, optional=tuple(words), mode="any", unmatched=())
 
 
 def _is_numberish(term: Term) -> bool:
     return any(char.isdigit() for char in term.text)
+
+
+_PLACEHOLDER_RX = re.compile(r"<[^<>\s]*>")
+_TEMPLATE_FTS = "temp.logchat_template_fts"
+MAX_TEMPLATES_FOR_LITERAL_MATCH = 50_000
+
+
+def fts_hits(session: Session, query: ResolvedQuery) -> int | None:
+    """How many events the index part of ``query`` matches, ignoring filters and identifiers' exact
+    form (FTS5 counts this without touching the events table). None on PostgreSQL."""
+    if _dialect(session) != "sqlite" or query.mode not in ("all", "any"):
+        return None
+    expression = _fts_expression(query.required, query.optional)
+    if expression is None:
+        return None
+    return int(session.execute(
+        text("SELECT count(*) FROM events_fts WHERE events_fts MATCH :q"), {"q": expression}
+    ).scalar_one())
+
+
+def templates_fully_matching(session: Session, query: ResolvedQuery) -> frozenset[int]:
+    """Templates whose fixed text already satisfies ``query``, so that every one of their events does.
+
+    "Failed password for <*> from <IP>" matches "failed password" for all of its 150,000 events: they
+    can be counted from the rollup instead of one by one. Placeholders are removed before matching, and
+    identifiers (which live in the variable parts) never match a template. SQLite only: it uses the same
+    FTS5 tokenizer as the events, so a template matches exactly when its events' fixed words do.
+    """
+    if _dialect(session) != "sqlite" or query.mode not in ("all", "any"):
+        return frozenset()
+    if any(term.verbatim for term in (*query.required, *query.optional)):
+        return frozenset()
+    expression = _fts_expression(query.required, query.optional)
+    if expression is None:
+        return frozenset()
+    rows = session.execute(text("SELECT id, template FROM templates LIMIT :n"),
+                           {"n": MAX_TEMPLATES_FOR_LITERAL_MATCH + 1}).all()
+    if not rows or len(rows) > MAX_TEMPLATES_FOR_LITERAL_MATCH:
+        return frozenset()
+    connection = session.connection()
+    connection.exec_driver_sql(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {_TEMPLATE_FTS} USING fts5(body, tokenize='porter unicode61')"
+    )
+    connection.exec_driver_sql(f"DELETE FROM {_TEMPLATE_FTS}")
+    connection.exec_driver_sql(
+        f"INSERT INTO {_TEMPLATE_FTS}(rowid, body) VALUES (?, ?)",
+        [(template_id, _PLACEHOLDER_RX.sub(" ", template or "")) for template_id, template in rows],
+    )
+    matched = connection.exec_driver_sql(
+        f"SELECT rowid FROM {_TEMPLATE_FTS} WHERE {_TEMPLATE_FTS.split('.')[1]} MATCH ?", (expression,)
+    ).all()
+    return frozenset(int(row[0]) for row in matched)
 
 
 def count_matches(session: Session, query: ResolvedQuery, conditions: Sequence[ColumnElement[bool]]) -> int:
@@ -390,27 +469,43 @@ def count_matches(session: Session, query: ResolvedQuery, conditions: Sequence[C
 
 
 def search(
-    session: Session, query: ResolvedQuery, conditions: Sequence[ColumnElement[bool]], limit: int
+    session: Session,
+    query: ResolvedQuery,
+    conditions: Sequence[ColumnElement[bool]],
+    limit: int,
+    *,
+    by_recency: bool | None = None,
+    within: Any = None,
 ) -> list[tuple[int, float]]:
     """Ids of matching events, best first, with a score (higher is better), restricted by ``conditions``.
 
     Ranked by BM25 on SQLite and ts_rank on PostgreSQL; ties (common in logs, where thousands of lines
-    share the same words) go to the most recent event.
+    share the same words) go to the most recent event. When the words match many thousands of lines,
+    scoring every one of them costs more than it tells (they share the same words), so the most recent
+    matching lines come first instead; ``by_recency`` forces either way. ``within``: a SELECT of the
+    ids already known to match the query and ``conditions`` (ranking then only reads those).
     """
     if query.mode in ("none", "impossible") or limit <= 0:
         return []
     dialect = _dialect(session)
     condition = match_condition(session, query)
     assert condition is not None
+    if by_recency is None:
+        # Lines that all contain every word differ only in length, which BM25 rewards; it tells more
+        # when a query can be matched in several ways (any of the words, synonyms).
+        hits = fts_hits(session, query)
+        several_ways = query.mode == "any" or any(term.alternatives for term in query.required)
+        by_recency = hits is not None and hits > (RANK_BY_SCORE_UP_TO if several_ways else RANK_ALL_WORDS_UP_TO)
     if dialect == "postgresql":
         expression = _pg_expression([t for t in query.required if not t.verbatim], list(query.optional))
-        if expression is None:
+        if expression is None or by_recency:
             rank: Any = literal_column("0.0")
         else:
             rank = func.ts_rank(_PG_SEARCH, expression)
+        where = [Event.id.in_(within)] if within is not None else [condition, *conditions]
         statement = (
             select(Event.id, rank.label("score"))
-            .where(condition, *conditions)
+            .where(*where)
             .order_by(literal_column("score").desc(), Event.ts.desc(), Event.id.desc())
             .limit(limit)
         )
@@ -419,15 +514,24 @@ def search(
     expression = _fts_expression(indexed, list(query.optional))
     assert expression is not None
     fts = table("events_fts", literal_column("rowid"))
-    bm25 = func.bm25(_FTS)
-    statement = (
-        select(Event.id, bm25.label("score"))
-        .select_from(fts)
-        .join(Event, Event.id == literal_column("events_fts.rowid"))
-        .where(_FTS.op("MATCH")(bindparam("fts_query", expression)), *conditions)
-        .order_by(literal_column("score"), Event.ts.desc(), Event.id.desc())
-        .limit(limit)
-    )
+    rowid = literal_column("events_fts.rowid")
+    if by_recency:
+        # FTS5 walks its hits in descending rowid (= event id, i.e. arrival) order natively.
+        statement = select(Event.id, literal_column("0.0").label("score")).order_by(rowid.desc())
+    else:
+        statement = select(Event.id, func.bm25(_FTS).label("score")).order_by(
+            literal_column("score"), Event.ts.desc(), Event.id.desc()
+        )
+    match = _FTS.op("MATCH")(bindparam("fts_query", expression))
+    if within is not None:
+        # The matching ids are known: rank them without re-checking filters or identifiers. The unary +
+        # keeps SQLite from handing the id list to FTS5 (which would run the MATCH once per id).
+        known = literal_column("+events_fts.rowid").in_(within)
+        score = literal_column("0.0") if by_recency else func.bm25(_FTS)
+        order = [rowid.desc()] if by_recency else [literal_column("score"), rowid.desc()]
+        ranked = select(rowid, score.label("score")).select_from(fts).where(match, known).order_by(*order)
+        return [(int(row[0]), -float(row[1])) for row in session.execute(ranked.limit(limit))]
+    statement = statement.select_from(fts).join(Event, Event.id == rowid).where(match, *conditions).limit(limit)
     for term in verbatim:
         statement = statement.where(_regex_condition(session, term))
     # bm25() is lower-is-better; negate so every caller sees higher-is-better.

@@ -14,9 +14,9 @@ a neighbour about a different IP is not evidence.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
@@ -89,9 +89,12 @@ def vector_candidates(
     conditions: Sequence[ColumnElement[bool]],
     *,
     limit: int,
+    counts: search_repo.MatchCounts | None = None,
+    templates: Collection[int] | None = None,
 ) -> tuple[list[int], dict[int, float]]:
     """Events near the question in vector space, best first, restricted by ``conditions``; and the
-    similarity of each template considered."""
+    similarity of each template considered. ``templates``: the only templates that can satisfy
+    ``conditions`` (others are not looked up at all)."""
     if not query_text.strip() or (len(side.templates) == 0 and len(side.windows) == 0):
         return [], {}
     query = side.embedder.embed_query(query_text)
@@ -100,23 +103,24 @@ def vector_candidates(
     template_scores = dict(template_hits)
     scored: list[tuple[float, int, int]] = []  # (score, order, event id)
     order = 0
+    wanted = [tid for tid, _ in template_hits if templates is None or tid in templates]
     recent = search_repo.recent_events_of_templates(
-        session, [tid for tid, _ in template_hits], conditions, EVENTS_PER_TEMPLATE
+        session, wanted, conditions, EVENTS_PER_TEMPLATE, counts=counts
     )
     for template_id, score in template_hits:
         for event_id in recent.get(template_id, []):
             scored.append((score, order, event_id))
             order += 1
     windows = search_repo.windows_of_signatures(session, [sid for sid, _ in window_hits], flt, 1)
-    for signature_id, score in window_hits:
-        for source_id, first_id, last_id in windows.get(signature_id, []):
-            members = search_repo.events_in_window(session, source_id, first_id, last_id, conditions)
-            # Inside a window, the lines whose template reads most like the question come first.
-            ranked = sorted(members, key=lambda m: -_template_similarity(side, query, m[1], template_scores))
-            for event_id, _ in ranked[:EVENTS_PER_WINDOW]:
-                # A window's own score, a little below a direct template hit of the same similarity.
-                scored.append((score * 0.9, order, event_id))
-                order += 1
+    picked = [(score, window) for signature_id, score in window_hits for window in windows.get(signature_id, [])]
+    contents = search_repo.events_in_windows(session, [window for _, window in picked], conditions)
+    for (score, _), members in zip(picked, contents, strict=True):
+        # Inside a window, the lines whose template reads most like the question come first.
+        ranked = sorted(members, key=lambda m: -_template_similarity(side, query, m[1], template_scores))
+        for event_id, _ in ranked[:EVENTS_PER_WINDOW]:
+            # A window's own score, a little below a direct template hit of the same similarity.
+            scored.append((score * 0.9, order, event_id))
+            order += 1
     scored.sort(key=lambda item: (-item[0], item[1]))
     seen: set[int] = set()
     result: list[int] = []
@@ -146,24 +150,29 @@ def hybrid_search(
     flt: EventFilter,
     vectors: VectorSide | None,
     pool: int,
-    require_text_match: bool,
+    restrict_to: ColumnElement[bool] | None = None,
+    counts: search_repo.MatchCounts | None = None,
+    templates: Collection[int] | None = None,
+    within: Any = None,
 ) -> HybridResult:
     """Ranked candidate events for the question.
 
-    ``require_text_match``: vector candidates must also satisfy the text query (used when it names
-    identifiers); otherwise they only need to satisfy the filters.
+    Full-text hits obey the filters and the text query; vector candidates obey the filters and, when
+    given, ``restrict_to`` (the matching events, used when the question names identifiers).
+    ``counts``: matching and total events per template, when ``restrict_to`` reads materialised ids;
+    ``templates``: the templates that have matching events (vector hits on others are skipped);
+    ``within``: a SELECT of the matching ids, when they are known.
     """
     conditions = flt.conditions(session)
-    text_ids = [event_id for event_id, _ in fulltext.search(session, query, conditions, pool)]
+    text_ids = [event_id for event_id, _ in fulltext.search(session, query, conditions, pool, within=within)]
     vector_ids: list[int] = []
     template_scores: dict[int, float] = {}
     if vectors is not None and query.mode != "impossible":
-        vector_conditions = list(conditions)
-        text_condition = fulltext.match_condition(session, query)
-        if require_text_match and text_condition is not None:
-            vector_conditions.append(text_condition)
+        vector_conditions = [*conditions, restrict_to] if restrict_to is not None else conditions
         vector_ids, template_scores = vector_candidates(
-            session, vectors, query_text, flt, vector_conditions, limit=pool
-        )
+            session, vectors, query_text, flt, vector_conditions, limit=pool,
+            counts=counts if restrict_to is not None else None,
+            templates=templates if restrict_to is not None else None,
+        )  # fmt: skip
     fused = reciprocal_rank_fusion([text_ids, vector_ids])
     return HybridResult(ranked=fused, fulltext=text_ids, vector=vector_ids, template_scores=template_scores)

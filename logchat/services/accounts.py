@@ -13,24 +13,31 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import IntegrityError
+
 from logchat.auth.passwords import PasswordHasher, check_password_policy
 from logchat.auth.permissions import Role, parse_role
 from logchat.errors import Conflict, InvalidCredentials, NotFound, UsageError
+from logchat.storage import auth_repo
+from logchat.storage.models import User
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from logchat.config import Settings
     from logchat.storage.db import Store
-    from logchat.storage.models import User
 
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
+
+
+def is_valid_username(name: str) -> bool:
+    return _USERNAME.fullmatch(name) is not None
 
 
 def normalize_username(username: str) -> str:
     """Lower-case and validate a user name for storing; raise UsageError naming the rule."""
     name = username.strip().lower()
-    if not _USERNAME.fullmatch(name):
+    if not is_valid_username(name):
         raise UsageError(
             f"invalid user name {username!r}: use 1-64 letters, digits, '.', '_', '-' or '@', "
             "starting with a letter or digit"
@@ -96,8 +103,6 @@ class AccountService:
     # --- reading ---------------------------------------------------------------------------------
 
     def list_users(self) -> list[UserInfo]:
-        from logchat.storage import auth_repo
-
         with self._store.session() as session:
             return [UserInfo.from_row(user) for user in auth_repo.list_users(session)]
 
@@ -106,8 +111,6 @@ class AccountService:
             return UserInfo.from_row(_require_user(session, username))
 
     def has_enabled_admin(self) -> bool:
-        from logchat.storage import auth_repo
-
         with self._store.session() as session:
             return auth_repo.count_enabled_admins(session) > 0
 
@@ -118,11 +121,6 @@ class AccountService:
     # --- changing --------------------------------------------------------------------------------
 
     def add_user(self, username: str, password: str, role: Role | str = Role.VIEWER) -> UserInfo:
-        from sqlalchemy.exc import IntegrityError
-
-        from logchat.storage import auth_repo
-        from logchat.storage.models import User
-
         name = normalize_username(username)
         role = parse_role(role)
         self.check_new_password(name, password)
@@ -160,8 +158,6 @@ class AccountService:
     def change_password(self, username: str, new_password: str, *, current_password: str | None = None) -> UserInfo:
         """Set a new password and sign the user out everywhere. With ``current_password`` (a user
         changing their own password) that must match first."""
-        from logchat.storage import auth_repo
-
         with self._store.session() as session:
             user = _require_user(session, username)
         self.check_new_password(user.username, new_password)
@@ -211,8 +207,6 @@ class AccountService:
             return UserInfo.from_row(user)
 
     def remove_user(self, username: str) -> None:
-        from logchat.storage import auth_repo
-
         with self._store.session() as session:
             user = _require_user(session, username)
             if user.role == Role.ADMIN and user.enabled:
@@ -221,18 +215,15 @@ class AccountService:
 
 
 def _require_user(session: Session, username: str) -> User:
-    from logchat.storage import auth_repo
-
     name = username.strip().lower()
-    user = auth_repo.get_user_by_name(session, name)
+    # A name that could never have been stored is not looked up (PostgreSQL refuses NUL bytes).
+    user = auth_repo.get_user_by_name(session, name) if is_valid_username(name) else None
     if user is None:
         raise _not_found(username)
     return user
 
 
 def _keep_one_admin(session: Session, user: User, action: str) -> None:
-    from logchat.storage import auth_repo
-
     if auth_repo.count_enabled_admins(session, excluding=user.id) == 0:
         raise Conflict(
             f"cannot {action}: it is the last enabled admin",

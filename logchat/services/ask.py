@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, false
 from sqlalchemy.orm import Session
 
 from logchat.config import Settings
@@ -36,6 +36,7 @@ from logchat.retrieval.question import QuestionFilters, normalise_levels, parse_
 from logchat.retrieval.timerange import TimeRange
 from logchat.storage import chat_repo, search_repo
 from logchat.storage.db import Store
+from logchat.storage.models import Event
 from logchat.storage.stats_repo import EventFilter
 
 if TYPE_CHECKING:
@@ -50,7 +51,10 @@ __all__ = ["AskListener", "AskRequest", "AskResult", "ask", "ask_many"]
 AUTO_UPDATE_EVENTS = 100_000
 PER_TEMPLATE_IN_EVIDENCE = 3
 PATTERN_SAMPLES = 5
-NUMERIC_SCAN_LIMIT = 50_000
+NUMERIC_SCAN_LIMIT = 20_000
+# Messages read for the top values of the patterns shown; more when the values are the answer.
+VALUES_SHOWN = (500, 3_000)
+VALUES_ANSWER = (5_000, 20_000)
 EXTRACTIVE_LINES = 5
 
 
@@ -207,6 +211,33 @@ def _parse_iso(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value))
 
 
+def _known_values(store: Store, settings: Settings) -> dict[str, list[str]]:
+    """Host, process and source names for the question parser, cached in the data dir until the
+    store can hold new ones (a new rollup row)."""
+    import hashlib
+    import json
+
+    from logchat.retrieval.vector_store import write_atomically
+
+    path = settings.data_dir / "ask-vocabulary.json"
+    store_key = hashlib.sha1(store.url.encode("utf-8")).hexdigest()
+    with store.session() as session:
+        version = search_repo.vocabulary_version(session)
+        try:
+            cached = json.loads(path.read_text(encoding="utf-8"))
+            if cached.get("store") == store_key and cached.get("version") == version:
+                return cached["values"]
+        except (OSError, ValueError, KeyError, AttributeError):
+            pass
+        values = search_repo.known_values(session)
+    try:
+        payload = {"store": store_key, "version": version, "values": values}
+        write_atomically(path, json.dumps(payload).encode("utf-8"))
+    except OSError:
+        pass  # a read-only data dir only costs the cache
+    return values
+
+
 # --- vectors ------------------------------------------------------------------------------------------
 
 
@@ -243,45 +274,73 @@ def _vector_side(store: Store, settings: Settings, notices: list[str]) -> Vector
 @dataclass
 class _Retrieval:
     resolved: fulltext.ResolvedQuery
-    text_condition: ColumnElement[bool] | None
+    # Selects the matching events (with the filters applied or not); None when there is no text query.
+    matched: ColumnElement[bool] | None
     aggregate: search_repo.Aggregate
+    # {template id: (matching, all events)} when ``matched`` reads the materialised ids.
+    counts: dict[int, tuple[int, int]] = field(default_factory=dict)
+    materialised: bool = False  # ``matched`` reads the temporary table of matching ids
     hybrid: HybridResult | None = None
     notices: list[str] = field(default_factory=list)
     level_fallback: bool = False
     empty_range: bool = False
 
 
+def _match(session: Session, scope: _Scope, resolved: fulltext.ResolvedQuery) -> _Retrieval:
+    """Count the events matching the filters and ``resolved`` exactly, as cheaply as the query allows."""
+    flt = scope.flt
+    if resolved.mode == "impossible":
+        return _Retrieval(resolved, false(), search_repo.Aggregate())
+    condition = fulltext.match_condition(session, resolved)
+    if condition is None:
+        return _Retrieval(resolved, None, search_repo.aggregate(session, flt, None, errors_first=True))
+    full = fulltext.templates_fully_matching(session, resolved)
+    if full:
+        hits = fulltext.fts_hits(session, resolved)
+        if hits is not None and hits == search_repo.rollup_total(session, full):
+            # Every hit belongs to a template whose fixed text matches: the rollup counts them exactly.
+            aggregate = search_repo.aggregate(session, flt, None, errors_first=False, templates=full)
+            return _Retrieval(resolved, Event.template_id.in_(sorted(full)), aggregate)
+    _, matched = search_repo.materialise_matches(session, [*flt.conditions(session), condition])
+    aggregate = search_repo.aggregate(session, flt, matched, errors_first=False)
+    # How sparse the matches are in each template decides how later queries walk them.
+    totals = search_repo.template_counts(session, [p.template_id for p in aggregate.patterns if p.template_id])
+    counts = {p.template_id: (p.count, totals.get(p.template_id, p.count))
+              for p in aggregate.patterns if p.template_id is not None}
+    return _Retrieval(resolved, matched, aggregate, counts=counts, materialised=True)
+
+
 def _resolve_and_aggregate(session: Session, scope: _Scope) -> _Retrieval:
     query = fulltext.parse_text_query(scope.text_query, scope.keywords)
-    resolved = fulltext.resolve_query(session, query)
-    condition = fulltext.match_condition(session, resolved)
-    aggregate = search_repo.aggregate(session, scope.flt, condition, errors_first=not resolved.has_condition)
-    retrieval = _Retrieval(resolved, condition, aggregate)
+    retrieval = _match(session, scope, fulltext.resolve_query(session, query))
 
-    if (aggregate.total == 0 and scope.flt.levels and not scope.levels_from_flag and scope.level_terms
+    if (retrieval.aggregate.total == 0 and scope.flt.levels and not scope.levels_from_flag and scope.level_terms
             and not search_repo.any_level_set(session, scope.flt)):
         # These logs carry no levels at all ("errors" in sshd's syslog): look for the word instead.
         words = " ".join([scope.text_query, *scope.level_terms]).strip()
         scope.flt.levels = []
         scope.filters.levels = []
         resolved = fulltext.resolve_query(session, fulltext.parse_text_query(words, scope.keywords))
-        condition = fulltext.match_condition(session, resolved)
-        aggregate = search_repo.aggregate(session, scope.flt, condition, errors_first=not resolved.has_condition)
-        retrieval = _Retrieval(resolved, condition, aggregate, level_fallback=True)
+        retrieval = _match(session, scope, resolved)
+        retrieval.level_fallback = True
         retrieval.notices.append(
             f"these events carry no level; matched the word{'s' if len(scope.level_terms) > 1 else ''} "
             f"{', '.join(repr(t) for t in scope.level_terms)} instead"
         )
 
-    if aggregate.total == 0 and resolved.mode == "all":
-        relaxed = fulltext.relax(resolved)
+    if retrieval.aggregate.total == 0 and retrieval.resolved.mode == "all":
+        relaxed = fulltext.relax(session, retrieval.resolved, scope.flt.conditions(session))
         if relaxed is not None:
-            condition = fulltext.match_condition(session, relaxed)
-            looser = search_repo.aggregate(session, scope.flt, condition, errors_first=False)
-            if looser.total > 0:
-                retrieval.resolved, retrieval.text_condition, retrieval.aggregate = relaxed, condition, looser
-                words = ", ".join(term.text for term in relaxed.optional)
-                retrieval.notices.append(f"no event contains all the words; counting events with any of: {words}")
+            looser = _match(session, scope, relaxed)
+            if looser.aggregate.total > 0:
+                looser.notices, looser.level_fallback = retrieval.notices, retrieval.level_fallback
+                retrieval = looser
+                if relaxed.mode == "any":
+                    words = ", ".join(term.text for term in relaxed.optional)
+                    notice = f"no event contains all the words; counting events with any of: {words}"
+                else:
+                    notice = f"no event contains all the words; left out: {', '.join(relaxed.unmatched)}"
+                retrieval.notices.append(notice)
 
     timed = scope.flt.since is not None or scope.flt.until is not None
     if (retrieval.aggregate.total == 0 and timed
@@ -297,14 +356,10 @@ def _resolve_and_aggregate(session: Session, scope: _Scope) -> _Retrieval:
     return retrieval
 
 
-def _has_identifiers(query: fulltext.ResolvedQuery) -> bool:
-    return any(term.verbatim or any(char.isdigit() for char in term.text) for term in query.required)
-
-
 def _conditions(session: Session, scope: _Scope, retrieval: _Retrieval) -> list[ColumnElement[bool]]:
     conditions = scope.flt.conditions(session)
-    if retrieval.text_condition is not None:
-        conditions.append(retrieval.text_condition)
+    if retrieval.matched is not None:
+        conditions.append(retrieval.matched)
     return conditions
 
 
@@ -328,7 +383,7 @@ def _pick_evidence(
     ranked = [event_id for event_id, _ in retrieval.hybrid.ranked] if retrieval.hybrid else []
     conditions = _conditions(session, scope, retrieval)
     top = [p.template_id for p in retrieval.aggregate.patterns[:PATTERN_SAMPLES] if p.template_id is not None]
-    samples = search_repo.recent_events_of_templates(session, top, conditions, 1)
+    samples = search_repo.recent_events_of_templates(session, top, conditions, 1, counts=retrieval.counts)
     sample_ids = [ids[0] for tid in top if (ids := samples.get(tid))]
     rows = search_repo.fetch_events(session, ranked[: limit * 4])
     per_template: Counter[int | None] = Counter()
@@ -429,53 +484,59 @@ def _entity_label(scope: _Scope, top_values: search_repo.TopValues) -> str | Non
     return None
 
 
+_DURATION_WORDS = frozenset({"slowest", "longest", "fastest", "quickest", "latency", "duration", "slow", "took"})
+_DURATION_LABEL = re.compile(r"time|latency|duration|took|elapsed")
+_NOT_MEASURES = frozenset({"ip", "port", "uid", "pid", "tid"})
+
+
+def _label_score(name: str, words: set[str]) -> int:
+    """How well a variable name fits the question's words: "size" for "biggest block size"."""
+    if name in words or name + "s" in words:
+        return 3
+    parts = set(re.split(r"[_\-.]", name))
+    if parts & words:
+        return 2 + (1 if words & _DURATION_WORDS and _DURATION_LABEL.search(name) else 0)
+    if words & _DURATION_WORDS and _DURATION_LABEL.search(name):
+        return 2
+    return 0
+
+
 def _numeric_answer(
     session: Session, scope: _Scope, retrieval: _Retrieval, conditions: list[ColumnElement[bool]], intent: str
 ) -> tuple[dict[str, Any], list[int]] | None:
+    """max/min/total of the numeric variable the question names, over the top patterns' events."""
     words = set(_WORD_RX.findall(scope.question.lower()))
-    best: tuple[str, search_repo.PatternStats] | None = None
-    fallback: tuple[str, search_repo.PatternStats] | None = None
+    choice: tuple[int, str, search_repo.PatternStats] | None = None
     for pattern in retrieval.aggregate.patterns[:5]:
-        sample = search_repo.messages_of_template(session, pattern.template_id, conditions, 1)
+        sample = search_repo.messages_of_template(
+            session, pattern.template_id, conditions, 1, counts=retrieval.counts
+        )
         if not sample:
             continue
         numeric = [name for name, value in search_repo.extract_variables(pattern.template, sample[0])
-                   if search_repo.to_number(value) is not None and name not in ("ip", "port", "uid", "pid")]
-        for name in numeric:
-            if name in words or name + "s" in words:
-                best = best or (name, pattern)
-        if numeric and fallback is None:
-            fallback = (numeric[-1], pattern)
-    choice = best or fallback
+                   if search_repo.to_number(value) is not None and name not in _NOT_MEASURES]
+        for name in reversed(numeric):
+            score = _label_score(name, words)
+            if choice is None or score > choice[0]:
+                choice = (score, name, pattern)
     if choice is None:
         return None
-    name, pattern = choice
-    values, exact = search_repo.numeric_values(session, pattern, name, conditions, NUMERIC_SCAN_LIMIT)
+    _, name, pattern = choice
+    values, exact = search_repo.numeric_values(
+        session, pattern, name, conditions, NUMERIC_SCAN_LIMIT, counts=retrieval.counts
+    )
     if not values:
         return None
     numbers = [number for number, _ in values]
     result: dict[str, Any] = {"variable": name, "template_id": pattern.template_id, "exact": exact,
-                              "events_read": len(values)}
+                              "values_read": len(values)}
     if intent == "total":
         result["sum"] = _tidy(sum(numbers))
         return result, []
     pick = max if intent == "max" else min
     value = pick(numbers)
     result["value"] = _tidy(value)
-    message = next(msg for number, msg in values if number == value)
-    event_ids = _events_with_message(session, pattern.template_id, message, conditions)
-    return result, event_ids[:1]
-
-
-def _events_with_message(session: Session, template_id: int | None, message: str,
-                         conditions: list[ColumnElement[bool]]) -> list[int]:
-    from sqlalchemy import select
-
-    from logchat.storage.models import Event
-
-    return list(session.scalars(
-        select(Event.id).where(Event.template_id == template_id, Event.message == message, *conditions).limit(1)
-    ))
+    return result, [next(event_id for number, event_id in values if number == value)]
 
 
 def _tidy(number: float) -> float | int:
@@ -528,7 +589,8 @@ def _extractive_answer(scope: _Scope, retrieval: _Retrieval, result: dict[str, A
         return f"No event contains {missing}{' between ' + where if where else ''}."
     if aggregate.total == 0:
         if retrieval.empty_range:
-            return f"No events between {where}. " + retrieval.notices[-1].split("; ", 1)[-1].capitalize() + "."
+            held = retrieval.notices[-1].split("; ", 1)[-1]
+            return f"No events between {where}. {held[:1].upper()}{held[1:]}."
         return f"No events match{scope_text}."
     lines: list[str] = []
     intent = result["intent"]
@@ -541,13 +603,13 @@ def _extractive_answer(scope: _Scope, retrieval: _Retrieval, result: dict[str, A
         lines.append(f"{count_line}, {span}.")
     elif intent in ("max", "min") and "value" in result:
         word = "Largest" if intent == "max" else "Smallest"
-        exact = "" if result["exact"] else f" (among the {result['events_read']:,} most recent)"
+        exact = "" if result["exact"] else f" (among the {result['values_read']:,} most recent values)"
         cite = f": {_cite(lead_items[0])}" if lead_items else ""
         lines.append(f"{word} {result['variable']}: {result['value']}{exact}{cite}")
         lines.append(f"{count_line}, {span}.")
     elif intent == "total" and "sum" in result:
-        exact = "" if result["exact"] else f" (over the {result['events_read']:,} most recent)"
-        lines.append(f"Total {result['variable']}: {result['sum']}{exact}, over {result['events_read']:,} events.")
+        exact = "" if result["exact"] else " (over the most recent events only)"
+        lines.append(f"Total {result['variable']}: {result['sum']}{exact}, over {result['values_read']:,} values.")
         lines.append(f"{count_line}, {span}.")
     elif result.get("entity") and result.get("values"):
         exact = "" if result.get("exact") else " (from a sample of the most recent events)"
@@ -645,7 +707,11 @@ def _pattern_dicts(patterns: list[search_repo.PatternStats], values: dict[int | 
 def _combined_top_values(
     session: Session, retrieval: _Retrieval, conditions: list[ColumnElement[bool]]
 ) -> search_repo.TopValues:
-    values, raw = search_repo.pattern_top_values(session, retrieval.aggregate.patterns, conditions)
+    per_pattern, budget = VALUES_ANSWER
+    values, raw = search_repo.pattern_top_values(
+        session, retrieval.aggregate.patterns, conditions, counts=retrieval.counts, per_pattern=per_pattern,
+        budget=budget,
+    )
     combined: Counter[tuple[str, str]] = Counter()
     for counts in raw.values():
         combined.update(counts)
@@ -694,8 +760,7 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
 
         session_name = check_session_name(request.session)
     previous, history = _previous_filters(store, session_name)
-    with store.session() as session:
-        known = search_repo.known_values(session)
+    known = _known_values(store, settings)
     scope = _parse(store, settings, request, known, previous)
     parsed_at = time.perf_counter()
 
@@ -707,19 +772,26 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
             from logchat.retrieval.hybrid import hybrid_search
 
             if retrieval.resolved.mode != "impossible" and retrieval.aggregate.total > 0:
+                # Vector neighbours re-rank and complete the matching events; they only bring lines of
+                # their own when the question has no text left to match (so counts and lines agree).
+                restrict = retrieval.matched
                 retrieval.hybrid = hybrid_search(
                     session, query=retrieval.resolved, query_text=scope.text_query, flt=scope.flt, vectors=vectors,
-                    pool=settings.retrieval.candidate_pool, require_text_match=_has_identifiers(retrieval.resolved),
+                    pool=settings.retrieval.candidate_pool, restrict_to=restrict, counts=retrieval.counts,
+                    templates={p.template_id for p in retrieval.aggregate.patterns if p.template_id is not None},
+                    within=search_repo.matched_ids() if retrieval.materialised else None,
                 )  # fmt: skip
         conditions = _conditions(session, scope, retrieval)
         shown = retrieval.aggregate.patterns[: settings.retrieval.top_patterns]
         wants_values = scope.filters.entity is not None or scope.filters.intent == "top"
         if wants_values and retrieval.aggregate.total:
             overall: search_repo.TopValues | None = _combined_top_values(session, retrieval, conditions)
-            per_pattern, _ = search_repo.pattern_top_values(session, shown, conditions)
         else:
             overall = None
-            per_pattern, _ = search_repo.pattern_top_values(session, shown, conditions) if shown else ({}, {})
+        per_pattern, _ = search_repo.pattern_top_values(
+            session, shown, conditions, counts=retrieval.counts, per_pattern=VALUES_SHOWN[0],
+            budget=VALUES_SHOWN[1],
+        )
         result, leading = _intent_result(session, scope, retrieval, settings, overall)
         evidence_ids = _pick_evidence(session, scope, retrieval, settings, leading) if retrieval.aggregate.total else []
         evidence = _evidence_items(session, evidence_ids, retrieval)

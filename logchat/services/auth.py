@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from logchat.auth.passwords import PasswordHasher
 from logchat.auth.permissions import ROLE_PERMISSIONS, Role, has_permission, roles_with
-from logchat.auth.throttle import ThrottlePolicy, address_key, user_key
+from logchat.auth.revocation import DatabaseRevocationStore, RedisRevocationStore, RevocationStore
+from logchat.auth.throttle import (
+    DatabaseLoginThrottle,
+    LoginThrottle,
+    RedisLoginThrottle,
+    ThrottlePolicy,
+    address_key,
+    user_key,
+)
 from logchat.auth.tokens import ACCESS, REFRESH, TokenClaims, TokenCodec, load_signing_key, new_token_id
 from logchat.errors import (
     AccountDisabled,
@@ -30,13 +38,12 @@ from logchat.errors import (
     TokenRevoked,
     TooManyAttempts,
 )
-from logchat.services.accounts import AccountService, UserInfo
+from logchat.services.accounts import AccountService, UserInfo, is_valid_username
+from logchat.storage import auth_repo
 
 if TYPE_CHECKING:
     import redis
 
-    from logchat.auth.revocation import RevocationStore
-    from logchat.auth.throttle import LoginThrottle
     from logchat.config import Settings
     from logchat.storage.db import Store
 
@@ -106,8 +113,6 @@ def ensure_admin_exists(store: Store, allow_no_users: bool) -> AccessMode:
 
     With ``allow_no_users`` and no accounts at all the daemon runs as an open read-only demo; with
     accounts but no enabled admin it still requires sign-in."""
-    from logchat.storage import auth_repo
-
     with store.session() as session:
         admins = auth_repo.count_enabled_admins(session)
         users = auth_repo.count_users(session)
@@ -171,20 +176,19 @@ class AuthService:
     def authenticate(self, username: str, password: str, *, client_address: str | None = None) -> UserInfo:
         """The account if ``password`` is right. Raises InvalidCredentials (unknown user and wrong
         password alike, after the same amount of work), AccountDisabled or TooManyAttempts."""
-        from logchat.storage import auth_repo
-
-        name = username.strip().lower()
+        # Whatever arrives is only recorded in a printable form, cut to size.
+        name = _printable(username.strip().lower())
+        client_address = _printable(client_address) if client_address else None
         keys = [user_key(name)] + ([address_key(client_address)] if client_address else [])
         wait = self.throttle.retry_after(keys)
         if wait > 0:
             self._record_failure(name, None, client_address, "throttled")
             seconds = max(1, math.ceil(round(wait, 3)))  # micro-second storage must not turn 60 s into 61
-            raise TooManyAttempts(
-                f"too many failed sign-ins: try again in {seconds} s", retry_after=wait,
-                hint="an admin can set a new password with: logchat users passwd NAME",
-            )
-        with self._store.session() as session:
-            user = auth_repo.get_user_by_name(session, name)
+            raise TooManyAttempts(f"too many failed sign-ins: try again in {seconds} s", retry_after=wait)
+        user = None
+        if is_valid_username(name):  # a name that could not be stored is simply unknown
+            with self._store.session() as session:
+                user = auth_repo.get_user_by_name(session, name)
         if user is None:
             self._passwords.verify_dummy(password)
             self._fail(name, None, client_address, "unknown_user")
@@ -213,8 +217,6 @@ class AuthService:
         raise InvalidCredentials(BAD_CREDENTIALS)
 
     def _record_failure(self, name: str, user_id: int | None, client_address: str | None, reason: str) -> None:
-        from logchat.storage import auth_repo
-
         with self._store.session() as session:
             auth_repo.record_login_failure(
                 session, username=name, user_id=user_id, client_address=client_address, reason=reason,
@@ -237,12 +239,10 @@ class AuthService:
 
     def issue(self, user: UserInfo) -> TokenPair:
         """A new sign-in for ``user``: a fresh token family."""
-        from logchat.storage import auth_repo
-
         with self._store.session() as session:
             row = auth_repo.get_user_by_id(session, user.id)
-            if row is None:
-                raise TokenInvalid(f"no such user: {user.username!r}")
+            if row is None:  # removed since it was authenticated
+                raise InvalidCredentials(BAD_CREDENTIALS)
             if not row.enabled:
                 raise AccountDisabled(f"account {row.username!r} is disabled")
             current = UserInfo.from_row(row)
@@ -321,8 +321,6 @@ class AuthService:
         return _at(max(claims.expires_at, int(self._now()) + self._auth.refresh_token_ttl_seconds))
 
     def _current_user(self, claims: TokenClaims) -> tuple[UserInfo, int]:
-        from logchat.storage import auth_repo
-
         with self._store.session() as session:
             row = auth_repo.get_user_by_id(session, claims.user_id)
             if row is None or row.username != claims.username:
@@ -359,6 +357,10 @@ def _at(epoch_seconds: float) -> datetime:
     return datetime.fromtimestamp(epoch_seconds, UTC)
 
 
+def _printable(text: str, limit: int = 256) -> str:
+    return "".join(ch if ch.isprintable() else "\ufffd" for ch in text[:limit])
+
+
 def _connect_redis(url: str) -> redis.Redis:
     import redis
     from redis.backoff import ExponentialBackoff
@@ -379,15 +381,9 @@ def _state_backends(
     settings: Settings, store: Store, redis_client: redis.Redis | None, clock: Callable[[], float]
 ) -> tuple[RevocationStore, LoginThrottle]:
     if redis_client is not None:
-        from logchat.auth.revocation import RedisRevocationStore
-        from logchat.auth.throttle import RedisLoginThrottle
-
         prefix = settings.redis.key_prefix
         return (
             RedisRevocationStore(redis_client, prefix=prefix, clock=clock),
             RedisLoginThrottle(redis_client, prefix=prefix, clock=clock),
         )
-    from logchat.auth.revocation import DatabaseRevocationStore
-    from logchat.auth.throttle import DatabaseLoginThrottle
-
     return DatabaseRevocationStore(store, clock=clock), DatabaseLoginThrottle(store, clock=clock)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -14,7 +15,6 @@ from sqlalchemy import text
 from logchat.errors import StoreBusy
 from logchat.storage.db import Store
 
-_PG_LOCK_KEY = 0x6C6F6769  # "logi"
 _POLL_SECONDS = 0.2
 # Lock files this process holds, so a forked child can drop its inherited copies.
 _held_fds: set[int] = set()
@@ -77,10 +77,14 @@ def _file_lock(path: Path, wait_seconds: float) -> Iterator[None]:
 
 @contextmanager
 def _advisory_lock(store: Store, wait_seconds: float) -> Iterator[None]:
-    # A session-level advisory lock on its own connection: released if the process dies.
+    # A session-level advisory lock on its own connection: released if the process dies. Advisory
+    # locks are per database, so the key includes the schema: two stores in one database do not
+    # block each other.
     with store.engine.connect() as conn:
+        schema = conn.execute(text("SELECT current_schema()")).scalar() or "public"
+        key = zlib.crc32(f"logchat-ingest:{schema}".encode())
         deadline = time.monotonic() + wait_seconds
-        while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_LOCK_KEY}).scalar():
+        while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
             conn.rollback()
             if time.monotonic() >= deadline:
                 raise _busy("PostgreSQL advisory lock", wait_seconds)
@@ -89,5 +93,5 @@ def _advisory_lock(store: Store, wait_seconds: float) -> Iterator[None]:
         try:
             yield
         finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
             conn.commit()

@@ -11,13 +11,24 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, func, select, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    column,
+    func,
+    insert,
+    literal_column,
+    select,
+    table,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from logchat.ingest.events import LEVEL_RANK, LEVELS
@@ -28,8 +39,8 @@ from logchat.storage.models.base import from_micros
 _ts_micros = type_coerce(Event.ts, BigInteger)
 
 # Messages read per pattern to find the values of its variables; beyond this the values are sampled.
-VALUES_PER_PATTERN = 5_000
-VALUES_TOTAL_BUDGET = 20_000
+VALUES_PER_PATTERN = 2_000
+VALUES_TOTAL_BUDGET = 6_000
 TOP_VALUES = 5
 
 
@@ -124,6 +135,11 @@ def known_values(session: Session, limit: int = 5_000) -> dict[str, list[str]]:
     return {"hosts": hosts, "processes": processes, "sources": list(sources)}
 
 
+def vocabulary_version(session: Session) -> int:
+    """Changes whenever a new host, process or source can have appeared (a new rollup row)."""
+    return int(session.scalar(select(func.max(EventRollup.id))) or 0)
+
+
 def max_event_id(session: Session) -> int:
     return int(session.scalar(select(func.max(Event.id))) or 0)
 
@@ -139,6 +155,67 @@ def any_level_set(session: Session, flt: stats_repo.EventFilter) -> bool:
     )
     f = stats_repo.facts(session, without_levels)
     return session.execute(select(f.c.level).where(f.c.level != "").limit(1)).first() is not None
+
+
+# --- the matched set ----------------------------------------------------------------------------------
+
+MATCHES = table("logchat_matches", column("id"))
+
+
+def materialise_matches(session: Session, conditions: Sequence[ColumnElement[bool]]) -> tuple[int, ColumnElement[bool]]:
+    """Store the ids of the events matching ``conditions`` in a temporary table, once per question,
+    so that the many queries that follow need not run the full-text search and identifier checks again.
+    Returns the number of matches and a condition selecting them."""
+    connection = session.connection()
+    if session.get_bind().dialect.name == "postgresql":
+        connection.exec_driver_sql(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS logchat_matches (id BIGINT PRIMARY KEY) ON COMMIT DELETE ROWS"
+        )
+    else:
+        connection.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS logchat_matches (id INTEGER PRIMARY KEY)")
+    connection.exec_driver_sql("DELETE FROM logchat_matches")
+    result = connection.execute(insert(MATCHES).from_select(["id"], select(Event.id).where(*conditions)))
+    return int(result.rowcount or 0), Event.id.in_(select(MATCHES.c.id))
+
+
+def template_counts(session: Session, template_ids: Iterable[int]) -> dict[int, int]:
+    """Events per template in the whole store (kept by the ingester)."""
+    ids = list(template_ids)
+    counts: dict[int, int] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(select(Template.id, Template.count).where(Template.id.in_(ids[start : start + 500])))
+        counts.update((int(tid), int(n)) for tid, n in rows)
+    return counts
+
+
+def matched_ids() -> Any:
+    """A SELECT of the ids stored by :func:`materialise_matches`."""
+    return select(MATCHES.c.id)
+
+
+def rollup_total(session: Session, template_ids: Iterable[int]) -> int:
+    ids = list(template_ids)
+    if not ids:
+        return 0
+    return int(session.scalar(select(func.coalesce(func.sum(EventRollup.count), 0))
+                              .where(EventRollup.template_id.in_(ids))) or 0)
+
+
+# {template id: (matching events, all events of the template)}: how sparse the matches are.
+MatchCounts = Mapping[int, tuple[int, int]]
+
+
+def _template_is(session: Session, template_id: int | None, counts: MatchCounts, limit: int) -> ColumnElement[bool]:
+    """The condition "this template", shaped so that SQLite takes the cheaper of two walks for the
+    ``limit`` most recent matches: the template's (template_id, ts) index, reading about
+    limit × all / matching rows, or the materialised matching ids, reading all of them and sorting."""
+    if template_id is None:
+        return Event.template_id.is_(None)
+    matching, total = counts.get(template_id, (0, 0))
+    if matching and matching * matching < limit * total and session.get_bind().dialect.name == "sqlite":
+        # The unary + keeps SQLite off the (template_id, ts) index.
+        return literal_column("+events.template_id") == template_id
+    return Event.template_id == template_id
 
 
 # --- events -------------------------------------------------------------------------------------------
@@ -165,19 +242,25 @@ def fetch_events(session: Session, ids: Iterable[int]) -> dict[int, EventRow]:
 
 
 def recent_events_of_templates(
-    session: Session, template_ids: Sequence[int], conditions: Sequence[ColumnElement[bool]], per_template: int
+    session: Session, template_ids: Sequence[int], conditions: Sequence[ColumnElement[bool]], per_template: int,
+    *, counts: MatchCounts | None = None,
 ) -> dict[int, list[int]]:
-    """The most recent matching event ids of each template (the (template_id, ts) index serves this)."""
+    """The most recent matching event ids of each template, in one round trip. ``counts``: how many
+    events of each template match, when ``conditions`` read the materialised matches."""
+    if not template_ids:
+        return {}
+    parts = [
+        select(Event.id.label("id"), Event.template_id.label("template_id"))
+        .where(_template_is(session, template_id, counts or {}, per_template), *conditions)
+        .order_by(Event.ts.desc(), Event.id.desc())
+        .limit(per_template)
+        .subquery()
+        for template_id in dict.fromkeys(template_ids)
+    ]
+    statement = union_all(*[select(part.c.id, part.c.template_id) for part in parts])
     result: dict[int, list[int]] = {}
-    for template_id in template_ids:
-        ids = session.scalars(
-            select(Event.id)
-            .where(Event.template_id == template_id, *conditions)
-            .order_by(Event.ts.desc(), Event.id.desc())
-            .limit(per_template)
-        ).all()
-        if ids:
-            result[template_id] = list(ids)
+    for event_id, template_id in session.execute(statement):
+        result.setdefault(template_id, []).append(int(event_id))
     return result
 
 
@@ -218,49 +301,72 @@ def windows_of_signatures(
     return result
 
 
-def events_in_window(
-    session: Session, source_id: int, first_id: int, last_id: int, conditions: Sequence[ColumnElement[bool]]
-) -> list[tuple[int, int | None]]:
-    """(event id, template id) of the window's events that satisfy ``conditions``, in order."""
-    rows = session.execute(
-        select(Event.id, Event.template_id)
+def events_in_windows(
+    session: Session, windows: Sequence[tuple[int, int, int]], conditions: Sequence[ColumnElement[bool]]
+) -> list[list[tuple[int, int | None]]]:
+    """For each (source_id, first_event_id, last_event_id): (event id, template id) of its events that
+    satisfy ``conditions``, in order; one round trip for all windows."""
+    if not windows:
+        return []
+    parts = [
+        select(literal_column(str(index)).label("w"), Event.id.label("id"), Event.template_id.label("template_id"))
         .where(Event.id >= first_id, Event.id <= last_id, Event.source_id == source_id, *conditions)
-        .order_by(Event.id)
-    ).all()
-    return [(int(a), b) for a, b in rows]
+        for index, (source_id, first_id, last_id) in enumerate(windows)
+    ]
+    members: list[list[tuple[int, int | None]]] = [[] for _ in windows]
+    statement = union_all(*parts) if len(parts) > 1 else parts[0]
+    for index, event_id, template_id in session.execute(statement):
+        members[int(index)].append((int(event_id), template_id))
+    for group in members:
+        group.sort()
+    return members
 
 
 # --- aggregation --------------------------------------------------------------------------------------
 
 
 def _matching_facts(session: Session, flt: stats_repo.EventFilter, text_condition: ColumnElement[bool]) -> Any:
+    # Literal '' rather than a bound parameter: PostgreSQL must see the same expression in GROUP BY.
+    empty = literal_column("''")
+    level = func.coalesce(Event.level, empty)
+    host = func.coalesce(Event.host, empty)
     return (
         select(
             Event.source_id.label("source_id"),
-            func.coalesce(Event.level, "").label("level"),
-            func.coalesce(Event.host, "").label("host"),
+            level.label("level"),
+            host.label("host"),
             Event.template_id.label("template_id"),
             func.count().label("n"),
             func.min(_ts_micros).label("first_ts"),
             func.max(_ts_micros).label("last_ts"),
         )
         .where(*flt.conditions(session), text_condition)
-        .group_by(Event.source_id, func.coalesce(Event.level, ""), func.coalesce(Event.host, ""), Event.template_id)
+        .group_by(Event.source_id, level, host, Event.template_id)
         .subquery("facts")
     )
 
 
 def aggregate(
-    session: Session, flt: stats_repo.EventFilter, text_condition: ColumnElement[bool] | None, *, errors_first: bool
+    session: Session,
+    flt: stats_repo.EventFilter,
+    text_condition: ColumnElement[bool] | None,
+    *,
+    errors_first: bool,
+    templates: Iterable[int] | None = None,
 ) -> Aggregate:
-    """Exact totals of the events matching ``flt`` and ``text_condition``, by template, host and source."""
+    """Exact totals of the events matching ``flt`` and ``text_condition``, by template, host and source.
+
+    Without a text condition the rollup answers; ``templates`` then restricts it to those templates
+    (used when the text condition is known to select exactly the events of these templates).
+    """
     f = stats_repo.facts(session, flt) if text_condition is None else _matching_facts(session, flt, text_condition)
-    rows = session.execute(
-        select(
-            f.c.template_id, f.c.host, f.c.source_id, f.c.level, func.sum(f.c.n), func.min(f.c.first_ts),
-            func.max(f.c.last_ts),
-        ).group_by(f.c.template_id, f.c.host, f.c.source_id, f.c.level)
-    ).all()
+    statement = select(
+        f.c.template_id, f.c.host, f.c.source_id, f.c.level, func.sum(f.c.n), func.min(f.c.first_ts),
+        func.max(f.c.last_ts),
+    ).group_by(f.c.template_id, f.c.host, f.c.source_id, f.c.level)
+    if templates is not None:
+        statement = statement.where(f.c.template_id.in_(list(templates)))
+    rows = session.execute(statement).all()
     result = Aggregate()
     per_template: dict[int | None, list[Any]] = {}
     hosts: Counter[str] = Counter()
@@ -333,13 +439,16 @@ def source_names(session: Session, source_ids: Sequence[int]) -> dict[int, tuple
 
 
 def messages_of_template(
-    session: Session, template_id: int | None, conditions: Sequence[ColumnElement[bool]], limit: int
+    session: Session, template_id: int | None, conditions: Sequence[ColumnElement[bool]], limit: int,
+    *, counts: MatchCounts | None = None,
 ) -> list[str]:
     """Messages of the most recent matching events of one template."""
-    template_condition = Event.template_id.is_(None) if template_id is None else Event.template_id == template_id
     return list(
         session.scalars(
-            select(Event.message).where(template_condition, *conditions).order_by(Event.ts.desc()).limit(limit)
+            select(Event.message)
+            .where(_template_is(session, template_id, counts or {}, limit), *conditions)
+            .order_by(Event.ts.desc())
+            .limit(limit)
         )
     )
 
@@ -351,6 +460,7 @@ def pattern_top_values(
     *,
     per_pattern: int = VALUES_PER_PATTERN,
     budget: int = VALUES_TOTAL_BUDGET,
+    counts: MatchCounts | None = None,
 ) -> tuple[dict[int | None, TopValues], dict[int | None, Counter[tuple[str, str]]]]:
     """Top values of each pattern's variables, and the raw (name, value) counts for combining."""
     result: dict[int | None, TopValues] = {}
@@ -360,7 +470,7 @@ def pattern_top_values(
         if remaining <= 0:
             break
         limit = min(per_pattern, remaining)
-        messages = messages_of_template(session, pattern.template_id, conditions, limit)
+        messages = messages_of_template(session, pattern.template_id, conditions, limit, counts=counts)
         remaining -= len(messages)
         counts: Counter[tuple[str, str]] = Counter()
         for message in messages:
@@ -373,18 +483,64 @@ def pattern_top_values(
 
 
 def numeric_values(
-    session: Session, pattern: PatternStats, name: str, conditions: Sequence[ColumnElement[bool]], limit: int
-) -> tuple[list[tuple[float, str]], bool]:
-    """(number, message) for the variable ``name`` of one pattern; True when every matching event was read."""
-    messages = messages_of_template(session, pattern.template_id, conditions, limit)
-    found: list[tuple[float, str]] = []
-    for message in messages:
-        for variable, value in extract_variables(pattern.template, message):
-            if variable == name:
-                number = to_number(value)
-                if number is not None:
-                    found.append((number, message))
-    return found, len(messages) >= pattern.count
+    session: Session, pattern: PatternStats, name: str, conditions: Sequence[ColumnElement[bool]], limit: int,
+    *, counts: MatchCounts | None = None,
+) -> tuple[list[tuple[float, int]], bool]:
+    """(number, event id) for the variable ``name`` of one pattern's most recent matching events, and
+    whether that was every matching event."""
+    rows = session.execute(
+        select(Event.id, Event.message)
+        .where(_template_is(session, pattern.template_id, counts or {}, limit), *conditions)
+        .order_by(Event.ts.desc())
+        .limit(limit)
+    ).all()
+    found: list[tuple[float, int]] = []
+    read: Callable[[str], str | None] | None = None
+    for event_id, message in rows:
+        if read is None:
+            read = _variable_reader(pattern.template, name, message)
+        value = read(message)
+        if value is None:
+            continue
+        number = to_number(value)
+        if number is not None:
+            found.append((number, int(event_id)))
+    return found, len(rows) >= pattern.count
+
+
+def _variable_reader(template: str, name: str, sample: str) -> Callable[[str], str | None]:
+    """A fast reader of one variable: the template token and placeholder where ``sample`` has it."""
+    plan = _template_plan(template) if template else None
+    width = len(template.split())
+    if plan is not None:
+        words = sample.split("\n", 1)[0].split()
+        if len(words) == width:
+            for position, pattern, labels in plan:
+                match = pattern.match(words[position])
+                if match is None:
+                    continue
+                for group, (label, value) in enumerate(zip(labels, match.groups(), strict=True), start=1):
+                    if any(found == name for found, _ in _normalise_value(label, value.strip("[](),;'\""))):
+
+                        def read(message: str, position: int = position, pattern: re.Pattern[str] = pattern,
+                                 group: int = group, label: str = label) -> str | None:
+                            words = message.split("\n", 1)[0].split()
+                            if len(words) != width:
+                                return None
+                            match = pattern.match(words[position])
+                            if match is None:
+                                return None
+                            for found, value in _normalise_value(label, match.group(group).strip("[](),;'\"")):
+                                if found == name:
+                                    return value
+                            return None
+
+                        return read
+
+    def slow(message: str) -> str | None:
+        return next((value for found, value in extract_variables(template, message) if found == name), None)
+
+    return slow
 
 
 def top_by_name(counts: Counter[tuple[str, str]], top: int = TOP_VALUES) -> dict[str, list[tuple[str, int]]]:
@@ -472,7 +628,7 @@ def _normalise_value(label: str, value: str) -> list[tuple[str, str]]:
     if label == "value" and "=" in value:
         # Drain generalised a whole "key=value" token.
         key, _, value = value.partition("=")
-        if not key.isalpha() or not value:
+        if not key.replace("_", "").replace("-", "").isalpha() or not value:
             return []
         label = _KEY_LABELS.get(key.lower(), key.lower()[:24])
     address = _IP_PORT_RX.fullmatch(value)
@@ -507,8 +663,12 @@ def _fallback_variables(message: str) -> list[tuple[str, str]]:
     return found
 
 
+_UNIT_RX = re.compile(r"(?<=\d)(?:ms|us|µs|ns|s|sec|secs|kb|mb|gb|b|bytes|%)\Z", re.I)
+
+
 def to_number(value: str) -> float | None:
-    match = _NUMBER_RX.fullmatch(value.replace(",", ""))
+    """A number, allowing a unit suffix: "877ms" -> 877.0 (units are not converted)."""
+    match = _NUMBER_RX.fullmatch(_UNIT_RX.sub("", value.replace(",", "")))
     if match is None:
         return None
     try:

@@ -43,26 +43,45 @@ def redis_client(redis_url: str, redis_prefix: str) -> Iterator[object]:
     client.close()
 
 
-@pytest.fixture(params=["database", "redis"])
+@pytest.fixture(params=["sqlite", "postgresql", "redis"])
 def state_backend(request: pytest.FixtureRequest) -> str:
+    """Where revocation and throttle state lives: the database (either kind) or Redis."""
     return request.param
 
 
 @pytest.fixture
-def revocations(state_backend: str, request: pytest.FixtureRequest, store, clock):  # type: ignore[no-untyped-def]
+def state_store(state_backend: str, request: pytest.FixtureRequest, data_dir) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    # Not the shared `store` fixture: the Redis backend needs no database, so it runs once, not
+    # once per database.
+    if state_backend == "redis":
+        yield None
+        return
+    from logchat.storage.db import open_store
+
+    if state_backend == "sqlite":
+        url = f"sqlite:///{data_dir / 'logchat.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    opened = open_store(url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def revocations(state_backend: str, state_store, request: pytest.FixtureRequest, clock):  # type: ignore[no-untyped-def]
     from logchat.auth.revocation import DatabaseRevocationStore, RedisRevocationStore
 
-    if state_backend == "database":
-        return DatabaseRevocationStore(store, clock=clock)
+    if state_store is not None:
+        return DatabaseRevocationStore(state_store, clock=clock)
     client = request.getfixturevalue("redis_client")
     return RedisRevocationStore(client, prefix=request.getfixturevalue("redis_prefix"), clock=clock)
 
 
 @pytest.fixture
-def throttle(state_backend: str, request: pytest.FixtureRequest, store, clock):  # type: ignore[no-untyped-def]
+def throttle(state_backend: str, state_store, request: pytest.FixtureRequest, clock):  # type: ignore[no-untyped-def]
     from logchat.auth.throttle import DatabaseLoginThrottle, RedisLoginThrottle
 
-    if state_backend == "database":
-        return DatabaseLoginThrottle(store, clock=clock)
+    if state_store is not None:
+        return DatabaseLoginThrottle(state_store, clock=clock)
     client = request.getfixturevalue("redis_client")
     return RedisLoginThrottle(client, prefix=request.getfixturevalue("redis_prefix"), clock=clock)

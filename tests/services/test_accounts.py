@@ -129,6 +129,8 @@ def test_unknown_users_are_not_found(accounts: AccountService) -> None:
         accounts.set_role("ghost", "admin")
     with pytest.raises(NotFound):
         accounts.change_password("ghost", "another long password")
+    with pytest.raises(NotFound, match="no such user"):
+        accounts.get_user("nul\x00byte")
 
 
 def test_set_role_changes_the_role(accounts: AccountService, seed) -> None:  # type: ignore[no-untyped-def]

@@ -1,6 +1,8 @@
 """Sign-in, tokens, logout, throttling and permission checks through the service both front ends use.
 
-Every test runs on SQLite and PostgreSQL, with revocation/throttle state in the database and in Redis.
+Every test runs on the three deployments: SQLite alone (the default), PostgreSQL alone, and PostgreSQL
+with Redis holding the revocation and throttle state. (Each state backend is tested against every
+database in tests/auth/; here the point is the service on top.)
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ from logchat.storage.models import User
 PASSWORD = "correct horse battery staple"
 
 
+# Tests whose cost is password hashing run on the two ends only: the embedded default and the
+# scale-out deployment (the state backends below them are tested on every database in tests/auth/).
+HASHING_DEPLOYMENTS = pytest.mark.parametrize("deployment", ["sqlite", "postgresql+redis"], indirect=True)
+
+
 class ManualClock:
     def __init__(self) -> None:
         self.now = time.time()
@@ -80,9 +87,22 @@ def password_hash(hasher: CountingHasher) -> str:
     return hasher.hash(PASSWORD)
 
 
-@pytest.fixture(params=["database", "redis"])
-def auth_settings(request: pytest.FixtureRequest, settings):  # type: ignore[no-untyped-def]
-    if request.param == "database":
+@pytest.fixture(params=["sqlite", "postgresql", "postgresql+redis"])
+def deployment(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database_url(deployment: str, data_dir, request: pytest.FixtureRequest) -> str:  # type: ignore[no-untyped-def]
+    # Overrides the shared fixture, so that `settings` and `store` follow the deployment.
+    if deployment == "sqlite":
+        return f"sqlite:///{data_dir / 'logchat.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def auth_settings(deployment: str, request: pytest.FixtureRequest, settings):  # type: ignore[no-untyped-def]
+    if not deployment.endswith("+redis"):
         return settings
     redis = RedisSettings(url=request.getfixturevalue("redis_url"), key_prefix=request.getfixturevalue("redis_prefix"))
     return settings.model_copy(update={"redis": redis})
@@ -156,6 +176,7 @@ def test_login_issues_tokens_that_verify(auth: AuthService, seed) -> None:  # ty
     assert auth.accounts.get_user("jdoe").last_login_at is not None
 
 
+@HASHING_DEPLOYMENTS
 def test_wrong_password_and_unknown_user_get_the_same_answer_after_the_same_work(
     auth: AuthService, seed, hasher: CountingHasher  # type: ignore[no-untyped-def]
 ) -> None:
@@ -171,6 +192,16 @@ def test_wrong_password_and_unknown_user_get_the_same_answer_after_the_same_work
     assert answers[0] == answers[1] == (InvalidCredentials, BAD_CREDENTIALS, 401, "invalid_credentials")
 
 
+@HASHING_DEPLOYMENTS
+def test_a_name_that_cannot_exist_is_an_unknown_user(auth: AuthService, store, hasher: CountingHasher) -> None:  # type: ignore[no-untyped-def]
+    hasher.calls.clear()
+    with pytest.raises(InvalidCredentials, match=BAD_CREDENTIALS):
+        auth.authenticate("ro\x00ot" + "x" * 500, PASSWORD, client_address="10.0.0.1\x00")
+    assert hasher.calls == ["verify_dummy"]
+    assert failures(store, ("ro\ufffdot" + "x" * 500)[:64]) == [("unknown_user", "10.0.0.1\ufffd")]
+
+
+@HASHING_DEPLOYMENTS
 def test_failed_logins_are_recorded_with_their_reason(auth: AuthService, store, seed) -> None:  # type: ignore[no-untyped-def]
     seed("jdoe")
     seed("gone", enabled=False)
@@ -182,6 +213,7 @@ def test_failed_logins_are_recorded_with_their_reason(auth: AuthService, store, 
     assert failures(store, "gone") == [("disabled", "192.0.2.7")]
 
 
+@HASHING_DEPLOYMENTS
 def test_a_disabled_account_cannot_sign_in(auth: AuthService, seed) -> None:  # type: ignore[no-untyped-def]
     seed("jdoe", enabled=False)
     with pytest.raises(AccountDisabled, match="account 'jdoe' is disabled") as info:
@@ -192,6 +224,7 @@ def test_a_disabled_account_cannot_sign_in(auth: AuthService, seed) -> None:  # 
         auth.login("jdoe", "wrong password")
 
 
+@HASHING_DEPLOYMENTS
 def test_a_legacy_bcrypt_hash_is_replaced_by_argon2id_on_login(auth: AuthService, store, seed) -> None:  # type: ignore[no-untyped-def]
     seed("old-timer", hash_=bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode())
     auth.login("old-timer", PASSWORD)
@@ -207,17 +240,18 @@ def test_a_legacy_bcrypt_hash_is_replaced_by_argon2id_on_login(auth: AuthService
 @pytest.fixture
 def throttled(make_service, auth_settings):  # type: ignore[no-untyped-def]
     clock = ManualClock()
-    policy = {"max_failed_logins": 3, "max_failed_logins_per_address": 5, "lockout_seconds": 60.0}
+    policy = {"max_failed_logins": 2, "max_failed_logins_per_address": 3, "lockout_seconds": 60.0}
     settings = auth_settings.model_copy(update={"auth": auth_settings.auth.model_copy(update=policy)})
     return make_service(settings=settings, clock=clock), clock
 
 
+@HASHING_DEPLOYMENTS
 def test_repeated_failures_lock_the_user_name_even_for_the_right_password(
     throttled, seed, store, hasher: CountingHasher  # type: ignore[no-untyped-def]
 ) -> None:
     auth, clock = throttled
     seed("jdoe")
-    for _ in range(3):
+    for _ in range(2):
         with pytest.raises(InvalidCredentials):
             auth.authenticate("jdoe", "wrong password")
     hasher.calls.clear()
@@ -228,26 +262,27 @@ def test_repeated_failures_lock_the_user_name_even_for_the_right_password(
     assert failures(store, "jdoe")[-1] == ("throttled", None)
     clock.advance(61)
     auth.authenticate("jdoe", PASSWORD)
-    # Success forgets the failures: three more are allowed before the next lock.
-    for _ in range(2):
-        with pytest.raises(InvalidCredentials):
-            auth.authenticate("jdoe", "wrong password")
+    # Success forgets the failures: a new failure does not lock at once.
+    with pytest.raises(InvalidCredentials):
+        auth.authenticate("jdoe", "wrong password")
     auth.authenticate("jdoe", PASSWORD)
 
 
+@HASHING_DEPLOYMENTS
 def test_unknown_names_are_throttled_like_real_ones(throttled) -> None:  # type: ignore[no-untyped-def]
     auth, _ = throttled
-    for _ in range(3):
+    for _ in range(2):
         with pytest.raises(InvalidCredentials):
             auth.authenticate("nobody", "wrong password")
     with pytest.raises(TooManyAttempts):
         auth.authenticate("nobody", "wrong password")
 
 
+@HASHING_DEPLOYMENTS
 def test_one_address_guessing_many_names_is_throttled(throttled, seed) -> None:  # type: ignore[no-untyped-def]
     auth, clock = throttled
     seed("victim")
-    for i in range(5):
+    for i in range(3):
         with pytest.raises(InvalidCredentials):
             auth.authenticate(f"user{i}", "guess number one", client_address="203.0.113.5")
     with pytest.raises(TooManyAttempts):
@@ -274,7 +309,8 @@ def test_an_expired_access_token_is_refused(make_service, auth: AuthService, see
 
 def test_a_token_signed_with_another_key_is_refused(make_service, auth: AuthService, auth_settings, seed) -> None:  # type: ignore[no-untyped-def]
     user = seed("jdoe")
-    other = auth_settings.model_copy(update={"auth": auth_settings.auth.model_copy(update={"jwt_secret": SecretStr("z" * 48)})})
+    other_key = auth_settings.auth.model_copy(update={"jwt_secret": SecretStr("z" * 48)})
+    other = auth_settings.model_copy(update={"auth": other_key})
     pair = make_service(settings=other).issue(user)
     with pytest.raises(TokenInvalid, match="invalid access token"):
         auth.verify(pair.access_token)
@@ -436,6 +472,7 @@ def test_a_downgraded_role_takes_effect_on_the_next_request(auth: AuthService, a
     auth.authorize(pair.access_token, "logs:reload")
 
 
+@HASHING_DEPLOYMENTS
 def test_a_password_change_ends_every_sign_in(auth: AuthService, accounts: AccountService, seed) -> None:  # type: ignore[no-untyped-def]
     user = seed("jdoe")
     phone, laptop = auth.issue(user), auth.issue(user)
@@ -450,6 +487,7 @@ def test_a_password_change_ends_every_sign_in(auth: AuthService, accounts: Accou
     assert auth.verify(auth.login("jdoe", "a brand new passphrase").access_token).username == "jdoe"
 
 
+@HASHING_DEPLOYMENTS
 def test_change_own_password_checks_the_current_one(auth: AuthService, seed, hasher: CountingHasher) -> None:  # type: ignore[no-untyped-def]
     pair = auth.issue(seed("jdoe"))
     principal = auth.verify(pair.access_token)
@@ -508,11 +546,40 @@ def test_ensure_admin_exists(store, seed) -> None:  # type: ignore[no-untyped-de
     assert ensure_admin_exists(store, allow_no_users=False) is AccessMode.ACCOUNTS
 
 
-def test_an_unreachable_redis_refuses_requests_instead_of_skipping_the_checks(make_service, settings, seed) -> None:  # type: ignore[no-untyped-def]
-    user = seed("jdoe")
-    unreachable = settings.model_copy(update={"redis": RedisSettings(url="redis://127.0.0.1:1/0")})
-    auth = make_service(settings=unreachable)
-    pair = auth.issue(user)
-    with pytest.raises(StoreError, match="Redis is not reachable") as info:
-        auth.verify(pair.access_token)
-    assert info.value.http_status == 503
+def test_an_unreachable_redis_refuses_requests_instead_of_skipping_the_checks(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from logchat.config import load_settings
+    from logchat.storage.db import open_store
+
+    # Nothing listens on port 1 of loopback. One deployment is enough for this.
+    settings = load_settings(data_dir=tmp_path / "d", redis={"url": "redis://127.0.0.1:1/0"})
+    store = open_store(settings.database_url)
+    auth = AuthService(settings, store)
+    try:
+        now = datetime.now(UTC)
+        with store.session() as session:
+            user = auth_repo.add_user(session, User(
+                username="jdoe", password_hash="x", role="viewer", enabled=True, token_version=0,
+                created_at=now, updated_at=now, password_changed_at=now,
+            ))
+            info_user = UserInfo.from_row(user)
+        pair = auth.issue(info_user)
+        with pytest.raises(StoreError, match="Redis is not reachable") as info:
+            auth.verify(pair.access_token)
+        assert info.value.http_status == 503
+    finally:
+        auth.close()
+        store.close()
+
+
+def test_a_malformed_redis_url_is_a_config_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from logchat.config import load_settings
+    from logchat.errors import ConfigError
+    from logchat.storage.db import open_store
+
+    settings = load_settings(data_dir=tmp_path / "d", redis={"url": "http://127.0.0.1:6379"})
+    store = open_store(settings.database_url)
+    try:
+        with pytest.raises(ConfigError, match=r"config key 'redis\.url'"):
+            AuthService(settings, store)
+    finally:
+        store.close()

@@ -1,0 +1,289 @@
+"""Latency of `logchat ask`: retrieval + extractive answer at 2k, 100k and 1M events.
+
+Generates a synthetic multi-host syslog (sshd, nginx, a payments service, kernel, cron) into a temp
+dir at run time, indexes it, builds the vector index, then measures for a fixed set of questions:
+
+- p50/p95 of retrieval + extractive answer (the ask service, in process, with --no-llm);
+- the same questions answered by full-text search only (count + top-k ranking, no aggregation,
+  no vectors), and by `grep -c` over the raw file (for the count questions), as the obvious
+  alternatives;
+- `logchat ask --no-llm` end to end (a new process each time: imports, store, answer);
+- vector index build time and size;
+- time to first token with the fake Ollama server answering instantly.
+
+Nothing generated is kept unless --keep is given. Run:
+
+    .venv/bin/python benchmarks/bench_ask.py                # 2k, 100k, 1M
+    .venv/bin/python benchmarks/bench_ask.py --sizes 2000,100000 --repeat 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+START = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
+HOSTS = [f"web-{n:02d}" for n in range(1, 7)] + ["db-01", "db-02", "lb-01", "pay-01"]
+USERS = ["root", "admin", "deploy", "ubuntu", "git", "oracle", "test", "guest", "postgres", "alice", "bob"]
+HOT_IPS = ["183.62.140.253", "103.99.0.122", "187.141.143.180"]
+
+# The questions timed at every size; "grep" is the fixed string the grep alternative counts.
+QUESTIONS = [
+    {"q": "how many failed password attempts for root from 183.62.140.253?",
+     "grep": "Failed password for root from 183.62.140.253 "},
+    {"q": "how many times did the payment gateway return 502?", "grep": "gateway returned 502"},
+    {"q": "which IPs had the most failed logins?", "grep": None},
+    {"q": "errors on web-03", "grep": None},
+    {"q": "why did the payments service time out?", "grep": "timed out"},
+    {"q": "when was the first out of memory kill?", "grep": "Out of memory"},
+    {"q": "what is the slowest request on lb-01?", "grep": None},
+]  # fmt: skip
+
+
+def _random_ip(rng: random.Random) -> str:
+    return f"{rng.randint(1, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+
+
+def generate(path: Path, events: int, seed: int = 7) -> None:
+    """A week of syslog from ten hosts; a few hot attacker IPs, rare errors, one OOM burst."""
+    rng = random.Random(seed)
+    step = timedelta(days=7) / events
+    ip_pool = [_random_ip(rng) for _ in range(2_000)]
+    with path.open("w", encoding="utf-8") as out:
+        for index in range(events):
+            ts = (START + step * index).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+            host = HOSTS[rng.randrange(len(HOSTS))]
+            pid = rng.randint(1000, 40000)
+            roll = rng.random()
+            ip = HOT_IPS[rng.randrange(3)] if rng.random() < 0.3 else ip_pool[rng.randrange(len(ip_pool))]
+            if roll < 0.30:
+                path_ = rng.choice(["/", "/api/orders", "/api/users", "/static/app.js", "/health", "/login"])
+                status = rng.choice([200] * 20 + [301, 404, 500])
+                line = (f"{ts} {host} nginx[{pid}]: {ip} - - \"GET {path_} HTTP/1.1\" {status} "
+                        f"{rng.randint(200, 90000)} request_time={rng.randint(1, 900)}ms")
+            elif roll < 0.45:
+                user = rng.choice(USERS)
+                port = rng.randint(1024, 65535)
+                line = f"{ts} {host} sshd[{pid}]: Failed password for {user} from {ip} port {port} ssh2"
+            elif roll < 0.52:
+                line = f"{ts} {host} sshd[{pid}]: Invalid user {rng.choice(USERS)}{rng.randint(1, 99)} from {ip}"
+            elif roll < 0.60:
+                line = (f"{ts} {host} sshd[{pid}]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 "
+                        f"tty=ssh ruser= rhost={ip} user={rng.choice(USERS)}")
+            elif roll < 0.66:
+                port = rng.randint(1024, 65535)
+                line = f"{ts} {host} sshd[{pid}]: Received disconnect from {ip} port {port}:11: Bye Bye [preauth]"
+            elif roll < 0.67:
+                port = rng.randint(1024, 65535)
+                line = f"{ts} {host} sshd[{pid}]: Accepted publickey for {rng.choice(USERS)} from {ip} port {port} ssh2"
+            elif roll < 0.80:
+                line = (f"{ts} pay-01 payments[{pid}]: charge ok order={rng.randint(10**6, 10**7)} "
+                        f"amount={rng.randint(1, 900)}.{rng.randint(0, 99):02d} latency={rng.randint(5, 400)}ms")
+            elif roll < 0.805:
+                line = f"{ts} pay-01 payments[{pid}]: error: gateway returned 502 for order={rng.randint(10**6, 10**7)}"
+            elif roll < 0.807:
+                line = f"{ts} pay-01 payments[{pid}]: error: request to gateway timed out after 30000 ms"
+            elif roll < 0.90:
+                line = f"{ts} {host} CRON[{pid}]: ({rng.choice(USERS)}) CMD (/usr/local/bin/backup.sh --incremental)"
+            elif roll < 0.99:
+                line = (f"{ts} {host} systemd[1]: Started Session {rng.randint(1, 99999)} of user "
+                        f"{rng.choice(USERS)}.")
+            elif roll < 0.9995:
+                line = f"{ts} {host} kernel[0]: eth0: link up, 1000Mbps, full-duplex"
+            else:
+                line = (f"{ts} {host} kernel[0]: Out of memory: Killed process {pid} (java) total-vm:"
+                        f"{rng.randint(10**6, 10**7)}kB")
+            out.write(line + "\n")
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _settings(data_dir: Path):  # type: ignore[no-untyped-def]
+    from logchat.config import load_settings
+
+    return load_settings(data_dir=data_dir)
+
+
+def bench_size(events: int, repeat: int, workdir: Path, end_to_end_runs: int) -> dict[str, object]:
+    from logchat.retrieval import fulltext
+    from logchat.retrieval.question import parse_question
+    from logchat.services.ask import AskRequest, ask
+    from logchat.services.ingest import index_inputs
+    from logchat.services.vectors import rebuild_vector_index
+    from logchat.storage.db import open_store
+
+    data_dir = workdir / f"data-{events}"
+    log_file = workdir / f"bench-{events}.log"
+    started = time.perf_counter()
+    generate(log_file, events)
+    generated_s = time.perf_counter() - started
+    settings = _settings(data_dir)
+    store = open_store(settings.database_url)
+    started = time.perf_counter()
+    index_inputs(store, settings, [str(log_file)])
+    ingest_s = time.perf_counter() - started
+    report = rebuild_vector_index(store, settings)
+    now = START + timedelta(days=7)
+
+    def run(question: str) -> dict[str, object]:
+        return ask(store, settings, AskRequest(question, now=now, use_llm=False)).to_dict()
+
+    for item in QUESTIONS:  # warm caches and imports once
+        run(item["q"])
+    latencies: list[float] = []
+    per_question: list[dict[str, object]] = []
+    for item in QUESTIONS:
+        times = []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            result = run(item["q"])
+            times.append((time.perf_counter() - t) * 1000)
+        latencies.extend(times)
+        per_question.append({"question": item["q"], "p50_ms": statistics.median(times), "matched": result["matched"]})
+
+    # The obvious alternative in the same process: full-text only (count + top 20), no vectors,
+    # no aggregation, no fallbacks.
+    fts_times: list[float] = []
+    for item in QUESTIONS:
+        filters = parse_question(item["q"], now=now, tz=UTC)
+        for _ in range(repeat):
+            t = time.perf_counter()
+            with store.session() as session:
+                query = fulltext.resolve_query(session, fulltext.parse_text_query(filters.text_query, filters.keywords))
+                fulltext.count_matches(session, query, [])
+                fulltext.search(session, query, [], 20)
+            fts_times.append((time.perf_counter() - t) * 1000)
+
+    grep_times: list[float] = []
+    grep_checks: list[tuple[str, int, int]] = []
+    for item, answer in zip(QUESTIONS, per_question, strict=True):
+        if not item["grep"]:
+            continue
+        t = time.perf_counter()
+        output = subprocess.run(["grep", "-c", "-F", item["grep"], str(log_file)], capture_output=True, text=True)
+        grep_times.append((time.perf_counter() - t) * 1000)
+        grep_checks.append((item["q"], int(output.stdout.strip() or 0), int(answer["matched"])))  # type: ignore[arg-type]
+
+    cli_times: list[float] = []
+    env = dict(os.environ, LOGCHAT_DATA_DIR=str(data_dir))
+    for _ in range(end_to_end_runs):
+        t = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "logchat", "ask", "--no-llm", "--json", "--now", now.isoformat(), QUESTIONS[0]["q"]],
+            env=env, capture_output=True, check=True, cwd=workdir,
+        )  # fmt: skip
+        cli_times.append((time.perf_counter() - t) * 1000)
+
+    ttft = _time_to_first_token(store, settings, now)
+    store.close()
+    return {
+        "events": events,
+        "generate_s": generated_s,
+        "ingest_s": ingest_s,
+        "vector_build_s": report.elapsed_seconds,
+        "template_vectors": report.template_vectors,
+        "window_vectors": report.window_vectors,
+        "vector_bytes": report.index_bytes,
+        "ask_p50_ms": statistics.median(latencies),
+        "ask_p95_ms": _percentile(latencies, 0.95),
+        "fts_p50_ms": statistics.median(fts_times),
+        "fts_p95_ms": _percentile(fts_times, 0.95),
+        "grep_p50_ms": statistics.median(grep_times) if grep_times else None,
+        "cli_p50_ms": statistics.median(cli_times) if cli_times else None,
+        "ttft_ms": ttft,
+        "per_question": per_question,
+        "grep_checks": grep_checks,
+        "file_bytes": log_file.stat().st_size,
+    }
+
+
+def _time_to_first_token(store, settings, now) -> float | None:  # type: ignore[no-untyped-def]
+    from fake_ollama import FakeOllama
+
+    from logchat.services.ask import AskRequest, ask
+
+    with FakeOllama(reply="Most failures come from 183.62.140.253 [E1].") as server:
+        llm_settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"base_url": server.url})})
+        values = []
+        for _ in range(5):
+            result = ask(store, llm_settings, AskRequest(QUESTIONS[0]["q"], now=now)).to_dict()
+            if result["timings_ms"]["first_token"] is not None:
+                # From the start of the question: parsing and retrieval, then the model's first token.
+                values.append(result["timings_ms"]["parse"] + result["timings_ms"]["retrieve"]
+                              + result["timings_ms"]["first_token"])
+        return statistics.median(values) if values else None
+
+
+def _table(rows: list[dict[str, object]]) -> str:
+    def fmt(value: object, digits: int = 1) -> str:
+        if value is None:
+            return "-"
+        if isinstance(value, float):
+            return f"{value:,.{digits}f}"
+        return f"{value:,}" if isinstance(value, int) else str(value)
+
+    header = ("events", "ingest s", "vectors s", "vectors (tmpl+win)", "index MB", "ask p50 ms", "ask p95 ms",
+              "fts-only p50", "grep -c ms", "cli e2e ms", "ttft ms")  # fmt: skip
+    lines = [" | ".join(header), " | ".join("---" for _ in header)]
+    for row in rows:
+        lines.append(" | ".join([
+            fmt(row["events"]), fmt(row["ingest_s"]), fmt(row["vector_build_s"], 2),
+            f"{row['template_vectors']}+{row['window_vectors']}", fmt(row["vector_bytes"] / 1e6, 2),  # type: ignore[operator]
+            fmt(row["ask_p50_ms"]), fmt(row["ask_p95_ms"]), fmt(row["fts_p50_ms"]), fmt(row["grep_p50_ms"]),
+            fmt(row["cli_p50_ms"], 0), fmt(row["ttft_ms"]),
+        ]))  # fmt: skip
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="2000,100000,1000000", help="comma-separated event counts")
+    parser.add_argument("--repeat", type=int, default=10, help="timed runs per question")
+    parser.add_argument("--cli-runs", type=int, default=3, help="end-to-end `logchat ask --no-llm` runs per size")
+    parser.add_argument("--keep", type=Path, help="generate into this directory and keep it")
+    parser.add_argument("--json", action="store_true", help="print the raw numbers as JSON too")
+    args = parser.parse_args()
+    workdir = args.keep or Path(tempfile.mkdtemp(prefix="logchat-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    try:
+        for size in (int(part) for part in args.sizes.split(",")):
+            print(f"… {size:,} events", file=sys.stderr, flush=True)
+            rows.append(bench_size(size, args.repeat, workdir, args.cli_runs))
+    finally:
+        if args.keep is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print(_table(rows))
+    print()
+    for row in rows:
+        ratio = row["grep_p50_ms"] / row["ask_p50_ms"] if row["grep_p50_ms"] else None  # type: ignore[operator]
+        grep_ms = row["grep_p50_ms"] or 0
+        print(f"{row['events']:,} events: ask p50 {row['ask_p50_ms']:.1f} ms vs grep -c {grep_ms:.1f} ms"
+              + (f" (grep/ask = {ratio:.2f}x)" if ratio else "")
+              + f"; counts equal to grep: {all(a == b for _, a, b in row['grep_checks'])}")  # type: ignore[union-attr]
+        for item in row["per_question"]:  # type: ignore[union-attr]
+            print(f"    {item['p50_ms']:8.1f} ms  matched={item['matched']:>8,}  {item['question']}")
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""The one place where domain errors become a line on stderr and an exit code.
+
+Every command is wrapped when it is registered (see app._register), so a command run by the
+console script and one run through a test runner behave the same.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
+
+import typer
+
+from logchat.errors import LogchatError
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def exit_with_error(exc: LogchatError) -> NoReturn:
+    """Print a domain error as one line (and its hint) on stderr and exit with its exit code."""
+    typer.echo(f"logchat: error: {exc}", err=True)
+    if exc.hint:
+        typer.echo(f"  hint: {exc.hint}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def domain_errors(command: _F) -> _F:
+    """Translate LogchatError raised by a command, unless --debug asks for the traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except LogchatError as exc:
+            ctx = typer.get_current_context(silent=True)
+            if ctx is not None and getattr(ctx.find_root().obj, "debug", False):
+                raise
+            exit_with_error(exc)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def wrap_commands(app: typer.Typer) -> None:
+    """Apply domain_errors to every command of ``app`` and of its sub-apps."""
+    for command in app.registered_commands:
+        if command.callback is not None and not getattr(command.callback, "__wrapped__", None):
+            command.callback = domain_errors(command.callback)
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            wrap_commands(group.typer_instance)

@@ -1,0 +1,135 @@
+"""`logchat ask` and `logchat sessions` as a user and CI see them: output, JSON Lines, exit codes, streaming."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_ollama import FakeOllama
+
+QUESTION = "how many failed password attempts for root from 183.62.140.253?"
+
+
+def logchat(*args: str, data_dir: Path, database_url: str, env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "logchat", "--data-dir", str(data_dir), "--database-url", database_url]
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("LOGCHAT_")}
+    environment.update(env or {})
+    return subprocess.run([*command, *args], capture_output=True, text=True, cwd=cwd, timeout=120, env=environment)
+
+
+@pytest.fixture
+def indexed(settings: Any, store: Any, loghub: Path) -> dict[str, Any]:
+    from logchat.services.ingest import index_inputs
+
+    index_inputs(store, settings, [str(loghub / "OpenSSH" / "OpenSSH_2k.log")])
+    return {"data_dir": settings.data_dir, "database_url": settings.database_url}
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_no_llm_json_answer(indexed: dict[str, Any], tmp_path: Path) -> None:
+    done = logchat("ask", "--no-llm", "--json", QUESTION, **indexed, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["mode"] == "extractive" and result["matched"] == 276
+    keys = {"question", "answer", "time_range", "filters", "patterns", "evidence", "citations", "timings_ms"}
+    assert set(result) >= keys
+    assert done.stdout.count("\n") == 1
+
+
+def test_file_of_questions_gives_json_lines(indexed: dict[str, Any], tmp_path: Path) -> None:
+    questions = tmp_path / "nightly-questions.txt"
+    questions.write_text(f"# nightly checks\n{QUESTION}\n\nwhich IP had the most failed password attempts?\n")
+    done = logchat("ask", "--file", str(questions), "--json", "--no-llm", **indexed, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [line["question"] for line in lines] == [QUESTION, "which IP had the most failed password attempts?"]
+    assert lines[1]["result"]["values"][0] == ["183.62.140.253", 286]
+
+
+def test_llm_answer_is_streamed_with_sources(indexed: dict[str, Any], tmp_path: Path) -> None:
+    with FakeOllama(reply="Failures come from 183.62.140.253 [E1].") as server:
+        done = logchat("ask", QUESTION, **indexed, cwd=tmp_path, env={"LOGCHAT_LLM__BASE_URL": server.url})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Failures come from 183.62.140.253 [E1].")
+    assert "Sources:" in done.stdout and "OpenSSH_2k.log:" in done.stdout
+    assert "(llm; 276 matching events" in done.stdout
+
+
+def test_unreachable_llm_is_a_notice_and_exit_code_zero(indexed: dict[str, Any], tmp_path: Path) -> None:
+    env = {"LOGCHAT_LLM__BASE_URL": f"http://127.0.0.1:{_closed_port()}"}
+    done = logchat("ask", QUESTION, **indexed, cwd=tmp_path, env=env)
+    assert done.returncode == 0
+    assert "logchat: note: no LLM reachable" in done.stderr
+    assert done.stdout.startswith("276 events match") and "OpenSSH_2k.log:" in done.stdout
+
+
+def test_a_model_dying_mid_answer_falls_back(indexed: dict[str, Any], tmp_path: Path) -> None:
+    with FakeOllama(reply="The logs show a long story about failures [E1] and more.") as server:
+        server.die_after_chunks = 2
+        done = logchat("ask", QUESTION, **indexed, cwd=tmp_path, env={"LOGCHAT_LLM__BASE_URL": server.url})
+    assert done.returncode == 0
+    assert "--- extractive answer ---" in done.stdout and "276 events match" in done.stdout
+    assert "logchat: note:" in done.stderr
+
+
+def test_sessions_list_show_delete(indexed: dict[str, Any], tmp_path: Path) -> None:
+    asked = logchat("ask", "--no-llm", "--session", "incident-42", QUESTION, **indexed, cwd=tmp_path)
+    assert asked.returncode == 0, asked.stderr
+    follow = logchat("ask", "--no-llm", "--json", "--session", "incident-42", "and which IPs were involved?",
+                     **indexed, cwd=tmp_path)
+    assert json.loads(follow.stdout)["filters"]["from_session"] is True
+    listed = logchat("sessions", "list", "--json", **indexed, cwd=tmp_path)
+    assert [(s["name"], s["turns"]) for s in json.loads(listed.stdout)] == [("incident-42", 2)]
+    shown = logchat("sessions", "show", "incident-42", **indexed, cwd=tmp_path)
+    assert "and which IPs were involved?" in shown.stdout
+    assert logchat("sessions", "delete", "incident-42", **indexed, cwd=tmp_path).returncode == 0
+    missing = logchat("sessions", "show", "incident-42", **indexed, cwd=tmp_path)
+    assert missing.returncode == 1 and "no session named 'incident-42'" in missing.stderr
+
+
+def test_usage_errors_exit_2(indexed: dict[str, Any], tmp_path: Path) -> None:
+    assert logchat("ask", **indexed, cwd=tmp_path).returncode == 2
+    bad_level = logchat("ask", "--no-llm", "--level", "loud", "errors", **indexed, cwd=tmp_path)
+    assert bad_level.returncode == 2 and "loud" in bad_level.stderr
+    bad_now = logchat("ask", "--no-llm", "--now", "the day after never", "errors", **indexed, cwd=tmp_path)
+    assert bad_now.returncode == 2 and "--now" in bad_now.stderr
+    missing = logchat("ask", "--file", str(tmp_path / "nope.txt"), **indexed, cwd=tmp_path)
+    assert missing.returncode == 2 and "nope.txt" in missing.stderr
+
+
+def test_no_llm_path_imports_no_langchain(indexed: dict[str, Any], tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from logchat.cli.app import app\n"
+        f"app(['--data-dir', {str(indexed['data_dir'])!r}, '--database-url', {indexed['database_url']!r},"
+        f" 'ask', '--no-llm', '--json', {QUESTION!r}], standalone_mode=False)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('langchain_core', 'langchain_ollama', 'ollama')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_ask_commands_import_nothing_heavy_at_start_up() -> None:
+    code = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "import logchat.cli.ask, logchat.cli.sessions\n"
+        "heavy = ('sqlalchemy', 'faiss', 'numpy', 'langchain_core', 'langchain_ollama', 'aiohttp')\n"
+        "print(sorted({m.split('.')[0] for m in set(sys.modules) - before} & set(heavy)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

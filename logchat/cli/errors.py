@@ -33,7 +33,7 @@ def domain_errors(command: _F) -> _F:
         try:
             return command(*args, **kwargs)
         except LogchatError as exc:
-            ctx = typer.get_current_context(silent=True)
+            ctx = next((a for a in (*args, *kwargs.values()) if hasattr(a, "find_root")), None)
             if ctx is not None and getattr(ctx.find_root().obj, "debug", False):
                 raise
             exit_with_error(exc)

@@ -49,7 +49,7 @@ QUESTIONS = [
     {"q": "which IPs had the most failed logins?", "grep": None},
     {"q": "errors on web-03", "grep": None},
     {"q": "why did the payments service time out?", "grep": "timed out"},
-    {"q": "when was the first out of memory kill?", "grep": "Out of memory"},
+    {"q": "when was the first time java was killed for out of memory?", "grep": "Out of memory"},
     {"q": "what is the slowest request on lb-01?", "grep": None},
 ]  # fmt: skip
 

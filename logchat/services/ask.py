@@ -315,7 +315,7 @@ def _resolve_and_aggregate(session: Session, scope: _Scope) -> _Retrieval:
     retrieval = _match(session, scope, fulltext.resolve_query(session, query))
 
     if (retrieval.aggregate.total == 0 and scope.flt.levels and not scope.levels_from_flag and scope.level_terms
-            and not search_repo.any_level_set(session, scope.flt)):
+            and search_repo.levels_in_scope(session, scope.flt) == (True, False)):
         # These logs carry no levels at all ("errors" in sshd's syslog): look for the word instead.
         words = " ".join([scope.text_query, *scope.level_terms]).strip()
         scope.flt.levels = []

@@ -148,13 +148,15 @@ def count_events(session: Session, conditions: Sequence[ColumnElement[bool]]) ->
     return int(session.scalar(select(func.count()).select_from(Event).where(*conditions)) or 0)
 
 
-def any_level_set(session: Session, flt: stats_repo.EventFilter) -> bool:
-    """Whether any event under ``flt`` (ignoring its levels) carries a level at all."""
+def levels_in_scope(session: Session, flt: stats_repo.EventFilter) -> tuple[bool, bool]:
+    """(any event under ``flt`` ignoring its levels, any such event carrying a level)."""
     without_levels = stats_repo.EventFilter(
         since=flt.since, until=flt.until, sources=flt.sources, hosts=flt.hosts, processes=flt.processes
     )
     f = stats_repo.facts(session, without_levels)
-    return session.execute(select(f.c.level).where(f.c.level != "").limit(1)).first() is not None
+    present = session.execute(select(f.c.n).limit(1)).first() is not None
+    leveled = present and session.execute(select(f.c.level).where(f.c.level != "").limit(1)).first() is not None
+    return present, leveled
 
 
 # --- the matched set ----------------------------------------------------------------------------------
@@ -305,18 +307,25 @@ def events_in_windows(
     session: Session, windows: Sequence[tuple[int, int, int]], conditions: Sequence[ColumnElement[bool]]
 ) -> list[list[tuple[int, int | None]]]:
     """For each (source_id, first_event_id, last_event_id): (event id, template id) of its events that
-    satisfy ``conditions``, in order; one round trip for all windows."""
+    satisfy ``conditions``, in order."""
     if not windows:
         return []
+    # The windows' rows first, by id range alone; then the conditions on those few ids. Together,
+    # SQLite could prefer an index of a condition (a frequent template) to the id ranges.
     parts = [
         select(literal_column(str(index)).label("w"), Event.id.label("id"), Event.template_id.label("template_id"))
-        .where(Event.id >= first_id, Event.id <= last_id, Event.source_id == source_id, *conditions)
+        .where(Event.id >= first_id, Event.id <= last_id, Event.source_id == source_id)
         for index, (source_id, first_id, last_id) in enumerate(windows)
     ]
-    members: list[list[tuple[int, int | None]]] = [[] for _ in windows]
     statement = union_all(*parts) if len(parts) > 1 else parts[0]
-    for index, event_id, template_id in session.execute(statement):
-        members[int(index)].append((int(event_id), template_id))
+    rows = [(int(index), int(event_id), template_id) for index, event_id, template_id in session.execute(statement)]
+    if conditions and rows:
+        ids = [event_id for _, event_id, _ in rows]
+        keep = set(session.scalars(select(Event.id).where(Event.id.in_(ids), *conditions)))
+        rows = [row for row in rows if row[1] in keep]
+    members: list[list[tuple[int, int | None]]] = [[] for _ in windows]
+    for index, event_id, template_id in rows:
+        members[index].append((event_id, template_id))
     for group in members:
         group.sort()
     return members

@@ -16,11 +16,16 @@ if TYPE_CHECKING:
 
 def index(
     ctx: typer.Context,
-    paths: Annotated[list[str], typer.Argument(help="Files, globs, directories, .gz files, or - for stdin.")],
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Files, globs, directories, .gz files, or - for stdin.")
+    ] = None,
     name: Annotated[str | None, typer.Option("--name", "-n", help="Source name (for stdin, or a label).")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="Log format; 'auto' detects it per file.")] = "auto",
     wait: Annotated[float | None, typer.Option("--wait", help="Seconds to wait for a running index.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
+    rebuild_vectors: Annotated[
+        bool, typer.Option("--rebuild-vectors", help="Rebuild the vector index of the whole store.")
+    ] = False,
 ) -> None:
     """Index log files; again later, only the lines appended since.
 
@@ -28,9 +33,13 @@ def index(
 
     Example: journalctl -o short-iso | logchat index - --name journal
     """
-    from logchat.services.ingest import index_inputs
+    from logchat.errors import UsageError
+    from logchat.services.ingest import IngestReport, index_inputs
 
     app: AppContext = ctx.obj
+    if not paths and not rebuild_vectors:
+        raise UsageError("give at least one PATH (or - for stdin), or --rebuild-vectors")
+    paths = paths or []
     _check_format(fmt)
     report = _with_progress(
         app,
@@ -38,9 +47,10 @@ def index(
         lambda progress: index_inputs(
             app.store, app.settings, paths, name=name, fmt=fmt, stdin=sys.stdin.buffer,
             progress=progress, wait_seconds=wait,
-        ),
+        ) if paths else IngestReport(),
     )
-    _render(app, report, json_output)
+    vectors = _update_vectors(app, report, rebuild=rebuild_vectors)
+    _render(app, report, json_output, vectors)
 
 
 def reload(
@@ -65,7 +75,8 @@ def reload(
         json_output,
         lambda progress: reload_sources(app.store, app.settings, window=window, progress=progress, wait_seconds=wait),
     )
-    _render(app, report, json_output)
+    vectors = _update_vectors(app, report, rebuild=False)
+    _render(app, report, json_output, vectors)
 
 
 def _check_format(fmt: str) -> None:
@@ -98,11 +109,30 @@ def _with_progress(app: AppContext, json_output: bool, run):  # type: ignore[no-
         return run(None)
 
 
-def _render(app: AppContext, report: IngestReport, json_output: bool) -> None:
+def _update_vectors(app: AppContext, report: IngestReport, *, rebuild: bool) -> dict[str, object] | None:
+    """Bring the vector index up to date with what was just stored, so `ask` is ready.
+
+    A failure here (an embeddings server that is down) leaves the events stored and searchable by
+    full text; it is reported but does not change the exit code, which is about the sources.
+    """
+    if not rebuild and report.new_events == 0:
+        return None
+    from logchat.errors import LogchatError
+    from logchat.services.vectors import rebuild_vector_index, update_vector_index
+
+    try:
+        updated = (rebuild_vector_index if rebuild else update_vector_index)(app.store, app.settings)
+    except (LogchatError, OSError) as exc:
+        typer.echo(f"logchat: warning: vector index not updated: {exc}", err=True)
+        return {"error": str(exc)}
+    return updated.to_dict()
+
+
+def _render(app: AppContext, report: IngestReport, json_output: bool, vectors: dict[str, object] | None) -> None:
     from logchat.cli.context import stderr_console, stdout_console
 
     if json_output:
-        print_json(report.to_dict())
+        print_json({**report.to_dict(), "vectors": vectors})
     else:
         err = stderr_console()
         for source in report.sources:
@@ -127,6 +157,13 @@ def _render(app: AppContext, report: IngestReport, json_output: bool) -> None:
                 + (f"; {failed} source(s) failed" if failed else ""),
                 markup=False,
             )
+            if vectors and "error" not in vectors:
+                out.print(
+                    f"vector index: {vectors['template_vectors']:,} template and {vectors['window_vectors']:,} "
+                    f"window vectors ({vectors['templates_embedded']:,} + {vectors['signatures_embedded']:,} "
+                    f"embedded) in {vectors['elapsed_seconds']:.2f}s",
+                    markup=False,
+                )
     if report.failed:
         raise typer.Exit(1)
 

@@ -234,7 +234,7 @@ def test_nginx_combined_502_is_an_error() -> None:
     assert header.ts == utc(2023, 10, 10, 20, 55, 36)
     assert header.level == "ERROR"
     assert (header.host, header.process, header.pid) == (None, "access", None)
-    assert header.message == '203.0.113.9 "GET /api/items HTTP/1.1" 502 Bad Gateway 157 "-" "curl/8.0"'
+    assert header.message == 'Bad Gateway (502) "GET /api/items HTTP/1.1" 203.0.113.9 157 "-" "curl/8.0"'
 
 
 @pytest.mark.parametrize(("status", "level"), [("200", "INFO"), ("304", "INFO"), ("404", "WARNING"), ("503", "ERROR")])
@@ -245,7 +245,7 @@ def test_access_level_follows_status(status: str, level: str) -> None:
     assert header.ts == utc(2000, 10, 10, 8, 25, 36)
     from http import HTTPStatus
 
-    assert header.message == f'127.0.0.1 frank "GET /a.gif HTTP/1.0" {status} {HTTPStatus(int(status)).phrase} 2326'
+    assert header.message == f'{HTTPStatus(int(status)).phrase} ({status}) "GET /a.gif HTTP/1.0" 127.0.0.1 frank 2326'
 
 
 def test_apache_error_22_and_24_styles() -> None:

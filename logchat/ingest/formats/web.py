@@ -18,9 +18,9 @@ _ACCESS = re.compile(
 )
 
 
-# "502 Bad Gateway" rather than "502": templates then keep statuses apart (numbers are masked), and
-# a question about "bad gateway" finds the lines.
-_REASONS = {str(code.value): f"{code.value} {code.phrase}" for code in HTTPStatus}
+# The message leads with "Bad Gateway (502)": the template miner splits on the first word, so
+# statuses stay apart even though numbers are masked, and "bad gateway" finds the lines.
+_REASONS = {str(code.value): f"{code.phrase} ({code.value})" for code in HTTPStatus}
 
 
 def _status_level(status: str) -> str:
@@ -34,8 +34,9 @@ def _status_level(status: str) -> str:
 class AccessLogParser(ParserBase):
     """NCSA common/combined access logs. The level follows the status (5xx ERROR, 4xx WARNING).
 
-    The client address is part of the message (it is what one searches for), not the host: the
-    host of an event is the machine that wrote the log.
+    The message is `<reason> (<status>) "<request>" <client> <size> ...`. The client address is part of
+    the message (it is what one searches for), not the host: the host of an event is the machine that
+    wrote the log.
     """
 
     name = "access"
@@ -60,7 +61,7 @@ class AccessLogParser(ParserBase):
             self._last_stamp = stamp
             self._last_ts = ts
         who = client if user == "-" else f"{client} {user}"
-        message = f'{who} "{request}" {_REASONS.get(status, status)} {size}{rest}'
+        message = f'{_REASONS.get(status, f"HTTP ({status})")} "{request}" {who} {size}{rest}'
         return ParsedHeader(ts, _status_level(status), None, "access", None, message)
 
 

@@ -147,7 +147,12 @@ _COMMON_USERS = frozenset(
      "www-data", "ftp", "git", "pi", "user", "support", "operator", "daemon"}
 )  # fmt: skip
 _AUTH_RX = LazyRegex(r"\b(?:password|passwd|login|logins|logon|log\s+in|auth\w*|ssh\w*|sudo|su|session)\b", re.I)
-_NOT_A_USER = frozenset({"invalid", "illegal", "unknown", "failed", "user", "users"})
+# Nouns that follow "user" without naming one ("invalid user attempts", "user sessions").
+_NOT_A_USER = frozenset({
+    "invalid", "illegal", "unknown", "failed", "user", "users", "attempt", "attempts", "login", "logins",
+    "session", "sessions", "account", "accounts", "name", "names", "id", "ids", "error", "errors", "failure",
+    "failures", "activity", "agent", "agents", "request", "requests",
+})  # fmt: skip
 
 # Intent: the first rule that matches wins; its phrase is removed from the text query.
 _INTENT_RULES: tuple[tuple[str, LazyRegex], ...] = tuple(
@@ -156,8 +161,10 @@ _INTENT_RULES: tuple[tuple[str, LazyRegex], ...] = tuple(
         ("count", r"\bhow\s+many(?:\s+times)?\b|\bhow\s+often\b|\b(?:the\s+)?(?:total\s+)?number\s+of(?:\s+times)?\b"
          r"|\bcount(?:\s+of)?\b"),
         ("first", r"\b(?:the\s+)?(?:first|earliest)\s+(?:time|occurrence|seen)\b|\bfirst\s+seen\b|\bearliest\b"
+         r"|\bwhen\s+(?:was|were|did|is)\s+the\s+first\b"
          r"|\bwhen\s+did\b(?=.*\b(?:start|begin|began)\b)"),
         ("last", r"\b(?:the\s+)?(?:last|latest)\s+(?:time|occurrence|seen)\b|\blast\s+seen\b|\bmost\s+recent(?:ly)?\b"
+         r"|\bwhen\s+(?:was|were|did|is)\s+the\s+last\b"
          r"|\blatest\b|\bwhen\s+did\b(?=.*\b(?:stop|end|finish)\b)"),
         ("top", r"\btop(?:\s+\d+)?\b|\bmost\s+(?:common|frequent(?:ly)?|often|active)\b|\bmost\b"),
         ("max", r"\b(?:the\s+)?(?:biggest|largest|max|maximum|highest|longest|slowest|peak)\b"),
@@ -435,10 +442,11 @@ def parse_question(
     levels: Iterable[str] = (),
     hosts: Iterable[str] = (),
     sources: Iterable[str] = (),
+    processes: Iterable[str] = (),
 ) -> QuestionFilters:
     """Split a question into filters, a text query, keywords and an intent.
 
-    Explicit ``since``/``until``/``levels``/``hosts``/``sources`` (command-line flags or request fields) win
+    Explicit ``since``/``until``/``levels``/``hosts``/``sources``/``processes`` (command-line flags or request fields) win
     over what the text says: when either of ``since``/``until`` is given, they define the whole time range.
     A word is a host when it is a known host, or follows "host" or "on" and looks like a host name
     ("on web-03"); a process when it is a known process ("sshd", "from sshd") or follows "process"; a source
@@ -488,7 +496,7 @@ def parse_question(
         levels=normalise_levels(levels) if levels else _ordered_levels(found.levels),
         hosts=_dedupe(hosts) if hosts else _dedupe(found.hosts),
         sources=_dedupe(sources) if sources else _dedupe(found.sources),
-        processes=_dedupe(found.processes),
+        processes=_dedupe(processes) if processes else _dedupe(found.processes),
         text_query=" ".join(query_parts),
         keywords=_dedupe(keywords),
         intent=intent,

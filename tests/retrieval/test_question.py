@@ -249,3 +249,23 @@ def test_known_names_from_a_real_log(datasets: Path) -> None:
     assert filters.keywords == ["root"]
     assert filters.text_query == "authentication failures root"
     assert filters.intent == "count"
+
+
+def test_nouns_after_user_are_not_user_names() -> None:
+    parsed = parse_question("how many invalid user attempts from 5.188.10.180?", now=NOW, tz=UTC)
+    assert "attempts" not in parsed.keywords
+    assert "5.188.10.180" in parsed.keywords
+    assert parsed.intent == "count"
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [("when was the first out of memory kill?", "first"), ("when was the last reboot?", "last")],
+)
+def test_when_was_the_first_or_last(question: str, intent: str) -> None:
+    assert parse_question(question, now=NOW, tz=UTC).intent == intent
+
+
+def test_process_flag_wins_over_the_text() -> None:
+    parsed = parse_question("errors from sshd", now=NOW, tz=UTC, known_processes=["sshd", "cron"], processes=["cron"])
+    assert parsed.processes == ["cron"]

@@ -446,8 +446,8 @@ def parse_question(
 ) -> QuestionFilters:
     """Split a question into filters, a text query, keywords and an intent.
 
-    Explicit ``since``/``until``/``levels``/``hosts``/``sources``/``processes`` (command-line flags or request fields) win
-    over what the text says: when either of ``since``/``until`` is given, they define the whole time range.
+    Explicit ``since``/``until``/``levels``/``hosts``/``sources``/``processes`` (command-line flags or request
+    fields) win over what the text says: when either of ``since``/``until`` is given, they define the whole time range.
     A word is a host when it is a known host, or follows "host" or "on" and looks like a host name
     ("on web-03"); a process when it is a known process ("sshd", "from sshd") or follows "process"; a source
     when it names a known source ("in nginx", "source auth.log") or follows "source"/"file".

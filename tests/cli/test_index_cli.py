@@ -149,7 +149,8 @@ def test_help_and_stat_do_not_import_heavy_libraries(tmp_path: Path) -> None:
         "sys.argv = ['logchat'] + sys.argv[1:]\n"
         "try:\n    runpy.run_module('logchat', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
-        "heavy = [m for m in ('langchain_core', 'langchain_ollama', 'faiss', 'aiohttp', 'fabric') if m in sys.modules]\n"
+        "names = ('langchain_core', 'langchain_ollama', 'faiss', 'aiohttp', 'fabric')\n"
+        "heavy = [m for m in names if m in sys.modules]\n"
         "print('HEAVY=' + ','.join(heavy), file=sys.stderr)\n"
     )
     for args in (["--help"], ["--data-dir", str(tmp_path / "d"), "stat"], ["index", "--help"]):

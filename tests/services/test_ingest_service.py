@@ -179,9 +179,11 @@ def test_time_window_keeps_only_events_inside(store, settings, tmp_path: Path) -
 
     log = write(tmp_path / "auth.log", SYSLOG)
     year = datetime.fromtimestamp(log.stat().st_mtime, UTC).year
-    window = TimeWindow(since=datetime(year, 11, 3, 10, 0, 2, tzinfo=UTC), until=datetime(year, 11, 3, 10, 0, 3, tzinfo=UTC))
     if datetime(year, 11, 3, tzinfo=UTC) > datetime.now(UTC):
-        window = TimeWindow(since=window.since.replace(year=year - 1), until=window.until.replace(year=year - 1))
+        year -= 1  # the parser puts a future Nov 3 in the year before
+    window = TimeWindow(
+        since=datetime(year, 11, 3, 10, 0, 2, tzinfo=UTC), until=datetime(year, 11, 3, 10, 0, 3, tzinfo=UTC)
+    )
     report = index_inputs(store, settings, [str(log)], window=window)
     assert report.new_events == 1
     assert report.sources[0].skipped == 2
@@ -212,7 +214,8 @@ def test_permission_denied_names_the_file(tmp_path: Path) -> None:
     secret = write(tmp_path / "secret.log", SYSLOG)
     secret.chmod(0)
     readable = write(tmp_path / "open.log", SYSLOG)
-    command = [sys.executable, "-m", "logchat", "--data-dir", str(tmp_path / "data"), "index", str(secret), str(readable)]
+    command = [sys.executable, "-m", "logchat", "--data-dir", str(tmp_path / "data"), "index", str(secret),
+               str(readable)]
     if os.geteuid() == 0:
         # root reads anything; without the file-permission capabilities it is refused like anyone.
         setpriv = shutil.which("setpriv")

@@ -56,7 +56,7 @@ def test_rollup_counts_are_exact(indexed, since, until, levels) -> None:  # type
         first = session.scalar(select(func.min(Event.ts)).where(*flt.conditions(session)))
         assert overview["first"] == first
         if overview["first"]:
-            bucket, buckets = stats_repo.histogram(session, flt, overview["first"], overview["last"])
+            _, buckets = stats_repo.histogram(session, flt, overview["first"], overview["last"])
             timed = stats_repo.EventFilter(since=since, until=until, levels=levels)
             assert sum(n for _, n in buckets) == session.scalar(
                 select(func.count()).select_from(Event).where(*timed.conditions(session), Event.ts.isnot(None))

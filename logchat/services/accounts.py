@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import IntegrityError
-
 from logchat.auth.passwords import PasswordHasher, check_password_policy
 from logchat.auth.permissions import Role, parse_role
 from logchat.errors import Conflict, InvalidCredentials, NotFound, UsageError
@@ -22,10 +20,8 @@ from logchat.storage import auth_repo
 from logchat.storage.models import User
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from logchat.config import Settings
-    from logchat.storage.db import Store
+    from logchat.storage.db import Session, Store
 
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
 
@@ -139,7 +135,7 @@ class AccountService:
                     ),
                 )
                 return UserInfo.from_row(user)
-        except IntegrityError:
+        except auth_repo.UsernameTaken:
             # Someone added the same name while the password was being hashed.
             raise _exists(name) from None
 

@@ -25,9 +25,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, false
-from sqlalchemy.orm import Session
-
 from logchat.config import Settings
 from logchat.errors import UsageError
 from logchat.llm.secrets import mask_secrets
@@ -36,11 +33,11 @@ from logchat.retrieval.question import QuestionFilters, normalise_levels, parse_
 from logchat.retrieval.timerange import TimeRange
 from logchat.storage import chat_repo, search_repo
 from logchat.storage.db import Store
-from logchat.storage.models import Event
 from logchat.storage.stats_repo import EventFilter
 
 if TYPE_CHECKING:
     from logchat.retrieval.hybrid import HybridResult, VectorSide
+    from logchat.storage.db import Session
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +272,7 @@ def _vector_side(store: Store, settings: Settings, notices: list[str]) -> Vector
 class _Retrieval:
     resolved: fulltext.ResolvedQuery
     # Selects the matching events (with the filters applied or not); None when there is no text query.
-    matched: ColumnElement[bool] | None
+    matched: search_repo.Condition | None
     aggregate: search_repo.Aggregate
     # {template id: (matching, all events)} when ``matched`` reads the materialised ids.
     counts: dict[int, tuple[int, int]] = field(default_factory=dict)
@@ -290,7 +287,7 @@ def _match(session: Session, scope: _Scope, resolved: fulltext.ResolvedQuery) ->
     """Count the events matching the filters and ``resolved`` exactly, as cheaply as the query allows."""
     flt = scope.flt
     if resolved.mode == "impossible":
-        return _Retrieval(resolved, false(), search_repo.Aggregate())
+        return _Retrieval(resolved, search_repo.no_events(), search_repo.Aggregate())
     condition = fulltext.match_condition(session, resolved)
     if condition is None:
         return _Retrieval(resolved, None, search_repo.aggregate(session, flt, None, errors_first=True))
@@ -300,8 +297,8 @@ def _match(session: Session, scope: _Scope, resolved: fulltext.ResolvedQuery) ->
         if hits is not None and hits == search_repo.rollup_total(session, full):
             # Every hit belongs to a template whose fixed text matches: the rollup counts them exactly.
             aggregate = search_repo.aggregate(session, flt, None, errors_first=False, templates=full)
-            return _Retrieval(resolved, Event.template_id.in_(sorted(full)), aggregate)
-    _, matched = search_repo.materialise_matches(session, [*flt.conditions(session), condition])
+            return _Retrieval(resolved, search_repo.of_templates(full), aggregate)
+    _, matched = search_repo.materialise_matches(session, search_repo.event_conditions(session, flt, condition))
     aggregate = search_repo.aggregate(session, flt, matched, errors_first=False)
     # How sparse the matches are in each template decides how later queries walk them.
     totals = search_repo.template_counts(session, [p.template_id for p in aggregate.patterns if p.template_id])
@@ -329,7 +326,7 @@ def _resolve_and_aggregate(session: Session, scope: _Scope) -> _Retrieval:
         )
 
     if retrieval.aggregate.total == 0 and retrieval.resolved.mode == "all":
-        relaxed = fulltext.relax(session, retrieval.resolved, scope.flt.conditions(session))
+        relaxed = fulltext.relax(session, retrieval.resolved, search_repo.event_conditions(session, scope.flt))
         if relaxed is not None:
             looser = _match(session, scope, relaxed)
             if looser.aggregate.total > 0:
@@ -356,11 +353,8 @@ def _resolve_and_aggregate(session: Session, scope: _Scope) -> _Retrieval:
     return retrieval
 
 
-def _conditions(session: Session, scope: _Scope, retrieval: _Retrieval) -> list[ColumnElement[bool]]:
-    conditions = scope.flt.conditions(session)
-    if retrieval.matched is not None:
-        conditions.append(retrieval.matched)
-    return conditions
+def _conditions(session: Session, scope: _Scope, retrieval: _Retrieval) -> list[search_repo.Condition]:
+    return search_repo.event_conditions(session, scope.flt, retrieval.matched)
 
 
 def _pick_evidence(
@@ -502,7 +496,7 @@ def _label_score(name: str, words: set[str]) -> int:
 
 
 def _numeric_answer(
-    session: Session, scope: _Scope, retrieval: _Retrieval, conditions: list[ColumnElement[bool]], intent: str
+    session: Session, scope: _Scope, retrieval: _Retrieval, conditions: list[search_repo.Condition], intent: str
 ) -> tuple[dict[str, Any], list[int]] | None:
     """max/min/total of the numeric variable the question names, over the top patterns' events."""
     words = set(_WORD_RX.findall(scope.question.lower()))
@@ -705,7 +699,7 @@ def _pattern_dicts(patterns: list[search_repo.PatternStats], values: dict[int | 
 
 
 def _combined_top_values(
-    session: Session, retrieval: _Retrieval, conditions: list[ColumnElement[bool]]
+    session: Session, retrieval: _Retrieval, conditions: list[search_repo.Condition]
 ) -> search_repo.TopValues:
     per_pattern, budget = VALUES_ANSWER
     values, raw = search_repo.pattern_top_values(

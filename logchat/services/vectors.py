@@ -28,14 +28,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, bindparam, delete, func, select, text, type_coerce
-
 from logchat.config import Settings
 from logchat.retrieval.embeddings import embedder_identity, make_embedder
 from logchat.retrieval.vector_store import VectorIndex, write_atomically
+from logchat.storage import vector_repo
 from logchat.storage.db import Store
-from logchat.storage.models import Event, Template, VectorSignature, VectorWindow
-from logchat.storage.models.base import from_micros
+from logchat.storage.vector_repo import NewSignature, NewWindow
 
 if TYPE_CHECKING:
     from logchat.retrieval.embeddings import TextEmbedder
@@ -55,8 +53,6 @@ TEMPLATES_FILE = "templates.faiss"
 WINDOWS_FILE = "windows.faiss"
 META_VERSION = 1
 _EMBED_BATCH = 2_048
-_READ_CHUNK = 50_000
-_PG_LOCK_KEY = 0x6C637663  # "lcvc"
 
 
 @dataclass
@@ -129,19 +125,16 @@ def _signature_key(template_ids: tuple[int, ...]) -> str:
 def _cut_windows(store: Store, window_size: int) -> tuple[int, int, int]:
     """Cut the events after the last windowed one into windows. Returns (events, windows, new signatures)."""
     with store.session() as session:
-        if store.dialect == "postgresql":
-            # Two machines sharing the database must not window the same events twice.
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-        watermark = int(session.scalar(select(func.max(VectorWindow.last_event_id))) or 0)
-        top = int(session.scalar(select(func.max(Event.id))) or 0)
+        vector_repo.lock_windows(session)
+        watermark = vector_repo.windowed_upto(session)
+        top = vector_repo.newest_event_id(session)
         if top <= watermark:
             return 0, 0, 0
-        known = session.execute(select(VectorSignature.key, VectorSignature.id))
-        signatures: dict[str, int] = {key: signature_id for key, signature_id in known}
-        next_signature = int(session.scalar(select(func.max(VectorSignature.id))) or 0) + 1
-        new_signatures: list[dict[str, Any]] = []
+        signatures = vector_repo.signature_ids_by_key(session)
+        next_signature = vector_repo.max_signature_id(session) + 1
+        new_signatures: list[NewSignature] = []
         window_counts: dict[int, int] = {}
-        windows: list[dict[str, Any]] = []
+        windows: list[NewWindow] = []
         open_windows: dict[int, list[tuple[int, int | None, int | None]]] = {}
         events = 0
 
@@ -154,29 +147,20 @@ def _cut_windows(store: Store, window_size: int) -> tuple[int, int, int]:
                 signature_id = next_signature
                 next_signature += 1
                 signatures[key] = signature_id
-                ids_text = " ".join(map(str, template_ids))
-                new_signatures.append({"id": signature_id, "key": key, "template_ids": ids_text, "window_count": 0})
+                new_signatures.append(NewSignature(signature_id, key, " ".join(map(str, template_ids))))
             window_counts[signature_id] = window_counts.get(signature_id, 0) + 1
             stamps = [ts for _, _, ts in members if ts is not None]
-            windows.append({
-                "source_id": source_id,
-                "signature_id": signature_id,
-                "first_event_id": members[0][0],
-                "last_event_id": members[-1][0],
-                "first_ts": from_micros(min(stamps)) if stamps else None,
-                "last_ts": from_micros(max(stamps)) if stamps else None,
-                "event_count": len(members),
-            })
+            windows.append(NewWindow(
+                source_id=source_id,
+                signature_id=signature_id,
+                first_event_id=members[0][0],
+                last_event_id=members[-1][0],
+                first_ts=min(stamps) if stamps else None,
+                last_ts=max(stamps) if stamps else None,
+                event_count=len(members),
+            ))  # fmt: skip
 
-        low = watermark
-        raw_ts = type_coerce(Event.ts, BigInteger)
-        while low < top:
-            high = low + _READ_CHUNK
-            rows = session.execute(
-                select(Event.id, Event.source_id, Event.template_id, raw_ts)
-                .where(Event.id > low, Event.id <= high)
-                .order_by(Event.id)
-            ).all()
+        for rows in vector_repo.events_after(session, watermark, top):
             for event_id, source_id, template_id, ts in rows:
                 events += 1
                 members = open_windows.setdefault(source_id, [])
@@ -184,27 +168,10 @@ def _cut_windows(store: Store, window_size: int) -> tuple[int, int, int]:
                 if len(members) >= window_size:
                     close(source_id, members)
                     open_windows[source_id] = []
-            low = high
         for source_id, members in open_windows.items():
             if members:
                 close(source_id, members)
-        created = {row["id"] for row in new_signatures}
-        for row in new_signatures:
-            row["window_count"] = window_counts[row["id"]]
-        connection = session.connection()
-        if new_signatures:
-            connection.execute(VectorSignature.__table__.insert(), new_signatures)
-        if windows:
-            connection.execute(VectorWindow.__table__.insert(), windows)
-        table = VectorSignature.__table__
-        increments = [{"sid": sid, "n": n} for sid, n in window_counts.items() if sid not in created]
-        if increments:
-            statement = (
-                table.update()
-                .where(table.c.id == bindparam("sid"))
-                .values(window_count=table.c.window_count + bindparam("n"))
-            )
-            connection.execute(statement, increments)
+        vector_repo.save_windows(session, new_signatures, windows, window_counts)
         return events, len(windows), len(new_signatures)
 
 
@@ -244,14 +211,12 @@ def _embed(store: Store, settings: Settings, directory: Path, report: VectorUpda
     embedder = make_embedder(settings.embeddings)
 
     with store.session() as session:
-        templates: dict[int, str] = {tid: body for tid, body in session.execute(select(Template.id, Template.template))}
+        templates = vector_repo.all_template_texts(session)
         changed = [tid for tid, body in templates.items() if meta.templates.get(str(tid)) != _text_hash(body)]
         # A template whose text changed changes every window content that holds it.
         changed_set = set(changed) if not fresh else set()
-        signature_rows = session.execute(
-            select(VectorSignature.id, VectorSignature.template_ids).order_by(VectorSignature.id)
-        ).all()
-        events_upto = int(session.scalar(select(func.max(VectorWindow.last_event_id))) or 0)
+        signature_rows = vector_repo.signature_contents(session)
+        events_upto = vector_repo.windowed_upto(session)
     pending = [
         (sid, ids) for sid, ids in signature_rows
         if sid > meta.signatures_upto or (changed_set and any(int(t) in changed_set for t in ids.split()))
@@ -305,8 +270,7 @@ def rebuild_vector_index(store: Store, settings: Settings) -> VectorUpdateReport
     directory = vector_dir(settings)
     with _update_lock(directory):
         with store.session() as session:
-            session.execute(delete(VectorWindow))
-            session.execute(delete(VectorSignature))
+            vector_repo.forget_windows(session)
         report.events_windowed, report.windows_added, report.signatures_added = _cut_windows(
             store, settings.retrieval.window_size
         )

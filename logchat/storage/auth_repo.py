@@ -7,9 +7,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, delete, func, or_, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from logchat.errors import Conflict
 from logchat.storage.models import LoginFailure, LoginThrottle, TokenRevocation, User
+
+
+class UsernameTaken(Conflict):
+    """Another account already holds the user name."""
 
 
 def _insert(session: Session, model: type[Any]) -> Any:
@@ -38,8 +44,12 @@ def list_users(session: Session) -> list[User]:
 
 
 def add_user(session: Session, user: User) -> User:
+    """Insert ``user``; raise UsernameTaken when the name is held, even by a concurrent insert."""
     session.add(user)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise UsernameTaken(f"user {user.username!r} already exists") from exc
     return user
 
 

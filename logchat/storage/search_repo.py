@@ -21,6 +21,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     column,
+    false,
     func,
     insert,
     literal_column,
@@ -37,6 +38,9 @@ from logchat.storage.models import Event, EventRollup, Source, Template, VectorW
 from logchat.storage.models.base import from_micros
 
 _ts_micros = type_coerce(Event.ts, BigInteger)
+
+# A condition on the events table. Callers pass it back to the functions here without looking inside.
+Condition = ColumnElement[bool]
 
 # Messages read per pattern to find the values of its variables; beyond this the values are sampled.
 VALUES_PER_PATTERN = 2_000
@@ -160,6 +164,27 @@ def levels_in_scope(session: Session, flt: stats_repo.EventFilter) -> tuple[bool
 
 
 # --- the matched set ----------------------------------------------------------------------------------
+
+
+def event_conditions(
+    session: Session, flt: stats_repo.EventFilter, matched: Condition | None = None
+) -> list[Condition]:
+    """The conditions selecting the events under ``flt`` and, when given, ``matched``; a new list."""
+    conditions = flt.conditions(session)
+    if matched is not None:
+        conditions.append(matched)
+    return conditions
+
+
+def no_events() -> Condition:
+    """A condition no event satisfies."""
+    return false()
+
+
+def of_templates(template_ids: Iterable[int]) -> Condition:
+    """The events of these templates."""
+    return Event.template_id.in_(sorted(template_ids))
+
 
 MATCHES = table("logchat_matches", column("id"))
 

@@ -87,16 +87,23 @@ def _render(result: dict[str, Any]) -> None:
             f"  {_fmt_time(histogram['buckets'][0]['start'])}  …  {_fmt_time(histogram['buckets'][-1]['start'])}",
             markup=False,
         )
-    templates = Table(title="Top patterns (errors first)", title_justify="left", box=None)
-    for column, justify in (("count", "right"), ("level", "left"), ("first seen", "left"),
-                            ("last seen", "left"), ("pattern", "left")):
-        templates.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    templates = Table(title="Top patterns (errors first)", title_justify="left", box=None, expand=True)
+    templates.add_column("count", justify="right", no_wrap=True, min_width=7)
+    templates.add_column("level", no_wrap=True, min_width=8)
+    templates.add_column("first seen", no_wrap=True, min_width=11)
+    templates.add_column("last seen", no_wrap=True, min_width=11)
+    # One line per pattern keeps the table readable; --json has the full text.
+    templates.add_column("pattern", no_wrap=True, overflow="ellipsis", ratio=1)
     for row in result["top_templates"]:
         templates.add_row(
-            f"{row['count']:,}", row["level"] or "-", _fmt_time(row["first_seen"]), _fmt_time(row["last_seen"]),
+            f"{row['count']:,}", row["level"] or "-", _short_time(row["first_seen"]), _short_time(row["last_seen"]),
             row["template"],
         )
     out.print(templates, markup=False)
+
+
+def _short_time(value: Any) -> str:
+    return value.strftime("%m-%d %H:%M") if value is not None else "-"
 
 
 def _interval(seconds: int) -> str:

@@ -128,6 +128,7 @@ def bench_size(events: int, repeat: int, workdir: Path, end_to_end_runs: int) ->
     from logchat.services.ask import AskRequest, ask
     from logchat.services.ingest import index_inputs
     from logchat.services.vectors import rebuild_vector_index
+    from logchat.storage import fulltext_repo
     from logchat.storage.db import open_store
 
     data_dir = workdir / f"data-{events}"
@@ -168,7 +169,7 @@ def bench_size(events: int, repeat: int, workdir: Path, end_to_end_runs: int) ->
             t = time.perf_counter()
             with store.session() as session:
                 query = fulltext.resolve_query(session, fulltext.parse_text_query(filters.text_query, filters.keywords))
-                fulltext.count_matches(session, query, [])
+                fulltext_repo.count_matches(session, query, [])
                 fulltext.search(session, query, [], 20)
             fts_times.append((time.perf_counter() - t) * 1000)
 

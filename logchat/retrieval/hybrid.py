@@ -18,9 +18,6 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement
-from sqlalchemy.orm import Session
-
 from logchat.retrieval import fulltext
 from logchat.storage import search_repo
 from logchat.storage.stats_repo import EventFilter
@@ -28,6 +25,7 @@ from logchat.storage.stats_repo import EventFilter
 if TYPE_CHECKING:
     from logchat.retrieval.embeddings import TextEmbedder
     from logchat.retrieval.vector_store import VectorIndex
+    from logchat.storage.db import Session
 
 __all__ = ["HybridResult", "VectorSide", "hybrid_search", "reciprocal_rank_fusion", "vector_candidates"]
 
@@ -86,7 +84,7 @@ def vector_candidates(
     side: VectorSide,
     query_text: str,
     flt: EventFilter,
-    conditions: Sequence[ColumnElement[bool]],
+    conditions: Sequence[search_repo.Condition],
     *,
     limit: int,
     counts: search_repo.MatchCounts | None = None,
@@ -150,7 +148,7 @@ def hybrid_search(
     flt: EventFilter,
     vectors: VectorSide | None,
     pool: int,
-    restrict_to: ColumnElement[bool] | None = None,
+    restrict_to: search_repo.Condition | None = None,
     counts: search_repo.MatchCounts | None = None,
     templates: Collection[int] | None = None,
     within: Any = None,

@@ -31,7 +31,7 @@ from logchat.llm.secrets import mask_secrets
 from logchat.retrieval import fulltext
 from logchat.retrieval.question import QuestionFilters, normalise_levels, parse_question
 from logchat.retrieval.timerange import TimeRange
-from logchat.storage import chat_repo, search_repo
+from logchat.storage import chat_repo, fulltext_repo, search_repo
 from logchat.storage.db import Store
 from logchat.storage.stats_repo import EventFilter
 
@@ -288,12 +288,12 @@ def _match(session: Session, scope: _Scope, resolved: fulltext.ResolvedQuery) ->
     flt = scope.flt
     if resolved.mode == "impossible":
         return _Retrieval(resolved, search_repo.no_events(), search_repo.Aggregate())
-    condition = fulltext.match_condition(session, resolved)
+    condition = fulltext_repo.match_condition(session, resolved)
     if condition is None:
         return _Retrieval(resolved, None, search_repo.aggregate(session, flt, None, errors_first=True))
-    full = fulltext.templates_fully_matching(session, resolved)
+    full = fulltext_repo.templates_fully_matching(session, resolved)
     if full:
-        hits = fulltext.fts_hits(session, resolved)
+        hits = fulltext_repo.fts_hits(session, resolved)
         if hits is not None and hits == search_repo.rollup_total(session, full):
             # Every hit belongs to a template whose fixed text matches: the rollup counts them exactly.
             aggregate = search_repo.aggregate(session, flt, None, errors_first=False, templates=full)

@@ -26,7 +26,7 @@ from logchat.storage.models import Source
 from logchat.storage.models.base import to_micros
 
 # Smaller sources are not worth starting a reader process for.
-PARALLEL_MIN_BYTES = 8 << 20
+PARALLEL_MIN_BYTES = 1 << 20
 
 
 @dataclass

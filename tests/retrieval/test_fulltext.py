@@ -1,4 +1,7 @@
-"""Full-text search on both backends: safe quoting, verbatim identifiers, stemming, dropped words."""
+"""Text queries against the store on both backends: dropped words, synonyms, relaxation, filtered search.
+
+The SQL itself (quoting, identifiers, stemming, ranking) is tested in tests/storage/test_fulltext_repo.py.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Any
 import pytest
 
 from logchat.retrieval import fulltext
+from logchat.storage import fulltext_repo
 
 LINES = [
     "2026-01-05T10:00:00+00:00 web-01 sshd[10]: Failed password for root from 10.0.0.1 port 22 ssh2",
@@ -31,35 +35,7 @@ def small_store(store: Any, index_logs: Any, tmp_path: Path) -> Any:
 def _count(store: Any, text: str, keywords: tuple[str, ...] = ()) -> int:
     with store.session() as session:
         resolved = fulltext.resolve_query(session, fulltext.parse_text_query(text, keywords))
-        return fulltext.count_matches(session, resolved, [])
-
-
-def _lines(store: Any, text: str, keywords: tuple[str, ...] = ()) -> list[int]:
-    from logchat.storage.search_repo import fetch_events
-
-    with store.session() as session:
-        resolved = fulltext.resolve_query(session, fulltext.parse_text_query(text, keywords))
-        ids = [event_id for event_id, _ in fulltext.search(session, resolved, [], 50)]
-        rows = fetch_events(session, ids)
-        return sorted(rows[event_id].line_no for event_id in ids)
-
-
-def test_identifiers_match_verbatim_with_boundaries(small_store: Any) -> None:
-    assert _lines(small_store, "10.0.0.1", ("10.0.0.1",)) == [1, 4]  # not 10.0.0.12, not 110.0.0.1
-    assert _lines(small_store, "root 10.0.0.12", ("10.0.0.12",)) == [2]
-    assert _lines(small_store, "blk_-42", ("blk_-42",)) == [5]
-    assert _count(small_store, "blk_42", ("blk_42",)) == 1
-
-
-def test_words_are_stemmed(small_store: Any) -> None:
-    assert _lines(small_store, "rejects") == [4]
-    assert _count(small_store, "failed passwords") == 3
-
-
-def test_query_syntax_in_user_text_is_harmless(small_store: Any) -> None:
-    for text in ('"hello (world)" AND NEAR: *', 'NEAR(x y', '" OR "', "col:value", "-", "a AND", "^*"):
-        _count(small_store, text)  # no syntax error, whatever the text
-    assert _count(small_store, '"hello (world)"') == 1
+        return fulltext_repo.count_matches(session, resolved, [])
 
 
 def test_words_no_event_contains_are_dropped_and_identifiers_are_not(small_store: Any) -> None:
@@ -68,7 +44,7 @@ def test_words_no_event_contains_are_dropped_and_identifiers_are_not(small_store
         assert resolved.mode == "all" and resolved.dropped == ("zebra",)
         missing = fulltext.resolve_query(session, fulltext.parse_text_query("failed 10.9.9.9", ["10.9.9.9"]))
         assert missing.mode == "impossible" and missing.missing == ("10.9.9.9",)
-        assert fulltext.count_matches(session, missing, []) == 0
+        assert fulltext_repo.count_matches(session, missing, []) == 0
         empty = fulltext.resolve_query(session, fulltext.parse_text_query("zebra giraffe"))
         assert empty.mode == "none" and not empty.has_condition
 
@@ -77,16 +53,16 @@ def test_an_absent_word_is_replaced_by_synonyms_that_occur(small_store: Any) -> 
     with small_store.session() as session:
         resolved = fulltext.resolve_query(session, fulltext.parse_text_query("logins"))
         assert resolved.expanded["logins"]
-        assert fulltext.count_matches(session, resolved, []) == 4  # password x3, authentication x1
+        assert fulltext_repo.count_matches(session, resolved, []) == 4  # password x3, authentication x1
 
 
 def test_relax_leaves_out_the_word_that_never_occurs_with_the_others(small_store: Any) -> None:
     with small_store.session() as session:
         resolved = fulltext.resolve_query(session, fulltext.parse_text_query("failed password replicated root"))
-        assert fulltext.count_matches(session, resolved, []) == 0
+        assert fulltext_repo.count_matches(session, resolved, []) == 0
         relaxed = fulltext.relax(session, resolved, [])
         assert relaxed is not None and relaxed.unmatched == ("replicated",)
-        assert fulltext.count_matches(session, relaxed, []) == 2
+        assert fulltext_repo.count_matches(session, relaxed, []) == 2
 
 
 def test_filters_restrict_the_search(small_store: Any) -> None:
@@ -95,25 +71,12 @@ def test_filters_restrict_the_search(small_store: Any) -> None:
     with small_store.session() as session:
         resolved = fulltext.resolve_query(session, fulltext.parse_text_query("failed password"))
         conditions = EventFilter(hosts=["web-02"]).conditions(session)
-        assert fulltext.count_matches(session, resolved, conditions) == 1
+        assert fulltext_repo.count_matches(session, resolved, conditions) == 1
         assert len(fulltext.search(session, resolved, conditions, 10)) == 1
 
 
-def test_templates_whose_fixed_text_matches_are_found_on_sqlite(small_store: Any) -> None:
-    with small_store.session() as session:
-        resolved = fulltext.resolve_query(session, fulltext.parse_text_query("failed password"))
-        full = fulltext.templates_fully_matching(session, resolved)
-        hits = fulltext.fts_hits(session, resolved)
-        if small_store.is_sqlite:
-            assert full and hits == 3
-        else:
-            assert full == frozenset() and hits is None
-
-
-def test_ranking_by_recency_and_by_score_return_the_same_set(small_store: Any) -> None:
+def test_a_few_hits_are_ranked_by_score(small_store: Any) -> None:
     with small_store.session() as session:
         resolved = fulltext.resolve_query(session, fulltext.parse_text_query("port"))
-        by_score = fulltext.search(session, resolved, [], 10, by_recency=False)
-        by_time = fulltext.search(session, resolved, [], 10, by_recency=True)
-        assert sorted(by_score) != [] and {i for i, _ in by_score} == {i for i, _ in by_time}
-        assert [i for i, _ in by_time] == sorted((i for i, _ in by_time), reverse=True)
+        by_score = fulltext_repo.search_events(session, resolved, [], 10, by_recency=False)
+        assert by_score and fulltext.search(session, resolved, [], 10) == by_score

@@ -1,0 +1,344 @@
+"""Full-text search in SQL: SQLite FTS5 and PostgreSQL tsvector behind one function, :func:`search_events`.
+
+A text query (built and resolved by :mod:`logchat.retrieval.fulltext`) arrives here as terms that must
+all match (``required``) plus, in mode "any", a group of which one must match (``optional``):
+
+- A plain word goes through the full-text index, stemmed (porter on SQLite, the 'english'
+  configuration on PostgreSQL), so "rejected" finds "reject".
+- A verbatim term (an identifier with punctuation, a quoted phrase) is checked with a regular
+  expression on the message, word boundaries and case ignored, because the two tokenizers split such
+  strings differently (FTS5 into "10", "0", "0", "1"; PostgreSQL keeps "/10.0.0.1" as a path). On
+  SQLite the identifier's pieces are also sent to FTS5 first, so the expression only runs on rows
+  that contain every piece.
+
+User text never reaches FTS5's query syntax: every token is a double-quoted string of letters and
+digits, so quotes, colons, NEAR, AND/OR/NOT or parentheses in a question cannot cause a syntax error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from sqlalchemy import ColumnElement, and_, bindparam, false, func, literal_column, select, table, text
+from sqlalchemy.orm import Session
+
+from logchat.storage.models import Event
+
+__all__ = [
+    "MAX_TEMPLATES_FOR_LITERAL_MATCH",
+    "TextMatch",
+    "TextTerm",
+    "count_matches",
+    "fts_hits",
+    "match_condition",
+    "search_events",
+    "templates_fully_matching",
+    "term_exists",
+    "verbatim_pattern",
+]
+
+_TOKEN_RX = re.compile(r"[^\W_]+", re.UNICODE)
+_PLACEHOLDER_RX = re.compile(r"<[^<>\s]*>")
+_TEMPLATE_FTS = "temp.logchat_template_fts"
+MAX_TEMPLATES_FOR_LITERAL_MATCH = 50_000
+
+FTS_TABLE = table("events_fts")
+_FTS = literal_column("events_fts")
+_PG_SEARCH = literal_column("events.search")
+
+
+class TextTerm(Protocol):
+    """One term of a text query (:class:`logchat.retrieval.fulltext.Term` has this shape)."""
+
+    @property
+    def text(self) -> str: ...  # as written
+    @property
+    def tokens(self) -> tuple[str, ...]: ...  # lower-cased letter/digit runs
+    @property
+    def verbatim(self) -> bool: ...  # must appear exactly
+    @property
+    def alternatives(self) -> tuple[str, ...]: ...  # synonyms standing in for the word
+
+
+class TextMatch(Protocol):
+    """A resolved text query (:class:`logchat.retrieval.fulltext.ResolvedQuery` has this shape)."""
+
+    @property
+    def required(self) -> Sequence[TextTerm]: ...
+    @property
+    def optional(self) -> Sequence[TextTerm]: ...
+    @property
+    def mode(self) -> str: ...  # none (no text condition) | all | any | impossible
+
+
+class _OneTerm:
+    """A query of a single required term."""
+
+    mode = "all"
+    optional: tuple[TextTerm, ...] = ()
+
+    def __init__(self, term: TextTerm) -> None:
+        self.required = (term,)
+
+
+# --- building expressions -------------------------------------------------------------------------------
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _tokens_of(text: str) -> tuple[str, ...]:
+    return tuple(token.lower() for token in _TOKEN_RX.findall(text))
+
+
+def _fts_string(token: str) -> str:
+    return '"' + token.replace('"', '""') + '"'
+
+
+def _fts_term(term: TextTerm) -> str:
+    groups = [term.tokens] if term.tokens else []
+    groups.extend(_tokens_of(alternative) for alternative in term.alternatives)
+    return "(" + " OR ".join("(" + " AND ".join(_fts_string(t) for t in group) + ")" for group in groups) + ")"
+
+
+def _fts_expression(required: Sequence[TextTerm], optional: Sequence[TextTerm]) -> str | None:
+    parts = [_fts_term(term) for term in required]
+    if optional:
+        parts.append("(" + " OR ".join(_fts_term(term) for term in optional) + ")")
+    return " AND ".join(parts) if parts else None
+
+
+def verbatim_pattern(term: TextTerm) -> str:
+    """A regular expression (valid for Python and PostgreSQL) matching the term with word boundaries."""
+    pieces = []
+    for char in term.text:
+        if char.isalnum():
+            pieces.append(char)
+        elif char.isspace():
+            if pieces and pieces[-1] != r"\s+":
+                pieces.append(r"\s+")
+        else:
+            pieces.append("\\" + char)
+    body = "".join(pieces)
+    start = r"(^|[^0-9a-z_.])" if term.text[:1].isalnum() else ""
+    # A sentence may end right after the identifier ("from 10.0.0.1."), another number may not.
+    end = r"($|[^0-9a-z_.]|\.($|[^0-9a-z_]))" if term.text[-1:].isalnum() else ""
+    return start + body + end
+
+
+def _regex_condition(session: Session, term: TextTerm) -> ColumnElement[bool]:
+    pattern = verbatim_pattern(term)
+    if _dialect(session) == "postgresql":
+        return Event.message.regexp_match(pattern, flags="i")
+    # SQLAlchemy's SQLite REGEXP is Python's re.search, which takes the flag inline.
+    return Event.message.regexp_match("(?i)" + pattern)
+
+
+def _pg_term_query(term: TextTerm) -> Any:
+    def one(words: str) -> Any:
+        return func.plainto_tsquery(literal_column("'english'"), words)
+
+    phrases = [" ".join(term.tokens)] if term.tokens else []
+    phrases.extend(term.alternatives)
+    query = one(phrases[0])
+    for alternative in phrases[1:]:
+        query = query.op("||")(one(alternative))
+    return query
+
+
+def _pg_expression(required: Sequence[TextTerm], optional: Sequence[TextTerm]) -> Any | None:
+    query = None
+    for term in required:
+        part = _pg_term_query(term)
+        query = part if query is None else query.op("&&")(part)
+    if optional:
+        anyof = None
+        for term in optional:
+            part = _pg_term_query(term)
+            anyof = part if anyof is None else anyof.op("||")(part)
+        query = anyof if query is None else query.op("&&")(anyof)
+    return query
+
+
+def _split(terms: Sequence[TextTerm], dialect: str) -> tuple[list[TextTerm], list[TextTerm]]:
+    """(terms for the index, terms for the regular expression)."""
+    if dialect == "postgresql":
+        return [t for t in terms if not t.verbatim], [t for t in terms if t.verbatim]
+    # FTS5 prefilters verbatim terms by their pieces; the expression then checks the exact text.
+    return list(terms), [t for t in terms if t.verbatim]
+
+
+# --- conditions and counts ------------------------------------------------------------------------------
+
+
+def match_condition(session: Session, query: TextMatch) -> ColumnElement[bool] | None:
+    """A condition on ``events`` selecting the rows that match ``query``; None when it has no text."""
+    if query.mode == "none":
+        return None
+    if query.mode == "impossible":
+        return false()
+    dialect = _dialect(session)
+    indexed, verbatim = _split(query.required, dialect)
+    # Only plain words are ever optional, so the "any" group is always the index's business.
+    optional = list(query.optional)
+    conditions: list[ColumnElement[bool]] = []
+    if dialect == "postgresql":
+        expression = _pg_expression(indexed, optional)
+        if expression is not None:
+            conditions.append(_PG_SEARCH.op("@@")(expression))
+    else:
+        expression = _fts_expression(indexed, optional)
+        if expression is not None:
+            subquery = select(literal_column("rowid")).select_from(FTS_TABLE).where(_FTS.op("MATCH")(expression))
+            conditions.append(Event.id.in_(subquery))
+    conditions.extend(_regex_condition(session, term) for term in verbatim)
+    return and_(*conditions) if conditions else None
+
+
+def term_exists(session: Session, term: TextTerm) -> bool:
+    """Whether any event contains ``term`` (one query; two on PostgreSQL for a plain word)."""
+    dialect = _dialect(session)
+    if term.verbatim:
+        if dialect == "postgresql":
+            statement = select(literal_column("1")).select_from(Event).where(_regex_condition(session, term)).limit(1)
+            return session.execute(statement).first() is not None
+        condition = match_condition(session, _OneTerm(term))
+        assert condition is not None
+        return session.execute(select(Event.id).where(condition).limit(1)).first() is not None
+    if dialect == "postgresql":
+        query = _pg_term_query(term)
+        if session.scalar(select(func.numnode(query))) == 0:
+            return False  # only stop words
+        return session.execute(
+            select(literal_column("1")).select_from(Event).where(_PG_SEARCH.op("@@")(query)).limit(1)
+        ).first() is not None
+    expression = _fts_term(term)
+    row = session.execute(
+        text("SELECT 1 FROM events_fts WHERE events_fts MATCH :q LIMIT 1"), {"q": expression}
+    ).first()
+    return row is not None
+
+
+def count_matches(session: Session, query: TextMatch, conditions: Sequence[ColumnElement[bool]]) -> int:
+    """Events matching ``query`` and every one of ``conditions``."""
+    where = list(conditions)
+    condition = match_condition(session, query)
+    if condition is not None:
+        where.append(condition)
+    return int(session.scalar(select(func.count()).select_from(Event).where(*where)) or 0)
+
+
+def fts_hits(session: Session, query: TextMatch) -> int | None:
+    """How many events the index part of ``query`` matches, ignoring filters and identifiers' exact
+    form (FTS5 counts this without touching the events table). None on PostgreSQL."""
+    if _dialect(session) != "sqlite" or query.mode not in ("all", "any"):
+        return None
+    expression = _fts_expression(query.required, query.optional)
+    if expression is None:
+        return None
+    return int(session.execute(
+        text("SELECT count(*) FROM events_fts WHERE events_fts MATCH :q"), {"q": expression}
+    ).scalar_one())
+
+
+def templates_fully_matching(session: Session, query: TextMatch) -> frozenset[int]:
+    """Templates whose fixed text already satisfies ``query``, so that every one of their events does.
+
+    "Failed password for <*> from <IP>" matches "failed password" for all of its 150,000 events: they
+    can be counted from the rollup instead of one by one. Placeholders are removed before matching, and
+    identifiers (which live in the variable parts) never match a template. SQLite only: it uses the same
+    FTS5 tokenizer as the events, so a template matches exactly when its events' fixed words do.
+    """
+    if _dialect(session) != "sqlite" or query.mode not in ("all", "any"):
+        return frozenset()
+    if any(term.verbatim for term in (*query.required, *query.optional)):
+        return frozenset()
+    expression = _fts_expression(query.required, query.optional)
+    if expression is None:
+        return frozenset()
+    rows = session.execute(text("SELECT id, template FROM templates LIMIT :n"),
+                           {"n": MAX_TEMPLATES_FOR_LITERAL_MATCH + 1}).all()
+    if not rows or len(rows) > MAX_TEMPLATES_FOR_LITERAL_MATCH:
+        return frozenset()
+    connection = session.connection()
+    connection.exec_driver_sql(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {_TEMPLATE_FTS} USING fts5(body, tokenize='porter unicode61')"
+    )
+    connection.exec_driver_sql(f"DELETE FROM {_TEMPLATE_FTS}")
+    connection.exec_driver_sql(
+        f"INSERT INTO {_TEMPLATE_FTS}(rowid, body) VALUES (?, ?)",
+        [(template_id, _PLACEHOLDER_RX.sub(" ", template or "")) for template_id, template in rows],
+    )
+    matched = connection.exec_driver_sql(
+        f"SELECT rowid FROM {_TEMPLATE_FTS} WHERE {_TEMPLATE_FTS.split('.')[1]} MATCH ?", (expression,)
+    ).all()
+    return frozenset(int(row[0]) for row in matched)
+
+
+# --- the search -----------------------------------------------------------------------------------------
+
+
+def search_events(
+    session: Session,
+    query: TextMatch,
+    conditions: Sequence[ColumnElement[bool]],
+    limit: int,
+    *,
+    by_recency: bool = False,
+    within: Any = None,
+) -> list[tuple[int, float]]:
+    """Ids of events matching ``query`` and ``conditions``, best first, with a score (higher is better).
+
+    Ranked by BM25 on SQLite and ts_rank on PostgreSQL; ties (common in logs, where thousands of lines
+    share the same words) go to the most recent event. ``by_recency``: the most recent matching lines
+    first, without scoring. ``within``: a SELECT of the ids already known to match the query and
+    ``conditions`` (ranking then only reads those).
+    """
+    if query.mode in ("none", "impossible") or limit <= 0:
+        return []
+    dialect = _dialect(session)
+    condition = match_condition(session, query)
+    assert condition is not None
+    if dialect == "postgresql":
+        expression = _pg_expression([t for t in query.required if not t.verbatim], list(query.optional))
+        if expression is None or by_recency:
+            rank: Any = literal_column("0.0")
+        else:
+            rank = func.ts_rank(_PG_SEARCH, expression)
+        where = [Event.id.in_(within)] if within is not None else [condition, *conditions]
+        statement = (
+            select(Event.id, rank.label("score"))
+            .where(*where)
+            .order_by(literal_column("score").desc(), Event.ts.desc(), Event.id.desc())
+            .limit(limit)
+        )
+        return [(int(row[0]), float(row[1])) for row in session.execute(statement)]
+    indexed, verbatim = _split(query.required, dialect)
+    expression = _fts_expression(indexed, list(query.optional))
+    assert expression is not None
+    fts = table("events_fts", literal_column("rowid"))
+    rowid = literal_column("events_fts.rowid")
+    if by_recency:
+        # FTS5 walks its hits in descending rowid (= event id, i.e. arrival) order natively.
+        statement = select(Event.id, literal_column("0.0").label("score")).order_by(rowid.desc())
+    else:
+        statement = select(Event.id, func.bm25(_FTS).label("score")).order_by(
+            literal_column("score"), Event.ts.desc(), Event.id.desc()
+        )
+    match = _FTS.op("MATCH")(bindparam("fts_query", expression))
+    if within is not None:
+        # The matching ids are known: rank them without re-checking filters or identifiers. The unary +
+        # keeps SQLite from handing the id list to FTS5 (which would run the MATCH once per id).
+        known = literal_column("+events_fts.rowid").in_(within)
+        score = literal_column("0.0") if by_recency else func.bm25(_FTS)
+        order = [rowid.desc()] if by_recency else [literal_column("score"), rowid.desc()]
+        ranked = select(rowid, score.label("score")).select_from(fts).where(match, known).order_by(*order)
+        return [(int(row[0]), -float(row[1])) for row in session.execute(ranked.limit(limit))]
+    statement = statement.select_from(fts).join(Event, Event.id == rowid).where(match, *conditions).limit(limit)
+    for term in verbatim:
+        statement = statement.where(_regex_condition(session, term))
+    # bm25() is lower-is-better; negate so every caller sees higher-is-better.
+    return [(int(row[0]), -float(row[1])) for row in session.execute(statement)]

@@ -1,0 +1,96 @@
+"""Full-text SQL on both backends: safe quoting, verbatim identifiers, stemming, template matching, ranking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from logchat.retrieval.fulltext import ResolvedQuery, parse_text_query, resolve_query
+from logchat.storage import fulltext_repo
+
+LINES = [
+    "2026-01-05T10:00:00+00:00 web-01 sshd[10]: Failed password for root from 10.0.0.1 port 22 ssh2",
+    "2026-01-05T10:00:01+00:00 web-01 sshd[11]: Failed password for root from 10.0.0.12 port 22 ssh2",
+    "2026-01-05T10:00:02+00:00 web-02 sshd[12]: Failed password for admin from 110.0.0.1 port 22 ssh2",
+    "2026-01-05T10:00:03+00:00 web-02 sshd[13]: Connection rejected from 10.0.0.1.",
+    "2026-01-05T10:00:04+00:00 web-02 app[14]: block blk_-42 replicated, blk_42 kept",
+    '2026-01-05T10:00:05+00:00 web-03 app[15]: user said "hello (world)" AND NEAR: *',
+    "2026-01-05T10:00:06+00:00 web-03 app[16]: authentication failure for alice",
+]
+
+
+@pytest.fixture
+def small_store(store: Any, settings: Any, tmp_path: Path) -> Any:
+    from logchat.services.ingest import index_inputs
+
+    path = tmp_path / "auth.log"
+    path.write_text("\n".join(LINES) + "\n", encoding="utf-8")
+    report = index_inputs(store, settings, [str(path)])
+    assert not report.failed, report.to_dict()
+    return store
+
+
+def _resolved(session: Any, text: str, keywords: tuple[str, ...] = ()) -> ResolvedQuery:
+    return resolve_query(session, parse_text_query(text, keywords))
+
+
+def _count(store: Any, text: str, keywords: tuple[str, ...] = ()) -> int:
+    with store.session() as session:
+        return fulltext_repo.count_matches(session, _resolved(session, text, keywords), [])
+
+
+def _lines(store: Any, text: str, keywords: tuple[str, ...] = ()) -> list[int]:
+    from logchat.storage.search_repo import fetch_events
+
+    with store.session() as session:
+        found = fulltext_repo.search_events(session, _resolved(session, text, keywords), [], 50)
+        ids = [event_id for event_id, _ in found]
+        rows = fetch_events(session, ids)
+        return sorted(rows[event_id].line_no for event_id in ids)
+
+
+def test_identifiers_match_verbatim_with_boundaries(small_store: Any) -> None:
+    assert _lines(small_store, "10.0.0.1", ("10.0.0.1",)) == [1, 4]  # not 10.0.0.12, not 110.0.0.1
+    assert _lines(small_store, "root 10.0.0.12", ("10.0.0.12",)) == [2]
+    assert _lines(small_store, "blk_-42", ("blk_-42",)) == [5]
+    assert _count(small_store, "blk_42", ("blk_42",)) == 1
+
+
+def test_words_are_stemmed(small_store: Any) -> None:
+    assert _lines(small_store, "rejects") == [4]
+    assert _count(small_store, "failed passwords") == 3
+
+
+def test_query_syntax_in_user_text_is_harmless(small_store: Any) -> None:
+    for text in ('"hello (world)" AND NEAR: *', 'NEAR(x y', '" OR "', "col:value", "-", "a AND", "^*"):
+        _count(small_store, text)  # no syntax error, whatever the text
+    assert _count(small_store, '"hello (world)"') == 1
+
+
+def test_a_query_without_text_or_that_cannot_match_has_no_or_a_false_condition(small_store: Any) -> None:
+    with small_store.session() as session:
+        assert fulltext_repo.match_condition(session, ResolvedQuery()) is None
+        assert fulltext_repo.search_events(session, ResolvedQuery(mode="impossible"), [], 10) == []
+        assert fulltext_repo.count_matches(session, ResolvedQuery(mode="impossible"), []) == 0
+
+
+def test_templates_whose_fixed_text_matches_are_found_on_sqlite(small_store: Any) -> None:
+    with small_store.session() as session:
+        resolved = _resolved(session, "failed password")
+        full = fulltext_repo.templates_fully_matching(session, resolved)
+        hits = fulltext_repo.fts_hits(session, resolved)
+        if small_store.is_sqlite:
+            assert full and hits == 3
+        else:
+            assert full == frozenset() and hits is None
+
+
+def test_ranking_by_recency_and_by_score_return_the_same_set(small_store: Any) -> None:
+    with small_store.session() as session:
+        resolved = _resolved(session, "port")
+        by_score = fulltext_repo.search_events(session, resolved, [], 10, by_recency=False)
+        by_time = fulltext_repo.search_events(session, resolved, [], 10, by_recency=True)
+        assert sorted(by_score) != [] and {i for i, _ in by_score} == {i for i, _ in by_time}
+        assert [i for i, _ in by_time] == sorted((i for i, _ in by_time), reverse=True)

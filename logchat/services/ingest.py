@@ -82,12 +82,10 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class TimeWindow:
+    """`reload --since/--until`: only events inside are kept."""
+
     since: datetime | None = None
     until: datetime | None = None
-
-    @property
-    def unbounded(self) -> bool:
-        return self.since is None and self.until is None
 
 
 class Progress:

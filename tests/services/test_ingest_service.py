@@ -225,3 +225,39 @@ def test_permission_denied_names_the_file(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr
     assert f"{secret}: permission denied" in result.stderr
     assert "3 new events" in result.stdout
+
+
+def test_reader_process_and_in_process_ingest_store_the_same(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Large files are parsed in a forked reader process; the store must not be able to tell."""
+    import logchat.services.ingest as ingest_service
+    from logchat.config import load_settings
+    from logchat.storage.db import open_store
+
+    log = tmp_path / "big.log"
+    with log.open("w") as handle:
+        for i in range(40_000):
+            handle.write(f"2026-11-03 10:{(i // 60) % 60:02d}:{i % 60:02d},{i % 1000:03d} "
+                         f"{'ERROR' if i % 50 == 0 else 'INFO'} [main] com.example.Job: step {i} took {i % 97} ms\n")
+            if i % 50 == 0:
+                handle.write("java.lang.IllegalStateException: boom\n\tat com.example.Job.run(Job.java:42)\n")
+    assert log.stat().st_size > 2 << 20
+    stored = {}
+    for mode, threshold in (("reader", 1 << 20), ("in-process", 1 << 40)):
+        monkeypatch.setattr(ingest_service, "PARALLEL_MIN_BYTES", threshold)
+        data = tmp_path / mode
+        settings = load_settings(data_dir=data)
+        settings.ingest.batch_size = 7_000
+        store = open_store(settings.database_url)
+        report = index_inputs(store, settings, [str(log)])
+        assert not report.failed
+        with store.session() as session:
+            stored[mode] = (
+                session.execute(select(Event.line_no, Event.line_end, Event.byte_offset, Event.ts, Event.level,
+                                       Event.template_id, Event.message).order_by(Event.id)).all(),
+                session.execute(select(Template.id, Template.template, Template.count)
+                                .order_by(Template.id)).all(),
+                report.new_lines,
+            )
+        store.close()
+    assert stored["reader"] == stored["in-process"]
+    assert stored["reader"][2] == 40_000 + 2 * 800

@@ -49,19 +49,10 @@ def main_callback(
 
 
 def _register() -> None:
-    from logchat.cli import db, index, stat
+    from logchat.cli import ask, db, index, sessions, stat, users
     from logchat.cli.errors import wrap_commands
 
-    index.register(app)
-    stat.register(app)
-    db.register(app)
-    for optional in ("users", "ask", "sessions"):
-        try:
-            module = __import__(f"logchat.cli.{optional}", fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"logchat.cli.{optional}":
-                raise
-            continue
+    for module in (index, stat, ask, sessions, users, db):
         module.register(app)
     wrap_commands(app)
 

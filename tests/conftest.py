@@ -110,6 +110,31 @@ def store(settings) -> Iterator[object]:  # type: ignore[no-untyped-def]
         opened.close()
 
 
+# A few lines that exercise full-text search: identifiers that are prefixes of others, query syntax
+# inside log text, stemming.
+FULLTEXT_LINES = [
+    "2026-01-05T10:00:00+00:00 web-01 sshd[10]: Failed password for root from 10.0.0.1 port 22 ssh2",
+    "2026-01-05T10:00:01+00:00 web-01 sshd[11]: Failed password for root from 10.0.0.12 port 22 ssh2",
+    "2026-01-05T10:00:02+00:00 web-02 sshd[12]: Failed password for admin from 110.0.0.1 port 22 ssh2",
+    "2026-01-05T10:00:03+00:00 web-02 sshd[13]: Connection rejected from 10.0.0.1.",
+    "2026-01-05T10:00:04+00:00 web-02 app[14]: block blk_-42 replicated, blk_42 kept",
+    '2026-01-05T10:00:05+00:00 web-03 app[15]: user said "hello (world)" AND NEAR: *',
+    "2026-01-05T10:00:06+00:00 web-03 app[16]: authentication failure for alice",
+]
+
+
+@pytest.fixture
+def small_store(store, settings, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The test store holding FULLTEXT_LINES."""
+    from logchat.services.ingest import index_inputs
+
+    path = tmp_path / "auth.log"
+    path.write_text("\n".join(FULLTEXT_LINES) + "\n", encoding="utf-8")
+    report = index_inputs(store, settings, [str(path)])
+    assert not report.failed, report.to_dict()
+    return store
+
+
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     """The test Redis; keys this test writes are removed afterwards."""

@@ -5,31 +5,10 @@ The SQL itself (quoting, identifiers, stemming, ranking) is tested in tests/stor
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from logchat.retrieval import fulltext
 from logchat.storage import fulltext_repo
-
-LINES = [
-    "2026-01-05T10:00:00+00:00 web-01 sshd[10]: Failed password for root from 10.0.0.1 port 22 ssh2",
-    "2026-01-05T10:00:01+00:00 web-01 sshd[11]: Failed password for root from 10.0.0.12 port 22 ssh2",
-    "2026-01-05T10:00:02+00:00 web-02 sshd[12]: Failed password for admin from 110.0.0.1 port 22 ssh2",
-    "2026-01-05T10:00:03+00:00 web-02 sshd[13]: Connection rejected from 10.0.0.1.",
-    "2026-01-05T10:00:04+00:00 web-02 app[14]: block blk_-42 replicated, blk_42 kept",
-    '2026-01-05T10:00:05+00:00 web-03 app[15]: user said "hello (world)" AND NEAR: *',
-    "2026-01-05T10:00:06+00:00 web-03 app[16]: authentication failure for alice",
-]
-
-
-@pytest.fixture
-def small_store(store: Any, index_logs: Any, tmp_path: Path) -> Any:
-    path = tmp_path / "auth.log"
-    path.write_text("\n".join(LINES) + "\n", encoding="utf-8")
-    index_logs([path])
-    return store
 
 
 def _count(store: Any, text: str, keywords: tuple[str, ...] = ()) -> int:

@@ -131,11 +131,3 @@ class Conflict(LogchatError):
     exit_code = 1
     http_status = 409
     code = "conflict"
-
-
-class LLMUnavailable(LogchatError):
-    """No chat model could be reached; callers fall back to an extractive answer."""
-
-    exit_code = 1
-    http_status = 503
-    code = "llm_unavailable"

@@ -31,11 +31,6 @@ for _n, _abbr in enumerate(_MONTH_ABBR, start=1):
 del _n, _abbr
 
 
-def month_number(abbr: str) -> int | None:
-    """'Jun' / 'JUN' / 'jun' -> 6; None for anything else."""
-    return MONTHS.get(abbr)
-
-
 def fraction_to_micros(digits: str | None) -> int:
     """'978' -> 978000, '003' -> 3000, '123456789' -> 123456 (truncated, as fromisoformat does)."""
     if not digits:

@@ -339,10 +339,6 @@ class _Found:
     users: list[str] = field(default_factory=list)
 
 
-def _is_plain_word(token: _Token | None) -> bool:
-    return token is not None and token.kind == "word" and token.lower not in _STOP_WORDS
-
-
 def _classify_marked(
     marker: _Token,
     target: _Token,

@@ -148,10 +148,6 @@ def max_event_id(session: Session) -> int:
     return int(session.scalar(select(func.max(Event.id))) or 0)
 
 
-def count_events(session: Session, conditions: Sequence[ColumnElement[bool]]) -> int:
-    return int(session.scalar(select(func.count()).select_from(Event).where(*conditions)) or 0)
-
-
 def levels_in_scope(session: Session, flt: stats_repo.EventFilter) -> tuple[bool, bool]:
     """(any event under ``flt`` ignoring its levels, any such event carrying a level)."""
     without_levels = stats_repo.EventFilter(

@@ -43,15 +43,6 @@ SYSLOG_TAG = r"(?:([^\s\[:]+(?: [^\s\[:]+)?)(?:\[(\d+)\])?(?: \([^)]*\))?: )?"
 _SYSLOG_TAG_RE = re.compile(SYSLOG_TAG + r"(.*)", re.DOTALL)
 
 
-def split_syslog_tag(rest: str) -> tuple[str | None, int | None, str]:
-    """'sshd[42]: Accepted ...' -> ('sshd', 42, 'Accepted ...'); no tag -> (None, None, rest)."""
-    match = _SYSLOG_TAG_RE.match(rest)
-    if match is None:  # pragma: no cover - the pattern always matches
-        return None, None, rest
-    tag, pid, message = match.groups()
-    return tag, int(pid) if pid else None, message
-
-
 # Programs that print their own severity word first (OpenSSH's error()/fatal(), many daemons).
 _MESSAGE_PREFIX_LEVELS: dict[str, str] = {
     "error:": "ERROR",

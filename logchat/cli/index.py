@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from contextlib import nullcontext
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -105,8 +104,7 @@ def _with_progress(app: AppContext, json_output: bool, run):  # type: ignore[no-
         progress = RichIngestProgress()
         with progress:
             return run(progress)
-    with nullcontext():
-        return run(None)
+    return run(None)
 
 
 def _update_vectors(app: AppContext, report: IngestReport, *, rebuild: bool) -> dict[str, object] | None:

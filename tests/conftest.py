@@ -16,7 +16,9 @@ REPO_ROOT = TESTS_DIR.parent
 DATASETS = REPO_ROOT.parent / "shared" / "datasets"
 sys.path.insert(0, str(TESTS_DIR))  # the fake Ollama server and other test helpers
 
-IN_CI = bool(os.environ.get("CI"))
+from needs import is_ci, missing_resources  # noqa: E402  (a helper module beside this file)
+
+IN_CI = is_ci(os.environ.get("CI"))
 PG_URL = os.environ.get("LOGCHAT_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("LOGCHAT_TEST_REDIS_URL")
 
@@ -32,19 +34,8 @@ def require(condition: bool, what: str) -> None:
 
 
 def _missing_resources(item: pytest.Item) -> list[str]:
-    """What a collected test needs that this machine lacks: by the fixtures it uses and by the
-    backend names in its parameters ("postgresql", "redis", "postgresql+redis")."""
-    names = set(getattr(item, "fixturenames", ()))
-    callspec = getattr(item, "callspec", None)
-    params = " ".join(str(v) for v in callspec.params.values()) if callspec else ""
-    missing = []
-    if not PG_URL and ("postgres_url" in names or "postgresql" in params):
-        missing.append("PostgreSQL (set LOGCHAT_TEST_DATABASE_URL)")
-    if not REDIS_URL and ("redis_url" in names or "redis" in params):
-        missing.append("Redis (set LOGCHAT_TEST_REDIS_URL)")
-    if not DATASETS.is_dir() and "datasets" in names:
-        missing.append(f"the log datasets at {DATASETS}")
-    return missing
+    return missing_resources(item, has_postgres=bool(PG_URL), has_redis=bool(REDIS_URL),
+                             has_datasets=DATASETS.is_dir(), datasets_hint=str(DATASETS))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -72,7 +72,7 @@ def add(
     typer.echo(f"added user {user.username} ({user.role.value})")
     if not accounts.has_enabled_admin():
         typer.echo(
-            "note: there is no enabled admin yet; `logchat serve` will not start until one exists "
+            "note: there is no enabled admin yet; nobody can manage accounts by signing in until one exists "
             "(logchat users add NAME --role admin)",
             err=True,
         )

@@ -30,9 +30,13 @@ MASK_RE = re.compile(
     _BOUNDARY_BEFORE + "(?:" + "|".join(f"(?P<{name}>{pattern})" for name, pattern in _MASKS) + ")" + _BOUNDARY_AFTER
 )
 _PLACEHOLDER = {name: f"<{name}>" for name in MASK_NAMES}
-# A cheap first key: messages that differ only in their digits almost always mask to the same shape,
-# and one C-level substitution is several times faster than masking.
-_DIGIT_RUNS = re.compile(r"\d+")
+# A cheap first key: every ASCII digit 1-9 becomes "1" (a bytes translation, ten times faster than
+# masking). The key keeps the length, every non-digit and every "0", so the masks match at the same
+# places for all messages with one key (the masks only test character classes, lengths and a literal
+# "0x"). Their masked shapes are then equal unless a digit 1-9 survived masking ("admin73"): such
+# shapes are never cached under the key, or Drain would never see "admin1" and generalise the token.
+_DIGIT_KEY = bytes.maketrans(b"23456789", b"11111111")
+_VARYING_DIGIT = re.compile(r"[1-9]")
 _SHAPE_CACHE_LIMIT = 500_000
 STATE_ID = 1
 STATE_VERSION = 1
@@ -55,7 +59,7 @@ class TemplateMiner:
 
         self._drain = Drain(sim_th=sim_th, depth=depth, max_children=100)
         self._shape_to_id: dict[str, int] = {}
-        self._digits_to_id: dict[str, int] = {}
+        self._digits_to_id: dict[bytes, int] = {}
         # Clusters created or whose template changed since the last take_changed().
         self._changed: set[int] = set()
         if state:
@@ -65,7 +69,7 @@ class TemplateMiner:
         # Only the first line of a multi-line event shapes its template; stack frames would make
         # every trace a template of its own.
         first_line = message.partition("\n")[0]
-        key = _DIGIT_RUNS.sub("0", first_line)
+        key = first_line.encode("utf-8", "surrogatepass").translate(_DIGIT_KEY)
         cluster_id = self._digits_to_id.get(key)
         if cluster_id is not None:
             return cluster_id
@@ -79,9 +83,10 @@ class TemplateMiner:
             if len(self._shape_to_id) >= _SHAPE_CACHE_LIMIT:
                 self._shape_to_id.clear()
             self._shape_to_id[shape] = cluster_id
-        if len(self._digits_to_id) >= _SHAPE_CACHE_LIMIT:
-            self._digits_to_id.clear()
-        self._digits_to_id[key] = cluster_id
+        if _VARYING_DIGIT.search(shape) is None:
+            if len(self._digits_to_id) >= _SHAPE_CACHE_LIMIT:
+                self._digits_to_id.clear()
+            self._digits_to_id[key] = cluster_id
         return cluster_id
 
     def template(self, cluster_id: int) -> str:

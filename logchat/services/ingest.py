@@ -108,7 +108,9 @@ class Ingester:
         self.progress = progress
         self.tz = ZoneInfo(settings.ingest.default_timezone)
         with store.session() as session:
-            self.miner = TemplateMiner(writer.load_miner_state(session))
+            self.miner = TemplateMiner.from_store(
+                writer.load_miner_state(session), lambda: writer.template_texts(session)
+            )
             self.next_id = writer.next_event_id(session)
 
     def ingest(self, spec: src.SourceSpec, stdin: BinaryIO | None = None) -> SourceReport:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from logchat.storage.models import Event, Source, TemplateMinerState
+from logchat.storage.models import Event, Source, Template, TemplateMinerState
 
 EVENT_COLUMNS = (
     "id", "source_id", "generation", "line_no", "line_end", "byte_offset", "ts", "level", "host",
@@ -56,6 +56,10 @@ def next_event_id(session: Session) -> int:
 def load_miner_state(session: Session) -> bytes | None:
     row = session.get(TemplateMinerState, 1)
     return row.state if row else None
+
+
+def template_texts(session: Session) -> list[tuple[int, str]]:
+    return [(template_id, text) for template_id, text in session.execute(select(Template.id, Template.template))]
 
 
 def write_batch(

@@ -6,15 +6,18 @@ at any point loses nothing and duplicates nothing: the next run resumes from the
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import sys
 import time
+import zlib
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from logchat.config import Settings
-from logchat.errors import SourceError, UsageError
+from logchat.errors import SourceError, SourceUnreadable, UsageError
 from logchat.ingest import sources as src
 from logchat.ingest.parallel import ReaderProcess, can_fork
 from logchat.ingest.pipeline import Batch, BatchPlan, produce_batches
@@ -27,6 +30,7 @@ from logchat.storage.models.base import to_micros
 
 # Smaller sources are not worth starting a reader process for.
 PARALLEL_MIN_BYTES = 1 << 20
+_VERIFY_BLOCK = 1 << 20
 
 
 @dataclass
@@ -40,7 +44,8 @@ class SourceReport:
     skipped: int = 0  # events outside --since/--until
     bytes_read: int = 0
     generation: int = 0
-    status: str = "ok"  # ok | unchanged | rotated | truncated | error | skipped
+    status: str = "ok"  # ok | unchanged | rotated | truncated | duplicate | error | skipped
+    duplicate_of: str | None = None  # the source already holding this archive's content
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -203,37 +208,50 @@ class Ingester:
                 return
 
     def _ingest_gzip(self, spec: src.SourceSpec, report: SourceReport) -> None:
+        """A compressed file is read only once all of it is verified (the CRC and length of every
+        member), so a truncated or corrupt archive stores nothing, and it is keyed by its content:
+        the same archive under another name (logrotate renaming .1.gz to .2.gz) is not stored twice."""
         assert spec.path is not None
         identity = src.identify(spec.path)
-        digest = src.content_hash(spec.path)
-        row = self._source_row(spec)
-        generation, offset, line_count, fmt = row.generation, row.offset, row.line_count, row.format
-        if row.content_hash == digest:
-            report.status = "unchanged"
-            report.generation = generation
-            report.format = fmt
-            return
-        if row.content_hash != f"partial:{digest}":
-            # New content under this name (or first time): a new generation from the start.
-            generation = row.generation + (1 if row.content_hash else 0)
-            offset, line_count, fmt = 0, 0, None
-        if spec.format != "auto":
-            fmt = spec.format
-        checkpoint = writer.Checkpoint(
-            generation=generation, offset=offset, line_count=line_count, size=offset,
-            content_hash=f"partial:{digest}",
-        )
-        with src.open_gzip(spec.path) as handle:
-            try:
-                sample = src.read_sample(handle)
-            except (OSError, EOFError) as exc:
-                raise src.SourceUnreadable(f"{spec.location}: not a valid gzip file ({exc})") from exc
-            if offset == 0:
-                src.check_not_binary(spec.location, sample)
-            fmt = fmt or self._detect(sample)
-            handle.seek(offset)
-            self._run(row, report, handle, checkpoint, fmt, total=None, reference=identity.mtime,
-                      final_hash=digest)
+        with src.open_binary(spec.path) as raw:
+            digest, size = verify_gzip(spec.location, raw)
+            row = self._source_row(spec)
+            generation, offset, line_count, fmt = row.generation, row.offset, row.line_count, row.format
+            if row.content_hash == digest:
+                report.status = "unchanged"
+                report.generation = generation
+                report.format = fmt
+                return
+            if row.content_hash != f"partial:{digest}":
+                stored_as = self._stored_elsewhere(row.id, digest)
+                if stored_as is not None:
+                    report.status = "duplicate"
+                    report.duplicate_of = stored_as
+                    self._mark_complete(row.id, digest)
+                    return
+                # New content under this name (or first time): a new generation from the start.
+                generation = row.generation + (1 if row.content_hash else 0)
+                offset, line_count, fmt = 0, 0, None
+            if spec.format != "auto":
+                fmt = spec.format
+            checkpoint = writer.Checkpoint(
+                generation=generation, offset=offset, line_count=line_count, size=offset,
+                content_hash=f"partial:{digest}",
+            )
+            raw.seek(0)
+            # The descriptor verified above, not the path: a file renamed over it meanwhile is not read.
+            with gzip.GzipFile(fileobj=raw, mode="rb") as handle:
+                sample = src.read_sample(handle)  # type: ignore[arg-type]
+                if offset == 0:
+                    src.check_not_binary(spec.location, sample)
+                fmt = fmt or self._detect(sample)
+                handle.seek(offset)
+                self._run(row, report, handle, checkpoint, fmt, total=size,  # type: ignore[arg-type]
+                          reference=identity.mtime, final_hash=digest)
+
+    def _stored_elsewhere(self, source_id: int, digest: str) -> str | None:
+        with self.store.session() as session:
+            return writer.location_with_content(session, digest, exclude_id=source_id)
 
     def _ingest_stream(self, spec: src.SourceSpec, report: SourceReport, stream: BinaryIO) -> None:
         import io
@@ -324,6 +342,30 @@ class Ingester:
     def _mark_complete(self, source_id: int, content_hash: str) -> None:
         with self.store.session() as session:
             session.get_one(Source, source_id).content_hash = content_hash
+
+
+def verify_gzip(location: str, raw: BinaryIO) -> tuple[str, int]:
+    """(sha256 of the compressed bytes, decompressed size) after checking every member's CRC and
+    length; a truncated or corrupt archive raises SourceUnreadable naming it."""
+    digest = hashlib.sha256()
+
+    class _Hashing:
+        def read(self, size: int = -1) -> bytes:
+            block = raw.read(size)
+            digest.update(block)
+            return block
+
+    size = 0
+    try:
+        with gzip.GzipFile(fileobj=_Hashing(), mode="rb") as stream:  # type: ignore[call-overload]
+            while block := stream.read(_VERIFY_BLOCK):
+                size += len(block)
+    except EOFError as exc:
+        raise SourceUnreadable(f"{location}: incomplete gzip file, nothing stored from it ({exc})") from exc
+    except (OSError, zlib.error) as exc:
+        raise SourceUnreadable(f"{location}: corrupt gzip file, nothing stored from it ({exc})") from exc
+    digest.update(raw.read())  # bytes after the last member (zero padding) still identify the file
+    return digest.hexdigest(), size
 
 
 def index_inputs(

@@ -38,6 +38,13 @@ def get_source(session: Session, location: str) -> Source | None:
     return session.scalars(select(Source).where(Source.location == location)).first()
 
 
+def location_with_content(session: Session, content_hash: str, *, exclude_id: int) -> str | None:
+    """Another source whose stored content is exactly ``content_hash`` (completely read)."""
+    return session.scalars(
+        select(Source.location).where(Source.content_hash == content_hash, Source.id != exclude_id).limit(1)
+    ).first()
+
+
 def create_source(session: Session, *, location: str, name: str, kind: str, fmt: str | None) -> Source:
     source = Source(
         location=location, name=name, kind=kind, format=fmt, generation=0, size=0, offset=0,

@@ -261,3 +261,65 @@ def test_reader_process_and_in_process_ingest_store_the_same(tmp_path: Path, mon
         store.close()
     assert stored["reader"] == stored["in-process"]
     assert stored["reader"][2] == 40_000 + 2 * 800
+
+
+def _loghub_archive(loghub: Path, tmp_path: Path, system: str = "OpenSSH") -> tuple[Path, bytes, int]:
+    """A real .gz of a loghub sample: (path, its bytes, its line count)."""
+    text = (loghub / system / f"{system}_2k.log").read_bytes()
+    archive = tmp_path / f"{system.lower()}.log.1.gz"
+    archive.write_bytes(gzip.compress(text))
+    return archive, archive.read_bytes(), len(text.splitlines())
+
+
+def test_truncated_gzip_stores_nothing_and_the_complete_one_stores_each_line_once(
+    store, settings, tmp_path: Path, loghub: Path  # type: ignore[no-untyped-def]
+) -> None:
+    archive, complete, lines = _loghub_archive(loghub, tmp_path)
+    archive.write_bytes(complete[: len(complete) // 2])
+    truncated = index_inputs(store, settings, [str(archive)])
+    assert truncated.failed and truncated.new_events == 0
+    assert str(archive) in truncated.sources[0].errors[0] and "incomplete" in truncated.sources[0].errors[0]
+    assert event_count(store) == 0
+    archive.write_bytes(complete)  # the writer finished the archive
+    report = index_inputs(store, settings, [str(archive)])
+    assert not report.failed
+    assert event_count(store) == report.new_events == lines == 2000
+    assert index_inputs(store, settings, [str(archive)]).sources[0].status == "unchanged"
+
+
+def test_corrupt_gzip_stores_nothing(store, settings, tmp_path: Path, loghub: Path) -> None:  # type: ignore[no-untyped-def]
+    archive, complete, _ = _loghub_archive(loghub, tmp_path)
+    flipped = bytearray(complete)
+    for position in range(len(flipped) // 2, len(flipped) // 2 + 8):
+        flipped[position] ^= 0xFF
+    archive.write_bytes(bytes(flipped))
+    good = write(tmp_path / "auth.log", SYSLOG)
+    report = index_inputs(store, settings, [str(archive), str(good)])
+    failed = [s for s in report.sources if s.failed]
+    assert [s.location for s in failed] == [str(archive)]
+    assert "gzip" in failed[0].errors[0]
+    assert event_count(store) == 3  # only the good file
+
+
+def test_corrupt_second_member_stores_nothing(store, settings, tmp_path: Path, loghub: Path) -> None:  # type: ignore[no-untyped-def]
+    # Concatenated members are one valid archive; a bad CRC in the last one must still stop all of it.
+    archive, complete, _ = _loghub_archive(loghub, tmp_path)
+    second = bytearray(gzip.compress(b"Nov  3 10:00:01 web-03 sshd[1]: one more line\n"))
+    second[-8] ^= 0xFF  # the CRC32 of the second member
+    archive.write_bytes(complete + bytes(second))
+    assert index_inputs(store, settings, [str(archive)]).failed
+    assert event_count(store) == 0
+
+
+def test_renamed_archive_is_not_stored_twice(store, settings, tmp_path: Path, loghub: Path) -> None:  # type: ignore[no-untyped-def]
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    archive, _, lines = _loghub_archive(loghub, logs)
+    assert index_inputs(store, settings, [str(logs)]).new_events == lines
+    archive.rename(logs / "openssh.log.2.gz")  # logrotate shifts the numbers
+    report = index_inputs(store, settings, [str(logs)])
+    assert not report.failed
+    assert report.new_events == 0
+    assert report.sources[0].status == "duplicate" and report.sources[0].duplicate_of == str(archive)
+    assert event_count(store) == lines
+    assert index_inputs(store, settings, [str(logs)]).sources[0].status == "unchanged"

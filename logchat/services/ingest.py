@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 import sys
 import time
 import zlib
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
@@ -31,6 +33,7 @@ from logchat.storage.models.base import to_micros
 # Smaller sources are not worth starting a reader process for.
 PARALLEL_MIN_BYTES = 1 << 20
 _VERIFY_BLOCK = 1 << 20
+_ROTATION_SUFFIX = re.compile(r"(?:[.-]\d+)+$")
 
 
 @dataclass
@@ -45,7 +48,8 @@ class SourceReport:
     bytes_read: int = 0
     generation: int = 0
     status: str = "ok"  # ok | unchanged | rotated | truncated | duplicate | error | skipped
-    duplicate_of: str | None = None  # the source already holding this archive's content
+    duplicate_of: str | None = None  # the source already holding all of this file's content
+    continues: str | None = None  # the source holding this file's first lines (read only after them)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -156,12 +160,15 @@ class Ingester:
         same_file = row.inode is None or (row.device, row.inode) == (identity.device, identity.inode)
         if row.inode is not None and not same_file:
             self._finish_rotated(spec, row, report)
+            self._retire(row.id)
             generation, offset, line_count, fmt = row.generation + 1, 0, 0, None
             report.status = "rotated"
         elif identity.size < offset:
+            self._retire(row.id)
             generation, offset, line_count, fmt = row.generation + 1, 0, 0, None
             report.status = "truncated"
         elif offset and row.head_length and src.head_checksum(spec.path, row.head_length) != row.head_checksum:
+            self._retire(row.id)
             generation, offset, line_count, fmt = row.generation + 1, 0, 0, None
             report.status = "rotated"
         elif offset == identity.size and row.inode is not None:
@@ -175,16 +182,17 @@ class Ingester:
         if spec.format != "auto":
             fmt = spec.format
         head_length = min(src.HEAD_BYTES, identity.size)
-        checkpoint = writer.Checkpoint(
-            generation=generation, offset=offset, line_count=line_count, size=offset,
-            device=identity.device, inode=identity.inode,
-            head_checksum=src.head_checksum(spec.path, head_length), head_length=head_length,
-        )
         with src.open_binary(spec.path) as handle:
             sample = src.read_sample(handle)
             if offset == 0:
                 src.check_not_binary(spec.location, sample)
+                offset, line_count = self._skip_stored_prefix(handle, identity.size, row, report)
             fmt = fmt or self._detect(sample)
+            checkpoint = writer.Checkpoint(
+                generation=generation, offset=offset, line_count=line_count, size=offset,
+                device=identity.device, inode=identity.inode,
+                head_checksum=src.head_checksum(spec.path, head_length), head_length=head_length,
+            )
             handle.seek(offset)
             self._run(row, report, handle, checkpoint, fmt, total=identity.size, reference=identity.mtime)
 
@@ -234,20 +242,55 @@ class Ingester:
                 offset, line_count, fmt = 0, 0, None
             if spec.format != "auto":
                 fmt = spec.format
-            checkpoint = writer.Checkpoint(
-                generation=generation, offset=offset, line_count=line_count, size=offset,
-                content_hash=f"partial:{digest}",
-            )
             raw.seek(0)
             # The descriptor verified above, not the path: a file renamed over it meanwhile is not read.
             with gzip.GzipFile(fileobj=raw, mode="rb") as handle:
                 sample = src.read_sample(handle)  # type: ignore[arg-type]
                 if offset == 0:
                     src.check_not_binary(spec.location, sample)
+                    offset, line_count = self._skip_stored_prefix(handle, size, row, report)  # type: ignore[arg-type]
                 fmt = fmt or self._detect(sample)
+                checkpoint = writer.Checkpoint(
+                    generation=generation, offset=offset, line_count=line_count, size=offset,
+                    content_hash=f"partial:{digest}",
+                )
                 handle.seek(offset)
                 self._run(row, report, handle, checkpoint, fmt, total=size,  # type: ignore[arg-type]
                           reference=identity.mtime, final_hash=digest)
+
+    def _retire(self, source_id: int) -> None:
+        with self.store.session() as session:
+            writer.retire_generation(session, source_id)
+
+    def _skip_stored_prefix(self, handle: BinaryIO, size: int, row: Source, report: SourceReport) -> tuple[int, int]:
+        """Where to start a file read from its beginning: after the lines already stored from a plain
+        file of its rotation family that it continues (logrotate's app.log.1, or app.log.2.gz, hold
+        what app.log held: same directory, same name but for the rotation suffix, same first bytes)."""
+        family = rotation_family(row.location)
+        with self.store.session() as session:
+            candidates = writer.stored_prefixes(session, exclude_id=row.id)
+        heads: dict[int, str] = {}
+        best: writer.StoredPrefix | None = None
+        for candidate in candidates:
+            if candidate.head_length > size or candidate.offset > size:
+                continue
+            if rotation_family(candidate.location) != family:
+                continue
+            if candidate.head_length not in heads:
+                handle.seek(0)
+                heads[candidate.head_length] = hashlib.sha1(handle.read(candidate.head_length)).hexdigest()
+            if heads[candidate.head_length] == candidate.head_checksum and (
+                best is None or candidate.offset > best.offset
+            ):
+                best = candidate
+        handle.seek(0)
+        if best is None:
+            return 0, 0
+        report.continues = best.location
+        if best.offset == size:
+            report.status = "duplicate"
+            report.duplicate_of = best.location
+        return best.offset, best.line_count
 
     def _stored_elsewhere(self, source_id: int, digest: str) -> str | None:
         with self.store.session() as session:
@@ -342,6 +385,14 @@ class Ingester:
     def _mark_complete(self, source_id: int, content_hash: str) -> None:
         with self.store.session() as session:
             session.get_one(Source, source_id).content_hash = content_hash
+
+
+def rotation_family(location: str) -> tuple[str, str]:
+    """(directory, name without rotation suffixes): app.log, app.log.1, app.log.2.gz and
+    app.log-20261203.gz are one family."""
+    path = Path(location)
+    name = path.name.removesuffix(".gz")
+    return str(path.parent), _ROTATION_SUFFIX.sub("", name) or name
 
 
 def verify_gzip(location: str, raw: BinaryIO) -> tuple[str, int]:

@@ -323,3 +323,50 @@ def test_renamed_archive_is_not_stored_twice(store, settings, tmp_path: Path, lo
     assert report.sources[0].status == "duplicate" and report.sources[0].duplicate_of == str(archive)
     assert event_count(store) == lines
     assert index_inputs(store, settings, [str(logs)]).sources[0].status == "unchanged"
+
+
+def _raw_lines(store) -> list[str]:  # type: ignore[no-untyped-def]
+    with store.session() as session:
+        return sorted(session.scalars(select(Event.raw)))
+
+
+def test_rotated_file_and_its_compressed_copy_add_nothing_twice(store, settings, tmp_path: Path, loghub: Path) -> None:  # type: ignore[no-untyped-def]
+    lines = (loghub / "OpenSSH" / "OpenSSH_2k.log").read_text(encoding="utf-8").splitlines()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    log = write(logs / "app.log", lines[:1500])
+    assert index_inputs(store, settings, [str(logs)]).new_events == 1500
+    write(log, lines[1500:1800], mode="a")
+    log.rename(logs / "app.log.1")  # logrotate with delaycompress
+    write(logs / "app.log", lines[1800:])
+    report = index_inputs(store, settings, [str(logs)])
+    assert not report.failed
+    by_name = {Path(s.location).name: s for s in report.sources}
+    assert by_name["app.log.1"].status == "duplicate" and by_name["app.log.1"].new_events == 0
+    assert _raw_lines(store) == sorted(lines)
+    # The next rotation compresses it.
+    (logs / "app.log.2.gz").write_bytes(gzip.compress((logs / "app.log.1").read_bytes()))
+    (logs / "app.log.1").unlink()
+    report = index_inputs(store, settings, [str(logs)])
+    assert not report.failed
+    assert {Path(s.location).name: s.status for s in report.sources}["app.log.2.gz"] == "duplicate"
+    assert _raw_lines(store) == sorted(lines)
+
+
+def test_compressed_rotation_adds_only_the_lines_not_yet_read(store, settings, tmp_path: Path, loghub: Path) -> None:  # type: ignore[no-untyped-def]
+    lines = (loghub / "OpenSSH" / "OpenSSH_2k.log").read_text(encoding="utf-8").splitlines()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    log = write(logs / "app.log", lines[:1500])
+    assert index_inputs(store, settings, [str(logs)]).new_events == 1500
+    write(log, lines[1500:1800], mode="a")  # written after the last index, before rotation
+    (logs / "app.log.1.gz").write_bytes(gzip.compress(log.read_bytes()))  # logrotate with compress
+    write(log, lines[1800:])
+    report = index_inputs(store, settings, [str(logs)])
+    assert not report.failed
+    archive = {Path(s.location).name: s for s in report.sources}["app.log.1.gz"]
+    assert archive.new_events == 300 and archive.continues == str(log)
+    assert _raw_lines(store) == sorted(lines)
+    with store.session() as session:
+        first = session.scalars(select(Event.line_no).join(Source).where(Source.location == archive.location)).all()
+    assert min(first) == 1501  # line numbers of the archive itself

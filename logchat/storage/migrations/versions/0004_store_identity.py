@@ -1,4 +1,4 @@
-"""A random identity for the store; the template miner state no longer held as a pickle.
+"""A random identity for the store; finished generations of files; no pickled miner state.
 
 Revision ID: 0004_store_identity
 Revises: 0003_chat
@@ -32,7 +32,21 @@ def upgrade() -> None:
     )
     op.bulk_insert(identity, [{"id": 1, "store_id": uuid.uuid4().hex, "created_at": int(time.time() * 1_000_000)}])
     op.execute("DELETE FROM template_miner_state")
+    op.create_table(
+        "source_generations",
+        sa.Column("source_id", sa.Integer(), nullable=False),
+        sa.Column("generation", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("head_checksum", sa.String(64), nullable=False),
+        sa.Column("head_length", sa.Integer(), nullable=False),
+        sa.Column("offset", sa.BigInteger(), nullable=False),
+        sa.Column("line_count", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["source_id"], ["sources.id"], name="fk_source_generations_source_id_sources", ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("source_id", "generation", name="pk_source_generations"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("source_generations")
     op.drop_table("store_identity")

@@ -230,11 +230,12 @@ class Ingester:
                 report.generation = generation
                 report.format = fmt
                 return
+            elsewhere = None
             if row.content_hash != f"partial:{digest}":
-                stored_as = self._stored_elsewhere(row.id, digest)
-                if stored_as is not None:
+                elsewhere = self._stored_elsewhere(row.id, digest)
+                if elsewhere is not None and elsewhere.complete:
                     report.status = "duplicate"
-                    report.duplicate_of = stored_as
+                    report.duplicate_of = elsewhere.location
                     self._mark_complete(row.id, digest)
                     return
                 # New content under this name (or first time): a new generation from the start.
@@ -248,7 +249,11 @@ class Ingester:
                 sample = src.read_sample(handle)  # type: ignore[arg-type]
                 if offset == 0:
                     src.check_not_binary(spec.location, sample)
-                    offset, line_count = self._skip_stored_prefix(handle, size, row, report)  # type: ignore[arg-type]
+                    if elsewhere is not None:  # read part-way under its old name: go on from there
+                        offset, line_count = elsewhere.offset, elsewhere.line_count
+                        report.continues = elsewhere.location
+                    else:
+                        offset, line_count = self._skip_stored_prefix(handle, size, row, report)  # type: ignore[arg-type]
                 fmt = fmt or self._detect(sample)
                 checkpoint = writer.Checkpoint(
                     generation=generation, offset=offset, line_count=line_count, size=offset,
@@ -292,9 +297,9 @@ class Ingester:
             report.duplicate_of = best.location
         return best.offset, best.line_count
 
-    def _stored_elsewhere(self, source_id: int, digest: str) -> str | None:
+    def _stored_elsewhere(self, source_id: int, digest: str) -> writer.ArchiveElsewhere | None:
         with self.store.session() as session:
-            return writer.location_with_content(session, digest, exclude_id=source_id)
+            return writer.archive_elsewhere(session, digest, exclude_id=source_id)
 
     def _ingest_stream(self, spec: src.SourceSpec, report: SourceReport, stream: BinaryIO) -> None:
         import io

@@ -38,11 +38,27 @@ def get_source(session: Session, location: str) -> Source | None:
     return session.scalars(select(Source).where(Source.location == location)).first()
 
 
-def location_with_content(session: Session, content_hash: str, *, exclude_id: int) -> str | None:
-    """Another source whose stored content is exactly ``content_hash`` (completely read)."""
-    return session.scalars(
-        select(Source.location).where(Source.content_hash == content_hash, Source.id != exclude_id).limit(1)
-    ).first()
+@dataclass(frozen=True)
+class ArchiveElsewhere:
+    """Another source holding the same compressed content: all of it, or its first lines."""
+
+    location: str
+    complete: bool
+    offset: int
+    line_count: int
+
+
+def archive_elsewhere(session: Session, digest: str, *, exclude_id: int) -> ArchiveElsewhere | None:
+    """Another source whose content hash is ``digest`` (completely read) or ``partial:digest`` (an
+    interrupted read, e.g. before logrotate renamed the archive); a complete one first."""
+    rows = session.execute(
+        select(Source.location, Source.content_hash, Source.offset, Source.line_count).where(
+            Source.content_hash.in_([digest, f"partial:{digest}"]), Source.id != exclude_id
+        )
+    ).all()
+    found = [ArchiveElsewhere(location, content_hash == digest, offset, line_count)
+             for location, content_hash, offset, line_count in rows]
+    return max(found, key=lambda item: (item.complete, item.offset), default=None)
 
 
 @dataclass(frozen=True)

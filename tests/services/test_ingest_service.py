@@ -370,3 +370,56 @@ def test_compressed_rotation_adds_only_the_lines_not_yet_read(store, settings, t
     with store.session() as session:
         first = session.scalars(select(Event.line_no).join(Source).where(Source.location == archive.location)).all()
     assert min(first) == 1501  # line numbers of the archive itself
+
+
+def test_archive_renamed_after_an_interrupted_read_is_read_on_not_again(tmp_path: Path) -> None:
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from sqlalchemy import create_engine, text
+
+    total_lines = 150_000
+    archive = tmp_path / "logs" / "app.log.1.gz"
+    archive.parent.mkdir()
+    with gzip.open(archive, "wt", encoding="utf-8") as handle:
+        for i in range(total_lines):
+            handle.write(f"2026-11-03T{(i // 3600) % 24:02d}:{(i // 60) % 60:02d}:{i % 60:02d}Z INFO worker-{i % 7} "
+                         f"processed job {i} in {i % 1000} ms\n")
+    data_dir = tmp_path / "data"
+    config = tmp_path / "small-batches.toml"
+    config.write_text("[ingest]\nbatch_size = 5000\n")
+    command = [sys.executable, "-m", "logchat", "--quiet", "--config", str(config), "--data-dir", str(data_dir),
+               "index"]
+    process = subprocess.Popen([*command, str(archive)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    database = data_dir / "logchat.db"
+    engine = None
+    committed = 0
+    deadline = time.monotonic() + 120  # a hang guard
+    while time.monotonic() < deadline and process.poll() is None and committed < 10_000:
+        time.sleep(0.05)
+        if database.exists():
+            engine = engine or create_engine(f"sqlite:///{database}")
+            try:
+                with engine.connect() as conn:
+                    committed = conn.execute(text("SELECT count(*) FROM events")).scalar() or 0
+            except Exception:
+                continue
+    assert process.poll() is None, "the index finished before it could be interrupted"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    if engine is not None:
+        engine.dispose()
+    assert 0 < committed < total_lines
+    renamed = archive.rename(archive.with_name("app.log.2.gz"))  # logrotate ran meanwhile
+    resumed = subprocess.run([*command, "--json", str(renamed)], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.connect() as conn:
+        count = conn.execute(text("SELECT count(*) FROM events")).scalar()
+        distinct = conn.execute(text("SELECT count(DISTINCT line_no) FROM events")).scalar()
+    engine.dispose()
+    assert count == distinct == total_lines
+    assert json.loads(resumed.stdout)["sources"][0]["continues"] == str(archive)

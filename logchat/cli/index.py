@@ -113,10 +113,11 @@ def _update_vectors(app: AppContext, report: IngestReport, *, rebuild: bool) -> 
     A failure here (an embeddings server that is down) leaves the events stored and searchable by
     full text; it is reported but does not change the exit code, which is about the sources.
     """
-    if not rebuild and report.new_events == 0:
-        return None
     from logchat.errors import LogchatError
-    from logchat.services.vectors import rebuild_vector_index, update_vector_index
+    from logchat.services.vectors import rebuild_vector_index, update_vector_index, vector_index_current
+
+    if not rebuild and report.new_events == 0 and vector_index_current(app.store, app.settings):
+        return None
 
     try:
         updated = (rebuild_vector_index if rebuild else update_vector_index)(app.store, app.settings)

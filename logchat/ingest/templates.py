@@ -3,15 +3,17 @@
 Drain3's own masker runs one regex per instruction over every line, and its tree search runs for
 every line, even for the millionth copy of the same shape. Here variables are masked by one
 combined regex, and each distinct masked shape is searched in the tree once: repeats cost a dict
-lookup. The Drain state is saved into the store with each batch, so template ids are stable
-across runs and consistent with the events that reference them.
+lookup. The Drain state is saved into the store with each batch, as JSON (never pickle: the row may live in
+a shared database), so template ids are stable across runs and consistent with the events that
+reference them.
 """
 
 from __future__ import annotations
 
-import pickle
+import json
 import re
 import zlib
+from collections.abc import Callable, Iterable
 from typing import Any
 
 # Order matters: the first alternative that matches at a position wins.
@@ -30,12 +32,19 @@ MASK_RE = re.compile(
     _BOUNDARY_BEFORE + "(?:" + "|".join(f"(?P<{name}>{pattern})" for name, pattern in _MASKS) + ")" + _BOUNDARY_AFTER
 )
 _PLACEHOLDER = {name: f"<{name}>" for name in MASK_NAMES}
-# A cheap first key: messages that differ only in their digits almost always mask to the same shape,
-# and one C-level substitution is several times faster than masking.
-_DIGIT_RUNS = re.compile(r"\d+")
+# A cheap first key: every ASCII digit 1-9 becomes "1" (a bytes translation, ten times faster than
+# masking). The key keeps the length, every non-digit and every "0", so the masks match at the same
+# places for all messages with one key (the masks only test character classes, lengths and a literal
+# "0x"). Their masked shapes are then equal unless a digit 1-9 survived masking ("admin73"): such
+# shapes are never cached under the key, or Drain would never see "admin1" and generalise the token.
+_DIGIT_KEY = bytes.maketrans(b"23456789", b"11111111")
+_VARYING_DIGIT = re.compile(r"[1-9]")
 _SHAPE_CACHE_LIMIT = 500_000
 STATE_ID = 1
-STATE_VERSION = 1
+STATE_FORMAT = "logchat-drain"
+STATE_VERSION = 2
+# Drain trees are a few levels deep; a deeper saved tree is not one this code wrote.
+_MAX_TREE_DEPTH = 64
 
 
 def _placeholder(match: re.Match[str]) -> str:
@@ -55,7 +64,7 @@ class TemplateMiner:
 
         self._drain = Drain(sim_th=sim_th, depth=depth, max_children=100)
         self._shape_to_id: dict[str, int] = {}
-        self._digits_to_id: dict[str, int] = {}
+        self._digits_to_id: dict[bytes, int] = {}
         # Clusters created or whose template changed since the last take_changed().
         self._changed: set[int] = set()
         if state:
@@ -65,7 +74,7 @@ class TemplateMiner:
         # Only the first line of a multi-line event shapes its template; stack frames would make
         # every trace a template of its own.
         first_line = message.partition("\n")[0]
-        key = _DIGIT_RUNS.sub("0", first_line)
+        key = first_line.encode("utf-8", "surrogatepass").translate(_DIGIT_KEY)
         cluster_id = self._digits_to_id.get(key)
         if cluster_id is not None:
             return cluster_id
@@ -79,9 +88,10 @@ class TemplateMiner:
             if len(self._shape_to_id) >= _SHAPE_CACHE_LIMIT:
                 self._shape_to_id.clear()
             self._shape_to_id[shape] = cluster_id
-        if len(self._digits_to_id) >= _SHAPE_CACHE_LIMIT:
-            self._digits_to_id.clear()
-        self._digits_to_id[key] = cluster_id
+        if _VARYING_DIGIT.search(shape) is None:
+            if len(self._digits_to_id) >= _SHAPE_CACHE_LIMIT:
+                self._digits_to_id.clear()
+            self._digits_to_id[key] = cluster_id
         return cluster_id
 
     def template(self, cluster_id: int) -> str:
@@ -99,19 +109,109 @@ class TemplateMiner:
         return len(self._drain.id_to_cluster)
 
     def dump_state(self) -> bytes:
-        # pickle, not Drain3's jsonpickle: the state is saved with every batch that changes it, and
-        # jsonpickle took ~0.2 s per save at a thousand clusters. The state is only ever read back
-        # from logchat's own store.
+        """The Drain state as compressed JSON: data that loading cannot turn into code (a pickle in a
+        shared database would run on every host that reads it)."""
+        drain = self._drain
         payload: dict[str, Any] = {
+            "format": STATE_FORMAT,
             "version": STATE_VERSION,
-            "id_to_cluster": dict(self._drain.id_to_cluster),
-            "clusters_counter": self._drain.clusters_counter,
-            "root_node": self._drain.root_node,
+            "clusters_counter": drain.clusters_counter,
+            "clusters": [[c.cluster_id, c.size, list(c.log_template_tokens)] for c in drain.id_to_cluster.values()],
+            "tree": _node_to_data(drain.root_node),
         }
-        return zlib.compress(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL), 1)
+        return zlib.compress(json.dumps(payload, separators=(",", ":")).encode("utf-8"), 1)
 
     def _restore(self, state: bytes) -> None:
-        payload = pickle.loads(zlib.decompress(state))  # our own store, written by dump_state
-        self._drain.id_to_cluster = {int(k): v for k, v in payload["id_to_cluster"].items()}
-        self._drain.clusters_counter = payload["clusters_counter"]
-        self._drain.root_node = payload["root_node"]
+        from drain3.drain import LogCluster
+
+        payload = _read_state(state)
+        try:
+            clusters: dict[int, Any] = {}
+            for cluster_id, size, tokens in payload["clusters"]:
+                if not isinstance(cluster_id, int) or not isinstance(tokens, list) or not all(
+                    isinstance(t, str) for t in tokens
+                ):
+                    raise TypeError("cluster")
+                cluster = LogCluster(tokens, cluster_id)
+                cluster.size = int(size)
+                clusters[cluster_id] = cluster
+            root = _node_from_data(payload["tree"], clusters)
+            counter = int(payload["clusters_counter"])
+        except (KeyError, TypeError, ValueError, RecursionError) as exc:
+            raise MinerStateUnreadable(f"the saved template miner state is malformed ({exc})") from exc
+        self._drain.id_to_cluster = clusters
+        self._drain.clusters_counter = max(counter, max(clusters, default=0))
+        self._drain.root_node = root
+
+    @classmethod
+    def from_templates(cls, templates: Iterable[tuple[int, str]]) -> TemplateMiner:
+        """A miner rebuilt from stored template texts, keeping their ids (for stores whose saved state
+        is missing, unreadable or in the old pickle form, which is never loaded)."""
+        from drain3.drain import LogCluster
+
+        miner = cls()
+        drain = miner._drain
+        for template_id, text in sorted(templates):
+            cluster = LogCluster(drain.get_content_as_tokens(text), template_id)
+            drain.id_to_cluster[template_id] = cluster
+            drain.add_seq_to_prefix_tree(drain.root_node, cluster)
+            drain.clusters_counter = max(drain.clusters_counter, template_id)
+        return miner
+
+    @classmethod
+    def from_store(cls, state: bytes | None, templates: Callable[[], Iterable[tuple[int, str]]]) -> TemplateMiner:
+        """The miner saved in a store; rebuilt from ``templates()`` when the state cannot be read as data."""
+        if state:
+            try:
+                return cls(state)
+            except MinerStateUnreadable:
+                pass
+        return cls.from_templates(templates())
+
+
+class MinerStateUnreadable(ValueError):
+    """The saved state is not logchat's JSON state (e.g. an old pickle, which is never unpickled)."""
+
+
+def is_data_state(state: bytes) -> bool:
+    """Whether ``state`` is the JSON form (anything else is never interpreted)."""
+    try:
+        head = zlib.decompressobj().decompress(state, 64)
+    except zlib.error:
+        return False
+    return head.startswith(b'{"format":"' + STATE_FORMAT.encode("ascii") + b'"')
+
+
+def _read_state(state: bytes) -> dict[str, Any]:
+    if not is_data_state(state):
+        raise MinerStateUnreadable("the saved template miner state is not in the JSON form")
+    try:
+        payload = json.loads(zlib.decompress(state))
+    except (zlib.error, ValueError) as exc:
+        raise MinerStateUnreadable(f"the saved template miner state is corrupt ({exc})") from exc
+    if not isinstance(payload, dict) or payload.get("version") != STATE_VERSION:
+        raise MinerStateUnreadable("the saved template miner state has an unknown version")
+    return payload
+
+
+def _node_to_data(node: Any) -> dict[str, Any]:
+    # Depth is bounded by Drain's tree depth (a handful of levels), so recursion is safe.
+    data: dict[str, Any] = {}
+    if node.cluster_ids:
+        data["c"] = list(node.cluster_ids)
+    if node.key_to_child_node:
+        data["k"] = {key: _node_to_data(child) for key, child in node.key_to_child_node.items()}
+    return data
+
+
+def _node_from_data(data: dict[str, Any], clusters: dict[int, Any], depth: int = 0) -> Any:
+    from drain3.drain import Node
+
+    if not isinstance(data, dict) or depth > _MAX_TREE_DEPTH:
+        raise TypeError("tree node")
+    node = Node()
+    node.cluster_ids = [int(cid) for cid in data.get("c", ()) if int(cid) in clusters]
+    node.key_to_child_node = {
+        str(key): _node_from_data(child, clusters, depth + 1) for key, child in data.get("k", {}).items()
+    }
+    return node

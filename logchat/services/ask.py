@@ -242,7 +242,7 @@ def _vector_side(store: Store, settings: Settings, notices: list[str]) -> Vector
     from logchat.retrieval.hybrid import VectorSide
     from logchat.services.vectors import load_vectors, update_vector_index
 
-    loaded = load_vectors(settings)
+    loaded = load_vectors(settings, store)
     with store.session() as session:
         newest = search_repo.max_event_id(session)
     if newest == 0:
@@ -254,7 +254,7 @@ def _vector_side(store: Store, settings: Settings, notices: list[str]) -> Vector
                 update_vector_index(store, settings)
             except OSError as exc:
                 notices.append(f"vector index not updated ({exc.strerror or exc}); using full-text search only")
-            loaded = load_vectors(settings)
+            loaded = load_vectors(settings, store)
         else:
             notices.append(
                 f"the vector index is {behind:,} events behind; run `logchat index --rebuild-vectors` "

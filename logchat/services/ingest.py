@@ -6,15 +6,20 @@ at any point loses nothing and duplicates nothing: the next run resumes from the
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import re
 import sys
 import time
+import zlib
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from logchat.config import Settings
-from logchat.errors import SourceError, UsageError
+from logchat.errors import SourceError, SourceUnreadable, UsageError
 from logchat.ingest import sources as src
 from logchat.ingest.parallel import ReaderProcess, can_fork
 from logchat.ingest.pipeline import Batch, BatchPlan, produce_batches
@@ -27,6 +32,8 @@ from logchat.storage.models.base import to_micros
 
 # Smaller sources are not worth starting a reader process for.
 PARALLEL_MIN_BYTES = 1 << 20
+_VERIFY_BLOCK = 1 << 20
+_ROTATION_SUFFIX = re.compile(r"(?:[.-]\d+)+$")
 
 
 @dataclass
@@ -40,7 +47,9 @@ class SourceReport:
     skipped: int = 0  # events outside --since/--until
     bytes_read: int = 0
     generation: int = 0
-    status: str = "ok"  # ok | unchanged | rotated | truncated | error | skipped
+    status: str = "ok"  # ok | unchanged | rotated | truncated | duplicate | error | skipped
+    duplicate_of: str | None = None  # the source already holding all of this file's content
+    continues: str | None = None  # the source holding this file's first lines (read only after them)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -108,7 +117,9 @@ class Ingester:
         self.progress = progress
         self.tz = ZoneInfo(settings.ingest.default_timezone)
         with store.session() as session:
-            self.miner = TemplateMiner(writer.load_miner_state(session))
+            self.miner = TemplateMiner.from_store(
+                writer.load_miner_state(session), lambda: writer.template_texts(session)
+            )
             self.next_id = writer.next_event_id(session)
 
     def ingest(self, spec: src.SourceSpec, stdin: BinaryIO | None = None) -> SourceReport:
@@ -149,12 +160,15 @@ class Ingester:
         same_file = row.inode is None or (row.device, row.inode) == (identity.device, identity.inode)
         if row.inode is not None and not same_file:
             self._finish_rotated(spec, row, report)
+            self._retire(row.id)
             generation, offset, line_count, fmt = row.generation + 1, 0, 0, None
             report.status = "rotated"
         elif identity.size < offset:
+            self._retire(row.id)
             generation, offset, line_count, fmt = row.generation + 1, 0, 0, None
             report.status = "truncated"
         elif offset and row.head_length and src.head_checksum(spec.path, row.head_length) != row.head_checksum:
+            self._retire(row.id)
             generation, offset, line_count, fmt = row.generation + 1, 0, 0, None
             report.status = "rotated"
         elif offset == identity.size and row.inode is not None:
@@ -168,16 +182,17 @@ class Ingester:
         if spec.format != "auto":
             fmt = spec.format
         head_length = min(src.HEAD_BYTES, identity.size)
-        checkpoint = writer.Checkpoint(
-            generation=generation, offset=offset, line_count=line_count, size=offset,
-            device=identity.device, inode=identity.inode,
-            head_checksum=src.head_checksum(spec.path, head_length), head_length=head_length,
-        )
         with src.open_binary(spec.path) as handle:
             sample = src.read_sample(handle)
             if offset == 0:
                 src.check_not_binary(spec.location, sample)
+                offset, line_count = self._skip_stored_prefix(handle, identity.size, row, report)
             fmt = fmt or self._detect(sample)
+            checkpoint = writer.Checkpoint(
+                generation=generation, offset=offset, line_count=line_count, size=offset,
+                device=identity.device, inode=identity.inode,
+                head_checksum=src.head_checksum(spec.path, head_length), head_length=head_length,
+            )
             handle.seek(offset)
             self._run(row, report, handle, checkpoint, fmt, total=identity.size, reference=identity.mtime)
 
@@ -201,37 +216,90 @@ class Ingester:
                 return
 
     def _ingest_gzip(self, spec: src.SourceSpec, report: SourceReport) -> None:
+        """A compressed file is read only once all of it is verified (the CRC and length of every
+        member), so a truncated or corrupt archive stores nothing, and it is keyed by its content:
+        the same archive under another name (logrotate renaming .1.gz to .2.gz) is not stored twice."""
         assert spec.path is not None
         identity = src.identify(spec.path)
-        digest = src.content_hash(spec.path)
-        row = self._source_row(spec)
-        generation, offset, line_count, fmt = row.generation, row.offset, row.line_count, row.format
-        if row.content_hash == digest:
-            report.status = "unchanged"
-            report.generation = generation
-            report.format = fmt
-            return
-        if row.content_hash != f"partial:{digest}":
-            # New content under this name (or first time): a new generation from the start.
-            generation = row.generation + (1 if row.content_hash else 0)
-            offset, line_count, fmt = 0, 0, None
-        if spec.format != "auto":
-            fmt = spec.format
-        checkpoint = writer.Checkpoint(
-            generation=generation, offset=offset, line_count=line_count, size=offset,
-            content_hash=f"partial:{digest}",
-        )
-        with src.open_gzip(spec.path) as handle:
-            try:
-                sample = src.read_sample(handle)
-            except (OSError, EOFError) as exc:
-                raise src.SourceUnreadable(f"{spec.location}: not a valid gzip file ({exc})") from exc
-            if offset == 0:
-                src.check_not_binary(spec.location, sample)
-            fmt = fmt or self._detect(sample)
-            handle.seek(offset)
-            self._run(row, report, handle, checkpoint, fmt, total=None, reference=identity.mtime,
-                      final_hash=digest)
+        with src.open_binary(spec.path) as raw:
+            digest, size = verify_gzip(spec.location, raw)
+            row = self._source_row(spec)
+            generation, offset, line_count, fmt = row.generation, row.offset, row.line_count, row.format
+            if row.content_hash == digest:
+                report.status = "unchanged"
+                report.generation = generation
+                report.format = fmt
+                return
+            elsewhere = None
+            if row.content_hash != f"partial:{digest}":
+                elsewhere = self._stored_elsewhere(row.id, digest)
+                if elsewhere is not None and elsewhere.complete:
+                    report.status = "duplicate"
+                    report.duplicate_of = elsewhere.location
+                    self._mark_complete(row.id, digest)
+                    return
+                # New content under this name (or first time): a new generation from the start.
+                generation = row.generation + (1 if row.content_hash else 0)
+                offset, line_count, fmt = 0, 0, None
+            if spec.format != "auto":
+                fmt = spec.format
+            raw.seek(0)
+            # The descriptor verified above, not the path: a file renamed over it meanwhile is not read.
+            with gzip.GzipFile(fileobj=raw, mode="rb") as handle:
+                sample = src.read_sample(handle)  # type: ignore[arg-type]
+                if offset == 0:
+                    src.check_not_binary(spec.location, sample)
+                    if elsewhere is not None:  # read part-way under its old name: go on from there
+                        offset, line_count = elsewhere.offset, elsewhere.line_count
+                        report.continues = elsewhere.location
+                    else:
+                        offset, line_count = self._skip_stored_prefix(handle, size, row, report)  # type: ignore[arg-type]
+                fmt = fmt or self._detect(sample)
+                checkpoint = writer.Checkpoint(
+                    generation=generation, offset=offset, line_count=line_count, size=offset,
+                    content_hash=f"partial:{digest}",
+                )
+                handle.seek(offset)
+                self._run(row, report, handle, checkpoint, fmt, total=size,  # type: ignore[arg-type]
+                          reference=identity.mtime, final_hash=digest)
+
+    def _retire(self, source_id: int) -> None:
+        with self.store.session() as session:
+            writer.retire_generation(session, source_id)
+
+    def _skip_stored_prefix(self, handle: BinaryIO, size: int, row: Source, report: SourceReport) -> tuple[int, int]:
+        """Where to start a file read from its beginning: after the lines already stored from a plain
+        file of its rotation family that it continues (logrotate's app.log.1, or app.log.2.gz, hold
+        what app.log held: same directory, same name but for the rotation suffix, same first bytes)."""
+        family = rotation_family(row.location)
+        with self.store.session() as session:
+            candidates = writer.stored_prefixes(session, exclude_id=row.id)
+        heads: dict[int, str] = {}
+        best: writer.StoredPrefix | None = None
+        for candidate in candidates:
+            if candidate.head_length > size or candidate.offset > size:
+                continue
+            if rotation_family(candidate.location) != family:
+                continue
+            if candidate.head_length not in heads:
+                handle.seek(0)
+                heads[candidate.head_length] = hashlib.sha1(handle.read(candidate.head_length)).hexdigest()
+            if heads[candidate.head_length] == candidate.head_checksum and (
+                best is None or candidate.offset > best.offset
+            ):
+                best = candidate
+        handle.seek(0)
+        if best is None:
+            return 0, 0
+        report.continues = best.location
+        if best.offset == size:
+            report.status = "duplicate"
+            report.duplicate_of = best.location
+        return best.offset, best.line_count
+
+    def _stored_elsewhere(self, source_id: int, digest: str) -> writer.ArchiveElsewhere | None:
+        with self.store.session() as session:
+            return writer.archive_elsewhere(session, digest, exclude_id=source_id)
 
     def _ingest_stream(self, spec: src.SourceSpec, report: SourceReport, stream: BinaryIO) -> None:
         import io
@@ -322,6 +390,38 @@ class Ingester:
     def _mark_complete(self, source_id: int, content_hash: str) -> None:
         with self.store.session() as session:
             session.get_one(Source, source_id).content_hash = content_hash
+
+
+def rotation_family(location: str) -> tuple[str, str]:
+    """(directory, name without rotation suffixes): app.log, app.log.1, app.log.2.gz and
+    app.log-20261203.gz are one family."""
+    path = Path(location)
+    name = path.name.removesuffix(".gz")
+    return str(path.parent), _ROTATION_SUFFIX.sub("", name) or name
+
+
+def verify_gzip(location: str, raw: BinaryIO) -> tuple[str, int]:
+    """(sha256 of the compressed bytes, decompressed size) after checking every member's CRC and
+    length; a truncated or corrupt archive raises SourceUnreadable naming it."""
+    digest = hashlib.sha256()
+
+    class _Hashing:
+        def read(self, size: int = -1) -> bytes:
+            block = raw.read(size)
+            digest.update(block)
+            return block
+
+    size = 0
+    try:
+        with gzip.GzipFile(fileobj=_Hashing(), mode="rb") as stream:  # type: ignore[call-overload]
+            while block := stream.read(_VERIFY_BLOCK):
+                size += len(block)
+    except EOFError as exc:
+        raise SourceUnreadable(f"{location}: incomplete gzip file, nothing stored from it ({exc})") from exc
+    except (OSError, zlib.error) as exc:
+        raise SourceUnreadable(f"{location}: corrupt gzip file, nothing stored from it ({exc})") from exc
+    digest.update(raw.read())  # bytes after the last member (zero padding) still identify the file
+    return digest.hexdigest(), size
 
 
 def index_inputs(

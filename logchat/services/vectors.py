@@ -11,7 +11,8 @@ A million repeats of one line are one template and a handful of signatures: they
 embeddings, not a million. Updates are incremental: events after the last windowed event id are cut
 into new windows, and only new signatures and new or changed templates are embedded. ``meta.json``
 beside the FAISS files records what was embedded and with which embedder; a different embedder
-configuration triggers a full re-embedding. Every file is replaced atomically (temp file + rename),
+configuration, or vectors made for another database (``store_id``, the random identity each database
+gets when it is created), trigger a full re-embedding. Every file is replaced atomically (temp file + rename),
 meta.json last, and adding an id that is present replaces it, so an interrupted update simply runs again.
 """
 
@@ -45,6 +46,7 @@ __all__ = [
     "rebuild_vector_index",
     "update_vector_index",
     "vector_dir",
+    "vector_index_current",
     "vector_status",
 ]
 
@@ -84,6 +86,7 @@ class _Meta:
     events_upto: int = 0  # last event id that is part of a window
     signatures_upto: int = 0  # last signature id embedded
     templates: dict[str, int] = field(default_factory=dict)  # template id -> crc32 of the text embedded
+    store_id: str = ""  # the database the ids belong to (storage.vector_repo.store_identity)
 
     @classmethod
     def read(cls, path: Path) -> _Meta | None:
@@ -198,13 +201,16 @@ def _signature_text(template_ids: str, texts: dict[int, str]) -> str:
 
 def _embed(store: Store, settings: Settings, directory: Path, report: VectorUpdateReport, *, force: bool) -> None:
     identity = embedder_identity(settings.embeddings)
+    store_id = _store_id(store)
     meta_path = directory / META_FILE
     meta = None if force else _Meta.read(meta_path)
-    template_index = None if force else VectorIndex.load(directory / TEMPLATES_FILE)
-    window_index = None if force else VectorIndex.load(directory / WINDOWS_FILE)
+    if meta is not None and meta.store_id != store_id:
+        meta = None  # vectors of another database: their ids name other rows
+    template_index = None if meta is None else VectorIndex.load(directory / TEMPLATES_FILE)
+    window_index = None if meta is None else VectorIndex.load(directory / WINDOWS_FILE)
     fresh = meta is None or meta.embedder != identity or template_index is None or window_index is None
     if fresh:
-        meta = _Meta(embedder=identity)
+        meta = _Meta(embedder=identity, store_id=store_id)
         template_index = window_index = None
         report.rebuilt = True
     assert meta is not None
@@ -248,12 +254,44 @@ def _embed(store: Store, settings: Settings, directory: Path, report: VectorUpda
     report.embedder = identity
 
 
+def _store_id(store: Store) -> str:
+    with store.session() as session:
+        return vector_repo.store_identity(session)
+
+
+def _remove_stale_temporaries(directory: Path) -> None:
+    # Left by a process killed while writing; under the update lock no one else is writing.
+    for leftover in directory.glob(".*.tmp"):
+        leftover.unlink(missing_ok=True)
+
+
+def vector_index_current(store: Store, settings: Settings) -> bool:
+    """Whether the vector files cover every event and window of this store for the configured embedder.
+
+    Checked on every `index`, new lines or not: a run killed during the vector step left them behind,
+    and the next run must finish the work (as ingestion resumes from its checkpoint)."""
+    with store.session() as session:
+        store_id = vector_repo.store_identity(session)
+        newest = vector_repo.newest_event_id(session)
+        signatures = vector_repo.max_signature_id(session)
+    if newest == 0 and signatures == 0:
+        return True  # nothing to embed
+    directory = vector_dir(settings)
+    meta = _Meta.read(directory / META_FILE)
+    if meta is None or meta.embedder != embedder_identity(settings.embeddings) or meta.store_id != store_id:
+        return False
+    if not (directory / TEMPLATES_FILE).is_file() or not (directory / WINDOWS_FILE).is_file():
+        return False
+    return meta.events_upto >= newest and meta.signatures_upto >= signatures
+
+
 def update_vector_index(store: Store, settings: Settings) -> VectorUpdateReport:
     """Window the events added since the last update and embed what is new. Safe to call often."""
     started = time.perf_counter()
     report = VectorUpdateReport()
     directory = vector_dir(settings)
     with _update_lock(directory):
+        _remove_stale_temporaries(directory)
         report.events_windowed, report.windows_added, report.signatures_added = _cut_windows(
             store, settings.retrieval.window_size
         )
@@ -269,6 +307,7 @@ def rebuild_vector_index(store: Store, settings: Settings) -> VectorUpdateReport
     report = VectorUpdateReport()
     directory = vector_dir(settings)
     with _update_lock(directory):
+        _remove_stale_temporaries(directory)
         with store.session() as session:
             vector_repo.forget_windows(session)
         report.events_windowed, report.windows_added, report.signatures_added = _cut_windows(
@@ -291,6 +330,7 @@ class LoadedVectors:
     embedder: TextEmbedder
     events_upto: int
     identity: str
+    store_id: str
 
 
 # Loaded indexes by directory, with the meta file's mtime they were read at: a daemon reloads them
@@ -298,26 +338,29 @@ class LoadedVectors:
 _LOADED: dict[Path, tuple[float, LoadedVectors]] = {}
 
 
-def load_vectors(settings: Settings) -> LoadedVectors | None:
-    """The current indexes, or None when there are none for the configured embedder."""
+def load_vectors(settings: Settings, store: Store) -> LoadedVectors | None:
+    """The current indexes of ``store``, or None when there are none for it and the configured embedder."""
     directory = vector_dir(settings)
     meta_path = directory / META_FILE
     try:
         stamp = meta_path.stat().st_mtime
     except OSError:
         return None
+    store_id = _store_id(store)
     cached = _LOADED.get(directory)
-    if cached is not None and cached[0] == stamp:
+    if cached is not None and cached[0] == stamp and cached[1].store_id == store_id:
         return cached[1]
     meta = _Meta.read(meta_path)
     identity = embedder_identity(settings.embeddings)
-    if meta is None or meta.embedder != identity:
+    if meta is None or meta.embedder != identity or meta.store_id != store_id:
         return None
     templates = VectorIndex.load(directory / TEMPLATES_FILE)
     windows = VectorIndex.load(directory / WINDOWS_FILE)
     if templates is None or windows is None:
         return None
-    loaded = LoadedVectors(templates, windows, make_embedder(settings.embeddings), meta.events_upto, identity)
+    loaded = LoadedVectors(
+        templates, windows, make_embedder(settings.embeddings), meta.events_upto, identity, meta.store_id
+    )
     _LOADED[directory] = (stamp, loaded)
     return loaded
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from logchat.storage.models import Event, Source, TemplateMinerState
+from logchat.storage.models import Event, Source, SourceGeneration, Template, TemplateMinerState
 
 EVENT_COLUMNS = (
     "id", "source_id", "generation", "line_no", "line_end", "byte_offset", "ts", "level", "host",
@@ -38,6 +38,68 @@ def get_source(session: Session, location: str) -> Source | None:
     return session.scalars(select(Source).where(Source.location == location)).first()
 
 
+@dataclass(frozen=True)
+class ArchiveElsewhere:
+    """Another source holding the same compressed content: all of it, or its first lines."""
+
+    location: str
+    complete: bool
+    offset: int
+    line_count: int
+
+
+def archive_elsewhere(session: Session, digest: str, *, exclude_id: int) -> ArchiveElsewhere | None:
+    """Another source whose content hash is ``digest`` (completely read) or ``partial:digest`` (an
+    interrupted read, e.g. before logrotate renamed the archive); a complete one first."""
+    rows = session.execute(
+        select(Source.location, Source.content_hash, Source.offset, Source.line_count).where(
+            Source.content_hash.in_([digest, f"partial:{digest}"]), Source.id != exclude_id
+        )
+    ).all()
+    found = [ArchiveElsewhere(location, content_hash == digest, offset, line_count)
+             for location, content_hash, offset, line_count in rows]
+    return max(found, key=lambda item: (item.complete, item.offset), default=None)
+
+
+@dataclass(frozen=True)
+class StoredPrefix:
+    """The first ``offset`` bytes (``line_count`` lines) of a file whose first ``head_length`` bytes
+    have ``head_checksum`` are stored, read from ``location``."""
+
+    location: str
+    head_checksum: str
+    head_length: int
+    offset: int
+    line_count: int
+
+
+def retire_generation(session: Session, source_id: int) -> None:
+    """Remember what was read of the source's current generation before a new one starts."""
+    source = session.get_one(Source, source_id)
+    if not source.offset or not source.head_length or not source.head_checksum:
+        return
+    if session.get(SourceGeneration, (source_id, source.generation)) is None:
+        session.add(SourceGeneration(
+            source_id=source_id, generation=source.generation, head_checksum=source.head_checksum,
+            head_length=source.head_length, offset=source.offset, line_count=source.line_count,
+        ))  # fmt: skip
+
+
+def stored_prefixes(session: Session, *, exclude_id: int) -> list[StoredPrefix]:
+    """Plain-file contents already stored: current generations of other sources and finished ones."""
+    current = session.execute(
+        select(Source.location, Source.head_checksum, Source.head_length, Source.offset, Source.line_count).where(
+            Source.kind == "file", Source.id != exclude_id, Source.offset > 0, Source.head_length > 0
+        )
+    )
+    finished = session.execute(
+        select(Source.location, SourceGeneration.head_checksum, SourceGeneration.head_length,
+               SourceGeneration.offset, SourceGeneration.line_count)
+        .join(Source, Source.id == SourceGeneration.source_id)
+    )  # fmt: skip
+    return [StoredPrefix(*row) for row in [*current, *finished] if row[1]]
+
+
 def create_source(session: Session, *, location: str, name: str, kind: str, fmt: str | None) -> Source:
     source = Source(
         location=location, name=name, kind=kind, format=fmt, generation=0, size=0, offset=0,
@@ -56,6 +118,10 @@ def next_event_id(session: Session) -> int:
 def load_miner_state(session: Session) -> bytes | None:
     row = session.get(TemplateMinerState, 1)
     return row.state if row else None
+
+
+def template_texts(session: Session) -> list[tuple[int, str]]:
+    return [(template_id, text) for template_id, text in session.execute(select(Template.id, Template.template))]
 
 
 def write_batch(

@@ -13,7 +13,7 @@ from typing import NamedTuple
 from sqlalchemy import BigInteger, bindparam, column, delete, func, insert, select, table, text, type_coerce
 from sqlalchemy.orm import Session
 
-from logchat.storage.models import Event, Template, VectorSignature, VectorWindow
+from logchat.storage.models import Event, StoreIdentity, Template, VectorSignature, VectorWindow
 
 _PG_LOCK_KEY = 0x6C637663  # "lcvc"
 # Events read per query while windowing: bounded memory however many events are new.
@@ -45,6 +45,19 @@ class NewWindow(NamedTuple):
 # microseconds they are stored as, rather than through a datetime per stamp (a rebuild saves a
 # window per few events).
 _RAW_WINDOWS = table(VectorWindow.__tablename__, *(column(name, BigInteger) for name in NewWindow._fields))
+
+
+def store_identity(session: Session) -> str:
+    """The random id this database was given when its schema was created (see migration 0004)."""
+    row = session.get(StoreIdentity, 1)
+    if row is None:  # a schema built without the migrations
+        import uuid
+        from datetime import UTC, datetime
+
+        row = StoreIdentity(id=1, store_id=uuid.uuid4().hex, created_at=datetime.now(UTC))
+        session.add(row)
+        session.flush()
+    return row.store_id
 
 
 def lock_windows(session: Session) -> None:

@@ -27,8 +27,8 @@ def _write(path: Path, lines: list[str]) -> Path:
     return path
 
 
-def _side(settings: Any) -> VectorSide:
-    loaded = load_vectors(settings)
+def _side(settings: Any, store: Any) -> VectorSide:
+    loaded = load_vectors(settings, store)
     assert loaded is not None
     return VectorSide(loaded.templates, loaded.windows, loaded.embedder)
 
@@ -45,12 +45,12 @@ def test_vectors_find_wording_the_text_search_does_not_and_obey_filters(
         query = fulltext.resolve_query(session, fulltext.parse_text_query("authenticaton falied"))
         assert query.mode == "none"
         result = hybrid_search(session, query=query, query_text="authenticaton falied", flt=EventFilter(),
-                               vectors=_side(settings), pool=50)
+                               vectors=_side(settings, store), pool=50)
         assert result.fulltext == [] and result.vector
         hosts_filter = EventFilter(hosts=["db-02"], since=datetime(2026, 2, 1, 1, tzinfo=UTC),
                                    until=datetime(2026, 2, 1, 2, tzinfo=UTC))
         restricted = hybrid_search(session, query=query, query_text="authenticaton falied", flt=hosts_filter,
-                                   vectors=_side(settings), pool=50)
+                                   vectors=_side(settings, store), pool=50)
         from logchat.storage.search_repo import fetch_events
 
         rows = fetch_events(session, restricted.vector)
@@ -64,7 +64,7 @@ def test_a_million_repeats_cost_one_template_and_one_window_content(
 ) -> None:
     lines = [f"2026-02-01T00:{i // 60 % 60:02d}:{i % 60:02d}+00:00 web-01 app[1]: heartbeat ok" for i in range(3000)]
     index_logs([_write(tmp_path / "beat.log", lines)])
-    loaded = load_vectors(settings)
+    loaded = load_vectors(settings, store)
     assert loaded is not None
     assert len(loaded.templates) == 1
     assert len(loaded.windows) == 1  # 150 windows of 20 events, one content
@@ -98,8 +98,8 @@ def test_a_different_embedder_configuration_re_embeds_everything(
 ) -> None:
     index_logs([_write(tmp_path / "a.log", ["2026-02-01T00:00:00+00:00 h app[1]: hello world"])])
     other = settings.model_copy(update={"embeddings": settings.embeddings.model_copy(update={"dimensions": 64})})
-    assert load_vectors(other) is None  # vectors of another space are not used
+    assert load_vectors(other, store) is None  # vectors of another space are not used
     report = update_vector_index(store, other)
     assert report.rebuilt and report.template_vectors == 1
-    loaded = load_vectors(other)
+    loaded = load_vectors(other, store)
     assert loaded is not None and loaded.templates.dimensions == 64

@@ -76,3 +76,110 @@ def test_wrong_shapes_are_refused() -> None:
     with pytest.raises(ValueError):
         index.add([1], np.zeros((1, 4), dtype=np.float32))
     assert index.search(_unit(0), 5) == []
+
+
+# --- upkeep of the vector files beside a store ------------------------------------------------------------
+
+LINES_A = [f"2026-02-01T10:00:0{i}+00:00 db-01 postgres[7]: authentication failed for user app{i}" for i in range(5)]
+LINES_B = [f"2026-02-01T11:00:0{i}+00:00 web-01 nginx[9]: upstream timed out after {i} seconds" for i in range(5)]
+
+# Runs `logchat ARGS...` with the vector files' save held open: the temporary file is there and the
+# process sits in the vector step until the test kills it.
+_HELD_IN_VECTOR_STEP = """
+import os, runpy, sys, tempfile, time
+from logchat.retrieval import vector_store
+
+def held_save(self, path):
+    handle, _ = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    time.sleep(600)
+
+vector_store.VectorIndex.save = held_save
+sys.argv = ["logchat", *sys.argv[1:]]
+runpy.run_module("logchat", run_name="__main__")
+"""
+
+
+def _logchat_command(data_dir: Path, database_url: str) -> list[str]:
+    return ["--data-dir", str(data_dir), "--database-url", database_url]
+
+
+def test_index_killed_in_the_vector_step_builds_the_vectors_on_the_next_run(
+    database_url: str, data_dir: Path, tmp_path: Path
+) -> None:
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    log = tmp_path / "auth.log"
+    log.write_text("\n".join(LINES_A) + "\n", encoding="utf-8")
+    args = [*_logchat_command(data_dir, database_url), "index", str(log), "--json"]
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("LOGCHAT_")}
+    held = subprocess.Popen([sys.executable, "-c", _HELD_IN_VECTOR_STEP, *args], env=environment,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    vectors = data_dir / "vectors"
+    deadline = time.monotonic() + 120  # a hang guard, not a timing assertion
+    try:
+        while not list(vectors.glob(".templates.faiss.*.tmp")):
+            assert held.poll() is None, held.stderr.read().decode() if held.stderr else held.returncode
+            assert time.monotonic() < deadline, "the index run never reached the vector step"
+            time.sleep(0.05)
+        os.kill(held.pid, signal.SIGKILL)
+    finally:
+        held.kill()
+        held.wait()
+    assert not (vectors / "meta.json").exists()
+    again = subprocess.run([sys.executable, "-m", "logchat", *args], env=environment, capture_output=True, text=True,
+                           timeout=120)
+    assert again.returncode == 0, again.stderr
+    result = json.loads(again.stdout)
+    assert result["new_events"] == 0 and result["sources"][0]["status"] == "unchanged"
+    assert result["vectors"] is not None and result["vectors"]["template_vectors"] == 1
+    assert result["vectors"]["window_vectors"] >= 1
+    assert not list(vectors.glob(".*.tmp"))
+    third = subprocess.run([sys.executable, "-m", "logchat", *args], env=environment, capture_output=True, text=True,
+                           timeout=120)
+    assert json.loads(third.stdout)["vectors"] is None  # up to date: nothing to do
+
+
+@pytest.mark.parametrize("other_backend", ["sqlite", "postgresql"])
+def test_vectors_made_for_another_database_are_not_used(
+    other_backend: str, data_dir: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    from sqlalchemy import select
+
+    from logchat.config import load_settings
+    from logchat.services.ingest import index_inputs
+    from logchat.services.vectors import load_vectors, update_vector_index, vector_index_current
+    from logchat.storage.db import open_store
+    from logchat.storage.models import Template
+
+    other_url = f"sqlite:///{tmp_path / 'other.db'}" if other_backend == "sqlite" else request.getfixturevalue(
+        "postgres_url")
+    settings_a = load_settings(data_dir=data_dir, database={"url": f"sqlite:///{data_dir / 'logchat.db'}"})
+    settings_b = load_settings(data_dir=data_dir, database={"url": other_url})
+    store_a, store_b = open_store(settings_a.database_url), open_store(settings_b.database_url)
+    try:
+        (tmp_path / "a.log").write_text("\n".join(LINES_A) + "\n", encoding="utf-8")
+        (tmp_path / "b.log").write_text("\n".join(LINES_B * 3) + "\n", encoding="utf-8")
+        assert not index_inputs(store_a, settings_a, [str(tmp_path / "a.log")]).failed
+        update_vector_index(store_a, settings_a)
+        assert vector_index_current(store_a, settings_a)
+        assert not index_inputs(store_b, settings_b, [str(tmp_path / "b.log")]).failed
+        # Same data directory, another database: its ids would name other rows.
+        assert load_vectors(settings_b, store_b) is None
+        assert not vector_index_current(store_b, settings_b)
+        report = update_vector_index(store_b, settings_b)
+        assert report.rebuilt
+        loaded = load_vectors(settings_b, store_b)
+        assert loaded is not None
+        with store_b.session() as session:
+            assert set(loaded.templates.ids().tolist()) == set(session.scalars(select(Template.id)))
+        assert load_vectors(settings_a, store_a) is None
+        assert not vector_index_current(store_a, settings_a)
+    finally:
+        store_a.close()
+        store_b.close()

@@ -261,3 +261,165 @@ def test_reader_process_and_in_process_ingest_store_the_same(tmp_path: Path, mon
         store.close()
     assert stored["reader"] == stored["in-process"]
     assert stored["reader"][2] == 40_000 + 2 * 800
+
+
+def _loghub_archive(loghub: Path, tmp_path: Path, system: str = "OpenSSH") -> tuple[Path, bytes, int]:
+    """A real .gz of a loghub sample: (path, its bytes, its line count)."""
+    text = (loghub / system / f"{system}_2k.log").read_bytes()
+    archive = tmp_path / f"{system.lower()}.log.1.gz"
+    archive.write_bytes(gzip.compress(text))
+    return archive, archive.read_bytes(), len(text.splitlines())
+
+
+def test_truncated_gzip_stores_nothing_and_the_complete_one_stores_each_line_once(
+    store, settings, tmp_path: Path, loghub: Path  # type: ignore[no-untyped-def]
+) -> None:
+    archive, complete, lines = _loghub_archive(loghub, tmp_path)
+    archive.write_bytes(complete[: len(complete) // 2])
+    truncated = index_inputs(store, settings, [str(archive)])
+    assert truncated.failed and truncated.new_events == 0
+    assert str(archive) in truncated.sources[0].errors[0] and "incomplete" in truncated.sources[0].errors[0]
+    assert event_count(store) == 0
+    archive.write_bytes(complete)  # the writer finished the archive
+    report = index_inputs(store, settings, [str(archive)])
+    assert not report.failed
+    assert event_count(store) == report.new_events == lines == 2000
+    assert index_inputs(store, settings, [str(archive)]).sources[0].status == "unchanged"
+
+
+def test_corrupt_gzip_stores_nothing(store, settings, tmp_path: Path, loghub: Path) -> None:  # type: ignore[no-untyped-def]
+    archive, complete, _ = _loghub_archive(loghub, tmp_path)
+    flipped = bytearray(complete)
+    for position in range(len(flipped) // 2, len(flipped) // 2 + 8):
+        flipped[position] ^= 0xFF
+    archive.write_bytes(bytes(flipped))
+    good = write(tmp_path / "auth.log", SYSLOG)
+    report = index_inputs(store, settings, [str(archive), str(good)])
+    failed = [s for s in report.sources if s.failed]
+    assert [s.location for s in failed] == [str(archive)]
+    assert "gzip" in failed[0].errors[0]
+    assert event_count(store) == 3  # only the good file
+
+
+def test_corrupt_second_member_stores_nothing(store, settings, tmp_path: Path, loghub: Path) -> None:  # type: ignore[no-untyped-def]
+    # Concatenated members are one valid archive; a bad CRC in the last one must still stop all of it.
+    archive, complete, _ = _loghub_archive(loghub, tmp_path)
+    second = bytearray(gzip.compress(b"Nov  3 10:00:01 web-03 sshd[1]: one more line\n"))
+    second[-8] ^= 0xFF  # the CRC32 of the second member
+    archive.write_bytes(complete + bytes(second))
+    assert index_inputs(store, settings, [str(archive)]).failed
+    assert event_count(store) == 0
+
+
+def test_renamed_archive_is_not_stored_twice(store, settings, tmp_path: Path, loghub: Path) -> None:  # type: ignore[no-untyped-def]
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    archive, _, lines = _loghub_archive(loghub, logs)
+    assert index_inputs(store, settings, [str(logs)]).new_events == lines
+    archive.rename(logs / "openssh.log.2.gz")  # logrotate shifts the numbers
+    report = index_inputs(store, settings, [str(logs)])
+    assert not report.failed
+    assert report.new_events == 0
+    assert report.sources[0].status == "duplicate" and report.sources[0].duplicate_of == str(archive)
+    assert event_count(store) == lines
+    assert index_inputs(store, settings, [str(logs)]).sources[0].status == "unchanged"
+
+
+def _raw_lines(store) -> list[str]:  # type: ignore[no-untyped-def]
+    with store.session() as session:
+        return sorted(session.scalars(select(Event.raw)))
+
+
+def test_rotated_file_and_its_compressed_copy_add_nothing_twice(store, settings, tmp_path: Path, loghub: Path) -> None:  # type: ignore[no-untyped-def]
+    lines = (loghub / "OpenSSH" / "OpenSSH_2k.log").read_text(encoding="utf-8").splitlines()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    log = write(logs / "app.log", lines[:1500])
+    assert index_inputs(store, settings, [str(logs)]).new_events == 1500
+    write(log, lines[1500:1800], mode="a")
+    log.rename(logs / "app.log.1")  # logrotate with delaycompress
+    write(logs / "app.log", lines[1800:])
+    report = index_inputs(store, settings, [str(logs)])
+    assert not report.failed
+    by_name = {Path(s.location).name: s for s in report.sources}
+    assert by_name["app.log.1"].status == "duplicate" and by_name["app.log.1"].new_events == 0
+    assert _raw_lines(store) == sorted(lines)
+    # The next rotation compresses it.
+    (logs / "app.log.2.gz").write_bytes(gzip.compress((logs / "app.log.1").read_bytes()))
+    (logs / "app.log.1").unlink()
+    report = index_inputs(store, settings, [str(logs)])
+    assert not report.failed
+    assert {Path(s.location).name: s.status for s in report.sources}["app.log.2.gz"] == "duplicate"
+    assert _raw_lines(store) == sorted(lines)
+
+
+def test_compressed_rotation_adds_only_the_lines_not_yet_read(store, settings, tmp_path: Path, loghub: Path) -> None:  # type: ignore[no-untyped-def]
+    lines = (loghub / "OpenSSH" / "OpenSSH_2k.log").read_text(encoding="utf-8").splitlines()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    log = write(logs / "app.log", lines[:1500])
+    assert index_inputs(store, settings, [str(logs)]).new_events == 1500
+    write(log, lines[1500:1800], mode="a")  # written after the last index, before rotation
+    (logs / "app.log.1.gz").write_bytes(gzip.compress(log.read_bytes()))  # logrotate with compress
+    write(log, lines[1800:])
+    report = index_inputs(store, settings, [str(logs)])
+    assert not report.failed
+    archive = {Path(s.location).name: s for s in report.sources}["app.log.1.gz"]
+    assert archive.new_events == 300 and archive.continues == str(log)
+    assert _raw_lines(store) == sorted(lines)
+    with store.session() as session:
+        first = session.scalars(select(Event.line_no).join(Source).where(Source.location == archive.location)).all()
+    assert min(first) == 1501  # line numbers of the archive itself
+
+
+def test_archive_renamed_after_an_interrupted_read_is_read_on_not_again(tmp_path: Path) -> None:
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from sqlalchemy import create_engine, text
+
+    total_lines = 150_000
+    archive = tmp_path / "logs" / "app.log.1.gz"
+    archive.parent.mkdir()
+    with gzip.open(archive, "wt", encoding="utf-8") as handle:
+        for i in range(total_lines):
+            handle.write(f"2026-11-03T{(i // 3600) % 24:02d}:{(i // 60) % 60:02d}:{i % 60:02d}Z INFO worker-{i % 7} "
+                         f"processed job {i} in {i % 1000} ms\n")
+    data_dir = tmp_path / "data"
+    config = tmp_path / "small-batches.toml"
+    config.write_text("[ingest]\nbatch_size = 5000\n")
+    command = [sys.executable, "-m", "logchat", "--quiet", "--config", str(config), "--data-dir", str(data_dir),
+               "index"]
+    process = subprocess.Popen([*command, str(archive)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    database = data_dir / "logchat.db"
+    engine = None
+    committed = 0
+    deadline = time.monotonic() + 120  # a hang guard
+    while time.monotonic() < deadline and process.poll() is None and committed < 10_000:
+        time.sleep(0.05)
+        if database.exists():
+            engine = engine or create_engine(f"sqlite:///{database}")
+            try:
+                with engine.connect() as conn:
+                    committed = conn.execute(text("SELECT count(*) FROM events")).scalar() or 0
+            except Exception:
+                continue
+    assert process.poll() is None, "the index finished before it could be interrupted"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    if engine is not None:
+        engine.dispose()
+    assert 0 < committed < total_lines
+    renamed = archive.rename(archive.with_name("app.log.2.gz"))  # logrotate ran meanwhile
+    resumed = subprocess.run([*command, "--json", str(renamed)], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.connect() as conn:
+        count = conn.execute(text("SELECT count(*) FROM events")).scalar()
+        distinct = conn.execute(text("SELECT count(DISTINCT line_no) FROM events")).scalar()
+    engine.dispose()
+    assert count == distinct == total_lines
+    assert json.loads(resumed.stdout)["sources"][0]["continues"] == str(archive)

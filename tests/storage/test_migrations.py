@@ -50,3 +50,29 @@ def test_head_revision_is_unique_and_known_to_alembic(store) -> None:  # type: i
     with store.engine.connect() as conn:
         script = ScriptDirectory.from_config(alembic_config(conn))
         assert script.get_heads() == [head_revision()]
+
+
+def test_upgrade_deletes_a_pickled_miner_state_unread_and_names_the_store(database_url: str) -> None:
+    import pickle
+    import zlib
+
+    from alembic import command
+
+    from logchat.storage.migrate import alembic_config
+
+    store = open_store(database_url, migrate=False)
+    try:
+        with store.engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "0003_chat")
+        with store.engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO template_miner_state (id, state, updated_at) VALUES (1, :state, 0)"),
+                {"state": zlib.compress(pickle.dumps({"version": 1}))},
+            )
+        assert upgrade_to_head(store) is True
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM template_miner_state")).scalar() == 0
+            identities = conn.execute(text("SELECT store_id FROM store_identity")).scalars().all()
+        assert len(identities) == 1 and len(identities[0]) == 32
+    finally:
+        store.close()

@@ -3,9 +3,11 @@
 from logchat.storage.models.auth import LoginFailure, LoginThrottle, TokenRevocation, User
 from logchat.storage.models.base import Base
 from logchat.storage.models.chat import ChatSession, ChatTurn, VectorSignature, VectorWindow
-from logchat.storage.models.logs import Event, EventRollup, Source, Template, TemplateMinerState
+from logchat.storage.models.logs import Event, EventRollup, Source, SourceGeneration, Template, TemplateMinerState
+from logchat.storage.models.store import StoreIdentity
 
 __all__ = [
-    "Base", "ChatSession", "ChatTurn", "Event", "EventRollup", "LoginFailure", "LoginThrottle", "Source", "Template",
-    "TemplateMinerState", "TokenRevocation", "User", "VectorSignature", "VectorWindow",
+    "Base", "ChatSession", "ChatTurn", "Event", "EventRollup", "LoginFailure", "LoginThrottle", "Source",
+    "SourceGeneration", "StoreIdentity", "Template", "TemplateMinerState", "TokenRevocation", "User",
+    "VectorSignature", "VectorWindow",
 ]

@@ -35,6 +35,24 @@ class Source(Base):
     last_indexed_at: Mapped[datetime | None] = mapped_column(UTCMicros)
 
 
+class SourceGeneration(Base):
+    """A finished generation of a plain file (before rotation or truncation): what was read of it.
+
+    A file that turns up later with the same head (logrotate's app.log.1, or app.log.2.gz once
+    compressed) holds those lines already stored; reading it resumes after them instead of storing
+    them twice.
+    """
+
+    __tablename__ = "source_generations"
+
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    head_checksum: Mapped[str] = mapped_column(String(64))
+    head_length: Mapped[int] = mapped_column(Integer)
+    offset: Mapped[int] = mapped_column(BigInteger)
+    line_count: Mapped[int] = mapped_column(BigInteger)
+
+
 class Template(Base):
     __tablename__ = "templates"
 

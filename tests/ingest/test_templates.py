@@ -1,0 +1,112 @@
+"""Template mining: a stored template states as literal only what every one of its events has."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from logchat.ingest.templates import TemplateMiner, mask_message
+from logchat.services.ingest import index_inputs
+from logchat.storage.models import Event, Template
+
+SYSTEMS = ["Android", "Apache", "BGL", "HDFS", "HPC", "Hadoop", "HealthApp", "Linux", "Mac", "OpenSSH",
+           "OpenStack", "Proxifier", "Spark", "Thunderbird", "Windows", "Zookeeper"]
+WILDCARD = "<*>"
+
+
+def contradictions(template: str, message: str) -> list[str]:
+    """Where ``template`` states a token that ``message`` does not have.
+
+    The miner shapes a template from the masked first line of a message, split as Drain splits it,
+    so each template token must be the wildcard or exactly that token of the message's shape.
+    """
+    shape = mask_message(message.partition("\n")[0]).strip().split()
+    tokens = template.split()
+    if len(tokens) != len(shape):
+        return [f"{len(tokens)} tokens vs {len(shape)} in {message!r}"]
+    return [f"{t!r} vs {s!r}" for t, s in zip(tokens, shape, strict=True) if t != WILDCARD and t != s]
+
+
+def assert_templates_hold(store) -> int:  # type: ignore[no-untyped-def]
+    """Check every stored event against its stored template; returns how many were checked."""
+    with store.session() as session:
+        templates = dict(session.execute(select(Template.id, Template.template)).all())
+        checked = 0
+        bad: list[str] = []
+        for template_id, message in session.execute(select(Event.template_id, Event.message)):
+            problems = contradictions(templates[template_id], message)
+            if problems:
+                bad.append(f"template {template_id} {templates[template_id]!r}: {problems[0]}")
+            checked += 1
+    assert not bad, f"{len(bad)} events contradict their template, e.g. {bad[:3]}"
+    return checked
+
+
+def failed_logins(count: int, seed: int = 5, names: tuple[str, ...] = ("admin",)) -> list[str]:
+    """Failed logins of numbered users: with one name they differ only in digits."""
+    rng = random.Random(seed)
+    lines = []
+    for i in range(count):
+        user = f"{rng.choice(names)}{rng.randint(1, 300)}"
+        ip = f"{rng.randint(1, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+        lines.append(f"Nov  3 10:{i // 60 % 60:02d}:{i % 60:02d} web-0{i % 4} sshd[{2000 + i}]: Failed password "
+                     f"for invalid user {user} from {ip} port {rng.randint(1024, 65535)} ssh2")
+    return lines
+
+
+def test_varying_ids_become_wildcards_in_the_miner() -> None:
+    miner = TemplateMiner()
+    messages = [line.split(": ", 1)[1] for line in failed_logins(3_000)]
+    ids = [miner.assign(message) for message in messages]
+    for cluster_id, message in zip(ids, messages, strict=True):
+        assert not contradictions(miner.template(cluster_id), message)
+    first = miner.template(ids[0])
+    assert first == f"Failed password for invalid user {WILDCARD} from <IP> port <NUM> ssh2"
+
+
+def test_same_digit_pattern_but_different_mask_is_not_shared() -> None:
+    # "0x1f" is hex, "5x1f" is not, "1.2.3.4" is an address, "1234.2.3.4" a number: the digit-shape
+    # shortcut must not send one to the other's template.
+    miner = TemplateMiner()
+    pairs = [("value 0x1f set", "value 5x1f set"), ("peer 1.2.3.4 up", "peer 1234.2.3.4 up")]
+    for first, second in pairs:
+        a, b = miner.assign(first), miner.assign(second)
+        assert not contradictions(miner.template(a), first)
+        assert not contradictions(miner.template(b), second)
+
+
+def test_generated_logins_store_only_true_literals(store, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    log = tmp_path / "auth.log"
+    log.write_text("\n".join(failed_logins(5_000)) + "\n", encoding="utf-8")
+    assert not index_inputs(store, settings, [str(log)]).failed
+    assert assert_templates_hold(store) == 5_000
+    with store.session() as session:
+        texts = list(session.scalars(select(Template.template)))
+    assert not any("admin" in text for text in texts), texts
+
+
+def test_mixed_user_names_store_only_true_literals(store, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    log = tmp_path / "auth.log"
+    log.write_text("\n".join(failed_logins(3_000, seed=9, names=("admin", "user", "svc"))) + "\n", encoding="utf-8")
+    assert not index_inputs(store, settings, [str(log)]).failed
+    assert assert_templates_hold(store) == 3_000
+
+
+@pytest.mark.parametrize("system", SYSTEMS)
+def test_loghub_templates_state_only_true_literals(system: str, loghub: Path, tmp_path: Path) -> None:
+    from logchat.config import load_settings
+    from logchat.storage.db import open_store
+
+    data_dir = tmp_path / "data"
+    settings = load_settings(data_dir=data_dir, database={"url": f"sqlite:///{data_dir / 'logchat.db'}"})
+    data_dir.mkdir()
+    store = open_store(settings.database_url)
+    try:
+        report = index_inputs(store, settings, [str(loghub / system / f"{system}_2k.log")])
+        assert not report.failed, report.sources[0].errors
+        assert assert_templates_hold(store) == report.new_events
+    finally:
+        store.close()

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, tzinfo
 
 from logchat.errors import UsageError
 from logchat.ingest.events import LEVEL_RANK, LEVELS
-from logchat.retrieval.timerange import LazyRegex, TimeRange, find_time_range, parse_time_point
+from logchat.retrieval.timerange import LazyRegex, TimeRange, check_range_order, find_time_range, parse_time_point
 
 __all__ = ["INTENTS", "QuestionFilters", "normalise_levels", "parse_question"]
 
@@ -460,6 +460,7 @@ def parse_question(
         time_range = TimeRange(
             since=_flag_time(since, now=now, tz=tz), until=_flag_time(until, now=now, tz=tz), phrase=None
         )
+        check_range_order(time_range.since, time_range.until, phrase=f"since {since} until {until}")
     entity, rest = _detect_entity(rest)
     intent, rest, limit = _detect_intent(rest)
     tokens = _tokenize(rest)

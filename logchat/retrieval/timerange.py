@@ -199,10 +199,11 @@ class _BadRange(Exception):
 
 def _invalid(phrase: str, reason: str) -> InvalidTimeRange:
     shown = phrase if len(phrase) <= 80 else f"{phrase[:60]}…{phrase[-15:]}"
-    return InvalidTimeRange(
-        f"time {shown!r} {reason}",
-        hint="write the range with its start first, e.g. 'between 10:00 and 11:00', or leave the time out",
-    )
+    if reason == _OUTSIDE:
+        hint = "leave the time out to cover everything, or name a start such as 2020-01-01"
+    else:
+        hint = "write the range with its start first, e.g. 'between 10:00 and 11:00'"
+    return InvalidTimeRange(f"time {shown!r} {reason}", hint=hint)
 
 
 # --- points -----------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from logchat.errors import LogchatError
 
-HANG_SECONDS = 5.0
+HANG_SECONDS = 10.0
 CORPUS_PATH = Path(__file__).parent / "corpus" / "adversarial_inputs.json"
 NOW = datetime(2026, 11, 4, 9, 30, tzinfo=UTC)
 REFERENCE = datetime(2026, 11, 4, tzinfo=UTC)

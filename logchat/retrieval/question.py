@@ -179,6 +179,9 @@ _TOP_LIMIT_RX = LazyRegex(r"\btop\s+(\d+)\b", re.I)
 
 _QUOTED_RX = LazyRegex(r"\"([^\"]+)\"|(?<!\w)'([^']+)'(?!\w)|`([^`]+)`")
 _PLACEHOLDER = "\x00{}\x00"
+_CONTROL_RX = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Longer text is a paste, not a question; the bound keeps parsing well under a second.
+MAX_QUESTION_CHARS = 10_000
 _TOKEN_RX = LazyRegex(
     r"""
       (?P<quote>\x00\d+\x00)
@@ -448,6 +451,13 @@ def parse_question(
     ("on web-03"); a process when it is a known process ("sshd", "from sshd") or follows "process"; a source
     when it names a known source ("in nginx", "source auth.log") or follows "source"/"file".
     """
+    if len(question) > MAX_QUESTION_CHARS:
+        raise UsageError(
+            f"the question is {len(question):,} characters long; at most {MAX_QUESTION_CHARS:,} are read",
+            hint="ask about the part that matters",
+        )
+    # Control characters mean nothing in a question, and NUL is the quote placeholder's own delimiter.
+    question = _CONTROL_RX.sub(" ", question)
     quoted: list[str] = []
 
     def hide_quote(match: re.Match[str]) -> str:

@@ -35,6 +35,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from itertools import islice
 from typing import Any
 
 from logchat.errors import InvalidTimeRange, UsageError
@@ -162,6 +163,10 @@ _DATEPARSER_KEYWORD_RX = LazyRegex(
     r"(?<![\w-])(?P<kw>since|after|before|until|till)\s+(?P<rest>[^?!,;()\"]{1,80})", _FLAGS
 )
 _MAX_DATEPARSER_WORDS = 6
+# dateparser costs milliseconds per candidate word: bound its work so no question can stall `ask`.
+_MAX_DATEPARSER_KEYWORDS = 3  # "since/before ..." phrases tried per question
+_MAX_DATEPARSER_SEARCH_CHARS = 150  # longer questions are not searched for free-form dates
+_MAX_TIME_POINT_CHARS = 100  # a --since/--until value longer than this is no time
 
 # Fullmatch forms used to read a point found by _POINT_RE.
 _ISO_DATETIME_FULL = LazyRegex(_ISO_DATETIME_RE)
@@ -644,7 +649,7 @@ def _looks_dateish(text: str) -> bool:
 
 def _find_by_dateparser(question: str, ctx: _Context) -> tuple[TimeRange, str] | None:
     # "since/before <something>": try the longest word prefix dateparser can read.
-    for match in _DATEPARSER_KEYWORD_RX.finditer(question):
+    for match in islice(_DATEPARSER_KEYWORD_RX.finditer(question), _MAX_DATEPARSER_KEYWORDS):
         words = list(re.finditer(r"\S+", match["rest"]))[:_MAX_DATEPARSER_WORDS]
         for count in range(len(words), 0, -1):
             candidate = match["rest"][: words[count - 1].end()]
@@ -658,7 +663,11 @@ def _find_by_dateparser(question: str, ctx: _Context) -> tuple[TimeRange, str] |
             end = match.start("rest") + words[count - 1].end()
             phrase = question[match.start() : end]
             return _to_range(interval, ctx, phrase), _remove_span(question, match.start(), end)
-    if not _DATEISH_RX.search(question):
+    if (
+        len(question) > _MAX_DATEPARSER_SEARCH_CHARS
+        or not _DATEISH_RX.search(question)
+        or not _FOUND_DATE_RX.search(question)
+    ):
         return None
     from dateparser.search import search_dates
 
@@ -714,6 +723,8 @@ def parse_time_point(text: str, *, now: datetime, tz: tzinfo) -> datetime:
     cleaned = " ".join(text.split())
     if not cleaned:
         raise UsageError("empty time: expected e.g. '2 hours ago' or 2026-11-02T06:00")
+    if len(cleaned) > _MAX_TIME_POINT_CHARS:
+        raise UsageError(f"cannot read time {text[:40]!r}…: longer than {_MAX_TIME_POINT_CHARS} characters")
     try:
         moment = _read_time_point(cleaned, ctx)
         if moment is not None:

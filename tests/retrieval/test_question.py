@@ -289,3 +289,15 @@ def test_explicit_since_after_until_is_an_invalid_time_range(since, until) -> No
 def test_a_question_whose_range_cannot_be_read_is_an_invalid_time_range() -> None:
     with pytest.raises(InvalidTimeRange, match="'between 10am and 9am'"):
         parse_question("how many errors on web-03 between 10am and 9am?", now=NOW, tz=UTC)
+
+
+@pytest.mark.parametrize("question", ["\x000\x00 errors", 'sshd "root" \x005\x00', "\x009\x00\x009\x00"])
+def test_nul_characters_cannot_forge_a_quoted_phrase(question: str) -> None:
+    # Found by the property tests: NUL is the placeholder's delimiter, so "\x000\x00" raised IndexError.
+    found = parse_question(question, now=NOW, tz=UTC)
+    assert "\x00" not in found.text_query
+
+
+def test_a_question_longer_than_the_bound_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="10,001 characters"):
+        parse_question("x" * 10_001, now=NOW, tz=UTC)

@@ -311,3 +311,15 @@ def test_a_range_that_starts_after_it_ends_is_an_invalid_time_range(question: st
     with pytest.raises(InvalidTimeRange, match="starts after it ends") as raised:
         find_time_range(question, now=NOW, tz=UTC)
     assert repr(phrase) in str(raised.value)
+
+
+def test_free_form_date_search_is_bounded_on_long_questions() -> None:
+    # "ago" and digits send a question to dateparser, which took seconds per thousand characters.
+    question = "ago 3 " * 1500
+    with hang_guard("ago 3 x1500"):
+        assert find_time_range(question, now=NOW, tz=UTC) == (None, question.strip())
+
+
+def test_a_time_value_longer_than_the_bound_is_a_usage_error() -> None:
+    with hang_guard("between x250"), pytest.raises(UsageError, match="longer than 100 characters"):
+        parse_time_point("between " * 250, now=NOW, tz=UTC)

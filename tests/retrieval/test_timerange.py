@@ -261,7 +261,7 @@ def test_calendar_months_back_land_on_a_real_day(now: str, expected: str) -> Non
 
 def test_a_huge_fraction_of_a_unit_is_bounded_too() -> None:
     with pytest.raises(InvalidTimeRange):
-        parse_time_point("9" * 400 + "d", now=NOW, tz=UTC)
+        parse_time_point("9" * 90 + "d", now=NOW, tz=UTC)
 
 
 @pytest.mark.parametrize("text", ["2026 years ago", "99999999999 hours ago", "99999999 days ago", "9999-12-31"])

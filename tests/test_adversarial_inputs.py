@@ -47,6 +47,8 @@ NUMBERS = st.one_of(
     ]),
     st.integers(min_value=-(10**25), max_value=10**25).map(str),
     UNICODE_DIGITS,
+    # Digit runs past int64 and past int()'s 4,300-digit limit, in ASCII and other scripts.
+    st.sampled_from(["9" * 19, "9" * 30, "9" * 4400, "٣" * 4400, "²" * 5]),
 )
 TIME_WORDS = [
     "last", "past", "previous", "in", "the", "since", "after", "before", "until", "till", "up to", "between",
@@ -107,9 +109,10 @@ SEED_LINES = [
 def mutated_lines(draw: st.DrawFn) -> str:
     """A real-shaped log line whose numbers are replaced by adversarial ones, with text spliced in."""
     parts = re.split(r"(\d+)", draw(st.sampled_from(SEED_LINES)))
-    for index in range(1, len(parts), 2):
-        if draw(st.booleans()):
-            parts[index] = draw(NUMBERS)
+    runs = list(range(1, len(parts), 2))
+    # One or two numbers at a time, so the rest of the line keeps its format and the parser reads on.
+    for index in draw(st.lists(st.sampled_from(runs), min_size=1, max_size=2)) if runs else ():
+        parts[index] = draw(NUMBERS)
     line = "".join(parts)
     if draw(st.booleans()):
         at = draw(st.integers(min_value=0, max_value=len(line)))
@@ -117,7 +120,7 @@ def mutated_lines(draw: st.DrawFn) -> str:
     return line
 
 
-LOG_LINES = st.one_of(mutated_lines(), ANY_TEXT)
+LOG_LINES = st.one_of(mutated_lines(), mutated_lines(), ANY_TEXT)
 
 @pytest.fixture(scope="module", autouse=True)
 def _dateparser_loaded() -> None:
@@ -168,6 +171,8 @@ def check_every_parser(line: str, ctx: TimeContext | None = None) -> None:
         assert header is None or isinstance(header, ParsedHeader | LogchatError), (name, header)
         if isinstance(header, ParsedHeader) and header.ts is not None:
             assert header.ts.utcoffset() == timedelta(0), (name, line, header.ts)
+        if isinstance(header, ParsedHeader) and header.pid is not None:
+            assert 0 <= header.pid < 2**63, (name, line, header.pid)  # must fit the database's BIGINT
 
 
 def check_file(lines: list[str]) -> None:
@@ -214,7 +219,7 @@ CONTEXTS = st.builds(
 )
 
 
-@FUZZ
+@settings(FUZZ, max_examples=300)
 @given(line=LOG_LINES, ctx=CONTEXTS)
 def test_every_format_parser_reads_or_declines_any_line(line: str, ctx: TimeContext) -> None:
     check_every_parser(line, ctx)
@@ -224,6 +229,18 @@ def test_every_format_parser_reads_or_declines_any_line(line: str, ctx: TimeCont
 @given(lines=st.lists(LOG_LINES, min_size=1, max_size=12))
 def test_detection_and_joining_take_any_lines(lines: list[str]) -> None:
     check_file(lines)
+
+
+HUGE_NUMBERS = ["9" * 19, "9" * 30, "9" * 4400, "٣" * 4400, "²", "0" * 40]
+
+
+@pytest.mark.parametrize("seed", SEED_LINES, ids=range(len(SEED_LINES)))
+def test_every_number_field_of_every_seed_line_takes_huge_numbers(seed: str) -> None:
+    """Systematic sweep beside the random one: each digit run of each seed line, alone, replaced."""
+    parts = re.split(r"(\d+)", seed)
+    for index in range(1, len(parts), 2):
+        for number in HUGE_NUMBERS:
+            check_every_parser("".join(number if at == index else part for at, part in enumerate(parts)))
 
 
 # --- the inputs that broke it, replayed -------------------------------------------------------------------

@@ -131,3 +131,9 @@ class Conflict(LogchatError):
     exit_code = 1
     http_status = 409
     code = "conflict"
+
+
+class InvalidTimeRange(UsageError):
+    """A time phrase or --since/--until that names no usable range: outside the calendar, or ending before it starts."""
+
+    code = "invalid_time_range"

@@ -60,6 +60,11 @@ def ask(
         from logchat.services.timeparse import parse_cli_time
 
         anchor = parse_cli_time(now, settings.ingest.default_timezone, flag="--now")
+    if since or until:
+        from logchat.services.timeparse import parse_cli_window
+
+        # Checked once, before any question: a wrong window is wrong for every line of --file.
+        parse_cli_window(since, until, settings.ingest.default_timezone, now=anchor)
     template = AskRequest(
         question=question or "", now=anchor, since=since, until=until, levels=level or [], hosts=host or [],
         sources=source or [], processes=process or [], session=session, use_llm=not no_llm,

@@ -88,13 +88,10 @@ def _check_format(fmt: str) -> None:
 
 def _window(app: AppContext, since: str | None, until: str | None) -> TimeWindow:
     from logchat.services.ingest import TimeWindow
-    from logchat.services.timeparse import parse_cli_time
+    from logchat.services.timeparse import parse_cli_window
 
-    tz = app.settings.ingest.default_timezone
-    return TimeWindow(
-        since=parse_cli_time(since, tz, flag="--since") if since else None,
-        until=parse_cli_time(until, tz, flag="--until") if until else None,
-    )
+    start, end = parse_cli_window(since, until, app.settings.ingest.default_timezone)
+    return TimeWindow(since=start, until=end)
 
 
 def _with_progress(app: AppContext, json_output: bool, run):  # type: ignore[no-untyped-def]

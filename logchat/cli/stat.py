@@ -26,13 +26,13 @@ def stat(
     Example: logchat stat --since "2 hours ago" --level error --source nginx --json
     """
     from logchat.services.stats import StatQuery, compute_stats, resolve_level
-    from logchat.services.timeparse import parse_cli_time
+    from logchat.services.timeparse import parse_cli_window
 
     app: AppContext = ctx.obj
-    tz = app.settings.ingest.default_timezone
+    start, end = parse_cli_window(since, until, app.settings.ingest.default_timezone)
     query = StatQuery(
-        since=parse_cli_time(since, tz, flag="--since") if since else None,
-        until=parse_cli_time(until, tz, flag="--until") if until else None,
+        since=start,
+        until=end,
         level=resolve_level(level) if level else None,
         sources=source or [],
         hosts=host or [],

@@ -199,28 +199,38 @@ class TimeContext:
             return self.localize(parsed)
         if zone is UTC:
             return parsed
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:  # "9999-12-31T23:59:59-12:00" is a valid ISO text no datetime can hold in UTC
+            return None
 
     # -- yearless stamps --------------------------------------------------------------------------
 
     def _infer_year(self, month: int, day: int) -> int | None:
+        try:
+            year, ordinal = self._candidate_year(month, day)
+        except ValueError:  # no such day, or none left in years 1-9999
+            return None
+        self._year = year
+        self._last_ordinal = ordinal
+        self._last_month = month
+        self._last_day = day
+        return year
+
+    def _candidate_year(self, month: int, day: int) -> tuple[int, int]:
         year = self._year
         try:
             ordinal = date(year, month, day).toordinal()
         except ValueError:
             if not (month == 2 and day == 29):
-                return None
+                raise
             year, ordinal = _previous_leap_day(year)
         last = self._last_ordinal
         if last is not None and ordinal < last - YEAR_ROLL_BACKWARD_DAYS:
             year, ordinal = _same_day_in(year + 1, month, day)
         if ordinal > self._limit_ordinal:
             year, ordinal = _same_day_in(year - 1, month, day)
-        self._year = year
-        self._last_ordinal = ordinal
-        self._last_month = month
-        self._last_day = day
-        return year
+        return year, ordinal
 
     def yearless(self, month: int, day: int, hour: int, minute: int, second: int, micros: int = 0) -> datetime | None:
         """A stamp without a year (syslog, logcat, Proxifier) -> UTC, year inferred (see class doc)."""
@@ -235,12 +245,14 @@ class TimeContext:
 
 
 def _previous_leap_day(year: int) -> tuple[int, int]:
-    while True:
-        year -= 1
+    """(year, ordinal) of the last Feb 29 before `year`; ValueError when none is left above year 1."""
+    # Leap years are at most 8 years apart (1896 -> 1904): a bounded search, never a loop below year 1.
+    for candidate in range(min(year - 1, 9999), max(year - 9, 0), -1):
         try:
-            return year, date(year, 2, 29).toordinal()
+            return candidate, date(candidate, 2, 29).toordinal()
         except ValueError:
             continue
+    raise ValueError(f"no Feb 29 in the 8 years before {year}")
 
 
 def _same_day_in(year: int, month: int, day: int) -> tuple[int, int]:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, tzinfo
 
 from logchat.errors import UsageError
 from logchat.ingest.events import LEVEL_RANK, LEVELS
-from logchat.retrieval.timerange import LazyRegex, TimeRange, find_time_range, parse_time_point
+from logchat.retrieval.timerange import LazyRegex, TimeRange, check_range_order, find_time_range, parse_time_point
 
 __all__ = ["INTENTS", "QuestionFilters", "normalise_levels", "parse_question"]
 
@@ -179,6 +179,9 @@ _TOP_LIMIT_RX = LazyRegex(r"\btop\s+(\d+)\b", re.I)
 
 _QUOTED_RX = LazyRegex(r"\"([^\"]+)\"|(?<!\w)'([^']+)'(?!\w)|`([^`]+)`")
 _PLACEHOLDER = "\x00{}\x00"
+_CONTROL_RX = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Longer text is a paste, not a question; the bound keeps parsing well under a second.
+MAX_QUESTION_CHARS = 10_000
 _TOKEN_RX = LazyRegex(
     r"""
       (?P<quote>\x00\d+\x00)
@@ -448,6 +451,13 @@ def parse_question(
     ("on web-03"); a process when it is a known process ("sshd", "from sshd") or follows "process"; a source
     when it names a known source ("in nginx", "source auth.log") or follows "source"/"file".
     """
+    if len(question) > MAX_QUESTION_CHARS:
+        raise UsageError(
+            f"the question is {len(question):,} characters long; at most {MAX_QUESTION_CHARS:,} are read",
+            hint="ask about the part that matters",
+        )
+    # Control characters mean nothing in a question, and NUL is the quote placeholder's own delimiter.
+    question = _CONTROL_RX.sub(" ", question)
     quoted: list[str] = []
 
     def hide_quote(match: re.Match[str]) -> str:
@@ -460,6 +470,7 @@ def parse_question(
         time_range = TimeRange(
             since=_flag_time(since, now=now, tz=tz), until=_flag_time(until, now=now, tz=tz), phrase=None
         )
+        check_range_order(time_range.since, time_range.until, phrase=f"since {since} until {until}")
     entity, rest = _detect_entity(rest)
     intent, rest, limit = _detect_intent(rest)
     tokens = _tokenize(rest)

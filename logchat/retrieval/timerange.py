@@ -21,19 +21,26 @@ Conventions, so that answers are predictable:
   A range that contains ``now`` stops at ``now`` ("today" is today 00:00 -> now).
 - "after X" / "until X" include X when X is a whole day ("until Nov 3" ends at Nov 4 00:00); "before X"
   never does. "from X to Y" includes Y when Y is a day, and stops at Y when Y is a clock time.
+- A range whose end clock time comes before its start crosses midnight when that makes it at most 12 hours
+  long ("between 10pm and 2am"); a longer wrap ("between 10am and 9am") is an InvalidTimeRange.
+- A range that starts after it ends, or that reaches outside the years 1-9999, is an InvalidTimeRange naming
+  the phrase. Every number is bounded before any datetime arithmetic, so no phrase can loop or overflow.
 """
 
 from __future__ import annotations
 
+import calendar
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from itertools import islice
 from typing import Any
 
-from logchat.errors import UsageError
+from logchat.errors import InvalidTimeRange, UsageError
 
-__all__ = ["TimeRange", "find_time_range", "parse_time_point"]
+__all__ = ["TimeRange", "check_range_order", "find_time_range", "parse_time_point"]
 
 
 @dataclass(frozen=True)
@@ -156,6 +163,10 @@ _DATEPARSER_KEYWORD_RX = LazyRegex(
     r"(?<![\w-])(?P<kw>since|after|before|until|till)\s+(?P<rest>[^?!,;()\"]{1,80})", _FLAGS
 )
 _MAX_DATEPARSER_WORDS = 6
+# dateparser costs milliseconds per candidate word: bound its work so no question can stall `ask`.
+_MAX_DATEPARSER_KEYWORDS = 3  # "since/before ..." phrases tried per question
+_MAX_DATEPARSER_SEARCH_CHARS = 150  # longer questions are not searched for free-form dates
+_MAX_TIME_POINT_CHARS = 100  # a --since/--until value longer than this is no time
 
 # Fullmatch forms used to read a point found by _POINT_RE.
 _ISO_DATETIME_FULL = LazyRegex(_ISO_DATETIME_RE)
@@ -175,6 +186,29 @@ _MONTH_DAY_PARTS = LazyRegex(
 _WEEKDAY_PARTS = LazyRegex(rf"(?:(?P<mod>last|this|past)\s+)?(?P<wd>{_WEEKDAY_RE})")
 _BARE_DURATION_FULL = LazyRegex(rf"-?(?P<count>\d+(?:\.\d+)?)\s*(?P<unit>{_UNIT_RE})")
 _EPOCH_FULL = LazyRegex(r"\d{9,10}(?:\.\d+)?")
+
+
+# The widest step back any phrase may take: a little more than the calendar holds (years 1-9999).
+_MAX_SPAN_SECONDS = 10_000 * 366 * 86400
+_MAX_MONTHS = 10_000 * 12
+# A clock range that wraps past midnight longer than this is read as a mistake, not as a night.
+_MAX_MIDNIGHT_WRAP = timedelta(hours=12)
+
+
+_OUTSIDE = "reaches outside the years 1-9999 that dates can hold"
+
+
+class _BadRange(Exception):
+    """Why a phrase names no usable range; turned into InvalidTimeRange where the phrase is known."""
+
+
+def _invalid(phrase: str, reason: str) -> InvalidTimeRange:
+    shown = phrase if len(phrase) <= 80 else f"{phrase[:60]}…{phrase[-15:]}"
+    if reason == _OUTSIDE:
+        hint = "leave the time out to cover everything, or name a start such as 2020-01-01"
+    else:
+        hint = "write the range with its start first, e.g. 'between 10:00 and 11:00'"
+    return InvalidTimeRange(f"time {shown!r} {reason}", hint=hint)
 
 
 # --- points -----------------------------------------------------------------------------------------------
@@ -211,28 +245,34 @@ def _number(text: str) -> float:
 
 
 def _unit_delta(unit: str, count: float) -> tuple[timedelta | None, int]:
-    """A fixed length for seconds..weeks; months and years are calendar steps, returned as a month count."""
+    """A fixed length for seconds..weeks; months and years are calendar steps, returned as a month count.
+
+    _BadRange when the count reaches beyond the calendar: checked on floats, before timedelta or round() can
+    overflow.
+    """
     unit = unit.lower()
-    if unit.startswith("month"):
-        return None, round(count)
-    if unit.startswith("y"):
-        return None, round(count * 12)
-    if unit.startswith("mi") or unit == "m":
-        return timedelta(minutes=count), 0
-    seconds = {"s": 1, "h": 3600, "d": 86400, "w": 7 * 86400}[unit[0]]
+    if not math.isfinite(count):
+        raise _BadRange(_OUTSIDE)
+    if unit.startswith("month") or unit.startswith("y"):
+        months = count if unit.startswith("month") else count * 12
+        if months > _MAX_MONTHS:
+            raise _BadRange(_OUTSIDE)
+        return None, round(months)
+    seconds = 60 if unit.startswith("mi") or unit == "m" else {"s": 1, "h": 3600, "d": 86400, "w": 7 * 86400}[unit[0]]
+    if count * seconds > _MAX_SPAN_SECONDS:
+        raise _BadRange(_OUTSIDE)
     return timedelta(seconds=seconds * count), 0
 
 
 def _months_before(moment: datetime, months: int) -> datetime:
+    """The same day `months` calendar months earlier, or that month's last day ("a month before Mar 31")."""
     index = moment.year * 12 + moment.month - 1 - months
     year, month = divmod(index, 12)
     month += 1
-    day = moment.day
-    while True:
-        try:
-            return moment.replace(year=year, month=month, day=day)
-        except ValueError:
-            day -= 1
+    if not 1 <= year <= 9999:
+        raise _BadRange(_OUTSIDE)
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
 
 
 def _go_back(moment: datetime, count_text: str, unit: str) -> datetime:
@@ -240,7 +280,10 @@ def _go_back(moment: datetime, count_text: str, unit: str) -> datetime:
     delta, months = _unit_delta(unit, count)
     if delta is not None:
         # Durations are absolute: subtract in UTC so a DST change does not stretch "the last 2 hours".
-        return (moment.astimezone(UTC) - delta).astimezone(moment.tzinfo)
+        try:
+            return (moment.astimezone(UTC) - delta).astimezone(moment.tzinfo)
+        except OverflowError:
+            raise _BadRange(_OUTSIDE) from None
     return _months_before(moment, months)
 
 
@@ -404,21 +447,32 @@ def _resolve_range(match: re.Match[str], ctx: _Context) -> _Interval:
         start = ctx.at(day, first.clock)
         end = ctx.at(day, second.clock)
         if end <= start:
-            end = ctx.at(day + timedelta(days=1), second.clock)
+            end = _wrap_past_midnight(start, ctx.at(day + timedelta(days=1), second.clock))
         return start, end
     if first.clock_only and second.day is not None:
         assert first.clock is not None
         start = ctx.at(second.day, first.clock)
         if start > second.start:
             start = ctx.at(second.day - timedelta(days=1), first.clock)
+            _wrap_past_midnight(start, second.start)
         return start, _range_end(second)
     if second.clock_only and first.day is not None:
         assert second.clock is not None
         end = ctx.at(first.day, second.clock)
         if end <= first.start:
-            end = ctx.at(first.day + timedelta(days=1), second.clock)
+            end = _wrap_past_midnight(first.start, ctx.at(first.day + timedelta(days=1), second.clock))
         return first.start, end
     return first.start, _range_end(second)
+
+
+def _wrap_past_midnight(start: datetime, end: datetime) -> datetime:
+    """`end`, the day after `start`'s day; a wrap longer than a night is more likely a slip than a 23-hour range."""
+    if end - start > _MAX_MIDNIGHT_WRAP:
+        raise _BadRange(
+            f"ends at {end:%H:%M}, before it starts at {start:%H:%M}; a range crosses midnight only when that "
+            "makes it at most 12 hours long"
+        )
+    return end
 
 
 def _resolve_since(match: re.Match[str], ctx: _Context) -> _Interval:
@@ -496,11 +550,25 @@ def _to_range(interval: _Interval, ctx: _Context, phrase: str) -> TimeRange:
     since, until = interval
     if until is not None and (since is None or since < ctx.now) and until > ctx.now:
         until = ctx.now
-    return TimeRange(
-        since=since.astimezone(UTC) if since is not None else None,
-        until=until.astimezone(UTC) if until is not None else None,
-        phrase=phrase,
-    )
+    try:
+        found = TimeRange(
+            since=since.astimezone(UTC) if since is not None else None,
+            until=until.astimezone(UTC) if until is not None else None,
+            phrase=phrase,
+        )
+    except OverflowError:  # year 1 or 9999 shifted out of the calendar by the zone offset
+        raise _invalid(phrase, _OUTSIDE) from None
+    check_range_order(found.since, found.until, phrase=phrase)
+    return found
+
+
+def check_range_order(since: datetime | None, until: datetime | None, *, phrase: str) -> None:
+    """InvalidTimeRange when the range starts after it ends: such a range selects nothing, silently."""
+    if since is not None and until is not None and since > until:
+        raise _invalid(
+            phrase, f"starts after it ends ({since.astimezone(UTC):%Y-%m-%d %H:%M} is after "
+            f"{until.astimezone(UTC):%Y-%m-%d %H:%M} UTC)",
+        )
 
 
 def _remove_span(text: str, start: int, end: int) -> str:
@@ -518,11 +586,15 @@ def _find_by_rules(question: str, ctx: _Context) -> tuple[TimeRange, str] | None
     # The longest phrase wins ("between 2am and 3am yesterday" over "yesterday"), then the earliest.
     candidates.sort(key=lambda candidate: candidate[:2])
     for _, _, match, resolve in candidates:
+        phrase = match.group(0).strip()
         try:
             interval = resolve(match, ctx)
         except (ValueError, KeyError):  # Feb 30, "now" alone: not a usable range
             continue
-        phrase = match.group(0).strip()
+        except _BadRange as bad:
+            raise _invalid(phrase, str(bad)) from None
+        except OverflowError:  # a day next to year 1 or 9999 moved past the calendar's edge
+            raise _invalid(phrase, _OUTSIDE) from None
         return _to_range(interval, ctx, phrase), _remove_span(question, match.start(), match.end())
     return None
 
@@ -553,12 +625,18 @@ def _dateparser_settings(ctx: _Context) -> dict[str, Any]:
 def _dateparser_parse(text: str, ctx: _Context) -> datetime | None:
     import dateparser  # slow to import and first call loads language data: only when the rules gave up
 
-    found = dateparser.parse(text, languages=["en"], settings=_dateparser_settings(ctx))
+    try:
+        found = dateparser.parse(text, languages=["en"], settings=_dateparser_settings(ctx))
+    except (ValueError, OverflowError, TypeError):  # dateparser's own edge cases: the text is simply not a time
+        return None
     if found is None:
         return None
     if found.tzinfo is None:
         found = found.replace(tzinfo=ctx.tz)
-    return found.astimezone(ctx.tz)
+    try:
+        return found.astimezone(ctx.tz)
+    except OverflowError:  # a date at the calendar's edge: no range can hold it
+        return None
 
 
 def _looks_dateish(text: str) -> bool:
@@ -571,7 +649,7 @@ def _looks_dateish(text: str) -> bool:
 
 def _find_by_dateparser(question: str, ctx: _Context) -> tuple[TimeRange, str] | None:
     # "since/before <something>": try the longest word prefix dateparser can read.
-    for match in _DATEPARSER_KEYWORD_RX.finditer(question):
+    for match in islice(_DATEPARSER_KEYWORD_RX.finditer(question), _MAX_DATEPARSER_KEYWORDS):
         words = list(re.finditer(r"\S+", match["rest"]))[:_MAX_DATEPARSER_WORDS]
         for count in range(len(words), 0, -1):
             candidate = match["rest"][: words[count - 1].end()]
@@ -585,23 +663,36 @@ def _find_by_dateparser(question: str, ctx: _Context) -> tuple[TimeRange, str] |
             end = match.start("rest") + words[count - 1].end()
             phrase = question[match.start() : end]
             return _to_range(interval, ctx, phrase), _remove_span(question, match.start(), end)
-    if not _DATEISH_RX.search(question):
+    if (
+        len(question) > _MAX_DATEPARSER_SEARCH_CHARS
+        or not _DATEISH_RX.search(question)
+        or not _FOUND_DATE_RX.search(question)
+    ):
         return None
     from dateparser.search import search_dates
 
-    hits = search_dates(question, languages=["en"], settings=_dateparser_settings(ctx)) or []
+    try:
+        hits = search_dates(question, languages=["en"], settings=_dateparser_settings(ctx)) or []
+    except (ValueError, OverflowError, TypeError):  # dateparser's own edge cases: no date found
+        return None
     for found_text, moment in hits:
         start = question.find(found_text)
         if start < 0 or not _looks_dateish(found_text):
             continue  # search_dates also "finds" dates in words such as "on" or "may"
-        local = moment.astimezone(ctx.tz) if moment.tzinfo else moment.replace(tzinfo=ctx.tz)
-        if re.search(r"\d:\d\d|\d\s?[ap]\.?m|noon|midnight|o'clock", found_text, _FLAGS):
-            interval = (local, local + timedelta(minutes=1))
-        else:
-            day = _whole_day(local.date(), ctx)
-            interval = (day.start, day.end)
+        try:
+            interval = _dateparser_interval(found_text, moment, ctx)
+        except OverflowError:
+            raise _invalid(found_text.strip(), _OUTSIDE) from None
         return _to_range(interval, ctx, found_text.strip()), _remove_span(question, start, start + len(found_text))
     return None
+
+
+def _dateparser_interval(found_text: str, moment: datetime, ctx: _Context) -> _Interval:
+    local = moment.astimezone(ctx.tz) if moment.tzinfo else moment.replace(tzinfo=ctx.tz)
+    if re.search(r"\d:\d\d|\d\s?[ap]\.?m|noon|midnight|o'clock", found_text, _FLAGS):
+        return local, local + timedelta(minutes=1)
+    day = _whole_day(local.date(), ctx)
+    return day.start, day.end
 
 
 # --- public -----------------------------------------------------------------------------------------------
@@ -632,23 +723,31 @@ def parse_time_point(text: str, *, now: datetime, tz: tzinfo) -> datetime:
     cleaned = " ".join(text.split())
     if not cleaned:
         raise UsageError("empty time: expected e.g. '2 hours ago' or 2026-11-02T06:00")
-    moment: datetime | None = None
+    if len(cleaned) > _MAX_TIME_POINT_CHARS:
+        raise UsageError(f"cannot read time {text[:40]!r}…: longer than {_MAX_TIME_POINT_CHARS} characters")
+    try:
+        moment = _read_time_point(cleaned, ctx)
+        if moment is not None:
+            return moment.astimezone(UTC)
+    except _BadRange as bad:
+        raise _invalid(text, str(bad)) from None
+    except OverflowError:
+        raise _invalid(text, _OUTSIDE) from None
+    except ValueError as error:
+        raise UsageError(f"cannot read time {text!r}: {error}") from None
+    raise UsageError(
+        f"cannot read time {text!r}",
+        hint="use ISO 8601 such as 2026-11-02T06:00 or a phrase such as '2 hours ago' or 'yesterday'",
+    )
+
+
+def _read_time_point(cleaned: str, ctx: _Context) -> datetime | None:
     if _EPOCH_FULL.fullmatch(cleaned):
-        moment = datetime.fromtimestamp(float(cleaned), tz=UTC)
-    elif duration := _BARE_DURATION_FULL.fullmatch(cleaned):
-        moment = _go_back(ctx.now, duration["count"], duration["unit"])
-    elif last := _LAST_RX.fullmatch(cleaned):
-        moment = _resolve_last(last, ctx)[0]
-    elif re.fullmatch(_POINT_RE, cleaned, _FLAGS):
-        try:
-            moment = _parse_point(cleaned, ctx).start
-        except ValueError as error:
-            raise UsageError(f"cannot read time {text!r}: {error}") from None
-    else:
-        moment = _dateparser_parse(cleaned, ctx)
-    if moment is None:
-        raise UsageError(
-            f"cannot read time {text!r}",
-            hint="use ISO 8601 such as 2026-11-02T06:00 or a phrase such as '2 hours ago' or 'yesterday'",
-        )
-    return moment.astimezone(UTC)
+        return datetime.fromtimestamp(float(cleaned), tz=UTC)
+    if duration := _BARE_DURATION_FULL.fullmatch(cleaned):
+        return _go_back(ctx.now, duration["count"], duration["unit"])
+    if last := _LAST_RX.fullmatch(cleaned):
+        return _resolve_last(last, ctx)[0]
+    if re.fullmatch(_POINT_RE, cleaned, _FLAGS):
+        return _parse_point(cleaned, ctx).start
+    return _dateparser_parse(cleaned, ctx)

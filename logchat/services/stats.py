@@ -9,6 +9,7 @@ from typing import Any
 from logchat.errors import UsageError
 from logchat.ingest.events import LEVELS
 from logchat.ingest.levels import normalize_level
+from logchat.retrieval.timerange import check_range_order
 from logchat.storage import stats_repo
 from logchat.storage.db import Store
 
@@ -31,6 +32,7 @@ def resolve_level(text: str) -> str:
 
 
 def compute_stats(store: Store, query: StatQuery) -> dict[str, Any]:
+    check_range_order(query.since, query.until, phrase=f"since {query.since} until {query.until}")
     flt = stats_repo.EventFilter(
         since=query.since,
         until=query.until,

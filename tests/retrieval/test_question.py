@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from logchat.errors import UsageError
+from logchat.errors import InvalidTimeRange, UsageError
 from logchat.ingest.events import LEVELS
 from logchat.retrieval.question import INTENTS, QuestionFilters, normalise_levels, parse_question
 from logchat.retrieval.timerange import TimeRange
@@ -269,3 +269,35 @@ def test_when_was_the_first_or_last(question: str, intent: str) -> None:
 def test_process_flag_wins_over_the_text() -> None:
     parsed = parse_question("errors from sshd", now=NOW, tz=UTC, known_processes=["sshd", "cron"], processes=["cron"])
     assert parsed.processes == ["cron"]
+
+
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [
+        ("2026-11-03", "2026-11-01"),
+        (datetime(2026, 11, 3, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)),
+        ("1 hour ago", "2 hours ago"),
+    ],
+)
+def test_explicit_since_after_until_is_an_invalid_time_range(since, until) -> None:  # type: ignore[no-untyped-def]
+    # It used to be accepted and matched nothing, with at most a notice.
+    with pytest.raises(InvalidTimeRange, match="starts after it ends") as raised:
+        parse_question("errors", now=NOW, tz=UTC, since=since, until=until)
+    assert raised.value.exit_code == 2 and raised.value.http_status == 400
+
+
+def test_a_question_whose_range_cannot_be_read_is_an_invalid_time_range() -> None:
+    with pytest.raises(InvalidTimeRange, match="'between 10am and 9am'"):
+        parse_question("how many errors on web-03 between 10am and 9am?", now=NOW, tz=UTC)
+
+
+@pytest.mark.parametrize("question", ["\x000\x00 errors", 'sshd "root" \x005\x00', "\x009\x00\x009\x00"])
+def test_nul_characters_cannot_forge_a_quoted_phrase(question: str) -> None:
+    # Found by the property tests: NUL is the placeholder's delimiter, so "\x000\x00" raised IndexError.
+    found = parse_question(question, now=NOW, tz=UTC)
+    assert "\x00" not in found.text_query
+
+
+def test_a_question_longer_than_the_bound_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="10,001 characters"):
+        parse_question("x" * 10_001, now=NOW, tz=UTC)

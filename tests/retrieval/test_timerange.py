@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -9,8 +10,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from adversarial import hang_guard
 
-from logchat.errors import UsageError
+from logchat.errors import InvalidTimeRange, UsageError
 from logchat.retrieval.timerange import TimeRange, find_time_range, parse_time_point
 
 NOW = datetime(2026, 11, 4, 9, 30, tzinfo=UTC)
@@ -213,3 +215,111 @@ def test_common_phrases_do_not_load_dateparser() -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
     assert result.stdout.strip() == "False"
+
+
+# --- numbers no calendar holds, ranges that end before they start ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "phrase"),
+    [
+        ("errors in the last 2026 years", "in the last 2026 years"),  # used to loop forever
+        ("since 3000 years ago", "since 3000 years ago"),
+        ("in the last 24312 months", "in the last 24312 months"),
+        ("in the last 99999999999 hours", "in the last 99999999999 hours"),  # used to raise OverflowError
+        ("errors in the last 99999999 days", "in the last 99999999 days"),
+        ("on 9999-12-31", "on 9999-12-31"),
+    ],
+)
+@pytest.mark.parametrize("zone", [UTC, BERLIN], ids=["UTC", "Berlin"])
+def test_ranges_beyond_the_calendar_are_an_invalid_time_range_naming_the_phrase(question: str, phrase: str,
+                                                                                zone) -> None:
+    with hang_guard(question), pytest.raises(InvalidTimeRange) as raised:
+        find_time_range(question, now=NOW, tz=zone)
+    assert repr(phrase) in str(raised.value)
+    assert "years 1-9999" in str(raised.value)
+    assert raised.value.exit_code == 2 and raised.value.http_status == 400
+
+
+def test_the_longest_span_the_calendar_holds_still_works() -> None:
+    found, _ = find_time_range("errors in the last 2025 years", now=NOW, tz=UTC)
+    assert found.since == utc("0001-11-04T09:30") and found.until == NOW
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        ("2026-03-31T12:00", "2026-02-28T12:00"),  # a month before the 31st is the month's last day
+        ("2028-03-31T12:00", "2028-02-29T12:00"),
+        ("2026-01-15T12:00", "2025-12-15T12:00"),
+    ],
+)
+def test_calendar_months_back_land_on_a_real_day(now: str, expected: str) -> None:
+    found, _ = find_time_range("in the last month", now=utc(now), tz=UTC)
+    assert found.since == utc(expected)
+
+
+def test_a_huge_fraction_of_a_unit_is_bounded_too() -> None:
+    with pytest.raises(InvalidTimeRange):
+        parse_time_point("9" * 90 + "d", now=NOW, tz=UTC)
+
+
+@pytest.mark.parametrize("text", ["2026 years ago", "99999999999 hours ago", "99999999 days ago", "9999-12-31"])
+def test_time_points_beyond_the_calendar_are_an_invalid_time_range(text: str) -> None:
+    with hang_guard(text), pytest.raises(InvalidTimeRange, match=re.escape(repr(text))):
+        parse_time_point(text, now=NOW, tz=BERLIN)
+
+
+@pytest.mark.parametrize(
+    ("question", "since", "until"),
+    [
+        # a clock range may cross midnight when that makes a night of at most 12 hours
+        ("errors between 10pm and 2am", "2026-11-03T22:00", "2026-11-04T02:00"),
+        ("errors between 6pm and 6am", "2026-11-03T18:00", "2026-11-04T06:00"),
+        ("errors from 23:00 to 01:00 yesterday", "2026-11-02T23:00", "2026-11-03T01:00"),
+    ],
+)
+def test_a_clock_range_crosses_midnight_up_to_twelve_hours(question: str, since: str, until: str) -> None:
+    found, _ = find_time_range(question, now=NOW, tz=UTC)
+    assert (found.since, found.until) == (utc(since), utc(until))
+
+
+@pytest.mark.parametrize(
+    ("question", "phrase"),
+    [
+        ("errors between 10am and 9am", "between 10am and 9am"),  # used to become 10:00 today until now
+        ("errors between 14:00 and 10:00 yesterday", "between 14:00 and 10:00 yesterday"),
+        ("errors from Nov 3 14:00 to 10:00", "from Nov 3 14:00 to 10:00"),
+    ],
+)
+def test_a_longer_wrap_past_midnight_is_an_invalid_time_range(question: str, phrase: str) -> None:
+    with pytest.raises(InvalidTimeRange, match="before it starts") as raised:
+        find_time_range(question, now=NOW, tz=UTC)
+    assert repr(phrase) in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("question", "phrase"),
+    [
+        ("errors since 2026-11-03T10:00 until 2026-11-01", "since 2026-11-03T10:00 until 2026-11-01"),
+        ("errors from Nov 3 to Nov 1", "from Nov 3 to Nov 1"),
+        ("errors between 2026-11-03 12:00 and 2026-11-03 11:00", "between 2026-11-03 12:00 and 2026-11-03 11:00"),
+        ("errors after today", "after today"),
+    ],
+)
+def test_a_range_that_starts_after_it_ends_is_an_invalid_time_range(question: str, phrase: str) -> None:
+    with pytest.raises(InvalidTimeRange, match="starts after it ends") as raised:
+        find_time_range(question, now=NOW, tz=UTC)
+    assert repr(phrase) in str(raised.value)
+
+
+def test_free_form_date_search_is_bounded_on_long_questions() -> None:
+    # "ago" and digits send a question to dateparser, which took seconds per thousand characters.
+    question = "ago 3 " * 1500
+    with hang_guard("ago 3 x1500"):
+        assert find_time_range(question, now=NOW, tz=UTC) == (None, question.strip())
+
+
+def test_a_time_value_longer_than_the_bound_is_a_usage_error() -> None:
+    with hang_guard("between x250"), pytest.raises(UsageError, match="longer than 100 characters"):
+        parse_time_point("between " * 250, now=NOW, tz=UTC)

@@ -111,3 +111,24 @@ def guess_level(text: str, max_tokens: int = 4) -> str | None:
 def two_digit_year(yy: int) -> int:
     """POSIX strptime's %y rule: 69-99 -> 1969-1999, 00-68 -> 2000-2068."""
     return 1900 + yy if yy >= 69 else 2000 + yy
+
+
+# Process ids are small; a longer digit run is damage or an attack, and would not fit the database's
+# 64-bit integer (nor int() past 4,300 digits).
+_MAX_PID_DIGITS = 18
+
+
+def parse_pid(text: str | None) -> int | None:
+    """A pid field as an int, or None when it is missing, not decimal, or too long to be a pid."""
+    if not text or len(text) > _MAX_PID_DIGITS or not text.isdecimal():
+        return None
+    return int(text)
+
+
+def pid_value(value: object) -> int | None:
+    """A JSON pid (a number or a digit string) as an int in 0..10^18, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value < 10**_MAX_PID_DIGITS else None
+    return parse_pid(value) if isinstance(value, str) else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from logchat.ingest.events import ParsedHeader
-from logchat.ingest.formats._shared import ParserBase
+from logchat.ingest.formats._shared import ParserBase, parse_pid
 
 _PRIORITIES = {
     "V": "TRACE",
@@ -54,4 +54,4 @@ class LogcatParser(ParserBase):
                 ts = self.ctx.yearless(int(mo), int(dd), int(hh), int(mi), int(ss), int(ms) * 1000)
             self._last_stamp = stamp
             self._last_ts = ts
-        return ParsedHeader(ts, _PRIORITIES[priority], None, tag or None, int(pid), message)
+        return ParsedHeader(ts, _PRIORITIES[priority], None, tag or None, parse_pid(pid), message)

@@ -12,7 +12,7 @@ import re
 from datetime import datetime, timedelta
 
 from logchat.ingest.events import ParsedHeader
-from logchat.ingest.formats._shared import SYSLOG_TAG, ParserBase
+from logchat.ingest.formats._shared import SYSLOG_TAG, ParserBase, parse_pid
 from logchat.ingest.levels import normalize_level
 from logchat.ingest.timestamps import UTC
 
@@ -59,7 +59,7 @@ class LabelledEpochParser(ParserBase):
         tail = _SYSLOG_TAIL.match(rest)
         if tail is not None:
             tag, pid, message = tail.groups()
-            return ParsedHeader(ts, None, node, tag, int(pid) if pid else None, message)
+            return ParsedHeader(ts, None, node, tag, parse_pid(pid), message)
         return ParsedHeader(ts, None, node, None, None, rest)
 
 

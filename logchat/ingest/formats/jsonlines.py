@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from logchat.ingest.events import ParsedHeader
-from logchat.ingest.formats._shared import ParserBase
+from logchat.ingest.formats._shared import ParserBase, pid_value
 from logchat.ingest.levels import level_from_syslog_severity, normalize_level
 from logchat.ingest.timestamps import TimeContext, epoch_to_utc
 
@@ -38,18 +38,30 @@ def _time_value(value: Any, ctx: TimeContext) -> datetime | None:
     if isinstance(value, int | float):
         return epoch_to_utc(value)
     if isinstance(value, dict):  # {"$date": ...} (MongoDB) or {"seconds": .., "nanos": ..}
-        if "seconds" in value and isinstance(value["seconds"], int | float):
-            return epoch_to_utc(value["seconds"] + value.get("nanos", 0) / 1e9)
+        seconds, nanos = value.get("seconds"), value.get("nanos", 0)
+        if _is_number(seconds) and _is_number(nanos) and abs(nanos) < 10**9:
+            if not nanos:
+                return epoch_to_utc(seconds)
+            try:
+                return epoch_to_utc(seconds + nanos / 1e9)
+            except OverflowError:  # an int of hundreds of digits does not fit a float
+                return None
+        if "seconds" in value:
+            return None
         inner = value.get("$date")
         return _time_value(inner, ctx) if inner is not None else None
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if text[:1].isdigit() and text.replace(".", "", 1).isdigit():
+    if 0 < len(text) <= 30 and text[:1].isdecimal() and text.replace(".", "", 1).isdecimal():
         number = float(text) if "." in text else int(text)
         # A bare year-like digit string is not an epoch; anything of epoch length is.
         return epoch_to_utc(number) if abs(number) >= 10**8 else None
     return ctx.iso(text)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _level_value(value: Any) -> str | None:
@@ -70,7 +82,10 @@ def _level_value(value: Any) -> str | None:
 def _scalar_text(value: Any) -> str:
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except RecursionError:  # as deep as json.loads allowed, but called from deeper in the stack
+        return "…"
 
 
 class JsonLinesParser(ParserBase):
@@ -86,7 +101,7 @@ class JsonLinesParser(ParserBase):
             return None
         try:
             record = json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack allows
             return None
         if not isinstance(record, dict):
             return None
@@ -97,7 +112,7 @@ class JsonLinesParser(ParserBase):
             used.add(_JOURNALD_TIME)
             try:
                 ts = epoch_to_utc(int(record[_JOURNALD_TIME]))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 ts = None
         if ts is None:
             key, value = _first(record, _TIME_KEYS)
@@ -116,7 +131,7 @@ class JsonLinesParser(ParserBase):
             used.add("PRIORITY")
             try:
                 level = level_from_syslog_severity(int(record["PRIORITY"]))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 level = None
 
         key, message_value = _first(record, _MESSAGE_KEYS)
@@ -136,11 +151,8 @@ class JsonLinesParser(ParserBase):
             used.add(key)
             process = value
         key, value = _first(record, _PID_KEYS)
-        if key is not None and (
-            (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value.isdigit())
-        ):
+        if key is not None and (pid := pid_value(value)) is not None:
             used.add(key)
-            pid = int(value)
 
         # journald exports dozens of bookkeeping fields; only its MESSAGE is worth keeping there.
         extras = (

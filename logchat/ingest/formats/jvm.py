@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from logchat.ingest.events import ParsedHeader
-from logchat.ingest.formats._shared import ParserBase, two_digit_year
+from logchat.ingest.formats._shared import ParserBase, parse_pid, two_digit_year
 from logchat.ingest.levels import normalize_level
 from logchat.ingest.timestamps import fraction_to_micros
 
@@ -63,7 +63,7 @@ class Log4jParser(ParserBase):
             thread = thread_after if thread_after is not None else thread_before
             if thread:
                 process = _thread_component(thread)
-        return ParsedHeader(ts, level, None, process, int(pid) if pid else None, message)
+        return ParsedHeader(ts, level, None, process, parse_pid(pid), message)
 
 
 # 081109 203615 148 INFO dfs.DataNode$PacketResponder: msg
@@ -90,7 +90,7 @@ class HdfsParser(ParserBase):
             ts = self.ctx.local(two_digit_year(int(yy)), int(mo), int(dd), int(hh), int(mi), int(ss))
             self._last_stamp = stamp
             self._last_ts = ts
-        return ParsedHeader(ts, level, None, component, int(pid), message)
+        return ParsedHeader(ts, level, None, component, parse_pid(pid), message)
 
 
 # 17/06/09 20:10:40 INFO executor.CoarseGrainedExecutorBackend: msg

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from logchat.ingest.events import ParsedHeader
-from logchat.ingest.formats._shared import ParserBase
+from logchat.ingest.formats._shared import ParserBase, parse_pid
 from logchat.ingest.levels import normalize_level
 
 # An optional leading file name (collections such as loghub prefix every line with the file the
@@ -36,4 +36,4 @@ class OsloParser(ParserBase):
             self._last_stamp = stamp
             self._last_ts = ts
         # oslo has levels (AUDIT in older releases) that are not severities of ours; keep the line.
-        return ParsedHeader(ts, normalize_level(word), None, logger, int(pid), message)
+        return ParsedHeader(ts, normalize_level(word), None, logger, parse_pid(pid), message)

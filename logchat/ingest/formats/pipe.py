@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from logchat.ingest.events import ParsedHeader
-from logchat.ingest.formats._shared import ParserBase
+from logchat.ingest.formats._shared import ParserBase, parse_pid
 
 # "20171223-22:15:29:606|Step_LSC|30002312|msg"; time fields are not always zero-padded
 # ("20171224-1:2:35:789"), so the last field is a millisecond count, not a decimal fraction.
@@ -43,4 +43,4 @@ class PipeDelimitedParser(ParserBase):
                 return None
             stamp, component, pid, message = match.groups()
             ts = self.ctx.iso(stamp)
-        return ParsedHeader(ts, None, None, component or None, int(pid), message)
+        return ParsedHeader(ts, None, None, component or None, parse_pid(pid), message)

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from logchat.ingest.events import ParsedHeader
-from logchat.ingest.formats._shared import SYSLOG_TAG, ParserBase, level_from_message_prefix
+from logchat.ingest.formats._shared import SYSLOG_TAG, ParserBase, level_from_message_prefix, parse_pid
 from logchat.ingest.levels import level_from_syslog_priority
 from logchat.ingest.timestamps import MONTHS, TimeContext, fraction_to_micros
 
@@ -71,7 +71,7 @@ class Rfc3164Parser(ParserBase):
             level = level_from_syslog_priority(int(pri))
         else:
             level = level_from_message_prefix(message)
-        return ParsedHeader(ts, level, host, tag, int(pid) if pid else None, message)
+        return ParsedHeader(ts, level, host, tag, parse_pid(pid), message)
 
     def _yearless(self, stamp: str) -> datetime | None:
         # "Jun 14 15:16:01" (the usual 15 characters), "Jun  9 06:06:20", "Nov 9 12:01:01",
@@ -137,5 +137,5 @@ class Rfc5424Parser(ParserBase):
             message = message[1:]
         if sd != "-":
             message = f"{sd} {message}" if message else sd
-        pid = int(procid) if procid.isdigit() else None
+        pid = parse_pid(procid)
         return ParsedHeader(ts, level_from_syslog_priority(int(pri)), _nil(host), _nil(app), pid, message)

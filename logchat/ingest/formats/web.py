@@ -6,7 +6,7 @@ import re
 from http import HTTPStatus
 
 from logchat.ingest.events import ParsedHeader
-from logchat.ingest.formats._shared import ParserBase
+from logchat.ingest.formats._shared import ParserBase, parse_pid
 from logchat.ingest.levels import normalize_level
 from logchat.ingest.timestamps import MONTHS, fraction_to_micros
 
@@ -96,7 +96,7 @@ class ApacheErrorParser(ParserBase):
             ts = self.ctx.local(int(yyyy), month, int(dd), int(hh), int(mi), int(ss), fraction_to_micros(frac))
             self._last_stamp = stamp
             self._last_ts = ts
-        return ParsedHeader(ts, level, None, module, int(pid) if pid else None, message)
+        return ParsedHeader(ts, level, None, module, parse_pid(pid), message)
 
 
 # 2023/01/01 12:00:00 [error] 123#0: *1 msg
@@ -123,4 +123,4 @@ class NginxErrorParser(ParserBase):
             ts = self.ctx.local(int(yyyy), int(mo), int(dd), int(hh), int(mi), int(ss))
             self._last_stamp = stamp
             self._last_ts = ts
-        return ParsedHeader(ts, level, None, "nginx", int(pid), message)
+        return ParsedHeader(ts, level, None, "nginx", parse_pid(pid), message)

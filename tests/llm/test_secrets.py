@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from logchat.llm.secrets import mask_secrets, might_hold_secret
+from logchat.redaction import mask_secrets, might_hold_secret
 
 # (log text, the secret that must disappear, what must remain for the reader)
 CASES = [

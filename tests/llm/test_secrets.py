@@ -87,3 +87,47 @@ def test_real_logs_pass_through_almost_untouched(datasets: Path) -> None:
     # OpenSSH logs say "password" hundreds of times and hold no secret.
     assert not any("sshd" in line for line in changed)
     assert len(changed) < 20
+
+
+CORPUS = Path(__file__).resolve().parent.parent / "data" / "secrets_corpus.jsonl"
+
+
+def test_every_secret_of_the_corpus_is_masked() -> None:
+    import json
+
+    for record in map(json.loads, CORPUS.read_text(encoding="utf-8").splitlines()):
+        masked = mask_secrets(record["line"])
+        for secret in record["secrets"]:
+            assert secret not in masked and secret[:8] not in masked, (record["kind"], masked)
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("login password=tr0ub4dor&3 ok", "&3"),
+        ("login password=pa,ss;wo'rd\"x ok", "ss;wo"),
+        ("charge with sk_live_4eC39HqLyjWDarjtT1zdp7dc", "4eC39HqLyjWD"),
+        ("maps key AIzaSyA1234567890abcdefghijklmnopqrstu", "SyA1234567890"),
+        ("cookie sessionid=abc123def456ghi789", "abc123def456"),
+        ("user entered 'correcthorsebattery' at the prompt", "correcthorse"),
+        ("GET /x?token=abcdef123456&key=zyxw98765432", "zyxw98765432"),
+        ("mongodb+srv://svc:p@ss@cluster0.x.net/db", "p@ss"),
+    ],
+)
+def test_the_holes_found_are_closed(text: str, secret: str) -> None:
+    assert secret not in mask_secrets(text)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://user:pass@ollama.local:11434", "http://ollama.local:11434"),
+        ("https://tok@host/path?x=1", "https://host/path?x=1"),
+        ("http://127.0.0.1:11434", "http://127.0.0.1:11434"),
+    ],
+)
+def test_urls_are_shown_without_credentials(url: str, shown: str) -> None:
+    from logchat.redaction import redact_url, strip_url_credentials
+
+    assert redact_url(url) == shown
+    assert strip_url_credentials(f"failed at {url}: refused") == f"failed at {shown}: refused"

@@ -144,40 +144,58 @@ _RULE_TRIGGERS: dict[str, tuple[str, ...]] = {
     "prose": (*_PASSWORDISH, "entered", "typed"),
     "keyword_token": ("key", "secret", "signature", "credential", "license"),
 }
-# Rules whose trigger is case-sensitive, looked for in the text as it is.
-_CASED_RULE_TRIGGERS: dict[str, tuple[str, ...]] = {
-    "aws_key": ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA", "ABIA", "ACCA"),
-    "github_token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+# Rules whose token is case-sensitive: their triggers are looked for lower-cased too (one scan for all;
+# "asia" in "Asia/Tokyo" only costs a run of a cheap case-sensitive rule).
+_RULE_TRIGGERS["aws_key"] = ("akia", "asia", "agpa", "aida", "aroa", "anpa", "anva", "aipa", "abia", "acca")
+_RULE_TRIGGERS["github_token"] = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
+# A triggered rule also needs one of these characters in the line; "Failed password for root from
+# …" (sshd, thousands of times a day) names a password but has no separator or quote to mask after.
+_RULE_NEEDS: dict[str, tuple[str, ...]] = {
+    "query": ("?", "&"),
+    "cookie_header": (":", "="),
+    "key_value": (":", "="),
+    "prose": ("'", '"', "`"),
+    "keyword_token": ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"),
 }
 _RULE_ORDER = {name: position for position, name in enumerate(_RULES)}
 
 
-@cache
-def _trigger_scanners() -> tuple[Any, Any]:
-    """Aho-Corasick automata over the triggers: one pass over a line finds all of them (C speed)."""
-    import ahocorasick
+_scanner: Any = None
 
-    scanners = []
-    for table in (_RULE_TRIGGERS, _CASED_RULE_TRIGGERS):
+
+def _trigger_scanner() -> Any:
+    """An Aho-Corasick automaton over the triggers: one pass over a line finds all of them (C speed)."""
+    global _scanner
+    if _scanner is None:
+        import ahocorasick
+
         by_word: dict[str, set[str]] = {}
-        for rule, words in table.items():
+        for rule, words in _RULE_TRIGGERS.items():
             for word in words:
                 by_word.setdefault(word, set()).add(rule)
         automaton = ahocorasick.Automaton()
         for word, rules in by_word.items():
             automaton.add_word(word, frozenset(rules))
         automaton.make_automaton()
-        scanners.append(automaton)
-    return scanners[0], scanners[1]
+        _scanner = automaton
+    return _scanner
+
+
+_NOTHING: frozenset[str] = frozenset()
 
 
 def _triggered_rules(text: str) -> frozenset[str]:
-    lower, cased = _trigger_scanners()
-    found: set[str] = set()
-    for _, rules in lower.iter(text.lower()):
-        found.update(rules)
-    for _, rules in cased.iter(text):
-        found.update(rules)
+    found: set[str] | None = None
+    for _, rules in (_scanner or _trigger_scanner()).iter(text.lower()):
+        if found is None:
+            found = set(rules)
+        else:
+            found.update(rules)
+    if found is None:
+        return _NOTHING
+    for rule in _RULE_NEEDS.keys() & found:
+        if not any(char in text for char in _RULE_NEEDS[rule]):
+            found.discard(rule)
     return frozenset(found)
 
 

@@ -148,3 +148,34 @@ def test_the_no_model_notice_hides_the_url_credentials(small_store: Any, setting
     notices = " ".join(result["notices"])
     assert f"http://127.0.0.1:{port}" in notices
     assert "hunter2" not in notices and "bob" not in notices
+
+
+def test_a_store_written_before_masking_is_masked_on_read(
+    store: Any, settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stores indexed by earlier versions hold clear templates and answers; they are masked as read."""
+    from datetime import UTC, datetime
+
+    import logchat.ingest.pipeline as pipeline
+    from logchat.storage import chat_repo
+
+    monkeypatch.setattr(pipeline, "mask_secrets", lambda text: text)  # what earlier versions did
+    path = tmp_path / "old.log"
+    path.write_text("".join(r["line"] + "\n" for r in RECORDS if r["format"] == "syslog"), encoding="utf-8")
+    assert not index_inputs(store, settings, [str(path)]).failed
+    monkeypatch.undo()
+    with store.session() as session:
+        clear = "\n".join(session.scalars(select(Template.template)))
+        chat = chat_repo.get_or_create_session(session, "old")
+        secret = next(r["secrets"][0] for r in RECORDS if r["kind"] == "password_kv")
+        session.add(ChatTurn(
+            session_id=chat.id, position=1, question="which passwords?", answer=f"Top: password={secret} (3)",
+            mode="extractive", filters={"text_query": f"password={secret}"}, matched=3, evidence_event_ids=[],
+            citations=[], created_at=datetime.now(UTC),
+        ))  # fmt: skip
+    assert any(form in clear for form in FORBIDDEN), "the old-style store should hold clear secrets"
+
+    assert_no_secret(json.dumps(compute_stats(store, StatQuery(top=100)), default=str), "stat on an old store")
+    assert_no_secret(json.dumps(show_session(store, "old"), default=str), "sessions show on an old store")
+    answer = ask(store, settings, AskRequest("which passwords were used most?", use_llm=False, session="old"))
+    assert_no_secret(json.dumps(answer.to_dict()), "ask on an old store")

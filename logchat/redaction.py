@@ -148,15 +148,16 @@ _RULE_TRIGGERS: dict[str, tuple[str, ...]] = {
 # "asia" in "Asia/Tokyo" only costs a run of a cheap case-sensitive rule).
 _RULE_TRIGGERS["aws_key"] = ("akia", "asia", "agpa", "aida", "aroa", "anpa", "anva", "aipa", "abia", "acca")
 _RULE_TRIGGERS["github_token"] = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
-# A triggered rule also needs one of these characters in the line; "Failed password for root from
-# …" (sshd, thousands of times a day) names a password but has no separator or quote to mask after.
-_RULE_NEEDS: dict[str, tuple[str, ...]] = {
-    "query": ("?", "&"),
+# A triggered rule also needs one of these characters soon after its trigger word: "sshd[7]: Failed
+# password for root from …" (thousands of times a day) names a password but has nothing to mask.
+_AFTER_WINDOW = 40
+_NEEDED_AFTER: dict[str, tuple[str, ...]] = {
+    "query": ("=",),
     "cookie_header": (":", "="),
     "key_value": (":", "="),
     "prose": ("'", '"', "`"),
-    "keyword_token": ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"),
 }
+_DIGITS = tuple("0123456789")
 _RULE_ORDER = {name: position for position, name in enumerate(_RULES)}
 
 
@@ -186,16 +187,21 @@ _NOTHING: frozenset[str] = frozenset()
 
 def _triggered_rules(text: str) -> frozenset[str]:
     found: set[str] | None = None
-    for _, rules in (_scanner or _trigger_scanner()).iter(text.lower()):
+    lowered = text.lower()
+    for end, rules in (_scanner or _trigger_scanner()).iter(lowered):
         if found is None:
-            found = set(rules)
-        else:
-            found.update(rules)
-    if found is None:
+            found = set()
+        for rule in rules:
+            needed = _NEEDED_AFTER.get(rule)
+            if needed is not None:
+                after = lowered[end : end + 1 + _AFTER_WINDOW]  # from the trigger's last character: "sig="
+                if not any(char in after for char in needed):
+                    continue
+            found.add(rule)
+    if not found:
         return _NOTHING
-    for rule in _RULE_NEEDS.keys() & found:
-        if not any(char in text for char in _RULE_NEEDS[rule]):
-            found.discard(rule)
+    if "keyword_token" in found and not any(digit in text for digit in _DIGITS):
+        found.discard("keyword_token")
     return frozenset(found)
 
 

@@ -164,3 +164,20 @@ def test_a_failing_callback_propagates(fake_ollama: FakeOllama, settings_for) ->
     # The connection was released: the same model answers the next question.
     result, _ = ask(model)
     assert result.completed and result.text == REPLY
+
+
+def test_an_unexpected_failure_is_logged_without_the_url_credentials(caplog: pytest.LogCaptureFixture) -> None:
+    from logchat.llm.stream import stream_answer
+
+    class BrokenModel:
+        base_url = "http://bob:hunter2@models.internal:11434"
+
+        def stream(self, messages: object) -> None:
+            raise RuntimeError("POST http://bob:hunter2@models.internal:11434/api/chat: bad state")
+
+    with caplog.at_level("WARNING", logger="logchat.llm.stream"):
+        result = stream_answer(BrokenModel(), [], lambda token: None)  # type: ignore[arg-type]
+    assert not result.completed
+    logged = caplog.text + (result.error or "")
+    assert "models.internal" in logged
+    assert "hunter2" not in logged and "bob" not in logged

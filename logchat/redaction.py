@@ -9,9 +9,9 @@ messages (top values, maxima) and evidence lines are masked as they are read; ev
 What is kept (scheme, user name, key name, token prefix) is what an operator needs to recognise the
 line; what is replaced is what an attacker would need.
 
-Speed: most log lines hold no secret, so the cost that matters is proving that. One scan for trigger
-substrings on the lower-cased text and one on the text as it is rule out nearly every line; only
-the rest get the one combined regular expression, which replaces every kind in a single pass.
+Speed: most log lines hold no secret, so the cost that matters is proving that. One Aho-Corasick scan
+of the lower-cased text finds every rule's trigger words; a line runs only the rules it triggers
+(compiled together, one pass), and most lines run none.
 
 The token formats of the vendor rules (Stripe, SendGrid, Twilio, PyPI, npm, GitLab, OpenAI, Azure,
 Mailchimp, AWS, JWT) follow Yelp's detect-secrets plugins; the tests check this module against

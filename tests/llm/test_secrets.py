@@ -151,3 +151,11 @@ def test_nothing_detect_secrets_finds_in_the_corpus_survives_masking() -> None:
                 checked += 1
                 assert value not in masked, (found.type, record["line"])
     assert checked >= 100
+
+
+def test_masking_the_corpus_is_idempotent() -> None:
+    import json
+
+    for record in map(json.loads, CORPUS.read_text(encoding="utf-8").splitlines()):
+        once = mask_secrets(record["line"])
+        assert mask_secrets(once) == once

@@ -58,7 +58,7 @@ _RULES: dict[str, str] = {
     # inside it does not leak the rest.
     "url_password": r"(?P<url_head>://[^\s:/@]*:)[^\s/]+(?=@)",
     # ?token=…&key=… in a URL: only this parameter's value, up to the next "&".
-    "query": r"(?P<query_head>[?&](?i:" + _QUERY_KEYS + r")=)[^&#\s\"']+",
+    "query": r"(?P<query_head>[?&](?i:" + _QUERY_KEYS + r")=)[^&#\s\"]+",
     # Cookie: / Set-Cookie: — every cookie in the header; unknown cookie names may be sessions too.
     "cookie_header": r"(?P<cookie_head>(?i:\b(?:set-)?cookie[\"']?\s*[:=]\s*[\"']?))[^\"'\r\n]+",
     "session_cookie": r"(?P<sess_head>(?<![A-Za-z0-9])(?i:" + _COOKIE_NAMES + r")=)[^;\s\"',&]+",

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from logchat.redaction import mask_secrets, might_hold_secret
+from logchat.redaction import MASK, mask_secrets, might_hold_secret
 
 # (log text, the secret that must disappear, what must remain for the reader)
 CASES = [
@@ -159,3 +161,30 @@ def test_masking_the_corpus_is_idempotent() -> None:
     for record in map(json.loads, CORPUS.read_text(encoding="utf-8").splitlines()):
         once = mask_secrets(record["line"])
         assert mask_secrets(once) == once
+
+
+_VALUE_CHARS = "".join(c for c in map(chr, range(33, 127)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.text(alphabet=_VALUE_CHARS, min_size=4, max_size=40))
+def test_a_password_value_goes_whole_whatever_it_holds(value: str) -> None:
+    lines = [f"login password={value} user=bob", f"DB_PASSWORD: {value}"]
+    if not any(char in value for char in '&#"'):  # these end a query parameter's value
+        lines.append(f"url: ?x=1&token={value} next")
+    for line in lines:
+        masked = mask_secrets(line)
+        assert value not in masked or value in line.replace(value, "", 1), (line, masked)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.text(alphabet=_VALUE_CHARS.replace('"', ""), min_size=1, max_size=40))
+def test_a_quoted_password_goes_whole(value: str) -> None:
+    masked = mask_secrets(f'{{"user": "bob", "password": "{value}", "ok": true}}')
+    assert f'"password": "{MASK}"' in masked
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=300))
+def test_any_text_is_masked_without_error(text: str) -> None:
+    assert isinstance(mask_secrets(text), str)

@@ -14,6 +14,7 @@ from typing import Any
 from logchat.ingest.events import Event
 from logchat.ingest.sources import LineReader
 from logchat.ingest.templates import TemplateMiner
+from logchat.redaction import mask_secrets
 
 HOUR_US = 3_600_000_000
 _EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
@@ -98,7 +99,7 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
     since_us, until_us = plan.since_us, plan.until_us
     windowed = since_us is not None or until_us is not None
     keep_untimed = True
-    assign = miner.assign
+    assign, mask = miner.assign, mask_secrets
     for event in events:
         if len(batch.rows) >= batch_size:
             # The batch ends where this event starts: a clean checkpoint.
@@ -118,7 +119,8 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
                 continue
         row = (
             next_id, source_id, generation, event.line_no, event.line_end, event.offset, ts_us,
-            event.level, event.host, event.process, event.pid, assign(event.message), event.message, event.raw,
+            # Templates are mined from the masked message: nothing derived from them holds a secret.
+            event.level, event.host, event.process, event.pid, assign(mask(event.message)), event.message, event.raw,
         )
         next_id += 1
         batch.add(row, ts_us)

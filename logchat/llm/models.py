@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from logchat.errors import ConfigError
+from logchat.redaction import redact_url
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -81,7 +82,7 @@ def _normalise_ollama_host(host: str) -> str:
     try:
         port = parts.port or default_port
     except ValueError as exc:
-        raise ConfigError(f"OLLAMA_HOST={host!r} is not a valid host") from exc
+        raise ConfigError(f"OLLAMA_HOST={redact_url(host)!r} is not a valid host") from exc
     netloc = f"{hostname}:{port}" if port else hostname
     if parts.username:
         credentials = parts.username + (f":{parts.password}" if parts.password else "")

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from logchat.llm.secrets import mask_secrets
+from logchat.redaction import mask_secrets
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage

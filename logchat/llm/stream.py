@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from logchat.llm.secrets import mask_secrets
+from logchat.redaction import mask_secrets, redact_url, strip_url_credentials
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -75,7 +75,8 @@ def stream_answer(
     except Exception as exc:
         error = describe_model_error(exc, model)
         if not _is_expected_failure(exc):
-            log.warning("chat model failed unexpectedly", exc_info=exc)
+            # The message only: a traceback quotes the exception, which may hold the server's credentials.
+            log.warning("chat model failed unexpectedly: %s", error)
     finally:
         # Release the HTTP response even when on_token raised half-way through.
         close = getattr(stream, "close", None)
@@ -115,7 +116,7 @@ def describe_model_error(exc: BaseException, model: Any = None) -> str:
         message = f"the model server reported an error: {detail}{suffix}"
     else:
         message = f"the chat model failed: {type(exc).__name__}: {exc}"
-    message = mask_secrets(" ".join(message.split()))
+    message = mask_secrets(strip_url_credentials(" ".join(message.split())))
     if len(message) > MAX_ERROR_CHARS:
         message = message[: MAX_ERROR_CHARS - 1] + "…"
     return message
@@ -160,5 +161,5 @@ def _server_address(model: Any) -> str | None:
     for attribute in ("base_url", "openai_api_base", "api_base", "endpoint"):
         value = getattr(model, attribute, None)
         if isinstance(value, str) and value:
-            return value
+            return redact_url(value)
     return None

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from logchat.config import Settings
 from logchat.errors import UsageError
-from logchat.llm.secrets import mask_secrets
+from logchat.redaction import mask_secrets, mask_tree, redact_url
 from logchat.retrieval import fulltext
 from logchat.retrieval.question import QuestionFilters, normalise_levels, parse_question
 from logchat.retrieval.timerange import TimeRange
@@ -653,7 +653,7 @@ def _llm_answer(
     started = time.perf_counter()
     if not check_reachable(settings.llm):
         is_ollama = settings.llm.provider.strip().lower() == "ollama"
-        where = ollama_base_url(settings.llm) if is_ollama else settings.llm.provider
+        where = redact_url(ollama_base_url(settings.llm)) if is_ollama else settings.llm.provider
         return None, f"no LLM reachable at {where}; extractive answer", (time.perf_counter() - started) * 1000
     model = make_chat_model(settings.llm)
     if model is None:
@@ -823,13 +823,13 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
             elif not citation_check["ok"]:
                 notices.append("the answer cites no evidence")
     for notice in notices:
-        listener.on_notice(notice)
+        listener.on_notice(mask_secrets(notice))
 
     if session_name is not None:
         with store.session() as session:
             chat = chat_repo.get_or_create_session(session, session_name)
             chat_repo.add_turn(
-                session, chat, question=scope.question, answer=answer, mode=mode,
+                session, chat, question=scope.question, answer=mask_secrets(answer), mode=mode,
                 filters=_stored_filters(scope, retrieval), matched=retrieval.aggregate.total,
                 evidence_event_ids=[item["event_id"] for item in evidence], citations=citations,
             )  # fmt: skip
@@ -877,6 +877,8 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
             "first_token": round(first_token_ms, 1) if first_token_ms is not None else None,
         },
     }
+    # One pass over everything returned: whatever a new field carries, no secret leaves the service.
+    data = mask_tree(data)
     evidence_by_id = {item["id"]: item for item in data["evidence"]}
     return AskResult(data=data, evidence_by_id=evidence_by_id, streamed=streamed)
 

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from logchat.errors import NotFound, UsageError
+from logchat.redaction import mask_secrets, mask_tree
 from logchat.storage import chat_repo
 from logchat.storage.db import Store
 from logchat.storage.models import ChatTurn
@@ -35,11 +36,13 @@ def summarise_turns(turns: list[ChatTurn]) -> str:
             answer = answer[: SUMMARY_ANSWER_CHARS - 1] + "…"
         lines.append(f"Q{turn.position}: {' '.join(turn.question.split())}")
         lines.append(f"A{turn.position} ({turn.mode}, {turn.matched} matching events): {answer}")
-    return "\n".join(lines)
+    # Turns stored before answers were masked on write still hold secrets.
+    return mask_secrets("\n".join(lines))
 
 
 def _turn_dict(turn: ChatTurn) -> dict[str, Any]:
-    return {
+    # Masked on read too: turns stored before answers were masked on write still hold secrets.
+    return mask_tree({
         "position": turn.position,
         "question": turn.question,
         "answer": turn.answer,
@@ -49,13 +52,14 @@ def _turn_dict(turn: ChatTurn) -> dict[str, Any]:
         "evidence_event_ids": turn.evidence_event_ids,
         "citations": turn.citations,
         "created_at": turn.created_at,
-    }
+    })
 
 
 def list_sessions(store: Store) -> list[dict[str, Any]]:
     with store.session() as session:
         return [
-            {"name": chat.name, "turns": turns, "created_at": chat.created_at, "updated_at": chat.updated_at}
+            {"name": mask_secrets(chat.name), "turns": turns, "created_at": chat.created_at,
+             "updated_at": chat.updated_at}
             for chat, turns in chat_repo.list_sessions(session)
         ]
 

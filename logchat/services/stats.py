@@ -9,6 +9,7 @@ from typing import Any
 from logchat.errors import UsageError
 from logchat.ingest.events import LEVELS
 from logchat.ingest.levels import normalize_level
+from logchat.redaction import mask_tree
 from logchat.retrieval.timerange import check_range_order
 from logchat.storage import stats_repo
 from logchat.storage.db import Store
@@ -32,7 +33,12 @@ def resolve_level(text: str) -> str:
 
 
 def compute_stats(store: Store, query: StatQuery) -> dict[str, Any]:
+    """The overview `stat` prints; every text in it is secret-masked (a viewer may read it)."""
     check_range_order(query.since, query.until, phrase=f"since {query.since} until {query.until}")
+    return mask_tree(_stats(store, query))  # type: ignore[no-any-return]
+
+
+def _stats(store: Store, query: StatQuery) -> dict[str, Any]:
     flt = stats_repo.EventFilter(
         since=query.since,
         until=query.until,

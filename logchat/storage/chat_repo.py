@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from logchat.redaction import mask_secrets, mask_tree
 from logchat.storage.models import ChatSession, ChatTurn
 
 
@@ -47,6 +48,8 @@ def add_turn(
     evidence_event_ids: Sequence[int],
     citations: Sequence[str],
 ) -> ChatTurn:
+    # Kept masked: the history is shown to anyone who may read sessions, and sent to the model.
+    question, answer, filters = mask_secrets(question), mask_secrets(answer), mask_tree(filters)
     position = int(session.scalar(select(func.max(ChatTurn.position)).where(ChatTurn.session_id == chat.id)) or 0)
     now = datetime.now(UTC)
     turn = ChatTurn(

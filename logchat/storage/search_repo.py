@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from logchat.ingest.events import LEVEL_RANK, LEVELS
+from logchat.redaction import MASK, mask_secrets
 from logchat.storage import stats_repo
 from logchat.storage.models import Event, EventRollup, Source, Template, VectorWindow
 from logchat.storage.models.base import from_micros
@@ -454,7 +455,8 @@ def template_texts(session: Session, template_ids: Sequence[int]) -> dict[int, s
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         rows = session.execute(select(Template.id, Template.template).where(Template.id.in_(chunk)))
-        texts.update((template_id, template) for template_id, template in rows)
+        # Stores written before templates were mined from masked messages may hold secrets in them.
+        texts.update((template_id, mask_secrets(template)) for template_id, template in rows)
     return texts
 
 
@@ -472,15 +474,19 @@ def messages_of_template(
     session: Session, template_id: int | None, conditions: Sequence[ColumnElement[bool]], limit: int,
     *, counts: MatchCounts | None = None,
 ) -> list[str]:
-    """Messages of the most recent matching events of one template."""
-    return list(
-        session.scalars(
+    """Messages of the most recent matching events of one template, secrets masked.
+
+    Masked the way the template was mined (from the masked message), so a password reads as the
+    same "***" in both and is never counted or shown as a value."""
+    return [
+        mask_secrets(message)
+        for message in session.scalars(
             select(Event.message)
             .where(_template_is(session, template_id, counts or {}, limit), *conditions)
             .order_by(Event.ts.desc())
             .limit(limit)
         )
-    )
+    ]
 
 
 def pattern_top_values(
@@ -502,12 +508,12 @@ def pattern_top_values(
         limit = min(per_pattern, remaining)
         messages = messages_of_template(session, pattern.template_id, conditions, limit, counts=counts)
         remaining -= len(messages)
-        counts: Counter[tuple[str, str]] = Counter()
+        found: Counter[tuple[str, str]] = Counter()
         for message in messages:
-            counts.update(extract_variables(pattern.template, message))
-        raw[pattern.template_id] = counts
+            found.update(extract_variables(pattern.template, message))
+        raw[pattern.template_id] = found
         result[pattern.template_id] = TopValues(
-            exact=len(messages) >= pattern.count, events_read=len(messages), values=top_by_name(counts)
+            exact=len(messages) >= pattern.count, events_read=len(messages), values=top_by_name(found)
         )
     return result, raw
 
@@ -526,7 +532,8 @@ def numeric_values(
     ).all()
     found: list[tuple[float, int]] = []
     read: Callable[[str], str | None] | None = None
-    for event_id, message in rows:
+    for event_id, stored in rows:
+        message = mask_secrets(stored)
         if read is None:
             read = _variable_reader(pattern.template, name, message)
         value = read(message)
@@ -573,10 +580,15 @@ def _variable_reader(template: str, name: str, sample: str) -> Callable[[str], s
     return slow
 
 
+# A variable named like a credential ("password hunter2", no "=" for the masker to see) is never shown.
+_CREDENTIAL_NAME = re.compile(r"pass|pwd|token|secret|key|cookie|sess|auth|credential|bearer", re.IGNORECASE)
+
+
 def top_by_name(counts: Counter[tuple[str, str]], top: int = TOP_VALUES) -> dict[str, list[tuple[str, int]]]:
     by_name: dict[str, Counter[str]] = {}
     for (name, value), count in counts.items():
-        by_name.setdefault(name, Counter())[value] += count
+        shown = MASK if _CREDENTIAL_NAME.search(name) else mask_secrets(value)
+        by_name.setdefault(name, Counter())[shown] += count
     ordered = sorted(by_name.items(), key=lambda item: (-sum(item[1].values()), item[0]))
     return {name: sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))[:top] for name, values in ordered}
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from logchat.ingest.events import LEVEL_RANK, LEVELS
+from logchat.redaction import mask_secrets
 from logchat.storage.models import Event, EventRollup, Source, Template
 from logchat.storage.models.base import from_micros, to_micros
 
@@ -223,7 +224,8 @@ def top_templates(session: Session, flt: EventFilter, limit: int = 10) -> list[d
     return [
         {
             "template_id": row.template_id,
-            "template": row.template or "",
+            # Templates stored before they were mined from masked messages may hold secrets.
+            "template": mask_secrets(row.template or ""),
             "count": int(row.n),
             "first_seen": from_micros(row.first_us) if row.first_us is not None else None,
             "last_seen": from_micros(row.last_us) if row.last_us is not None else None,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from logchat.llm.secrets import mask_secrets, might_hold_secret
+from logchat.redaction import MASK, mask_secrets, might_hold_secret
 
 # (log text, the secret that must disappear, what must remain for the reader)
 CASES = [
@@ -87,3 +89,102 @@ def test_real_logs_pass_through_almost_untouched(datasets: Path) -> None:
     # OpenSSH logs say "password" hundreds of times and hold no secret.
     assert not any("sshd" in line for line in changed)
     assert len(changed) < 20
+
+
+CORPUS = Path(__file__).resolve().parent.parent / "data" / "secrets_corpus.jsonl"
+
+
+def test_every_secret_of_the_corpus_is_masked() -> None:
+    import json
+
+    for record in map(json.loads, CORPUS.read_text(encoding="utf-8").splitlines()):
+        masked = mask_secrets(record["line"])
+        for secret in record["secrets"]:
+            assert secret not in masked and secret[:8] not in masked, (record["kind"], masked)
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("login password=tr0ub4dor&3 ok", "&3"),
+        ("login password=pa,ss;wo'rd\"x ok", "ss;wo"),
+        ("charge with sk_live_4eC39HqLyjWDarjtT1zdp7dc", "4eC39HqLyjWD"),
+        ("maps key AIzaSyA1234567890abcdefghijklmnopqrstu", "SyA1234567890"),
+        ("cookie sessionid=abc123def456ghi789", "abc123def456"),
+        ("user entered 'correcthorsebattery' at the prompt", "correcthorse"),
+        ("GET /x?token=abcdef123456&key=zyxw98765432", "zyxw98765432"),
+        ("mongodb+srv://svc:p@ss@cluster0.x.net/db", "p@ss"),
+    ],
+)
+def test_the_holes_found_are_closed(text: str, secret: str) -> None:
+    assert secret not in mask_secrets(text)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://user:pass@ollama.local:11434", "http://ollama.local:11434"),
+        ("https://tok@host/path?x=1", "https://host/path?x=1"),
+        ("http://127.0.0.1:11434", "http://127.0.0.1:11434"),
+    ],
+)
+def test_urls_are_shown_without_credentials(url: str, shown: str) -> None:
+    from logchat.redaction import redact_url, strip_url_credentials
+
+    assert redact_url(url) == shown
+    assert strip_url_credentials(f"failed at {url}: refused") == f"failed at {shown}: refused"
+
+
+def test_nothing_detect_secrets_finds_in_the_corpus_survives_masking() -> None:
+    """detect-secrets' named plugins (its entropy plugins flag ordinary words such as 'accepted') as an oracle."""
+    import json
+
+    from detect_secrets.core.scan import scan_line
+    from detect_secrets.settings import default_settings
+
+    checked = 0
+    with default_settings():
+        for record in map(json.loads, CORPUS.read_text(encoding="utf-8").splitlines()):
+            masked = mask_secrets(record["line"])
+            for found in scan_line(record["line"]):
+                value = found.secret_value or ""
+                if "High Entropy" in found.type or len(value) < 8:
+                    continue
+                checked += 1
+                assert value not in masked, (found.type, record["line"])
+    assert checked >= 100
+
+
+def test_masking_the_corpus_is_idempotent() -> None:
+    import json
+
+    for record in map(json.loads, CORPUS.read_text(encoding="utf-8").splitlines()):
+        once = mask_secrets(record["line"])
+        assert mask_secrets(once) == once
+
+
+_VALUE_CHARS = "".join(c for c in map(chr, range(33, 127)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.text(alphabet=_VALUE_CHARS, min_size=4, max_size=40))
+def test_a_password_value_goes_whole_whatever_it_holds(value: str) -> None:
+    lines = [f"login password={value} user=bob", f"DB_PASSWORD: {value}"]
+    if not any(char in value for char in '&#"'):  # these end a query parameter's value
+        lines.append(f"url: ?x=1&token={value} next")
+    for line in lines:
+        masked = mask_secrets(line)
+        assert value not in masked or value in line.replace(value, "", 1), (line, masked)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.text(alphabet=_VALUE_CHARS.replace('"', ""), min_size=1, max_size=40))
+def test_a_quoted_password_goes_whole(value: str) -> None:
+    masked = mask_secrets(f'{{"user": "bob", "password": "{value}", "ok": true}}')
+    assert f'"password": "{MASK}"' in masked
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=300))
+def test_any_text_is_masked_without_error(text: str) -> None:
+    assert isinstance(mask_secrets(text), str)

@@ -137,8 +137,9 @@ def test_connection_refused_is_reported_without_the_password(closed_port: int) -
     settings = LLMSettings(base_url=f"http://bob:hunter2@127.0.0.1:{closed_port}", connect_timeout_seconds=1)
     result, _ = ask(make_chat_model(settings))
     assert not result.completed
-    assert result.error.startswith("cannot connect to the model server at http://bob:***@127.0.0.1")
+    assert result.error.startswith("cannot connect to the model server at http://127.0.0.1")
     assert "hunter2" not in result.error
+    assert "bob" not in result.error
 
 
 def test_any_langchain_chat_model_streams() -> None:
@@ -163,3 +164,20 @@ def test_a_failing_callback_propagates(fake_ollama: FakeOllama, settings_for) ->
     # The connection was released: the same model answers the next question.
     result, _ = ask(model)
     assert result.completed and result.text == REPLY
+
+
+def test_an_unexpected_failure_is_logged_without_the_url_credentials(caplog: pytest.LogCaptureFixture) -> None:
+    from logchat.llm.stream import stream_answer
+
+    class BrokenModel:
+        base_url = "http://bob:hunter2@models.internal:11434"
+
+        def stream(self, messages: object) -> None:
+            raise RuntimeError("POST http://bob:hunter2@models.internal:11434/api/chat: bad state")
+
+    with caplog.at_level("WARNING", logger="logchat.llm.stream"):
+        result = stream_answer(BrokenModel(), [], lambda token: None)  # type: ignore[arg-type]
+    assert not result.completed
+    logged = caplog.text + (result.error or "")
+    assert "models.internal" in logged
+    assert "hunter2" not in logged and "bob" not in logged

@@ -131,3 +131,16 @@ class Conflict(LogchatError):
     exit_code = 1
     http_status = 409
     code = "conflict"
+
+
+class StoreCorrupt(StoreError):
+    """The database file is not a logchat database, or its pages are damaged."""
+
+    code = "store_corrupt"
+
+
+class StoreFull(StoreError):
+    """The disk (or a configured size limit) is full; what was committed before is kept."""
+
+    http_status = 507
+    code = "store_full"

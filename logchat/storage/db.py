@@ -182,7 +182,8 @@ def secure_data_dir(data_dir: Path) -> list[str]:
             data_dir.chmod(_PRIVATE_DIR)
             return []
     except OSError as exc:
-        raise StoreError(f"cannot create the data directory {data_dir}: {exc.strerror}") from exc
+        # Not fatal here: a PostgreSQL store may not need the directory; whatever does says so itself.
+        return [f"cannot create or secure the data directory {data_dir}: {exc.strerror}"]
     return [
         f"the data directory {data_dir} is open to other users (mode {mode:04o}) and holds other files, so it "
         f"was left as it is; logchat's files in it are private (0600). To close it: chmod 700 {data_dir}"

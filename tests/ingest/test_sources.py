@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import random
 import re
 import sqlite3
 import subprocess
@@ -47,6 +48,25 @@ def test_line_numbers_offsets_and_truncation_are_exact_around_the_limit(length: 
     assert got == expected_lines(data, 256)
     assert reader.offset == len(data)
     assert reader.line_no == len(got)
+
+
+def test_random_inputs_read_exactly_like_splitting_the_whole_input() -> None:
+    # Seeded, so a failure is reproducible: line lengths cluster around the limit, the skip-chunk size
+    # and the read cap, with CR, LF and split UTF-8 characters at every position.
+    rng = random.Random(20261203)
+    alphabet = [b"a", b"\r", b"\xc3", b"\xa9", b"\n"]
+    for _ in range(1500):
+        limit = rng.choice([1, 2, 7, 256, 1000])
+        lines = []
+        for _ in range(rng.randint(0, 6)):
+            length = rng.choice([0, 1, limit - 1, limit, limit + 1, limit + 2, limit + 3, rng.randint(0, 3 * limit),
+                                 (1 << 16) - 1, (1 << 16) + 1])
+            body = b"".join(rng.choice(alphabet[:4]) for _ in range(min(length, 300))) + b"b" * max(0, length - 300)
+            lines.append(body + rng.choice([b"\n", b"\r\n", b""]))
+        data = b"".join(lines)
+        got, reader = read_all(data, limit=limit, start_line=3, start_offset=40)
+        assert got == [(n + 3, o + 40, t) for n, o, t in expected_lines(data, limit)]
+        assert reader.offset == 40 + len(data)
 
 
 def test_resume_offsets_point_at_the_line_after_a_truncated_one() -> None:

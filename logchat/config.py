@@ -7,6 +7,7 @@ import time. Errors name the key path and the file they came from.
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -111,7 +112,6 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(default_factory=lambda: default_data_dir())
-    log_level: str = "WARNING"
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
@@ -169,23 +169,43 @@ def find_config_file(explicit: str | os.PathLike[str] | None = None) -> Path | N
     """--config, then $LOGCHAT_CONFIG, then ./logchat.toml, then $XDG_CONFIG_HOME/logchat/logchat.toml."""
     if explicit:
         path = Path(explicit).expanduser()
-        if not path.is_file():
+        if not _is_file(path, missing_ok=False):
             raise ConfigError(f"config file not found: {path}")
         return path
     env_path = os.environ.get("LOGCHAT_CONFIG")
     if env_path:
         path = Path(env_path).expanduser()
-        if not path.is_file():
+        if not _is_file(path, missing_ok=False):
             raise ConfigError(f"config file not found: {path} (from LOGCHAT_CONFIG)")
         return path
     local = Path.cwd() / CONFIG_FILE_NAME
-    if local.is_file():
+    if _is_file(local, missing_ok=True):
         return local
-    xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    try:
+        xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    except RuntimeError:  # no home directory to be found: there is no user config either
+        return None
     user = Path(xdg) / "logchat" / CONFIG_FILE_NAME
-    if user.is_file():
+    if _is_file(user, missing_ok=True):
         return user
     return None
+
+
+def _is_file(path: Path, *, missing_ok: bool) -> bool:
+    """Whether a config file is there. A directory we may not search holds none we could read.
+
+    For the places searched by default (``missing_ok``), an unreadable directory on the way (say a
+    ``~/.config`` with mode 000) means "no config here", not an error on every command. A file that
+    is there but unreadable is still found, and read_toml() reports it in one line.
+    """
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except PermissionError as exc:
+        if missing_ok:
+            return False
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except (OSError, ValueError):
+        return False
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -194,8 +214,17 @@ def read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: {_encoding_problem(path, exc)}", hint="save the file as UTF-8") from exc
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from exc
+
+
+def _encoding_problem(path: Path, exc: UnicodeDecodeError) -> str:
+    head = exc.object[:4] if isinstance(exc.object, bytes) else b""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "the file is UTF-16; TOML must be UTF-8"
+    return f"not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); TOML must be UTF-8"
 
 
 def load_settings(
@@ -228,7 +257,24 @@ def _check_unknown_keys(values: dict[str, Any], path: Path | None) -> None:
     for key in values:
         if key not in known:
             where = f" in {path}" if path else ""
-            raise ConfigError(f"unknown config key {key!r}{where}")
+            raise ConfigError(f"unknown config key {key!r}{where}", hint=_unknown_key_hint(key, known))
+
+
+# Keys that once existed, and why they are gone: a file written for an older version gets told.
+_REMOVED_KEYS = {
+    "log_level": "'log_level' was removed: it never changed anything; use --debug to see tracebacks",
+}
+
+
+def _unknown_key_hint(key: str, known: set[str]) -> str:
+    import difflib
+
+    if key in _REMOVED_KEYS:
+        return _REMOVED_KEYS[key]
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return "known top-level keys: " + ", ".join(sorted(known))
 
 
 def _check_relative_source_paths(settings: Settings, path: Path | None) -> None:

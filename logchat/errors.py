@@ -137,3 +137,16 @@ class InvalidTimeRange(UsageError):
     """A time phrase or --since/--until that names no usable range: outside the calendar, or ending before it starts."""
 
     code = "invalid_time_range"
+
+
+class StoreCorrupt(StoreError):
+    """The database file is not a logchat database, or its pages are damaged."""
+
+    code = "store_corrupt"
+
+
+class StoreFull(StoreError):
+    """The disk (or a configured size limit) is full; what was committed before is kept."""
+
+    http_status = 507
+    code = "store_full"

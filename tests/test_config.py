@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,10 +45,10 @@ def test_precedence_file_env_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_config_search_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     user = tmp_path / "xdg-config" / "logchat" / "logchat.toml"
     user.parent.mkdir(parents=True)
-    user.write_text("log_level = 'INFO'\n")
+    user.write_text("[ingest]\nbatch_size = 1\n")
     assert find_config_file() == user
     local = tmp_path / "logchat.toml"
-    local.write_text("log_level = 'DEBUG'\n")
+    local.write_text("[ingest]\nbatch_size = 2\n")
     assert find_config_file() == local
     other = tmp_path / "other.toml"
     other.write_text("")
@@ -100,3 +103,70 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
                 assert f"{key} =" in text, f"key {name}.{key} missing from logchat.toml.example"
         else:
             assert f"{name}" in text, f"key {name} missing from logchat.toml.example"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('[ingest]\nbatch_size = 3\n'.encode("utf-16"), "the file is UTF-16; TOML must be UTF-8"),
+        (b'# caf\xe9\n[ingest]\nbatch_size = 3\n', "not valid UTF-8 (byte 0xe9 at offset 5); TOML must be UTF-8"),
+    ],
+    ids=["utf-16", "latin-1"],
+)
+def test_config_file_not_in_utf8_is_one_clear_error(tmp_path: Path, content: bytes, expected: str) -> None:
+    path = tmp_path / "logchat.toml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == f"{path}: {expected}"
+    assert caught.value.hint == "save the file as UTF-8"
+
+
+def test_removed_log_level_key_is_an_unknown_key_with_a_hint(tmp_path: Path) -> None:
+    (tmp_path / "logchat.toml").write_text('log_level = "LOUD"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == f"unknown config key 'log_level' in {tmp_path / 'logchat.toml'}"
+    assert caught.value.hint and "log_level' was removed" in caught.value.hint
+    (tmp_path / "logchat.toml").write_text('data_dri = "/x"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert caught.value.hint == "did you mean 'data_dir'?"
+
+
+def _cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    # As root, file modes only apply once CAP_DAC_OVERRIDE is dropped; the user stays the same.
+    drop = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+    return subprocess.run([*drop, sys.executable, "-m", "logchat", *args], capture_output=True, text=True,
+                          env={**os.environ, **env}, cwd=cwd, timeout=60)
+
+
+def test_unreadable_config_directory_means_no_config_there(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".config").mkdir(parents=True)
+    (home / ".config").chmod(0)
+    xdg = tmp_path / "xdg"
+    xdg.mkdir()
+    xdg.chmod(0)
+    env = {"HOME": str(home), "XDG_DATA_HOME": str(tmp_path / "data")}
+    for extra in ({"XDG_CONFIG_HOME": ""}, {"XDG_CONFIG_HOME": str(xdg)}):
+        result = _cli("stat", "--json", env={**env, **extra}, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == ""
+
+
+def test_config_file_that_exists_but_cannot_be_read_is_one_clear_error(tmp_path: Path) -> None:
+    config = tmp_path / "xdg" / "logchat" / "logchat.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("[ingest]\nbatch_size = 3\n")
+    config.chmod(0)
+    result = _cli("stat", env={"XDG_CONFIG_HOME": str(tmp_path / "xdg"), "XDG_DATA_HOME": str(tmp_path / "d")},
+                  cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == f"logchat: error: {config}: cannot read config file: Permission denied\n"
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0)
+    result = _cli("--config", str(locked / "logchat.toml"), "stat", env={}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == f"logchat: error: cannot read config file {locked / 'logchat.toml'}: Permission denied\n"

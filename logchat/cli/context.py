@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ class AppContext:
     debug: bool = False
     _settings: Settings | None = None
     _store: Store | None = None
+    _saved_umask: int | None = None
 
     @property
     def settings(self) -> Settings:
@@ -33,17 +35,40 @@ class AppContext:
 
     @property
     def store(self) -> Store:
+        return self.open_store()
+
+    def open_store(self, *, for_writing: bool = False) -> Store:
+        """The store, opened once. Writers check a larger file for damage first (see QUICK_CHECK_*)."""
         if self._store is None:
-            from logchat.storage.db import open_store
+            from logchat.storage.db import QUICK_CHECK_MAX_BYTES, WRITE_QUICK_CHECK_MAX_BYTES, open_store
 
             settings = self.settings
-            self._store = open_store(settings.database_url, echo=settings.database.echo)
+            self._private_files(settings.data_dir)
+            self._store = open_store(
+                settings.database_url, echo=settings.database.echo,
+                quick_check_max_bytes=WRITE_QUICK_CHECK_MAX_BYTES if for_writing else QUICK_CHECK_MAX_BYTES,
+            )
         return self._store
+
+    def _private_files(self, data_dir: Path) -> None:
+        # Everything this process writes in the data dir (database, -wal/-shm, vector files, locks)
+        # is for this user only; the umask covers files created by libraries such as FAISS.
+        from logchat.storage.db import secure_data_dir
+
+        if self._saved_umask is None:
+            self._saved_umask = os.umask(0o077)
+            os.umask(self._saved_umask | 0o077)
+        for notice in secure_data_dir(data_dir):
+            if not self.quiet:
+                print(f"logchat: warning: {notice}", file=sys.stderr)
 
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
             self._store = None
+        if self._saved_umask is not None:
+            os.umask(self._saved_umask)
+            self._saved_umask = None
 
 
 def stdout_console() -> Console:

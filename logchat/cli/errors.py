@@ -30,15 +30,37 @@ def domain_errors(command: _F) -> _F:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = next((a for a in (*args, *kwargs.values()) if hasattr(a, "find_root")), None)
+        app = ctx.find_root().obj if ctx is not None else None
         try:
             return command(*args, **kwargs)
         except LogchatError as exc:
-            ctx = next((a for a in (*args, *kwargs.values()) if hasattr(a, "find_root")), None)
-            if ctx is not None and getattr(ctx.find_root().obj, "debug", False):
+            if getattr(app, "debug", False):
                 raise
             exit_with_error(exc)
+        except Exception as exc:
+            # The last line of defence for a damaged or full store met outside a store session
+            # (a query on a raw connection, a migration): one line naming the file, not a traceback.
+            problem = store_problem(exc, app)
+            if problem is None or getattr(app, "debug", False):
+                raise
+            exit_with_error(problem)
 
     return wrapper  # type: ignore[return-value]
+
+
+def store_problem(exc: BaseException, app: Any) -> LogchatError | None:
+    """A StoreError for a database failure that is the store's (damage, full disk), else None."""
+    import sqlite3
+
+    from sqlalchemy.exc import DBAPIError
+
+    settings = getattr(app, "_settings", None)
+    if settings is None or not isinstance(exc, DBAPIError | sqlite3.Error):
+        return None
+    from logchat.storage.db import translate_database_error
+
+    return translate_database_error(exc, settings.database_url)
 
 
 def wrap_commands(app: typer.Typer) -> None:

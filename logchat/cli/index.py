@@ -40,11 +40,12 @@ def index(
         raise UsageError("give at least one PATH (or - for stdin), or --rebuild-vectors")
     paths = paths or []
     _check_format(fmt)
+    store = app.open_store(for_writing=True)
     report = _with_progress(
         app,
         json_output,
         lambda progress: index_inputs(
-            app.store, app.settings, paths, name=name, fmt=fmt, stdin=sys.stdin.buffer,
+            store, app.settings, paths, name=name, fmt=fmt, stdin=sys.stdin.buffer,
             progress=progress, wait_seconds=wait,
         ) if paths else IngestReport(),
     )
@@ -69,10 +70,11 @@ def reload(
 
     app: AppContext = ctx.obj
     window = _window(app, since, until)
+    store = app.open_store(for_writing=True)
     report = _with_progress(
         app,
         json_output,
-        lambda progress: reload_sources(app.store, app.settings, window=window, progress=progress, wait_seconds=wait),
+        lambda progress: reload_sources(store, app.settings, window=window, progress=progress, wait_seconds=wait),
     )
     vectors = _update_vectors(app, report, rebuild=False)
     _render(app, report, json_output, vectors)
@@ -110,6 +112,8 @@ def _update_vectors(app: AppContext, report: IngestReport, *, rebuild: bool) -> 
     A failure here (an embeddings server that is down) leaves the events stored and searchable by
     full text; it is reported but does not change the exit code, which is about the sources.
     """
+    if report.error is not None:
+        return None  # after a store failure there is nothing sound to build vectors from
     from logchat.errors import LogchatError
     from logchat.services.vectors import rebuild_vector_index, update_vector_index, vector_index_current
 
@@ -129,11 +133,16 @@ def _render(app: AppContext, report: IngestReport, json_output: bool, vectors: d
 
     if json_output:
         print_json({**report.to_dict(), "vectors": vectors})
+        if report.error is not None:
+            typer.echo(f"logchat: error: {report.error}", err=True)
     else:
         err = stderr_console()
         for source in report.sources:
             for message in source.errors:
-                err.print(f"logchat: error: {message}", markup=False)
+                if message != report.error:  # said once, below
+                    err.print(f"logchat: error: {message}", markup=False)
+        if report.error is not None:
+            err.print(f"logchat: error: {report.error}", markup=False)
         if not app.quiet:
             out = stdout_console()
             for source in report.sources:

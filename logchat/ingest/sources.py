@@ -6,6 +6,8 @@ line: invalid UTF-8 is replaced, over-long lines are truncated with a marker.
 
 from __future__ import annotations
 
+import errno
+import functools
 import glob
 import gzip
 import hashlib
@@ -23,6 +25,8 @@ from logchat.ingest.events import RawLine
 HEAD_BYTES = 4096
 SAMPLE_BYTES = 8192
 TRUNCATION_MARKER = " …[truncated {} bytes]"
+# The rest of an over-long line is read and dropped in chunks of this size.
+_SKIP_CHUNK = 1 << 16
 _GLOB_CHARS = frozenset("*?[")
 # Files a directory walk passes over: compiled code, archives we cannot read, images, databases.
 _NOT_LOGS = frozenset(
@@ -90,8 +94,39 @@ def _spec_for_file(path: Path, *, name: str | None, fmt: str, from_walk: bool) -
     )
 
 
-def _walk(directory: Path) -> Iterator[Path]:
-    for root, dirs, files in os.walk(directory):
+def describe_os_error(location: str, exc: OSError) -> SourceError:
+    """One line for why a path cannot be used, by errno rather than by a guess from later checks."""
+    reasons = {
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.ELOOP: "symbolic link loop (too many levels of symbolic links)",
+        errno.ENAMETOOLONG: "file name too long",
+        errno.ENOTDIR: "no such file or directory (a part of the path is not a directory)",
+        errno.ENOENT: "no such file or directory",
+    }
+    reason = reasons.get(exc.errno or 0, exc.strerror or str(exc))
+    error_class = SourceNotFound if exc.errno in (errno.ENOENT, errno.ENOTDIR) else SourceUnreadable
+    return error_class(f"{location}: {reason}")
+
+
+def _not_regular(location: str, mode: int) -> SourceError | None:
+    if stat_module.S_ISREG(mode):
+        return None
+    if stat_module.S_ISFIFO(mode):
+        return SourceUnreadable(f"{location}: a named pipe, not a regular file (read it as stdin: - < {location})")
+    kinds = ((stat_module.S_ISCHR, "a character device"), (stat_module.S_ISBLK, "a block device"),
+             (stat_module.S_ISSOCK, "a socket"))
+    kind = next((name for is_kind, name in kinds if is_kind(mode)), "a special file")
+    return SourceUnreadable(f"{location}: {kind}, not a regular file")
+
+
+def _walk(directory: Path, problems: list[tuple[str, SourceError]]) -> Iterator[Path]:
+    def unreadable(exc: OSError) -> None:
+        # os.walk drops unreadable directories silently unless told; each one is a problem of its own.
+        where = exc.filename if exc.filename is not None else str(directory)
+        problems.append((str(where), describe_os_error(str(where), exc)))
+
+    for root, dirs, files in os.walk(directory, onerror=unreadable):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for filename in sorted(files):
             if filename.startswith(".") or Path(filename).suffix.lower() in _NOT_LOGS:
@@ -101,6 +136,51 @@ def _walk(directory: Path) -> Iterator[Path]:
                 yield candidate
 
 
+def _expand_glob(item: str, pattern: str, result: Expansion) -> list[Path]:
+    matches = sorted(glob.glob(pattern, recursive=True))
+    files = [Path(m) for m in matches if Path(m).is_file()]
+    before = len(result.problems)
+    for directory in (Path(m) for m in matches if Path(m).is_dir()):
+        files.extend(_walk(directory, result.problems))
+    if not files and len(result.problems) == before:
+        result.problems.append((item, SourceNotFound(f"{item}: no file matches this pattern")))
+    return files
+
+
+def _expand_path(item: str, expanded: str, result: Expansion) -> tuple[list[Path], bool]:
+    """The files ``item`` names and whether they came from a walk; problems go to ``result``."""
+    if "\0" in expanded:
+        result.problems.append((item, SourceNotFound(f"{item!r}: a path cannot contain a NUL byte")))
+        return [], False
+    path = Path(expanded)
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        result.problems.append((item, _stat_problem(item, path, exc)))
+        return [], False
+    if stat_module.S_ISDIR(info.st_mode):
+        before = len(result.problems)
+        files = list(_walk(path, result.problems))
+        if not files and len(result.problems) == before:
+            result.problems.append((item, SourceNotFound(f"{item}: directory holds no log files")))
+        return files, True
+    problem = _not_regular(item, info.st_mode)
+    if problem is not None:
+        result.problems.append((item, problem))
+        return [], False
+    return [path], False
+
+
+def _stat_problem(item: str, path: Path, exc: OSError) -> SourceError:
+    if exc.errno == errno.ENOENT:
+        try:
+            if stat_module.S_ISLNK(os.lstat(path).st_mode):
+                return SourceNotFound(f"{item}: broken symbolic link (its target does not exist)")
+        except OSError:
+            pass
+    return describe_os_error(item, exc)
+
+
 def expand_inputs(
     inputs: list[str], *, name: str | None = None, fmt: str = "auto", stdin_name: str = "stdin"
 ) -> Expansion:
@@ -108,7 +188,8 @@ def expand_inputs(
     result = Expansion()
     seen: set[str] = set()
 
-    def add(spec: SourceSpec) -> None:
+    def add(path: Path, from_walk: bool) -> None:
+        spec = _spec_for_file(path, name=name, fmt=fmt, from_walk=from_walk)
         if spec.location not in seen:
             seen.add(spec.location)
             result.specs.append(spec)
@@ -116,32 +197,18 @@ def expand_inputs(
     for item in inputs:
         if item == "-":
             label = name or stdin_name
-            add(SourceSpec(location=f"stdin:{label}", name=label, kind="stdin", format=fmt))
+            if f"stdin:{label}" not in seen:
+                seen.add(f"stdin:{label}")
+                result.specs.append(SourceSpec(location=f"stdin:{label}", name=label, kind="stdin", format=fmt))
             continue
         expanded = os.path.expanduser(item)
-        if _GLOB_CHARS & set(expanded):
-            matches = sorted(glob.glob(expanded, recursive=True))
-            files = [Path(m) for m in matches if Path(m).is_file()]
-            for directory in (Path(m) for m in matches if Path(m).is_dir()):
-                files.extend(_walk(directory))
-            if not files:
-                result.problems.append((item, SourceNotFound(f"{item}: no file matches this pattern")))
-            for path in files:
-                add(_spec_for_file(path, name=name, fmt=fmt, from_walk=True))
+        if _GLOB_CHARS & set(expanded) and "\0" not in expanded:
+            for path in _expand_glob(item, expanded, result):
+                add(path, True)
             continue
-        path = Path(expanded)
-        if path.is_dir():
-            files = list(_walk(path))
-            if not files:
-                result.problems.append((item, SourceNotFound(f"{item}: directory holds no log files")))
-            for file_path in files:
-                add(_spec_for_file(file_path, name=name, fmt=fmt, from_walk=True))
-        elif path.exists():
-            add(_spec_for_file(path, name=name, fmt=fmt, from_walk=False))
-        elif path.is_symlink():
-            result.problems.append((item, SourceNotFound(f"{item}: broken symbolic link")))
-        else:
-            result.problems.append((item, SourceNotFound(f"{item}: no such file or directory")))
+        files, from_walk = _expand_path(item, expanded, result)
+        for path in files:
+            add(path, from_walk)
     return result
 
 
@@ -223,6 +290,11 @@ class LineReader:
     where the next run resumes once everything read has been committed. A read error (a corrupt
     gzip member, an I/O error) ends the lines early and is kept in ``error``, so what was read
     before it is still processed and committed.
+
+    Memory is bounded by ``max_line_bytes``: a line is read at most that far (plus room for its
+    line ending), and the rest of an over-long line is skipped in fixed-size chunks, so an endless
+    line (``yes x | tr -d '\\n'``) costs no more memory than a long one. A truncated line still counts
+    as one line and its full length advances the offset.
     """
 
     def __init__(self, handle: BinaryIO, *, start_line: int, start_offset: int, max_line_bytes: int) -> None:
@@ -234,24 +306,47 @@ class LineReader:
 
     def __iter__(self) -> Iterator[RawLine]:
         limit = self.max_line_bytes
+        cap = limit + 2  # a line of exactly ``limit`` bytes still fits with its "\r\n"
         marker = TRUNCATION_MARKER
         line_no = self.line_no
         offset = self.offset
         try:
-            for raw in self.handle:
+            # iter(readline, b"") keeps the loop in C for ordinary lines, as fast as `for raw in handle`.
+            for raw in iter(functools.partial(self.handle.readline, cap), b""):
                 line_no += 1
+                length = len(raw)
                 if raw.endswith(b"\n"):
                     body = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
-                else:
+                    body_length = len(body)
+                elif length < cap:  # the last line, without a line ending
+                    body, body_length = raw, length
+                else:  # over-long: skip the rest without holding it
                     body = raw
-                if len(body) > limit:
-                    text = body[:limit].decode("utf-8", errors="replace") + marker.format(len(body) - limit)
+                    length, body_length = self._skip_rest(raw)
+                # ``cap`` leaves room for ``limit + 1`` bytes before a bare "\n", so every case checks.
+                if body_length > limit:
+                    text = body[:limit].decode("utf-8", errors="replace") + marker.format(body_length - limit)
                 else:
                     text = body.decode("utf-8", errors="replace")
                 line = RawLine(line_no, offset, text)
-                offset += len(raw)
+                offset += length
                 self.line_no = line_no
                 self.offset = offset
                 yield line
         except (OSError, EOFError, zlib.error) as exc:
             self.error = f"read error after line {line_no}: {exc}"
+
+    def _skip_rest(self, head: bytes) -> tuple[int, int]:
+        """Read past the rest of an over-long line; return its full length and its length without the ending."""
+        readline = self.handle.readline
+        length = len(head)
+        last = head[-1:]
+        while True:
+            chunk = readline(_SKIP_CHUNK)
+            if not chunk:
+                return length, length
+            length += len(chunk)
+            if chunk.endswith(b"\n"):
+                crlf = chunk.endswith(b"\r\n") or (len(chunk) == 1 and last == b"\r")
+                return length, length - (2 if crlf else 1)
+            last = chunk[-1:]

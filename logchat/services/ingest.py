@@ -19,7 +19,7 @@ from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from logchat.config import Settings
-from logchat.errors import SourceError, SourceUnreadable, UsageError
+from logchat.errors import SourceError, SourceUnreadable, StoreError, UsageError
 from logchat.ingest import sources as src
 from logchat.ingest.parallel import ReaderProcess, can_fork
 from logchat.ingest.pipeline import Batch, BatchPlan, produce_batches
@@ -61,10 +61,12 @@ class SourceReport:
 class IngestReport:
     sources: list[SourceReport] = field(default_factory=list)
     elapsed_seconds: float = 0.0
+    # The store failed (disk full, damage): the run stopped; what was committed before is kept.
+    error: str | None = None
 
     @property
     def failed(self) -> bool:
-        return any(s.failed for s in self.sources)
+        return self.error is not None or any(s.failed for s in self.sources)
 
     @property
     def new_events(self) -> int:
@@ -86,6 +88,7 @@ class IngestReport:
             "bytes_read": self.bytes_read,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "sources": [asdict(s) for s in self.sources],
+            "error": self.error,
         }
 
 
@@ -116,6 +119,7 @@ class Ingester:
         self.window = window
         self.progress = progress
         self.tz = ZoneInfo(settings.ingest.default_timezone)
+        self.store_error: StoreError | None = None
         with store.session() as session:
             self.miner = TemplateMiner.from_store(
                 writer.load_miner_state(session), lambda: writer.template_texts(session)
@@ -135,6 +139,11 @@ class Ingester:
             report.status = "error"
             message = str(exc)
             report.errors.append(message if spec.location in message else f"{spec.location}: {message}")
+        except StoreError as exc:
+            # Not this source's fault: the run stops here, with everything committed so far kept.
+            report.status = "error"
+            report.errors.append(str(exc))
+            self.store_error = exc
         finally:
             self.progress.finish_source(report)
         return report
@@ -493,5 +502,8 @@ def _ingest(
                     # A directory walk meets binary files (journals, core dumps): pass over them.
                     result.status = "skipped"
                 report.sources.append(result)
+                if ingester.store_error is not None:
+                    report.error = str(ingester.store_error)
+                    break
     report.elapsed_seconds = time.perf_counter() - started
     return report

@@ -133,3 +133,25 @@ def test_the_ask_commands_import_nothing_heavy_at_start_up() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_ask_on_a_damaged_store_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    log = tmp_path / "auth.log"
+    log.write_text("".join(
+        f"Nov  3 10:{i // 60:02d}:{i % 60:02d} web-01 sshd[{i}]: Failed password for root from 10.0.0.{i % 250} "
+        f"port {4000 + i} ssh2\n" for i in range(2000)
+    ))
+    database = data / "logchat.db"
+    indexed = logchat("index", str(log), data_dir=data, database_url=f"sqlite:///{database}")
+    assert indexed.returncode == 0, indexed.stderr
+    pages = database.stat().st_size // 4096
+    with database.open("r+b") as handle:  # a stray write over the data pages
+        for page in range(pages // 10, pages, 3):
+            handle.seek(page * 4096)
+            handle.write(b"\x00\xff" * 2048)
+    asked = logchat("ask", QUESTION, data_dir=data, database_url=f"sqlite:///{database}")
+    assert asked.returncode == 1
+    assert "Traceback" not in asked.stderr
+    assert asked.stderr.startswith(f"logchat: error: {database} is not a logchat database or is corrupt (")
+    assert asked.stderr.endswith("  hint: restore it from a backup, or move it away and index the logs again\n")

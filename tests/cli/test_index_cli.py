@@ -213,3 +213,164 @@ def test_killed_index_resumes_without_loss_or_duplicates(tmp_path: Path) -> None
     assert templates == total_lines  # template counts too
     # The resumed run added only what the killed one had not committed.
     assert json.loads(resumed.stdout)["new_events"] <= total_lines - committed
+
+
+# -- a damaged or full store -------------------------------------------------------------------------
+
+# Runs the real CLI in a fresh process with the store's connections limited by SQLite's own
+# max_page_count, so "database or disk is full" happens for real, or with the open-time quick_check
+# switched off, so damage is met by the queries themselves.
+_HARNESS = """
+import sys
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+import logchat.storage.db as db
+
+max_pages, no_quick_check = int(sys.argv[1]), sys.argv[2] == "1"
+if max_pages:
+    @event.listens_for(Engine, "connect")
+    def _limit(dbapi_connection, _record):
+        dbapi_connection.execute(f"PRAGMA max_page_count = {max_pages}")
+if no_quick_check:
+    db.QUICK_CHECK_MAX_BYTES = db.WRITE_QUICK_CHECK_MAX_BYTES = 0
+from logchat.cli.app import main
+sys.argv = ["logchat", *sys.argv[3:]]
+main()
+"""
+
+
+def harnessed(*args: str, data_dir: Path, max_pages: int = 0, no_quick_check: bool = False,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", _HARNESS, str(max_pages), "1" if no_quick_check else "0", "--data-dir",
+               str(data_dir), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})})
+
+
+def _auth_lines(count: int, offset: int = 0) -> list[str]:
+    return [f"Nov  3 10:{(i // 60) % 60:02d}:{i % 60:02d} web-{i % 4:02d} sshd[{100 + i}]: Failed password for "
+            f"user{i % 97} from 10.0.{i % 250}.{i % 200} port {4000 + i} ssh2" for i in range(offset, offset + count)]
+
+
+def _count_events(database: Path) -> dict[str, int]:
+    engine = create_engine(f"sqlite:///{database}")
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT s.location, count(e.id) FROM sources s LEFT JOIN events e ON e.source_id = s.id "
+                "GROUP BY s.location"
+            )).all()
+    finally:
+        engine.dispose()
+    return {location: count for location, count in rows}
+
+
+def test_full_disk_during_index_keeps_what_was_committed_and_still_prints_the_summary(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first = write_log(tmp_path / "first.log", _auth_lines(3))
+    assert logchat("index", str(first), data_dir=data).returncode == 0
+    database = data / "logchat.db"
+    pages = int(subprocess.check_output([sys.executable, "-c",
+        f"import sqlite3; print(sqlite3.connect({str(database)!r}).execute('PRAGMA page_count').fetchone()[0])"]))
+    second = write_log(tmp_path / "second.log", _auth_lines(3, offset=100))
+    big = write_log(tmp_path / "big.log", _auth_lines(5000, offset=1000))
+    result = harnessed("index", str(second), str(big), "--json", data_dir=data, max_pages=pages + 40,
+                       env={"LOGCHAT_INGEST__BATCH_SIZE": "100"})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    message = f"{database}: the disk is full (database or disk is full); everything committed before is kept"
+    assert result.stderr == f"logchat: error: {message}\n"
+    summary = json.loads(result.stdout)
+    assert summary["ok"] is False and summary["error"] == message
+    by_location = {s["location"]: s for s in summary["sources"]}
+    assert by_location[str(second)]["new_events"] == 3
+    assert by_location[str(big)]["status"] == "error" and by_location[str(big)]["errors"] == [message]
+    stored = _count_events(database)
+    # What the summary says was stored is what is stored: earlier batches stayed committed.
+    assert stored[str(big)] == by_location[str(big)]["new_events"]
+    assert 0 < stored[str(big)] < 5000
+    assert stored[str(first)] == 3 and stored[str(second)] == 3
+    # With room again the run resumes from the last commit: nothing lost, nothing doubled.
+    again = logchat("index", str(big), data_dir=data)
+    assert again.returncode == 0, again.stderr
+    assert _count_events(database)[str(big)] == 5000
+
+
+def test_full_disk_during_reload_json_records_the_error(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    big = write_log(tmp_path / "big.log", _auth_lines(3000))
+    (tmp_path / "logchat.toml").write_text(f'[[sources]]\npath = "{big}"\n')
+    assert logchat("index", str(write_log(tmp_path / "seed.log", _auth_lines(2))), data_dir=data).returncode == 0
+    pages = int(subprocess.check_output([sys.executable, "-c",
+        f"import sqlite3; print(sqlite3.connect({str(data / 'logchat.db')!r}).execute('PRAGMA page_count')"
+        ".fetchone()[0])"]))
+    result = harnessed("--config", str(tmp_path / "logchat.toml"), "reload", "--json", data_dir=data,
+                       max_pages=pages + 20, env={"LOGCHAT_INGEST__BATCH_SIZE": "100"})
+    assert result.returncode == 1
+    summary = json.loads(result.stdout)
+    assert "disk is full" in summary["error"]
+    assert "Traceback" not in result.stderr
+
+
+def _damaged_store(tmp_path: Path, damage: str) -> Path:
+    tmp_path.mkdir(exist_ok=True)
+    data = tmp_path / "data"
+    assert logchat("index", str(write_log(tmp_path / "auth.log", _auth_lines(3000))), data_dir=data).returncode == 0
+    database = data / "logchat.db"
+    if damage == "garbage":
+        database.write_bytes(bytes(range(256)) * 64)
+    elif damage == "bad header":
+        with database.open("r+b") as handle:
+            handle.write(b"NOT A DATABASE!!")
+    else:  # every fourth page past the schema overwritten, as a bad disk or a stray write would
+        pages = database.stat().st_size // 4096
+        with database.open("r+b") as handle:
+            for page in range(pages // 10, pages, 4):
+                handle.seek(page * 4096)
+                handle.write(b"\xa5" * 4096)
+    return database
+
+
+COMMANDS = [("stat",), ("index", "auth.log"), ("users", "list"), ("sessions", "list"),
+            ("ask", "failed password for user3")]
+
+
+def test_garbage_or_bad_header_store_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    for damage in ("garbage", "bad header"):
+        database = _damaged_store(tmp_path / damage.replace(" ", "-"), damage)
+        for command in COMMANDS:
+            result = subprocess.run([sys.executable, "-m", "logchat", "--data-dir", str(database.parent), *command],
+                                    capture_output=True, text=True, timeout=120, cwd=database.parent.parent)
+            assert result.returncode == 1, (damage, command, result.stderr)
+            assert result.stderr == (
+                f"logchat: error: {database} is not a logchat database or is corrupt (file is not a database)\n"
+                "  hint: restore it from a backup, or move it away and index the logs again\n"
+            ), (damage, command)
+
+
+def test_damage_in_the_middle_is_caught_on_open_and_on_the_error_path(tmp_path: Path) -> None:
+    database = _damaged_store(tmp_path, "middle")
+    for command in COMMANDS:  # a small store is checked when it is opened
+        result = subprocess.run([sys.executable, "-m", "logchat", "--data-dir", str(database.parent), *command],
+                                capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        assert result.returncode == 1, (command, result.stderr)
+        assert result.stderr.startswith(f"logchat: error: {database} is not a logchat database or is corrupt"), (
+            command, result.stderr)
+    # Without the open-time check (a store too big for it), the queries that meet the damage say the same.
+    for command in (("stat",), ("ask", "failed password for user3")):
+        result = harnessed(*command, data_dir=database.parent, no_quick_check=True)
+        assert result.returncode == 1, (command, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert result.stderr.startswith(f"logchat: error: {database} is not a logchat database or is corrupt"), (
+            command, result.stderr)
+
+
+def test_fresh_data_dir_database_and_vectors_are_private(tmp_path: Path) -> None:
+    data = tmp_path / "new" / "data"
+    result = logchat("index", str(write_log(tmp_path / "auth.log", _auth_lines(50))), data_dir=data)
+    assert result.returncode == 0, result.stderr
+    modes = {str(path.relative_to(data)): path.stat().st_mode & 0o777 for path in data.rglob("*")}
+    assert modes["logchat.db"] == 0o600
+    assert modes["vectors"] == 0o700
+    assert any(name.endswith(".faiss") for name in modes)
+    assert {name: mode for name, mode in modes.items() if name != "vectors" and mode != 0o600} == {}
+    assert data.stat().st_mode & 0o777 == 0o700

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from logchat.ingest.templates import TemplateMiner, mask_message
+from logchat.redaction import mask_secrets
 from logchat.services.ingest import index_inputs
 from logchat.storage.models import Event, Template
 
@@ -20,10 +21,11 @@ WILDCARD = "<*>"
 def contradictions(template: str, message: str) -> list[str]:
     """Where ``template`` states a token that ``message`` does not have.
 
-    The miner shapes a template from the masked first line of a message, split as Drain splits it,
-    so each template token must be the wildcard or exactly that token of the message's shape.
+    The miner shapes a template from the first line of a message with its secrets and variables
+    masked (as the ingest pipeline hands it over), split as Drain splits it, so each template token
+    must be the wildcard or exactly that token of the message's shape.
     """
-    shape = mask_message(message.partition("\n")[0]).strip().split()
+    shape = mask_message(mask_secrets(message).partition("\n")[0]).strip().split()
     tokens = template.split()
     if len(tokens) != len(shape):
         return [f"{len(tokens)} tokens vs {len(shape)} in {message!r}"]

@@ -220,7 +220,7 @@ def open_store_then_wait(*args, **kwargs):
 db.open_store = open_store_then_wait
 runpy.run_module("logchat", run_name="__main__", alter_sys=True)
 """
-CLI_RACE_ROUNDS = 6
+CLI_RACE_ROUNDS = 8  # about half the rounds end with no admin on code without the lock
 CLI_TAKE_AWAY = [("disable",), ("remove",), ("set-role", "viewer")]
 
 

@@ -1,14 +1,17 @@
 """Use case: managing accounts (`logchat users`, and the daemon's user administration).
 
 Callers check ``users:manage`` first (the daemon) or have local access to the store (the CLI).
-Whatever the caller, the store always keeps at least one enabled admin once it has one.
+Whatever the caller, the store always keeps at least one enabled admin once it has one, also when
+several processes or daemon threads change accounts at the same moment: every change that can take
+an admin away runs under one lock per store (see ``auth_repo.lock_admin_changes``).
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -18,6 +21,7 @@ from logchat.auth.permissions import Role, parse_role
 from logchat.errors import Conflict, InvalidCredentials, NotFound, UsageError
 from logchat.storage import auth_repo
 from logchat.storage.models import User
+from logchat.storage.transactions import begin_write, busy_means_try_again
 
 if TYPE_CHECKING:
     from logchat.config import Settings
@@ -96,6 +100,23 @@ class AccountService:
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
 
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[Session]:
+        """A transaction that writes: it waits its turn behind other writers (a bounded wait that
+        ends in StoreBusy) instead of failing half-way with "database is locked"."""
+        with busy_means_try_again(what), self._store.session() as session:
+            begin_write(session)
+            yield session
+
+    @contextmanager
+    def _taking_admin_away(self, what: str) -> Iterator[Session]:
+        """A transaction for a change that can leave fewer enabled admins. It holds the store's
+        admin-change lock from its first statement, so the last-admin check and the change it allows
+        are one atomic step: two admins demoting each other cannot both pass the check."""
+        with busy_means_try_again(what), self._store.session() as session:
+            auth_repo.lock_admin_changes(session)
+            yield session
+
     # --- reading ---------------------------------------------------------------------------------
 
     def list_users(self) -> list[UserInfo]:
@@ -126,7 +147,7 @@ class AccountService:
         password_hash = self._passwords.hash(password)
         now = self._now()
         try:
-            with self._store.session() as session:
+            with self._writing(f"add user {name!r}") as session:
                 user = auth_repo.add_user(
                     session,
                     User(
@@ -141,7 +162,7 @@ class AccountService:
 
     def set_role(self, username: str, role: Role | str) -> UserInfo:
         new_role = parse_role(role)
-        with self._store.session() as session:
+        with self._taking_admin_away(f"change the role of {username!r}") as session:
             user = _require_user(session, username)
             if user.role == Role.ADMIN and new_role != Role.ADMIN and user.enabled:
                 _keep_one_admin(session, user, f"change the role of {user.username!r}")
@@ -162,7 +183,7 @@ class AccountService:
             if not matches:
                 raise InvalidCredentials("the current password is wrong")
         password_hash = self._passwords.hash(new_password)
-        with self._store.session() as session:
+        with self._writing(f"change the password of {user.username!r}") as session:
             user = auth_repo.get_user_by_id(session, user.id)
             if user is None:
                 raise _not_found(username)
@@ -174,7 +195,7 @@ class AccountService:
             return UserInfo.from_row(user)
 
     def disable_user(self, username: str) -> UserInfo:
-        with self._store.session() as session:
+        with self._taking_admin_away(f"disable {username!r}") as session:
             user = _require_user(session, username)
             if not user.enabled:
                 return UserInfo.from_row(user)
@@ -187,7 +208,7 @@ class AccountService:
             return UserInfo.from_row(user)
 
     def enable_user(self, username: str) -> UserInfo:
-        with self._store.session() as session:
+        with self._writing(f"enable {username!r}") as session:
             user = _require_user(session, username)
             if not user.enabled:
                 user.enabled = True
@@ -196,14 +217,14 @@ class AccountService:
 
     def sign_out_everywhere(self, username: str) -> UserInfo:
         """Invalidate every token of the user (all devices) without touching the password."""
-        with self._store.session() as session:
+        with self._writing(f"sign out {username!r}") as session:
             user = _require_user(session, username)
             user.token_version += 1
             user.updated_at = self._now()
             return UserInfo.from_row(user)
 
     def remove_user(self, username: str) -> None:
-        with self._store.session() as session:
+        with self._taking_admin_away(f"remove {username!r}") as session:
             user = _require_user(session, username)
             if user.role == Role.ADMIN and user.enabled:
                 _keep_one_admin(session, user, f"remove {user.username!r}")
@@ -220,6 +241,8 @@ def _require_user(session: Session, username: str) -> User:
 
 
 def _keep_one_admin(session: Session, user: User, action: str) -> None:
+    # Only sound inside _taking_admin_away: without the lock another transaction could be taking
+    # away the admin counted here.
     if auth_repo.count_enabled_admins(session, excluding=user.id) == 0:
         raise Conflict(
             f"cannot {action}: it is the last enabled admin",

@@ -6,12 +6,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, tuple_, update
+from sqlalchemy import and_, case, delete, func, or_, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from logchat.errors import Conflict
 from logchat.storage.models import LoginFailure, LoginThrottle, TokenRevocation, User
+from logchat.storage.transactions import begin_write
 
 
 class UsernameTaken(Conflict):
@@ -60,6 +61,37 @@ def delete_user(session: Session, user: User) -> None:
 
 def count_users(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(User)) or 0
+
+
+# The key space of the lock below (two-int advisory keys never collide with the ingest lock's one-int keys).
+_ADMIN_CHANGES_LOCK_SPACE = 0x6C63_6164  # "lcad"
+
+
+def lock_admin_changes(session: Session) -> None:
+    """Make ``session`` the only transaction that may take an enabled admin away, until it ends.
+
+    Call it before anything else in the transaction; everything read afterwards is current and
+    stays so. The last-admin rule is about a set of rows ("at least one enabled admin"), so
+    locking the row being changed is not enough: two admins disabling each other each lock only
+    their own target and each still count the other. So every change that can leave fewer enabled
+    admins (demote, disable, remove) takes one lock per store, and changes that only add admins
+    (add, enable, promote) need none, because they can only make a check err on the safe side.
+
+    SQLite: the database write lock (``BEGIN IMMEDIATE``), which serialises all writers anyway.
+    PostgreSQL: a transaction-level advisory lock keyed by the ``users`` table of this schema (two
+    stores in one database do not block each other). Not SELECT ... FOR UPDATE over the enabled
+    admins: READ COMMITTED re-checks only the rows it found, so a row that becomes an enabled
+    admin after the lock (enable, promote) would be counted without being locked. Not SERIALIZABLE:
+    it needs a retry loop around every caller and still fails transactions that did not conflict.
+    Both waits are bounded (``WRITE_WAIT_SECONDS``); wrap the transaction in
+    ``transactions.busy_means_try_again`` to report running out of it as StoreBusy.
+    """
+    begin_write(session)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, CAST(CAST(CAST('users' AS regclass) AS oid) AS integer))"),
+            {"space": _ADMIN_CHANGES_LOCK_SPACE},
+        )
 
 
 def count_enabled_admins(session: Session, *, excluding: int | None = None) -> int:

@@ -195,3 +195,114 @@ def test_starting_the_cli_loads_no_hashing_tokens_database_or_redis_library() ->
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# --- the last-admin rule across processes --------------------------------------------------------
+
+# `python -m logchat ARGS`, except that once the process has opened the store it says "ready" on stderr
+# and waits for a line on stdin: start-up (imports, migrations check) varies by far more than the few
+# milliseconds the check and the change take, so two processes started at once seldom overlap there.
+# Nothing else differs from the real command.
+STARTING_GATE = """
+import runpy, sys
+from logchat.auth.passwords import PasswordHasher
+from logchat.storage import db
+
+PasswordHasher()  # loaded now, not between the gate and the change
+open_store = db.open_store
+
+def open_store_then_wait(*args, **kwargs):
+    store = open_store(*args, **kwargs)
+    print("ready", file=sys.stderr, flush=True)
+    sys.stdin.readline()
+    return store
+
+db.open_store = open_store_then_wait
+runpy.run_module("logchat", run_name="__main__", alter_sys=True)
+"""
+CLI_RACE_ROUNDS = 8  # about half the rounds end with no admin on code without the lock
+CLI_TAKE_AWAY = [("disable",), ("remove",), ("set-role", "viewer")]
+
+
+def seed_admins(store, password_hash: str, *names: str) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from sqlalchemy import delete
+
+    from logchat.storage import auth_repo
+    from logchat.storage.models import User
+
+    now = datetime.now(UTC)
+    with store.session() as session:
+        session.execute(delete(User))
+        for name in names:
+            auth_repo.add_user(session, User(
+                username=name, password_hash=password_hash, role="admin", enabled=True, token_version=0,
+                created_at=now, updated_at=now, password_changed_at=now,
+            ))
+
+
+def start_logchat_waiting(data_dir: Path, database_url: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", STARTING_GATE, "--data-dir", str(data_dir), "--database-url", database_url, *args],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def test_two_cli_processes_taking_admins_away_at_once_leave_one_enabled_admin(  # type: ignore[no-untyped-def]
+    run, store, data_dir: Path, database_url: str, password_hash: str
+) -> None:
+    for round_ in range(CLI_RACE_ROUNDS):
+        seed_admins(store, password_hash, "alice", "bob")
+        first, second = CLI_TAKE_AWAY[round_ % 3], CLI_TAKE_AWAY[(round_ + 1) % 3]
+        processes = [
+            start_logchat_waiting(data_dir, database_url, "users", first[0], "bob", *first[1:]),
+            start_logchat_waiting(data_dir, database_url, "users", second[0], "alice", *second[1:]),
+        ]
+        for process in processes:
+            assert process.stderr is not None
+            assert process.stderr.readline() == "ready\n"
+        for process in processes:  # both have the store open: let them go together
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        results = []
+        for process in processes:
+            stdout, stderr = process.communicate(timeout=120)  # a hang guard only
+            results.append((process.returncode, stdout, stderr))
+        enabled = [name for name, user in listed(run).items() if user["role"] == "admin" and user["enabled"]]
+        assert len(enabled) == 1, f"round {round_}: enabled admins {enabled}; {results}"
+        assert sorted(code for code, _, _ in results) == [0, 1], results
+        _, _, stderr = next(result for result in results if result[0] == 1)
+        assert stderr.splitlines()[0].startswith("logchat: error: cannot "), stderr
+        assert "it is the last enabled admin" in stderr.splitlines()[0]
+
+
+def test_a_change_blocked_by_another_writer_for_too_long_is_one_clear_line(  # type: ignore[no-untyped-def]
+    run, store, data_dir: Path, database_url: str, password_hash: str
+) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from logchat.storage.models import User
+
+    seed_admins(store, password_hash, "alice", "bob")
+    # Another writer keeps its transaction open past the wait (10 s): the SQLite write lock, or the
+    # PostgreSQL row lock of the account being changed.
+    with store.engine.connect() as conn:
+        if store.is_sqlite:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.execute(update(User).where(User.username == "bob").values(updated_at=datetime.now(UTC)))
+        result = subprocess.run(
+            [sys.executable, "-m", "logchat", "--data-dir", str(data_dir), "--database-url", database_url,
+             "users", "disable", "bob"],
+            capture_output=True, text=True, timeout=90,  # a hang guard only
+        )
+        conn.rollback()
+    assert result.returncode == 1, result
+    assert result.stderr.splitlines() == [
+        "logchat: error: cannot disable 'bob': the database is busy (another process kept it locked for 10s)",
+        "  hint: try again in a moment",
+    ]
+    assert listed(run)["bob"]["enabled"] is True

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
+from sqlalchemy import delete, update
 
 from logchat.auth.passwords import PasswordHasher
 from logchat.auth.permissions import Role
@@ -203,3 +208,101 @@ def test_sign_out_everywhere_bumps_the_token_version(accounts: AccountService, s
     accounts.sign_out_everywhere("jdoe")
     accounts.sign_out_everywhere("jdoe")
     assert token_version(store, "jdoe") == 2
+
+
+# --- the last-admin rule under concurrency ------------------------------------------------------
+
+RACE_ROUNDS = 20
+# What each admin does to the other, at the same moment: every way of taking away an enabled admin.
+TAKE_AWAY: dict[str, Callable[[AccountService, str], object]] = {
+    "demote": lambda accounts, name: accounts.set_role(name, "analyst"),
+    "disable": lambda accounts, name: accounts.disable_user(name),
+    "remove": lambda accounts, name: accounts.remove_user(name),
+}
+
+
+def enabled_admins(store) -> list[str]:  # type: ignore[no-untyped-def]
+    with store.session() as session:
+        return sorted(u.username for u in auth_repo.list_users(session) if u.role == "admin" and u.enabled)
+
+
+def race(*actions: Callable[[], object]) -> list[BaseException | None]:
+    """Run ``actions`` in threads released together by a barrier; return what each raised."""
+    barrier = threading.Barrier(len(actions))
+    outcomes: list[BaseException | None] = [None] * len(actions)
+
+    def run(index: int, action: Callable[[], object]) -> None:
+        barrier.wait()
+        try:
+            action()
+        except BaseException as exc:  # reported to the test thread
+            outcomes[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i, a), daemon=True) for i, a in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)  # a hang guard, not a timing assertion
+        assert not thread.is_alive(), "a concurrent account change hung"
+    return outcomes
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("demote", "demote"), ("disable", "disable"), ("remove", "remove"), ("demote", "disable"), ("disable", "remove")],
+)
+def test_two_admins_taking_each_other_away_at_once_leave_one_enabled_admin(  # type: ignore[no-untyped-def]
+    store, settings, hasher: PasswordHasher, seed, first: str, second: str
+) -> None:
+    # One store shared by threads, a session per call: how the daemon calls the service.
+    accounts = AccountService(store, settings, passwords=hasher)
+    for round_ in range(RACE_ROUNDS):
+        alice, bob = f"alice{round_}", f"bob{round_}"
+        seed(alice, "admin")
+        seed(bob, "admin")
+        outcomes = race(
+            partial(TAKE_AWAY[first], accounts, bob),  # alice takes bob away ...
+            partial(TAKE_AWAY[second], accounts, alice),  # ... while bob takes alice away
+        )
+        survivors = enabled_admins(store)
+        assert len(survivors) == 1, f"round {round_}: enabled admins left: {survivors}, outcomes {outcomes}"
+        failures = [exc for exc in outcomes if exc is not None]
+        assert len(failures) == 1 and isinstance(failures[0], Conflict), f"round {round_}: {outcomes}"
+        assert "it is the last enabled admin" in str(failures[0])
+        # Leave no admin of this round behind for the next one to fall back on.
+        with store.session() as session:
+            session.execute(delete(User))
+
+
+@contextmanager
+def writer_holding(store, username: str):  # type: ignore[no-untyped-def]
+    """Another transaction that writes to ``username``'s row and has not committed yet: it holds the
+    SQLite write lock, or the PostgreSQL row lock."""
+    with store.engine.connect() as conn:
+        if store.is_sqlite:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.execute(update(User).where(User.username == username).values(updated_at=datetime.now(UTC)))
+        yield
+        conn.commit()
+
+
+def test_an_account_change_waits_for_another_writer_instead_of_failing(accounts: AccountService, store, seed) -> None:  # type: ignore[no-untyped-def]
+    seed("root", "admin")
+    seed("jdoe", "admin")
+    with writer_holding(store, "jdoe"):
+        outcome: list[BaseException | None] = []
+        changer = threading.Thread(target=lambda: outcome.append(capture(accounts.disable_user, "jdoe")), daemon=True)
+        changer.start()
+        changer.join(timeout=0.5)  # give it time to start waiting; it may not finish while the writer is open
+        assert outcome == []
+    changer.join(timeout=60)
+    assert outcome == [None]
+    assert enabled_admins(store) == ["root"]
+
+
+def capture(action: Callable[..., object], *args: object) -> BaseException | None:
+    try:
+        action(*args)
+    except BaseException as exc:
+        return exc
+    return None

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-# Normalised levels, lowest to highest. Stored as these exact strings.
-LEVELS: tuple[str, ...] = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL")
-LEVEL_RANK: dict[str, int] = {name: rank for rank, name in enumerate(LEVELS)}
+from logchat.vocabulary import LEVEL_RANK, LEVELS
+
+__all__ = ["LEVELS", "LEVEL_RANK", "Event", "ParsedHeader", "RawLine"]
 
 
 @dataclass(slots=True)

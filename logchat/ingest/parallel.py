@@ -11,7 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from logchat.errors import SourceUnreadable
@@ -39,11 +39,11 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _reader_main(conn: Any, reader: LineReader, parser: Any, miner: TemplateMiner, plan: BatchPlan) -> None:
+def _reader_main(
+    conn: Any, reader: LineReader, parser: Any, miner: TemplateMiner, plan: BatchPlan, in_child: Callable[[], None]
+) -> None:
     _die_with_parent()
-    from logchat.storage.locks import close_inherited_locks
-
-    close_inherited_locks()
+    in_child()
     try:
         for batch in produce_batches(reader, parser, miner, plan):
             conn.send(batch)
@@ -57,8 +57,13 @@ def _reader_main(conn: Any, reader: LineReader, parser: Any, miner: TemplateMine
 class ReaderProcess:
     """Iterate the batches; afterwards ``miner_state`` holds the reader's template miner state."""
 
-    def __init__(self, reader: LineReader, parser: Any, miner: TemplateMiner, plan: BatchPlan) -> None:
-        self._args = (reader, parser, miner, plan)
+    def __init__(
+        self, reader: LineReader, parser: Any, miner: TemplateMiner, plan: BatchPlan,
+        *, in_child: Callable[[], None] = lambda: None,
+    ) -> None:
+        # ``in_child`` runs first in the forked reader: the caller drops what the child must not
+        # hold (the ingest lock's file descriptor), without this module knowing about storage.
+        self._args = (reader, parser, miner, plan, in_child)
         self.miner_state: bytes | None = None
 
     def __iter__(self) -> Iterator[Batch]:

@@ -15,12 +15,11 @@ from logchat.ingest.events import Event
 from logchat.ingest.sources import LineReader
 from logchat.ingest.templates import TemplateMiner
 from logchat.redaction import mask_secrets
+from logchat.vocabulary import EventRow
 
 HOUR_US = 3_600_000_000
 _EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
 
-# Row layout, shared with storage.ingest_writer.EVENT_COLUMNS.
-EventRow = tuple[Any, ...]
 
 
 @dataclass

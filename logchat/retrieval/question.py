@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
 from logchat.errors import UsageError
-from logchat.ingest.events import LEVEL_RANK, LEVELS
 from logchat.retrieval.timerange import LazyRegex, TimeRange, check_range_order, find_time_range, parse_time_point
+from logchat.vocabulary import LEVEL_RANK, LEVELS
 
 __all__ = ["INTENTS", "QuestionFilters", "normalise_levels", "parse_question"]
 

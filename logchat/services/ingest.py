@@ -26,7 +26,7 @@ from logchat.ingest.pipeline import Batch, BatchPlan, produce_batches
 from logchat.ingest.templates import TemplateMiner
 from logchat.storage import ingest_writer as writer
 from logchat.storage.db import Store
-from logchat.storage.locks import ingest_lock
+from logchat.storage.locks import close_inherited_locks, ingest_lock
 from logchat.storage.models import Source
 from logchat.storage.models.base import to_micros
 
@@ -363,7 +363,8 @@ class Ingester:
         remaining = None if total is None else total - start[0]
         self.progress.start_source(report, remaining)
         in_reader_process = remaining is not None and remaining >= PARALLEL_MIN_BYTES and can_fork()
-        batches = ReaderProcess(reader, parser, self.miner, plan) if in_reader_process else None
+        batches = (ReaderProcess(reader, parser, self.miner, plan, in_child=close_inherited_locks)
+                   if in_reader_process else None)
         error = None
         for batch in batches if batches is not None else produce_batches(reader, parser, self.miner, plan):
             checkpoint.offset, checkpoint.line_count = batch.end_offset, batch.end_line

@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from logchat.errors import UsageError
-from logchat.ingest.events import LEVELS
 from logchat.ingest.levels import normalize_level
 from logchat.redaction import mask_tree
 from logchat.retrieval.timerange import check_range_order
 from logchat.storage import stats_repo
 from logchat.storage.db import Store
+from logchat.vocabulary import LEVELS
 
 
 @dataclass

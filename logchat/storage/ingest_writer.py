@@ -12,12 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from logchat.storage.models import Event, Source, SourceGeneration, Template, TemplateMinerState
-
-EVENT_COLUMNS = (
-    "id", "source_id", "generation", "line_no", "line_end", "byte_offset", "ts", "level", "host",
-    "process", "pid", "template_id", "message", "raw",
-)
-EventRow = tuple[Any, ...]  # values in EVENT_COLUMNS order, ts as epoch microseconds
+from logchat.vocabulary import EVENT_COLUMNS, EventRow
 
 
 @dataclass

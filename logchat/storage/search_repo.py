@@ -32,11 +32,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from logchat.ingest.events import LEVEL_RANK, LEVELS
 from logchat.redaction import MASK, mask_secrets
 from logchat.storage import stats_repo
 from logchat.storage.models import Event, EventRollup, Source, Template, VectorWindow
 from logchat.storage.models.base import from_micros
+from logchat.vocabulary import LEVEL_RANK, LEVELS
 
 _ts_micros = type_coerce(Event.ts, BigInteger)
 

@@ -26,10 +26,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from logchat.ingest.events import LEVEL_RANK, LEVELS
 from logchat.redaction import mask_secrets
 from logchat.storage.models import Event, EventRollup, Source, Template
 from logchat.storage.models.base import from_micros, to_micros
+from logchat.vocabulary import LEVEL_RANK, LEVELS
 
 HOUR_US = 3_600_000_000
 # The raw integer microseconds, for arithmetic in SQL.

@@ -63,7 +63,7 @@ class SourceIsBinary(SourceError):
 
 
 class StoreBusy(LogchatError):
-    """Another process holds the ingestion lock."""
+    """Another process holds the ingestion lock, or kept the database locked for too long."""
 
     exit_code = 1
     http_status = 409

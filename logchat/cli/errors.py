@@ -50,14 +50,19 @@ def domain_errors(command: _F) -> _F:
 
 
 def store_problem(exc: BaseException, app: Any) -> LogchatError | None:
-    """A StoreError for a database failure that is the store's (damage, full disk), else None."""
+    """A LogchatError for a database failure that is the store's (damage, full disk, another process
+    holding a lock for too long), else None."""
     import sqlite3
 
-    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import DBAPIError, OperationalError
 
     settings = getattr(app, "_settings", None)
     if settings is None or not isinstance(exc, DBAPIError | sqlite3.Error):
         return None
+    from logchat.storage.transactions import busy_error, is_lock_timeout
+
+    if isinstance(exc, OperationalError) and is_lock_timeout(exc):
+        return busy_error("use the store")
     from logchat.storage.db import translate_database_error
 
     return translate_database_error(exc, settings.database_url)

@@ -94,10 +94,16 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class TimeWindow:
-    """`reload --since/--until`: only events inside are kept."""
+    """`reload --since/--until`: only events inside are kept. One that ends before it starts would
+    skip every event silently, so it cannot be made (whatever the front end)."""
 
     since: datetime | None = None
     until: datetime | None = None
+
+    def __post_init__(self) -> None:
+        from logchat.retrieval.timerange import check_range_order
+
+        check_range_order(self.since, self.until, phrase="the window to keep")
 
 
 class Progress:

@@ -49,7 +49,7 @@ def add_turn(
     citations: Sequence[str],
 ) -> ChatTurn:
     # Kept masked: the history is shown to anyone who may read sessions, and sent to the model.
-    question, answer, filters = mask_secrets(question), mask_secrets(answer), mask_tree(filters)
+    question, answer, filters = _storable(mask_secrets(question)), _storable(mask_secrets(answer)), mask_tree(filters)
     position = int(session.scalar(select(func.max(ChatTurn.position)).where(ChatTurn.session_id == chat.id)) or 0)
     now = datetime.now(UTC)
     turn = ChatTurn(
@@ -60,6 +60,11 @@ def add_turn(
     chat.updated_at = now
     session.flush()
     return turn
+
+
+def _storable(text: str) -> str:
+    # PostgreSQL text cannot hold NUL (SQLite can): keep the turn, lose only the byte, as ingest does.
+    return text.replace("\x00", "\ufffd")
 
 
 def list_sessions(session: Session) -> list[tuple[ChatSession, int]]:

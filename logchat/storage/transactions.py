@@ -48,12 +48,15 @@ def busy_means_try_again(what: str) -> Iterator[None]:
         yield
     except OperationalError as exc:
         if is_lock_timeout(exc):
-            raise StoreBusy(
-                f"cannot {what}: the database is busy (another process kept it locked for "
-                f"{WRITE_WAIT_SECONDS}s)",
-                hint="try again in a moment",
-            ) from exc
+            raise busy_error(what) from exc
         raise
+
+
+def busy_error(what: str) -> StoreBusy:
+    return StoreBusy(
+        f"cannot {what}: the database is busy (another process kept it locked for {WRITE_WAIT_SECONDS}s)",
+        hint="try again in a moment",
+    )
 
 
 def is_lock_timeout(exc: OperationalError) -> bool:

@@ -374,3 +374,23 @@ def test_fresh_data_dir_database_and_vectors_are_private(tmp_path: Path) -> None
     assert any(name.endswith(".faiss") for name in modes)
     assert {name: mode for name, mode in modes.items() if name != "vectors" and mode != 0o600} == {}
     assert data.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_store_locked_by_another_process_for_too_long_is_one_clear_line(tmp_path: Path) -> None:
+    import sqlite3
+
+    log = write_log(tmp_path / "auth.log", SYSLOG[:1])
+    data = tmp_path / "data"
+    assert logchat("index", str(log), data_dir=data).returncode == 0
+    write_log(log, SYSLOG)
+    holder = sqlite3.connect(data / "logchat.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another writer that never lets go
+        result = logchat("index", str(log), data_dir=data)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.returncode == 1
+    assert "the database is busy" in result.stderr and "Traceback" not in result.stderr, result.stderr
+    again = logchat("index", str(log), "--json", data_dir=data)
+    assert json.loads(again.stdout)["new_events"] == 2  # nothing was lost, nothing doubled

@@ -5,8 +5,10 @@ from __future__ import annotations
 import gzip
 import io
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from logchat.services.ingest import TimeWindow, index_inputs
@@ -423,3 +425,11 @@ def test_archive_renamed_after_an_interrupted_read_is_read_on_not_again(tmp_path
     engine.dispose()
     assert count == distinct == total_lines
     assert json.loads(resumed.stdout)["sources"][0]["continues"] == str(archive)
+
+
+def test_a_window_that_ends_before_it_starts_cannot_be_made() -> None:
+    from logchat.errors import InvalidTimeRange
+
+    with pytest.raises(InvalidTimeRange, match="starts after it ends"):
+        TimeWindow(since=datetime(2026, 1, 2, tzinfo=UTC), until=datetime(2026, 1, 1, tzinfo=UTC))
+    assert TimeWindow(since=datetime(2026, 1, 1, tzinfo=UTC), until=datetime(2026, 1, 1, tzinfo=UTC))

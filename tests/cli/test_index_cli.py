@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+from interrupt import kill_once_committed
 from sqlalchemy import create_engine, text
 
 SYSLOG = [
@@ -176,27 +175,8 @@ def test_killed_index_resumes_without_loss_or_duplicates(tmp_path: Path) -> None
     config.write_text("[ingest]\nbatch_size = 5000\n")
     command = [sys.executable, "-m", "logchat", "--quiet", "--config", str(config), "--data-dir", str(killed_dir),
                "index", str(log)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     database = killed_dir / "logchat.db"
-    engine = None
-    committed = 0
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.05)
-        if database.exists():
-            engine = engine or create_engine(f"sqlite:///{database}")
-            try:
-                with engine.connect() as conn:
-                    committed = conn.execute(text("SELECT count(*) FROM events")).scalar() or 0
-            except Exception:
-                continue
-            if committed >= 20_000:
-                break
-    assert process.poll() is None, "the index finished before it could be interrupted"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    if engine is not None:
-        engine.dispose()
+    committed = kill_once_committed(command, database, 20_000)
     assert 0 < committed < total_lines
     resumed = subprocess.run([*command, "--json"], capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr

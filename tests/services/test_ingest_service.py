@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from interrupt import kill_once_committed
 from sqlalchemy import func, select
 
 from logchat.services.ingest import TimeWindow, index_inputs
@@ -376,10 +377,8 @@ def test_compressed_rotation_adds_only_the_lines_not_yet_read(store, settings, t
 
 def test_archive_renamed_after_an_interrupted_read_is_read_on_not_again(tmp_path: Path) -> None:
     import json
-    import signal
     import subprocess
     import sys
-    import time
 
     from sqlalchemy import create_engine, text
 
@@ -395,25 +394,8 @@ def test_archive_renamed_after_an_interrupted_read_is_read_on_not_again(tmp_path
     config.write_text("[ingest]\nbatch_size = 5000\n")
     command = [sys.executable, "-m", "logchat", "--quiet", "--config", str(config), "--data-dir", str(data_dir),
                "index"]
-    process = subprocess.Popen([*command, str(archive)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     database = data_dir / "logchat.db"
-    engine = None
-    committed = 0
-    deadline = time.monotonic() + 120  # a hang guard
-    while time.monotonic() < deadline and process.poll() is None and committed < 10_000:
-        time.sleep(0.05)
-        if database.exists():
-            engine = engine or create_engine(f"sqlite:///{database}")
-            try:
-                with engine.connect() as conn:
-                    committed = conn.execute(text("SELECT count(*) FROM events")).scalar() or 0
-            except Exception:
-                continue
-    assert process.poll() is None, "the index finished before it could be interrupted"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    if engine is not None:
-        engine.dispose()
+    committed = kill_once_committed([*command, str(archive)], database, 10_000)
     assert 0 < committed < total_lines
     renamed = archive.rename(archive.with_name("app.log.2.gz"))  # logrotate ran meanwhile
     resumed = subprocess.run([*command, "--json", str(renamed)], capture_output=True, text=True, timeout=300)

@@ -2,7 +2,7 @@
 
 The obvious alternative to logchat's combined regex is Yelp's detect-secrets (its plugins are the
 reference for most vendor token formats). For each, on every line of the corpus
-tests/data/secrets_corpus.jsonl: how many annotated secrets it finds; and on a real log
+tests/corpus/secrets_corpus.jsonl: how many annotated secrets it finds; and on a real log
 (../shared/datasets/loghub_full/Linux/Linux.log by default): lines per second.
 
     .venv/bin/python benchmarks/bench_secrets.py [--log PATH] [--repeat 3]
@@ -19,7 +19,7 @@ from pathlib import Path
 from logchat.redaction import mask_secrets
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "tests" / "data" / "secrets_corpus.jsonl"
+CORPUS = ROOT / "tests" / "corpus" / "secrets_corpus.jsonl"
 DEFAULT_LOG = ROOT.parent / "shared" / "datasets" / "loghub_full" / "Linux" / "Linux.log"
 
 

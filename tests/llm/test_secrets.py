@@ -91,7 +91,7 @@ def test_real_logs_pass_through_almost_untouched(datasets: Path) -> None:
     assert len(changed) < 20
 
 
-CORPUS = Path(__file__).resolve().parent.parent / "data" / "secrets_corpus.jsonl"
+CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "secrets_corpus.jsonl"
 
 
 def test_every_secret_of_the_corpus_is_masked() -> None:

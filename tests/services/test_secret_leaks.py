@@ -1,6 +1,6 @@
 """No secret of the corpus leaves logchat: not through ask, stat, sessions, the prompt, templates or stored answers.
 
-tests/data/secrets_corpus.jsonl holds realistic lines of four formats (syslog, application log,
+tests/corpus/secrets_corpus.jsonl holds realistic lines of four formats (syslog, application log,
 JSON lines, access log) with 30+ kinds of secrets, each line annotated with the exact secrets in it.
 """
 
@@ -23,7 +23,7 @@ from logchat.services.sessions import list_sessions, show_session
 from logchat.services.stats import StatQuery, compute_stats
 from logchat.storage.models import ChatTurn, Template
 
-CORPUS = Path(__file__).resolve().parent.parent / "data" / "secrets_corpus.jsonl"
+CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "secrets_corpus.jsonl"
 RECORDS = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines()]
 SECRETS = sorted({secret for record in RECORDS for secret in record["secrets"]})
 SUFFIX = {"syslog": "log", "app": "log", "jsonl": "jsonl", "access": "log"}

@@ -1,6 +1,6 @@
 """Write secrets_corpus.jsonl: realistic log lines of four formats, each with the exact secrets it holds.
 
-Run from the repository root to regenerate (deterministic): python tests/data/make_secrets_corpus.py
+Run from the repository root to regenerate (deterministic): python tests/corpus/make_secrets_corpus.py
 Each record: {"kind", "format", "line", "secrets": [...]}; a secret is the part a masker must remove
 (a conventional public prefix such as "sk_live_" or "AKIA" is not part of it).
 """

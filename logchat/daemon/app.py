@@ -1,0 +1,91 @@
+"""The application factory: resources in cleanup contexts, middleware, the routes of every module."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aiohttp import web
+
+from logchat.daemon.endpoints import ENDPOINTS, add_routes
+from logchat.daemon.middleware import MIDDLEWARES
+
+if TYPE_CHECKING:
+    from logchat.config import Settings
+    from logchat.services.auth import AccessMode, AuthService
+    from logchat.storage.db import Store
+
+_T = TypeVar("_T")
+# Bodies larger than this are refused with 413 before they are read (questions and account changes
+# are small; nothing is uploaded).
+MAX_BODY_BYTES = 64 * 1024
+
+
+@dataclass
+class Services:
+    """What the handlers use; the tests may build it themselves around their own store."""
+
+    settings: Settings
+    store: Store
+    auth: AuthService
+    access_mode: AccessMode
+    # The services are synchronous (SQL, FAISS, Drain3, the model client): they run here, never on
+    # the event loop. Bounded, so a burst of slow answers queues instead of starving the machine.
+    executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(8, "logchat-worker"))
+    owned: bool = False  # built by create_app: closed with the app
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        if self.owned:
+            self.auth.close()
+            self.store.close()
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def build_services(settings: Settings, *, allow_no_users: bool = False) -> Services:
+    """Open the store and the sign-in service; refuse to run without an enabled admin (see
+    docs/permissions.md) unless ``allow_no_users``."""
+    from logchat.services.auth import AuthService, ensure_admin_exists
+    from logchat.storage.db import open_store, secure_data_dir
+
+    secure_data_dir(settings.data_dir)
+    store = open_store(settings.database_url, echo=settings.database.echo)
+    try:
+        access_mode = ensure_admin_exists(store, allow_no_users)
+        auth = AuthService(settings, store)
+    except BaseException:
+        store.close()
+        raise
+    return Services(settings=settings, store=store, auth=auth, access_mode=access_mode, owned=True)
+
+
+def create_app(
+    settings: Settings, services: Services | None = None, *, allow_no_users: bool = False
+) -> web.Application:
+    """The daemon's application. Without ``services`` they are built (and closed) with the app."""
+    app = web.Application(middlewares=MIDDLEWARES, client_max_size=MAX_BODY_BYTES)
+
+    async def own_services(app: web.Application) -> AsyncIterator[None]:
+        built = services or await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(build_services, settings, allow_no_users=allow_no_users)
+        )
+        app[SERVICES] = built
+        yield
+        await asyncio.get_running_loop().run_in_executor(None, built.close)
+
+    app.cleanup_ctx.append(own_services)
+    add_routes(app, ENDPOINTS)
+    return app
+
+
+async def run_blocking(request: web.Request, function: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    """Run a synchronous service call in the app's thread pool and await its result."""
+    services = request.app[SERVICES]
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(services.executor, functools.partial(function, *args, **kwargs))

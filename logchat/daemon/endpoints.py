@@ -1,0 +1,174 @@
+"""Routes declared once: method, path, who may call it, and the pydantic models of its input and
+output. The router, the permission check, request validation and the OpenAPI document are all made
+from this one table, so none of them can forget a route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from logchat.errors import TokenInvalid, UsageError
+
+if TYPE_CHECKING:
+    from logchat.daemon.app import Services
+    from logchat.services.auth import Principal
+
+# Who may call an endpoint: anyone, anyone signed in, or holders of one permission of the table in
+# logchat/auth/permissions.py (and docs/permissions.md).
+PUBLIC = "public"
+SIGNED_IN = "signed-in"
+
+
+@dataclass
+class Call:
+    """One request as a handler sees it: validated input and the caller."""
+
+    request: web.Request
+    services: Services
+    principal: Principal | None
+    body: Any = None
+    query: Any = None
+
+
+Handler = Callable[[Call], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    access: str  # PUBLIC, SIGNED_IN or a permission name
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    streams: bool = False  # may answer text/event-stream instead of JSON
+
+
+ENDPOINTS: list[Endpoint] = []
+
+
+def endpoint(
+    method: str, path: str, *, access: str, summary: str, tag: str, body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None, response: type[BaseModel] | None = None, status: int = 200,
+    streams: bool = False,
+) -> Callable[[Handler], Handler]:
+    """Declare a route; the module that holds it must be imported by daemon/routes/__init__.py."""
+    if access not in (PUBLIC, SIGNED_IN):
+        from logchat.auth.permissions import PERMISSIONS
+
+        if access not in PERMISSIONS:
+            raise ValueError(f"unknown permission {access!r} for {method} {path}")
+
+    def register(handler: Handler) -> Handler:
+        ENDPOINTS.append(Endpoint(method, path, handler, access, summary, tag, body, query, response, status, streams))
+        return handler
+
+    return register
+
+
+def add_routes(app: web.Application, endpoints: list[Endpoint]) -> None:
+    import logchat.daemon.routes  # noqa: F401  (registers every endpoint)
+
+    for spec in endpoints:
+        app.router.add_route(spec.method, spec.path, _wrap(spec))
+
+
+def bearer_token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def caller(request: web.Request, access: str) -> Principal | None:
+    """Who is calling, checked against ``access``; raises the 401/403 error otherwise."""
+    from logchat.daemon.app import SERVICES, run_blocking
+    from logchat.services.auth import AccessMode, Principal
+
+    if access == PUBLIC:
+        return None
+    services = request.app[SERVICES]
+    token = bearer_token(request)
+    if token is None:
+        if services.access_mode == AccessMode.OPEN_DEMO:
+            principal = Principal.anonymous()
+        else:
+            raise TokenInvalid("sign in first: this request needs an access token (Authorization: Bearer …)")
+    else:
+        principal = await run_blocking(request, services.auth.verify, token)
+    if access != SIGNED_IN:
+        services.auth.require(principal, access)
+    return principal
+
+
+def validate(model: type[BaseModel], data: Any) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidField.from_validation(exc) from None
+
+
+class InvalidField(UsageError):
+    """A request field is missing or has a wrong value: 422, naming the field."""
+
+    http_status = 422
+    code = "invalid_field"
+
+    def __init__(self, message: str, *, field: str | None) -> None:
+        super().__init__(message)
+        self.field = field
+
+    @classmethod
+    def from_validation(cls, exc: ValidationError) -> InvalidField:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or None
+        return cls(f"{field}: {first['msg']}" if field else first["msg"], field=field)
+
+
+async def _json_body(request: web.Request) -> Any:
+    if not request.can_read_body:
+        return {}
+    try:
+        return await request.json()
+    except ValueError:
+        raise UsageError("the request body is not valid JSON") from None
+
+
+def _wrap(spec: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        from logchat.daemon.app import SERVICES
+
+        principal = await caller(request, spec.access)
+        body = validate(spec.body, await _json_body(request)) if spec.body is not None else None
+        query = validate(spec.query, dict(request.query)) if spec.query is not None else None
+        result = await spec.handler(Call(request, request.app[SERVICES], principal, body, query))
+        if isinstance(result, web.StreamResponse):
+            return result
+        if isinstance(result, BaseModel):
+            result = result.model_dump(mode="json")
+        return web.json_response(result, status=spec.status, dumps=_dumps)
+
+    handle.__name__ = spec.handler.__name__
+    return handle
+
+
+def _dumps(data: Any) -> str:
+    import json
+    from datetime import datetime
+
+    def default(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.isoformat()
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+    return json.dumps(data, default=default, ensure_ascii=False)

@@ -1,0 +1,96 @@
+"""What every response goes through: a request id, errors as JSON, security headers, an access log
+that names no token, password or question."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from logchat.errors import LogchatError
+
+log = logging.getLogger("logchat.daemon")
+access_log = logging.getLogger("logchat.daemon.access")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+REQUEST_ID = "X-Request-ID"
+_GOOD_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# The page loads only its own scripts and styles; no inline script, no framing.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        error["field"] = field
+    return {"error": error}
+
+
+def _request_id(request: web.Request) -> str:
+    given = request.headers.get(REQUEST_ID, "")
+    return given if _GOOD_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request id in and out, security headers, and one access-log line (route template, not the URL:
+    a query string may hold a question)."""
+    request_id = _request_id(request)
+    request["request_id"] = request_id
+    started = time.perf_counter()
+    response = await handler(request)
+    if not response.prepared:
+        response.headers.setdefault(REQUEST_ID, request_id)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+    route = request.match_info.route.resource
+    access_log.info(
+        "%s %s %s %.1fms",
+        request.method, route.canonical if route is not None else "-", response.status,
+        (time.perf_counter() - started) * 1000, extra={"request_id": request_id},
+    )
+    return response
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error a client can get is ``{"error": {"code", "message", "field"?}}`` with its status."""
+    try:
+        return await handler(request)
+    except LogchatError as exc:
+        response = web.json_response(
+            error_body(exc.code, exc.message, getattr(exc, "field", None)), status=exc.http_status
+        )
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(max(1, round(retry_after)))
+        if exc.http_status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="logchat"'
+        return response
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(exc.status, "http_error")
+        response = web.json_response(error_body(code, exc.reason), status=exc.status)
+        for name in ("Allow",):
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
+        return response
+    except Exception:
+        log.exception("unexpected error in %s %s", request.method, request.match_info.route.resource)
+        return web.json_response(error_body("internal_error", "internal error; see the daemon's log"), status=500)
+
+
+MIDDLEWARES = [request_context, errors_as_json]

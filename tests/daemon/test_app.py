@@ -1,0 +1,43 @@
+"""The application as any client meets it: health, errors as JSON, headers, size limits, sign-in checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conftest import bearer
+
+
+async def test_healthz_and_readyz(client: Any) -> None:
+    alive = await client.get("/healthz")
+    assert alive.status == 200 and await alive.json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    body = await ready.json()
+    assert ready.status == 200, body
+    assert body == {"status": "ready", "checks": {"database": "ok"}}
+
+
+async def test_every_response_carries_a_request_id_and_security_headers(client: Any) -> None:
+    given = await client.get("/healthz", headers={"X-Request-ID": "trace-42"})
+    assert given.headers["X-Request-ID"] == "trace-42"
+    made = await client.get("/healthz", headers={"X-Request-ID": "not a valid id\u2028"})
+    assert made.headers["X-Request-ID"] != "not a valid id\u2028" and len(made.headers["X-Request-ID"]) == 32
+    for name in ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"):
+        assert name in made.headers
+    assert "'unsafe-inline'" not in made.headers["Content-Security-Policy"]
+
+
+async def test_unknown_routes_and_methods_are_json_errors(client: Any) -> None:
+    missing = await client.get("/api/v1/nothing-here")
+    assert missing.status == 404
+    assert (await missing.json())["error"]["code"] == "not_found"
+    wrong = await client.post("/healthz")
+    assert wrong.status == 405
+    assert (await wrong.json())["error"]["code"] == "method_not_allowed"
+
+
+async def test_a_bad_token_is_401_json(client: Any, tokens: dict[str, str]) -> None:
+    response = await client.get("/api/v1/auth/me", headers=bearer(tokens["viewer"] + "x"))
+    assert response.status == 401
+    body = await response.json()
+    assert body["error"]["code"] and body["error"]["message"]
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")

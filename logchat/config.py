@@ -104,6 +104,17 @@ class RetrievalSettings(_Section):
     window_size: int = Field(default=20, ge=1)
 
 
+class ServeSettings(_Section):
+    """`logchat serve`: where it listens and how long a stop waits for answers in flight."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    # SIGTERM/SIGINT stop accepting at once; requests in flight get this long to finish.
+    shutdown_grace_seconds: float = Field(default=30.0, ge=0)
+    # Synchronous work (SQL, FAISS, the model client) runs in this many threads, off the event loop.
+    worker_threads: int = Field(default=8, ge=1, le=256)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LOGCHAT_",
@@ -120,6 +131,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
 
     # Where the values came from; not a setting.
     config_file: Path | None = Field(default=None, exclude=True)

@@ -33,36 +33,43 @@ class Services:
     store: Store
     auth: AuthService
     access_mode: AccessMode
+    owns_store: bool = False  # opened by create_app itself: closed with the app
     # The services are synchronous (SQL, FAISS, Drain3, the model client): they run here, never on
-    # the event loop. Bounded, so a burst of slow answers queues instead of starving the machine.
-    executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(8, "logchat-worker"))
-    owned: bool = False  # built by create_app: closed with the app
+    # the event loop. Bounded (serve.worker_threads), so a burst of slow answers queues instead of
+    # starving the machine.
+    executor: ThreadPoolExecutor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.executor = ThreadPoolExecutor(self.settings.serve.worker_threads, "logchat-worker")
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
-        if self.owned:
-            self.auth.close()
+        self.auth.close()
+        if self.owns_store:
             self.store.close()
 
 
 SERVICES = web.AppKey("services", Services)
 
 
-def build_services(settings: Settings, *, allow_no_users: bool = False) -> Services:
-    """Open the store and the sign-in service; refuse to run without an enabled admin (see
-    docs/permissions.md) unless ``allow_no_users``."""
+def build_services(settings: Settings, store: Store | None = None, *, allow_no_users: bool = False) -> Services:
+    """The sign-in service over ``store`` (opened here when None); refuses to run without an enabled
+    admin (see docs/permissions.md) unless ``allow_no_users``."""
     from logchat.services.auth import AuthService, ensure_admin_exists
     from logchat.storage.db import open_store, secure_data_dir
 
-    secure_data_dir(settings.data_dir)
-    store = open_store(settings.database_url, echo=settings.database.echo)
+    owns_store = store is None
+    if store is None:
+        secure_data_dir(settings.data_dir)
+        store = open_store(settings.database_url, echo=settings.database.echo)
     try:
         access_mode = ensure_admin_exists(store, allow_no_users)
         auth = AuthService(settings, store)
     except BaseException:
-        store.close()
+        if owns_store:
+            store.close()
         raise
-    return Services(settings=settings, store=store, auth=auth, access_mode=access_mode, owned=True)
+    return Services(settings=settings, store=store, auth=auth, access_mode=access_mode, owns_store=owns_store)
 
 
 def create_app(

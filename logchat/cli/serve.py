@@ -1,0 +1,90 @@
+"""`logchat serve`: the daemon for web clients and programs calling over HTTP."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from logchat.cli.context import AppContext
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option("--host", help="Address to listen on (default: serve.host).")] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", "-p", min=0, max=65535, help="Port (default: serve.port; 0 picks one).")
+    ] = None,
+    allow_no_users: Annotated[
+        bool, typer.Option("--allow-no-users", help="Start without an enabled admin (an empty store is an open demo).")
+    ] = False,
+) -> None:
+    """Run the daemon: the REST API under /api/v1. SIGTERM or Ctrl-C stop it gracefully.
+
+    Example: logchat serve --host 127.0.0.1 --port 8080
+    """
+    import asyncio
+
+    from logchat.daemon.app import build_services, create_app
+
+    app_ctx: AppContext = ctx.obj
+    settings = app_ctx.settings
+    # The command's store: private data directory and file modes, damage reported, as for every command.
+    services = build_services(settings, app_ctx.open_store(), allow_no_users=allow_no_users)
+    _configure_logging(quiet=app_ctx.quiet)
+    application = create_app(settings, services)
+    asyncio.run(
+        _run(application, host or settings.serve.host, settings.serve.port if port is None else port,
+             settings.serve.shutdown_grace_seconds)
+    )
+
+
+async def _run(app: web.Application, host: str, port: int, grace_seconds: float) -> None:
+    """Listen until SIGTERM/SIGINT; then stop accepting, let requests in flight finish for up to
+    ``grace_seconds``, close the resources (cleanup contexts) and return, so the exit code is 0."""
+    import asyncio
+    import signal
+
+    from aiohttp import web
+
+    runner = web.AppRunner(app, shutdown_timeout=grace_seconds, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port, shutdown_timeout=grace_seconds)
+        try:
+            await site.start()
+        except OSError as exc:
+            from logchat.errors import UsageError
+
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        bound_host, bound_port = runner.addresses[0][:2]
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        typer.echo(f"logchat: serving on http://{shown}:{bound_port}/ (stop with Ctrl-C or SIGTERM)", err=True)
+        await stop.wait()
+        typer.echo(f"logchat: stopping; requests in flight have {grace_seconds:g}s to finish", err=True)
+    finally:
+        await runner.cleanup()
+    typer.echo("logchat: stopped", err=True)
+
+
+def _configure_logging(*, quiet: bool) -> None:
+    # The daemon's own log lines (errors, access) go to stderr; the first structured-logging setup.
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    daemon_log = logging.getLogger("logchat.daemon")
+    daemon_log.addHandler(handler)
+    daemon_log.setLevel(logging.WARNING if quiet else logging.INFO)
+    daemon_log.propagate = False
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

@@ -1,0 +1,91 @@
+"""`logchat serve` as an operator runs it: refuses without an admin, one line with the address,
+answers, and stops gracefully on SIGTERM with exit code 0."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+PASSWORD = "correct horse battery staple"
+ADDRESS = re.compile(r"serving on (http://[^/\s]+)/")
+
+
+def logchat(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "logchat", "--data-dir", str(data_dir), *args], input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def start(data_dir: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
+    """Start the daemon on a free port; returns it and its base URL, read from its one start-up line."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "logchat", "--data-dir", str(data_dir), "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stderr is not None
+    seen = []
+    for line in process.stderr:  # ends when the process exits: a start-up failure cannot hang the test
+        seen.append(line)
+        found = ADDRESS.search(line)
+        if found:
+            return process, found.group(1)
+    process.wait(timeout=30)
+    raise AssertionError(f"the daemon did not start (exit {process.returncode}): {''.join(seen)}")
+
+
+def stop(process: subprocess.Popen[str]) -> tuple[int, str]:
+    process.send_signal(signal.SIGTERM)
+    _, rest = process.communicate(timeout=60)
+    return process.returncode, rest
+
+
+def get_json(url: str) -> tuple[int, dict[str, object]]:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.status, json.loads(response.read())
+
+
+def test_serve_refuses_to_start_without_an_enabled_admin(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    result = logchat(data, "serve", "--port", "0")
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[0].startswith("logchat: error: no enabled admin account"), result.stderr
+    assert "Traceback" not in result.stderr
+    assert "--allow-no-users" in result.stderr
+
+
+def test_serve_answers_and_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    added = logchat(data, "users", "add", "ops-admin", "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
+    process, base = start(data)
+    try:
+        assert base.startswith("http://127.0.0.1:")
+        assert get_json(base + "/healthz") == (200, {"status": "ok"})
+        status, ready = get_json(base + "/readyz")
+        assert status == 200 and ready["status"] == "ready"
+    finally:
+        code, rest = stop(process)
+    assert code == 0, rest
+    assert "stopped" in rest and "Traceback" not in rest
+
+
+def test_an_empty_store_with_allow_no_users_is_an_open_demo(tmp_path: Path) -> None:
+    process, base = start(tmp_path / "data", "--allow-no-users")
+    try:
+        assert get_json(base + "/healthz")[0] == 200
+    finally:
+        code, rest = stop(process)
+    assert code == 0, rest
+
+
+def test_ctrl_c_stops_it_the_same_way(tmp_path: Path) -> None:
+    process, _ = start(tmp_path / "data", "--allow-no-users")
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=60)
+    assert process.returncode == 0, rest
+    assert "stopped" in rest

@@ -7,6 +7,7 @@ import functools
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
@@ -88,6 +89,8 @@ def create_app(
 
     app.cleanup_ctx.append(own_services)
     add_routes(app, ENDPOINTS)
+    # The pages' scripts and styles: files of the package, never a directory listing.
+    app.router.add_static("/static/", Path(__file__).parent / "web", show_index=False, follow_symlinks=False)
     return app
 
 

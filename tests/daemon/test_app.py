@@ -41,3 +41,34 @@ async def test_a_bad_token_is_401_json(client: Any, tokens: dict[str, str]) -> N
     body = await response.json()
     assert body["error"]["code"] and body["error"]["message"]
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_the_openapi_document_describes_every_route(client: Any) -> None:
+    from logchat.daemon.endpoints import ENDPOINTS
+
+    response = await client.get("/api/v1/openapi.json")
+    assert response.status == 200
+    document = await response.json()
+    assert document["openapi"] == "3.1.0"
+    described = {(method.upper(), path) for path, methods in document["paths"].items() for method in methods}
+    served = {(resource.method, resource.resource.canonical) for resource in client.app.router.routes()
+              if resource.resource is not None and not resource.resource.canonical.startswith("/static")
+              and resource.method != "HEAD"}
+    assert served == described == {(spec.method, spec.path) for spec in ENDPOINTS}
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            access = operation["x-logchat-access"]
+            if access != "public":
+                assert "401" in operation["responses"], (method, path)
+
+
+async def test_the_api_reference_page_and_its_files_are_served(client: Any) -> None:
+    page = await client.get("/api/docs")
+    assert page.status == 200 and "text/html" in page.headers["Content-Type"]
+    html = await page.text()
+    assert "<script>" not in html  # the CSP allows no inline script
+    for asset in ("/static/api-docs.js", "/static/style.css"):
+        assert asset in html
+        served = await client.get(asset)
+        assert served.status == 200, asset
+    assert (await client.get("/static/")).status in (403, 404)

@@ -1,0 +1,24 @@
+"""The API describing itself: the OpenAPI document and a page that renders it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from logchat.daemon.endpoints import ENDPOINTS, PUBLIC, Call, endpoint
+
+
+@endpoint("GET", "/api/v1/openapi.json", access=PUBLIC, summary="The OpenAPI 3.1 document of this API.", tag="meta")
+async def openapi_document(call: Call) -> Any:
+    from logchat.daemon.openapi import build_document
+
+    return build_document(ENDPOINTS)
+
+
+@endpoint("GET", "/api/docs", access=PUBLIC, summary="The API reference, rendered from the OpenAPI document.",
+          tag="meta")
+async def api_docs(call: Call) -> Any:
+    from aiohttp import web
+
+    from logchat.daemon.static import page
+
+    return web.Response(text=page("api-docs.html"), content_type="text/html")

@@ -19,6 +19,8 @@ access_log = logging.getLogger("logchat.daemon.access")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID = "X-Request-ID"
+# The request's id, for handlers and log lines that want to name the request they serve.
+REQUEST_ID_KEY = web.RequestKey("request_id", str)
 _GOOD_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # The page loads only its own scripts and styles; no inline script, no framing.
 SECURITY_HEADERS = {
@@ -48,7 +50,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     """Request id in and out, security headers, and one access-log line (route template, not the URL:
     a query string may hold a question)."""
     request_id = _request_id(request)
-    request["request_id"] = request_id
+    request[REQUEST_ID_KEY] = request_id
     started = time.perf_counter()
     response = await handler(request)
     if not response.prepared:

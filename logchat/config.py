@@ -113,6 +113,11 @@ class ServeSettings(_Section):
     shutdown_grace_seconds: float = Field(default=30.0, ge=0)
     # Synchronous work (SQL, FAISS, the model client) runs in this many threads, off the event loop.
     worker_threads: int = Field(default=8, ge=1, le=256)
+    # Requests a minute before 429 (0 = unlimited): sign-ins per client address, questions and
+    # reloads per user. Counted in Redis when redis.url is set, else in this process.
+    login_rate_per_minute: int = Field(default=30, ge=0)
+    ask_rate_per_minute: int = Field(default=30, ge=0)
+    reload_rate_per_minute: int = Field(default=6, ge=0)
 
 
 class Settings(BaseSettings):

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from logchat.daemon.endpoints import ENDPOINTS, add_routes
 from logchat.daemon.middleware import MIDDLEWARES
+from logchat.daemon.ratelimit import RateLimiter, make_rate_limiter
 
 if TYPE_CHECKING:
     from logchat.config import Settings
@@ -35,6 +36,7 @@ class Services:
     auth: AuthService
     access_mode: AccessMode
     owns_store: bool = False  # opened by create_app itself: closed with the app
+    rate_limiter: RateLimiter = field(init=False)
     # The services are synchronous (SQL, FAISS, Drain3, the model client): they run here, never on
     # the event loop. Bounded (serve.worker_threads), so a burst of slow answers queues instead of
     # starving the machine.
@@ -42,9 +44,11 @@ class Services:
 
     def __post_init__(self) -> None:
         self.executor = ThreadPoolExecutor(self.settings.serve.worker_threads, "logchat-worker")
+        self.rate_limiter = make_rate_limiter(self.settings)
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
+        self.rate_limiter.close()
         self.auth.close()
         if self.owns_store:
             self.store.close()

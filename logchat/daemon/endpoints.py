@@ -51,6 +51,9 @@ class Endpoint:
     response: type[BaseModel] | None = None
     status: int = 200
     streams: bool = False  # may answer text/event-stream instead of JSON
+    # A bucket of daemon/ratelimit.py ("login", "ask", "reload"): counted per user, or per client
+    # address for callers without an account.
+    rate_limit: str | None = None
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -59,7 +62,7 @@ ENDPOINTS: list[Endpoint] = []
 def endpoint(
     method: str, path: str, *, access: str, summary: str, tag: str, body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None, response: type[BaseModel] | None = None, status: int = 200,
-    streams: bool = False,
+    streams: bool = False, rate_limit: str | None = None,
 ) -> Callable[[Handler], Handler]:
     """Declare a route; the module that holds it must be imported by daemon/routes/__init__.py."""
     if access not in (PUBLIC, SIGNED_IN):
@@ -69,7 +72,9 @@ def endpoint(
             raise ValueError(f"unknown permission {access!r} for {method} {path}")
 
     def register(handler: Handler) -> Handler:
-        ENDPOINTS.append(Endpoint(method, path, handler, access, summary, tag, body, query, response, status, streams))
+        ENDPOINTS.append(
+            Endpoint(method, path, handler, access, summary, tag, body, query, response, status, streams, rate_limit)
+        )
         return handler
 
     return register
@@ -135,6 +140,15 @@ class InvalidField(UsageError):
         return cls(f"{field}: {first['msg']}" if field else first["msg"], field=field)
 
 
+async def _count_hit(request: web.Request, bucket: str, principal: Principal | None) -> None:
+    from logchat.daemon.app import SERVICES, run_blocking
+
+    user_id = principal.user_id if principal is not None else None
+    subject = f"user:{user_id}" if user_id is not None else f"address:{request.remote or '-'}"
+    # Off the loop: with Redis this is a network round trip.
+    await run_blocking(request, request.app[SERVICES].rate_limiter.check, bucket, subject)
+
+
 async def _json_body(request: web.Request) -> Any:
     if not request.can_read_body:
         return {}
@@ -149,6 +163,8 @@ def _wrap(spec: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRespons
         from logchat.daemon.app import SERVICES
 
         principal = await caller(request, spec.access)
+        if spec.rate_limit is not None:
+            await _count_hit(request, spec.rate_limit, principal)
         body = validate(spec.body, await _json_body(request)) if spec.body is not None else None
         query = validate(spec.query, dict(request.query)) if spec.query is not None else None
         result = await spec.handler(Call(request, request.app[SERVICES], principal, body, query))

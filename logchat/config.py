@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from logchat.errors import ConfigError
@@ -118,6 +118,17 @@ class ServeSettings(_Section):
     login_rate_per_minute: int = Field(default=30, ge=0)
     ask_rate_per_minute: int = Field(default=30, ge=0)
     reload_rate_per_minute: int = Field(default=6, ge=0)
+    # HTTPS when both are set (PEM files); responses then carry Strict-Transport-Security.
+    tls_certificate: Path | None = None
+    tls_key: Path | None = None
+    # Browser origins allowed to call the API from other sites (CORS); empty = same origin only.
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ServeSettings:
+        if (self.tls_certificate is None) != (self.tls_key is None):
+            raise ValueError("tls_certificate and tls_key go together: set both or neither")
+        return self
 
 
 class Settings(BaseSettings):

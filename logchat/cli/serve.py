@@ -9,7 +9,11 @@ import typer
 from logchat.cli.context import AppContext
 
 if TYPE_CHECKING:
+    import ssl
+
     from aiohttp import web
+
+    from logchat.config import Settings
 
 
 def serve(
@@ -35,14 +39,36 @@ def serve(
     # The command's store: private data directory and file modes, damage reported, as for every command.
     services = build_services(settings, app_ctx.open_store(), allow_no_users=allow_no_users)
     _configure_logging(quiet=app_ctx.quiet)
+    tls = _tls_context(settings)
     application = create_app(settings, services)
     asyncio.run(
         _run(application, host or settings.serve.host, settings.serve.port if port is None else port,
-             settings.serve.shutdown_grace_seconds)
+             settings.serve.shutdown_grace_seconds, tls)
     )
 
 
-async def _run(app: web.Application, host: str, port: int, grace_seconds: float) -> None:
+def _tls_context(settings: Settings) -> ssl.SSLContext | None:
+    import ssl
+
+    serve = settings.serve
+    if serve.tls_certificate is None or serve.tls_key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(serve.tls_certificate, serve.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        from logchat.errors import ConfigError
+
+        raise ConfigError(
+            f"config keys 'serve.tls_certificate'/'serve.tls_key': cannot load {serve.tls_certificate} "
+            f"with {serve.tls_key}: {getattr(exc, 'strerror', None) or exc}"
+        ) from exc
+    return context
+
+
+async def _run(app: web.Application, host: str, port: int, grace_seconds: float,
+               tls: ssl.SSLContext | None = None) -> None:
     """Listen until SIGTERM/SIGINT; then stop accepting, let requests in flight finish for up to
     ``grace_seconds``, close the resources (cleanup contexts) and return, so the exit code is 0."""
     import asyncio
@@ -53,7 +79,7 @@ async def _run(app: web.Application, host: str, port: int, grace_seconds: float)
     runner = web.AppRunner(app, shutdown_timeout=grace_seconds, access_log=None)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port, shutdown_timeout=grace_seconds)
+        site = web.TCPSite(runner, host, port, shutdown_timeout=grace_seconds, ssl_context=tls)
         try:
             await site.start()
         except OSError as exc:
@@ -66,7 +92,8 @@ async def _run(app: web.Application, host: str, port: int, grace_seconds: float)
             loop.add_signal_handler(signum, stop.set)
         bound_host, bound_port = runner.addresses[0][:2]
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-        typer.echo(f"logchat: serving on http://{shown}:{bound_port}/ (stop with Ctrl-C or SIGTERM)", err=True)
+        scheme = "https" if tls is not None else "http"
+        typer.echo(f"logchat: serving on {scheme}://{shown}:{bound_port}/ (stop with Ctrl-C or SIGTERM)", err=True)
         await stop.wait()
         typer.echo(f"logchat: stopping; requests in flight have {grace_seconds:g}s to finish", err=True)
     finally:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aiohttp import web
 
 from logchat.daemon.endpoints import ENDPOINTS, add_routes
-from logchat.daemon.middleware import MIDDLEWARES
+from logchat.daemon.middleware import MIDDLEWARES, add_headers
 from logchat.daemon.ratelimit import RateLimiter, make_rate_limiter
 
 if TYPE_CHECKING:
@@ -92,6 +92,7 @@ def create_app(
         await asyncio.get_running_loop().run_in_executor(None, built.close)
 
     app.cleanup_ctx.append(own_services)
+    app.on_response_prepare.append(add_headers)
     add_routes(app, ENDPOINTS)
     # The pages' scripts and styles: files of the package, never a directory listing.
     app.router.add_static("/static/", Path(__file__).parent / "web", show_index=False, follow_symlinks=False)

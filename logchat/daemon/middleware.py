@@ -47,16 +47,12 @@ def _request_id(request: web.Request) -> str:
 
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Request id in and out, security headers, and one access-log line (route template, not the URL:
-    a query string may hold a question)."""
+    """The request id, and one access-log line (route template, not the URL: a query string may hold
+    a question)."""
     request_id = _request_id(request)
     request[REQUEST_ID_KEY] = request_id
     started = time.perf_counter()
     response = await handler(request)
-    if not response.prepared:
-        response.headers.setdefault(REQUEST_ID, request_id)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
     route = request.match_info.route.resource
     access_log.info(
         "%s %s %s %.1fms",
@@ -95,4 +91,45 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
         return web.json_response(error_body("internal_error", "internal error; see the daemon's log"), status=500)
 
 
-MIDDLEWARES = [request_context, errors_as_json]
+_CORS_METHODS = "GET, POST, PATCH, DELETE"
+_CORS_HEADERS = "Authorization, Content-Type, X-Request-ID"
+
+
+def _allowed_origin(request: web.Request) -> str | None:
+    from logchat.daemon.app import SERVICES
+
+    origin = request.headers.get("Origin")
+    if origin is None or SERVICES not in request.app:
+        return None
+    return origin if origin in request.app[SERVICES].settings.serve.cors_origins else None
+
+
+@web.middleware
+async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Off unless serve.cors_origins names the calling page's origin: then its preflight is answered
+    and its responses may be read. Anything else is left to the browser's same-origin rule."""
+    origin = _allowed_origin(request)
+    if origin is not None and request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        response: web.StreamResponse = web.Response(status=204)
+        response.headers.update({"Access-Control-Allow-Methods": _CORS_METHODS,
+                                 "Access-Control-Allow-Headers": _CORS_HEADERS, "Access-Control-Max-Age": "600"})
+    else:
+        response = await handler(request)
+    if origin is not None and not response.prepared:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = "X-Request-ID, Retry-After"
+        response.headers["Vary"] = "Origin"
+    return response
+
+
+async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """The request id and the security headers, on every response, streamed ones included (this runs
+    as the headers are sent, which a middleware would be too late for)."""
+    response.headers.setdefault(REQUEST_ID, request.get(REQUEST_ID_KEY) or _request_id(request))
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+
+
+MIDDLEWARES = [request_context, cors, errors_as_json]

@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 PASSWORD = "correct horse battery staple"
-ADDRESS = re.compile(r"serving on (http://[^/\s]+)/")
+ADDRESS = re.compile(r"serving on (https?://[^/\s]+)/")
 
 
 def logchat(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -20,10 +20,11 @@ def logchat(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.
                           capture_output=True, text=True, timeout=120)
 
 
-def start(data_dir: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
+def start(data_dir: Path, *args: str, config: Path | None = None) -> tuple[subprocess.Popen[str], str]:
     """Start the daemon on a free port; returns it and its base URL, read from its one start-up line."""
+    options = ["--config", str(config)] if config else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "logchat", "--data-dir", str(data_dir), "serve", "--port", "0", *args],
+        [sys.executable, "-m", "logchat", *options, "--data-dir", str(data_dir), "serve", "--port", "0", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     assert process.stderr is not None
@@ -89,3 +90,37 @@ def test_ctrl_c_stops_it_the_same_way(tmp_path: Path) -> None:
     _, rest = process.communicate(timeout=60)
     assert process.returncode == 0, rest
     assert "stopped" in rest
+
+
+def test_https_with_a_configured_certificate_and_hsts(tmp_path: Path) -> None:
+    import ssl
+
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    made = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    config = tmp_path / "logchat.toml"
+    config.write_text(f'[serve]\ntls_certificate = "{cert}"\ntls_key = "{key}"\n')
+    process, base = start(tmp_path / "data", "--allow-no-users", config=config)
+    try:
+        assert base.startswith("https://127.0.0.1:")
+        trusting = ssl.create_default_context(cafile=str(cert))
+        with urllib.request.urlopen(base + "/healthz", timeout=30, context=trusting) as response:
+            assert response.status == 200
+            assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    finally:
+        code, rest = stop(process)
+    assert code == 0, rest
+
+
+def test_a_certificate_without_its_key_is_a_config_error(tmp_path: Path) -> None:
+    config = tmp_path / "logchat.toml"
+    config.write_text(f'[serve]\ntls_certificate = "{tmp_path / "tls.crt"}"\n')
+    result = subprocess.run([sys.executable, "-m", "logchat", "--config", str(config), "--data-dir",
+                             str(tmp_path / "data"), "serve", "--allow-no-users"], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2
+    assert "tls_certificate and tls_key go together" in result.stderr and "Traceback" not in result.stderr

@@ -72,3 +72,21 @@ async def test_the_api_reference_page_and_its_files_are_served(client: Any) -> N
         served = await client.get(asset)
         assert served.status == 200, asset
     assert (await client.get("/static/")).status in (403, 404)
+
+
+async def test_cors_is_off_unless_an_origin_is_configured(client: Any, services: Any) -> None:
+    plain = await client.get("/healthz", headers={"Origin": "https://elsewhere.example"})
+    assert "Access-Control-Allow-Origin" not in plain.headers
+    preflight = await client.options("/healthz", headers={"Origin": "https://elsewhere.example",
+                                                          "Access-Control-Request-Method": "GET"})
+    assert "Access-Control-Allow-Origin" not in preflight.headers
+    services.settings.serve.cors_origins = ["https://dashboard.example"]
+    allowed = await client.options("/api/v1/openapi.json", headers={
+        "Origin": "https://dashboard.example", "Access-Control-Request-Method": "GET"})
+    assert allowed.status == 204
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://dashboard.example"
+    assert "Authorization" in allowed.headers["Access-Control-Allow-Headers"]
+    read = await client.get("/healthz", headers={"Origin": "https://dashboard.example"})
+    assert read.headers["Access-Control-Allow-Origin"] == "https://dashboard.example"
+    other = await client.get("/healthz", headers={"Origin": "https://elsewhere.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers

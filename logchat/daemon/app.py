@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
 
+from logchat.daemon import ws as chat_socket
 from logchat.daemon.endpoints import ENDPOINTS, add_routes
 from logchat.daemon.middleware import MIDDLEWARES, add_headers
 from logchat.daemon.ratelimit import RateLimiter, make_rate_limiter
@@ -93,6 +94,7 @@ def create_app(
 
     app.cleanup_ctx.append(own_services)
     app.on_response_prepare.append(add_headers)
+    chat_socket.setup(app)
     add_routes(app, ENDPOINTS)
     # The pages' scripts and styles: files of the package, never a directory listing.
     app.router.add_static("/static/", Path(__file__).parent / "web", show_index=False, follow_symlinks=False)

@@ -1,0 +1,256 @@
+"""The chat socket, `/api/v1/ws`: questions and slash commands in, streamed answers out.
+
+Frames are JSON (docs/api.md). The access token comes in the first frame (`{"type": "auth"}`) or in
+`Sec-WebSocket-Protocol` as `bearer.<token>` beside `logchat`, never in the URL. It is checked again
+at every frame, so a token that expires or is revoked, or an account disabled, closes the socket at the
+next message. Every answer frame carries the id of the question it answers, so a client may ask again
+without waiting. Each socket has a bounded send queue: a client that stops reading is dropped rather
+than holding memory or blocking anyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSCloseCode, WSMsgType, web
+from pydantic import BaseModel, Field, ValidationError
+
+from logchat.daemon.endpoints import PUBLIC, Call, endpoint
+from logchat.errors import LogchatError, TokenInvalid
+
+if TYPE_CHECKING:
+    from logchat.daemon.app import Services
+    from logchat.services.auth import Principal
+
+PROTOCOL = "logchat"
+CLOSE_UNAUTHENTICATED = 4401  # no valid token: never given, expired, revoked, or the account disabled
+CLOSE_TOO_SLOW = 4408  # the client did not read its frames fast enough
+AUTH_TIMEOUT_SECONDS = 10.0
+MAX_FRAME_BYTES = 64 * 1024
+SEND_QUEUE_FRAMES = 512
+MAX_QUESTIONS_PER_USER = 4  # questions in flight at once, over all of a user's sockets
+
+SOCKETS = web.AppKey("chat_sockets", set)
+IN_FLIGHT = web.AppKey("chat_questions_in_flight", Counter)
+
+
+class AskFrame(BaseModel):
+    type: str
+    id: str = Field(min_length=1, max_length=128)
+    question: str = Field(min_length=1, max_length=10_000)
+    no_llm: bool = False
+
+
+def setup(app: web.Application) -> None:
+    app[SOCKETS] = set()
+    app[IN_FLIGHT] = Counter()
+    app.on_shutdown.append(_close_all)
+
+
+async def _close_all(app: web.Application) -> None:
+    """At shutdown: no new questions; answers in flight finish (up to the grace period), then 1001."""
+    from logchat.daemon.app import SERVICES
+
+    grace = app[SERVICES].settings.serve.shutdown_grace_seconds if SERVICES in app else 0
+    sockets = list(app[SOCKETS])
+    for socket in sockets:
+        socket.closing = True
+    pending = [task for socket in sockets for task in socket.tasks]
+    if pending:
+        await asyncio.wait(pending, timeout=grace)
+    await asyncio.gather(*(socket.close(WSCloseCode.GOING_AWAY, "server shutting down") for socket in sockets))
+
+
+@endpoint("GET", "/api/v1/ws", access=PUBLIC, tag="chat",
+          summary="The chat WebSocket: the access token in the first frame; see docs/api.md for the frames.")
+async def chat_socket(call: Call) -> web.StreamResponse:
+    ws = web.WebSocketResponse(protocols=(PROTOCOL,), heartbeat=30.0, max_msg_size=MAX_FRAME_BYTES)
+    await ws.prepare(call.request)
+    socket = ChatSocket(call.request.app, call.services, ws, _token_from_protocol(call.request))
+    call.request.app[SOCKETS].add(socket)
+    try:
+        await socket.run()
+    finally:
+        call.request.app[SOCKETS].discard(socket)
+    return ws
+
+
+def _token_from_protocol(request: web.Request) -> str | None:
+    offered = [part.strip() for part in request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+    return next((part.removeprefix("bearer.") for part in offered if part.startswith("bearer.")), None)
+
+
+class ChatSocket:
+    def __init__(self, app: web.Application, services: Services, ws: web.WebSocketResponse,
+                 token: str | None) -> None:
+        self.app, self.services, self.ws = app, services, ws
+        self.token = token
+        self.principal: Principal | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.closing = False
+        self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(SEND_QUEUE_FRAMES)
+
+    # -- sending ----------------------------------------------------------------------------------
+
+    def send(self, frame: dict[str, Any]) -> None:
+        try:
+            self._outbox.put_nowait(frame)
+        except asyncio.QueueFull:
+            # A reader this far behind is dropped; its answers are not worth holding memory for.
+            asyncio.get_running_loop().create_task(self.close(CLOSE_TOO_SLOW, "too slow reading frames"))
+
+    async def _writer(self) -> None:
+        while True:
+            frame = await self._outbox.get()
+            if self.ws.closed:
+                return
+            await self.ws.send_str(json.dumps(frame, default=str, ensure_ascii=False))
+
+    async def close(self, code: int, message: str) -> None:
+        if not self.ws.closed:
+            await self.ws.close(code=code, message=message.encode())
+
+    def send_error(self, frame_id: str | None, exc: LogchatError) -> None:
+        self.send({"type": "error", "id": frame_id, "code": exc.code, "message": exc.message})
+
+    # -- the conversation -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        writer = asyncio.create_task(self._writer())
+        try:
+            if await self._sign_in():
+                await self._serve()
+        finally:
+            for task in self.tasks:
+                task.cancel()  # the worker thread finishes alone; its events are dropped
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._drain(), timeout=2)
+            writer.cancel()
+
+    async def _drain(self) -> None:
+        while not self._outbox.empty() and not self.ws.closed:
+            await asyncio.sleep(0.01)
+
+    async def _sign_in(self) -> bool:
+        if self.token is None:
+            try:
+                message = await self.ws.receive(timeout=AUTH_TIMEOUT_SECONDS)
+            except TimeoutError:
+                await self.close(CLOSE_UNAUTHENTICATED, "sign in first: send {\"type\": \"auth\", \"token\": …}")
+                return False
+            frame = _json(message.data) if message.type == WSMsgType.TEXT else None
+            if not isinstance(frame, dict) or frame.get("type") != "auth" or not isinstance(frame.get("token"), str):
+                await self.close(CLOSE_UNAUTHENTICATED, "the first frame must be {\"type\": \"auth\", \"token\": …}")
+                return False
+            self.token = frame["token"]
+        if not await self._check_token():
+            return False
+        assert self.principal is not None
+        self.send({"type": "ready", "username": self.principal.username, "role": self.principal.role.value})
+        return True
+
+    async def _check_token(self) -> bool:
+        from logchat.errors import AuthError
+
+        assert self.token is not None
+        try:
+            self.principal = await asyncio.get_running_loop().run_in_executor(
+                self.services.executor, self.services.auth.verify, self.token
+            )
+        except (AuthError, TokenInvalid) as exc:
+            await self.close(CLOSE_UNAUTHENTICATED, exc.message[:120])
+            return False
+        return True
+
+    async def _serve(self) -> None:
+        async for message in self.ws:
+            if message.type != WSMsgType.TEXT:
+                if message.type == WSMsgType.BINARY:
+                    self.send({"type": "error", "id": None, "code": "bad_frame", "message": "frames are JSON text"})
+                continue
+            if not await self._check_token():
+                return
+            self._dispatch(_json(message.data))
+
+    def _dispatch(self, frame: Any) -> None:
+        frame_id = frame.get("id") if isinstance(frame, dict) and isinstance(frame.get("id"), str) else None
+        try:
+            if not isinstance(frame, dict) or frame.get("type") != "ask":
+                raise _BadFrame('expected {"type": "ask", "id": …, "question": …}')
+            try:
+                ask = AskFrame.model_validate(frame)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                raise _BadFrame(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+            if self.closing:
+                raise _BadFrame("the server is shutting down")
+            self._start(ask)
+        except LogchatError as exc:
+            self.send_error(frame_id, exc)
+
+    def _start(self, frame: AskFrame) -> None:
+        assert self.principal is not None
+        user = self.principal.user_id if self.principal.user_id is not None else self.principal.username
+        in_flight = self.app[IN_FLIGHT]
+        if in_flight[user] >= MAX_QUESTIONS_PER_USER:
+            raise _BadFrame(f"at most {MAX_QUESTIONS_PER_USER} questions at once: wait for an answer")
+        in_flight[user] += 1
+        work = self._command(frame) if frame.question.startswith("/") else self._answer(frame)
+        task = asyncio.create_task(work)
+        self.tasks.add(task)
+
+        def finished(done: asyncio.Task[None]) -> None:
+            self.tasks.discard(done)
+            in_flight[user] -= 1
+            if in_flight[user] <= 0:
+                del in_flight[user]
+
+        task.add_done_callback(finished)
+
+    async def _answer(self, frame: AskFrame) -> None:
+        from logchat.daemon.streaming import answer_events
+        from logchat.services.ask import AskRequest
+
+        assert self.principal is not None
+        if not self.principal.can("chat:use"):
+            from logchat.errors import PermissionDenied
+
+            self.send_error(frame.id, PermissionDenied("asking needs the chat:use permission"))
+            return
+        request = AskRequest(question=frame.question, use_llm=not frame.no_llm)
+        async for event in answer_events(self.services, request):
+            if event.kind == "token":
+                self.send({"type": "token", "id": frame.id, "text": event.data})
+            elif event.kind == "notice":
+                self.send({"type": "notice", "id": frame.id, "text": event.data})
+            elif event.kind == "answer":
+                self.send({**event.data, "type": "answer", "id": frame.id})
+            else:
+                self.send_error(frame.id, event.data)
+
+    async def _command(self, frame: AskFrame) -> None:
+        from logchat.daemon.commands import run_command
+
+        assert self.principal is not None
+        try:
+            result = await run_command(self.services, self.principal, frame.question)
+        except LogchatError as exc:
+            self.send_error(frame.id, exc)
+            return
+        self.send({"type": "command", "id": frame.id, "command": frame.question.split()[0], **result})
+
+
+class _BadFrame(LogchatError):
+    http_status = 400
+    code = "bad_frame"
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None

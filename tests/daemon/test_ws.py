@@ -1,0 +1,159 @@
+"""The chat socket as a browser uses it: sign in by frame or subprotocol, ask, watch tokens stream,
+slash commands by role, errors that leave the socket usable, dead tokens and shutdown closing it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp import WSMsgType
+
+WS = "/api/v1/ws"
+
+
+async def frames_until(ws: Any, kind: str, frame_id: str | None = None) -> list[dict[str, Any]]:
+    """Frames received up to and including the first of ``kind`` (for ``frame_id`` when given)."""
+    seen = []
+    while True:
+        message = await ws.receive(timeout=60)
+        assert message.type == WSMsgType.TEXT, (message.type, message.data, seen)
+        frame = message.json()
+        seen.append(frame)
+        if frame["type"] in (kind, "error") and (frame_id is None or frame.get("id") == frame_id):
+            return seen
+
+
+async def signed_in(client: Any, token: str) -> Any:
+    ws = await client.ws_connect(WS)
+    await ws.send_json({"type": "auth", "token": token})
+    ready = (await frames_until(ws, "ready"))[-1]
+    assert ready["type"] == "ready"
+    return ws
+
+
+async def test_ask_and_get_the_answer_contract(client: Any, small_store: Any, tokens: dict[str, str]) -> None:
+    ws = await signed_in(client, tokens["viewer"])
+    await ws.send_json({"type": "ask", "id": "q1", "question": "failed password", "no_llm": True})
+    answer = (await frames_until(ws, "answer", "q1"))[-1]
+    assert answer["type"] == "answer" and answer["id"] == "q1"
+    assert answer["matched"] == 3 and answer["mode"] == "extractive"
+    await ws.close()
+
+
+async def test_the_token_may_come_in_the_subprotocol(client: Any, tokens: dict[str, str]) -> None:
+    ws = await client.ws_connect(WS, protocols=("logchat", f"bearer.{tokens['analyst']}"))
+    assert ws.protocol == "logchat"
+    ready = (await frames_until(ws, "ready"))[-1]
+    assert ready["username"] == "analyst" and ready["role"] == "analyst"
+    await ws.close()
+
+
+async def test_tokens_stream_then_the_answer_with_a_model(client: Any, small_store: Any, services: Any,
+                                                          tokens: dict[str, str], fake_ollama: Any) -> None:
+    fake_ollama.reply = "Three failed sign-ins from two addresses [E1]."
+    services.settings = services.settings.model_copy(update={"llm": services.settings.llm.model_copy(update={
+        "provider": "ollama", "base_url": fake_ollama.url, "timeout_seconds": 10.0})})
+    ws = await signed_in(client, tokens["viewer"])
+    await ws.send_json({"type": "ask", "id": "q7", "question": "why did logins fail?"})
+    frames = await frames_until(ws, "answer", "q7")
+    streamed = "".join(frame["text"] for frame in frames if frame["type"] == "token")
+    assert streamed.startswith("Three failed sign-ins")
+    assert frames[-1]["type"] == "answer" and frames[-1]["mode"] == "llm"
+    assert [frame["type"] for frame in frames].index("token") < len(frames) - 1
+    await ws.close()
+
+
+async def test_two_questions_at_once_are_answered_by_id(client: Any, small_store: Any, tokens: dict[str, str]) -> None:
+    ws = await signed_in(client, tokens["viewer"])
+    await ws.send_json({"type": "ask", "id": "a", "question": "failed password", "no_llm": True})
+    await ws.send_json({"type": "ask", "id": "b", "question": "connection rejected", "no_llm": True})
+    answers: dict[str, dict[str, Any]] = {}
+    while len(answers) < 2:
+        frame = (await ws.receive(timeout=60)).json()
+        if frame["type"] == "answer":
+            answers[frame["id"]] = frame
+    assert answers["a"]["matched"] == 3 and answers["b"]["matched"] == 1
+    await ws.close()
+
+
+async def test_slash_commands_follow_the_role(client: Any, small_store: Any, tokens: dict[str, str]) -> None:
+    ws = await signed_in(client, tokens["viewer"])
+    await ws.send_json({"type": "ask", "id": "h", "question": "/help"})
+    helped = (await frames_until(ws, "command", "h"))[-1]
+    assert {item["command"].split()[0] for item in helped["commands"]} == {"/help", "/whoami", "/stat"}
+    await ws.send_json({"type": "ask", "id": "s", "question": "/stat --level error"})
+    stat = (await frames_until(ws, "command", "s"))[-1]
+    assert stat["stats"]["total"] >= 0 and stat["command"] == "/stat"
+    await ws.send_json({"type": "ask", "id": "w", "question": "/whoami"})
+    assert (await frames_until(ws, "command", "w"))[-1]["role"] == "viewer"
+    await ws.close()
+
+
+async def test_errors_name_the_question_and_leave_the_socket_usable(client: Any, small_store: Any,
+                                                                    tokens: dict[str, str]) -> None:
+    ws = await signed_in(client, tokens["viewer"])
+    await ws.send_json({"type": "ask", "id": "x", "question": "/frobnicate"})
+    error = (await frames_until(ws, "error", "x"))[-1]
+    assert error["code"] == "bad_request" and "/help" in error["message"]
+    await ws.send_str("not json")
+    assert (await frames_until(ws, "error"))[-1]["code"] == "bad_frame"
+    await ws.send_json({"type": "ask", "id": "", "question": "x"})
+    assert "id" in (await frames_until(ws, "error"))[-1]["message"]
+    await ws.send_json({"type": "ask", "id": "ok", "question": "failed password", "no_llm": True})
+    assert (await frames_until(ws, "answer", "ok"))[-1]["matched"] == 3
+    await ws.close()
+
+
+async def test_a_bad_or_missing_token_closes_the_socket(client: Any, tokens: dict[str, str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from logchat.daemon import ws as chat_socket
+
+    bad = await client.ws_connect(WS)
+    await bad.send_json({"type": "auth", "token": tokens["viewer"] + "x"})
+    closed = await bad.receive(timeout=30)
+    assert closed.type == WSMsgType.CLOSE and closed.data == chat_socket.CLOSE_UNAUTHENTICATED
+    monkeypatch.setattr(chat_socket, "AUTH_TIMEOUT_SECONDS", 0.2)
+    silent = await client.ws_connect(WS)
+    closed = await silent.receive(timeout=30)
+    assert closed.type == WSMsgType.CLOSE and closed.data == chat_socket.CLOSE_UNAUTHENTICATED
+
+
+async def test_a_token_revoked_while_open_closes_it_at_the_next_frame(client: Any, services: Any,
+                                                                      tokens: dict[str, str]) -> None:
+    from logchat.daemon import ws as chat_socket
+
+    ws = await signed_in(client, tokens["analyst"])
+    services.auth.revoke(access_token=tokens["analyst"])
+    await ws.send_json({"type": "ask", "id": "q", "question": "/whoami"})
+    closed = await ws.receive(timeout=30)
+    assert closed.type == WSMsgType.CLOSE and closed.data == chat_socket.CLOSE_UNAUTHENTICATED
+
+
+async def test_shutdown_closes_sockets_as_going_away(client: Any, tokens: dict[str, str]) -> None:
+    import asyncio
+
+    ws = await signed_in(client, tokens["viewer"])
+    stopping = asyncio.create_task(client.server.close())  # the client reads meanwhile, as a browser does
+    closed = await ws.receive(timeout=30)
+    assert closed.type == WSMsgType.CLOSE and closed.data == 1001
+    await stopping
+
+
+async def test_an_answer_in_flight_at_shutdown_is_finished_first(client: Any, small_store: Any, services: Any,
+                                                                 tokens: dict[str, str], fake_ollama: Any) -> None:
+    import asyncio
+
+    fake_ollama.reply = "Slowly: three failed sign-ins [E1]."
+    fake_ollama.chunk_delay = 0.2
+    services.settings = services.settings.model_copy(update={"llm": services.settings.llm.model_copy(update={
+        "provider": "ollama", "base_url": fake_ollama.url, "timeout_seconds": 30.0})})
+    ws = await signed_in(client, tokens["viewer"])
+    await ws.send_json({"type": "ask", "id": "slow", "question": "why did logins fail?"})
+    first = (await frames_until(ws, "token", "slow"))[-1]
+    assert first["type"] == "token"  # the answer is being written
+    stopping = asyncio.create_task(client.server.close())
+    frames = await frames_until(ws, "answer", "slow")
+    assert frames[-1]["type"] == "answer" and frames[-1]["mode"] == "llm"
+    closed = await ws.receive(timeout=30)
+    assert closed.type == WSMsgType.CLOSE and closed.data == 1001
+    await stopping

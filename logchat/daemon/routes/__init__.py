@@ -1,3 +1,3 @@
 """Every module of routes; importing this package registers their endpoints."""
 
-from logchat.daemon.routes import health  # noqa: F401
+from logchat.daemon.routes import auth, health, users  # noqa: F401

@@ -42,12 +42,15 @@ async def make_client(settings: Any, store: Any, seed_users: Any) -> AsyncIterat
     seed_users(admin="admin", viewer="viewer")
     opened: list[tuple[Any, Any]] = []
 
-    async def make(*, auth: dict[str, Any] | None = None, redis: tuple[str, str] | None = None) -> Any:
+    async def make(
+        *, auth: dict[str, Any] | None = None, redis: tuple[str, str] | None = None,
+        access_mode: AccessMode = AccessMode.ACCOUNTS,
+    ) -> Any:
         custom = settings.model_copy(update={"auth": settings.auth.model_copy(update=auth or {})})
         if redis is not None:
             custom = custom.model_copy(update={"redis": RedisSettings(url=redis[0], key_prefix=redis[1])})
         service = AuthService(custom, store)
-        services = Services(settings=custom, store=store, auth=service, access_mode=AccessMode.ACCOUNTS)
+        services = Services(settings=custom, store=store, auth=service, access_mode=access_mode)
         client = TestClient(TestServer(create_app(custom, services)))
         await client.start_server()
         opened.append((client, service))
@@ -244,6 +247,17 @@ async def test_changing_ones_password_ends_every_other_sign_in_and_returns_a_new
         assert (await client.post(REFRESH, json={"refresh_token": old["refresh_token"]})).status == 401
     await error_of(await login(client, "viewer", PASSWORD), 401)
     assert (await login(client, "viewer", NEW_PASSWORD)).status == 200
+
+
+async def test_an_open_demo_visitor_is_anonymous_and_has_no_password(make_client: Any) -> None:
+    from logchat.services.auth import AccessMode
+
+    client = await make_client(access_mode=AccessMode.OPEN_DEMO)
+    me = await (await client.get(ME)).json()
+    assert (me["username"], me["role"], me["expires_at"]) == ("anonymous", "viewer", None)
+    change = await client.post("/api/v1/auth/password", json={"current_password": PASSWORD,
+                                                               "new_password": NEW_PASSWORD})
+    assert (await error_of(change, 401))["code"] == "token_invalid"
 
 
 # --- the account behind the token ---------------------------------------------------------------

@@ -127,6 +127,9 @@ async def me(call: Call) -> Me:
           summary="Change one's own password: every earlier token stops working; the answer is a new pair.")
 async def change_password(call: Call) -> TokenPairOut:
     body: PasswordChange = call.body
+    if call.principal is None or call.principal.user_id is None:
+        # The anonymous visitor of an open demo has no account, hence no password.
+        raise TokenInvalid("sign in first: only an account has a password to change")
     pair = await run_blocking(
         call.request, _change_and_sign_in, call.services.auth, call.principal, body.current_password,
         body.new_password, call.request.remote,

@@ -30,25 +30,25 @@ NAME_CHARS = 256
 PASSWORD_CHARS = 4096
 
 
-class _Strict(BaseModel):
+class StrictBody(BaseModel):
     # A misspelt field is an error naming it, not a silently ignored key.
     model_config = ConfigDict(extra="forbid")
 
 
-class LoginRequest(_Strict):
+class LoginRequest(StrictBody):
     username: str = Field(min_length=1, max_length=NAME_CHARS, examples=["ops-admin"])
     password: str = Field(min_length=1, max_length=PASSWORD_CHARS)
 
 
-class RefreshRequest(_Strict):
+class RefreshRequest(StrictBody):
     refresh_token: str = Field(min_length=1, max_length=PASSWORD_CHARS)
 
 
-class LogoutRequest(_Strict):
+class LogoutRequest(StrictBody):
     refresh_token: str | None = Field(default=None, min_length=1, max_length=PASSWORD_CHARS)
 
 
-class PasswordChange(_Strict):
+class PasswordChange(StrictBody):
     current_password: str = Field(min_length=1, max_length=PASSWORD_CHARS)
     new_password: str = Field(min_length=1, max_length=PASSWORD_CHARS)
 

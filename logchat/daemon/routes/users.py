@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, field_validator
 from logchat.auth.permissions import Role
 from logchat.daemon.app import run_blocking
 from logchat.daemon.endpoints import Call, InvalidField, endpoint
-from logchat.daemon.routes.auth import PASSWORD_CHARS, _Strict, naming_field
+from logchat.daemon.routes.auth import PASSWORD_CHARS, StrictBody, naming_field
 from logchat.errors import InvalidPassword, UsageError
 from logchat.services.accounts import UserInfo, normalize_username
 
@@ -47,7 +47,7 @@ class UserList(BaseModel):
     users: list[UserOut]
 
 
-class NewUser(_Strict):
+class NewUser(StrictBody):
     username: str = Field(min_length=1, max_length=256, examples=["jdoe"])
     password: str = Field(min_length=1, max_length=PASSWORD_CHARS)
     role: Role = Role.VIEWER
@@ -55,14 +55,14 @@ class NewUser(_Strict):
     normalise_role = field_validator("role", mode="before")(_lower_role)
 
 
-class UserChange(_Strict):
+class UserChange(StrictBody):
     role: Role | None = None
     enabled: bool | None = None
 
     normalise_role = field_validator("role", mode="before")(_lower_role)
 
 
-class PasswordReset(_Strict):
+class PasswordReset(StrictBody):
     password: str = Field(min_length=1, max_length=PASSWORD_CHARS)
 
 

@@ -161,14 +161,36 @@ class AccountService:
             raise _exists(name) from None
 
     def set_role(self, username: str, role: Role | str) -> UserInfo:
-        new_role = parse_role(role)
-        with self._taking_admin_away(f"change the role of {username!r}") as session:
+        return self.update_user(username, role=role)
+
+    def update_user(self, username: str, *, role: Role | str | None = None, enabled: bool | None = None) -> UserInfo:
+        """Change the role and/or the enabled flag in one transaction: both apply or neither does,
+        and the last enabled admin is kept whatever the combination."""
+        new_role = parse_role(role) if role is not None else None
+        actions = ([f"change the role of {username!r}"] if new_role is not None else []) + (
+            [f"disable {username!r}"] if enabled is False else []
+        )
+        with self._taking_admin_away(" and ".join(actions) or f"change {username!r}") as session:
             user = _require_user(session, username)
-            if user.role == Role.ADMIN and new_role != Role.ADMIN and user.enabled:
-                _keep_one_admin(session, user, f"change the role of {user.username!r}")
-            if user.role != new_role:
+            role_after = new_role or Role(user.role)
+            enabled_after = user.enabled if enabled is None else enabled
+            if user.role == Role.ADMIN and user.enabled and not (role_after == Role.ADMIN and enabled_after):
+                taken_away = ([f"change the role of {user.username!r}"] if role_after != Role.ADMIN else []) + (
+                    [f"disable {user.username!r}"] if not enabled_after else []
+                )
+                _keep_one_admin(session, user, " and ".join(taken_away))
+            changed = False
+            if role_after != user.role:
                 # No token change needed: every request reads the current role from the store.
-                user.role = new_role.value
+                user.role = role_after.value
+                changed = True
+            if enabled_after != user.enabled:
+                user.enabled = enabled_after
+                if not enabled_after:
+                    # Tokens already out stop working now, and stay dead if the account is enabled again.
+                    user.token_version += 1
+                changed = True
+            if changed:
                 user.updated_at = self._now()
             return UserInfo.from_row(user)
 
@@ -195,17 +217,7 @@ class AccountService:
             return UserInfo.from_row(user)
 
     def disable_user(self, username: str) -> UserInfo:
-        with self._taking_admin_away(f"disable {username!r}") as session:
-            user = _require_user(session, username)
-            if not user.enabled:
-                return UserInfo.from_row(user)
-            if user.role == Role.ADMIN:
-                _keep_one_admin(session, user, f"disable {user.username!r}")
-            user.enabled = False
-            # Tokens already out stop working now, and stay dead if the account is enabled again.
-            user.token_version += 1
-            user.updated_at = self._now()
-            return UserInfo.from_row(user)
+        return self.update_user(username, enabled=False)
 
     def enable_user(self, username: str) -> UserInfo:
         with self._writing(f"enable {username!r}") as session:

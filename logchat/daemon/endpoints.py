@@ -18,10 +18,13 @@ if TYPE_CHECKING:
     from logchat.daemon.app import Services
     from logchat.services.auth import Principal
 
-# Who may call an endpoint: anyone, anyone signed in, or holders of one permission of the table in
-# logchat/auth/permissions.py (and docs/permissions.md).
+# Who may call an endpoint: anyone, anyone signed in, the holder of a token, or holders of one
+# permission of the table in logchat/auth/permissions.py (and docs/permissions.md).
 PUBLIC = "public"
 SIGNED_IN = "signed-in"
+# Needs a token but not a live one: signing out works with an expired access token or with the
+# refresh token alone, so the handler checks the tokens it is given.
+TOKEN_HOLDER = "token-holder"
 
 
 @dataclass
@@ -65,7 +68,7 @@ def endpoint(
     streams: bool = False, rate_limit: str | None = None,
 ) -> Callable[[Handler], Handler]:
     """Declare a route; the module that holds it must be imported by daemon/routes/__init__.py."""
-    if access not in (PUBLIC, SIGNED_IN):
+    if access not in (PUBLIC, SIGNED_IN, TOKEN_HOLDER):
         from logchat.auth.permissions import PERMISSIONS
 
         if access not in PERMISSIONS:
@@ -100,7 +103,7 @@ async def caller(request: web.Request, access: str) -> Principal | None:
     from logchat.daemon.app import SERVICES, run_blocking
     from logchat.services.auth import AccessMode, Principal
 
-    if access == PUBLIC:
+    if access in (PUBLIC, TOKEN_HOLDER):
         return None
     services = request.app[SERVICES]
     token = bearer_token(request)

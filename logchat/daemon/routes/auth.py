@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from logchat.auth.permissions import Role
 from logchat.daemon.app import run_blocking
-from logchat.daemon.endpoints import PUBLIC, SIGNED_IN, Call, bearer_token, endpoint
+from logchat.daemon.endpoints import PUBLIC, SIGNED_IN, TOKEN_HOLDER, Call, bearer_token, endpoint
 from logchat.errors import InvalidCredentials, InvalidPassword, LogchatError, TokenInvalid
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def _pair(pair: TokenPair) -> TokenPairOut:
 
 
 @endpoint("POST", "/api/v1/auth/login", access=PUBLIC, summary="Sign in: an access token and a refresh token.",
-          tag=TAG, body=LoginRequest, response=TokenPairOut)
+          tag=TAG, body=LoginRequest, response=TokenPairOut, rate_limit="login")
 async def login(call: Call) -> TokenPairOut:
     # Throttled per user name and per client address. The address is the TCP peer: an
     # X-Forwarded-For header is not trusted, since any client could write one.
@@ -103,10 +103,10 @@ async def refresh(call: Call) -> TokenPairOut:
     return _pair(await run_blocking(call.request, call.services.auth.refresh, call.body.refresh_token))
 
 
-@endpoint("POST", "/api/v1/auth/logout", access=PUBLIC, status=204, tag=TAG, body=LogoutRequest,
+@endpoint("POST", "/api/v1/auth/logout", access=TOKEN_HOLDER, status=204, tag=TAG, body=LogoutRequest,
           summary="Sign out: revoke the access token (even expired) and its sign-in, and the refresh token given.")
 async def logout(call: Call) -> web.Response:
-    # PUBLIC so that an expired access token still signs out; the tokens themselves are checked.
+    # Not SIGNED_IN: an expired access token still signs out; the tokens themselves are checked.
     access_token = bearer_token(call.request)
     refresh_token = call.body.refresh_token
     if access_token is None and refresh_token is None:

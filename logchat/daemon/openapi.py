@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from logchat import __version__
-from logchat.daemon.endpoints import PUBLIC, SIGNED_IN, Endpoint
+from logchat.daemon.endpoints import PUBLIC, SIGNED_IN, TOKEN_HOLDER, Endpoint
 
 _REF = "#/components/schemas/{model}"
 _PATH_PARAM = re.compile(r"{(\w+)}")
@@ -90,7 +90,7 @@ def _operation(spec: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
     if spec.access != PUBLIC:
         operation["security"] = [{"bearer": []}]
         responses["401"] = _error("No valid access token")
-        if spec.access != SIGNED_IN:
+        if spec.access not in (SIGNED_IN, TOKEN_HOLDER):
             responses["403"] = _error(f"The caller's role lacks `{spec.access}`")
     operation["responses"] = responses
     return operation

@@ -8,9 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
-PASSWORD = "correct horse battery staple"
-ROLES = ("admin", "analyst", "viewer")
+from daemon_helpers import PASSWORD, ROLES
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +76,3 @@ async def client(settings: Any, services: Any) -> AsyncIterator[Any]:
 
     async with TestClient(TestServer(create_app(settings, services))) as test_client:
         yield test_client
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}

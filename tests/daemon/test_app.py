@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import bearer
+from daemon_helpers import bearer
 
 
 async def test_healthz_and_readyz(client: Any) -> None:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, bearer
+from daemon_helpers import PASSWORD, bearer
 
 from logchat.services.auth import BAD_CREDENTIALS
 

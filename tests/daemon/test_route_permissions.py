@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import ROLES, bearer
+from daemon_helpers import ROLES, bearer
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
 _DOC_ROW = re.compile(r"^\|\s*`(GET|POST|PUT|PATCH|DELETE) ([^`]+)`\s*\|\s*([^|]+?)\s*\|")

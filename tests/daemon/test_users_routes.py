@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, bearer
+from daemon_helpers import PASSWORD, bearer
 
 USERS = "/api/v1/users"
 NEW_PASSWORD = "a completely different passphrase"

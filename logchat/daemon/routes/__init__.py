@@ -1,3 +1,7 @@
 """Every module of routes; importing this package registers their endpoints."""
 
-from logchat.daemon.routes import health  # noqa: F401
+from logchat.daemon.routes import (
+    ask,  # noqa: F401
+    health,  # noqa: F401
+    logs,  # noqa: F401
+)

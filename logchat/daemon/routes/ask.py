@@ -206,7 +206,7 @@ def _answer(store: Store, settings: Settings, request: AskRequest, relay: Relay)
 
 def _ask_request(settings: Settings, body: AskBody) -> AskRequest:
     """The service's request; bad times or levels are refused here, naming the field, before any work."""
-    from logchat.daemon.routes.logs import time_window
+    from logchat.daemon.routes.logs import naming, time_window
     from logchat.errors import UsageError
     from logchat.retrieval.question import normalise_levels
     from logchat.services.ask import AskRequest
@@ -218,15 +218,13 @@ def _ask_request(settings: Settings, body: AskBody) -> AskRequest:
         if body.now:
             anchor = parse_cli_time(body.now, tz_name, flag="now")
     except UsageError as exc:
-        exc.field = "now"  # type: ignore[attr-defined]
-        raise
+        raise naming("now", exc) from None
     # Checked as the CLI checks --since/--until; the service reads the same text again relative to `now`.
     time_window(body.since, body.until, tz_name, now=anchor)
     try:
         normalise_levels(body.levels)
     except UsageError as exc:
-        exc.field = "levels"  # type: ignore[attr-defined]
-        raise
+        raise naming("levels", exc) from None
     return AskRequest(
         question=body.question, now=anchor, since=body.since, until=body.until, levels=body.levels,
         hosts=body.hosts, sources=body.sources, processes=body.processes, use_llm=not body.no_llm,

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from logchat.daemon.endpoints import Call, endpoint
+from logchat.errors import UsageError
 
 TIME_HELP = "ISO time, Unix time or phrase as `logchat stat --since` takes it: '2h', '2 hours ago', 'yesterday'."
 
@@ -111,11 +112,20 @@ class SourceList(BaseModel):
     sources: list[SourceInfo]
 
 
+def naming(field: str, exc: UsageError) -> UsageError:
+    """``exc`` as the client gets it: the message starts with the field, which the error body names too."""
+    message = exc.message if exc.message.startswith(f"{field}:") else f"{field}: {exc.message}"
+    if exc.hint:
+        message = f"{message} ({exc.hint})"
+    named = type(exc)(message)
+    named.field = field  # type: ignore[attr-defined]  (read by the error middleware)
+    return named
+
+
 def time_window(
     since: str | None, until: str | None, tz_name: str, *, now: datetime | None = None
 ) -> tuple[datetime | None, datetime | None]:
     """`since`/`until` read exactly as the CLI reads them; a bad value is a 400 naming its field."""
-    from logchat.errors import UsageError
     from logchat.retrieval.timerange import check_range_order
     from logchat.services.timeparse import parse_cli_time
 
@@ -124,22 +134,19 @@ def time_window(
         try:
             moments[name] = parse_cli_time(text, tz_name, flag=name, now=now) if text else None
         except UsageError as exc:
-            exc.field = name  # type: ignore[attr-defined]  (read by the error middleware)
-            raise
+            raise naming(name, exc) from None
     check_range_order(moments["since"], moments["until"], phrase=f"since {since} until {until}")
     return moments["since"], moments["until"]
 
 
 def _stats(call: Call, query: StatsQuery) -> dict[str, Any]:
-    from logchat.errors import UsageError
     from logchat.services.stats import StatQuery, compute_stats, resolve_level
 
     start, end = time_window(query.since, query.until, call.services.settings.ingest.default_timezone)
     try:
         level = resolve_level(query.level) if query.level else None
     except UsageError as exc:
-        exc.field = "level"  # type: ignore[attr-defined]
-        raise
+        raise naming("level", exc) from None
     wanted = StatQuery(since=start, until=end, level=level, sources=query.source, hosts=query.host,
                        processes=query.process, top=query.top)  # fmt: skip
     return compute_stats(call.services.store, wanted)

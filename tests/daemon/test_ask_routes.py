@@ -17,6 +17,8 @@ import pytest
 from conftest import bearer
 from fake_ollama import FakeOllama
 
+from logchat.daemon.routes.ask import AskAnswer
+
 ASK = "/api/v1/ask"
 QUESTION = "how many failed password attempts for root?"
 REPLY = "Two failed passwords for root [E1], from two addresses [E2]."
@@ -65,6 +67,7 @@ async def test_the_json_answer_is_the_cli_contract(client: Any, tokens: dict[str
     cli = _ask_cli(settings, QUESTION, "--no-llm", "--now", "2026-01-05 12:00", "--host", "web-01",
                    "--host", "web-02")
     assert set(body) == set(cli)
+    AskAnswer.model_validate(body)  # what the OpenAPI document promises
     assert body["timings_ms"].keys() == cli["timings_ms"].keys()
     body.pop("timings_ms"), cli.pop("timings_ms")
     assert body == cli
@@ -77,6 +80,7 @@ async def test_a_model_answer_as_json(client: Any, tokens: dict[str, str], small
                                      fake_ollama: FakeOllama) -> None:
     status, body = await _ask(client, tokens["viewer"], question=QUESTION)
     assert status == 200, body
+    AskAnswer.model_validate(body)
     assert body["mode"] == "llm" and body["answer"] == REPLY and body["citations"] == ["E1", "E2"]
     assert body["matched"] == 2 and body["session"] is None
     assert len(fake_ollama.chat_requests) == 1
@@ -165,6 +169,39 @@ async def test_a_client_leaving_mid_stream_stops_its_answer(
     assert not [record for record in caplog.records if record.name.startswith("logchat")], caplog.text
 
 
+async def test_an_answer_whose_client_left_while_it_waited_is_never_started(
+    client: Any, tokens: dict[str, str], small_store: Any, fake_ollama: FakeOllama, services: Any,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from logchat.daemon.app import ANSWER_WORKERS
+    from logchat.daemon.routes import ask as ask_routes
+
+    monkeypatch.setattr(ask_routes, "KEEPALIVE_SECONDS", 0.05)
+    caplog.set_level(logging.INFO, logger=ask_routes.__name__)
+    fake_ollama.chunk_delay = HANG
+    busy = [asyncio.ensure_future(_ask(client, tokens["viewer"], question=QUESTION)) for _ in range(ANSWER_WORKERS)]
+    try:
+        async with asyncio.timeout(HANG):
+            while len(fake_ollama.chat_requests) < ANSWER_WORKERS:
+                await asyncio.sleep(0.05)
+        waiting = await client.post(ASK, json={"question": QUESTION, "stream": True},
+                                    headers=bearer(tokens["analyst"]))
+        # Nothing to say while it waits for a worker but a keep-alive comment.
+        assert await asyncio.wait_for(waiting.content.readuntil(b"\n\n"), HANG) == b": keep-alive\n\n"
+        waiting.close()
+        async with asyncio.timeout(HANG):  # the next keep-alive finds the client gone
+            while "a client left" not in caplog.text:
+                await asyncio.sleep(0.05)
+    finally:
+        _release(fake_ollama)
+    for status, body in await asyncio.wait_for(asyncio.gather(*busy), HANG):
+        assert status == 200 and body["mode"] == "llm"
+    barrier = threading.Barrier(ANSWER_WORKERS, timeout=HANG)  # every job queued before it has run
+    loop = asyncio.get_running_loop()
+    await asyncio.gather(*(loop.run_in_executor(services.answers, barrier.wait) for _ in range(ANSWER_WORKERS)))
+    assert len(fake_ollama.chat_requests) == ANSWER_WORKERS  # the abandoned answer never asked the model
+
+
 async def test_ask_refusals_name_the_field(client: Any, tokens: dict[str, str]) -> None:
     cases = [
         ({"question": QUESTION, "session": "incident-42"}, 422, "session"),
@@ -185,6 +222,17 @@ async def test_ask_refusals_name_the_field(client: Any, tokens: dict[str, str]) 
     assert got == 400 and answer["error"]["code"] == "invalid_time_range"
     session = await _ask(client, tokens["viewer"], question=QUESTION, session="x")
     assert "not available over HTTP" in session[1]["error"]["message"]
+
+
+async def test_a_question_the_service_refuses_is_an_error_event_or_a_400(
+    client: Any, tokens: dict[str, str], small_store: Any
+) -> None:
+    question = "errors between 10am and 9am"  # a 23-hour wrap reads as a slip: the service refuses it
+    status, body = await _ask(client, tokens["viewer"], question=question)
+    assert status == 400 and body["error"]["code"] == "invalid_time_range"
+    response = await client.post(ASK, json={"question": question, "stream": True}, headers=bearer(tokens["viewer"]))
+    assert response.status == 200  # the stream had begun when the service read the question
+    assert _events(await response.text()) == [("error", body)]
 
 
 async def test_every_role_may_ask_and_nobody_without_a_token(client: Any, tokens: dict[str, str],

@@ -11,6 +11,8 @@ from typing import Any
 
 from conftest import bearer
 
+from logchat.daemon.routes.logs import SourceList, Stats
+
 STATS = "/api/v1/logs/stats"
 
 
@@ -36,6 +38,7 @@ async def test_stats_are_what_stat_json_prints(client: Any, tokens: dict[str, st
     cli = _stat_cli(settings, "--since", filters["since"], "--until", filters["until"], "--source", "auth",
                     "--top", "3")
     assert body == cli
+    Stats.model_validate(body)  # what the OpenAPI document promises
     assert body["total"] == 5
     assert body["by_host"] == [{"host": "web-02", "count": 3}, {"host": "web-01", "count": 1},
                                {"host": "web-03", "count": 1}]
@@ -101,6 +104,7 @@ async def test_sources_list_checkpoints_counts_and_lag(client: Any, tokens: dict
     response = await client.get("/api/v1/logs/sources", headers=bearer(tokens["viewer"]))
     body = await response.json()
     assert response.status == 200, body
+    SourceList.model_validate(body)
     [source] = body["sources"]
     path = tmp_path / "auth.log"
     assert source["name"] == "auth.log" and source["location"] == str(path)

@@ -246,7 +246,8 @@ async def ask_question(call: Call) -> Any:
         return await _stream(call, request)
     relay = Relay(asyncio.get_running_loop(), None, answer_seconds(settings))
     outcome = await run_answer(call.request, _answer, call.services.store, settings, request, relay)
-    assert outcome is not None  # only a relay marked abandoned gives None, and this one never is
+    if outcome is None:  # only an abandoned relay gives None, and nothing abandons this one
+        raise RuntimeError("an answer was abandoned with its client still waiting")
     return outcome.to_dict()
 
 
@@ -287,6 +288,7 @@ async def _stream(call: Call, ask_request: AskRequest) -> web.StreamResponse:
 
 def _abandon(relay: Relay, job: asyncio.Future[Any]) -> None:
     """The client left: the worker stops at its next token, and nobody reads what it returns."""
+    log.info("a client left before its answer was done; the answer stops")
     relay.abandoned.set()
     job.add_done_callback(_forget)
 

@@ -14,10 +14,15 @@ import threading
 from typing import Any
 
 import pytest
-from conftest import bearer
 from fake_ollama import FakeOllama
 
 from logchat.daemon.routes.ask import AskAnswer
+
+
+def bearer(token: str) -> dict[str, str]:
+    # Not imported from conftest: another folder's conftest may hold that module name.
+    return {"Authorization": f"Bearer {token}"}
+
 
 ASK = "/api/v1/ask"
 QUESTION = "how many failed password attempts for root?"

@@ -9,9 +9,13 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from conftest import bearer
-
 from logchat.daemon.routes.logs import SourceList, Stats
+
+
+def bearer(token: str) -> dict[str, str]:
+    # Not imported from conftest: another folder's conftest may hold that module name.
+    return {"Authorization": f"Bearer {token}"}
+
 
 STATS = "/api/v1/logs/stats"
 

@@ -26,6 +26,10 @@ _T = TypeVar("_T")
 # Bodies larger than this are refused with 413 before they are read (questions and account changes
 # are small; nothing is uploaded).
 MAX_BODY_BYTES = 64 * 1024
+# An answer holds its thread for as long as the model streams (minutes for a slow model), so answers get
+# a pool of their own: however many are in flight, quick requests (sign-in checks, stats, sources) always
+# find a free worker in ``executor``. Answers beyond this many wait in the pool's queue, holding no thread.
+ANSWER_WORKERS = 4
 
 
 @dataclass
@@ -39,15 +43,20 @@ class Services:
     owns_store: bool = False  # opened by create_app itself: closed with the app
     rate_limiter: RateLimiter = field(init=False)
     # The services are synchronous (SQL, FAISS, Drain3, the model client): they run here, never on
-    # the event loop. Bounded (serve.worker_threads), so a burst of slow answers queues instead of
-    # starving the machine.
+    # the event loop. Bounded (serve.worker_threads), so a burst of work queues instead of starving
+    # the machine.
     executor: ThreadPoolExecutor = field(init=False)
+    # Answers get a pool of their own: slow models must never take the workers quick requests (a
+    # sign-in check, /stat) need.
+    answers: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
         self.executor = ThreadPoolExecutor(self.settings.serve.worker_threads, "logchat-worker")
+        self.answers = ThreadPoolExecutor(ANSWER_WORKERS, "logchat-answer")
         self.rate_limiter = make_rate_limiter(self.settings)
 
     def close(self) -> None:
+        self.answers.shutdown(wait=True, cancel_futures=True)
         self.executor.shutdown(wait=True, cancel_futures=True)
         self.rate_limiter.close()
         self.auth.close()
@@ -106,3 +115,10 @@ async def run_blocking(request: web.Request, function: Callable[..., _T], *args:
     services = request.app[SERVICES]
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(services.executor, functools.partial(function, *args, **kwargs))
+
+
+async def run_answer(request: web.Request, function: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    """Like run_blocking, for a call that waits on the chat model: it runs in the answers' own pool."""
+    services = request.app[SERVICES]
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(services.answers, functools.partial(function, *args, **kwargs))

@@ -152,6 +152,22 @@ async def _count_hit(request: web.Request, bucket: str, principal: Principal | N
     await run_blocking(request, request.app[SERVICES].rate_limiter.check, bucket, subject)
 
 
+def query_values(request: web.Request, model: type[BaseModel]) -> dict[str, Any]:
+    """The query string for ``model``: a repeated parameter (``?host=a&host=b``) gives every value to a
+    list field; other fields take the first, as ``dict(request.query)`` would."""
+    from typing import get_args, get_origin
+
+    def is_list(annotation: Any) -> bool:
+        return get_origin(annotation) in (list, tuple, set) or any(is_list(arg) for arg in get_args(annotation))
+
+    values: dict[str, Any] = {}
+    for name in dict.fromkeys(request.query.keys()):
+        field = model.model_fields.get(name)
+        listed = field is not None and is_list(field.annotation)
+        values[name] = request.query.getall(name) if listed else request.query[name]
+    return values
+
+
 async def _json_body(request: web.Request) -> Any:
     if not request.can_read_body:
         return {}
@@ -169,7 +185,7 @@ def _wrap(spec: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRespons
         if spec.rate_limit is not None:
             await _count_hit(request, spec.rate_limit, principal)
         body = validate(spec.body, await _json_body(request)) if spec.body is not None else None
-        query = validate(spec.query, dict(request.query)) if spec.query is not None else None
+        query = validate(spec.query, query_values(request, spec.query)) if spec.query is not None else None
         result = await spec.handler(Call(request, request.app[SERVICES], principal, body, query))
         if isinstance(result, web.StreamResponse):
             return result

@@ -1,13 +1,17 @@
-"""One question answered off the event loop, its tokens handed to the loop as they arrive.
+"""One question answered off the event loop, for the front ends that stream (SSE and the WebSocket).
 
-The ask service is synchronous and calls its listener from the worker thread; the listener passes
-each token to the loop with call_soon_threadsafe, so an async front end (the WebSocket, an SSE
-response) reads them as events without ever blocking the loop on the model.
+The answer runs in the answers' own thread pool (daemon/app.py), so slow answers never take the
+workers that quick requests need. The worker hears tokens through an AskListener (the Relay) and
+hands them to the event loop with call_soon_threadsafe; when the client is gone or the answer has
+run past its time, the next token stops the model, so an abandoned answer frees its worker instead
+of holding it to the end.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -15,8 +19,88 @@ from typing import TYPE_CHECKING, Any
 from logchat.services.ask import AskListener
 
 if TYPE_CHECKING:
+    from logchat.config import Settings
     from logchat.daemon.app import Services
-    from logchat.services.ask import AskRequest
+    from logchat.services.ask import AskRequest, AskResult
+    from logchat.storage.db import Store
+
+# A model that keeps talking is stopped after this many times llm.timeout_seconds (which bounds each
+# wait for it: connecting, the first token, every next token); the answer then falls back to extractive.
+ANSWER_TIME_FACTOR = 2
+
+
+class AnswerAbandoned(Exception):
+    """The client went away: raised in the worker at the next token to stop the model."""
+
+
+class AnswerTimedOut(Exception):
+    """The model kept talking past the answer's time: raised in the worker at the next token."""
+
+
+class Relay(AskListener):
+    """Carries what the worker thread hears to the event loop (``queue``, for a stream) and stops the
+    model when nobody waits for the answer any more or its time is up."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Any] | None, seconds: float) -> None:
+        self.loop = loop
+        self.queue = queue
+        self.seconds = seconds
+        self.deadline = float("inf")
+        self.abandoned = threading.Event()
+
+    def start(self) -> None:
+        # The clock starts when a worker takes the answer, not while it waits for one.
+        self.deadline = time.monotonic() + self.seconds
+
+    def on_token(self, token: str) -> None:
+        if self.abandoned.is_set():
+            raise AnswerAbandoned
+        if time.monotonic() > self.deadline:
+            raise AnswerTimedOut
+        self.send("token", {"text": token})
+
+    def on_notice(self, message: str) -> None:
+        self.send("notice", {"message": message})
+
+    def send(self, event: str, data: Any) -> None:
+        if self.queue is None or self.abandoned.is_set():
+            return
+        try:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, (event, data))
+        except RuntimeError:  # the loop is closed: the daemon is shutting down
+            self.abandoned.set()
+
+
+def answer_seconds(settings: Settings) -> float:
+    return ANSWER_TIME_FACTOR * settings.llm.timeout_seconds
+
+
+def answer(store: Store, settings: Settings, request: AskRequest, relay: Relay) -> AskResult | None:
+    """The worker's job: the answer, or None when its client left before it was done."""
+    from dataclasses import replace
+
+    from logchat.services.ask import ask
+
+    try:
+        if relay.abandoned.is_set():
+            return None  # the client left while the answer waited for a worker
+        relay.start()
+        try:
+            return ask(store, settings, request, relay)
+        except AnswerTimedOut:
+            pass
+        # Same retrieval, no model: what `ask` gives whenever the model fails mid-answer.
+        message = f"the model was still writing after {relay.seconds:g} s; extractive answer"
+        relay.deadline = float("inf")
+        outcome = ask(store, settings, replace(request, use_llm=False), relay)
+        outcome.data["llm_error"] = message
+        outcome.data["notices"].insert(0, message)
+        relay.on_notice(message)
+        return outcome
+    except AnswerAbandoned:
+        return None
+    finally:
+        relay.send("done", None)
 
 
 @dataclass(frozen=True)
@@ -25,44 +109,31 @@ class AnswerEvent:
     data: Any
 
 
-class _ToLoop(AskListener):
-    def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[AnswerEvent | None]) -> None:
-        self._loop, self._queue = loop, queue
-        self.cancelled = False
-
-    def _put(self, event: AnswerEvent) -> None:
-        if not self.cancelled:
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, event)
-
-    def on_token(self, token: str) -> None:
-        self._put(AnswerEvent("token", token))
-
-    def on_notice(self, message: str) -> None:
-        self._put(AnswerEvent("notice", message))
-
-
 async def answer_events(services: Services, request: AskRequest) -> AsyncIterator[AnswerEvent]:
-    """Tokens and notices as they come, then one ``answer`` event (the `ask --json` contract) or one
-    ``error`` event carrying the LogchatError. A consumer that stops early leaves the worker to finish
-    alone: its events are dropped, nothing blocks."""
+    """Tokens (text) and notices as they come, then one ``answer`` event (the `ask --json` contract) or
+    one ``error`` event carrying the LogchatError. A consumer that stops early abandons the answer:
+    the worker stops the model at its next token."""
     from logchat.errors import LogchatError
-    from logchat.services.ask import ask
 
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[AnswerEvent | None] = asyncio.Queue()
-    listener = _ToLoop(loop, queue)
-
-    def work() -> AnswerEvent:
-        try:
-            return AnswerEvent("answer", ask(services.store, services.settings, request, listener).to_dict())
-        except LogchatError as exc:
-            return AnswerEvent("error", exc)
-
-    future = loop.run_in_executor(services.executor, work)
-    future.add_done_callback(lambda _: queue.put_nowait(None))
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    relay = Relay(loop, queue, answer_seconds(services.settings))
+    job = loop.run_in_executor(services.answers, answer, services.store, services.settings, request, relay)
     try:
-        while (event := await queue.get()) is not None:
-            yield event
-        yield future.result()
+        while True:
+            kind, data = await queue.get()
+            if kind == "done":
+                break
+            yield AnswerEvent(kind, data["text"] if kind == "token" else data["message"])
+        try:
+            outcome = await job
+        except LogchatError as exc:
+            yield AnswerEvent("error", exc)
+            return
+        if outcome is not None:
+            yield AnswerEvent("answer", outcome.to_dict())
     finally:
-        listener.cancelled = True
+        if not job.done():
+            relay.abandoned.set()
+            # Nobody reads an abandoned answer's outcome; reading it here keeps asyncio quiet.
+            job.add_done_callback(lambda done: done.cancelled() or done.exception())

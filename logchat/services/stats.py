@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from logchat.errors import UsageError
@@ -22,6 +22,7 @@ class StatQuery:
     level: str | None = None  # this level and above
     sources: list[str] = field(default_factory=list)
     hosts: list[str] = field(default_factory=list)
+    processes: list[str] = field(default_factory=list)
     top: int = 10
 
 
@@ -45,13 +46,14 @@ def _stats(store: Store, query: StatQuery) -> dict[str, Any]:
         levels=stats_repo.levels_at_least(query.level) if query.level else [],
         sources=query.sources,
         hosts=query.hosts,
+        processes=query.processes,
     )
     with store.session() as session:
         overview = stats_repo.summary(session, flt)
         result: dict[str, Any] = {
             "filters": {
                 "since": query.since, "until": query.until, "level": query.level,
-                "sources": query.sources, "hosts": query.hosts,
+                "sources": query.sources, "hosts": query.hosts, "processes": query.processes,
             },
             "total": overview["total"],
             "time_span": {"first": overview["first"], "last": overview["last"]},
@@ -88,3 +90,15 @@ def _stats(store: Store, query: StatQuery) -> dict[str, Any]:
             }
         result["top_templates"] = stats_repo.top_templates(session, flt, limit=query.top)
     return result
+
+
+def list_sources(store: Store, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Every source in the store with its checkpoint, and its lag: how long ago its newest event happened
+    (None for a source with no timed event). Secret-masked like `stat`: a viewer may read it."""
+    now = now or datetime.now(UTC)
+    with store.session() as session:
+        sources = stats_repo.source_overview(session)
+    for source in sources:
+        newest = source["newest_event_at"]
+        source["lag_seconds"] = round((now - newest).total_seconds(), 3) if newest is not None else None
+    return mask_tree(sources)  # type: ignore[no-any-return]

@@ -233,3 +233,27 @@ def top_templates(session: Session, flt: EventFilter, limit: int = 10) -> list[d
         }
         for row in rows
     ]
+
+
+def source_overview(session: Session) -> list[dict[str, Any]]:
+    """Every source with its checkpoint and the time of its newest event (from the rollup), by name."""
+    newest = (
+        select(EventRollup.source_id, func.max(EventRollup.last_ts).label("newest"))
+        .group_by(EventRollup.source_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Source, newest.c.newest)
+        .outerjoin(newest, newest.c.source_id == Source.id)
+        .order_by(Source.name, Source.location)
+    ).all()
+    return [
+        {
+            "name": source.name, "location": source.location, "kind": source.kind, "format": source.format,
+            "generation": source.generation, "offset": source.offset, "size": source.size,
+            "line_count": source.line_count, "event_count": source.event_count,
+            "created_at": source.created_at, "last_indexed_at": source.last_indexed_at,
+            "newest_event_at": from_micros(newest_us) if newest_us is not None else None,
+        }
+        for source, newest_us in rows
+    ]

@@ -1,0 +1,243 @@
+"""`POST /api/v1/ask`: the `logchat ask --json` contract over HTTP, as one JSON object or as a stream
+of Server-Sent Events (tokens as the model writes them, then the same object).
+
+The answer runs in the answers' own thread pool (daemon/app.py) through daemon/streaming.py, the
+path the chat socket takes too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from logchat.daemon.endpoints import Call, endpoint
+from logchat.daemon.streaming import Relay, answer, answer_seconds
+from logchat.errors import LogchatError
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from logchat.config import Settings
+    from logchat.services.ask import AskRequest, AskResult
+
+log = logging.getLogger(__name__)
+
+# A comment line this often keeps proxies from closing a quiet stream (an answer waiting for a free
+# worker) and finds out early when the client has gone.
+KEEPALIVE_SECONDS = 15.0
+SSE = "text/event-stream"
+
+
+class AskBody(BaseModel):
+    """The flags of `logchat ask` as fields; `since`/`until` win over time phrases in the question."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=4000, description="The question, in plain language.")
+    since: str | None = Field(None, max_length=200, description="Only events at or after this time ('2h', ISO…).")
+    until: str | None = Field(None, max_length=200, description="Only events before this time.")
+    now: str | None = Field(None, max_length=200, description="Read time phrases relative to this time.")
+    levels: list[str] = Field(default_factory=list, max_length=20, description="Only these levels.")
+    hosts: list[str] = Field(default_factory=list, max_length=50, description="Only these hosts.")
+    sources: list[str] = Field(default_factory=list, max_length=50, description="Source names or path parts.")
+    processes: list[str] = Field(default_factory=list, max_length=50, description="Only these processes.")
+    no_llm: bool = Field(False, description="Extractive answer only; no model is asked (`--no-llm`).")
+    stream: bool = Field(False, description="Stream Server-Sent Events (as does `Accept: text/event-stream`).")
+    session: None = Field(None, description="Not accepted yet: chat sessions are not available over HTTP.")
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise PydanticCustomError("blank", "the question is empty")
+        return value
+
+    @field_validator("session", mode="before")
+    @classmethod
+    def _no_sessions(cls, value: Any) -> None:
+        # CLI sessions belong to no user; web users must not read or extend them.
+        raise PydanticCustomError(
+            "sessions_unavailable", "chat sessions are not available over HTTP yet; ask without `session`"
+        )
+
+
+class TimeRangeOut(BaseModel):
+    since: datetime | None
+    until: datetime | None
+    phrase: str | None
+
+
+class EvidenceOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    source: str | None
+    path: str
+    line: int
+    ts: datetime | None
+    level: str | None
+    text: str
+
+
+class PatternOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    template_id: int | None
+    template: str
+    count: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    level: str | None
+    top_values: dict[str, Any]
+
+
+class AskAnswer(BaseModel):
+    """Exactly what `logchat ask --json` prints (docs/ask.md, "JSON output")."""
+
+    model_config = ConfigDict(extra="allow")
+
+    question: str
+    answer: str
+    mode: Literal["llm", "extractive"]
+    time_range: TimeRangeOut
+    filters: dict[str, Any]
+    matched: int
+    time_span: dict[str, datetime | None]
+    result: dict[str, Any]
+    patterns: list[PatternOut]
+    top_values: dict[str, Any] | None
+    by_host: list[list[Any]]
+    by_source: list[list[Any]]
+    evidence: list[EvidenceOut]
+    citations: list[str]
+    citation_check: dict[str, Any] | None
+    notices: list[str]
+    llm_error: str | None
+    session: str | None
+    timings_ms: dict[str, float | None]
+
+
+def _ask_request(settings: Settings, body: AskBody) -> AskRequest:
+    """The service's request; bad times or levels are refused here, naming the field, before any work."""
+    from logchat.daemon.routes.logs import naming, time_window
+    from logchat.errors import UsageError
+    from logchat.retrieval.question import normalise_levels
+    from logchat.services.ask import AskRequest
+    from logchat.services.timeparse import parse_cli_time
+
+    tz_name = settings.ingest.default_timezone
+    anchor = None
+    try:
+        if body.now:
+            anchor = parse_cli_time(body.now, tz_name, flag="now")
+    except UsageError as exc:
+        raise naming("now", exc) from None
+    # Checked as the CLI checks --since/--until; the service reads the same text again relative to `now`.
+    time_window(body.since, body.until, tz_name, now=anchor)
+    try:
+        normalise_levels(body.levels)
+    except UsageError as exc:
+        raise naming("levels", exc) from None
+    return AskRequest(
+        question=body.question, now=anchor, since=body.since, until=body.until, levels=body.levels,
+        hosts=body.hosts, sources=body.sources, processes=body.processes, use_llm=not body.no_llm,
+    )  # fmt: skip
+
+
+def _wants_stream(request: web.Request, body: AskBody) -> bool:
+    return body.stream or SSE in request.headers.get("Accept", "")
+
+
+@endpoint("POST", "/api/v1/ask", access="chat:use", tag="ask", body=AskBody, response=AskAnswer, streams=True,
+          rate_limit="ask",
+          summary="Answer a question from the logs: `logchat ask --json`, or streamed as Server-Sent Events.")
+async def ask_question(call: Call) -> Any:
+    from logchat.daemon.app import run_answer
+
+    settings = call.services.settings
+    request = _ask_request(settings, call.body)
+    if _wants_stream(call.request, call.body):
+        return await _stream(call, request)
+    relay = Relay(asyncio.get_running_loop(), None, answer_seconds(settings))
+    outcome = await run_answer(call.request, answer, call.services.store, settings, request, relay)
+    if outcome is None:  # only an abandoned relay gives None, and nothing abandons this one
+        raise RuntimeError("an answer was abandoned with its client still waiting")
+    return outcome.to_dict()
+
+
+def _sse(event: str, data: Any) -> bytes:
+    from logchat.daemon.endpoints import _dumps
+
+    return f"event: {event}\ndata: {_dumps(data)}\n\n".encode()
+
+
+async def _stream(call: Call, ask_request: AskRequest) -> web.StreamResponse:
+    from aiohttp import web
+
+    from logchat.daemon.app import run_answer
+
+    request = call.request
+    # The request id and security headers are added as the headers go out (middleware.add_headers).
+    response = web.StreamResponse(headers={"Content-Type": SSE, "X-Accel-Buffering": "no"})
+    await response.prepare(request)
+
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    relay = Relay(asyncio.get_running_loop(), queue, answer_seconds(call.services.settings))
+    job = asyncio.ensure_future(run_answer(request, answer, call.services.store, call.services.settings,
+                                           ask_request, relay))
+    try:
+        await _relay_events(response, queue)
+        await response.write(await _final_event(job))
+        await response.write_eof()
+    except ConnectionResetError:
+        _abandon(relay, job)
+    except asyncio.CancelledError:
+        _abandon(relay, job)
+        raise
+    return response
+
+
+def _abandon(relay: Relay, job: asyncio.Future[Any]) -> None:
+    """The client left: the worker stops at its next token, and nobody reads what it returns."""
+    log.info("a client left before its answer was done; the answer stops")
+    relay.abandoned.set()
+    job.add_done_callback(_forget)
+
+
+async def _relay_events(response: web.StreamResponse, queue: asyncio.Queue[Any]) -> None:
+    while True:
+        try:
+            event, data = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+        except TimeoutError:
+            await response.write(b": keep-alive\n\n")
+            continue
+        if event == "done":
+            return
+        await response.write(_sse(event, data))
+
+
+async def _final_event(job: asyncio.Future[AskResult | None]) -> bytes:
+    from logchat.daemon.middleware import error_body
+
+    try:
+        outcome = await job
+    except LogchatError as exc:
+        return _sse("error", error_body(exc.code, exc.message, getattr(exc, "field", None)))
+    except Exception:
+        log.exception("unexpected error while answering")
+        return _sse("error", error_body("internal_error", "internal error; see the daemon's log"))
+    if outcome is None:
+        return _sse("error", error_body("internal_error", "the answer was abandoned"))
+    return _sse("answer", outcome.to_dict())
+
+
+def _forget(job: asyncio.Future[Any]) -> None:
+    # An abandoned answer's outcome (or error) is read by nobody; reading it here keeps asyncio from
+    # reporting "exception was never retrieved".
+    if not job.cancelled() and job.exception() is not None:
+        log.debug("an abandoned answer ended with %r", job.exception())

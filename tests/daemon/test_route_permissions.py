@@ -59,7 +59,8 @@ async def test_every_route_answers_each_caller_as_the_permission_table_says(
     with services.store.session() as session:
         people = {role: UserInfo.from_row(auth_repo.get_user_by_name(session, role)) for role in ROLES}
     wrong: list[str] = []
-    for spec in ENDPOINTS:
+    # Signing out uses up the tokens it is given: those routes go last.
+    for spec in sorted(ENDPOINTS, key=lambda spec: spec.access == TOKEN_HOLDER):
         path = _PARAM.sub("nobody", spec.path)
         callers: dict[str, str | None] = {"no token": None, **dead}
         for role in ROLES:

@@ -886,9 +886,12 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
 
 
 def _record_turn(store: Store, name: str, owner: int | None, **turn: Any) -> None:
+    from logchat.storage.transactions import begin_write, busy_means_try_again
+
     for attempt in (1, 2):
         try:
-            with store.session() as session:
+            with busy_means_try_again("keep this turn of the session"), store.session() as session:
+                begin_write(session)  # SQLite: numbering the turn and writing it happen under one lock
                 chat_repo.add_turn(session, chat_repo.get_or_create_session(session, name, owner), **turn)
             return
         except chat_repo.SessionNameTaken:

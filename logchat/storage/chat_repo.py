@@ -93,6 +93,10 @@ def add_turn(
 ) -> ChatTurn:
     # Kept masked: the history is shown to anyone who may read sessions, and sent to the model.
     question, answer, filters = _storable(mask_secrets(question)), _storable(mask_secrets(answer)), mask_tree(filters)
+    # Questions in one session may be answered at once (several sockets, or a client that does not
+    # wait): the session's row lock makes their turns take positions one after the other (on
+    # SQLite, begin_write's database lock does).
+    session.execute(select(ChatSession.id).where(ChatSession.id == chat.id).with_for_update())
     position = int(session.scalar(select(func.max(ChatTurn.position)).where(ChatTurn.session_id == chat.id)) or 0)
     now = datetime.now(UTC)
     turn = ChatTurn(

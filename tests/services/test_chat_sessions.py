@@ -150,3 +150,26 @@ def test_find_account_names_the_owner(store: Any) -> None:
     for unknown in ("nobody", "bad\x00name", ""):
         with pytest.raises(NotFound):
             find_account(store, unknown)
+
+
+def test_questions_asked_at_once_in_one_session_all_keep_their_turn(small_store: Any, settings: Any) -> None:
+    # A client may ask again before the first answer is in (several sockets, or several frames).
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    (alice,) = _accounts(small_store, "alice")
+    workers, each = 4, 4
+    start = Barrier(workers)
+
+    def asker(n: int) -> None:
+        start.wait(timeout=60)
+        for k in range(each):
+            ask_in_session(small_store, settings, AskRequest(f"failed password {n}-{k}", use_llm=False),
+                           session="busy", owner=alice)
+
+    with ThreadPoolExecutor(workers) as pool:
+        for outcome in [pool.submit(asker, n) for n in range(workers)]:
+            outcome.result(timeout=120)
+    turns = show_session(small_store, "busy", alice)["turns"]
+    assert [turn["position"] for turn in turns] == list(range(1, workers * each + 1))
+    assert len({turn["question"] for turn in turns}) == workers * each

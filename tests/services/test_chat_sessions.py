@@ -173,3 +173,15 @@ def test_questions_asked_at_once_in_one_session_all_keep_their_turn(small_store:
     turns = show_session(small_store, "busy", alice)["turns"]
     assert [turn["position"] for turn in turns] == list(range(1, workers * each + 1))
     assert len({turn["question"] for turn in turns}) == workers * each
+
+
+def test_ensure_session_creates_once_and_keeps_what_is_there(small_store: Any, settings: Any) -> None:
+    from logchat.services.sessions import ensure_session
+
+    (alice,) = _accounts(small_store, "alice")
+    ensure_session(small_store, "switched-to", alice)
+    ask_in_session(small_store, settings, AskRequest("failed password", use_llm=False), session="switched-to",
+                   owner=alice)
+    ensure_session(small_store, " switched-to ", alice)
+    assert [(item["name"], item["turns"]) for item in list_sessions(small_store, alice)] == [("switched-to", 1)]
+    assert list_sessions(small_store) == []

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AskListener", "AskRequest", "AskResult", "ask", "ask_many"]
+__all__ = ["AskListener", "AskRequest", "AskResult", "ask", "ask_in_session", "ask_many"]
 
 # A vector index behind by at most this many events is brought up to date before answering;
 # further behind, the answer goes on without the newest events in vector space (and says so).
@@ -67,6 +67,8 @@ class AskRequest:
     processes: Sequence[str] = ()
     session: str | None = None
     use_llm: bool = True
+    # The account whose session ``session`` names; None for the command line's sessions.
+    owner: int | None = None
 
 
 class AskListener:
@@ -142,13 +144,15 @@ def _now(request: AskRequest, settings: Settings) -> tuple[datetime, ZoneInfo]:
     return now.astimezone(tz), tz
 
 
-def _previous_filters(store: Store, name: str | None) -> tuple[dict[str, Any] | None, str | None]:
+def _previous_filters(
+    store: Store, name: str | None, owner: int | None = None
+) -> tuple[dict[str, Any] | None, str | None]:
     if not name:
         return None, None
     from logchat.services.sessions import summarise_turns
 
     with store.session() as session:
-        chat = chat_repo.find_session(session, name)
+        chat = chat_repo.find_session(session, name, owner)
         if chat is None:
             return None, None
         turns = chat_repo.recent_turns(session, chat.id, limit=8)
@@ -753,7 +757,7 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
         from logchat.services.sessions import check_session_name
 
         session_name = check_session_name(request.session)
-    previous, history = _previous_filters(store, session_name)
+    previous, history = _previous_filters(store, session_name, request.owner)
     known = _known_values(store, settings)
     scope = _parse(store, settings, request, known, previous)
     parsed_at = time.perf_counter()
@@ -826,13 +830,11 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
         listener.on_notice(mask_secrets(notice))
 
     if session_name is not None:
-        with store.session() as session:
-            chat = chat_repo.get_or_create_session(session, session_name)
-            chat_repo.add_turn(
-                session, chat, question=scope.question, answer=mask_secrets(answer), mode=mode,
-                filters=_stored_filters(scope, retrieval), matched=retrieval.aggregate.total,
-                evidence_event_ids=[item["event_id"] for item in evidence], citations=citations,
-            )  # fmt: skip
+        _record_turn(
+            store, session_name, request.owner, question=scope.question, answer=mask_secrets(answer), mode=mode,
+            filters=_stored_filters(scope, retrieval), matched=retrieval.aggregate.total,
+            evidence_event_ids=[item["event_id"] for item in evidence], citations=citations,
+        )  # fmt: skip
 
     aggregate = retrieval.aggregate
     data: dict[str, Any] = {
@@ -881,6 +883,32 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
     data = mask_tree(data)
     evidence_by_id = {item["id"]: item for item in data["evidence"]}
     return AskResult(data=data, evidence_by_id=evidence_by_id, streamed=streamed)
+
+
+def _record_turn(store: Store, name: str, owner: int | None, **turn: Any) -> None:
+    from logchat.storage.transactions import begin_write, busy_means_try_again
+
+    for attempt in (1, 2):
+        try:
+            with busy_means_try_again("keep this turn of the session"), store.session() as session:
+                begin_write(session)  # SQLite: numbering the turn and writing it happen under one lock
+                chat_repo.add_turn(session, chat_repo.get_or_create_session(session, name, owner), **turn)
+            return
+        except chat_repo.SessionNameTaken:
+            # A concurrent question created the session first: the second attempt finds it.
+            if attempt == 2:
+                raise
+
+
+def ask_in_session(
+    store: Store, settings: Settings, request: AskRequest, *, session: str, owner: int | None,
+    listener: AskListener | None = None,
+) -> AskResult:
+    """Answer ``request`` within the owner's session ``session``, created when missing: a follow-up
+    reuses the scope of the session's last turn, as `ask --session` does."""
+    from dataclasses import replace
+
+    return ask(store, settings, replace(request, session=session, owner=owner), listener)
 
 
 def _extract(answer: str) -> list[str]:

@@ -1,4 +1,10 @@
-"""Use case: conversations kept by `ask --session NAME` (`logchat sessions list|show|delete`)."""
+"""Use case: conversations kept by `ask --session NAME` (`logchat sessions list|show|delete`) and by
+the daemon's chat.
+
+Every function takes an ``owner``: the id of the account the session belongs to, or None for the
+command line's sessions. Names are unique per owner; nobody reaches another owner's session through
+these functions without naming that owner, which only a caller allowed to (`chat:read_all`) does.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,8 @@ from typing import Any
 from logchat.errors import NotFound, UsageError
 from logchat.redaction import mask_secrets, mask_tree
 from logchat.storage import chat_repo
-from logchat.storage.db import Store
-from logchat.storage.models import ChatTurn
+from logchat.storage.db import Session, Store
+from logchat.storage.models import ChatSession, ChatTurn
 
 MAX_NAME = 200
 # How much of the earlier conversation a follow-up question carries to the model.
@@ -55,21 +61,32 @@ def _turn_dict(turn: ChatTurn) -> dict[str, Any]:
     })
 
 
-def list_sessions(store: Store) -> list[dict[str, Any]]:
+def _summary(chat: ChatSession, turns: int) -> dict[str, Any]:
+    return {"name": mask_secrets(chat.name), "turns": turns, "created_at": chat.created_at,
+            "updated_at": chat.updated_at}
+
+
+def _not_found(name: str) -> NotFound:
+    return NotFound(f"no session named {mask_secrets(name)!r}", hint="see `logchat sessions list`")
+
+
+def _require(session: Session, name: str, owner: int | None) -> ChatSession:
+    chat = chat_repo.find_session(session, name, owner)
+    if chat is None:
+        raise _not_found(name)
+    return chat
+
+
+def list_sessions(store: Store, owner: int | None = None) -> list[dict[str, Any]]:
+    """The owner's sessions (None: the command line's), most recently used first."""
     with store.session() as session:
-        return [
-            {"name": mask_secrets(chat.name), "turns": turns, "created_at": chat.created_at,
-             "updated_at": chat.updated_at}
-            for chat, turns in chat_repo.list_sessions(session)
-        ]
+        return [_summary(chat, turns) for chat, turns in chat_repo.list_sessions(session, owner)]
 
 
-def show_session(store: Store, name: str) -> dict[str, Any]:
+def show_session(store: Store, name: str, owner: int | None = None) -> dict[str, Any]:
     name = check_session_name(name)
     with store.session() as session:
-        chat = chat_repo.find_session(session, name)
-        if chat is None:
-            raise NotFound(f"no session named {name!r}", hint="see `logchat sessions list`")
+        chat = _require(session, name, owner)
         turns = chat_repo.recent_turns(session, chat.id)
         return {
             "name": chat.name,
@@ -79,8 +96,67 @@ def show_session(store: Store, name: str) -> dict[str, Any]:
         }
 
 
-def delete_session(store: Store, name: str) -> None:
+def delete_session(store: Store, name: str, owner: int | None = None) -> None:
     name = check_session_name(name)
     with store.session() as session:
-        if not chat_repo.delete_session(session, name):
-            raise NotFound(f"no session named {name!r}", hint="see `logchat sessions list`")
+        if not chat_repo.delete_session(session, name, owner):
+            raise _not_found(name)
+
+
+def create_session(store: Store, name: str, owner: int | None = None) -> dict[str, Any]:
+    """A new empty session; Conflict when the owner already has one of that name."""
+    name = check_session_name(name)
+    with store.session() as session:
+        return _summary(chat_repo.create_session(session, name, owner), 0)
+
+
+def ensure_session(store: Store, name: str, owner: int | None = None) -> None:
+    """Create the session unless the owner has it, tolerating a concurrent creation of the same one."""
+    name = check_session_name(name)
+    try:
+        with store.session() as session:
+            chat_repo.get_or_create_session(session, name, owner)
+    except chat_repo.SessionNameTaken:
+        pass  # another request created it between our look and our insert: it exists, as wanted
+
+
+def rename_session(store: Store, name: str, new_name: str, owner: int | None = None) -> dict[str, Any]:
+    """Rename one of the owner's sessions; Conflict when the new name is taken by another of theirs."""
+    name, new_name = check_session_name(name), check_session_name(new_name)
+    with store.session() as session:
+        chat = _require(session, name, owner)
+        if new_name != chat.name:
+            chat_repo.rename_session(session, chat, new_name)
+        return _summary(chat, chat_repo.turn_count(session, chat.id))
+
+
+def session_messages(
+    store: Store, name: str, owner: int | None = None, *, limit: int = 50, before: int | None = None
+) -> dict[str, Any]:
+    """One page of a session's turns, newest first: those with a position below ``before`` (from the
+    newest when None). ``next_before`` is the cursor of the next, older page; None on the last page."""
+    name = check_session_name(name)
+    with store.session() as session:
+        chat = _require(session, name, owner)
+        page = chat_repo.turns_page(session, chat.id, limit=limit + 1, before=before)
+        more = len(page) > limit
+        page = page[:limit]
+        return {
+            **_summary(chat, chat_repo.turn_count(session, chat.id)),
+            "messages": [_turn_dict(turn) for turn in page],
+            "next_before": page[-1].position if more else None,
+        }
+
+
+def find_account(store: Store, username: str) -> tuple[int, str]:
+    """(id, name) of the account named ``username``: the owner whose sessions a reader of every
+    session asks for."""
+    from logchat.services.accounts import is_valid_username
+    from logchat.storage import auth_repo
+
+    name = username.strip().lower()
+    with store.session() as session:
+        user = auth_repo.get_user_by_name(session, name) if is_valid_username(name) else None
+        if user is None:
+            raise NotFound(f"no user named {mask_secrets(username)!r}")
+        return user.id, user.username

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import inspect, text
 
 from logchat.storage.db import open_store
@@ -74,5 +75,81 @@ def test_upgrade_deletes_a_pickled_miner_state_unread_and_names_the_store(databa
             assert conn.execute(text("SELECT count(*) FROM template_miner_state")).scalar() == 0
             identities = conn.execute(text("SELECT store_id FROM store_identity")).scalars().all()
         assert len(identities) == 1 and len(identities[0]) == 32
+    finally:
+        store.close()
+
+
+def _store_at(database_url: str, revision: str):  # type: ignore[no-untyped-def]
+    from alembic import command
+
+    from logchat.storage.migrate import alembic_config
+
+    store = open_store(database_url, migrate=False)
+    with store.engine.begin() as conn:
+        command.upgrade(alembic_config(conn), revision)
+    return store
+
+
+def _add_cli_session(store, name: str, turns: int) -> None:  # type: ignore[no-untyped-def]
+    # Written the way the version before accounts owned sessions wrote them (no owner column yet).
+    import sqlalchemy as sa
+
+    sessions = sa.table("chat_sessions", *(sa.column(c) for c in ("id", "name", "created_at", "updated_at")))
+    turn_table = sa.table(
+        "chat_turns", sa.column("session_id"), sa.column("position"), sa.column("question"), sa.column("answer"),
+        sa.column("mode"), sa.column("filters", sa.JSON), sa.column("matched"),
+        sa.column("evidence_event_ids", sa.JSON), sa.column("citations", sa.JSON), sa.column("created_at"),
+    )
+    with store.engine.begin() as conn:
+        session_id = conn.execute(
+            sessions.insert().values(name=name, created_at=1, updated_at=2).returning(sessions.c.id)
+        ).scalar_one()
+        for position in range(1, turns + 1):
+            conn.execute(turn_table.insert().values(
+                session_id=session_id, position=position, question=f"question {position}", answer="answer",
+                mode="extractive", filters={"levels": ["error"]}, matched=position, evidence_event_ids=[],
+                citations=[], created_at=position,
+            ))
+
+
+def test_upgrade_keeps_command_line_sessions_and_their_turns(database_url: str) -> None:
+    from logchat.errors import Conflict
+    from logchat.services.sessions import create_session, list_sessions, session_messages, show_session
+
+    store = _store_at(database_url, "0004_store_identity")
+    try:
+        _add_cli_session(store, "incident-42", turns=3)
+        _add_cli_session(store, "nightly", turns=1)
+        assert upgrade_to_head(store) is True
+        # Still the command line's (owner None), every turn kept, in order.
+        listed = {item["name"]: item["turns"] for item in list_sessions(store)}
+        assert listed == {"incident-42": 3, "nightly": 1}
+        shown = show_session(store, "incident-42")
+        assert [turn["position"] for turn in shown["turns"]] == [1, 2, 3]
+        assert shown["turns"][0]["filters"] == {"levels": ["error"]}
+        assert session_messages(store, "incident-42", limit=2)["next_before"] == 2
+        # Names stay unique among the command line's sessions.
+        with pytest.raises(Conflict):
+            create_session(store, "incident-42")
+    finally:
+        store.close()
+
+
+def test_downgrade_to_one_namespace_keeps_command_line_sessions(database_url: str) -> None:
+    from alembic import command
+
+    from logchat.services.sessions import show_session
+    from logchat.storage.migrate import alembic_config
+
+    store = _store_at(database_url, "0004_store_identity")
+    try:
+        _add_cli_session(store, "incident-42", turns=2)
+        upgrade_to_head(store)
+        with store.engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0004_store_identity")
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM chat_turns")).scalar() == 2
+        upgrade_to_head(store)
+        assert len(show_session(store, "incident-42")["turns"]) == 2
     finally:
         store.close()

@@ -11,17 +11,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from logchat.storage.models.base import Base, UTCMicros
 
+_NO_OWNER = text("owner_id IS NULL")
+
 
 class ChatSession(Base):
+    """A conversation. ``owner_id`` is the account it belongs to; None for the command line's."""
+
     __tablename__ = "chat_sessions"
+    # Names are unique per owner; sessions without an owner (NULLs are distinct in a unique index)
+    # need the partial index to keep theirs unique among themselves.
+    __table_args__ = (
+        Index("uq_chat_sessions_owner_id_name", "owner_id", "name", unique=True),
+        Index("uq_chat_sessions_name_no_owner", "name", unique=True, sqlite_where=_NO_OWNER,
+              postgresql_where=_NO_OWNER),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    # Deleting an account deletes its sessions (see migration 0005 for why not SET NULL).
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCMicros)
     updated_at: Mapped[datetime] = mapped_column(UTCMicros)
 

@@ -17,10 +17,26 @@ if TYPE_CHECKING:
     from logchat.services.auth import Principal
 
 
+@dataclass
+class Conversation:
+    """What a command may read and change: the socket's caller and its current chat session."""
+
+    services: Services
+    principal: Principal
+    session: str | None = None  # questions without a session of their own go here
+
+    @property
+    def owner(self) -> int | None:
+        return self.principal.user_id
+
+
+Handler = Callable[[Conversation, list[str]], Awaitable[dict[str, Any]]]
+
+
 @dataclass(frozen=True)
 class Command:
     permission: str
-    handler: Callable[[Services, Principal, list[str]], Awaitable[dict[str, Any]]]
+    handler: Handler
     usage: str
     help: str
 
@@ -28,8 +44,8 @@ class Command:
 COMMANDS: dict[str, Command] = {}
 
 
-def command(name: str, *, permission: str, usage: str, help: str) -> Callable[..., Any]:
-    def register(handler: Callable[[Services, Principal, list[str]], Awaitable[dict[str, Any]]]) -> Any:
+def command(name: str, *, permission: str, usage: str, help: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
         COMMANDS[name] = Command(permission, handler, usage, help)
         return handler
 
@@ -47,17 +63,17 @@ def split(text: str) -> tuple[str, list[str]]:
     return words[0].lower(), words[1:]
 
 
-async def run_command(services: Services, principal: Principal, text: str) -> dict[str, Any]:
+async def run_command(conversation: Conversation, text: str) -> dict[str, Any]:
     from logchat.errors import PermissionDenied
 
     name, args = split(text)
     found = COMMANDS.get(name)
     if found is None:
         raise UsageError(f"unknown command /{name}: type /help for the list")
-    if not principal.can(found.permission):
-        raise PermissionDenied(f"/{name} needs the {found.permission} permission, which the {principal.role.value} "
-                               "role does not have")
-    return await found.handler(services, principal, args)
+    role = conversation.principal.role.value
+    if not conversation.principal.can(found.permission):
+        raise PermissionDenied(f"/{name} needs the {found.permission} permission, which the {role} role does not have")
+    return await found.handler(conversation, args)
 
 
 async def _blocking(services: Services, function: Callable[..., Any], *args: Any) -> Any:
@@ -68,15 +84,16 @@ async def _blocking(services: Services, function: Callable[..., Any], *args: Any
 
 
 @command("help", permission="chat:use", usage="/help", help="the commands you may use")
-async def help_command(services: Services, principal: Principal, args: list[str]) -> dict[str, Any]:
+async def help_command(conversation: Conversation, args: list[str]) -> dict[str, Any]:
     usable = [{"command": spec.usage, "help": spec.help}
-              for spec in COMMANDS.values() if principal.can(spec.permission)]
+              for spec in COMMANDS.values() if conversation.principal.can(spec.permission)]
     lines = [f"{item['command']}: {item['help']}" for item in usable]
     return {"text": "\n".join(lines), "commands": usable}
 
 
 @command("whoami", permission="chat:use", usage="/whoami", help="your user name, role and permissions")
-async def whoami_command(services: Services, principal: Principal, args: list[str]) -> dict[str, Any]:
+async def whoami_command(conversation: Conversation, args: list[str]) -> dict[str, Any]:
+    principal = conversation.principal
     permissions = sorted(principal.permissions)
     return {"text": f"{principal.username} ({principal.role.value})", "username": principal.username,
             "role": principal.role.value, "permissions": permissions}
@@ -102,10 +119,11 @@ def _stat_arguments(args: list[str]) -> dict[str, Any]:
 
 @command("stat", permission="logs:read", usage="/stat [--since X] [--until Y] [--level L] [--source S] [--host H]",
          help="what is in the store, as `logchat stat` shows it")
-async def stat_command(services: Services, principal: Principal, args: list[str]) -> dict[str, Any]:
+async def stat_command(conversation: Conversation, args: list[str]) -> dict[str, Any]:
     from logchat.services.stats import StatQuery, compute_stats, resolve_level
     from logchat.services.timeparse import parse_cli_window
 
+    services = conversation.services
     options = _stat_arguments(args)
     since, until = parse_cli_window(options.get("since"), options.get("until"),
                                     services.settings.ingest.default_timezone)
@@ -120,3 +138,49 @@ async def stat_command(services: Services, principal: Principal, args: list[str]
     first = span["first"].isoformat() if span["first"] else "-"
     last = span["last"].isoformat() if span["last"] else "-"
     return {"text": f"{result['total']:,} events, {first} to {last}", "stats": result}
+
+
+def _need_account(conversation: Conversation) -> int:
+    if conversation.owner is None:
+        raise UsageError("chat sessions need an account: sign in")
+    return conversation.owner
+
+
+@command("sessions", permission="chat:use", usage="/sessions", help="your chat sessions, most recent first")
+async def sessions_command(conversation: Conversation, args: list[str]) -> dict[str, Any]:
+    from logchat.services.sessions import list_sessions
+
+    owner = _need_account(conversation)
+    found = await _blocking(conversation.services, list_sessions, conversation.services.store, owner)
+    names = [item["name"] for item in found]
+    text = "\n".join(names) if names else "no sessions yet: /session NAME starts one"
+    return {"text": text, "sessions": found, "current": conversation.session}
+
+
+@command("session", permission="chat:use", usage="/session NAME",
+         help="switch to the session NAME (created if new) and see its last turns")
+async def session_command(conversation: Conversation, args: list[str]) -> dict[str, Any]:
+    from logchat.services.sessions import ensure_session, session_messages
+
+    owner = _need_account(conversation)
+    if len(args) != 1:
+        raise UsageError("usage: /session NAME (quote a name with spaces)")
+    services = conversation.services
+    await _blocking(services, ensure_session, services.store, args[0], owner)
+    page = await _blocking(services, session_messages, services.store, args[0], owner)
+    conversation.session = page["name"]
+    return {"text": f"session {page['name']} ({len(page['messages'])} recent turns)", "session": page["name"],
+            "messages": page["messages"]}
+
+
+@command("clear", permission="chat:use", usage="/clear", help="start a new, empty session")
+async def clear_command(conversation: Conversation, args: list[str]) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    from logchat.services.sessions import ensure_session
+
+    owner = _need_account(conversation)
+    name = f"chat-{datetime.now(UTC):%Y%m%d-%H%M%S-%f}"
+    await _blocking(conversation.services, ensure_session, conversation.services.store, name, owner)
+    conversation.session = name
+    return {"text": f"new session {name}", "session": name}

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSCloseCode, WSMsgType, web
 from pydantic import BaseModel, Field, ValidationError
 
+from logchat.daemon.commands import Conversation
 from logchat.daemon.endpoints import PUBLIC, Call, endpoint
 from logchat.errors import LogchatError, TokenInvalid
 
@@ -43,6 +44,7 @@ class AskFrame(BaseModel):
     id: str = Field(min_length=1, max_length=128)
     question: str = Field(min_length=1, max_length=10_000)
     no_llm: bool = False
+    session: str | None = Field(None, max_length=200)  # default: the socket's current session
 
 
 def setup(app: web.Application) -> None:
@@ -90,6 +92,7 @@ class ChatSocket:
         self.app, self.services, self.ws = app, services, ws
         self.token = token
         self.principal: Principal | None = None
+        self.conversation: Conversation | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.closing = False
         self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(SEND_QUEUE_FRAMES)
@@ -150,6 +153,7 @@ class ChatSocket:
         if not await self._check_token():
             return False
         assert self.principal is not None
+        self.conversation = Conversation(self.services, self.principal)
         self.send({"type": "ready", "username": self.principal.username, "role": self.principal.role.value})
         return True
 
@@ -164,6 +168,8 @@ class ChatSocket:
         except (AuthError, TokenInvalid) as exc:
             await self.close(CLOSE_UNAUTHENTICATED, exc.message[:120])
             return False
+        if self.conversation is not None:
+            self.conversation.principal = self.principal  # the role may have changed since
         return True
 
     async def _serve(self) -> None:
@@ -221,7 +227,15 @@ class ChatSocket:
 
             self.send_error(frame.id, PermissionDenied("asking needs the chat:use permission"))
             return
-        request = AskRequest(question=frame.question, use_llm=not frame.no_llm)
+        assert self.conversation is not None
+        session = frame.session or self.conversation.session
+        owner = self.principal.user_id
+        if session is not None and owner is None:
+            from logchat.errors import UsageError
+
+            self.send_error(frame.id, UsageError("chat sessions need an account: sign in"))
+            return
+        request = AskRequest(question=frame.question, use_llm=not frame.no_llm, session=session, owner=owner)
         async for event in answer_events(self.services, request):
             if event.kind == "token":
                 self.send({"type": "token", "id": frame.id, "text": event.data})
@@ -235,9 +249,9 @@ class ChatSocket:
     async def _command(self, frame: AskFrame) -> None:
         from logchat.daemon.commands import run_command
 
-        assert self.principal is not None
+        assert self.conversation is not None
         try:
-            result = await run_command(self.services, self.principal, frame.question)
+            result = await run_command(self.conversation, frame.question)
         except LogchatError as exc:
             self.send_error(frame.id, exc)
             return

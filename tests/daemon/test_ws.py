@@ -80,7 +80,8 @@ async def test_slash_commands_follow_the_role(client: Any, small_store: Any, tok
     ws = await signed_in(client, tokens["viewer"])
     await ws.send_json({"type": "ask", "id": "h", "question": "/help"})
     helped = (await frames_until(ws, "command", "h"))[-1]
-    assert {item["command"].split()[0] for item in helped["commands"]} == {"/help", "/whoami", "/stat"}
+    assert {item["command"].split()[0] for item in helped["commands"]} == {
+        "/help", "/whoami", "/stat", "/sessions", "/session", "/clear"}
     await ws.send_json({"type": "ask", "id": "s", "question": "/stat --level error"})
     stat = (await frames_until(ws, "command", "s"))[-1]
     assert stat["stats"]["total"] >= 0 and stat["command"] == "/stat"
@@ -157,3 +158,30 @@ async def test_an_answer_in_flight_at_shutdown_is_finished_first(client: Any, sm
     closed = await ws.receive(timeout=30)
     assert closed.type == WSMsgType.CLOSE and closed.data == 1001
     await stopping
+
+
+async def test_a_session_keeps_its_turns_across_reconnects(client: Any, small_store: Any,
+                                                           tokens: dict[str, str]) -> None:
+    ws = await signed_in(client, tokens["viewer"])
+    await ws.send_json({"type": "ask", "id": "s", "question": "/session incident-7"})
+    switched = (await frames_until(ws, "command", "s"))[-1]
+    assert switched["session"] == "incident-7" and switched["messages"] == []
+    await ws.send_json({"type": "ask", "id": "q", "question": "failed password", "no_llm": True})
+    answer = (await frames_until(ws, "answer", "q"))[-1]
+    assert answer["session"] == "incident-7"
+    await ws.close()
+    again = await signed_in(client, tokens["viewer"])
+    await again.send_json({"type": "ask", "id": "l", "question": "/sessions"})
+    listed = (await frames_until(again, "command", "l"))[-1]
+    assert [item["name"] for item in listed["sessions"]] == ["incident-7"]
+    await again.send_json({"type": "ask", "id": "r", "question": "/session incident-7"})
+    reopened = (await frames_until(again, "command", "r"))[-1]
+    assert [turn["question"] for turn in reopened["messages"]] == ["failed password"]
+    await again.send_json({"type": "ask", "id": "c", "question": "/clear"})
+    cleared = (await frames_until(again, "command", "c"))[-1]
+    assert cleared["session"].startswith("chat-") and cleared["session"] != "incident-7"
+    await again.close()
+    other = await signed_in(client, tokens["analyst"])
+    await other.send_json({"type": "ask", "id": "l", "question": "/sessions"})
+    assert (await frames_until(other, "command", "l"))[-1]["sessions"] == []  # sessions are per user
+    await other.close()

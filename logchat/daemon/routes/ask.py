@@ -48,7 +48,9 @@ class AskBody(BaseModel):
     processes: list[str] = Field(default_factory=list, max_length=50, description="Only these processes.")
     no_llm: bool = Field(False, description="Extractive answer only; no model is asked (`--no-llm`).")
     stream: bool = Field(False, description="Stream Server-Sent Events (as does `Accept: text/event-stream`).")
-    session: None = Field(None, description="Not accepted yet: chat sessions are not available over HTTP.")
+    session: str | None = Field(None, description=(
+        "One of the caller's chat sessions (created on first use): the question and answer are kept in "
+        "it, and a follow-up without filters of its own reuses the session's scope."))
 
     @field_validator("question")
     @classmethod
@@ -57,13 +59,18 @@ class AskBody(BaseModel):
             raise PydanticCustomError("blank", "the question is empty")
         return value
 
-    @field_validator("session", mode="before")
+    @field_validator("session")
     @classmethod
-    def _no_sessions(cls, value: Any) -> None:
-        # CLI sessions belong to no user; web users must not read or extend them.
-        raise PydanticCustomError(
-            "sessions_unavailable", "chat sessions are not available over HTTP yet; ask without `session`"
-        )
+    def _session_name(cls, value: str | None) -> str | None:
+        from logchat.errors import UsageError
+        from logchat.services.sessions import check_session_name
+
+        if value is None:
+            return None
+        try:
+            return check_session_name(value)
+        except UsageError as exc:
+            raise PydanticCustomError("session_name", exc.message) from None
 
 
 class TimeRangeOut(BaseModel):
@@ -122,7 +129,7 @@ class AskAnswer(BaseModel):
     timings_ms: dict[str, float | None]
 
 
-def _ask_request(settings: Settings, body: AskBody) -> AskRequest:
+def _ask_request(settings: Settings, body: AskBody, owner: int | None) -> AskRequest:
     """The service's request; bad times or levels are refused here, naming the field, before any work."""
     from logchat.daemon.routes.logs import naming, time_window
     from logchat.errors import UsageError
@@ -146,7 +153,19 @@ def _ask_request(settings: Settings, body: AskBody) -> AskRequest:
     return AskRequest(
         question=body.question, now=anchor, since=body.since, until=body.until, levels=body.levels,
         hosts=body.hosts, sources=body.sources, processes=body.processes, use_llm=not body.no_llm,
+        session=body.session, owner=owner,
     )  # fmt: skip
+
+
+def session_owner(call: Call) -> int | None:
+    """The account whose sessions a question may use. A session always has an owner over HTTP: the
+    command line's sessions (no owner) are never reached from the daemon."""
+    from logchat.daemon.endpoints import InvalidField
+
+    owner = call.principal.user_id if call.principal is not None else None
+    if call.body.session is not None and owner is None:
+        raise InvalidField("session: chat sessions need an account; sign in", field="session")
+    return owner
 
 
 def _wants_stream(request: web.Request, body: AskBody) -> bool:
@@ -160,7 +179,7 @@ async def ask_question(call: Call) -> Any:
     from logchat.daemon.app import run_answer
 
     settings = call.services.settings
-    request = _ask_request(settings, call.body)
+    request = _ask_request(settings, call.body, session_owner(call))
     if _wants_stream(call.request, call.body):
         return await _stream(call, request)
     relay = Relay(asyncio.get_running_loop(), None, answer_seconds(settings))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from conftest import bearer
+from daemon_helpers import bearer
 
 SESSIONS = "/api/v1/chat/sessions"
 

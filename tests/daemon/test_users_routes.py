@@ -100,7 +100,7 @@ async def test_change_role_and_enabled(client: Any, tokens: dict[str, str]) -> N
 
     disabled = await (await client.patch(f"{USERS}/viewer", headers=admin, json={"enabled": False})).json()
     assert disabled["enabled"] is False
-    assert (await error_of(await client.get("/api/v1/auth/me", headers=bearer(tokens["viewer"])), 403))[
+    assert (await error_of(await client.get("/api/v1/auth/me", headers=bearer(tokens["viewer"])), 401))[
         "code"] == "account_disabled"
     enabled = await (await client.patch(f"{USERS}/viewer", headers=admin, json={"enabled": True})).json()
     assert enabled["enabled"] is True

@@ -113,6 +113,10 @@ class ServeSettings(_Section):
     shutdown_grace_seconds: float = Field(default=30.0, ge=0)
     # Synchronous work (SQL, FAISS, the model client) runs in this many threads, off the event loop.
     worker_threads: int = Field(default=8, ge=1, le=256)
+    # Background jobs of the daemon: reload every configured source this often (0: only on request).
+    reload_interval_seconds: float = Field(default=0.0, ge=0)
+    # Chat turns older than this many days are deleted, with sessions left empty (0: keep forever).
+    chat_retention_days: float = Field(default=0.0, ge=0)
 
 
 class Settings(BaseSettings):

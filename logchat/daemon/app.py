@@ -88,6 +88,10 @@ def create_app(
         await asyncio.get_running_loop().run_in_executor(None, built.close)
 
     app.cleanup_ctx.append(own_services)
+    # Reload jobs and the scheduler: after the services, so that they stop before the services close.
+    from logchat.daemon.scheduler import background_jobs
+
+    app.cleanup_ctx.append(background_jobs)
     add_routes(app, ENDPOINTS)
     # The pages' scripts and styles: files of the package, never a directory listing.
     app.router.add_static("/static/", Path(__file__).parent / "web", show_index=False, follow_symlinks=False)

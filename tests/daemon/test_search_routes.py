@@ -174,7 +174,8 @@ async def test_keyset_pages_neither_repeat_nor_skip_lines_while_new_ones_arrive(
     first = await search(client, token, limit=7)
     # Lines stored between two pages do not shift the pages: one stamped later than the cursor is not
     # shown, one stamped earlier (a late line) is shown in its place.
-    write(other, other_lines() + [
+    write(other, [
+        *other_lines(),
         _line(98, host="db-01", process="postgres", level="error", message="early", ts=BASE + timedelta(hours=1)),
         _line(99, host="db-01", process="postgres", level="error", message="late", ts=BASE + timedelta(seconds=1)),
     ])

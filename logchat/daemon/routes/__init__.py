@@ -1,3 +1,8 @@
 """Every module of routes; importing this package registers their endpoints."""
 
-from logchat.daemon.routes import health, meta  # noqa: F401
+from logchat.daemon.routes import (  # noqa: F401
+    health,
+    jobs,
+    meta,
+    search,
+)

@@ -243,7 +243,8 @@ class JobRegistry:
             services.executor, refresh_vectors_after, services.store, services.settings, report
         )
         if vectors is None:
-            outcome, detail = "skipped", "no new events; the index is current"
+            outcome = "skipped"
+            detail = "the store failed during the reload" if report.error else "no new events; the index is current"
         elif "error" in vectors:
             outcome, detail = FAILED, str(vectors["error"])
         else:

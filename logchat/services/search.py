@@ -172,7 +172,15 @@ def decode_cursor(cursor: str) -> lines_repo.Position:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
         ts_text, id_text = text.split(":")
-        ts = None if ts_text == "-" else from_micros(int(ts_text))
-        return lines_repo.Position(ts, int(id_text))
+        ts = None if ts_text == "-" else from_micros(_int64(ts_text))
+        return lines_repo.Position(ts, _int64(id_text))
     except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError):
         raise InvalidParameter("after", "not a cursor returned by a previous search (its `next`)") from None
+
+
+def _int64(text: str) -> int:
+    # What the database's BIGINT holds; anything else was not made by encode_cursor.
+    value = int(text)
+    if not -(2**63) <= value < 2**63:
+        raise ValueError(text)
+    return value

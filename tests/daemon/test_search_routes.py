@@ -3,6 +3,7 @@ filters, keyset pages that neither repeat nor skip lines, context from the same 
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -155,7 +156,9 @@ async def test_bad_parameters_are_422_naming_the_field(client: Any, services: An
         "context": {"context": "21"},
         "colour": {"colour": "blue"},  # unknown parameters are refused, not ignored
     }
-    for field, params in cases.items():
+    huge = base64.urlsafe_b64encode(f"-:{10**30}".encode()).decode()
+    more_cases = {"after": {"after": huge}, "q": {"q": "a\x00b"}, "host": {"host": "web\x00"}}
+    for field, params in [*cases.items(), *more_cases.items()]:
         response = await client.get(SEARCH, params=params, headers=bearer(tokens["analyst"]))
         body = await response.json()
         assert response.status == 422, (field, body)

@@ -34,6 +34,15 @@ class SearchParams(BaseModel):
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
 
+    @field_validator("q", "since", "until", "level", "host", "source", "process", "after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # No stored line holds NUL (PostgreSQL text cannot), and PostgreSQL refuses it in a query.
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(item, str) and "\x00" in item for item in values):
+            raise ValueError("must not contain NUL characters")
+        return value
+
 
 class Line(BaseModel):
     id: int

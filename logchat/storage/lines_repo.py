@@ -18,12 +18,11 @@ from sqlalchemy.orm import Session
 from logchat.storage.models import Event, Source
 from logchat.storage.search_repo import EventRow, _event_columns
 
+# SQLite refuses a compound SELECT of more than 500 parts: two parts per hit.
+_HITS_PER_QUERY = 100
+
 __all__ = ["LineRow", "Position", "context_of", "event_is", "page_of_events", "unindexed_words"]
 
-# Context is looked up first among events stored this close (in ids) to the hit: a file is stored in
-# batches of consecutive ids, so its neighbours are almost always there, and the lookup stays a short
-# range scan of the primary key. Only a hit at the edge of an ingest run needs the unbounded walk.
-_NEAR_IDS = 50_000
 
 
 @dataclass
@@ -83,13 +82,16 @@ def context_of(session: Session, hits: Sequence[LineRow], lines: int) -> dict[in
     generation, in file order. Within one generation of a source, ids grow with line numbers."""
     if lines <= 0 or not hits:
         return {}
+    first_id, last_id = session.execute(text("SELECT min(id), max(id) FROM events")).one()
     found: dict[tuple[int, str], list[int]] = {}
+    for start in range(0, len(hits), _HITS_PER_QUERY):
+        found.update(_near_neighbours(session, hits[start : start + _HITS_PER_QUERY], lines))
     for hit in hits:
-        for side in ("before", "after"):
-            ids = _neighbours(session, hit, side, lines, near=True)
-            if len(ids) < lines:
-                ids = _neighbours(session, hit, side, lines, near=False)
-            found[(hit.id, side)] = ids
+        # The few not found close by (at the edge of an ingest run, or of the file): look further.
+        if len(found[(hit.id, "before")]) < lines:
+            found[(hit.id, "before")] = _neighbours(session, hit, lines, before=True, edge=int(first_id))
+        if len(found[(hit.id, "after")]) < lines:
+            found[(hit.id, "after")] = _neighbours(session, hit, lines, before=False, edge=int(last_id))
     rows = _fetch(session, [event_id for ids in found.values() for event_id in ids])
     result = {}
     for hit in hits:
@@ -99,8 +101,8 @@ def context_of(session: Session, hits: Sequence[LineRow], lines: int) -> dict[in
     return result
 
 
-# Plain SQL text, two small queries per hit: building one SQLAlchemy expression per hit cost more
-# than running them (a page of 500 hits spent most of its time compiling).
+# Plain SQL text: building one SQLAlchemy expression per hit cost more than running it (a page of 500
+# hits spent most of its time compiling).
 _BEFORE = text(
     "SELECT id FROM events WHERE source_id = :source AND generation = :generation AND id < :hit AND id >= :bound"
     " ORDER BY id DESC LIMIT :n"
@@ -109,16 +111,45 @@ _AFTER = text(
     "SELECT id FROM events WHERE source_id = :source AND generation = :generation AND id > :hit AND id <= :bound"
     " ORDER BY id ASC LIMIT :n"
 )
-_NO_BOUND = 1 << 62
 
 
-def _neighbours(session: Session, hit: LineRow, side: str, lines: int, *, near: bool) -> list[int]:
-    if side == "before":
-        statement, bound = _BEFORE, hit.id - _NEAR_IDS if near else -_NO_BOUND
-    else:
-        statement, bound = _AFTER, hit.id + _NEAR_IDS if near else _NO_BOUND
-    params = {"source": hit.source_id, "generation": hit.generation, "hit": hit.id, "bound": bound, "n": lines}
-    return [int(event_id) for event_id in session.scalars(statement, params)]
+def _span(lines: int) -> int:
+    return max(4 * lines, 64)
+
+
+def _near_neighbours(session: Session, hits: Sequence[LineRow], lines: int) -> dict[tuple[int, str], list[int]]:
+    """The neighbours of many hits within the first range of ids, in one round trip."""
+    parts: list[str] = []
+    params: dict[str, int] = {"n": lines}
+    span = _span(lines)
+    for index, hit in enumerate(hits):
+        params.update({f"s{index}": hit.source_id, f"g{index}": hit.generation, f"h{index}": hit.id,
+                       f"lo{index}": hit.id - span, f"hi{index}": hit.id + span})
+        same_file = f"source_id = :s{index} AND generation = :g{index}"
+        parts.append(f"SELECT * FROM (SELECT {2 * index} AS k, id FROM events WHERE {same_file}"
+                     f" AND id < :h{index} AND id >= :lo{index} ORDER BY id DESC LIMIT :n) AS b{index}")
+        parts.append(f"SELECT * FROM (SELECT {2 * index + 1} AS k, id FROM events WHERE {same_file}"
+                     f" AND id > :h{index} AND id <= :hi{index} ORDER BY id ASC LIMIT :n) AS a{index}")
+    found: dict[tuple[int, str], list[int]] = {(hit.id, side): [] for hit in hits for side in ("before", "after")}
+    for key, event_id in session.execute(text(" UNION ALL ".join(parts)), params):
+        found[(hits[key // 2].id, "after" if key % 2 else "before")].append(int(event_id))
+    return found
+
+
+def _neighbours(session: Session, hit: LineRow, lines: int, *, before: bool, edge: int) -> list[int]:
+    """The ids of the ``lines`` events of the hit's file next to it, looked for in a range of ids that
+    grows sixteenfold (from where :func:`_near_neighbours` stopped) until they are found or the range
+    reaches the first (last) event. A bounded range is cheap whatever plan the database picks
+    (PostgreSQL, without fresh statistics, sorts the whole range rather than walking the primary key
+    back from the hit)."""
+    span = _span(lines) * 16
+    while True:
+        bound = hit.id - span if before else hit.id + span
+        params = {"source": hit.source_id, "generation": hit.generation, "hit": hit.id, "bound": bound, "n": lines}
+        ids = [int(event_id) for event_id in session.scalars(_BEFORE if before else _AFTER, params)]
+        if len(ids) >= lines or (bound <= edge if before else bound >= edge):
+            return ids
+        span *= 16
 
 
 def _fetch(session: Session, ids: Sequence[int]) -> dict[int, LineRow]:

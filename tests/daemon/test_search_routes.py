@@ -214,9 +214,9 @@ async def test_context_lines_come_from_the_same_file_and_generation(
     lines = app_lines(20)
     app = write(tmp_path / "app.jsonl", lines)
     index(services, app)
-    other = write(tmp_path / "other.jsonl", other_lines())
+    other = write(tmp_path / "other.jsonl", other_lines() * 15)
     index(services, other)
-    # More of app.jsonl after other.jsonl: its ids are no longer next to those of its earlier lines.
+    # More of app.jsonl after 150 lines of other.jsonl: its ids are far from those of its earlier lines.
     more = app_lines(6, start=20)
     write(app, lines + more)
     index(services, app)

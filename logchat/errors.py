@@ -105,6 +105,12 @@ class AccountDisabled(AuthError):
     code = "account_disabled"
 
 
+class DisabledAccountToken(AccountDisabled):
+    """A token of an account disabled since: no valid credential, so 401 like any dead token."""
+
+    http_status = 401
+
+
 class PermissionDenied(AuthError):
     http_status = 403
     code = "forbidden"

@@ -32,6 +32,7 @@ from logchat.auth.tokens import ACCESS, REFRESH, TokenClaims, TokenCodec, load_s
 from logchat.errors import (
     AccountDisabled,
     ConfigError,
+    DisabledAccountToken,
     InvalidCredentials,
     PermissionDenied,
     TokenInvalid,
@@ -326,7 +327,7 @@ class AuthService:
             if row is None or row.username != claims.username:
                 raise TokenInvalid("the account of this token no longer exists")
             if not row.enabled:
-                raise AccountDisabled(f"account {row.username!r} is disabled")
+                raise DisabledAccountToken(f"account {row.username!r} is disabled")
             if row.token_version != claims.version:
                 raise TokenRevoked("token no longer valid (password changed or signed out everywhere): sign in again")
             return UserInfo.from_row(row), row.token_version

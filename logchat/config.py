@@ -123,6 +123,10 @@ class ServeSettings(_Section):
     tls_key: Path | None = None
     # Browser origins allowed to call the API from other sites (CORS); empty = same origin only.
     cors_origins: list[str] = Field(default_factory=list)
+    # Background jobs of the daemon: reload every configured source this often (0: only on request).
+    reload_interval_seconds: float = Field(default=0.0, ge=0)
+    # Chat turns older than this many days are deleted, with sessions left empty (0: keep forever).
+    chat_retention_days: float = Field(default=0.0, ge=0)
 
     @model_validator(mode="after")
     def _tls_pair(self) -> ServeSettings:

@@ -16,6 +16,7 @@ from logchat.daemon import ws as chat_socket
 from logchat.daemon.endpoints import ENDPOINTS, add_routes
 from logchat.daemon.middleware import MIDDLEWARES, add_headers
 from logchat.daemon.ratelimit import RateLimiter, make_rate_limiter
+from logchat.daemon.scheduler import background_jobs
 
 if TYPE_CHECKING:
     from logchat.config import Settings
@@ -104,6 +105,8 @@ def create_app(
     app.cleanup_ctx.append(own_services)
     app.on_response_prepare.append(add_headers)
     chat_socket.setup(app)
+    # Reload jobs and the scheduler: after the services, so that they stop before the services close.
+    app.cleanup_ctx.append(background_jobs)
     add_routes(app, ENDPOINTS)
     # The pages' scripts and styles: files of the package, never a directory listing.
     app.router.add_static("/static/", Path(__file__).parent / "web", show_index=False, follow_symlinks=False)

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from logchat.errors import UsageError
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from logchat.daemon.app import Services
     from logchat.services.auth import Principal
 
@@ -24,13 +26,16 @@ class Conversation:
     services: Services
     principal: Principal
     session: str | None = None  # questions without a session of their own go here
+    app: web.Application | None = None  # for the daemon-wide job registry
 
     @property
     def owner(self) -> int | None:
         return self.principal.user_id
 
 
-Handler = Callable[[Conversation, list[str]], Awaitable[dict[str, Any]]]
+# A command may send frames before its reply (progress); ``Progress`` sends one.
+Progress = Callable[[dict[str, Any]], None]
+Handler = Callable[[Conversation, list[str], Progress], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,7 @@ def split(text: str) -> tuple[str, list[str]]:
     return words[0].lower(), words[1:]
 
 
-async def run_command(conversation: Conversation, text: str) -> dict[str, Any]:
+async def run_command(conversation: Conversation, text: str, progress: Progress | None = None) -> dict[str, Any]:
     from logchat.errors import PermissionDenied
 
     name, args = split(text)
@@ -73,7 +78,7 @@ async def run_command(conversation: Conversation, text: str) -> dict[str, Any]:
     role = conversation.principal.role.value
     if not conversation.principal.can(found.permission):
         raise PermissionDenied(f"/{name} needs the {found.permission} permission, which the {role} role does not have")
-    return await found.handler(conversation, args)
+    return await found.handler(conversation, args, progress or (lambda frame: None))
 
 
 async def _blocking(services: Services, function: Callable[..., Any], *args: Any) -> Any:
@@ -84,7 +89,7 @@ async def _blocking(services: Services, function: Callable[..., Any], *args: Any
 
 
 @command("help", permission="chat:use", usage="/help", help="the commands you may use")
-async def help_command(conversation: Conversation, args: list[str]) -> dict[str, Any]:
+async def help_command(conversation: Conversation, args: list[str], progress: Progress) -> dict[str, Any]:
     usable = [{"command": spec.usage, "help": spec.help}
               for spec in COMMANDS.values() if conversation.principal.can(spec.permission)]
     lines = [f"{item['command']}: {item['help']}" for item in usable]
@@ -92,7 +97,7 @@ async def help_command(conversation: Conversation, args: list[str]) -> dict[str,
 
 
 @command("whoami", permission="chat:use", usage="/whoami", help="your user name, role and permissions")
-async def whoami_command(conversation: Conversation, args: list[str]) -> dict[str, Any]:
+async def whoami_command(conversation: Conversation, args: list[str], progress: Progress) -> dict[str, Any]:
     principal = conversation.principal
     permissions = sorted(principal.permissions)
     return {"text": f"{principal.username} ({principal.role.value})", "username": principal.username,
@@ -119,7 +124,7 @@ def _stat_arguments(args: list[str]) -> dict[str, Any]:
 
 @command("stat", permission="logs:read", usage="/stat [--since X] [--until Y] [--level L] [--source S] [--host H]",
          help="what is in the store, as `logchat stat` shows it")
-async def stat_command(conversation: Conversation, args: list[str]) -> dict[str, Any]:
+async def stat_command(conversation: Conversation, args: list[str], progress: Progress) -> dict[str, Any]:
     from logchat.services.stats import StatQuery, compute_stats, resolve_level
     from logchat.services.timeparse import parse_cli_window
 
@@ -147,7 +152,7 @@ def _need_account(conversation: Conversation) -> int:
 
 
 @command("sessions", permission="chat:use", usage="/sessions", help="your chat sessions, most recent first")
-async def sessions_command(conversation: Conversation, args: list[str]) -> dict[str, Any]:
+async def sessions_command(conversation: Conversation, args: list[str], progress: Progress) -> dict[str, Any]:
     from logchat.services.sessions import list_sessions
 
     owner = _need_account(conversation)
@@ -159,7 +164,7 @@ async def sessions_command(conversation: Conversation, args: list[str]) -> dict[
 
 @command("session", permission="chat:use", usage="/session NAME",
          help="switch to the session NAME (created if new) and see its last turns")
-async def session_command(conversation: Conversation, args: list[str]) -> dict[str, Any]:
+async def session_command(conversation: Conversation, args: list[str], progress: Progress) -> dict[str, Any]:
     from logchat.services.sessions import ensure_session, session_messages
 
     owner = _need_account(conversation)
@@ -174,7 +179,7 @@ async def session_command(conversation: Conversation, args: list[str]) -> dict[s
 
 
 @command("clear", permission="chat:use", usage="/clear", help="start a new, empty session")
-async def clear_command(conversation: Conversation, args: list[str]) -> dict[str, Any]:
+async def clear_command(conversation: Conversation, args: list[str], progress: Progress) -> dict[str, Any]:
     from datetime import UTC, datetime
 
     from logchat.services.sessions import ensure_session
@@ -184,3 +189,37 @@ async def clear_command(conversation: Conversation, args: list[str]) -> dict[str
     await _blocking(conversation.services, ensure_session, conversation.services.store, name, owner)
     conversation.session = name
     return {"text": f"new session {name}", "session": name}
+
+
+@command("reload", permission="logs:reload", usage="/reload [SINCE] [UNTIL]",
+         help="read what is new in the configured sources: progress, then the summary")
+async def reload_command(conversation: Conversation, args: list[str], progress: Progress) -> dict[str, Any]:
+    import asyncio
+
+    from logchat.daemon.jobs import JOBS, SUCCEEDED, ReloadRunning
+    from logchat.services.ingest import TimeWindow
+    from logchat.services.timeparse import parse_cli_window
+
+    if len(args) > 2 or conversation.app is None:
+        raise UsageError(f"usage: {COMMANDS['reload'].usage}")
+    since, until = parse_cli_window(args[0] if args else None, args[1] if len(args) > 1 else None,
+                                    conversation.services.settings.ingest.default_timezone)
+    registry = conversation.app[JOBS]
+    try:
+        # The one-at-a-time rule of POST /api/v1/logs/reload holds here too: same registry.
+        job = registry.start_reload(conversation.services, window=TimeWindow(since, until),
+                                    started_by=conversation.principal.username)
+    except ReloadRunning as exc:
+        raise UsageError(f"{exc.message}; follow it at /api/v1/logs/jobs/{exc.job_id}") from None
+    waiting = asyncio.ensure_future(registry.wait(job))
+    while not waiting.done():
+        await asyncio.wait({waiting}, timeout=1.0)
+        if not waiting.done():
+            progress({"type": "progress", "job": job.id, **job.to_dict().get("progress", {})})
+    finished = waiting.result().to_dict()
+    summary = finished.get("summary") or {}
+    if finished.get("state") != SUCCEEDED:
+        error = finished.get("error") or "the reload failed"
+        return {"text": f"reload {finished.get('state')}: {error}", "job": finished}
+    return {"text": f"{summary.get('new_events', 0):,} new events from {len(summary.get('sources', []))} sources",
+            "job": finished}

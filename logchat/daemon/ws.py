@@ -153,7 +153,7 @@ class ChatSocket:
         if not await self._check_token():
             return False
         assert self.principal is not None
-        self.conversation = Conversation(self.services, self.principal)
+        self.conversation = Conversation(self.services, self.principal, app=self.app)
         self.send({"type": "ready", "username": self.principal.username, "role": self.principal.role.value})
         return True
 
@@ -251,7 +251,8 @@ class ChatSocket:
 
         assert self.conversation is not None
         try:
-            result = await run_command(self.conversation, frame.question)
+            result = await run_command(self.conversation, frame.question,
+                                       lambda extra: self.send({**extra, "id": frame.id}))
         except LogchatError as exc:
             self.send_error(frame.id, exc)
             return

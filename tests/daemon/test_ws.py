@@ -185,3 +185,25 @@ async def test_a_session_keeps_its_turns_across_reconnects(client: Any, small_st
     await other.send_json({"type": "ask", "id": "l", "question": "/sessions"})
     assert (await frames_until(other, "command", "l"))[-1]["sessions"] == []  # sessions are per user
     await other.close()
+
+
+async def test_reload_streams_progress_then_the_summary(client: Any, services: Any, tokens: dict[str, str],
+                                                        tmp_path: Any) -> None:
+    from logchat.config import SourceSettings
+
+    log = tmp_path / "app.log"
+    log.write_text("".join(f"2026-01-05T10:00:{i % 60:02d}+00:00 web-01 app[1]: job {i} done\n" for i in range(500)))
+    services.settings = services.settings.model_copy(update={"sources": [SourceSettings(path=str(log))]})
+    viewer = await signed_in(client, tokens["viewer"])
+    await viewer.send_json({"type": "ask", "id": "r", "question": "/reload"})
+    refused = (await frames_until(viewer, "command", "r"))[-1]
+    assert refused["type"] == "error" and refused["code"] == "forbidden"
+    await viewer.close()
+    ws = await signed_in(client, tokens["analyst"])
+    await ws.send_json({"type": "ask", "id": "r", "question": "/reload"})
+    frames = await frames_until(ws, "command", "r")
+    done = frames[-1]
+    assert done["type"] == "command" and done["job"]["state"] == "succeeded", done
+    assert done["job"]["summary"]["new_events"] == 500
+    assert all(frame["type"] in ("progress", "command") for frame in frames)
+    await ws.close()

@@ -1,0 +1,263 @@
+"""Reload jobs of the daemon: started over HTTP (`POST /api/v1/logs/reload`), by a chat command or by
+the scheduler, run in the thread pool, followed at `GET /api/v1/logs/jobs/{id}`.
+
+One reload at a time per daemon: starting one while another runs raises :class:`ReloadRunning`
+(409, naming the running job). Across processes the ingest lock still serialises writers, so a
+reload that meets a `logchat index` in another process fails with StoreBusy, reported as the job's
+error. Jobs live in memory, the last :data:`MAX_JOBS` of them: a restart forgets them (what they
+stored is in the database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from logchat.errors import Conflict, LogchatError, NotFound
+from logchat.services.ingest import Progress, SourceReport
+
+if TYPE_CHECKING:
+    from logchat.daemon.app import Services
+    from logchat.services.ingest import IngestReport, TimeWindow
+
+log = logging.getLogger("logchat.daemon.jobs")
+
+MAX_JOBS = 50
+RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
+
+
+class ReloadRunning(Conflict):
+    """A reload was asked for while another one runs in this daemon."""
+
+    code = "reload_running"
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"a reload is already running: job {job_id}",
+                         hint=f"follow it at GET /api/v1/logs/jobs/{job_id}")
+        self.job_id = job_id
+
+
+class JobCancelled(LogchatError):
+    """The daemon is stopping: a running reload stops after the batch it is writing (kept)."""
+
+    http_status = 503
+    code = "cancelled"
+
+
+@dataclass
+class JobProgress:
+    """Updated by the worker thread as batches are committed; read by requests."""
+
+    sources_done: int = 0
+    source: str | None = None  # the source being read
+    source_bytes: int | None = None  # its size still to read when it started (None: a stream)
+    bytes_read: int = 0  # over every source so far
+    lines_read: int = 0
+    events_added: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sources_done": self.sources_done, "source": self.source, "source_bytes": self.source_bytes,
+            "bytes_read": self.bytes_read, "lines_read": self.lines_read, "events_added": self.events_added,
+        }
+
+
+@dataclass
+class Job:
+    id: str
+    kind: str
+    started_by: str  # the account's name, or "scheduler"
+    since: datetime | None = None
+    until: datetime | None = None
+    state: str = RUNNING
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    finished_at: datetime | None = None
+    progress: JobProgress = field(default_factory=JobProgress)
+    summary: dict[str, Any] | None = None  # `reload --json` once finished
+    error: dict[str, str] | None = None  # {"code", "message"} when failed
+    cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "kind": self.kind, "state": self.state, "started_by": self.started_by,
+            "window": {"since": self.since, "until": self.until},
+            "started_at": self.started_at, "finished_at": self.finished_at,
+            "progress": self.progress.to_dict(), "summary": self.summary, "error": self.error,
+        }
+
+
+class _JobProgressListener(Progress):
+    """The ingest Progress callbacks, written into the job (and the place a stop request is heard)."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self._finished_bytes = 0
+        self._finished_lines = 0
+        self._finished_events = 0
+
+    def start_source(self, report: SourceReport, total_bytes: int | None) -> None:
+        self.job.progress.source = report.location
+        self.job.progress.source_bytes = total_bytes
+
+    def advance(self, report: SourceReport, bytes_done: int, lines_done: int) -> None:
+        progress = self.job.progress
+        progress.bytes_read = self._finished_bytes + bytes_done
+        progress.lines_read = self._finished_lines + lines_done
+        progress.events_added = self._finished_events + report.new_events
+        if self.job.cancel.is_set():
+            # Between two batches: what was committed stays, the next run resumes after it.
+            raise JobCancelled("the daemon is stopping; the reload stopped after its last committed batch")
+
+    def finish_source(self, report: SourceReport) -> None:
+        self._finished_bytes += report.bytes_read
+        self._finished_lines += report.new_lines
+        self._finished_events += report.new_events
+        progress = self.job.progress
+        progress.bytes_read, progress.lines_read = self._finished_bytes, self._finished_lines
+        progress.events_added = self._finished_events
+        progress.sources_done += 1
+        progress.source = None
+        progress.source_bytes = None
+
+
+@dataclass
+class RunStats:
+    """What /api/v1/admin/jobs shows of one background job."""
+
+    name: str
+    description: str
+    interval_seconds: float | None = None  # None: not on a timer (see ``trigger``)
+    trigger: str = "interval"
+    last_run: datetime | None = None
+    last_duration_seconds: float | None = None
+    last_outcome: str | None = None  # succeeded | failed | skipped
+    last_error: str | None = None
+    last_detail: str | None = None
+    runs: int = 0
+
+    def record(self, started: datetime, seconds: float, outcome: str, detail: str | None) -> None:
+        self.last_run, self.last_duration_seconds, self.last_outcome = started, round(seconds, 3), outcome
+        self.last_detail = detail
+        if outcome == FAILED:
+            self.last_error = detail
+        self.runs += 1
+
+
+class JobRegistry:
+    """The daemon's reload jobs (the last MAX_JOBS) and the run statistics of its background jobs."""
+
+    def __init__(self, limit: int = MAX_JOBS) -> None:
+        self.limit = limit
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.stats: dict[str, RunStats] = {
+            "vectors": RunStats("vectors", "bring the vector index up to date after a reload that added events",
+                                trigger="after each reload"),
+        }
+
+    def get(self, job_id: str) -> Job:
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise NotFound(f"no job {job_id!r} in this daemon (it keeps the last {self.limit})")
+        return job
+
+    def running_reload(self) -> Job | None:
+        return next((job for job in self._jobs.values() if job.kind == "reload" and job.state == RUNNING), None)
+
+    def start_reload(self, services: Services, *, window: TimeWindow | None, started_by: str) -> Job:
+        """Start a reload of the configured sources in the thread pool; ReloadRunning if one runs.
+        Called on the event loop, so the check and the start cannot interleave with another."""
+        running = self.running_reload()
+        if running is not None:
+            raise ReloadRunning(running.id)
+        job = Job(id=uuid.uuid4().hex[:16], kind="reload", started_by=started_by,
+                  since=window.since if window else None, until=window.until if window else None)
+        self._remember(job)
+        task = asyncio.get_running_loop().create_task(self._run_reload(services, job, window))
+        self._tasks[job.id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
+        return job
+
+    async def wait(self, job: Job) -> Job:
+        """The job once finished. Shielded: whoever waits may be cancelled, the job goes on."""
+        task = self._tasks.get(job.id)
+        if task is not None:
+            await asyncio.shield(task)
+        return job
+
+    async def close(self) -> None:
+        """Ask running jobs to stop after their current batch, and wait for them."""
+        for job in self._jobs.values():
+            job.cancel.set()
+        tasks = list(self._tasks.values())
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _remember(self, job: Job) -> None:
+        self._jobs[job.id] = job
+        while len(self._jobs) > self.limit:
+            oldest = next((key for key, old in self._jobs.items() if old.state != RUNNING), None)
+            if oldest is None:
+                break
+            del self._jobs[oldest]
+
+    async def _run_reload(self, services: Services, job: Job, window: TimeWindow | None) -> None:
+        from logchat.services.ingest import reload_sources
+
+        loop = asyncio.get_running_loop()
+        listener = _JobProgressListener(job)
+        try:
+            report = await loop.run_in_executor(services.executor, functools.partial(
+                reload_sources, services.store, services.settings, window=window, progress=listener,
+            ))
+            vectors = await self._refresh_vectors(services, report)
+        except LogchatError as exc:
+            self._finish(job, FAILED, error={"code": exc.code, "message": exc.message})
+        except Exception as exc:  # a defect: reported on the job and logged with its traceback
+            log.exception("reload job %s failed", job.id)
+            self._finish(job, FAILED, error={"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"})
+        else:
+            summary = {**report.to_dict(), "vectors": vectors}
+            if report.failed:
+                failed = [s.location for s in report.sources if s.failed]
+                message = report.error or f"{len(failed)} source(s) failed: {', '.join(failed)}"
+                self._finish(job, FAILED, summary=summary, error={"code": "reload_failed", "message": message})
+            else:
+                self._finish(job, SUCCEEDED, summary=summary)
+
+    async def _refresh_vectors(self, services: Services, report: IngestReport) -> dict[str, Any] | None:
+        from logchat.services.maintenance import refresh_vectors_after
+
+        started, clock = datetime.now(UTC), time.perf_counter()
+        vectors = await asyncio.get_running_loop().run_in_executor(
+            services.executor, refresh_vectors_after, services.store, services.settings, report
+        )
+        if vectors is None:
+            outcome = "skipped"
+            detail = "the store failed during the reload" if report.error else "no new events; the index is current"
+        elif "error" in vectors:
+            outcome, detail = FAILED, str(vectors["error"])
+        else:
+            outcome = SUCCEEDED
+            detail = f"{vectors['templates_embedded']} templates and {vectors['signatures_embedded']} windows embedded"
+        self.stats["vectors"].record(started, time.perf_counter() - clock, outcome, detail)
+        return vectors
+
+    @staticmethod
+    def _finish(job: Job, state: str, *, summary: dict[str, Any] | None = None,
+                error: dict[str, str] | None = None) -> None:
+        job.summary, job.error, job.finished_at = summary, error, datetime.now(UTC)
+        job.state = state  # last: a reader that sees the final state sees the rest too
+
+
+JOBS = web.AppKey("jobs", JobRegistry)

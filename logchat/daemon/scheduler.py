@@ -1,0 +1,149 @@
+"""Background jobs on a timer: reload the configured sources (then the vector index), and delete chat
+history past its retention period.
+
+The jobs are plain async functions of the services and the job registry, so tests call them
+directly; APScheduler 3 (AsyncIOScheduler, on the app's own event loop) only decides when they run.
+Their synchronous work runs in the services' thread pool, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from logchat.daemon.jobs import FAILED, JOBS, SUCCEEDED, JobRegistry, RunStats
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from logchat.daemon.app import Services
+
+log = logging.getLogger("logchat.daemon.scheduler")
+
+# Retention is checked this often: turns expire by the day, an hour late is soon enough.
+RETENTION_INTERVAL_SECONDS = 3600.0
+SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str  # succeeded | failed | skipped
+    detail: str | None = None
+
+
+async def reload_configured_sources(services: Services, registry: JobRegistry) -> Outcome:
+    """A reload of every configured source, as `logchat reload` (then the vector index). Skipped, not
+    queued, while another reload of this daemon runs: the next tick reads what it missed."""
+    running = registry.running_reload()
+    if running is not None:
+        return Outcome(SKIPPED, f"reload job {running.id} is running")
+    job = registry.start_reload(services, window=None, started_by="scheduler")
+    await registry.wait(job)
+    if job.state == SUCCEEDED and job.summary is not None:
+        return Outcome(SUCCEEDED, f"job {job.id}: {job.summary['new_events']} new events")
+    return Outcome(FAILED, f"job {job.id}: {(job.error or {}).get('message', 'failed')}")
+
+
+async def delete_old_chat_turns(services: Services) -> Outcome:
+    """Delete chat turns older than `serve.chat_retention_days`, and the sessions they leave empty."""
+    from logchat.services.maintenance import purge_chat_history
+
+    days = services.settings.serve.chat_retention_days
+    if days <= 0:
+        return Outcome(SKIPPED, "serve.chat_retention_days is 0: chat history is kept forever")
+    result = await asyncio.get_running_loop().run_in_executor(
+        services.executor, functools.partial(purge_chat_history, services.store, days)
+    )
+    return Outcome(SUCCEEDED, f"{result['turns_deleted']} turns and {result['sessions_deleted']} empty sessions "
+                              f"older than {days:g} days deleted")
+
+
+async def run_tracked(stats: RunStats, job: Callable[[], Awaitable[Outcome]]) -> Outcome:
+    """Run one job and record its outcome for /api/v1/admin/jobs; a failure is recorded, never raised
+    (the scheduler would only log it)."""
+    started, clock = datetime.now(UTC), time.perf_counter()
+    try:
+        outcome = await job()
+    except Exception as exc:
+        log.exception("background job %s failed", stats.name)
+        outcome = Outcome(FAILED, f"{type(exc).__name__}: {exc}")
+    stats.record(started, time.perf_counter() - clock, outcome.state, outcome.detail)
+    return outcome
+
+
+def _timed_jobs(services: Services, registry: JobRegistry) -> list[tuple[RunStats, Callable[[], Awaitable[Outcome]]]]:
+    serve = services.settings.serve
+    jobs = []
+    if serve.reload_interval_seconds > 0:
+        stats = RunStats("reload", "read what is new in every configured source, then update the vector index",
+                         interval_seconds=serve.reload_interval_seconds)
+        jobs.append((stats, functools.partial(reload_configured_sources, services, registry)))
+    if serve.chat_retention_days > 0:
+        stats = RunStats("chat-retention", f"delete chat turns older than {serve.chat_retention_days:g} days",
+                         interval_seconds=RETENTION_INTERVAL_SECONDS)
+        jobs.append((stats, functools.partial(delete_old_chat_turns, services)))
+    return jobs
+
+
+def start_scheduler(services: Services, registry: JobRegistry) -> AsyncIOScheduler:
+    """The scheduler on the running loop, with the jobs the configuration turns on."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone=UTC)
+    now = datetime.now(UTC)
+    for stats, job in _timed_jobs(services, registry):
+        registry.stats[stats.name] = stats
+        assert stats.interval_seconds is not None
+        # Retention runs once at start (a daemon that was down for weeks catches up), then on its
+        # interval; a reload first waits one interval, like cron. A tick that falls while the same job
+        # still runs is dropped (max_instances=1, coalesce), never queued.
+        first_run: dict[str, Any] = {"next_run_time": now} if stats.name == "chat-retention" else {}
+        scheduler.add_job(
+            run_tracked, "interval", args=(stats, job), id=stats.name, name=stats.name,
+            seconds=stats.interval_seconds, max_instances=1, coalesce=True,
+            misfire_grace_time=max(1, int(stats.interval_seconds)), **first_run,
+        )
+    scheduler.start()
+    return scheduler
+
+
+def listing(registry: JobRegistry, scheduler: AsyncIOScheduler | None) -> list[dict[str, Any]]:
+    """Each background job with its last run and, when on a timer, its next one."""
+    rows = []
+    for stats in registry.stats.values():
+        scheduled = scheduler.get_job(stats.name) if scheduler is not None else None
+        rows.append({
+            "name": stats.name, "description": stats.description, "trigger": stats.trigger,
+            "interval_seconds": stats.interval_seconds, "last_run": stats.last_run,
+            "last_duration_seconds": stats.last_duration_seconds, "last_outcome": stats.last_outcome,
+            "last_error": stats.last_error, "last_detail": stats.last_detail, "runs": stats.runs,
+            "next_run": scheduled.next_run_time if scheduled is not None else None,
+        })
+    return rows
+
+
+SCHEDULER = web.AppKey("scheduler", object)
+
+
+async def background_jobs(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context: the job registry and the scheduler live as long as the app; on stop the
+    scheduler stops first, then running reloads stop after their current batch."""
+    from logchat.daemon.app import SERVICES
+
+    registry = JobRegistry()
+    app[JOBS] = registry
+    scheduler = start_scheduler(app[SERVICES], registry)
+    app[SCHEDULER] = scheduler
+    try:
+        yield
+    finally:
+        scheduler.shutdown(wait=False)
+        await registry.close()

@@ -76,7 +76,9 @@ async def _run(app: web.Application, host: str, port: int, grace_seconds: float,
 
     from aiohttp import web
 
-    runner = web.AppRunner(app, shutdown_timeout=grace_seconds, access_log=None)
+    # A request line of up to 32 KiB (aiohttp's default is 8 KiB): long query strings get the API's
+    # own JSON answer (422 naming the field) rather than the HTTP parser's plain-text 400.
+    runner = web.AppRunner(app, shutdown_timeout=grace_seconds, access_log=None, max_line_size=32768)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port, shutdown_timeout=grace_seconds, ssl_context=tls)

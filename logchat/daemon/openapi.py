@@ -26,6 +26,17 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 
+# One Server-Sent Event: its name and its data, a JSON text (see docs/api.md, "Streaming").
+SSE_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["token", "notice", "answer", "error"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+    },
+}
+
+
 def build_document(endpoints: list[Endpoint]) -> dict[str, Any]:
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, dict[str, Any]] = {}
@@ -82,7 +93,7 @@ def _operation(spec: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
     elif spec.response is not None:
         success["content"] = {"application/json": {"schema": _schema(spec.response, schemas, mode="serialization")}}
     if spec.streams:
-        success.setdefault("content", {})["text/event-stream"] = {"schema": {"type": "string"}}
+        success.setdefault("content", {})["text/event-stream"] = {"schema": SSE_EVENT}
     responses: dict[str, Any] = {str(spec.status): success}
     if spec.body is not None or spec.query is not None:
         responses["400"] = _error("Malformed request")

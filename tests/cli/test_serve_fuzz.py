@@ -48,7 +48,7 @@ def test_no_request_schemathesis_makes_gets_a_server_error(tmp_path: Path) -> No
              "--header", f"Authorization: Bearer {token}",
              # Signing out would end the fuzzer's own session; it is covered by the route tests.
              "--exclude-path", "/api/v1/auth/logout",
-             "--max-examples", "12", "--workers", "1", "--seed", "1"],
+             "--max-examples", "12", "--workers", "1", "--seed", "1", "--request-timeout", "60"],
             capture_output=True, text=True, timeout=300,
         )
     finally:

@@ -13,7 +13,7 @@ from logchat.daemon.endpoints import Call, endpoint
 class SearchParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    q: str | None = Field(default=None, max_length=2000, description=(
+    q: str | None = Field(default=None, max_length=1000, description=(
         "Words that must all be in the line (stemmed); identifiers such as 10.0.0.1 and \"quoted phrases\" "
         "verbatim. No words: every line under the filters."))
     since: str | None = Field(default=None, max_length=200, description="ISO time or phrase, e.g. '2 hours ago'.")

@@ -9,6 +9,7 @@ import typer
 from logchat.cli.context import AppContext
 
 if TYPE_CHECKING:
+    import logging
     import ssl
 
     from aiohttp import web
@@ -113,6 +114,22 @@ def _configure_logging(*, quiet: bool) -> None:
     daemon_log.addHandler(handler)
     daemon_log.setLevel(logging.WARNING if quiet else logging.INFO)
     daemon_log.propagate = False
+    # aiohttp logs a request its HTTP parser refuses (a NUL in a header, a request line too long)
+    # with a traceback; the client got its 400, so one line is enough.
+    server_log = logging.getLogger("aiohttp.server")
+    server_log.addHandler(handler)
+    server_log.addFilter(_one_line_for_malformed_requests)
+    server_log.propagate = False
+
+
+def _one_line_for_malformed_requests(record: logging.LogRecord) -> bool:
+    from aiohttp.http_exceptions import HttpProcessingError
+
+    error = record.exc_info[1] if record.exc_info else None
+    if isinstance(error, HttpProcessingError):
+        record.msg, record.args = "refused a malformed request: %s", (error.message.strip().splitlines()[0],)
+        record.exc_info = record.exc_text = None
+    return True
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import urllib.request
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def start(data_dir: Path, *args: str, config: Path | None = None) -> tuple[subpr
     options = ["--config", str(config)] if config else []
     process = subprocess.Popen(
         [sys.executable, "-m", "logchat", *options, "--data-dir", str(data_dir), "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     assert process.stderr is not None
     seen = []
@@ -33,15 +34,26 @@ def start(data_dir: Path, *args: str, config: Path | None = None) -> tuple[subpr
         seen.append(line)
         found = ADDRESS.search(line)
         if found:
+            # Keep reading what it logs (one access line per request): a full pipe would stall it.
+            reader = threading.Thread(target=lambda: seen.extend(process.stderr or ()), daemon=True)
+            reader.start()
+            LOGS[process.pid] = (seen, reader)
             return process, found.group(1)
     process.wait(timeout=30)
     raise AssertionError(f"the daemon did not start (exit {process.returncode}): {''.join(seen)}")
 
 
-def stop(process: subprocess.Popen[str]) -> tuple[int, str]:
-    process.send_signal(signal.SIGTERM)
-    _, rest = process.communicate(timeout=60)
-    return process.returncode, rest
+# What each running daemon has logged so far, and the thread reading it.
+LOGS: dict[int, tuple[list[str], threading.Thread]] = {}
+
+
+def stop(process: subprocess.Popen[str], signum: int = signal.SIGTERM) -> tuple[int, str]:
+    """Signal the daemon, wait for it to exit; its exit code and what it logged after starting."""
+    process.send_signal(signum)
+    process.wait(timeout=60)
+    seen, reader = LOGS.pop(process.pid)
+    reader.join(timeout=30)
+    return process.returncode, "".join(seen)
 
 
 def get_json(url: str) -> tuple[int, dict[str, object]]:
@@ -86,9 +98,8 @@ def test_an_empty_store_with_allow_no_users_is_an_open_demo(tmp_path: Path) -> N
 
 def test_ctrl_c_stops_it_the_same_way(tmp_path: Path) -> None:
     process, _ = start(tmp_path / "data", "--allow-no-users")
-    process.send_signal(signal.SIGINT)
-    _, rest = process.communicate(timeout=60)
-    assert process.returncode == 0, rest
+    code, rest = stop(process, signal.SIGINT)
+    assert code == 0, rest
     assert "stopped" in rest
 
 

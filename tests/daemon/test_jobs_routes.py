@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from conftest import bearer
+from daemon_helpers import bearer
 from test_search_routes import app_lines, write
 
 RELOAD = "/api/v1/logs/reload"

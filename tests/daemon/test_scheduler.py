@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from conftest import bearer
+from daemon_helpers import bearer
 from test_jobs_routes import HANG_GUARD_SECONDS, configure_sources
 from test_search_routes import app_lines, write
 

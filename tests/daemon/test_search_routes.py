@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from conftest import bearer
+from daemon_helpers import bearer
 
 BASE = datetime(2026, 11, 2, 19, 0, 0, tzinfo=UTC)
 SEARCH = "/api/v1/logs/search"

@@ -219,6 +219,7 @@ class JobRegistry:
         try:
             report = await loop.run_in_executor(services.executor, functools.partial(
                 reload_sources, services.store, services.settings, window=window, progress=listener,
+                reader_process=False,
             ))
             vectors = await self._refresh_vectors(services, report)
         except LogchatError as exc:

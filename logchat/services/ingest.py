@@ -119,8 +119,12 @@ class Progress:
 class Ingester:
     """Holds the template miner and the id allocator for one locked ingest run."""
 
-    def __init__(self, store: Store, settings: Settings, *, window: TimeWindow, progress: Progress) -> None:
+    def __init__(self, store: Store, settings: Settings, *, window: TimeWindow, progress: Progress,
+                 reader_process: bool = True) -> None:
         self.store = store
+        # A forked reader process only from a single-threaded caller (the CLI): forking a process
+        # whose other threads may hold locks (the daemon's) can leave the child stuck on one.
+        self.reader_process = reader_process
         self.settings = settings
         self.window = window
         self.progress = progress
@@ -368,7 +372,8 @@ class Ingester:
         )
         remaining = None if total is None else total - start[0]
         self.progress.start_source(report, remaining)
-        in_reader_process = remaining is not None and remaining >= PARALLEL_MIN_BYTES and can_fork()
+        in_reader_process = (self.reader_process and remaining is not None and remaining >= PARALLEL_MIN_BYTES
+                             and can_fork())
         batches = (ReaderProcess(reader, parser, self.miner, plan, in_child=close_inherited_locks)
                    if in_reader_process else None)
         error = None
@@ -465,8 +470,10 @@ def reload_sources(
     window: TimeWindow | None = None,
     progress: Progress | None = None,
     wait_seconds: float | None = None,
+    reader_process: bool = True,
 ) -> IngestReport:
-    """Ingest what is new in every enabled source of the configuration."""
+    """Ingest what is new in every enabled source of the configuration. ``reader_process=False`` for
+    callers with other threads running (the daemon): see Ingester."""
     expansion = src.Expansion()
     for configured in settings.sources:
         if not configured.enabled:
@@ -481,7 +488,7 @@ def reload_sources(
             f"no [[sources]] configured in {where}", hint="add [[sources]] entries or use `logchat index PATH`"
         )
     return _ingest(store, settings, expansion, stdin=None, window=window, progress=progress,
-                   wait_seconds=wait_seconds)
+                   wait_seconds=wait_seconds, reader_process=reader_process)
 
 
 def _ingest(
@@ -493,6 +500,7 @@ def _ingest(
     window: TimeWindow | None,
     progress: Progress | None,
     wait_seconds: float | None,
+    reader_process: bool = True,
 ) -> IngestReport:
     started = time.perf_counter()
     report = IngestReport()
@@ -502,7 +510,8 @@ def _ingest(
     wait = settings.ingest.lock_timeout_seconds if wait_seconds is None else wait_seconds
     if expansion.specs:
         with ingest_lock(store, settings.data_dir, wait_seconds=wait):
-            ingester = Ingester(store, settings, window=window or TimeWindow(), progress=progress or Progress())
+            ingester = Ingester(store, settings, window=window or TimeWindow(), progress=progress or Progress(),
+                                reader_process=reader_process)
             for spec in expansion.specs:
                 result = ingester.ingest(spec, stdin=stdin)
                 if result.failed and spec.from_walk and result.errors and "binary data" in result.errors[0]:

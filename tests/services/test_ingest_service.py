@@ -415,3 +415,20 @@ def test_a_window_that_ends_before_it_starts_cannot_be_made() -> None:
     with pytest.raises(InvalidTimeRange, match="starts after it ends"):
         TimeWindow(since=datetime(2026, 1, 2, tzinfo=UTC), until=datetime(2026, 1, 1, tzinfo=UTC))
     assert TimeWindow(since=datetime(2026, 1, 1, tzinfo=UTC), until=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def test_a_caller_with_threads_can_ingest_large_files_without_forking(store, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from logchat.config import SourceSettings
+    from logchat.services.ingest import reload_sources
+
+    log = tmp_path / "big.log"
+    with log.open("w") as out:
+        for i in range(30_000):  # about 2.5 MB: over the reader-process threshold
+            out.write(f"2026-01-05T10:{i // 60 % 60:02d}:{i % 60:02d}+00:00 web-01 app[7]: request {i} served "
+                      f"in {i % 900} ms for client 10.0.{i % 250}.{i % 200}\n")
+    configured = settings.model_copy(update={"sources": [SourceSettings(path=str(log))]})
+    forks: list[int] = []
+    os.register_at_fork(before=lambda: forks.append(1))
+    report = reload_sources(store, configured, reader_process=False)
+    assert not report.failed and report.new_events == 30_000
+    assert forks == []  # parsed in this process: nothing was forked

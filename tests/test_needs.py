@@ -41,3 +41,16 @@ def test_missing_servers_are_named_only_when_needed() -> None:
     assert missing_resources(_item({"line": "postgresql://u:p@h/db"}, ("datasets",)), **bare) == [
         "the log datasets at /data"]
     assert missing_resources(_item({"line": "postgresql://u:p@h/db"}), **bare) == []
+
+
+def test_no_test_module_imports_a_conftest_by_name() -> None:
+    # Test folders are not packages, so "conftest" names whichever folder's conftest was imported
+    # last: importing a name from "conftest" works alone and breaks in the whole suite. Shared names live in
+    # modules of their own (needs.py, interrupt.py, daemon_helpers.py).
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent
+    statement = "from " + "conftest import"  # spelled apart so that this file does not match itself
+    offenders = [str(path.relative_to(tests)) for path in tests.rglob("*.py")
+                 if path.name != "conftest.py" and statement in path.read_text(encoding="utf-8")]
+    assert offenders == []

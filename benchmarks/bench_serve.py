@@ -164,7 +164,7 @@ def main() -> None:
                           "login_rate_per_minute = 0\nask_rate_per_minute = 0\nworker_threads = 16\n")
         print(f"generating and indexing {args.events:,} events ...", file=sys.stderr)
         generate(log, args.events)
-        _cli(data, config, "index", str(log), "--quiet")
+        _cli(data, config, "index", str(log))
         _cli(data, config, "users", "add", "bench", "--role", "analyst", "--password-stdin", stdin=PASSWORD + "\n")
         process, base = _start(data, config)
         try:

@@ -165,7 +165,7 @@ def main() -> None:
         print(f"generating and indexing {args.events:,} events ...", file=sys.stderr)
         generate(log, args.events)
         _cli(data, config, "index", str(log))
-        _cli(data, config, "users", "add", "bench", "--role", "analyst", "--password-stdin", stdin=PASSWORD + "\n")
+        _cli(data, config, "users", "add", "bench", "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n")
         process, base = _start(data, config)
         try:
             token = _sign_in(base)

@@ -82,7 +82,7 @@ async def _health_probe(session, base: str, stop: asyncio.Event, samples: list[f
         await asyncio.sleep(0.02)
 
 
-async def _load(base: str, token: str, chats: int) -> dict[str, object]:
+async def _load(base: str, tokens: list[str], chats: int) -> dict[str, object]:
     import aiohttp
 
     questions = [item["q"] for item in QUESTIONS]
@@ -91,7 +91,7 @@ async def _load(base: str, token: str, chats: int) -> dict[str, object]:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         probe = asyncio.create_task(_health_probe(session, base, stop, health))
         started = time.perf_counter()
-        results = await asyncio.gather(*(_chat(session, base, token, questions[i % len(questions)])
+        results = await asyncio.gather(*(_chat(session, base, tokens[i % len(tokens)], questions[i % len(questions)])
                                          for i in range(chats)))
         wall = time.perf_counter() - started
         stop.set()
@@ -129,11 +129,11 @@ async def _rest_rate(base: str, token: str, requests: int, concurrency: int) -> 
         return requests / (time.perf_counter() - started)
 
 
-def _sign_in(base: str) -> str:
+def _sign_in(base: str, username: str) -> str:
     import urllib.request
 
     request = urllib.request.Request(base + "/api/v1/auth/login", method="POST",
-                                     data=json.dumps({"username": "bench", "password": PASSWORD}).encode(),
+                                     data=json.dumps({"username": username, "password": PASSWORD}).encode(),
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request) as response:
         return str(json.loads(response.read())["access_token"])
@@ -165,12 +165,16 @@ def main() -> None:
         print(f"generating and indexing {args.events:,} events ...", file=sys.stderr)
         generate(log, args.events)
         _cli(data, config, "index", str(log))
-        _cli(data, config, "users", "add", "bench", "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n")
+        # Many people at once: the daemon allows each user 4 questions in flight.
+        users = [f"bench-{n}" for n in range(max(1, -(-args.chats // 4)))]
+        for n, name in enumerate(users):
+            role = "admin" if n == 0 else "analyst"  # serve needs an admin
+            _cli(data, config, "users", "add", name, "--role", role, "--password-stdin", stdin=PASSWORD + "\n")
         process, base = _start(data, config)
         try:
-            token = _sign_in(base)
-            load = asyncio.run(_load(base, token, args.chats))
-            rest_rate = asyncio.run(_rest_rate(base, token, args.rest_requests, 8))
+            tokens = [_sign_in(base, name) for name in users]
+            load = asyncio.run(_load(base, tokens, args.chats))
+            rest_rate = asyncio.run(_rest_rate(base, tokens[0], args.rest_requests, 8))
             memory = _rss_mib(process.pid)
         finally:
             process.terminate()

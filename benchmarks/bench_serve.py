@@ -34,7 +34,7 @@ LOGCHAT = [sys.executable, "-m", "logchat"]
 
 
 def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
+    ordered = sorted(value for value in values if value == value)  # NaN: no token came (an extractive answer)
     return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))] if ordered else float("nan")
 
 
@@ -98,7 +98,8 @@ async def _load(base: str, tokens: list[str], chats: int) -> dict[str, object]:
         await probe
     timings = [r for r in results if isinstance(r, tuple)]
     errors = [r for r in results if isinstance(r, str)]
-    return {"chats": chats, "errors": len(errors), "first_error": errors[0] if errors else "",
+    streamed = sum(1 for t in timings if t[0] == t[0])
+    return {"chats": chats, "errors": len(errors), "first_error": errors[0] if errors else "", "streamed": streamed,
             "ttft_p50": _percentile([t[0] for t in timings], 0.5),
             "ttft_p95": _percentile([t[0] for t in timings], 0.95),
             "answer_p50": _percentile([t[1] for t in timings], 0.5),
@@ -192,6 +193,8 @@ def main() -> None:
           f"| {load['answer_p50']:.2f} s / {load['answer_p95']:.2f} s | {load['wall']:.1f} s "
           f"| {load['health_p50'] * 1000:.1f} ms / {load['health_p99'] * 1000:.1f} ms ({load['health_n']}) "
           f"| {rest_rate:.1f} req/s | {cli_rate:.2f} /s ({rest_rate / cli_rate:.0f}x) | {memory:.0f} MiB |")
+    print(f"{load['streamed']} of {len(QUESTIONS) and load['chats']} chats had tokens streamed by the model; the others "
+          "were answered extractively")
     if load["errors"]:
         print(f"first error: {load['first_error']}")
 

@@ -193,8 +193,8 @@ def main() -> None:
           f"| {load['answer_p50']:.2f} s / {load['answer_p95']:.2f} s | {load['wall']:.1f} s "
           f"| {load['health_p50'] * 1000:.1f} ms / {load['health_p99'] * 1000:.1f} ms ({load['health_n']}) "
           f"| {rest_rate:.1f} req/s | {cli_rate:.2f} /s ({rest_rate / cli_rate:.0f}x) | {memory:.0f} MiB |")
-    print(f"{load['streamed']} of {len(QUESTIONS) and load['chats']} chats had tokens streamed by the model; the others "
-          "were answered extractively")
+    print(f"{load['streamed']} of {load['chats']} chats had tokens streamed by the model; the others were answered "
+          "extractively")
     if load["errors"]:
         print(f"first error: {load['first_error']}")
 

@@ -112,20 +112,12 @@ def _update_vectors(app: AppContext, report: IngestReport, *, rebuild: bool) -> 
     A failure here (an embeddings server that is down) leaves the events stored and searchable by
     full text; it is reported but does not change the exit code, which is about the sources.
     """
-    if report.error is not None:
-        return None  # after a store failure there is nothing sound to build vectors from
-    from logchat.errors import LogchatError
-    from logchat.services.vectors import rebuild_vector_index, update_vector_index, vector_index_current
+    from logchat.services.maintenance import refresh_vectors_after
 
-    if not rebuild and report.new_events == 0 and vector_index_current(app.store, app.settings):
-        return None
-
-    try:
-        updated = (rebuild_vector_index if rebuild else update_vector_index)(app.store, app.settings)
-    except (LogchatError, OSError) as exc:
-        typer.echo(f"logchat: warning: vector index not updated: {exc}", err=True)
-        return {"error": str(exc)}
-    return updated.to_dict()
+    vectors = refresh_vectors_after(app.store, app.settings, report, rebuild=rebuild)
+    if vectors is not None and "error" in vectors:
+        typer.echo(f"logchat: warning: vector index not updated: {vectors['error']}", err=True)
+    return vectors
 
 
 def _render(app: AppContext, report: IngestReport, json_output: bool, vectors: dict[str, object] | None) -> None:

@@ -15,6 +15,7 @@ from aiohttp import web
 from logchat.daemon import ws as chat_socket
 from logchat.daemon.endpoints import ENDPOINTS, add_routes
 from logchat.daemon.middleware import MIDDLEWARES, add_headers
+from logchat.daemon.pool import in_pool
 from logchat.daemon.ratelimit import RateLimiter, make_rate_limiter
 from logchat.daemon.scheduler import background_jobs
 
@@ -114,10 +115,8 @@ def create_app(
 
 
 async def run_blocking(request: web.Request, function: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
-    """Run a synchronous service call in the app's thread pool and await its result."""
-    services = request.app[SERVICES]
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(services.executor, functools.partial(function, *args, **kwargs))
+    """``in_pool`` for a request's handler."""
+    return await in_pool(request.app[SERVICES], function, *args, **kwargs)
 
 
 async def run_answer(request: web.Request, function: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:

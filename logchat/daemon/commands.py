@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from logchat.daemon.pool import in_pool
 from logchat.errors import UsageError
 
 if TYPE_CHECKING:
@@ -81,13 +82,6 @@ async def run_command(conversation: Conversation, text: str, progress: Progress 
     return await found.handler(conversation, args, progress or (lambda frame: None))
 
 
-async def _blocking(services: Services, function: Callable[..., Any], *args: Any) -> Any:
-    import asyncio
-    import functools
-
-    return await asyncio.get_running_loop().run_in_executor(services.executor, functools.partial(function, *args))
-
-
 @command("help", permission="chat:use", usage="/help", help="the commands you may use")
 async def help_command(conversation: Conversation, args: list[str], progress: Progress) -> dict[str, Any]:
     usable = [{"command": spec.usage, "help": spec.help}
@@ -138,7 +132,7 @@ async def stat_command(conversation: Conversation, args: list[str], progress: Pr
     query = StatQuery(since=since, until=until,
                       level=resolve_level(options["level"]) if options.get("level") else None,
                       sources=options["sources"], hosts=options["hosts"], top=int(top))
-    result = await _blocking(services, compute_stats, services.store, query)
+    result = await in_pool(services, compute_stats, services.store, query)
     span = result["time_span"]
     first = span["first"].isoformat() if span["first"] else "-"
     last = span["last"].isoformat() if span["last"] else "-"
@@ -156,7 +150,7 @@ async def sessions_command(conversation: Conversation, args: list[str], progress
     from logchat.services.sessions import list_sessions
 
     owner = _need_account(conversation)
-    found = await _blocking(conversation.services, list_sessions, conversation.services.store, owner)
+    found = await in_pool(conversation.services, list_sessions, conversation.services.store, owner)
     names = [item["name"] for item in found]
     text = "\n".join(names) if names else "no sessions yet: /session NAME starts one"
     return {"text": text, "sessions": found, "current": conversation.session}
@@ -171,8 +165,8 @@ async def session_command(conversation: Conversation, args: list[str], progress:
     if len(args) != 1:
         raise UsageError("usage: /session NAME (quote a name with spaces)")
     services = conversation.services
-    await _blocking(services, ensure_session, services.store, args[0], owner)
-    page = await _blocking(services, session_messages, services.store, args[0], owner)
+    await in_pool(services, ensure_session, services.store, args[0], owner)
+    page = await in_pool(services, session_messages, services.store, args[0], owner)
     conversation.session = page["name"]
     return {"text": f"session {page['name']} ({len(page['messages'])} recent turns)", "session": page["name"],
             "messages": page["messages"]}
@@ -186,7 +180,7 @@ async def clear_command(conversation: Conversation, args: list[str], progress: P
 
     owner = _need_account(conversation)
     name = f"chat-{datetime.now(UTC):%Y%m%d-%H%M%S-%f}"
-    await _blocking(conversation.services, ensure_session, conversation.services.store, name, owner)
+    await in_pool(conversation.services, ensure_session, conversation.services.store, name, owner)
     conversation.session = name
     return {"text": f"new session {name}", "session": name}
 

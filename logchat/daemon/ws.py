@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from logchat.daemon.commands import Conversation
 from logchat.daemon.endpoints import PUBLIC, Call, endpoint
+from logchat.daemon.pool import in_pool
 from logchat.errors import LogchatError, TokenInvalid
 
 if TYPE_CHECKING:
@@ -162,9 +163,7 @@ class ChatSocket:
 
         assert self.token is not None
         try:
-            self.principal = await asyncio.get_running_loop().run_in_executor(
-                self.services.executor, self.services.auth.verify, self.token
-            )
+            self.principal = await in_pool(self.services, self.services.auth.verify, self.token)
         except (AuthError, TokenInvalid) as exc:
             await self.close(CLOSE_UNAUTHENTICATED, exc.message[:120])
             return False

@@ -13,20 +13,22 @@ if TYPE_CHECKING:
     from logchat.services.ingest import IngestReport
 
 
-def refresh_vectors_after(store: Store, settings: Settings, report: IngestReport) -> dict[str, Any] | None:
+def refresh_vectors_after(
+    store: Store, settings: Settings, report: IngestReport, *, rebuild: bool = False
+) -> dict[str, Any] | None:
     """What `logchat reload` does after reading the sources: embed what was just stored, so `ask` is
     ready. None when there was nothing to do (no new events and the index is current, or the store
     failed); ``{"error": …}`` when it failed (an embeddings server that is down): the events stay
-    stored and searchable by full text either way."""
+    stored and searchable by full text either way. ``rebuild``: embed everything again."""
     from logchat.errors import LogchatError
-    from logchat.services.vectors import update_vector_index, vector_index_current
+    from logchat.services.vectors import rebuild_vector_index, update_vector_index, vector_index_current
 
     if report.error is not None:
         return None  # after a store failure there is nothing sound to build vectors from
-    if report.new_events == 0 and vector_index_current(store, settings):
+    if not rebuild and report.new_events == 0 and vector_index_current(store, settings):
         return None
     try:
-        return update_vector_index(store, settings).to_dict()
+        return (rebuild_vector_index if rebuild else update_vector_index)(store, settings).to_dict()
     except (LogchatError, OSError) as exc:
         return {"error": str(exc)}
 

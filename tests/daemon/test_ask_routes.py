@@ -7,22 +7,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import subprocess
-import sys
 import threading
 from typing import Any
 
 import pytest
+from daemon_helpers import bearer, cli_json
 from fake_ollama import FakeOllama
 
 from logchat.daemon.routes.ask import AskAnswer
-
-
-def bearer(token: str) -> dict[str, str]:
-    # Not imported from conftest: another folder's conftest may hold that module name.
-    return {"Authorization": f"Bearer {token}"}
-
 
 ASK = "/api/v1/ask"
 QUESTION = "how many failed password attempts for root?"
@@ -50,15 +42,6 @@ def _events(text: str) -> list[tuple[str, Any]]:
     return events
 
 
-def _ask_cli(settings: Any, *args: str) -> dict[str, Any]:
-    command = [sys.executable, "-m", "logchat", "--data-dir", str(settings.data_dir),
-               "--database-url", settings.database_url, "ask", "--json", *args]  # fmt: skip
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("LOGCHAT_")}
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=environment)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
-
-
 async def _ask(client: Any, token: str, **body: Any) -> tuple[int, dict[str, Any]]:
     response = await client.post(ASK, json=body, headers=bearer(token))
     return response.status, await response.json()
@@ -69,7 +52,7 @@ async def test_the_json_answer_is_the_cli_contract(client: Any, tokens: dict[str
     status, body = await _ask(client, tokens["viewer"], question=QUESTION, no_llm=True, now="2026-01-05 12:00",
                               hosts=["web-01", "web-02"])
     assert status == 200, body
-    cli = _ask_cli(settings, QUESTION, "--no-llm", "--now", "2026-01-05 12:00", "--host", "web-01",
+    cli = cli_json(settings, "ask", QUESTION, "--no-llm", "--now", "2026-01-05 12:00", "--host", "web-01",
                    "--host", "web-02")
     assert set(body) == set(cli)
     AskAnswer.model_validate(body)  # what the OpenAPI document promises

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from daemon_helpers import bearer, cli_json
+
 from logchat.daemon.routes.logs import SourceList, Stats
-
-
-def bearer(token: str) -> dict[str, str]:
-    # Not imported from conftest: another folder's conftest may hold that module name.
-    return {"Authorization": f"Bearer {token}"}
-
 
 STATS = "/api/v1/logs/stats"
 
@@ -25,21 +17,12 @@ async def _stats(client: Any, token: str, **params: Any) -> tuple[int, dict[str,
     return response.status, await response.json()
 
 
-def _stat_cli(settings: Any, *args: str) -> dict[str, Any]:
-    command = [sys.executable, "-m", "logchat", "--data-dir", str(settings.data_dir),
-               "--database-url", settings.database_url, "stat", "--json", *args]  # fmt: skip
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("LOGCHAT_")}
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=environment)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
-
-
 async def test_stats_are_what_stat_json_prints(client: Any, tokens: dict[str, str], small_store: Any,
                                                settings: Any) -> None:
     filters = {"since": "2026-01-05T10:00:01Z", "until": "2026-01-05T10:00:06Z", "source": "auth", "top": "3"}
     status, body = await _stats(client, tokens["viewer"], **filters)
     assert status == 200, body
-    cli = _stat_cli(settings, "--since", filters["since"], "--until", filters["until"], "--source", "auth",
+    cli = cli_json(settings, "stat", "--since", filters["since"], "--until", filters["until"], "--source", "auth",
                     "--top", "3")
     assert body == cli
     Stats.model_validate(body)  # what the OpenAPI document promises

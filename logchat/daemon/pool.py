@@ -1,0 +1,19 @@
+"""Synchronous service calls run off the event loop, in the services' bounded thread pool."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from logchat.daemon.app import Services
+
+_T = TypeVar("_T")
+
+
+async def in_pool(services: Services, function: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    """Run ``function`` in ``services.executor`` and await its result."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(services.executor, functools.partial(function, *args, **kwargs))

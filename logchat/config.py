@@ -113,6 +113,12 @@ class ServeSettings(_Section):
     shutdown_grace_seconds: float = Field(default=30.0, ge=0)
     # Synchronous work (SQL, FAISS, the model client) runs in this many threads, off the event loop.
     worker_threads: int = Field(default=8, ge=1, le=256)
+    # Answers run in a pool of their own, since each holds its thread while the model writes: this many
+    # answers are worked on at once, the rest wait their turn. Match it to what the model server runs
+    # in parallel (Ollama: OLLAMA_NUM_PARALLEL); more threads only queue inside the model server.
+    answer_threads: int = Field(default=4, ge=1, le=256)
+    # Questions one account may have in flight at once, over all of its sockets and requests (429 beyond).
+    questions_per_user: int = Field(default=4, ge=1, le=1000)
     # Requests a minute before 429 (0 = unlimited): sign-ins per client address, questions and
     # reloads per user. Counted in Redis when redis.url is set, else in this process.
     login_rate_per_minute: int = Field(default=30, ge=0)

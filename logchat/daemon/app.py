@@ -16,6 +16,7 @@ from logchat.daemon import ws as chat_socket
 from logchat.daemon.endpoints import ENDPOINTS, add_routes
 from logchat.daemon.middleware import MIDDLEWARES, add_headers
 from logchat.daemon.pool import in_pool
+from logchat.daemon.quota import QuestionQuota
 from logchat.daemon.ratelimit import RateLimiter, make_rate_limiter
 from logchat.daemon.scheduler import background_jobs
 
@@ -28,10 +29,6 @@ _T = TypeVar("_T")
 # Bodies larger than this are refused with 413 before they are read (questions and account changes
 # are small; nothing is uploaded).
 MAX_BODY_BYTES = 64 * 1024
-# An answer holds its thread for as long as the model streams (minutes for a slow model), so answers get
-# a pool of their own: however many are in flight, quick requests (sign-in checks, stats, sources) always
-# find a free worker in ``executor``. Answers beyond this many wait in the pool's queue, holding no thread.
-ANSWER_WORKERS = 4
 
 
 @dataclass
@@ -48,13 +45,17 @@ class Services:
     # the event loop. Bounded (serve.worker_threads), so a burst of work queues instead of starving
     # the machine.
     executor: ThreadPoolExecutor = field(init=False)
-    # Answers get a pool of their own: slow models must never take the workers quick requests (a
-    # sign-in check, /stat) need.
+    # An answer holds its thread for as long as the model streams (minutes for a slow model), so answers
+    # get a pool of their own (serve.answer_threads): however many are in flight, quick requests (a
+    # sign-in check, /stat) always find a free worker in ``executor``. Answers beyond the pool's size
+    # wait in its queue, holding no thread.
     answers: ThreadPoolExecutor = field(init=False)
+    questions: QuestionQuota = field(init=False)
 
     def __post_init__(self) -> None:
         self.executor = ThreadPoolExecutor(self.settings.serve.worker_threads, "logchat-worker")
-        self.answers = ThreadPoolExecutor(ANSWER_WORKERS, "logchat-answer")
+        self.answers = ThreadPoolExecutor(self.settings.serve.answer_threads, "logchat-answer")
+        self.questions = QuestionQuota(self.settings.serve.questions_per_user)
         self.rate_limiter = make_rate_limiter(self.settings)
 
     def close(self) -> None:

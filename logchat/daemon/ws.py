@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -34,10 +33,8 @@ CLOSE_TOO_SLOW = 4408  # the client did not read its frames fast enough
 AUTH_TIMEOUT_SECONDS = 10.0
 MAX_FRAME_BYTES = 64 * 1024
 SEND_QUEUE_FRAMES = 512
-MAX_QUESTIONS_PER_USER = 4  # questions in flight at once, over all of a user's sockets
 
 SOCKETS = web.AppKey("chat_sockets", set)
-IN_FLIGHT = web.AppKey("chat_questions_in_flight", Counter)
 
 
 class AskFrame(BaseModel):
@@ -50,7 +47,6 @@ class AskFrame(BaseModel):
 
 def setup(app: web.Application) -> None:
     app[SOCKETS] = set()
-    app[IN_FLIGHT] = Counter()
     app.on_shutdown.append(_close_all)
 
 
@@ -199,20 +195,16 @@ class ChatSocket:
 
     def _start(self, frame: AskFrame) -> None:
         assert self.principal is not None
-        user = self.principal.user_id if self.principal.user_id is not None else self.principal.username
-        in_flight = self.app[IN_FLIGHT]
-        if in_flight[user] >= MAX_QUESTIONS_PER_USER:
-            raise _BadFrame(f"at most {MAX_QUESTIONS_PER_USER} questions at once: wait for an answer")
-        in_flight[user] += 1
+        account = self.principal.user_id if self.principal.user_id is not None else self.principal.username
+        quota = self.services.questions
+        quota.take(account)  # TooManyQuestions is an error frame; the socket stays usable
         work = self._command(frame) if frame.question.startswith("/") else self._answer(frame)
         task = asyncio.create_task(work)
         self.tasks.add(task)
 
         def finished(done: asyncio.Task[None]) -> None:
             self.tasks.discard(done)
-            in_flight[user] -= 1
-            if in_flight[user] <= 0:
-                del in_flight[user]
+            quota.give_back(account)
 
         task.add_done_callback(finished)
 

@@ -29,7 +29,10 @@ def settings(settings: Any, fake_ollama: FakeOllama) -> Any:
     fake_ollama.reply = REPLY
     llm = {"provider": "ollama", "model": "llama3.2", "base_url": fake_ollama.url, "timeout_seconds": 30.0,
            "connect_timeout_seconds": 5.0}  # fmt: skip
-    return settings.model_copy(update={"llm": settings.llm.model_copy(update=llm)})
+    # Twenty answers in flight from one account (below): above the default per-account limit, which
+    # tests/daemon/test_question_quota.py covers.
+    serve = settings.serve.model_copy(update={"questions_per_user": 20})
+    return settings.model_copy(update={"llm": settings.llm.model_copy(update=llm), "serve": serve})
 
 
 def _events(text: str) -> list[tuple[str, Any]]:
@@ -137,8 +140,7 @@ async def test_a_client_leaving_mid_stream_stops_its_answer(
     client: Any, tokens: dict[str, str], small_store: Any, fake_ollama: FakeOllama, services: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from logchat.daemon.app import ANSWER_WORKERS
-
+    workers = services.settings.serve.answer_threads
     fake_ollama.reply = " ".join(["word"] * 600) + " [E1]"
     fake_ollama.chunk_delay = 0.2  # the whole answer would take two minutes
     caplog.set_level(logging.WARNING)
@@ -148,9 +150,9 @@ async def test_a_client_leaving_mid_stream_stops_its_answer(
     response.close()  # the client goes away mid-answer
     # The worker stops at the model's next token: every answer worker is soon free at once (the barrier
     # breaks after HANG seconds if one of them is still busy with the abandoned answer).
-    barrier = threading.Barrier(ANSWER_WORKERS, timeout=HANG)
+    barrier = threading.Barrier(workers, timeout=HANG)
     loop = asyncio.get_running_loop()
-    await asyncio.gather(*(loop.run_in_executor(services.answers, barrier.wait) for _ in range(ANSWER_WORKERS)))
+    await asyncio.gather(*(loop.run_in_executor(services.answers, barrier.wait) for _ in range(workers)))
     fake_ollama.reply, fake_ollama.chunk_delay = REPLY, 0.0
     status, body = await _ask(client, tokens["viewer"], question=QUESTION)
     assert status == 200 and body["mode"] == "llm"
@@ -161,16 +163,17 @@ async def test_an_answer_whose_client_left_while_it_waited_is_never_started(
     client: Any, tokens: dict[str, str], small_store: Any, fake_ollama: FakeOllama, services: Any,
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from logchat.daemon.app import ANSWER_WORKERS
     from logchat.daemon.routes import ask as ask_routes
+
+    workers = services.settings.serve.answer_threads
 
     monkeypatch.setattr(ask_routes, "KEEPALIVE_SECONDS", 0.05)
     caplog.set_level(logging.INFO, logger=ask_routes.__name__)
     fake_ollama.chunk_delay = HANG
-    busy = [asyncio.ensure_future(_ask(client, tokens["viewer"], question=QUESTION)) for _ in range(ANSWER_WORKERS)]
+    busy = [asyncio.ensure_future(_ask(client, tokens["viewer"], question=QUESTION)) for _ in range(workers)]
     try:
         async with asyncio.timeout(HANG):
-            while len(fake_ollama.chat_requests) < ANSWER_WORKERS:
+            while len(fake_ollama.chat_requests) < workers:
                 await asyncio.sleep(0.05)
         waiting = await client.post(ASK, json={"question": QUESTION, "stream": True},
                                     headers=bearer(tokens["analyst"]))
@@ -184,10 +187,10 @@ async def test_an_answer_whose_client_left_while_it_waited_is_never_started(
         _release(fake_ollama)
     for status, body in await asyncio.wait_for(asyncio.gather(*busy), HANG):
         assert status == 200 and body["mode"] == "llm"
-    barrier = threading.Barrier(ANSWER_WORKERS, timeout=HANG)  # every job queued before it has run
+    barrier = threading.Barrier(workers, timeout=HANG)  # every job queued before it has run
     loop = asyncio.get_running_loop()
-    await asyncio.gather(*(loop.run_in_executor(services.answers, barrier.wait) for _ in range(ANSWER_WORKERS)))
-    assert len(fake_ollama.chat_requests) == ANSWER_WORKERS  # the abandoned answer never asked the model
+    await asyncio.gather(*(loop.run_in_executor(services.answers, barrier.wait) for _ in range(workers)))
+    assert len(fake_ollama.chat_requests) == workers  # the abandoned answer never asked the model
 
 
 async def test_ask_refusals_name_the_field(client: Any, tokens: dict[str, str]) -> None:
@@ -234,12 +237,11 @@ async def test_every_role_may_ask_and_nobody_without_a_token(client: Any, tokens
 
 
 async def test_slow_answers_never_block_the_loop_nor_quick_requests(
-    client: Any, tokens: dict[str, str], small_store: Any, fake_ollama: FakeOllama,
+    client: Any, tokens: dict[str, str], small_store: Any, fake_ollama: FakeOllama, services: Any,
 ) -> None:
-    """The issue's proof: while 20 slow answers are in flight against a slow chat model, /healthz
-    answers and a second user's /stat completes."""
-    from logchat.daemon.app import ANSWER_WORKERS
-
+    """While 20 slow answers are in flight against a slow chat model, /healthz answers and a second
+    user's /stat completes."""
+    workers = services.settings.serve.answer_threads
     fake_ollama.chunk_delay = HANG  # one token, then the model stalls until released below
 
     async def ask(index: int) -> tuple[int, str]:
@@ -251,7 +253,7 @@ async def test_slow_answers_never_block_the_loop_nor_quick_requests(
     try:
         # Every answer worker is inside the model (the other answers wait for one of them).
         async with asyncio.timeout(HANG):
-            while len(fake_ollama.chat_requests) < ANSWER_WORKERS:
+            while len(fake_ollama.chat_requests) < workers:
                 await asyncio.sleep(0.05)
         alive = await asyncio.wait_for(client.get("/healthz"), HANG)
         assert alive.status == 200

@@ -180,13 +180,23 @@ async def ask_question(call: Call) -> Any:
 
     settings = call.services.settings
     request = _ask_request(settings, call.body, session_owner(call))
+    account = _account(call)
     if _wants_stream(call.request, call.body):
-        return await _stream(call, request)
+        return await _stream(call, request, account)
     relay = Relay(asyncio.get_running_loop(), None, answer_seconds(settings))
-    outcome = await run_answer(call.request, answer, call.services.store, settings, request, relay)
+    with call.services.questions.held(account):
+        outcome = await run_answer(call.request, answer, call.services.store, settings, request, relay)
     if outcome is None:  # only an abandoned relay gives None, and nothing abandons this one
         raise RuntimeError("an answer was abandoned with its client still waiting")
     return outcome.to_dict()
+
+
+def _account(call: Call) -> object:
+    """Whose questions these are, for the per-account limit: the account, or without accounts
+    (`serve --allow-no-users`) the client's address."""
+    if call.principal is not None:
+        return call.principal.user_id if call.principal.user_id is not None else call.principal.username
+    return call.request.remote
 
 
 def _sse(event: str, data: Any) -> bytes:
@@ -195,20 +205,28 @@ def _sse(event: str, data: Any) -> bytes:
     return f"event: {event}\ndata: {_dumps(data)}\n\n".encode()
 
 
-async def _stream(call: Call, ask_request: AskRequest) -> web.StreamResponse:
+async def _stream(call: Call, ask_request: AskRequest, account: object) -> web.StreamResponse:
     from aiohttp import web
 
     from logchat.daemon.app import run_answer
 
     request = call.request
+    quota = call.services.questions
+    quota.take(account)  # before the response starts, so that a refusal is a plain 429
     # The request id and security headers are added as the headers go out (middleware.add_headers).
     response = web.StreamResponse(headers={"Content-Type": SSE, "X-Accel-Buffering": "no"})
-    await response.prepare(request)
-
     queue: asyncio.Queue[Any] = asyncio.Queue()
     relay = Relay(asyncio.get_running_loop(), queue, answer_seconds(call.services.settings))
-    job = asyncio.ensure_future(run_answer(request, answer, call.services.store, call.services.settings,
-                                           ask_request, relay))
+    try:
+        await response.prepare(request)
+        job = asyncio.ensure_future(run_answer(request, answer, call.services.store, call.services.settings,
+                                               ask_request, relay))
+    except BaseException:
+        quota.give_back(account)
+        raise
+    # The slot is held until the worker is done, even when the client leaves first: an abandoned
+    # answer still holds its thread until the model's next token.
+    job.add_done_callback(lambda _: quota.give_back(account))
     try:
         await _relay_events(response, queue)
         await response.write(await _final_event(job))

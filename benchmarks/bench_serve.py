@@ -54,7 +54,7 @@ def _start(data: Path, config: Path) -> tuple[subprocess.Popen[str], str]:
     raise SystemExit("the daemon did not start")
 
 
-async def _chat(session, base: str, token: str, question: str) -> tuple[float, float] | str:  # type: ignore[no-untyped-def]
+async def _chat(session, base: str, token: str, question: str) -> tuple[float, float, str] | str:  # type: ignore[no-untyped-def]
     started = time.perf_counter()
     first = None
     try:
@@ -66,7 +66,8 @@ async def _chat(session, base: str, token: str, question: str) -> tuple[float, f
                 if frame["type"] == "token" and first is None:
                     first = time.perf_counter() - started
                 elif frame["type"] == "answer":
-                    return (first if first is not None else float("nan"), time.perf_counter() - started)
+                    why = "" if frame["mode"] == "llm" else "; ".join(frame["notices"][-1:]) or str(frame["llm_error"])
+                    return (first if first is not None else float("nan"), time.perf_counter() - started, why)
                 elif frame["type"] == "error":
                     return f"{frame['code']}: {frame['message']}"
     except Exception as exc:  # any failure counts as an error in the table
@@ -99,7 +100,14 @@ async def _load(base: str, tokens: list[str], chats: int) -> dict[str, object]:
     timings = [r for r in results if isinstance(r, tuple)]
     errors = [r for r in results if isinstance(r, str)]
     streamed = sum(1 for t in timings if t[0] == t[0])
+    # Why the others were answered without the model, by question: "nothing matched" is by design.
+    extractive: dict[str, int] = {}
+    for index, result in enumerate(results):
+        if isinstance(result, tuple) and result[2]:
+            key = f"{questions[index % len(questions)]!r}: {result[2]}"
+            extractive[key] = extractive.get(key, 0) + 1
     return {"chats": chats, "errors": len(errors), "first_error": errors[0] if errors else "", "streamed": streamed,
+            "extractive": extractive,
             "ttft_p50": _percentile([t[0] for t in timings], 0.5),
             "ttft_p95": _percentile([t[0] for t in timings], 0.95),
             "answer_p50": _percentile([t[1] for t in timings], 0.5),
@@ -107,16 +115,15 @@ async def _load(base: str, tokens: list[str], chats: int) -> dict[str, object]:
             "health_p50": _percentile(health, 0.5), "health_p99": _percentile(health, 0.99), "health_n": len(health)}
 
 
-async def _rest_rate(base: str, token: str, requests: int, concurrency: int) -> float:
+async def _rest_rate(base: str, tokens: list[str], requests: int, concurrency: int) -> float:
     import aiohttp
 
     questions = [item["q"] for item in QUESTIONS]
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(requests):
         queue.put_nowait(i)
-    headers = {"Authorization": f"Bearer {token}"}
-
-    async def worker(session) -> None:  # type: ignore[no-untyped-def]
+    async def worker(session, token: str) -> None:  # type: ignore[no-untyped-def]
+        headers = {"Authorization": f"Bearer {token}"}
         while not queue.empty():
             i = queue.get_nowait()
             async with session.post(base + "/api/v1/ask", headers=headers,
@@ -126,7 +133,8 @@ async def _rest_rate(base: str, token: str, requests: int, concurrency: int) -> 
 
     async with aiohttp.ClientSession() as session:
         started = time.perf_counter()
-        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+        # One account per client: an account may have serve.questions_per_user questions in flight.
+        await asyncio.gather(*(worker(session, tokens[n % len(tokens)]) for n in range(concurrency)))
         return requests / (time.perf_counter() - started)
 
 
@@ -155,6 +163,7 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=200)
     parser.add_argument("--rest-requests", type=int, default=200)
     parser.add_argument("--cli-runs", type=int, default=10)
+    parser.add_argument("--answer-threads", type=int, default=4, help="serve.answer_threads of the daemon")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="logchat-bench-serve-") as tmp, \
             FakeOllama(reply="Most failures come from one address [E1], see also [E2].") as model:
@@ -162,7 +171,8 @@ def main() -> None:
         work = Path(tmp)
         data, log, config = work / "data", work / "syslog.log", work / "logchat.toml"
         config.write_text(f'[llm]\nbase_url = "{model.url}"\ntimeout_seconds = 300\n\n[serve]\n'
-                          "login_rate_per_minute = 0\nask_rate_per_minute = 0\nworker_threads = 16\n")
+                          "login_rate_per_minute = 0\nask_rate_per_minute = 0\nworker_threads = 16\n"
+                          f"answer_threads = {args.answer_threads}\n")
         print(f"generating and indexing {args.events:,} events ...", file=sys.stderr)
         generate(log, args.events)
         _cli(data, config, "index", str(log))
@@ -175,7 +185,7 @@ def main() -> None:
         try:
             tokens = [_sign_in(base, name) for name in users]
             load = asyncio.run(_load(base, tokens, args.chats))
-            rest_rate = asyncio.run(_rest_rate(base, tokens[0], args.rest_requests, 8))
+            rest_rate = asyncio.run(_rest_rate(base, tokens, args.rest_requests, 8))
             memory = _rss_mib(process.pid)
         finally:
             process.terminate()
@@ -185,6 +195,7 @@ def main() -> None:
             _cli(data, config, "ask", "--no-llm", QUESTIONS[i % len(QUESTIONS)]["q"])
         cli_rate = args.cli_runs / (time.perf_counter() - started)
     print()
+    print(f"serve.answer_threads = {args.answer_threads}")
     print("| events | chats | errors | first token p50 / p95 | answer p50 / p95 | all chats | /healthz p50 / p99 "
           "(n) | REST ask --no-llm | `logchat ask --no-llm` processes | daemon RSS |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -195,6 +206,8 @@ def main() -> None:
           f"| {rest_rate:.1f} req/s | {cli_rate:.2f} /s ({rest_rate / cli_rate:.0f}x) | {memory:.0f} MiB |")
     print(f"{load['streamed']} of {load['chats']} chats had tokens streamed by the model; the others were answered "
           "extractively")
+    for why, count in load["extractive"].items():  # type: ignore[attr-defined]
+        print(f"  {count} x {why}")
     if load["errors"]:
         print(f"first error: {load['first_error']}")
 

@@ -141,6 +141,16 @@ class ServeSettings(_Section):
         return self
 
 
+class LoggingSettings(_Section):
+    """logchat's own log lines, on stderr (docs/operations.md, "logchat's own logs")."""
+
+    # "json": one JSON object a line (timestamp, level, logger, message, request_id, user_id, route,
+    # duration_ms), for a log shipper; "text": one readable line.
+    format: Literal["text", "json"] = "text"
+    # The daemon's lines at this level and above; commands other than `serve` write warnings only.
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LOGCHAT_",
@@ -158,6 +168,7 @@ class Settings(BaseSettings):
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     # Where the values came from; not a setting.
     config_file: Path | None = Field(default=None, exclude=True)
@@ -300,7 +311,8 @@ def _check_unknown_keys(values: dict[str, Any], path: Path | None) -> None:
 
 # Keys that once existed, and why they are gone: a file written for an older version gets told.
 _REMOVED_KEYS = {
-    "log_level": "'log_level' was removed: it never changed anything; use --debug to see tracebacks",
+    "log_level": "'log_level' was removed: [logging] level sets the level of logchat's own log lines;"
+                 " --debug shows tracebacks",
 }
 
 

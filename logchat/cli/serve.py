@@ -39,7 +39,7 @@ def serve(
     settings = app_ctx.settings
     # The command's store: private data directory and file modes, damage reported, as for every command.
     services = build_services(settings, app_ctx.open_store(), allow_no_users=allow_no_users)
-    _configure_logging(quiet=app_ctx.quiet)
+    _configure_logging(settings, quiet=app_ctx.quiet)
     tls = _tls_context(settings)
     application = create_app(settings, services)
     asyncio.run(
@@ -96,30 +96,37 @@ async def _run(app: web.Application, host: str, port: int, grace_seconds: float,
         bound_host, bound_port = runner.addresses[0][:2]
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
         scheme = "https" if tls is not None else "http"
-        typer.echo(f"logchat: serving on {scheme}://{shown}:{bound_port}/ (stop with Ctrl-C or SIGTERM)", err=True)
+        _announce(f"logchat: serving on {scheme}://{shown}:{bound_port}/ (stop with Ctrl-C or SIGTERM)")
         await stop.wait()
-        typer.echo(f"logchat: stopping; requests in flight have {grace_seconds:g}s to finish", err=True)
+        _announce(f"logchat: stopping; requests in flight have {grace_seconds:g}s to finish")
     finally:
         await runner.cleanup()
-    typer.echo("logchat: stopped", err=True)
+    _announce("logchat: stopped")
 
 
-def _configure_logging(*, quiet: bool) -> None:
-    # The daemon's own log lines (errors, access) go to stderr; the first structured-logging setup.
+def _announce(message: str) -> None:
+    """The daemon's start and stop lines, always written (even with --quiet): a plain line, or a JSON
+    line when logging.format is json, so that a log shipper reads every line of the stream."""
     import logging
 
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    daemon_log = logging.getLogger("logchat.daemon")
-    daemon_log.addHandler(handler)
-    daemon_log.setLevel(logging.WARNING if quiet else logging.INFO)
-    daemon_log.propagate = False
+    from logchat.observability.logs import LIFECYCLE_LOGGER
+
+    lifecycle = logging.getLogger(LIFECYCLE_LOGGER)
+    if lifecycle.handlers:
+        lifecycle.info(message)
+    else:
+        typer.echo(message, err=True)
+
+
+def _configure_logging(settings: Settings, *, quiet: bool) -> None:
+    import logging
+
+    from logchat.observability import logs
+
+    logs.configure(settings.logging, level="warning" if quiet else None)
     # aiohttp logs a request its HTTP parser refuses (a NUL in a header, a request line too long)
     # with a traceback; the client got its 400, so one line is enough.
-    server_log = logging.getLogger("aiohttp.server")
-    server_log.addHandler(handler)
-    server_log.addFilter(_one_line_for_malformed_requests)
-    server_log.propagate = False
+    logging.getLogger("aiohttp.server").addFilter(_one_line_for_malformed_requests)
 
 
 def _one_line_for_malformed_requests(record: logging.LogRecord) -> bool:

@@ -122,6 +122,8 @@ async def run_blocking(request: web.Request, function: Callable[..., _T], *args:
 
 async def run_answer(request: web.Request, function: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
     """Like run_blocking, for a call that waits on the chat model: it runs in the answers' own pool."""
+    from logchat.observability.logs import carry
+
     services = request.app[SERVICES]
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(services.answers, functools.partial(function, *args, **kwargs))
+    return await loop.run_in_executor(services.answers, carry(function, *args, **kwargs))

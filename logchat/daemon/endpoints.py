@@ -182,6 +182,10 @@ def _wrap(spec: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRespons
         from logchat.daemon.app import SERVICES
 
         principal = await caller(request, spec.access)
+        if principal is not None and principal.user_id is not None:
+            from logchat.observability import logs
+
+            logs.bind(user_id=principal.user_id)
         if spec.rate_limit is not None:
             await _count_hit(request, spec.rate_limit, principal)
         body = validate(spec.body, await _json_body(request)) if spec.body is not None else None

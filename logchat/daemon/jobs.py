@@ -11,7 +11,6 @@ stored is in the database).
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import threading
 import time
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from logchat.daemon.pool import in_pool
 from logchat.errors import Conflict, LogchatError, NotFound
 from logchat.services.ingest import Progress, SourceReport
 
@@ -214,13 +214,10 @@ class JobRegistry:
     async def _run_reload(self, services: Services, job: Job, window: TimeWindow | None) -> None:
         from logchat.services.ingest import reload_sources
 
-        loop = asyncio.get_running_loop()
         listener = _JobProgressListener(job)
         try:
-            report = await loop.run_in_executor(services.executor, functools.partial(
-                reload_sources, services.store, services.settings, window=window, progress=listener,
-                reader_process=False,
-            ))
+            report = await in_pool(services, reload_sources, services.store, services.settings, window=window,
+                                   progress=listener, reader_process=False)
             vectors = await self._refresh_vectors(services, report)
         except LogchatError as exc:
             self._finish(job, FAILED, error={"code": exc.code, "message": exc.message})
@@ -240,9 +237,7 @@ class JobRegistry:
         from logchat.services.maintenance import refresh_vectors_after
 
         started, clock = datetime.now(UTC), time.perf_counter()
-        vectors = await asyncio.get_running_loop().run_in_executor(
-            services.executor, refresh_vectors_after, services.store, services.settings, report
-        )
+        vectors = await in_pool(services, refresh_vectors_after, services.store, services.settings, report)
         if vectors is None:
             outcome = "skipped"
             detail = "the store failed during the reload" if report.error else "no new events; the index is current"
@@ -259,6 +254,9 @@ class JobRegistry:
                 error: dict[str, str] | None = None) -> None:
         job.summary, job.error, job.finished_at = summary, error, datetime.now(UTC)
         job.state = state  # last: a reader that sees the final state sees the rest too
+        new_events = summary.get("new_events") if summary else None
+        log.info("reload job %s %s: %s", job.id, state,
+                 (error or {}).get("message") or f"{new_events} new events", extra={"job_id": job.id})
 
 
 JOBS = web.AppKey("jobs", JobRegistry)

@@ -49,16 +49,21 @@ def _request_id(request: web.Request) -> str:
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
     """The request id, and one access-log line (route template, not the URL: a query string may hold
     a question)."""
+    from logchat.observability import logs
+
     request_id = _request_id(request)
     request[REQUEST_ID_KEY] = request_id
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "-"
     started = time.perf_counter()
-    response = await handler(request)
-    route = request.match_info.route.resource
-    access_log.info(
-        "%s %s %s %.1fms",
-        request.method, route.canonical if route is not None else "-", response.status,
-        (time.perf_counter() - started) * 1000, extra={"request_id": request_id},
-    )
+    # Every line logged while this request is handled (here, in its tasks and in the worker threads
+    # it uses) names the request; the endpoint adds the user once the token is checked.
+    with logs.bound(request_id=request_id, route=route):
+        response = await handler(request)
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        access_log.info("%s %s %s %.1fms", request.method, route, response.status, duration_ms,
+                        extra={"status": response.status, "method": request.method, "duration_ms": duration_ms,
+                               "user_id": logs.current("user_id")})
     return response
 
 

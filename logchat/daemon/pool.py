@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -15,5 +14,8 @@ _T = TypeVar("_T")
 
 async def in_pool(services: Services, function: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
     """Run ``function`` in ``services.executor`` and await its result."""
+    from logchat.observability.logs import carry
+
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(services.executor, functools.partial(function, *args, **kwargs))
+    # The worker logs with the caller's context (request id, user).
+    return await loop.run_in_executor(services.executor, carry(function, *args, **kwargs))

@@ -12,6 +12,7 @@ import asyncio
 import functools
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from logchat.daemon.jobs import FAILED, JOBS, SUCCEEDED, JobRegistry, RunStats
+from logchat.daemon.pool import in_pool
+from logchat.observability import logs
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -59,9 +62,7 @@ async def delete_old_chat_turns(services: Services) -> Outcome:
     days = services.settings.serve.chat_retention_days
     if days <= 0:
         return Outcome(SKIPPED, "serve.chat_retention_days is 0: chat history is kept forever")
-    result = await asyncio.get_running_loop().run_in_executor(
-        services.executor, functools.partial(purge_chat_history, services.store, days)
-    )
+    result = await in_pool(services, purge_chat_history, services.store, days)
     return Outcome(SUCCEEDED, f"{result['turns_deleted']} turns and {result['sessions_deleted']} empty sessions "
                               f"older than {days:g} days deleted")
 
@@ -70,12 +71,17 @@ async def run_tracked(stats: RunStats, job: Callable[[], Awaitable[Outcome]]) ->
     """Run one job and record its outcome for /api/v1/admin/jobs; a failure is recorded, never raised
     (the scheduler would only log it)."""
     started, clock = datetime.now(UTC), time.perf_counter()
-    try:
-        outcome = await job()
-    except Exception as exc:
-        log.exception("background job %s failed", stats.name)
-        outcome = Outcome(FAILED, f"{type(exc).__name__}: {exc}")
-    stats.record(started, time.perf_counter() - clock, outcome.state, outcome.detail)
+    # A run is a request of its own for the log: its lines (and the reload job it starts) carry its id.
+    with logs.bound(request_id=f"job-{uuid.uuid4().hex}", route=f"job:{stats.name}"):
+        try:
+            outcome = await job()
+        except Exception as exc:
+            log.exception("background job %s failed", stats.name)
+            outcome = Outcome(FAILED, f"{type(exc).__name__}: {exc}")
+        duration_ms = round((time.perf_counter() - clock) * 1000, 1)
+        log.info("background job %s: %s (%s)", stats.name, outcome.state, outcome.detail,
+                 extra={"duration_ms": duration_ms})
+    stats.record(started, duration_ms / 1000, outcome.state, outcome.detail)
     return outcome
 
 

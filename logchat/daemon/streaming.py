@@ -118,7 +118,9 @@ async def answer_events(services: Services, request: AskRequest) -> AsyncIterato
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Any] = asyncio.Queue()
     relay = Relay(loop, queue, answer_seconds(services.settings))
-    job = loop.run_in_executor(services.answers, answer, services.store, services.settings, request, relay)
+    from logchat.observability.logs import carry
+
+    job = loop.run_in_executor(services.answers, carry(answer, services.store, services.settings, request, relay))
     try:
         while True:
             kind, data = await queue.get()

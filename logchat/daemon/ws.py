@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -22,6 +23,7 @@ from logchat.daemon.commands import Conversation
 from logchat.daemon.endpoints import PUBLIC, Call, endpoint
 from logchat.daemon.pool import in_pool
 from logchat.errors import LogchatError, TokenInvalid
+from logchat.observability import logs
 
 if TYPE_CHECKING:
     from logchat.daemon.app import Services
@@ -97,6 +99,8 @@ class ChatSocket:
     # -- sending ----------------------------------------------------------------------------------
 
     def send(self, frame: dict[str, Any]) -> None:
+        if frame["type"] != "token":  # tokens are many and small; the question's other frames say it
+            frame.setdefault("request_id", logs.current("request_id"))
         try:
             self._outbox.put_nowait(frame)
         except asyncio.QueueFull:
@@ -150,8 +154,10 @@ class ChatSocket:
         if not await self._check_token():
             return False
         assert self.principal is not None
+        logs.bind(user_id=self.principal.user_id)
         self.conversation = Conversation(self.services, self.principal, app=self.app)
-        self.send({"type": "ready", "username": self.principal.username, "role": self.principal.role.value})
+        self.send({"type": "ready", "username": self.principal.username, "role": self.principal.role.value,
+                   "request_id": logs.current("request_id")})
         return True
 
     async def _check_token(self) -> bool:
@@ -199,7 +205,9 @@ class ChatSocket:
         quota = self.services.questions
         quota.take(account)  # TooManyQuestions is an error frame; the socket stays usable
         work = self._command(frame) if frame.question.startswith("/") else self._answer(frame)
-        task = asyncio.create_task(work)
+        # Each question is a request of its own: its frames and log lines carry its id.
+        with logs.bound(request_id=uuid.uuid4().hex):
+            task = asyncio.create_task(work)
         self.tasks.add(task)
 
         def finished(done: asyncio.Task[None]) -> None:

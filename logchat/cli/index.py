@@ -11,6 +11,7 @@ from logchat.cli.context import AppContext, interactive, print_json
 
 if TYPE_CHECKING:
     from logchat.services.ingest import IngestReport, TimeWindow
+    from logchat.storage.db import Store
 
 
 def index(
@@ -76,8 +77,18 @@ def reload(
         json_output,
         lambda progress: reload_sources(store, app.settings, window=window, progress=progress, wait_seconds=wait),
     )
+    _audit_reload(store, report, since, until)
     vectors = _update_vectors(app, report, rebuild=False)
     _render(app, report, json_output, vectors)
+
+
+def _audit_reload(store: Store, report: IngestReport, since: str | None, until: str | None) -> None:
+    """A reload in the audit trail, as the local user, like a reload the daemon runs."""
+    from logchat.services import audit
+
+    detail = {"since": since, "until": until, "new_events": report.to_dict().get("new_events"), "error": report.error}
+    audit.record(store, "logs.reload", target="logchat reload", outcome=audit.FAILED if report.failed else audit.OK,
+                 detail={key: value for key, value in detail.items() if value is not None})
 
 
 def _check_format(fmt: str) -> None:

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from logchat.errors import TokenInvalid, UsageError
+from logchat.errors import PermissionDenied, TokenInvalid, UsageError
+from logchat.observability.audit import Actor, act_as
 
 if TYPE_CHECKING:
     from logchat.daemon.app import Services
@@ -114,8 +115,18 @@ async def caller(request: web.Request, access: str) -> Principal | None:
             raise TokenInvalid("sign in first: this request needs an access token (Authorization: Bearer …)")
     else:
         principal = await run_blocking(request, services.auth.verify, token)
+    act_as(Actor(principal.username, principal.user_id, request.remote))
     if access != SIGNED_IN:
-        services.auth.require(principal, access)
+        try:
+            services.auth.require(principal, access)
+        except PermissionDenied:
+            from logchat.services import audit
+
+            resource = request.match_info.route.resource
+            route = f"{request.method} {resource.canonical if resource is not None else request.path}"
+            await run_blocking(request, audit.record, services.store, "access.denied", target=route,
+                               outcome=audit.DENIED, detail={"permission": access})
+            raise
     return principal
 
 
@@ -181,6 +192,7 @@ def _wrap(spec: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRespons
     async def handle(request: web.Request) -> web.StreamResponse:
         from logchat.daemon.app import SERVICES
 
+        act_as(Actor("anonymous", None, request.remote))  # until a token says who it is
         principal = await caller(request, spec.access)
         if principal is not None and principal.user_id is not None:
             from logchat.observability import logs

@@ -232,6 +232,18 @@ class JobRegistry:
                 self._finish(job, FAILED, summary=summary, error={"code": "reload_failed", "message": message})
             else:
                 self._finish(job, SUCCEEDED, summary=summary)
+        await self._audit(services, job)
+
+    @staticmethod
+    async def _audit(services: Services, job: Job) -> None:
+        """The reload in the audit trail, as whoever started it (the task runs in their context)."""
+        from logchat.services import audit
+
+        detail = {"since": job.since, "until": job.until, "started_by": job.started_by,
+                  "new_events": (job.summary or {}).get("new_events"), "error": (job.error or {}).get("message")}
+        await in_pool(services, audit.record, services.store, "logs.reload", target=f"job {job.id}",
+                      outcome=audit.OK if job.state == SUCCEEDED else audit.FAILED,
+                      detail={key: value for key, value in detail.items() if value is not None})
 
     async def _refresh_vectors(self, services: Services, report: IngestReport) -> dict[str, Any] | None:
         from logchat.services.maintenance import refresh_vectors_after

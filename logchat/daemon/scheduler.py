@@ -23,6 +23,7 @@ from aiohttp import web
 from logchat.daemon.jobs import FAILED, JOBS, SUCCEEDED, JobRegistry, RunStats
 from logchat.daemon.pool import in_pool
 from logchat.observability import logs
+from logchat.observability.audit import Actor, acting_as
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -72,7 +73,8 @@ async def run_tracked(stats: RunStats, job: Callable[[], Awaitable[Outcome]]) ->
     (the scheduler would only log it)."""
     started, clock = datetime.now(UTC), time.perf_counter()
     # A run is a request of its own for the log: its lines (and the reload job it starts) carry its id.
-    with logs.bound(request_id=f"job-{uuid.uuid4().hex}", route=f"job:{stats.name}"):
+    with logs.bound(request_id=f"job-{uuid.uuid4().hex}", route=f"job:{stats.name}"), \
+            acting_as(Actor("scheduler")):
         try:
             outcome = await job()
         except Exception as exc:

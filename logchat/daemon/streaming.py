@@ -79,11 +79,15 @@ def answer(store: Store, settings: Settings, request: AskRequest, relay: Relay) 
     """The worker's job: the answer, or None when its client left before it was done."""
     from dataclasses import replace
 
+    from logchat.redaction import mask_secrets
+    from logchat.services import audit
     from logchat.services.ask import ask
 
     try:
         if relay.abandoned.is_set():
             return None  # the client left while the answer waited for a worker
+        # The question, not the answer, as the person asking typed it (with any secret in it masked).
+        audit.record(store, "ask", target=request.session, detail={"question": mask_secrets(request.question)})
         relay.start()
         try:
             return ask(store, settings, request, relay)

@@ -24,6 +24,7 @@ from logchat.daemon.endpoints import PUBLIC, Call, endpoint
 from logchat.daemon.pool import in_pool
 from logchat.errors import LogchatError, TokenInvalid
 from logchat.observability import logs
+from logchat.observability.audit import Actor, act_as
 
 if TYPE_CHECKING:
     from logchat.daemon.app import Services
@@ -72,6 +73,7 @@ async def chat_socket(call: Call) -> web.StreamResponse:
     ws = web.WebSocketResponse(protocols=(PROTOCOL,), heartbeat=30.0, max_msg_size=MAX_FRAME_BYTES)
     await ws.prepare(call.request)
     socket = ChatSocket(call.request.app, call.services, ws, _token_from_protocol(call.request))
+    socket.ws_remote = call.request.remote
     call.request.app[SOCKETS].add(socket)
     try:
         await socket.run()
@@ -94,6 +96,7 @@ class ChatSocket:
         self.conversation: Conversation | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.closing = False
+        self.ws_remote: str | None = None  # the client's address, for the audit trail
         self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(SEND_QUEUE_FRAMES)
 
     # -- sending ----------------------------------------------------------------------------------
@@ -155,6 +158,7 @@ class ChatSocket:
             return False
         assert self.principal is not None
         logs.bind(user_id=self.principal.user_id)
+        act_as(Actor(self.principal.username, self.principal.user_id, self.ws_remote))
         self.conversation = Conversation(self.services, self.principal, app=self.app)
         self.send({"type": "ready", "username": self.principal.username, "role": self.principal.role.value,
                    "request_id": logs.current("request_id")})

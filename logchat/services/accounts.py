@@ -8,17 +8,18 @@ an admin away runs under one lock per store (see ``auth_repo.lock_admin_changes`
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from logchat.auth.passwords import PasswordHasher, check_password_policy
 from logchat.auth.permissions import Role, parse_role
-from logchat.errors import Conflict, InvalidCredentials, NotFound, UsageError
+from logchat.errors import Conflict, InvalidCredentials, LogchatError, NotFound, StoreBusy, StoreError, UsageError
 from logchat.storage import auth_repo
 from logchat.storage.models import User
 from logchat.storage.transactions import begin_write, busy_means_try_again
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from logchat.config import Settings
     from logchat.storage.db import Session, Store
 
+_M = TypeVar("_M", bound=Callable[..., Any])
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
 
 
@@ -83,6 +85,34 @@ class UserInfo:
         }
 
 
+def _audited(action: str, detail: Callable[..., dict[str, Any]] | None = None) -> Callable[[_M], _M]:
+    """Record an account change in the audit trail with its outcome: ``ok``, or ``failed`` with the
+    reason (the last admin kept, an unknown user). ``detail`` gets the method's arguments after the
+    user name and says what changed; it never sees a password (the lambdas name what they keep)."""
+
+    def wrap(method: _M) -> _M:
+        @functools.wraps(method)
+        def audited(self: AccountService, username: str, *args: Any, **kwargs: Any) -> Any:
+            from logchat.services import audit
+
+            facts = detail(*args, **kwargs) if detail else None
+            target = username.strip().lower()[:64]
+            try:
+                result = method(self, username, *args, **kwargs)
+            except (StoreBusy, StoreError):
+                raise  # the store could not take the change, nor would it take the entry now
+            except LogchatError as exc:
+                audit.record(self._store, action, target=target, outcome=audit.FAILED,
+                             detail={**(facts or {}), "error": exc.message})
+                raise
+            audit.record(self._store, action, target=target, detail=facts)
+            return result
+
+        return audited  # type: ignore[return-value]
+
+    return wrap
+
+
 class AccountService:
     def __init__(
         self,
@@ -137,6 +167,7 @@ class AccountService:
 
     # --- changing --------------------------------------------------------------------------------
 
+    @_audited("user.create", lambda password, role=Role.VIEWER: {"role": str(getattr(role, "value", role))})
     def add_user(self, username: str, password: str, role: Role | str = Role.VIEWER) -> UserInfo:
         name = normalize_username(username)
         role = parse_role(role)
@@ -163,6 +194,9 @@ class AccountService:
     def set_role(self, username: str, role: Role | str) -> UserInfo:
         return self.update_user(username, role=role)
 
+    @_audited("user.update", lambda role=None, enabled=None: {
+        key: value for key, value in (("role", str(getattr(role, "value", role)) if role is not None else None),
+                                      ("enabled", enabled)) if value is not None})
     def update_user(self, username: str, *, role: Role | str | None = None, enabled: bool | None = None) -> UserInfo:
         """Change the role and/or the enabled flag in one transaction: both apply or neither does,
         and the last enabled admin is kept whatever the combination."""
@@ -194,6 +228,7 @@ class AccountService:
                 user.updated_at = self._now()
             return UserInfo.from_row(user)
 
+    @_audited("user.password")
     def change_password(self, username: str, new_password: str, *, current_password: str | None = None) -> UserInfo:
         """Set a new password and sign the user out everywhere. With ``current_password`` (a user
         changing their own password) that must match first."""
@@ -219,6 +254,7 @@ class AccountService:
     def disable_user(self, username: str) -> UserInfo:
         return self.update_user(username, enabled=False)
 
+    @_audited("user.update", lambda: {"enabled": True})
     def enable_user(self, username: str) -> UserInfo:
         with self._writing(f"enable {username!r}") as session:
             user = _require_user(session, username)
@@ -227,6 +263,7 @@ class AccountService:
                 user.updated_at = self._now()
             return UserInfo.from_row(user)
 
+    @_audited("user.sign_out")
     def sign_out_everywhere(self, username: str) -> UserInfo:
         """Invalidate every token of the user (all devices) without touching the password."""
         with self._writing(f"sign out {username!r}") as session:
@@ -235,6 +272,7 @@ class AccountService:
             user.updated_at = self._now()
             return UserInfo.from_row(user)
 
+    @_audited("user.delete")
     def remove_user(self, username: str) -> None:
         with self._taking_admin_away(f"remove {username!r}") as session:
             user = _require_user(session, username)

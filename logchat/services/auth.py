@@ -39,6 +39,8 @@ from logchat.errors import (
     TokenRevoked,
     TooManyAttempts,
 )
+from logchat.observability.audit import Actor, current_actor
+from logchat.services import audit
 from logchat.services.accounts import AccountService, UserInfo, is_valid_username
 from logchat.storage import auth_repo
 
@@ -174,7 +176,8 @@ class AuthService:
 
     # --- passwords -------------------------------------------------------------------------------
 
-    def authenticate(self, username: str, password: str, *, client_address: str | None = None) -> UserInfo:
+    def authenticate(self, username: str, password: str, *, client_address: str | None = None,
+                     action: str = "auth.login") -> UserInfo:
         """The account if ``password`` is right. Raises InvalidCredentials (unknown user and wrong
         password alike, after the same amount of work), AccountDisabled or TooManyAttempts."""
         # Whatever arrives is only recorded in a printable form, cut to size.
@@ -208,7 +211,10 @@ class AuthService:
             if new_hash is not None:
                 row.password_hash = new_hash
             row.last_login_at = datetime.fromtimestamp(self._now(), UTC)
-            return UserInfo.from_row(row)
+            signed_in = UserInfo.from_row(row)
+        audit.record(self._store, action, target=signed_in.username,
+                     actor=_signing_in(signed_in.username, signed_in.id, client_address))
+        return signed_in
 
     def _fail(self, name: str, user_id: int | None, client_address: str | None, reason: str) -> NoReturn:
         self._record_failure(name, user_id, client_address, reason)
@@ -223,6 +229,9 @@ class AuthService:
                 session, username=name, user_id=user_id, client_address=client_address, reason=reason,
                 occurred_at=datetime.fromtimestamp(self._now(), UTC),
             )
+        audit.record(self._store, "auth.login", target=name, outcome=audit.DENIED if reason == "throttled"
+                     else audit.FAILED, detail={"reason": reason},
+                     actor=_signing_in(name, user_id, client_address))
 
     def change_own_password(
         self, principal: Principal, current_password: str, new_password: str, *, client_address: str | None = None
@@ -230,7 +239,8 @@ class AuthService:
         """A signed-in user changes their password; the current one is checked (and throttled) like
         a sign-in. Every token of the user stops working; sign in again afterwards."""
         self.accounts.check_new_password(principal.username, new_password)
-        self.authenticate(principal.username, current_password, client_address=client_address)
+        self.authenticate(principal.username, current_password, client_address=client_address,
+                          action="auth.password_check")
         return self.accounts.change_password(principal.username, new_password)
 
     # --- tokens ----------------------------------------------------------------------------------
@@ -278,6 +288,8 @@ class AuthService:
             raise TokenRevoked("refresh token revoked: sign in again")
         if not self.revocations.claim_refresh_token(claims.token_id, _at(claims.expires_at)):
             self.revocations.revoke_family(claims.family, self._family_expiry(claims))
+            audit.record(self._store, "auth.refresh_reuse", target=claims.username, outcome=audit.DENIED,
+                         detail={"revoked": "every token of this sign-in"})
             raise TokenRevoked("refresh token already used: this sign-in is revoked everywhere, sign in again")
         user, version = self._current_user(claims)
         return self._issue(user, version, family=claims.family)
@@ -315,6 +327,8 @@ class AuthService:
             families.setdefault(claims.family, claims)
         for family, claims in families.items():
             self.revocations.revoke_family(family, self._family_expiry(claims))
+        for claims in {c.user_id: c for c in families.values()}.values():
+            audit.record(self._store, "auth.logout", target=claims.username)
 
     def _family_expiry(self, claims: TokenClaims) -> datetime:
         # A family lives as long as the newest refresh token rotated from it could: at most one
@@ -352,6 +366,11 @@ class AuthService:
     def warm_up(self) -> None:
         """Pay one-off costs at start-up rather than on the first sign-in."""
         self._passwords.warm_up()
+
+
+def _signing_in(name: str, user_id: int | None, client_address: str | None) -> Actor:
+    """A sign-in acts for the name it gives (nobody is signed in yet), from the client's address."""
+    return Actor(name, user_id, client_address or current_actor().client)
 
 
 def _at(epoch_seconds: float) -> datetime:

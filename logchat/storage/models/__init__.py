@@ -1,5 +1,6 @@
 """ORM models. Each area has its own module; all share one metadata so Alembic sees everything."""
 
+from logchat.storage.models.audit import AuditEntry
 from logchat.storage.models.auth import LoginFailure, LoginThrottle, TokenRevocation, User
 from logchat.storage.models.base import Base
 from logchat.storage.models.chat import ChatSession, ChatTurn, VectorSignature, VectorWindow
@@ -7,7 +8,7 @@ from logchat.storage.models.logs import Event, EventRollup, Source, SourceGenera
 from logchat.storage.models.store import StoreIdentity
 
 __all__ = [
-    "Base", "ChatSession", "ChatTurn", "Event", "EventRollup", "LoginFailure", "LoginThrottle", "Source",
+    "AuditEntry", "Base", "ChatSession", "ChatTurn", "Event", "EventRollup", "LoginFailure", "LoginThrottle", "Source",
     "SourceGeneration", "StoreIdentity", "Template", "TemplateMinerState", "TokenRevocation", "User",
     "VectorSignature", "VectorWindow",
 ]

@@ -103,6 +103,10 @@ def check_path(path: str) -> str:
         raise InvalidSource("path", "empty path: give an absolute path, glob or directory")
     if "\0" in path:
         raise InvalidSource("path", "a path cannot contain a NUL byte")
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidSource("path", "not valid UTF-8 text") from None
     if len(path) > _MAX_PATH:
         raise InvalidSource("path", f"longer than {_MAX_PATH} characters")
     if path.strip() == "-":
@@ -148,7 +152,7 @@ def sources_to_reload(store: Store, settings: Settings) -> list[SourceSettings]:
 
 def get_source(store: Store, settings: Settings, name: str) -> SourceEntry:
     with store.session() as session:
-        row = sources_repo.get_configured(session, name.strip())
+        row = _named_row(session, name)
         if row is not None:
             return SourceEntry.from_row(row)
     configured = _config_source(settings, name.strip())
@@ -233,8 +237,14 @@ def _config_file(settings: Settings) -> str:
     return str(settings.config_file) if settings.config_file else "the configuration file"
 
 
+def _named_row(session: Session, name: str) -> ConfiguredSource | None:
+    # A name that breaks the rule was never stored (nor sent to the database: it may not even be text it takes).
+    wanted = name.strip()
+    return sources_repo.get_configured(session, wanted) if _NAME.fullmatch(wanted) else None
+
+
 def _store_row(session: Session, settings: Settings, name: str) -> ConfiguredSource:
-    row = sources_repo.get_configured(session, name.strip())
+    row = _named_row(session, name)
     if row is not None:
         return row
     if _config_source(settings, name.strip()) is not None:

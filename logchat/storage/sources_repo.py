@@ -77,15 +77,19 @@ def record_attempts(session: Session, attempts: Sequence[Attempt], at: datetime)
     its time. Neither clears the other, so a source that failed at night and reads again now still
     shows what went wrong and when."""
     insert = _insert(session)
+    # One row per location (the same missing path may be configured twice): an upsert may not touch a
+    # row twice in one statement.
+    latest = {_storable(attempt.location, 4096): attempt for attempt in attempts}
     for failed in (False, True):
         rows = [
             {
-                "location": attempt.location, "name": attempt.name[:255], "kind": attempt.kind[:16],
-                "first_attempt_at": at, "last_attempt_at": at, "last_status": attempt.status[:16],
-                "last_success_at": None if failed else at,
-                "last_error": attempt.error if failed else None, "last_error_at": at if failed else None,
+                "location": location, "name": _storable(attempt.name, 255),
+                "kind": attempt.kind[:16], "first_attempt_at": at, "last_attempt_at": at,
+                "last_status": attempt.status[:16], "last_success_at": None if failed else at,
+                "last_error": _storable(attempt.error, None) if attempt.error is not None else None,
+                "last_error_at": at if failed else None,
             }
-            for attempt in attempts
+            for location, attempt in latest.items()
             if (attempt.error is not None) == failed
         ]
         if not rows:
@@ -100,6 +104,13 @@ def record_attempts(session: Session, attempts: Sequence[Attempt], at: datetime)
                 set_={column: statement.excluded[column] for column in changed},
             )
             session.execute(statement)
+
+
+def _storable(text: str, limit: int | None) -> str:
+    """``text`` as both databases take it: a path given on the command line may hold a NUL byte, a file
+    name bytes that are not UTF-8 (lone surrogates in Python), or be longer than any real path."""
+    text = text.replace("\0", "\\0").encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if limit is None else text[:limit]
 
 
 def statuses(session: Session) -> dict[str, SourceStatus]:

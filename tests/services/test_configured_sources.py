@@ -256,3 +256,29 @@ def test_index_records_the_status_of_what_it_reads(store: Any, settings: Any, tm
     again = index_inputs(store, settings, [str(good)])
     assert not again.failed
     assert by_location(store)[str(good)]["last_status"] == "unchanged"
+
+
+def test_odd_locations_get_a_status_without_breaking_the_run(store: Any, settings: Any, tmp_path: Path) -> None:
+    good = write(tmp_path / "good.log", LINES)
+    too_long = "/" + "x" * 5000
+    report = index_inputs(store, settings, [str(good), "/var/log/\0bad", too_long])
+    assert [s.status for s in report.sources] == ["error", "error", "ok"]
+    listed = by_location(store)
+    assert listed[str(good)]["last_status"] == "ok"
+    assert "/var/log/\\0bad" in listed and "file name too long" in listed["/" + "x" * 4095]["last_error"]
+    # The same missing path configured twice is one location with one status.
+    settings.sources = [SourceSettings(path=str(tmp_path / "absent.log"), name="a"),
+                        SourceSettings(path=str(tmp_path / "absent.log"), name="b")]
+    assert reload_sources(store, settings).failed
+    assert by_location(store)[str(tmp_path / "absent.log")]["last_status"] == "error"
+
+
+def test_names_no_source_could_have_are_not_found_or_the_files(store: Any, settings: Any) -> None:
+    settings.sources = [SourceSettings(path="/var/log/syslog", name="my syslog")]
+    for name in ("no such name", "\ud800", "x" * 300):
+        with pytest.raises(NotFound):
+            remove_source(store, settings, name)
+    with pytest.raises(Conflict, match="edit that file"):
+        update_source(store, settings, "my syslog", enabled=False)
+    with pytest.raises(InvalidSource, match="UTF-8"):
+        add_source(store, settings, name="odd", path="/var/log/\ud800.log")

@@ -121,6 +121,9 @@ def check_path(path: str) -> str:
     if not os.path.isabs(path):
         raise InvalidSource("path", f"{path!r} is not an absolute path: give the full path from / (a relative "
                                     "path or ~ would depend on where logchat runs)")
+    if not path.strip("/"):
+        # Every file of the machine, the store's own database included: never what was meant.
+        raise InvalidSource("path", "the root directory is not a log source: give the directory of the logs")
     return path
 
 

@@ -95,6 +95,7 @@ def test_add_list_change_and_remove_a_store_source(store: Any, settings: Any, tm
         ({"path": "ssh://ops@web-01/var/log/syslog"}, "path", "ssh:// sources are not supported"),
         ({"path": "/var/log/\0x"}, "path", "NUL"),
         ({"path": "  "}, "path", "empty path"),
+        ({"path": "//"}, "path", "root directory"),
         ({"fmt": "klingon"}, "format", "rfc3164"),
     ],
 )

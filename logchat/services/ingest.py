@@ -493,9 +493,9 @@ def reload_sources(
     if not configured_sources:
         where = settings.config_file or "logchat.toml"
         raise UsageError(
-            f"no sources configured: none in [[sources]] of {where} and none added to the store",
-            hint="add [[sources]] entries, or add one with `logchat sources add NAME PATH` (or POST "
-                 "/api/v1/logs/configured-sources); `logchat index PATH` reads a path once",
+            f"no sources configured: none in [[sources]] of {where} and none added to the store (add one with "
+            "`logchat sources add NAME PATH` or POST /api/v1/logs/configured-sources)",
+            hint="or add [[sources]] entries to the file; `logchat index PATH` reads a path once",
         )
     started = datetime.now(UTC)
     report = _ingest(store, settings, expansion, stdin=None, window=window, progress=progress,

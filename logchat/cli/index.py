@@ -61,7 +61,8 @@ def reload(
     wait: Annotated[float | None, typer.Option("--wait", help="Seconds to wait for a running index.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
 ) -> None:
-    """Ingest what is new in every source listed in logchat.toml. Cron and CI friendly.
+    """Ingest what is new in every configured source: [[sources]] of logchat.toml, then those added with
+    `logchat sources add`. Cron and CI friendly.
 
     Exit code 0 when every source was read, 1 if any failed, 2 for a usage or config error.
 

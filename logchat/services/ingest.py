@@ -19,7 +19,7 @@ from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from logchat.config import Settings
-from logchat.errors import SourceError, SourceUnreadable, StoreError, UsageError
+from logchat.errors import SourceError, SourceUnreadable, StoreBusy, StoreError, UsageError
 from logchat.ingest import sources as src
 from logchat.ingest.parallel import ReaderProcess, can_fork
 from logchat.ingest.pipeline import Batch, BatchPlan, produce_batches
@@ -29,6 +29,7 @@ from logchat.storage.db import Store
 from logchat.storage.locks import close_inherited_locks, ingest_lock
 from logchat.storage.models import Source
 from logchat.storage.models.base import to_micros
+from logchat.storage.transactions import busy_means_try_again
 
 # Smaller sources are not worth starting a reader process for.
 PARALLEL_MIN_BYTES = 1 << 20
@@ -472,23 +473,35 @@ def reload_sources(
     wait_seconds: float | None = None,
     reader_process: bool = True,
 ) -> IngestReport:
-    """Ingest what is new in every enabled source of the configuration. ``reader_process=False`` for
-    callers with other threads running (the daemon): see Ingester."""
+    """Ingest what is new in every enabled source: the configuration file's `[[sources]]`, then those
+    kept in the store (services/configured_sources.py). ``reader_process=False`` for callers with other
+    threads running (the daemon): see Ingester."""
+    from logchat.services.configured_sources import sources_to_reload
+
+    configured_sources = sources_to_reload(store, settings)
     expansion = src.Expansion()
-    for configured in settings.sources:
+    names: dict[str, str] = {}
+    for configured in configured_sources:
         if not configured.enabled:
             continue
         part = src.expand_inputs([configured.path], name=configured.name, fmt=configured.format)
         known = {spec.location for spec in expansion.specs}
         expansion.specs.extend(spec for spec in part.specs if spec.location not in known)
         expansion.problems.extend(part.problems)
-    if not settings.sources:
+        if configured.name:
+            names.setdefault(configured.path, configured.name)
+    if not configured_sources:
         where = settings.config_file or "logchat.toml"
         raise UsageError(
-            f"no [[sources]] configured in {where}", hint="add [[sources]] entries or use `logchat index PATH`"
+            f"no sources configured: none in [[sources]] of {where} and none added to the store (add one with "
+            "`logchat sources add NAME PATH` or POST /api/v1/logs/configured-sources)",
+            hint="or add [[sources]] entries to the file; `logchat index PATH` reads a path once",
         )
-    return _ingest(store, settings, expansion, stdin=None, window=window, progress=progress,
-                   wait_seconds=wait_seconds, reader_process=reader_process)
+    started = datetime.now(UTC)
+    report = _ingest(store, settings, expansion, stdin=None, window=window, progress=progress,
+                     wait_seconds=wait_seconds, reader_process=reader_process, names=names)
+    _forget_unread_before(store, started)
+    return report
 
 
 def _ingest(
@@ -501,11 +514,14 @@ def _ingest(
     progress: Progress | None,
     wait_seconds: float | None,
     reader_process: bool = True,
+    names: dict[str, str] | None = None,
 ) -> IngestReport:
+    """``names``: the source name to report for a configured path that could not be expanded."""
     started = time.perf_counter()
     report = IngestReport()
     for item, problem in expansion.problems:
-        failed = SourceReport(location=item, name=item, kind="unknown", status="error", errors=[str(problem)])
+        name = (names or {}).get(item, item)
+        failed = SourceReport(location=item, name=name, kind="unknown", status="error", errors=[str(problem)])
         report.sources.append(failed)
     wait = settings.ingest.lock_timeout_seconds if wait_seconds is None else wait_seconds
     if expansion.specs:
@@ -521,5 +537,36 @@ def _ingest(
                 if ingester.store_error is not None:
                     report.error = str(ingester.store_error)
                     break
+    _record_attempts(store, report.sources)
     report.elapsed_seconds = time.perf_counter() - started
     return report
+
+
+def _record_attempts(store: Store, reports: list[SourceReport]) -> None:
+    """Each location's last attempt, success or error, for GET /api/v1/logs/sources."""
+    from logchat.storage import sources_repo
+
+    attempts = [
+        sources_repo.Attempt(location=r.location, name=r.name, kind=r.kind, status=r.status,
+                             error=("; ".join(r.errors) or "failed") if r.failed else None)
+        for r in reports
+    ]
+    if not attempts:
+        return
+    try:
+        with busy_means_try_again("record the sources' status"), store.session() as session:
+            sources_repo.record_attempts(session, attempts, datetime.now(UTC))
+    except (StoreError, StoreBusy):
+        pass  # the store is failing or busy: the run's own report says what matters
+
+
+def _forget_unread_before(store: Store, instant: datetime) -> None:
+    """After a reload, a location that was never read and was not tried in it (a path since fixed or
+    removed from the sources) is no longer listed as failing."""
+    from logchat.storage import sources_repo
+
+    try:
+        with busy_means_try_again("forget old source errors"), store.session() as session:
+            sources_repo.forget_unread_before(session, instant)
+    except (StoreError, StoreBusy):
+        pass

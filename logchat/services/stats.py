@@ -94,11 +94,30 @@ def _stats(store: Store, query: StatQuery) -> dict[str, Any]:
 
 def list_sources(store: Store, now: datetime | None = None) -> list[dict[str, Any]]:
     """Every source in the store with its checkpoint, and its lag: how long ago its newest event happened
-    (None for a source with no timed event). Secret-masked like `stat`: a viewer may read it."""
+    (None for a source with no timed event), with its last read (success, error). Locations that were
+    tried but never read (a missing path, a glob matching nothing) are listed too, with an empty
+    checkpoint. Secret-masked like `stat`: a viewer may read it."""
+    from logchat.storage import sources_repo
+
     now = now or datetime.now(UTC)
     with store.session() as session:
         sources = stats_repo.source_overview(session)
+        statuses = sources_repo.statuses(session)
     for source in sources:
         newest = source["newest_event_at"]
         source["lag_seconds"] = round((now - newest).total_seconds(), 3) if newest is not None else None
+        source.update(_last_read(statuses.pop(source["location"], None)))
+    for status in statuses.values():  # never read: no checkpoint
+        sources.append({
+            "name": status.name, "location": status.location, "kind": status.kind, "format": None,
+            "generation": 0, "offset": 0, "size": 0, "line_count": 0, "event_count": 0,
+            "created_at": status.first_attempt_at, "last_indexed_at": None, "newest_event_at": None,
+            "lag_seconds": None, **_last_read(status),
+        })
+    sources.sort(key=lambda source: (source["name"], source["location"]))
     return mask_tree(sources)  # type: ignore[no-any-return]
+
+
+def _last_read(status: Any) -> dict[str, Any]:
+    fields = ("last_attempt_at", "last_status", "last_success_at", "last_error", "last_error_at")
+    return {name: getattr(status, name) if status is not None else None for name in fields}

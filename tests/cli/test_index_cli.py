@@ -109,7 +109,7 @@ def test_reload_uses_configured_sources_and_time_window(tmp_path: Path) -> None:
 def test_reload_without_sources_is_a_usage_error(tmp_path: Path) -> None:
     result = logchat("reload", data_dir=tmp_path / "d", cwd=tmp_path)
     assert result.returncode == 2
-    assert "no [[sources]] configured" in result.stderr
+    assert "no sources configured" in result.stderr and "logchat sources add" in result.stderr
 
 
 def test_bad_config_exits_2_naming_key_and_file(tmp_path: Path) -> None:

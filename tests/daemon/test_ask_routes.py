@@ -124,14 +124,15 @@ async def test_a_model_that_keeps_talking_falls_back_to_extractive(
     client: Any, tokens: dict[str, str], small_store: Any, settings: Any, fake_ollama: FakeOllama
 ) -> None:
     # Each token comes well within llm.timeout_seconds, the whole answer does not come within twice it.
-    settings.llm.timeout_seconds = 0.4
-    fake_ollama.chunk_delay = 0.3
+    # (Generous margins: a loaded machine may delay the first token by a second.)
+    settings.llm.timeout_seconds = 2.0
+    fake_ollama.chunk_delay = 1.0
     response = await client.post(ASK, json={"question": QUESTION, "stream": True}, headers=bearer(tokens["viewer"]))
     events = _events(await response.text())
     assert events[0][0] == "token" and events[-1][0] == "answer"
     answer = events[-1][1]
     assert answer["mode"] == "extractive" and answer["matched"] == 2
-    assert "still writing after 0.8 s" in answer["llm_error"]
+    assert "still writing after 4 s" in answer["llm_error"]
     assert answer["notices"][0] == answer["llm_error"]
     assert ("notice", {"message": answer["llm_error"]}) in events
 

@@ -108,7 +108,7 @@ async def test_failures_are_reported_on_the_job(
     # No sources configured: the same message as `logchat reload`.
     job = await finished(client, token, await start(client, token))
     assert job["state"] == "failed" and job["summary"] is None
-    assert "no [[sources]] configured" in job["error"]["message"]
+    assert "no sources configured" in job["error"]["message"]
     # Another writer holds the store past the wait: StoreBusy, as the CLI reports it.
     configure_sources(services, write(tmp_path / "app.jsonl", app_lines(5)))
     services.settings.ingest.lock_timeout_seconds = 0

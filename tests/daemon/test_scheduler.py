@@ -158,3 +158,24 @@ async def test_the_scheduler_runs_with_the_app_and_admin_jobs_lists_its_jobs(
             response = await client.get("/api/v1/admin/jobs", headers=bearer(tokens[role]))
             assert response.status == 403
     assert not scheduler.running
+
+
+async def test_the_scheduled_reload_reads_sources_kept_only_in_the_store(services: Any, tmp_path: Path) -> None:
+    from logchat.daemon.jobs import JobRegistry, RunStats
+    from logchat.daemon.scheduler import _timed_jobs, reload_configured_sources, run_tracked
+    from logchat.services.configured_sources import add_source
+
+    assert services.settings.sources == []
+    app = write(tmp_path / "app.jsonl", app_lines(12))
+    add_source(services.store, services.settings, name="app", path=str(app), actor="admin")
+    services.settings.serve.reload_interval_seconds = 300
+    registry = JobRegistry()
+    try:
+        assert [stats.name for stats, _ in _timed_jobs(services, registry)] == ["reload"]
+        stats = RunStats("reload", "test", interval_seconds=300)
+        outcome = await run_tracked(stats, lambda: reload_configured_sources(services, registry))
+        assert outcome.state == "succeeded", outcome
+        assert outcome.detail and "12 new events" in outcome.detail
+        assert (stats.last_outcome, stats.last_error) == ("succeeded", None)
+    finally:
+        await registry.close()

@@ -70,7 +70,7 @@ def test_concurrent_writers_keep_one_chain(store: Any) -> None:
         try:
             for n in range(15):
                 audit.record(store, "ask", target=f"w{worker}", detail={"n": n})
-        except BaseException as exc:  # noqa: BLE001 — reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=write, args=(worker,)) for worker in range(6)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import inspect, text
 
@@ -151,5 +153,41 @@ def test_downgrade_to_one_namespace_keeps_command_line_sessions(database_url: st
             assert conn.execute(text("SELECT count(*) FROM chat_turns")).scalar() == 2
         upgrade_to_head(store)
         assert len(show_session(store, "incident-42")["turns"]) == 2
+    finally:
+        store.close()
+
+
+def test_configured_sources_tables_come_and_go_with_their_migration_on_a_used_store(
+    database_url: str, tmp_path: Path
+) -> None:
+    from alembic import command
+
+    from logchat.config import load_settings
+    from logchat.services.configured_sources import add_source, list_sources
+    from logchat.services.ingest import index_inputs
+    from logchat.storage.migrate import alembic_config
+
+    store = _store_at(database_url, "0005_chat_owner")
+    try:
+        _add_cli_session(store, "incident-42", turns=1)
+        assert upgrade_to_head(store) is True
+        settings = load_settings(data_dir=tmp_path / "data", database={"url": database_url})
+        log = tmp_path / "app.log"
+        log.write_text("2026-01-05T10:00:00+00:00 web-01 app[1]: started\n", encoding="utf-8")
+        assert not index_inputs(store, settings, [str(log)]).failed
+        add_source(store, settings, name="app", path=str(log))
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM source_status")).scalar() == 1
+
+        with store.engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0005_chat_owner")
+        tables = set(inspect(store.engine).get_table_names())
+        assert not {"configured_sources", "source_status"} & tables
+        with store.engine.connect() as conn:  # what was read and the chat history stay
+            assert conn.execute(text("SELECT count(*) FROM events")).scalar() == 1
+            assert conn.execute(text("SELECT count(*) FROM chat_turns")).scalar() == 1
+
+        assert upgrade_to_head(store) is True
+        assert list_sources(store, settings) == []
     finally:
         store.close()

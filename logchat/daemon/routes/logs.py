@@ -93,9 +93,12 @@ class Stats(BaseModel):
 
 
 class SourceInfo(BaseModel):
+    """A location read into the store (or tried: a path that could never be opened has kind `unknown` or
+    `file`, an empty checkpoint and its `last_error`)."""
+
     name: str
     location: str = Field(description="Absolute path, `stdin:<name>` or URL: the identity of the source.")
-    kind: str = Field(description="file, gzip, stdin or ssh.")
+    kind: str = Field(description="file, gzip, stdin or ssh; unknown for a configured path that could not be expanded.")
     format: str | None
     generation: int = Field(description="How many times the file was rotated or truncated under this name.")
     offset: int = Field(description="Checkpoint: the byte where the next run resumes.")
@@ -106,6 +109,15 @@ class SourceInfo(BaseModel):
     last_indexed_at: datetime | None
     newest_event_at: datetime | None
     lag_seconds: float | None = Field(description="Now minus the time of the newest event; null without timed events.")
+    last_attempt_at: datetime | None = Field(description="When an index or reload last tried to read it.")
+    last_status: str | None = Field(
+        description="How that attempt ended, as `reload --json` says: ok, unchanged, empty, rotated, truncated, "
+                    "duplicate, skipped or error. `error` means the source is failing now.")
+    last_success_at: datetime | None = Field(description="When it was last read without an error.")
+    last_error: str | None = Field(
+        description="The last error met reading it. Kept after a later success (compare `last_error_at` with "
+                    "`last_success_at`, or read `last_status`).")
+    last_error_at: datetime | None
 
 
 class SourceList(BaseModel):
@@ -162,7 +174,7 @@ async def stats(call: Call) -> dict[str, Any]:
 
 
 @endpoint("GET", "/api/v1/logs/sources", access="logs:read", tag="logs", response=SourceList,
-          summary="Every source in the store with its checkpoint, counts and lag.")
+          summary="Every source in the store with its checkpoint, counts, lag and last error.")
 async def sources(call: Call) -> dict[str, Any]:
     from logchat.daemon.app import run_blocking
     from logchat.services.stats import list_sources

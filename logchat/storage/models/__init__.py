@@ -5,10 +5,11 @@ from logchat.storage.models.auth import LoginFailure, LoginThrottle, TokenRevoca
 from logchat.storage.models.base import Base
 from logchat.storage.models.chat import ChatSession, ChatTurn, VectorSignature, VectorWindow
 from logchat.storage.models.logs import Event, EventRollup, Source, SourceGeneration, Template, TemplateMinerState
+from logchat.storage.models.sources import ConfiguredSource, SourceStatus
 from logchat.storage.models.store import StoreIdentity
 
 __all__ = [
-    "AuditEntry", "Base", "ChatSession", "ChatTurn", "Event", "EventRollup", "LoginFailure", "LoginThrottle", "Source",
-    "SourceGeneration", "StoreIdentity", "Template", "TemplateMinerState", "TokenRevocation", "User",
-    "VectorSignature", "VectorWindow",
+    "AuditEntry", "Base", "ChatSession", "ChatTurn", "ConfiguredSource", "Event", "EventRollup", "LoginFailure",
+    "LoginThrottle", "Source", "SourceGeneration", "SourceStatus", "StoreIdentity", "Template", "TemplateMinerState",
+    "TokenRevocation", "User", "VectorSignature", "VectorWindow",
 ]

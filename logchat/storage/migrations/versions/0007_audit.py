@@ -1,7 +1,7 @@
 """The audit trail: an append-only, hash-chained table of security-relevant actions.
 
-Revision ID: 0006_audit
-Revises: 0005_chat_owner
+Revision ID: 0007_audit
+Revises: 0006_configured_sources
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_audit"
-down_revision = "0005_chat_owner"
+revision = "0007_audit"
+down_revision = "0006_configured_sources"
 branch_labels = None
 depends_on = None
 

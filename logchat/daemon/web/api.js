@@ -2,7 +2,8 @@
 // kept in sessionStorage so that reloading the page keeps this tab signed in (and closing it does not).
 
 const REFRESH_KEY = "logchat.refresh_token";
-// Refresh a little before the access token expires, so no request is sent with a dying token.
+// Refresh a little before the access token expires (30 s, or a quarter of a short lifetime), so that
+// no request or chat frame is sent with a dying token.
 const EXPIRY_MARGIN_MS = 30_000;
 
 export class ApiError extends Error {
@@ -16,6 +17,7 @@ export class ApiError extends Error {
 
 let access = null;
 let accessExpiresAt = 0;
+let accessMargin = EXPIRY_MARGIN_MS;
 let account = null;
 let refreshing = null;
 let onSignedOut = () => {};
@@ -31,6 +33,7 @@ export function whenSignedOut(callback) {
 function keep(pair) {
   access = pair.access_token;
   accessExpiresAt = Date.now() + pair.expires_in * 1000;
+  accessMargin = Math.min(EXPIRY_MARGIN_MS, pair.expires_in * 250);
   account = { username: pair.username, role: pair.role };
   sessionStorage.setItem(REFRESH_KEY, pair.refresh_token);
 }
@@ -100,7 +103,7 @@ export function refresh() {
 }
 
 export async function accessToken() {
-  if (!access || Date.now() > accessExpiresAt - EXPIRY_MARGIN_MS) await refresh();
+  if (!access || Date.now() > accessExpiresAt - accessMargin) await refresh();
   return access;
 }
 

@@ -4,6 +4,7 @@ session again, read the stats, sign out. Any console error or CSP violation fail
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -126,7 +127,7 @@ class Watched:
         self.folder = folder
         folder.mkdir()
         print(f"screenshots: {folder}", file=sys.stderr)
-        self.context = browser.new_context(viewport={"width": 1280, "height": 860})
+        self.context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US", timezone_id="UTC")
         self.context.add_init_script(RECORD_CSP_VIOLATIONS)
         self.page = self.context.new_page()
         self.problems: list[str] = []
@@ -240,10 +241,14 @@ def test_sign_in_ask_open_a_citation_reload_stats_and_sign_out(daemon: Daemon, w
 
     # Stats: levels and the time histogram.
     page.get_by_role("button", name="Stats").click()
-    page.locator(".level-row").first.wait_for()
-    assert page.locator("svg.histogram rect.hist-bar").count() > 1
-    levels = page.locator(".level-row .level").all_inner_texts()
-    assert levels and all(level.strip() for level in levels)
+    page.locator(".bar-row .level").first.wait_for()
+    stat = logchat(daemon.data, "stat", "--json")  # what the command line says about the same store
+    assert stat.returncode == 0, stat.stderr
+    expected = json.loads(stat.stdout)
+    levels = page.locator(".bar-row:has(.level)")
+    shown = [(row.locator(".level").inner_text(), row.locator(".num").inner_text()) for row in levels.all()]
+    assert shown == [(level.upper(), f"{count:,}") for level, count in expected["by_level"].items()]
+    assert page.locator("svg.histogram rect.hist-bar").count() == len(expected["histogram"]["buckets"]) > 1
     assert page.locator(".stats table.patterns tbody tr").count() >= 1
     shot("07-stats")
 

@@ -7,6 +7,7 @@ import { byId, el, formatCount, formatTime } from "./dom.js";
 const SVG = "http://www.w3.org/2000/svg";
 const output = byId("stats-output");
 const form = byId("stats-form");
+const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 function svg(tag, attrs = {}, ...children) {
   const node = document.createElementNS(SVG, tag);
@@ -25,19 +26,24 @@ function summary(stats) {
     card("Sources", formatCount(stats.by_source.length)));
 }
 
-function levels(byLevel) {
-  const entries = Object.entries(byLevel);
+// Horizontal bars, longest for the largest count; `kind` names the colours (levels have their own).
+function bars(entries, kind) {
   const most = Math.max(1, ...entries.map(([, n]) => n));
-  const rows = entries.map(([level, count]) => {
-    const bar = el("span", { class: `bar level-bar-${level.toLowerCase()}` });
+  return el("ul", { class: "bars" }, entries.map(([name, count]) => {
+    const key = String(name).toLowerCase();
+    const bar = el("span", { class: kind === "level" ? `bar level-bar-${key}` : "bar" });
     bar.style.width = `${(100 * count) / most}%`; // CSSOM, which the CSP allows (inline style attributes it does not)
-    return el("li", { class: "level-row" },
-      el("span", { class: `level level-${level.toLowerCase()}` }, level),
-      el("span", { class: "bar-track" }, bar),
+    const label = kind === "level" ? el("span", { class: `level level-${key}` }, name) : el("span", { class: "bar-name", title: name }, name);
+    return el("li", { class: "bar-row" }, label, el("span", { class: "bar-track" }, bar),
       el("span", { class: "num" }, formatCount(count)));
-  });
+  }));
+}
+
+function breakdown(stats) {
+  const hosts = stats.by_host.map((h) => [h.host, h.count]);
   return el("section", { class: "card", "aria-labelledby": "levels-title" },
-    el("h2", { id: "levels-title" }, "Levels"), el("ul", { class: "levels" }, rows));
+    el("h2", { id: "levels-title" }, "Levels"), bars(Object.entries(stats.by_level), "level"),
+    hosts.length ? el("h2", { class: "second" }, "Hosts") : null, hosts.length ? bars(hosts, "host") : null);
 }
 
 function histogram(data) {
@@ -67,7 +73,7 @@ function histogram(data) {
   section.append(el("p", { class: "muted" }, `${buckets.length} buckets of ${span}; the highest holds ${formatCount(most)} events.`),
     chart,
     el("div", { class: "axis-labels" }, el("span", {}, formatTime(buckets[0].start)),
-      el("span", {}, formatTime(buckets[buckets.length - 1].start))));
+      el("span", {}, `times in ${ZONE}`), el("span", {}, formatTime(buckets[buckets.length - 1].start))));
   return section;
 }
 
@@ -93,7 +99,7 @@ export async function loadStats() {
   try {
     const stats = await api("GET", `/api/v1/logs/stats?${params}`);
     output.replaceChildren(summary(stats),
-      el("div", { class: "stat-grid" }, levels(stats.by_level), histogram(stats.histogram)), topPatterns(stats.top_templates));
+      el("div", { class: "stat-grid" }, breakdown(stats), histogram(stats.histogram)), topPatterns(stats.top_templates));
   } catch (error) {
     output.replaceChildren(el("p", { class: "error", role: "alert" }, error.message));
   } finally {

@@ -4,7 +4,7 @@
 import { accessToken, currentAccount, hasStoredSignIn, refresh, signIn, signOut, whenSignedOut } from "./api.js";
 import { storedTurnView, turnView } from "./answer.js";
 import { ChatSocket } from "./chatsocket.js";
-import { openContext } from "./context.js";
+import { closeContext, openContext } from "./context.js";
 import { byId, el } from "./dom.js";
 import { loadSessions, nameFor, openSession, setOpen, turnsOf, whenOpened } from "./sessions.js";
 import { loadStats } from "./stats.js";
@@ -38,9 +38,14 @@ function show(name) {
 }
 
 function showBanner(message) {
-  banner.textContent = message;
+  byId("banner-text").textContent = message;
   banner.hidden = !message;
 }
+
+byId("banner-close").addEventListener("click", () => showBanner(""));
+
+// Follow a growing answer only when the reader is at the end already, not while they read above.
+const atEnd = () => turns.scrollHeight - turns.scrollTop - turns.clientHeight < 120;
 
 function showConnection(state, detail = {}) {
   connection.dataset.state = state;
@@ -69,6 +74,8 @@ async function enter() {
 
 function leave(message = "") {
   socket.stop();
+  closeContext();
+  showBanner("");
   pending.clear();
   turns.replaceChildren();
   byId("signin-error").textContent = message;
@@ -184,6 +191,7 @@ function received(frame) {
     if (frame.type === "error") showBanner(frame.message);
     return;
   }
+  const following = atEnd();
   if (frame.type === "token") view.appendToken(frame.text);
   else if (frame.type === "notice") view.showNotice(frame.text);
   else if (frame.type === "progress") view.showProgress(frame);
@@ -194,7 +202,8 @@ function received(frame) {
     pending.delete(frame.id);
     if (frame.type === "answer") loadSessions().catch((error) => showBanner(error.message));
   }
-  view.element.scrollIntoView({ block: "end" });
+  // The final answer may be long: show it from its question on; a streaming one from its end.
+  if (following) view.element.scrollIntoView({ block: frame.type === "token" ? "end" : "start" });
 }
 
 // --- views ---------------------------------------------------------------------------------------

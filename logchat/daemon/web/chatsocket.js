@@ -94,13 +94,14 @@ export class ChatSocket {
   }
 
   closed(connection, event) {
+    if (this.stopped) return; // signed out: nobody waits for these answers any more
     // Questions whose answer was still coming are lost with the connection: say so.
     for (const id of connection.inFlight) {
       this.onFrame({ type: "error", id, code: "connection_lost",
                      message: "The connection was lost before the answer arrived. Ask again." });
     }
     connection.inFlight.clear();
-    if (connection !== this.current || this.stopped) return;
+    if (connection !== this.current) return;
     this.current = null;
     if (event.code === CLOSE_UNAUTHENTICATED) {
       // The token expired or was revoked: the next connection takes a new one (or signs out).

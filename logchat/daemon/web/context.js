@@ -26,6 +26,10 @@ function row(line, cited) {
     el("code", { class: "line-text" }, line.raw));
 }
 
+export function closeContext() {
+  if (dialog.open) dialog.close();
+}
+
 export async function openContext(line, button) {
   opener = button;
   title.textContent = line.citation;

@@ -297,7 +297,7 @@ def test_a_lost_connection_is_shown_and_the_page_reconnects_with_a_fresh_token(
     watched.check()
 
 
-def test_errors_from_the_api_are_shown_as_it_states_them(daemon: Daemon, watched: Watched) -> None:
+def test_api_errors_are_shown_as_stated_and_slash_commands_answer(daemon: Daemon, watched: Watched) -> None:
     page = watched.page
     page.goto(daemon.base + "/")
     page.get_by_label("User name").fill("oncall")
@@ -318,4 +318,15 @@ def test_errors_from_the_api_are_shown_as_it_states_them(daemon: Daemon, watched
     assert shown.inner_text().startswith("since:"), shown.inner_text()
     assert watched.problems and all("400" in problem for problem in watched.problems), watched.problems
     watched.problems.clear()
+
+    # Slash commands answer in the conversation; `/session NAME` opens that session in the page too.
+    page.get_by_role("button", name="Chat").click()
+    page.get_by_label("Question").fill("/whoami")
+    page.get_by_label("Question").press("Enter")
+    page.locator(".command-output", has_text="oncall (viewer)").wait_for()
+    page.get_by_label("Question").fill("/session incident-42")
+    page.get_by_label("Question").press("Enter")
+    page.locator("button.session[aria-current=true]", has_text="incident-42").wait_for()
+    assert page.locator("#session-title").inner_text() == "incident-42"
+    watched.shot("12-slash-session")
     watched.check()

@@ -201,6 +201,11 @@ function received(frame) {
   if (["answer", "command", "error"].includes(frame.type)) {
     pending.delete(frame.id);
     if (frame.type === "answer") loadSessions().catch((error) => showBanner(error.message));
+    // `/session NAME` and `/clear` switch sessions: the page follows, so that questions go there.
+    if (frame.type === "command" && ["/session", "/clear"].includes(frame.command) && frame.session) {
+      openAt(frame.session);
+      return;
+    }
   }
   // The final answer may be long: show it from its question on; a streaming one from its end.
   if (following) view.element.scrollIntoView({ block: frame.type === "token" ? "end" : "start" });

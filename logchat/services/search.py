@@ -3,7 +3,8 @@
 Unlike `ask`, a search is literal: every word of ``q`` must be in the line (stemmed, as the full-text
 index matches words), identifiers and quoted phrases verbatim; no word is dropped or replaced by a
 synonym, so a word that no line holds finds nothing. The lines are returned as stored, secrets
-included: reading them is what the `logs:search` permission allows (docs/secrets.md).
+included: reading them is what the `logs:search` permission allows (docs/secrets.md). The context of
+one cited line (`GET /api/v1/logs/events/{id}/context`) is for every reader, and masked.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from logchat.errors import UsageError
+from logchat.errors import NotFound, UsageError
+from logchat.redaction import mask_tree
 from logchat.retrieval.fulltext import ResolvedQuery, parse_text_query
 from logchat.storage import fulltext_repo, lines_repo, stats_repo
 from logchat.storage.db import Store
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 MAX_LIMIT = 500
 MAX_CONTEXT = 20
 DEFAULT_LIMIT = 100
+DEFAULT_CONTEXT = 5
 
 
 class InvalidParameter(UsageError):
@@ -91,6 +94,24 @@ def search_lines(store: Store, request: SearchRequest, *, timezone: str = "UTC",
         "hits": hits,
         "next": encode_cursor(lines_repo.Position(rows[-1].ts, rows[-1].id)) if more and rows else None,
     }
+
+
+def line_context(store: Store, event_id: int, lines: int = DEFAULT_CONTEXT) -> dict[str, Any]:
+    """One event and the ``lines`` events before and after it in its file (same source and generation),
+    for anyone who may read answers: unlike :func:`search_lines`, every text is secret-masked, as
+    `ask` shows its evidence lines (docs/secrets.md)."""
+    if not 0 <= lines <= MAX_CONTEXT:
+        raise InvalidParameter("lines", f"must be between 0 and {MAX_CONTEXT}")
+    with store.session() as session:
+        rows = lines_repo.page_of_events(session, [lines_repo.event_is(event_id)], after=None, limit=1)
+        if not rows:
+            raise NotFound(f"no event with id {event_id}", hint="cite an `event_id` of an answer's evidence")
+        before, following = lines_repo.context_of(session, rows, lines).get(event_id, ([], []))
+    return mask_tree({  # type: ignore[no-any-return]
+        "event": _line(rows[0]),
+        "before": [_line(row) for row in before],
+        "after": [_line(row) for row in following],
+    })
 
 
 def _line(row: lines_repo.LineRow) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The API describing itself: the OpenAPI document and a page that renders it."""
+"""The API describing itself (the OpenAPI document and a page that renders it), and the web page."""
 
 from __future__ import annotations
 
@@ -22,3 +22,14 @@ async def api_docs(call: Call) -> Any:
     from logchat.daemon.static import page
 
     return web.Response(text=page("api-docs.html"), content_type="text/html")
+
+
+@endpoint("GET", "/", access=PUBLIC, summary="The web page: sign in, ask, sessions and stats (docs/api.md).",
+          tag="meta")
+async def web_page(call: Call) -> Any:
+    from aiohttp import web
+
+    from logchat.daemon.static import page
+
+    # The page itself is public; everything it shows comes from the API, behind a sign-in.
+    return web.Response(text=page("index.html"), content_type="text/html")

@@ -1,0 +1,332 @@
+"""The web page of `logchat serve` in a real headless Chromium against a real daemon process: sign in,
+ask with the answer streaming in from a (fake) model, open a citation's context, reload and find the
+session again, read the stats, sign out. Any console error or CSP violation fails the test."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_ollama import FakeOllama
+from needs import is_ci
+from test_serve_cli import PASSWORD, logchat, start, stop
+
+CHROMIUM = "/usr/bin/chromium"
+EXAMPLES = Path(__file__).resolve().parents[2] / "logchat" / "examples"
+QUESTION = "why did sshd reject logins?"
+REPLY = "Most rejected logins were failed passwords for root and admin from a few addresses [E1]."
+# What the page shows while it streams, then when the answer has arrived.
+STREAMING = ".turn:not(.answered) .answer-text.streaming"
+# Installed before any script of the page: the browser reports every CSP violation here.
+RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(`${e.violatedDirective}: ${e.blockedURI || "inline"} (${e.sourceFile}:${e.lineNumber})`);
+});
+"""
+# Records each text of the streaming answer as it changes, and whether the final answer was in yet.
+RECORD_STREAM = """
+window.__streamed = [];
+new MutationObserver(() => {
+  const node = document.querySelector(".turn:last-child .answer-text");
+  const answered = document.querySelector(".turn:last-child")?.classList.contains("answered") ?? false;
+  if (node) window.__streamed.push({ text: node.textContent, answered });
+}).observe(document.getElementById("turns"), { childList: true, subtree: true, characterData: true });
+"""
+
+
+def _why_no_browser() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"Chromium is not installed at {CHROMIUM} (Debian: apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install -e '.[dev]')"
+    return None
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    missing = _why_no_browser()
+    if missing:
+        # Only a developer's machine may lack the browser; CI installs it (.ci/run).
+        if is_ci(os.environ.get("CI")):
+            pytest.fail(f"{missing}: required in CI")
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+class Daemon:
+    """A running `logchat serve`; stop() and start() again on the same address, as an operator's
+    restart looks to the page."""
+
+    def __init__(self, data: Path, config: Path) -> None:
+        self.data, self.config = data, config
+        self.process, self.base = start(data, config=config)
+
+    def stop(self) -> None:
+        if self.process.returncode is None:
+            code, logged = stop(self.process)
+            assert code == 0, logged
+
+    def start_again(self) -> None:
+        port = self.base.rsplit(":", 1)[1]
+        self.process, base = start(self.data, "--port", port, config=self.config)
+        assert base == self.base
+
+
+@pytest.fixture
+def make_daemon(tmp_path: Path) -> Iterator[Any]:
+    """Starts `logchat serve` on the bundled sample logs, with the fake model streaming its reply slowly
+    enough that the page shows it growing; ``settings`` is more of logchat.toml."""
+    data = tmp_path / "data"
+    indexed = logchat(data, "index", str(EXAMPLES))
+    assert indexed.returncode == 0, indexed.stderr
+    for name, role in (("oncall", "viewer"), ("ops-admin", "admin")):
+        added = logchat(data, "users", "add", name, "--role", role, "--password-stdin", stdin=PASSWORD + "\n")
+        assert added.returncode == 0, added.stderr
+    started: list[Daemon] = []
+    with FakeOllama(reply=REPLY) as model:
+        model.chunk_delay = 0.15
+
+        def make(settings: str = "") -> Daemon:
+            config = tmp_path / "logchat.toml"
+            config.write_text(f'[llm]\nbase_url = "{model.url}"\ntimeout_seconds = 30\n{settings}', encoding="utf-8")
+            started.append(Daemon(data, config))
+            return started[-1]
+
+        yield make
+        for running in started:
+            running.stop()
+
+
+@pytest.fixture
+def daemon(make_daemon: Any) -> Daemon:
+    return make_daemon()  # type: ignore[no-any-return]
+
+
+class Watched:
+    """A page of the browser, with what went wrong on it: console errors, uncaught exceptions, CSP
+    violations and HTTP errors; and screenshots in a folder of the test's."""
+
+    def __init__(self, browser: Any, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir()
+        print(f"screenshots: {folder}", file=sys.stderr)
+        self.context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US", timezone_id="UTC")
+        self.context.add_init_script(RECORD_CSP_VIOLATIONS)
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.expected: list[str] = []  # console errors a step expects (a refused connection)
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        self.page.on("response", lambda response: response.status >= 400 and self.problems.append(
+            f"HTTP {response.status} for {response.request.method} {response.url}"))
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error" and not any(text in message.text for text in self.expected):
+            self.problems.append(f"console: {message.text}")
+
+    def shot(self, name: str) -> None:
+        self.page.screenshot(path=str(self.folder / f"{name}.png"))
+
+    def check(self) -> None:
+        assert self.page.evaluate("window.__cspViolations") == []
+        assert self.problems == []
+
+
+@pytest.fixture
+def watched(browser: Any, tmp_path: Path) -> Iterator[Watched]:
+    # Ask for it after `daemon`, so that the page closes before the daemon stops.
+    page = Watched(browser, tmp_path / "screenshots")
+    yield page
+    page.shot("last")  # after a failed step: what the page showed then
+    if page.problems:
+        print("\n".join(page.problems), file=sys.stderr)
+    page.context.close()
+
+
+def sign_in(page: Any, base: str, username: str) -> None:
+    page.goto(base + "/")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").press("Enter")
+    page.locator("#connection[data-state=online]").wait_for()
+
+
+def ask(page: Any, question: str) -> Any:
+    """Ask with the keyboard; the answered turn."""
+    page.get_by_label("Question").fill(question)
+    page.get_by_label("Question").press("Enter")
+    turn = page.locator(".turn.answered", has=page.locator(".question", has_text=question))
+    turn.wait_for(timeout=60_000)
+    return turn
+
+
+def test_sign_in_ask_open_a_citation_reload_stats_and_sign_out(daemon: Daemon, watched: Watched) -> None:
+    page, shot = watched.page, watched.shot
+    # Sign in, with the keyboard.
+    page.goto(daemon.base + "/")
+    page.get_by_label("User name").wait_for()
+    shot("01-sign-in")
+    page.get_by_label("User name").fill("oncall")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").press("Enter")
+    page.locator("#connection[data-state=online]").wait_for()
+    assert page.locator("#whoami").inner_text() == "oncall (viewer)"
+    shot("02-signed-in")
+
+    # Ask: Shift+Enter is a new line, Enter sends; the answer streams in before the final frame.
+    page.evaluate(RECORD_STREAM)
+    box = page.get_by_label("Question")
+    box.fill(QUESTION)
+    box.press("Shift+Enter")
+    assert box.input_value() == QUESTION + "\n"
+    assert page.locator(".turn").count() == 0
+    box.press("Backspace")
+    box.press("Enter")
+    page.locator(STREAMING).filter(has_text="rejected logins").wait_for()
+    shot("03-streaming")
+    page.locator(".turn.answered").wait_for(timeout=60_000)
+    shot("04-answer")
+    streamed = page.evaluate("window.__streamed")
+    partial = [seen["text"] for seen in streamed if not seen["answered"] and seen["text"]]
+    assert len(set(partial)) >= 3, streamed  # several growing texts before the answer frame
+    assert all(REPLY.startswith(text) for text in partial), partial
+    assert [len(text) for text in partial] == sorted(len(text) for text in partial)
+    answer = page.locator(".turn.answered .answer-text")
+    assert answer.inner_text().startswith("Most rejected logins were failed passwords")
+    assert page.locator(".turn.answered table.patterns tbody tr").count() >= 1
+    assert page.locator(".evidence button.citation").count() >= 1
+
+    # A citation opens the lines around it; Escape closes the panel and focus goes back to it.
+    citation = page.locator(".answer-text button.cite-inline", has_text="E1")
+    citation.focus()
+    page.keyboard.press("Enter")
+    dialog = page.locator("dialog#context-dialog")
+    dialog.locator(".context-line.cited").wait_for()
+    assert dialog.locator(".context-line").count() > 1
+    assert dialog.locator(".context-line.cited").inner_text().strip() != ""
+    assert "auth.log:" in dialog.locator("#context-title").inner_text()
+    shot("05-context")
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+    assert page.evaluate("document.activeElement.classList.contains('cite-inline')")
+
+    # A reload keeps the sign-in and reopens the session with its turn.
+    page.reload()
+    page.locator("#connection[data-state=online]").wait_for()
+    session = page.locator("button.session", has_text=QUESTION)
+    session.wait_for()
+    assert session.get_attribute("aria-current") == "true"
+    assert page.locator("#session-title").inner_text() == QUESTION
+    page.locator(".turn .question", has_text=QUESTION).wait_for()
+    assert page.locator(".turn").count() == 1
+    assert "failed passwords" in page.locator(".turn .answer-text").inner_text()
+    shot("06-after-reload")
+
+    # Stats: levels and the time histogram.
+    page.get_by_role("button", name="Stats").click()
+    page.locator(".bar-row .level").first.wait_for()
+    stat = logchat(daemon.data, "stat", "--json")  # what the command line says about the same store
+    assert stat.returncode == 0, stat.stderr
+    expected = json.loads(stat.stdout)
+    levels = page.locator(".bar-row:has(.level)")
+    shown = [(row.locator(".level").inner_text(), row.locator(".num").inner_text()) for row in levels.all()]
+    assert shown == [(level.upper(), f"{count:,}") for level, count in expected["by_level"].items()]
+    assert page.locator("svg.histogram rect.hist-bar").count() == len(expected["histogram"]["buckets"]) > 1
+    assert page.locator(".stats table.patterns tbody tr").count() >= 1
+    shot("07-stats")
+
+    # Sign out: the sign-in form again, and a reload does not sign back in.
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("User name").wait_for()
+    assert page.evaluate("sessionStorage.length") == 0
+    page.reload()
+    page.get_by_label("User name").wait_for()
+    shot("08-signed-out")
+    watched.check()
+
+
+def test_a_lost_connection_is_shown_and_the_page_reconnects_with_a_fresh_token(
+    make_daemon: Any, watched: Watched
+) -> None:
+    daemon = make_daemon("[auth]\naccess_token_ttl_seconds = 10\n")
+    page = watched.page
+    refreshed = []
+    page.on("response", lambda response: response.url.endswith("/api/v1/auth/refresh") and refreshed.append(
+        response.status))
+    sign_in(page, daemon.base, "ops-admin")
+    first = ask(page, QUESTION)
+    assert first.locator(".cite-inline").count() >= 1
+
+    # The daemon stops: the page says the connection is lost, and keeps trying.
+    host = daemon.base.split("://")[1]
+    watched.expected += [f"WebSocket connection to 'ws://{host}/api/v1/ws' failed", "net::ERR_CONNECTION_REFUSED"]
+    daemon.stop()
+    status = page.locator("#connection[data-state=offline]")
+    status.wait_for()
+    assert "Connection lost" in status.inner_text()
+    assert status.get_by_role("button", name="Reconnect now").is_visible()
+    watched.shot("09-connection-lost")
+    # Long enough for the access token of the sign-in to expire meanwhile.
+    page.wait_for_timeout(10_500)
+    daemon.start_again()
+    page.locator("#connection[data-state=online]").wait_for(timeout=60_000)
+    assert 200 in refreshed  # the new connection signed in with a fresh access token
+
+    # The follow-up goes to the open session: its list entry counts two turns.
+    ask(page, "and which addresses were involved?")
+    page.locator("button.session[aria-current=true]", has_text="2 turns").wait_for()
+    assert page.locator("button.session").count() == 1
+    watched.shot("10-reconnected")
+    watched.check()
+
+
+def test_api_errors_are_shown_as_stated_and_slash_commands_answer(daemon: Daemon, watched: Watched) -> None:
+    page = watched.page
+    page.goto(daemon.base + "/")
+    page.get_by_label("User name").fill("oncall")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    error = page.locator("#signin-error")
+    error.filter(has_text="invalid user name or password").wait_for()
+    watched.shot("11-sign-in-refused")
+    # The refused sign-in itself, as the browser reports it (the response, and Chromium's console line).
+    assert watched.problems and all("401" in problem for problem in watched.problems), watched.problems
+    watched.problems.clear()
+    sign_in(page, daemon.base, "oncall")
+    page.get_by_role("button", name="Stats").click()
+    page.get_by_label("Since").fill("not a time at all")
+    page.get_by_role("button", name="Show").click()
+    shown = page.locator("#stats-output .error")
+    shown.wait_for()
+    assert shown.inner_text().startswith("since:"), shown.inner_text()
+    assert watched.problems and all("400" in problem for problem in watched.problems), watched.problems
+    watched.problems.clear()
+
+    # Slash commands answer in the conversation; `/session NAME` opens that session in the page too.
+    page.get_by_role("button", name="Chat").click()
+    page.get_by_label("Question").fill("/whoami")
+    page.get_by_label("Question").press("Enter")
+    page.locator(".command-output", has_text="oncall (viewer)").wait_for()
+    page.get_by_label("Question").fill("/session incident-42")
+    page.get_by_label("Question").press("Enter")
+    page.locator("button.session[aria-current=true]", has_text="incident-42").wait_for()
+    assert page.locator("#session-title").inner_text() == "incident-42"
+    watched.shot("12-slash-session")
+    watched.check()

@@ -182,7 +182,7 @@ async def ask_question(call: Call) -> Any:
     request = _ask_request(settings, call.body, session_owner(call))
     if _wants_stream(call.request, call.body):
         return await _stream(call, request)
-    relay = Relay(asyncio.get_running_loop(), None, answer_seconds(settings))
+    relay = Relay(asyncio.get_running_loop(), None, answer_seconds(settings), call.services.metrics)
     outcome = await run_answer(call.request, answer, call.services.store, settings, request, relay)
     if outcome is None:  # only an abandoned relay gives None, and nothing abandons this one
         raise RuntimeError("an answer was abandoned with its client still waiting")
@@ -206,7 +206,7 @@ async def _stream(call: Call, ask_request: AskRequest) -> web.StreamResponse:
     await response.prepare(request)
 
     queue: asyncio.Queue[Any] = asyncio.Queue()
-    relay = Relay(asyncio.get_running_loop(), queue, answer_seconds(call.services.settings))
+    relay = Relay(asyncio.get_running_loop(), queue, answer_seconds(call.services.settings), call.services.metrics)
     job = asyncio.ensure_future(run_answer(request, answer, call.services.store, call.services.settings,
                                            ask_request, relay))
     try:

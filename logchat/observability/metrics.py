@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
@@ -440,3 +441,70 @@ def exposition(registry: CollectorRegistry) -> bytes:
     from prometheus_client import generate_latest
 
     return generate_latest(registry)
+
+
+# --- `logchat reload --metrics-file`: node_exporter's textfile collector --------------------------------
+
+_CONTINUED = ("logchat_ingest_lines", "logchat_ingest_bytes", "logchat_ingest_events", "logchat_ingest_errors",
+              "logchat_ingest_runs")
+
+
+def write_ingest_textfile(path: str | Path, report: Any, settings: Settings, store: Store | None = None) -> None:
+    """The ingestion metrics of one reload in node_exporter's textfile format, written to a temporary
+    file beside ``path`` and renamed over it (the collector must never read half a file).
+
+    Counters go on from the values in the file this run replaces, so cron runs add up like the daemon's
+    counters do (a missing or unreadable file starts them at 0, which rate() reads as a reset). With
+    ``store``, the newest event and lag per source are read from it as well."""
+    from prometheus_client import write_to_textfile
+
+    registry = CollectorRegistry()
+    ingest = IngestMetrics(registry)
+    previous_success = _continue_from(Path(path), ingest)
+    labels = SourceLabels(settings)
+    for source in report.sources:
+        label = labels(source.name)
+        ingest.lines.labels(label).inc(source.new_lines)
+        ingest.bytes.labels(label).inc(source.bytes_read)
+        ingest.events.labels(label).inc(source.new_events)
+    if previous_success is not None:
+        ingest.last_success.set(previous_success)
+    ingest.record_run(report, settings)
+    if store is not None:
+        from logchat.storage import metrics_repo
+
+        newest = Gauge("logchat_ingest_newest_event_timestamp_seconds",
+                       "Time of the newest event, per configured source (Unix time).", ["source"], registry=registry)
+        lag = Gauge("logchat_ingest_lag_seconds", "Now minus the time of the newest event, per source (at the run).",
+                    ["source"], registry=registry)
+        now = time.time()
+        newest_by_label: dict[str, float] = {}
+        with store.session() as session:
+            for name, newest_at in metrics_repo.newest_event_by_source_name(session):
+                label = labels(name)
+                newest_by_label[label] = max(newest_by_label.get(label, 0.0), newest_at)
+        for label, newest_at in newest_by_label.items():
+            newest.labels(label).set(newest_at)
+            lag.labels(label).set(max(0.0, now - newest_at))
+    write_to_textfile(str(path), registry)
+
+
+def _continue_from(path: Path, ingest: IngestMetrics) -> float | None:
+    """Adds the counters of the file at ``path`` to ``ingest``; returns its last success time."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        families = list(text_string_to_metric_families(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    counters = dict(zip(_CONTINUED, (ingest.lines, ingest.bytes, ingest.events, ingest.errors, ingest.runs),
+                        strict=True))
+    last_success = None
+    for family in families:
+        for sample in family.samples:
+            if family.name in counters and sample.name.endswith("_total"):
+                label = sample.labels.get("outcome" if family.name == "logchat_ingest_runs" else "source", OTHER)
+                counters[family.name].labels(label).inc(max(0.0, sample.value))
+            elif sample.name == "logchat_ingest_last_success_timestamp_seconds":
+                last_success = sample.value
+    return last_success

@@ -63,3 +63,8 @@ def test_the_rules_only_name_metrics_logchat_exposes() -> None:
     for path in RULE_FILES:
         used |= set(METRIC_NAME.findall(path.read_text(encoding="utf-8")))
     assert used - names == set(), f"unknown metrics in the rules: {sorted(used - names)}"
+
+
+def test_the_example_scrape_configuration_is_valid(promtool: str) -> None:
+    checked = promtool_run(promtool, "check", "config", "prometheus.yml", cwd=RULES)
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -351,6 +351,7 @@ class DaemonMetrics:
                                       "When each background job last succeeded (Unix time).", ["job"], registry=r)
         self.ingest = IngestMetrics(r)
         self.store: StoreCollector | None = None
+        self._request_children: dict[tuple[str | None, str, int], tuple[Any, Any]] = {}
 
     # -- wiring ---------------------------------------------------------------------------------------
 
@@ -362,10 +363,19 @@ class DaemonMetrics:
     # -- observations ---------------------------------------------------------------------------------
 
     def observe_request(self, route: str | None, method: str, status: int, seconds: float) -> None:
-        route_label = route if route is not None else UNMATCHED_ROUTE
-        method_name = method_label(method)
-        self.http_requests.labels(route_label, method_name, str(status)).inc()
-        self.http_latency.labels(route_label, method_name).observe(seconds)
+        key = (route, method, status)
+        children = self._request_children.get(key)
+        if children is None:
+            # Resolved once per (route, method, status): labels() validates and locks on every call, and
+            # this runs for every request. The key set is bounded by the labels it maps to.
+            route_label = route if route is not None else UNMATCHED_ROUTE
+            method_name = method_label(method)
+            children = (self.http_requests.labels(route_label, method_name, str(status)),
+                        self.http_latency.labels(route_label, method_name))
+            if method in HTTP_METHODS:  # an unknown method is not kept: a client could send many
+                self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def observe_answer(self, data: dict[str, Any] | None, usage: dict[str, Any], *, seconds: float,
                        timed_out: bool = False, error_code: str | None = None) -> None:

@@ -342,13 +342,13 @@ class DaemonMetrics:
         self.rate_limited = Counter("logchat_rate_limit_rejections_total", "Requests refused with 429, by bucket.",
                                     ["bucket"], registry=r)
         self.job_runs = Counter("logchat_scheduler_runs_total", "Background job runs by job and outcome.",
-                                ["job", "outcome"], registry=r)
-        self.job_failures = Counter("logchat_scheduler_failures_total", "Background job runs that failed.", ["job"],
+                                ["task", "outcome"], registry=r)
+        self.job_failures = Counter("logchat_scheduler_failures_total", "Background job runs that failed.", ["task"],
                                     registry=r)
         self.job_duration = Histogram("logchat_scheduler_run_duration_seconds", "Duration of background job runs.",
-                                      ["job"], buckets=JOB_BUCKETS, registry=r)
+                                      ["task"], buckets=JOB_BUCKETS, registry=r)
         self.job_last_success = Gauge("logchat_scheduler_last_success_timestamp_seconds",
-                                      "When each background job last succeeded (Unix time).", ["job"], registry=r)
+                                      "When each background job last succeeded (Unix time).", ["task"], registry=r)
         self.ingest = IngestMetrics(r)
         self.store: StoreCollector | None = None
         self._request_children: dict[tuple[str | None, str, int], tuple[Any, Any]] = {}
@@ -431,13 +431,14 @@ class DaemonMetrics:
     def observe_rate_limited(self, bucket: str) -> None:
         self.rate_limited.labels(bucket).inc()
 
-    def observe_job(self, job: str, outcome: str, seconds: float) -> None:
-        self.job_runs.labels(job, outcome).inc()
-        self.job_duration.labels(job).observe(seconds)
+    def observe_job(self, task: str, outcome: str, seconds: float) -> None:
+        # The label is "task", not "job": Prometheus gives every scraped series the scrape job's "job".
+        self.job_runs.labels(task, outcome).inc()
+        self.job_duration.labels(task).observe(seconds)
         if outcome == "failed":
-            self.job_failures.labels(job).inc()
+            self.job_failures.labels(task).inc()
         elif outcome == "succeeded":
-            self.job_last_success.labels(job).set_to_current_time()
+            self.job_last_success.labels(task).set_to_current_time()
 
 
 def login_failure_reason(code: str) -> str:

@@ -204,8 +204,8 @@ async def test_a_reload_counts_lines_bytes_and_events_per_configured_source_name
     assert value(samples, "logchat_ingest_errors_total", source="gone") == 1
     assert value(samples, "logchat_ingest_runs_total", outcome="failed") == 1
     assert value(samples, "logchat_ingest_newest_event_timestamp_seconds", source="auth") == 1767607200.0
-    assert value(samples, "logchat_scheduler_runs_total", job="vectors", outcome="succeeded") == 1
-    assert value(samples, "logchat_scheduler_run_duration_seconds_count", job="vectors") == 1
+    assert value(samples, "logchat_scheduler_runs_total", task="vectors", outcome="succeeded") == 1
+    assert value(samples, "logchat_scheduler_run_duration_seconds_count", task="vectors") == 1
     every_label = {v for (_, labels) in samples for _, v in labels}
     assert str(good) not in every_label and str(tmp_path / "missing.log") not in every_label
 
@@ -222,8 +222,8 @@ async def test_a_failing_background_job_is_counted_as_a_failure(services: Any) -
     from logchat.observability.metrics import exposition
 
     samples = parse(exposition(services.metrics.registry).decode())
-    assert value(samples, "logchat_scheduler_failures_total", job="chat-retention") == 1
-    assert value(samples, "logchat_scheduler_runs_total", job="chat-retention", outcome="failed") == 1
+    assert value(samples, "logchat_scheduler_failures_total", task="chat-retention") == 1
+    assert value(samples, "logchat_scheduler_runs_total", task="chat-retention", outcome="failed") == 1
 
 
 def _app_client(settings: Any, services: Any) -> Any:

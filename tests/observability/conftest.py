@@ -1,34 +1,16 @@
-"""Prometheus's own tools for the observability tests: promtool and the server (Debian `prometheus`,
-which .ci/run installs). In CI a missing tool fails the test; elsewhere the test is skipped."""
+"""Prometheus's own tools for the observability tests (see prometheus_tools.py)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
-from needs import is_ci
-
-ROOT = Path(__file__).resolve().parents[2]
-CONTRIB = ROOT / "contrib"
-
-
-def _tool(name: str) -> str:
-    found = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
-    if found is None:
-        message = f"{name} (Debian package `prometheus`: apt-get install -y prometheus)"
-        if is_ci(os.environ.get("CI")):
-            pytest.fail(f"{message} is required in CI but not available")
-        pytest.skip(f"needs {message}")
-    return found
+from prometheus_tools import find_tool
 
 
 @pytest.fixture(scope="session")
 def promtool() -> str:
-    return _tool("promtool")
+    return find_tool("promtool")
 
 
 @pytest.fixture(scope="session")
 def prometheus_server() -> str:
-    return _tool("prometheus")
+    return find_tool("prometheus")

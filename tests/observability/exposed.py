@@ -7,6 +7,15 @@ def exposed_metric_names() -> set[str]:
     """Every sample name of a daemon's registry with every metric observed once, plus the store's."""
     from prometheus_client.parser import text_string_to_metric_families
 
+    names = set()
+    for family in text_string_to_metric_families(exposed_text()):
+        names.add(family.name)
+        names.update(sample.name for sample in family.samples)
+    return names
+
+
+def exposed_text() -> str:
+    """A scrape of a daemon's registry with every metric observed once, and the store's values."""
     from logchat.observability.metrics import DaemonMetrics, StoreCollector, StoreFacts, exposition
 
     metrics = DaemonMetrics(process=False)
@@ -28,8 +37,4 @@ def exposed_metric_names() -> set[str]:
     facts = StoreFacts(events=1, database_bytes=1, events_by_level={"ERROR": 1}, newest_event={"auth": 1.0},
                        top_templates=[(1, "ERROR", "x", 1)])
     metrics.registry.register(StoreCollector(lambda: facts))
-    names = set()
-    for family in text_string_to_metric_families(exposition(metrics.registry).decode()):
-        names.add(family.name)
-        names.update(sample.name for sample in family.samples)
-    return names
+    return exposition(metrics.registry).decode()

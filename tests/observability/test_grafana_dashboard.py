@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from conftest import CONTRIB
+from prometheus_tools import CONTRIB
 from test_prometheus_rules import METRIC_NAME, rules_of
 
 DASHBOARD = CONTRIB / "grafana" / "logchat.json"

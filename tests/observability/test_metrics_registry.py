@@ -79,3 +79,12 @@ def test_a_model_timeout_is_a_timeout_and_a_fallback() -> None:
     assert found[("logchat_llm_fallbacks_total", frozenset({("reason", "timeout")}))] == 2
     assert found[("logchat_llm_requests_total", frozenset({("outcome", "timeout")}))] == 2
     assert found[("logchat_questions_total", frozenset({("mode", "extractive")}))] == 2
+
+
+def test_no_metric_has_a_label_prometheus_sets_per_target() -> None:
+    from exposed import exposed_text
+
+    labels = {name for family in text_string_to_metric_families(exposed_text()) for sample in family.samples
+              for name in sample.labels}
+    assert labels, "nothing observed"
+    assert not labels & {"job", "instance"}, labels

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import CONTRIB
+from prometheus_tools import CONTRIB
 
 RULES = CONTRIB / "prometheus"
 RULE_FILES = sorted(RULES.glob("*-rules.yml"))

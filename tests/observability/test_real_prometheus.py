@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CONTRIB
+from prometheus_tools import CONTRIB
 
 PASSWORD = "correct horse battery staple"
 ADDRESS = re.compile(r"serving on (http://[^/\s]+)/")

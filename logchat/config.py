@@ -149,6 +149,39 @@ class LoggingSettings(_Section):
     format: Literal["text", "json"] = "text"
     # The daemon's lines at this level and above; commands other than `serve` write warnings only.
     level: Literal["debug", "info", "warning", "error"] = "info"
+class MetricsSettings(_Section):
+    """`/metrics` of `logchat serve`, for Prometheus (docs/operations.md)."""
+
+    enabled: bool = True
+    # None: served on the daemon's own port. A number: on a listener of its own instead (plain HTTP,
+    # at ``host``, default serve.host), so the API port need not be reachable by the scrapers.
+    port: int | None = Field(default=None, ge=0, le=65535)
+    host: str | None = None
+    # Who may scrape: anyone ("open"); the holder of ``token`` or of an admin's access token ("token");
+    # clients from ``allow_addresses`` ("addresses", CIDR blocks).
+    access: Literal["open", "token", "addresses"] = "open"
+    token: SecretStr | None = None
+    allow_addresses: list[str] = Field(default_factory=list)
+    # Store-wide values (events, templates, lag...) are read from the database at most this often.
+    store_cache_seconds: float = Field(default=10.0, ge=0)
+
+    @field_validator("allow_addresses")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an address or CIDR block (e.g. 10.0.0.0/8)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _access_complete(self) -> MetricsSettings:
+        if self.access == "addresses" and not self.allow_addresses:
+            raise ValueError('access = "addresses" needs allow_addresses (CIDR blocks)')
+        return self
 
 
 class Settings(BaseSettings):
@@ -169,6 +202,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     # Where the values came from; not a setting.
     config_file: Path | None = Field(default=None, exclude=True)

@@ -21,6 +21,7 @@ from logchat.services.ask import AskListener
 if TYPE_CHECKING:
     from logchat.config import Settings
     from logchat.daemon.app import Services
+    from logchat.observability.metrics import DaemonMetrics
     from logchat.services.ask import AskRequest, AskResult
     from logchat.storage.db import Store
 
@@ -41,10 +42,12 @@ class Relay(AskListener):
     """Carries what the worker thread hears to the event loop (``queue``, for a stream) and stops the
     model when nobody waits for the answer any more or its time is up."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Any] | None, seconds: float) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Any] | None, seconds: float,
+                 metrics: DaemonMetrics | None = None) -> None:
         self.loop = loop
         self.queue = queue
         self.seconds = seconds
+        self.metrics = metrics  # counts the question when it is done
         self.deadline = float("inf")
         self.abandoned = threading.Event()
 
@@ -79,10 +82,15 @@ def answer(store: Store, settings: Settings, request: AskRequest, relay: Relay) 
     """The worker's job: the answer, or None when its client left before it was done."""
     from dataclasses import replace
 
+    from logchat.errors import LogchatError
     from logchat.redaction import mask_secrets
     from logchat.services import audit
     from logchat.services.ask import ask
 
+    started = time.perf_counter()
+    outcome: AskResult | None = None
+    timed_out = False
+    error_code: str | None = "abandoned"
     try:
         if relay.abandoned.is_set():
             return None  # the client left while the answer waited for a worker
@@ -90,9 +98,10 @@ def answer(store: Store, settings: Settings, request: AskRequest, relay: Relay) 
         audit.record(store, "ask", target=request.session, detail={"question": mask_secrets(request.question)})
         relay.start()
         try:
-            return ask(store, settings, request, relay)
+            outcome = ask(store, settings, request, relay)
+            return outcome
         except AnswerTimedOut:
-            pass
+            timed_out = True
         # Same retrieval, no model: what `ask` gives whenever the model fails mid-answer.
         message = f"the model was still writing after {relay.seconds:g} s; extractive answer"
         relay.deadline = float("inf")
@@ -103,8 +112,19 @@ def answer(store: Store, settings: Settings, request: AskRequest, relay: Relay) 
         return outcome
     except AnswerAbandoned:
         return None
+    except LogchatError as exc:
+        error_code = exc.code
+        raise
+    except Exception:
+        error_code = "internal_error"
+        raise
     finally:
         relay.send("done", None)
+        if relay.metrics is not None:
+            relay.metrics.observe_answer(
+                outcome.data if outcome is not None else None, outcome.usage if outcome is not None else {},
+                seconds=time.perf_counter() - started, timed_out=timed_out, error_code=error_code,
+            )
 
 
 @dataclass(frozen=True)
@@ -121,7 +141,7 @@ async def answer_events(services: Services, request: AskRequest) -> AsyncIterato
 
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Any] = asyncio.Queue()
-    relay = Relay(loop, queue, answer_seconds(services.settings))
+    relay = Relay(loop, queue, answer_seconds(services.settings), services.metrics)
     from logchat.observability.logs import carry
 
     job = loop.run_in_executor(services.answers, carry(answer, services.store, services.settings, request, relay))

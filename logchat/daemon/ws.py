@@ -75,9 +75,12 @@ async def chat_socket(call: Call) -> web.StreamResponse:
     socket = ChatSocket(call.request.app, call.services, ws, _token_from_protocol(call.request))
     socket.ws_remote = call.request.remote
     call.request.app[SOCKETS].add(socket)
+    call.services.metrics.ws_connections.inc()
+    call.services.metrics.ws_open.inc()
     try:
         await socket.run()
     finally:
+        call.services.metrics.ws_open.dec()
         call.request.app[SOCKETS].discard(socket)
     return ws
 
@@ -116,6 +119,7 @@ class ChatSocket:
             if self.ws.closed:
                 return
             await self.ws.send_str(json.dumps(frame, default=str, ensure_ascii=False))
+            self.services.metrics.ws_frames_out.labels(str(frame.get("type", "other"))).inc()
 
     async def close(self, code: int, message: str) -> None:
         if not self.ws.closed:
@@ -149,6 +153,7 @@ class ChatSocket:
             except TimeoutError:
                 await self.close(CLOSE_UNAUTHENTICATED, "sign in first: send {\"type\": \"auth\", \"token\": …}")
                 return False
+            self._count_received(message)
             frame = _json(message.data) if message.type == WSMsgType.TEXT else None
             if not isinstance(frame, dict) or frame.get("type") != "auth" or not isinstance(frame.get("token"), str):
                 await self.close(CLOSE_UNAUTHENTICATED, "the first frame must be {\"type\": \"auth\", \"token\": …}")
@@ -179,6 +184,7 @@ class ChatSocket:
 
     async def _serve(self) -> None:
         async for message in self.ws:
+            self._count_received(message)
             if message.type != WSMsgType.TEXT:
                 if message.type == WSMsgType.BINARY:
                     self.send({"type": "error", "id": None, "code": "bad_frame", "message": "frames are JSON text"})
@@ -186,6 +192,10 @@ class ChatSocket:
             if not await self._check_token():
                 return
             self._dispatch(_json(message.data))
+
+    def _count_received(self, message: Any) -> None:
+        if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+            self.services.metrics.ws_frames_in.inc()
 
     def _dispatch(self, frame: Any) -> None:
         frame_id = frame.get("id") if isinstance(frame, dict) and isinstance(frame.get("id"), str) else None

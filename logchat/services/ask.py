@@ -102,6 +102,9 @@ class AskResult:
     data: dict[str, Any]
     evidence_by_id: dict[str, dict[str, Any]]
     streamed: bool = False  # the answer's tokens went to AskListener.on_token as they arrived
+    # What the metrics count of the model call, outside the `ask --json` object: llm_attempted,
+    # llm_failure (a kind: unreachable, timeout, connect, ...), tokens_in, tokens_out.
+    usage: dict[str, Any] = field(default_factory=dict)
 
     @property
     def mode(self) -> str:
@@ -646,16 +649,19 @@ def _filters_text(scope: _Scope, retrieval: _Retrieval, result: dict[str, Any]) 
 
 def _llm_answer(
     settings: Settings, scope: _Scope, retrieval: _Retrieval, result: dict[str, Any], patterns: list[dict[str, Any]],
-    evidence: list[dict[str, Any]], history: str | None, listener: AskListener,
+    evidence: list[dict[str, Any]], history: str | None, listener: AskListener, usage: dict[str, Any],
 ) -> tuple[dict[str, Any] | None, str | None, float]:
-    """(answer fields, failure notice, milliseconds spent). None fields mean: fall back to extractive."""
+    """(answer fields, failure notice, milliseconds spent). None fields mean: fall back to extractive.
+    ``usage`` is filled with what the metrics count (AskResult.usage)."""
     from logchat.llm.citations import check_citations
     from logchat.llm.models import check_reachable, make_chat_model, ollama_base_url
     from logchat.llm.prompts import build_messages
     from logchat.llm.stream import stream_answer
 
     started = time.perf_counter()
+    usage["llm_attempted"] = True
     if not check_reachable(settings.llm):
+        usage["llm_failure"] = "unreachable"
         is_ollama = settings.llm.provider.strip().lower() == "ollama"
         where = redact_url(ollama_base_url(settings.llm)) if is_ollama else settings.llm.provider
         return None, f"no LLM reachable at {where}; extractive answer", (time.perf_counter() - started) * 1000
@@ -673,6 +679,10 @@ def _llm_answer(
     )
     streamed = stream_answer(model, messages, listener.on_token)
     elapsed = (time.perf_counter() - started) * 1000
+    usage["tokens_in"] = streamed.input_tokens
+    usage["tokens_out"] = streamed.output_tokens
+    if streamed.failure_kind is not None:
+        usage["llm_failure"] = streamed.failure_kind
     if not streamed.completed:
         listener.on_llm_failed(streamed.error or "the model failed")
         return None, f"{streamed.error or 'the model failed'}; extractive answer", elapsed
@@ -803,6 +813,7 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
     first_token_ms = None
     streamed = False
     llm_error: str | None = None
+    usage: dict[str, Any] = {}
     if not request.use_llm:
         pass
     elif settings.llm.provider.strip().lower() == "none":
@@ -812,9 +823,11 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
     else:
         counting = _CountingListener(listener)
         answered, failure, llm_ms = _llm_answer(
-            settings, scope, retrieval, result, patterns, evidence, history, counting
+            settings, scope, retrieval, result, patterns, evidence, history, counting, usage
         )
         streamed = counting.tokens > 0
+        if usage.get("tokens_out") is None and counting.tokens:
+            usage["tokens_out"] = counting.tokens  # a server that reports no counts: its chunks
         if answered is None:
             llm_error = failure
             notices.append(failure or "the model failed; extractive answer")
@@ -882,7 +895,7 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
     # One pass over everything returned: whatever a new field carries, no secret leaves the service.
     data = mask_tree(data)
     evidence_by_id = {item["id"]: item for item in data["evidence"]}
-    return AskResult(data=data, evidence_by_id=evidence_by_id, streamed=streamed)
+    return AskResult(data=data, evidence_by_id=evidence_by_id, streamed=streamed, usage=usage)
 
 
 def _record_turn(store: Store, name: str, owner: int | None, **turn: Any) -> None:

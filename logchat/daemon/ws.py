@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import uuid
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -23,7 +24,7 @@ from logchat.daemon.commands import Conversation
 from logchat.daemon.endpoints import PUBLIC, Call, endpoint
 from logchat.daemon.pool import in_pool
 from logchat.errors import LogchatError, TokenInvalid
-from logchat.observability import logs
+from logchat.observability import logs, tracing
 from logchat.observability.audit import Actor, act_as
 
 if TYPE_CHECKING:
@@ -83,6 +84,12 @@ async def chat_socket(call: Call) -> web.StreamResponse:
         call.services.metrics.ws_open.dec()
         call.request.app[SOCKETS].discard(socket)
     return ws
+
+
+async def _traced(name: str, work: Coroutine[Any, Any, None]) -> None:
+    """``work`` inside a span of its own: a chat question is a request of its own in a trace too."""
+    with tracing.span(name, server=True, new_trace=True):
+        await work
 
 
 def _token_from_protocol(request: web.Request) -> str | None:
@@ -219,9 +226,10 @@ class ChatSocket:
         quota = self.services.questions
         quota.take(account)  # TooManyQuestions is an error frame; the socket stays usable
         work = self._command(frame) if frame.question.startswith("/") else self._answer(frame)
-        # Each question is a request of its own: its frames and log lines carry its id.
+        # Each question is a request of its own: its frames, log lines and trace carry its id.
+        kind = "chat command" if frame.question.startswith("/") else "chat question"
         with logs.bound(request_id=uuid.uuid4().hex):
-            task = asyncio.create_task(work)
+            task = asyncio.create_task(_traced(kind, work))
         self.tasks.add(task)
 
         def finished(done: asyncio.Task[None]) -> None:

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from logchat.config import Settings
 from logchat.errors import UsageError
+from logchat.observability import tracing
 from logchat.redaction import mask_secrets, mask_tree, redact_url
 from logchat.retrieval import fulltext
 from logchat.retrieval.question import QuestionFilters, normalise_levels, parse_question
@@ -755,11 +756,13 @@ def _stored_filters(scope: _Scope, retrieval: _Retrieval) -> dict[str, Any]:
 # --- the use case -------------------------------------------------------------------------------------
 
 
+@tracing.traced("ask")
 def ask(store: Store, settings: Settings, request: AskRequest, listener: AskListener | None = None) -> AskResult:
     """Answer one question; see the module docstring and docs/ask.md for the output."""
     listener = listener or AskListener()
     notices: list[str] = []
     started = time.perf_counter()
+    started_ns = time.time_ns()
     if request.levels:
         normalise_levels(request.levels)  # a bad --level is a usage error before any work
     session_name = None
@@ -771,6 +774,8 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
     known = _known_values(store, settings)
     scope = _parse(store, settings, request, known, previous)
     parsed_at = time.perf_counter()
+    parsed_ns = time.time_ns()
+    tracing.record_span("ask.parse", started_ns, parsed_ns)
 
     vectors = _vector_side(store, settings, notices)
     with store.session() as session:
@@ -789,6 +794,8 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
                     templates={p.template_id for p in retrieval.aggregate.patterns if p.template_id is not None},
                     within=search_repo.matched_ids() if retrieval.materialised else None,
                 )  # fmt: skip
+        retrieved_ns = time.time_ns()
+        tracing.record_span("ask.retrieve", parsed_ns, retrieved_ns, **{"logchat.matched": retrieval.aggregate.total})
         conditions = _conditions(session, scope, retrieval)
         shown = retrieval.aggregate.patterns[: settings.retrieval.top_patterns]
         wants_values = scope.filters.entity is not None or scope.filters.intent == "top"
@@ -805,6 +812,7 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
         evidence = _evidence_items(session, evidence_ids, retrieval)
         patterns = _pattern_dicts(shown, per_pattern)
     retrieved_at = time.perf_counter()
+    tracing.record_span("ask.aggregate", retrieved_ns, time.time_ns(), **{"logchat.patterns": len(patterns)})
 
     extractive = _extractive_answer(scope, retrieval, result, patterns, evidence, len(leading))
     mode, answer, citations = "extractive", extractive, _extract(extractive)
@@ -822,9 +830,10 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
         notices.append("nothing matched, so no model was asked")
     else:
         counting = _CountingListener(listener)
-        answered, failure, llm_ms = _llm_answer(
-            settings, scope, retrieval, result, patterns, evidence, history, counting, usage
-        )
+        with tracing.span("ask.llm", **{"gen_ai.request.model": settings.llm.model}):
+            answered, failure, llm_ms = _llm_answer(
+                settings, scope, retrieval, result, patterns, evidence, history, counting, usage
+            )
         streamed = counting.tokens > 0
         if usage.get("tokens_out") is None and counting.tokens:
             usage["tokens_out"] = counting.tokens  # a server that reports no counts: its chunks

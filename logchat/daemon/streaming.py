@@ -41,10 +41,12 @@ class Relay(AskListener):
     """Carries what the worker thread hears to the event loop (``queue``, for a stream) and stops the
     model when nobody waits for the answer any more or its time is up."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Any] | None, seconds: float) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Any] | None, seconds: float,
+                 front_end: str = "http") -> None:
         self.loop = loop
         self.queue = queue
         self.seconds = seconds
+        self.front_end = front_end  # http or ws, for the usage records
         self.deadline = float("inf")
         self.abandoned = threading.Event()
 
@@ -89,8 +91,9 @@ def answer(store: Store, settings: Settings, request: AskRequest, relay: Relay) 
         # The question, not the answer, as the person asking typed it (with any secret in it masked).
         audit.record(store, "ask", target=request.session, detail={"question": mask_secrets(request.question)})
         relay.start()
+        started = time.perf_counter()
         try:
-            return ask(store, settings, request, relay)
+            return _recorded(store, ask(store, settings, request, relay), relay, started)
         except AnswerTimedOut:
             pass
         # Same retrieval, no model: what `ask` gives whenever the model fails mid-answer.
@@ -100,11 +103,19 @@ def answer(store: Store, settings: Settings, request: AskRequest, relay: Relay) 
         outcome.data["llm_error"] = message
         outcome.data["notices"].insert(0, message)
         relay.on_notice(message)
-        return outcome
+        return _recorded(store, outcome, relay, started)
     except AnswerAbandoned:
         return None
     finally:
         relay.send("done", None)
+
+
+def _recorded(store: Store, outcome: AskResult, relay: Relay, started: float) -> AskResult:
+    from logchat.services import usage
+
+    # Timed from when a worker took the answer: the wait for a free worker is not the answer's.
+    usage.record_answer(store, outcome, front_end=relay.front_end, total_ms=(time.perf_counter() - started) * 1000)
+    return outcome
 
 
 @dataclass(frozen=True)
@@ -113,7 +124,8 @@ class AnswerEvent:
     data: Any
 
 
-async def answer_events(services: Services, request: AskRequest) -> AsyncIterator[AnswerEvent]:
+async def answer_events(services: Services, request: AskRequest, front_end: str = "ws"
+                        ) -> AsyncIterator[AnswerEvent]:
     """Tokens (text) and notices as they come, then one ``answer`` event (the `ask --json` contract) or
     one ``error`` event carrying the LogchatError. A consumer that stops early abandons the answer:
     the worker stops the model at its next token."""
@@ -121,7 +133,7 @@ async def answer_events(services: Services, request: AskRequest) -> AsyncIterato
 
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Any] = asyncio.Queue()
-    relay = Relay(loop, queue, answer_seconds(services.settings))
+    relay = Relay(loop, queue, answer_seconds(services.settings), front_end)
     from logchat.observability.logs import carry
 
     job = loop.run_in_executor(services.answers, carry(answer, services.store, services.settings, request, relay))

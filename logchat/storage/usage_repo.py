@@ -79,18 +79,9 @@ def totals(session: Session, wanted: UsageFilter) -> dict[str, Any]:
     ).all())  # fmt: skip
     return {
         "questions": int(row[0]), "llm": int(row[1]), "extractive": int(row[2]), "unanswered": int(row[3]),
-        "llm_errors": int(row[4]), "users": int(row[5]), "first": _as_time(row[6]), "last": _as_time(row[7]),
+        "llm_errors": int(row[4]), "users": int(row[5]), "first": row[6], "last": row[7],
         "by_front_end": {name: int(count) for name, count in sorted(by_front_end.items())},
     }  # fmt: skip
-
-
-def _as_time(value: Any) -> datetime | None:
-    # min()/max() of a UTCMicros column come back as the stored integer on some backends.
-    if value is None or isinstance(value, datetime):
-        return value
-    from logchat.storage.models.base import from_micros
-
-    return from_micros(int(value))
 
 
 def per_day(session: Session, wanted: UsageFilter) -> list[dict[str, Any]]:
@@ -112,7 +103,7 @@ def per_user(session: Session, wanted: UsageFilter, limit: int) -> list[dict[str
         func.max(UsageRecord.at),
     ), wanted).group_by(UsageRecord.actor).order_by(count.desc(), UsageRecord.actor).limit(limit)).all()
     return [{"user": actor, "questions": int(n), "llm": int(llm), "extractive": int(ext), "unanswered": int(zero),
-             "last_at": _as_time(last)} for actor, n, llm, ext, zero, last in rows]  # fmt: skip
+             "last_at": last} for actor, n, llm, ext, zero, last in rows]  # fmt: skip
 
 
 def shapes(session: Session, wanted: UsageFilter, limit: int, *, unanswered_only: bool = False
@@ -130,7 +121,7 @@ def shapes(session: Session, wanted: UsageFilter, limit: int, *, unanswered_only
         .limit(limit)
     ).all()
     return [{"shape": shape, "questions": int(n), "users": int(users), "unanswered": int(zero),
-             "last_at": _as_time(last)} for shape, n, users, zero, last in rows]  # fmt: skip
+             "last_at": last} for shape, n, users, zero, last in rows]  # fmt: skip
 
 
 def top_scopes(session: Session, wanted: UsageFilter, kind: str, limit: int) -> list[dict[str, Any]]:

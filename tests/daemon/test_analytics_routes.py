@@ -131,3 +131,19 @@ async def test_a_bad_window_names_its_field(client: Any, tokens: dict[str, str])
     assert (await response.json())["error"]["field"] == "since"
     response = await client.get(USAGE, params={"top": "0"}, headers=bearer(tokens["analyst"]))
     assert response.status == 422 and (await response.json())["error"]["field"] == "top"
+
+
+async def test_a_model_stopped_for_time_is_one_record_with_its_error(
+    client: Any, tokens: dict[str, str], small_store: Any, settings: Any, fake_ollama: FakeOllama
+) -> None:
+    # As in test_ask_routes: each token within llm.timeout_seconds, the whole answer not within twice it.
+    settings.llm.timeout_seconds = 2.0
+    fake_ollama.chunk_delay = 1.0
+    answer = await _ask(client, tokens["viewer"], question="how many failed password attempts for root?")
+    assert answer["mode"] == "extractive" and "still writing" in answer["llm_error"]
+    with small_store.session() as session:
+        rows = session.scalars(select(UsageRecord)).all()
+    assert [(r.mode, r.matched, r.front_end) for r in rows] == [("extractive", 2, "http")]
+    assert "still writing after 4 s" in (rows[0].llm_error or "")
+    # The answer's time includes the model's, which ran until it was stopped at twice the timeout.
+    assert rows[0].total_ms >= 4000

@@ -43,11 +43,12 @@ class Relay(AskListener):
     model when nobody waits for the answer any more or its time is up."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Any] | None, seconds: float,
-                 metrics: DaemonMetrics | None = None) -> None:
+                 metrics: DaemonMetrics | None = None, front_end: str = "http") -> None:
         self.loop = loop
         self.queue = queue
         self.seconds = seconds
         self.metrics = metrics  # counts the question when it is done
+        self.front_end = front_end  # http or ws, for the usage records
         self.deadline = float("inf")
         self.abandoned = threading.Event()
 
@@ -97,8 +98,9 @@ def answer(store: Store, settings: Settings, request: AskRequest, relay: Relay) 
         # The question, not the answer, as the person asking typed it (with any secret in it masked).
         audit.record(store, "ask", target=request.session, detail={"question": mask_secrets(request.question)})
         relay.start()
+        worked_from = time.perf_counter()
         try:
-            outcome = ask(store, settings, request, relay)
+            outcome = _recorded(store, ask(store, settings, request, relay), relay, worked_from)
             return outcome
         except AnswerTimedOut:
             timed_out = True
@@ -109,7 +111,7 @@ def answer(store: Store, settings: Settings, request: AskRequest, relay: Relay) 
         outcome.data["llm_error"] = message
         outcome.data["notices"].insert(0, message)
         relay.on_notice(message)
-        return outcome
+        return _recorded(store, outcome, relay, worked_from)
     except AnswerAbandoned:
         return None
     except LogchatError as exc:
@@ -127,13 +129,22 @@ def answer(store: Store, settings: Settings, request: AskRequest, relay: Relay) 
             )
 
 
+def _recorded(store: Store, outcome: AskResult, relay: Relay, started: float) -> AskResult:
+    from logchat.services import usage
+
+    # Timed from when a worker took the answer: the wait for a free worker is not the answer's.
+    usage.record_answer(store, outcome, front_end=relay.front_end, total_ms=(time.perf_counter() - started) * 1000)
+    return outcome
+
+
 @dataclass(frozen=True)
 class AnswerEvent:
     kind: str  # token | notice | answer | error
     data: Any
 
 
-async def answer_events(services: Services, request: AskRequest) -> AsyncIterator[AnswerEvent]:
+async def answer_events(services: Services, request: AskRequest, front_end: str = "ws"
+                        ) -> AsyncIterator[AnswerEvent]:
     """Tokens (text) and notices as they come, then one ``answer`` event (the `ask --json` contract) or
     one ``error`` event carrying the LogchatError. A consumer that stops early abandons the answer:
     the worker stops the model at its next token."""
@@ -141,7 +152,7 @@ async def answer_events(services: Services, request: AskRequest) -> AsyncIterato
 
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Any] = asyncio.Queue()
-    relay = Relay(loop, queue, answer_seconds(services.settings), services.metrics)
+    relay = Relay(loop, queue, answer_seconds(services.settings), services.metrics, front_end)
     from logchat.observability.logs import carry
 
     job = loop.run_in_executor(services.answers, carry(answer, services.store, services.settings, request, relay))

@@ -2,6 +2,7 @@
 
 from logchat.daemon import metrics, ws  # noqa: F401  (/metrics, the chat socket)
 from logchat.daemon.routes import (  # noqa: F401
+    analytics,
     ask,
     audit,
     auth,

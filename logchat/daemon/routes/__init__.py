@@ -2,6 +2,7 @@
 
 from logchat.daemon import ws  # noqa: F401  (the chat socket)
 from logchat.daemon.routes import (  # noqa: F401
+    anomalies,
     ask,
     audit,
     auth,

@@ -25,7 +25,8 @@ def stat(
     baseline: Annotated[str | None, typer.Option(
         "--baseline", help="With --anomalies: how much time before the window to compare with, e.g. 7d, 24h.")] = None,
     min_score: Annotated[float | None, typer.Option(
-        "--min-score", min=0, help="With --anomalies: the smallest change score listed (default 3).")] = None,
+        "--min-score", min=0,
+        help="With --anomalies: the smallest |score| listed (log2 of the sure change in rate; default 1).")] = None,
 ) -> None:
     """Show counts by level, source, host and process, a time histogram and the top patterns.
 

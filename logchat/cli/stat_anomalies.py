@@ -68,7 +68,7 @@ def _render(report: dict[str, Any]) -> None:
         return
     counts = report["counts"]
     out.print(f"{counts['spike']} spikes, {counts['drop']} drops, {counts['new']} new patterns "
-              f"(score ≥ {report['min_score']:g}; new patterns at any score)")
+              f"(|score| ≥ {report['min_score']:g}; new patterns at any score)")
     if report["templates"]:
         table = Table(title="Patterns that changed (largest change first)", title_justify="left", box=None,
                       expand=True)

@@ -1,12 +1,14 @@
 """Use case: what changed in the logs (`logchat stat --anomalies`, `GET /api/v1/logs/anomalies`).
 
 A window is compared with the time before it (the baseline). For each template, and each level, the
-question is whether its share of the combined time fits its counts: under "nothing changed", an event of
-the template falls in the window with probability p = window / (window + baseline). The score is the
-signed square root of the log-likelihood ratio (G statistic) of that binomial against the counts as seen
-(Dunning 1993), so it reads roughly as standard deviations: it grows with the size of a change AND with the
-evidence for it. One event against none scores about 3 for a 1-hour window and a 7-day baseline; thirty
-events against twenty in a week score above 15. A ratio of counts would rank the single event first.
+question is how its rate in the window relates to its rate in the baseline. Under "nothing changed", an
+event of the template falls in the window with probability p = window / (window + baseline); the counts'
+log-likelihood ratio against that binomial (G statistic, Dunning 1993) is the test, and inverting it gives a
+confidence interval for the rate ratio. The score is log2 of that interval's end nearest 1: the change one
+can be sure of (3 sigma). Few events give a wide interval, so low counts score low: one event where the
+week before had none is "at least 1.9 times" (score 0.9), thirty against fourteen in a week is "at least
+150 times" (score 7.2); a plain ratio would rank the single event first (infinitely more), a count
+increase would rank a busy template's ordinary wobble first.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from logchat.storage.db import Store
 
 DEFAULT_WINDOW = timedelta(hours=1)
 DEFAULT_BASELINE = timedelta(days=7)
-DEFAULT_MIN_SCORE = 3.0
-# A change must also be large, not only certain: with millions of events a 5 % wobble is "significant".
-MIN_FACTOR = 2.0
+# Listed: rates that at least doubled, or at least halved, with 3-sigma confidence.
+DEFAULT_MIN_SCORE = 1.0
+CONFIDENCE_Z = 3.0
+_BISECTIONS = 60
 _MAX_BASELINE = timedelta(days=3660)
 _DURATION = re.compile(
     r"(?P<count>\d+(?:\.\d+)?)\s*(?P<unit>s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?)",
@@ -62,20 +65,51 @@ def parse_baseline(text: str) -> timedelta:
 
 
 def change_score(window_count: int, baseline_count: int, window_seconds: float, baseline_seconds: float) -> float:
-    """Signed root log-likelihood ratio: positive for more events in the window than the baseline's rate
-    predicts, negative for fewer; 0 when the counts fit it exactly or there are none."""
+    """Signed root of the G statistic (roughly standard deviations): positive for more events in the window
+    than the baseline's rate predicts, negative for fewer. Grows with the evidence more than with the size
+    of a change, so the report ranks by `fold_change_bound`; benchmarks compare the two."""
     total = window_count + baseline_count
     if total == 0 or window_seconds <= 0 or baseline_seconds <= 0:
         return 0.0
-    p = window_seconds / (window_seconds + baseline_seconds)
-    expected_window, expected_baseline = total * p, total * (1 - p)
+    null_share = window_seconds / (window_seconds + baseline_seconds)
+    root = math.sqrt(max(0.0, _g_statistic(window_count, baseline_count, null_share)))
+    return root if window_count > total * null_share else -root
+
+
+def _g_statistic(window_count: int, baseline_count: int, share: float) -> float:
+    """2 x log-likelihood ratio of the counts' own split against the window holding ``share`` of the events."""
+    total = window_count + baseline_count
     g = 0.0
     if window_count:
-        g += window_count * math.log(window_count / expected_window)
+        g += window_count * math.log(window_count / (total * share))
     if baseline_count:
-        g += baseline_count * math.log(baseline_count / expected_baseline)
-    root = math.sqrt(max(0.0, 2 * g))
-    return root if window_count > expected_window else -root
+        g += baseline_count * math.log(baseline_count / (total * (1 - share)))
+    return 2 * g
+
+
+def fold_change_bound(window_count: int, baseline_count: int, window_seconds: float, baseline_seconds: float,
+                      z: float = CONFIDENCE_Z) -> float:
+    """log2 of the rate ratio (window rate / baseline rate) at the end of its likelihood-ratio confidence
+    interval nearest 1: 3 means "at least 8 times the baseline's rate", -1 "at most half of it", 0 that the
+    interval holds 1 (the change is not significant at ``z``)."""
+    total = window_count + baseline_count
+    if total == 0 or window_seconds <= 0 or baseline_seconds <= 0:
+        return 0.0
+    null_share = window_seconds / (window_seconds + baseline_seconds)
+    share = window_count / total
+    limit = z * z
+    if _g_statistic(window_count, baseline_count, null_share) <= limit:
+        return 0.0
+    # G falls monotonically from the null share to the observed one: bisect for where it crosses z².
+    near, far = null_share, share
+    for _ in range(_BISECTIONS):
+        middle = (near + far) / 2
+        if _g_statistic(window_count, baseline_count, middle) > limit:
+            near = middle
+        else:
+            far = middle
+    bound = min(max(far, 1e-15), 1 - 1e-15)
+    return math.log2(bound / (1 - bound) * baseline_seconds / window_seconds)
 
 
 def count_increase(window_count: int, baseline_count: int, window_seconds: float, baseline_seconds: float) -> float:
@@ -83,13 +117,13 @@ def count_increase(window_count: int, baseline_count: int, window_seconds: float
     return window_count - baseline_count * window_seconds / baseline_seconds
 
 
-def classify(window_count: int, expected: float, score: float, min_score: float, *, seen_before: bool) -> str | None:
-    """new, spike, drop, or None for no anomaly."""
+def classify(window_count: int, score: float, min_score: float, *, seen_before: bool) -> str | None:
+    """new, spike, drop, or None for no anomaly. A new pattern is listed at any score: it is news by itself."""
     if window_count and not seen_before:
         return "new"
-    if score >= min_score and window_count >= MIN_FACTOR * expected:
+    if score > 0 and score >= min_score:
         return "spike"
-    if -score >= min_score and window_count * MIN_FACTOR <= expected:
+    if score < 0 and -score >= min_score:
         return "drop"
     return None
 
@@ -198,8 +232,8 @@ def _template_rows(session: Any, flt: stats_repo.EventFilter, since: datetime,
         w = now_count.count if now_count else 0
         b = then_count.count if then_count else 0
         expected = b * window_seconds / baseline_seconds
-        score = change_score(w, b, window_seconds, baseline_seconds)
-        kind = classify(w, expected, score, min_score, seen_before=b > 0 or template_id in seen_earlier)
+        score = fold_change_bound(w, b, window_seconds, baseline_seconds)
+        kind = classify(w, score, min_score, seen_before=b > 0 or template_id in seen_earlier)
         if kind is None:
             continue
         rows.append({
@@ -235,9 +269,9 @@ def _level_rows(session: Any, flt: stats_repo.EventFilter, since: datetime, unti
     for level in now_counts.keys() | then_counts.keys():
         w, b = now_counts.get(level, 0), then_counts.get(level, 0)
         expected = b * window_seconds / baseline_seconds
-        score = change_score(w, b, window_seconds, baseline_seconds)
-        # A level is "new" only in the sense of this baseline: levels come and go with the templates.
-        kind = classify(w, expected, score, min_score, seen_before=True)
+        score = fold_change_bound(w, b, window_seconds, baseline_seconds)
+        # Levels are never "new": a level absent from the baseline that appears is a spike.
+        kind = classify(w, score, min_score, seen_before=True)
         if kind is None:
             continue
         rows.append({

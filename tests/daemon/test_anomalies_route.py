@@ -39,10 +39,10 @@ async def test_the_route_answers_what_the_command_line_prints(client: Any, token
 async def test_filters_narrow_the_report(client: Any, tokens: dict[str, str], store: Any, settings: Any,
                                          tmp_path: Path) -> None:
     index_lines(store, settings, tmp_path / "service.log", week_then_window())
-    status, body = await _anomalies(client, tokens["viewer"], **WINDOW, level="error", min_score="1")
+    status, body = await _anomalies(client, tokens["viewer"], **WINDOW, level="error", min_score="2")
     assert status == 200, body
     assert [row["template"] for row in body["templates"]] == [SPIKED]
-    assert body["filters"]["level"] == "ERROR" and body["min_score"] == 1.0
+    assert body["filters"]["level"] == "ERROR" and body["min_score"] == 2.0
     status, body = await _anomalies(client, tokens["viewer"], **WINDOW, host="elsewhere")
     assert status == 200 and body["window"]["events"] == 0
     assert "matching the filters" in body["notice"]

@@ -23,7 +23,8 @@ class AnomaliesQuery(BaseModel):
         "End of the window (exclusive); default: the whole minute after the newest event in the store. " + TIME_HELP))
     baseline: str | None = Field(None, max_length=50, description=(
         "How much time before the window to compare with: `7d` (default), `24h`, `90m`, `2w`."))
-    min_score: float = Field(3.0, ge=0, le=1e6, description="The smallest change score listed.")
+    min_score: float = Field(1.0, ge=0, le=1000, description=(
+        "The smallest |score| listed: 1 (default) lists rates that surely at least doubled or halved."))
     level: str | None = Field(None, max_length=32, description="Only events of this level and above, e.g. `error`.")
     source: list[str] = Field(default_factory=list, max_length=50, description="Source name or part of its path.")
     host: list[str] = Field(default_factory=list, max_length=50, description="Host name.")
@@ -71,8 +72,9 @@ class TemplateAnomaly(BaseModel):
     template: str
     kind: Literal["spike", "drop", "new"] = Field(
         description="new: no event of the pattern before the window (under the filters).")
-    score: float = Field(description="Signed root log-likelihood ratio of the counts against the baseline's rate; "
-                                     "reads roughly as standard deviations.")
+    score: float = Field(description=(
+        "log2 of the change in rate one can be sure of (the end nearest 1 of its 3-sigma likelihood-ratio "
+        "interval): 3 = at least 8 times the baseline's rate, -1 = at most half of it, 0 = not significant."))
     window_count: int
     baseline_count: int
     expected: float = Field(description="Events the baseline's rate predicts for the window.")

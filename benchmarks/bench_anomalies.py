@@ -8,9 +8,10 @@ and asks for the anomalies of that hour against the default baseline (7 days, or
 before the hour). The injected copies take the header (time, host, level, process) of a real line of the
 log with its clock moved, so they parse as the log's own lines.
 
-Ranked three ways from the same counts:
-- `stat --anomalies`: the signed root log-likelihood ratio of logchat.services.anomalies;
-- increase: window count minus the count the baseline's rate predicts (the obvious alternative);
+Ranked four ways from the same counts (rank 1 = first; "-" = not listed):
+- stat: `stat --anomalies` as shipped (the change in rate one can be sure of, new patterns at any score);
+- llr: the signed root log-likelihood ratio alone (how surprising the counts are);
+- incr: window count minus the count the baseline's rate predicts (the obvious alternative);
 - ratio: (window count + 1) / (expected + 1), a smoothed ratio of rates.
 
     .venv/bin/python benchmarks/bench_anomalies.py [--seed 7] [--injections 20]
@@ -19,6 +20,7 @@ Ranked three ways from the same counts:
 from __future__ import annotations
 
 import argparse
+import bisect
 import csv
 import random
 import re
@@ -26,12 +28,13 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from logchat.config import load_settings
-from logchat.services.anomalies import AnomalyQuery, count_increase, find_anomalies, fold_change_bound
+from logchat.services.anomalies import AnomalyQuery, change_score, count_increase, find_anomalies
 from logchat.services.ingest import index_inputs
 from logchat.storage import anomalies_repo
 from logchat.storage.db import Store, open_store
@@ -43,7 +46,7 @@ LOGHUB = ROOT.parent / "shared" / "datasets" / "loghub"
 # Samples spanning hours or more (a one-hour window needs time before it); HDFS writes its clock as HHMMSS.
 SYSTEMS = ("Apache", "HDFS", "HealthApp", "Linux", "Mac", "OpenSSH", "Proxifier", "Windows", "Zookeeper")
 SIZES = (5, 10, 20, 50)
-CLOCK = re.compile(r"(?<!\d)(\d{2}):(\d{2}):(\d{2})(?!\d)")
+CLOCK = re.compile(r"(?<!\d)(\d{1,2}):(\d{1,2}):(\d{1,2})(?!\d)")  # HealthApp writes 0:16:0
 HDFS_CLOCK = re.compile(r"^(\d{6}) (\d{2})(\d{2})(\d{2})(?= )")
 NEW_MESSAGES = (
     "worker pool exhausted: queue depth {a} exceeds limit {b}",
@@ -93,13 +96,13 @@ def move_clock(header: str, offset_seconds: int, system: str) -> str:
     pattern = HDFS_CLOCK if system == "HDFS" else CLOCK
     found = pattern.search(header)
     assert found is not None, header
-    groups = found.groups()[-3:]
-    hour, minute, second = (int(value) for value in groups)
-    within = minute * 60 + second + offset_seconds
+    hour, minute, second = found.groups()[-3:]
+    within = int(minute) * 60 + int(second) + offset_seconds
     if within >= 3600:
         within -= 600  # stay in the hour: start earlier instead
-    clock = (f"{hour:02d}{within // 60:02d}{within % 60:02d}" if system == "HDFS"
-             else f"{hour:02d}:{within // 60:02d}:{within % 60:02d}")
+    # Zero-padded as the log pads it.
+    new_minute, new_second = f"{within // 60:0{len(minute)}d}", f"{within % 60:0{len(second)}d}"
+    clock = f"{hour}{new_minute}{new_second}" if system == "HDFS" else f"{hour}:{new_minute}:{new_second}"
     start, end = (found.start(2), found.end(4)) if system == "HDFS" else (found.start(), found.end())
     return header[:start] + clock + header[end:]
 
@@ -109,16 +112,49 @@ def vary_numbers(message: str, rng: random.Random) -> str:
     return re.sub(r"\d+", lambda digits: str(rng.randint(1, 10 ** len(digits.group()) - 1)), message)
 
 
-def plan(rng: random.Random, samples: dict[str, Sample], count: int) -> list[Injection]:
+def line_times(system: str, sample: Sample, work: Path) -> dict[int, datetime]:
+    """When each line of the sample happened, as logchat reads it (index 0-based)."""
+    data = work / "data"
+    data.mkdir()
+    log = work / f"{system}.log"
+    log.write_text("\n".join(sample.lines) + "\n", encoding="utf-8")
+    settings = load_settings(data_dir=data, database={"url": f"sqlite:///{data / 'logchat.db'}"})
+    store = open_store(settings.database_url)
+    try:
+        index_inputs(store, settings, [str(log)])
+        with store.session() as session:
+            rows = session.execute(select(Event.line_no, Event.ts).where(Event.ts.isnot(None))).all()
+    finally:
+        store.close()
+    return {line_no - 1: ts for line_no, ts in rows}
+
+
+def anchors_with_a_baseline(sample: Sample, when: dict[int, datetime]) -> list[int]:
+    """Lines in the later 70 % of the log whose clock hour has at least an hour of the log and 20 of its
+    lines in the 7 days before it (the default baseline): a window with nothing before it has no anomalies."""
+    stamps = sorted(when.values())
+    start = stamps[0]
+    usable = []
+    for index in range(int(len(sample.lines) * 0.3), len(sample.lines)):
+        if index not in when or header_of(sample.lines[index], sample.contents[index]) is None:
+            continue
+        hour = when[index].replace(minute=0, second=0, microsecond=0)
+        before = bisect.bisect_left(stamps, hour) - bisect.bisect_left(stamps, hour - timedelta(days=7))
+        if hour - start >= timedelta(hours=1) and before >= 20:
+            usable.append(index)
+    return usable
+
+
+def plan(rng: random.Random, samples: dict[str, Sample], times: dict[str, dict[int, datetime]],
+         count: int) -> list[Injection]:
     injections = []
     for index in range(count):
         system = SYSTEMS[index % len(SYSTEMS)]
         sample = samples[system]
         kind = "rare" if index % 2 == 0 else "new"
         size = SIZES[index % len(SIZES)]
-        usable = [i for i in range(len(sample.lines)) if header_of(sample.lines[i], sample.contents[i])]
-        # In the later part of the log, so the window has time before it.
-        anchor = rng.choice([i for i in usable if i >= len(sample.lines) * 0.5])
+        when = times[system]
+        anchor = rng.choice(anchors_with_a_baseline(sample, when))
         if kind == "rare":
             frequency = Counter(sample.events)
             # At most 3 times in the log, or the rarest templates it has when none is that rare.
@@ -172,15 +208,15 @@ def alternative_ranks(store: Store, report: dict, target: int) -> tuple[int | No
     with store.session() as session:
         now = anomalies_repo.template_counts(session, EventFilter(), window["since"], window["until"])
         then = anomalies_repo.template_counts(session, EventFilter(), baseline["since"], baseline["until"])
-    increase, ratio, bound = {}, {}, {}
+    increase, ratio, llr = {}, {}, {}
     for template_id in now.keys() | then.keys():
         w = now[template_id].count if template_id in now else 0
         b = then[template_id].count if template_id in then else 0
         increase[template_id] = count_increase(w, b, window["seconds"], baseline["seconds"])
         expected = b * window["seconds"] / baseline["seconds"]
         ratio[template_id] = (w + 1) / (expected + 1)
-        bound[template_id] = fold_change_bound(w, b, window["seconds"], baseline["seconds"])
-    return rank_of(target, increase), rank_of(target, ratio), rank_of(target, bound)
+        llr[template_id] = change_score(w, b, window["seconds"], baseline["seconds"])
+    return rank_of(target, llr), rank_of(target, increase), rank_of(target, ratio)
 
 
 def run_one(sample: Sample, injection: Injection, rng: random.Random, work: Path) -> dict:
@@ -196,20 +232,18 @@ def run_one(sample: Sample, injection: Injection, rng: random.Random, work: Path
         assert not report.failed, report.to_dict()
         target, first, last = injected_template(store, line_numbers)
         hour = first.replace(minute=0, second=0, microsecond=0)
-        from datetime import timedelta
-
         started = time.perf_counter()
         found = find_anomalies(store, AnomalyQuery(since=hour, until=hour + timedelta(hours=1), top=1000))
         seconds = time.perf_counter() - started
         listed = [row["template_id"] for row in found["templates"]]
-        llr_rank = listed.index(target) + 1 if target in listed else None
+        logchat_rank = listed.index(target) + 1 if target in listed else None
         kind = next((row["kind"] for row in found["templates"] if row["template_id"] == target), "-")
-        increase_rank, ratio_rank, bound_rank = alternative_ranks(store, found, target)
+        llr_rank, increase_rank, ratio_rank = alternative_ranks(store, found, target)
     finally:
         store.close()
     return {"window": hour, "baseline_hours": found["baseline"]["seconds"] / 3600, "kind_found": kind,
-            "llr": llr_rank, "increase": increase_rank, "ratio": ratio_rank, "bound": bound_rank, "seconds": seconds,
-            "spread": (last - first).total_seconds()}
+            "logchat": logchat_rank, "llr": llr_rank, "increase": increase_rank, "ratio": ratio_rank,
+            "seconds": seconds, "spread": (last - first).total_seconds()}
 
 
 def main() -> None:
@@ -219,9 +253,13 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(args.seed)
     samples = {system: load(system) for system in SYSTEMS}
-    injections = plan(rng, samples, args.injections)
+    times = {}
+    for system, sample in samples.items():
+        with tempfile.TemporaryDirectory(prefix="bench-anomalies-") as work:
+            times[system] = line_times(system, sample, Path(work))
+    injections = plan(rng, samples, times, args.injections)
     print(f"{'#':>2} {'system':<10} {'kind':<4} {'N':>3} {'window (UTC)':<16} {'base h':>6} {'found':<5} "
-          f"{'llr':>4} {'incr':>4} {'ratio':>5} {'bound':>5}  message")
+          f"{'stat':>4} {'llr':>4} {'incr':>4} {'ratio':>5}  message")
     results = []
     started = time.perf_counter()
     for number, injection in enumerate(injections, 1):
@@ -234,13 +272,14 @@ def main() -> None:
 
         print(f"{number:>2} {injection.system:<10} {injection.kind:<4} {injection.size:>3} "
               f"{result['window']:%Y-%m-%d %H:%M} {result['baseline_hours']:>6.1f} {result['kind_found']:<5} "
-              f"{shown(result['llr']):>4} {shown(result['increase']):>4} {shown(result['ratio']):>5} {shown(result['bound']):>5}  "
+              f"{shown(result['logchat']):>4} {shown(result['llr']):>4} {shown(result['increase']):>4} "
+              f"{shown(result['ratio']):>5}  "
               f"{injection.message[:60]}")
     total = len(results)
     print()
     print(f"{'ranking':<34} {'precision@1':>11} {'in top 3':>8} {'mean reciprocal rank':>21}")
-    for key, label in (("llr", "stat --anomalies (root LLR)"), ("increase", "raw count increase"),
-                       ("ratio", "smoothed rate ratio"), ("bound", "fold-change bound")):
+    for key, label in (("logchat", "stat --anomalies (sure fold change)"), ("llr", "signed root LLR"),
+                       ("increase", "raw count increase"), ("ratio", "smoothed rate ratio (w+1)/(e+1)")):
         first = sum(result[key] == 1 for result in results)
         top3 = sum(result[key] is not None and result[key] <= 3 for result in results)
         mrr = sum(1 / result[key] for result in results if result[key]) / total

@@ -51,6 +51,10 @@ def _span(seconds: float | None) -> str:
     return f"{seconds:.3g}s"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _render(report: dict[str, Any]) -> None:
     from rich.markup import escape
     from rich.table import Table
@@ -67,7 +71,8 @@ def _render(report: dict[str, Any]) -> None:
         out.print(f"[yellow]{report['notice']}[/yellow]", highlight=False)
         return
     counts = report["counts"]
-    out.print(f"{counts['spike']} spikes, {counts['drop']} drops, {counts['new']} new patterns "
+    out.print(f"{_count(counts['spike'], 'spike')}, {_count(counts['drop'], 'drop')}, "
+              f"{_count(counts['new'], 'new pattern')} "
               f"(|score| ≥ {report['min_score']:g}; new patterns at any score)")
     if report["templates"]:
         table = Table(title="Patterns that changed (largest change first)", title_justify="left", box=None,

@@ -148,14 +148,14 @@ def _window(session: Any, query: AnomalyQuery, now: datetime) -> tuple[datetime 
     if until is None:
         _, newest = anomalies_repo.timed_span(session, stats_repo.EventFilter())
         # The next whole minute: the newest event is inside, and the window reads well.
-        newest_end = (newest + timedelta(minutes=1)).replace(second=0, microsecond=0) if newest else None
+        newest_end = _shifted(newest, timedelta(minutes=1)).replace(second=0, microsecond=0) if newest else None
         if newest_end is not None and (since is None or newest_end > since):
             # Store-wide, not per filter: a source that went quiet shows as a drop, not as a shorter window.
             until = newest_end
         elif since is not None:
-            until = max(now, since + _ONE_MICROSECOND)
+            until = max(now, _shifted(since, _ONE_MICROSECOND))
     if since is None and until is not None:
-        since = until - DEFAULT_WINDOW
+        since = _shifted(until, -DEFAULT_WINDOW)
     check_range_order(since, until, phrase=f"since {since} until {until}")
     return since, until
 
@@ -180,7 +180,7 @@ def _report(session: Any, flt: stats_repo.EventFilter, query: AnomalyQuery, now:
     window_seconds = (until - since).total_seconds()
     first, _ = anomalies_repo.timed_span(session, flt)
     # A store younger than the baseline is not read as a quiet week: the baseline starts at its first event.
-    baseline_since = since - query.baseline
+    baseline_since = _shifted(since, -query.baseline)
     if first is not None and first > baseline_since:
         baseline_since = min(first, since)
     baseline_seconds = (since - baseline_since).total_seconds()
@@ -281,6 +281,14 @@ def _level_rows(session: Any, flt: stats_repo.EventFilter, since: datetime, unti
         })
     rows.sort(key=lambda row: (-abs(row["score"]), row["level"]))
     return rows
+
+
+def _shifted(moment: datetime, delta: timedelta) -> datetime:
+    """``moment + delta``, held at the calendar's edge (years 1 and 9999) instead of overflowing."""
+    try:
+        return moment + delta
+    except OverflowError:
+        return (datetime.min if delta < timedelta(0) else datetime.max).replace(tzinfo=UTC)
 
 
 def _filtered(flt: stats_repo.EventFilter) -> bool:

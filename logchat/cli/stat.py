@@ -22,27 +22,51 @@ def stat(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     usage: Annotated[bool, typer.Option("--usage", help="How logchat is used: questions, users, latency.")] = False,
     user: Annotated[str | None, typer.Option("--user", help="With --usage: one user (account or os:NAME).")] = None,
+    anomalies: Annotated[bool, typer.Option(
+        "--anomalies", help="Patterns and levels whose rate changed against the baseline, and new patterns.")] = False,
+    baseline: Annotated[str | None, typer.Option(
+        "--baseline", help="With --anomalies: how much time before the window to compare with, e.g. 7d, 24h.")] = None,
+    min_score: Annotated[float | None, typer.Option(
+        "--min-score", min=0,
+        help="With --anomalies: the smallest |score| listed (log2 of the sure change in rate; default 1).")] = None,
 ) -> None:
     """Show counts by level, source, host and process, a time histogram and the top patterns.
 
     With --usage: questions per day and per user, latency percentiles, model share, unanswered and
     most asked questions (docs/usage.md).
 
+    With --anomalies: what changed in a window (default: the last hour of the logs) against the time before
+    it (--baseline, default 7d): spikes, drops, new patterns and levels that jumped (docs/anomalies.md).
+
     Example: logchat stat --since "2 hours ago" --level error --source nginx --json
 
     Example: logchat stat --usage --since 7d --json
+
+    Example: logchat stat --anomalies --since "2 hours ago" --baseline 3d
     """
+    from logchat.errors import UsageError
     from logchat.services.stats import StatQuery, compute_stats, resolve_level
     from logchat.services.timeparse import parse_cli_window
 
     app: AppContext = ctx.obj
     start, end = parse_cli_window(since, until, app.settings.ingest.default_timezone)
+    if usage and anomalies:
+        raise UsageError("--usage and --anomalies are two different reports: choose one")
     if usage or user is not None:
         from logchat.cli.usage_report import show_usage
 
         show_usage(app, start, end, user=user, top=top, json_output=json_output, usage=usage,
                    event_filters=bool(level or source or host))
         return
+    if anomalies:
+        from logchat.cli.stat_anomalies import show_anomalies
+
+        show_anomalies(app, start, end, baseline=baseline, min_score=min_score, level=level, sources=source or [],
+                       hosts=host or [], top=top, json_output=json_output)
+        return
+    for flag, value in (("--baseline", baseline), ("--min-score", min_score)):
+        if value is not None:
+            raise UsageError(f"{flag} applies only with --anomalies")
     query = StatQuery(
         since=start,
         until=end,

@@ -3,6 +3,7 @@
 from logchat.daemon import metrics, ws  # noqa: F401  (/metrics, the chat socket)
 from logchat.daemon.routes import (  # noqa: F401
     analytics,
+    anomalies,
     ask,
     audit,
     auth,

@@ -141,6 +141,14 @@ class ServeSettings(_Section):
         return self
 
 
+class RetentionSettings(_Section):
+    """How long logchat keeps its own records, in days (0: forever). Applied by the daemon's hourly
+    retention job and by `logchat maintenance prune`. Chat history: serve.chat_retention_days."""
+
+    audit_days: float = Field(default=0.0, ge=0)
+    usage_days: float = Field(default=0.0, ge=0)
+
+
 class LoggingSettings(_Section):
     """logchat's own log lines, on stderr (docs/operations.md, "logchat's own logs")."""
 
@@ -202,6 +210,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     # Where the values came from; not a setting.

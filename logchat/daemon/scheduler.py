@@ -56,16 +56,22 @@ async def reload_configured_sources(services: Services, registry: JobRegistry) -
     return Outcome(FAILED, f"job {job.id}: {(job.error or {}).get('message', 'failed')}")
 
 
-async def delete_old_chat_turns(services: Services) -> Outcome:
-    """Delete chat turns older than `serve.chat_retention_days`, and the sessions they leave empty."""
-    from logchat.services.maintenance import purge_chat_history
+async def apply_retention(services: Services) -> Outcome:
+    """Delete chat turns, audit entries and usage records past their retention periods, as
+    `logchat maintenance prune` does."""
+    from logchat.services.maintenance import prune
 
-    days = services.settings.serve.chat_retention_days
-    if days <= 0:
-        return Outcome(SKIPPED, "serve.chat_retention_days is 0: chat history is kept forever")
-    result = await in_pool(services, purge_chat_history, services.store, days)
-    return Outcome(SUCCEEDED, f"{result['turns_deleted']} turns and {result['sessions_deleted']} empty sessions "
-                              f"older than {days:g} days deleted")
+    result = await in_pool(services, prune, services.store, services.settings)
+    parts = [_pruned(kind, facts) for kind, facts in result["kinds"].items() if facts["days"]]
+    if not parts:
+        return Outcome(SKIPPED, "every retention period is 0: everything is kept forever")
+    return Outcome(SUCCEEDED, "; ".join(parts))
+
+
+def _pruned(kind: str, facts: dict[str, Any]) -> str:
+    what = {"chat": "chat turns", "audit": "audit entries", "usage": "usage records"}[kind]
+    extra = f" and {facts['sessions_deleted']} empty sessions" if kind == "chat" else ""
+    return f"{facts['deleted']} {what}{extra} older than {facts['days']:g} days deleted"
 
 
 async def run_tracked(stats: RunStats, job: Callable[[], Awaitable[Outcome]]) -> Outcome:
@@ -94,10 +100,13 @@ def _timed_jobs(services: Services, registry: JobRegistry) -> list[tuple[RunStat
         stats = RunStats("reload", "read what is new in every configured source, then update the vector index",
                          interval_seconds=serve.reload_interval_seconds)
         jobs.append((stats, functools.partial(reload_configured_sources, services, registry)))
-    if serve.chat_retention_days > 0:
-        stats = RunStats("chat-retention", f"delete chat turns older than {serve.chat_retention_days:g} days",
-                         interval_seconds=RETENTION_INTERVAL_SECONDS)
-        jobs.append((stats, functools.partial(delete_old_chat_turns, services)))
+    retention = services.settings.retention
+    periods = {"chat turns": serve.chat_retention_days, "audit entries": retention.audit_days,
+               "usage records": retention.usage_days}
+    kept = [f"{what} older than {days:g} days" for what, days in periods.items() if days > 0]
+    if kept:
+        stats = RunStats("retention", "delete " + ", ".join(kept), interval_seconds=RETENTION_INTERVAL_SECONDS)
+        jobs.append((stats, functools.partial(apply_retention, services)))
     return jobs
 
 
@@ -113,7 +122,7 @@ def start_scheduler(services: Services, registry: JobRegistry) -> AsyncIOSchedul
         # Retention runs once at start (a daemon that was down for weeks catches up), then on its
         # interval; a reload first waits one interval, like cron. A tick that falls while the same job
         # still runs is dropped (max_instances=1, coalesce), never queued.
-        first_run: dict[str, Any] = {"next_run_time": now} if stats.name == "chat-retention" else {}
+        first_run: dict[str, Any] = {"next_run_time": now} if stats.name == "retention" else {}
         scheduler.add_job(
             run_tracked, "interval", args=(stats, job), id=stats.name, name=stats.name,
             seconds=stats.interval_seconds, max_instances=1, coalesce=True,

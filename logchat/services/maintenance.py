@@ -41,3 +41,50 @@ def purge_chat_history(store: Store, older_than_days: float, *, now: datetime | 
     with store.session() as session:
         turns, sessions = delete_chat_turns_before(session, cutoff)
     return {"cutoff": cutoff, "turns_deleted": turns, "sessions_deleted": sessions}
+
+
+def prune(store: Store, settings: Settings, *, dry_run: bool = False, now: datetime | None = None) -> dict[str, Any]:
+    """Delete what is older than its retention period (docs/operations.md, "Retention"): chat turns
+    (serve.chat_retention_days), audit entries (retention.audit_days) and usage records
+    (retention.usage_days); 0 days keeps a kind forever. ``dry_run`` only counts. A real prune is
+    recorded in the audit trail, after the audit entries were pruned, so its own entry stays."""
+    from logchat.services import audit
+    from logchat.storage import audit_repo, retention_repo, usage_repo
+    from logchat.storage.transactions import begin_write, busy_means_try_again
+
+    now = now or datetime.now(UTC)
+    periods = {"chat": settings.serve.chat_retention_days, "audit": settings.retention.audit_days,
+               "usage": settings.retention.usage_days}
+    kinds: dict[str, dict[str, Any]] = {}
+    for kind, days in periods.items():
+        if days <= 0:
+            kinds[kind] = {"days": 0, "cutoff": None, "deleted": 0}
+            continue
+        cutoff = now - timedelta(days=days)
+        with busy_means_try_again(f"prune {kind}"), store.session() as session:
+            if not dry_run:
+                begin_write(session)
+            if kind == "chat":
+                count = retention_repo.count_chat_before if dry_run else retention_repo.delete_chat_turns_before
+                turns, sessions = count(session, cutoff)
+                kinds[kind] = {"days": days, "cutoff": cutoff, "deleted": turns, "sessions_deleted": sessions}
+            elif kind == "audit":
+                deleted = (retention_repo.count_audit_before(session, cutoff) if dry_run
+                           else audit_repo.delete_before(session, cutoff))
+                kinds[kind] = {"days": days, "cutoff": cutoff, "deleted": deleted}
+            else:
+                deleted = (retention_repo.count_usage_before(session, cutoff) if dry_run
+                           else usage_repo.delete_before(session, cutoff))
+                kinds[kind] = {"days": days, "cutoff": cutoff, "deleted": deleted}
+    result = {"dry_run": dry_run, "at": now, "kinds": kinds}
+    if not dry_run:
+        audit.record(store, "maintenance.prune", detail={
+            kind: facts["deleted"] for kind, facts in kinds.items() if facts["days"]})
+    return result
+
+
+def vacuum(store: Store) -> dict[str, Any]:
+    """Give the space of deleted rows back (SQLite: VACUUM; PostgreSQL: VACUUM ANALYZE of logchat's tables)."""
+    from logchat.storage.retention_repo import vacuum as vacuum_store
+
+    return vacuum_store(store)

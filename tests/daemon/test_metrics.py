@@ -217,13 +217,13 @@ async def test_a_failing_background_job_is_counted_as_a_failure(services: Any) -
     async def broken() -> Any:
         raise RuntimeError("the disk is on fire")
 
-    stats = RunStats("chat-retention", "test", interval_seconds=60, listener=services.metrics.observe_job)
+    stats = RunStats("retention", "test", interval_seconds=60, listener=services.metrics.observe_job)
     await run_tracked(stats, broken)
     from logchat.observability.metrics import exposition
 
     samples = parse(exposition(services.metrics.registry).decode())
-    assert value(samples, "logchat_scheduler_failures_total", task="chat-retention") == 1
-    assert value(samples, "logchat_scheduler_runs_total", task="chat-retention", outcome="failed") == 1
+    assert value(samples, "logchat_scheduler_failures_total", task="retention") == 1
+    assert value(samples, "logchat_scheduler_runs_total", task="retention", outcome="failed") == 1
 
 
 def _app_client(settings: Any, services: Any) -> Any:

@@ -101,7 +101,7 @@ def _chat_contents(store: Any) -> dict[str, list[str]]:
 
 
 async def test_retention_deletes_old_turns_and_the_sessions_they_empty_only(services: Any) -> None:
-    from logchat.daemon.scheduler import delete_old_chat_turns
+    from logchat.daemon.scheduler import apply_retention
 
     now = datetime.now(UTC)
     old, recent = now - timedelta(days=40), now - timedelta(days=1)
@@ -110,13 +110,13 @@ async def test_retention_deletes_old_turns_and_the_sessions_they_empty_only(serv
     _add_session(services.store, "new-and-empty", updated=now, turns=[])
     _add_session(services.store, "old-and-empty", updated=old, turns=[])
     services.settings.serve.chat_retention_days = 0
-    outcome = await delete_old_chat_turns(services)
+    outcome = await apply_retention(services)
     assert outcome.state == "skipped"
     assert len(_chat_contents(services.store)) == 4
     services.settings.serve.chat_retention_days = 30
-    outcome = await delete_old_chat_turns(services)
+    outcome = await apply_retention(services)
     assert outcome.state == "succeeded"
-    assert outcome.detail and outcome.detail.startswith("3 turns and 2 empty sessions")
+    assert outcome.detail == "3 chat turns and 2 empty sessions older than 30 days deleted"
     assert _chat_contents(services.store) == {"mixed": ["q2"], "new-and-empty": []}
 
 
@@ -135,7 +135,7 @@ async def test_the_scheduler_runs_with_the_app_and_admin_jobs_lists_its_jobs(
     async with TestClient(TestServer(create_app(settings, services))) as client:
         scheduler: Any = client.app[SCHEDULER]
         assert scheduler.running
-        retention = client.app[JOBS].stats["chat-retention"]
+        retention = client.app[JOBS].stats["retention"]
         for _ in range(HANG_GUARD_SECONDS * 20):  # retention runs once at start-up
             if retention.runs:
                 break
@@ -145,11 +145,11 @@ async def test_the_scheduler_runs_with_the_app_and_admin_jobs_lists_its_jobs(
         assert response.status == 200, body
         assert body["scheduler_running"] is True
         jobs = {job["name"]: job for job in body["jobs"]}
-        assert set(jobs) == {"reload", "chat-retention", "vectors"}
+        assert set(jobs) == {"reload", "retention", "vectors"}
         reload = jobs["reload"]
         assert reload["interval_seconds"] == 900 and reload["last_run"] is None and reload["runs"] == 0
         assert datetime.fromisoformat(reload["next_run"]) >= started + timedelta(seconds=900)
-        cleanup = jobs["chat-retention"]
+        cleanup = jobs["retention"]
         assert cleanup["last_outcome"] == "succeeded" and cleanup["last_error"] is None
         assert cleanup["last_duration_seconds"] >= 0
         assert datetime.fromisoformat(cleanup["next_run"]) >= datetime.fromisoformat(cleanup["last_run"])

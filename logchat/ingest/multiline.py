@@ -5,10 +5,10 @@ This is the hot loop of ingestion, so it works on locals and builds each Event o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 
-from logchat.ingest.events import Event, RawLine
+from logchat.ingest.events import Event, ParsedHeader, RawLine
 from logchat.ingest.formats import Parser
 
 
@@ -58,6 +58,9 @@ def join_events(
 
     parse = parser.parse
     is_continuation = getattr(parser, "is_continuation", None)
+    # A line the file's format rejects may still be a header of its own (an RFC 5424 line among
+    # RFC 3164 ones, a timestamped line of another program): it then starts an event.
+    own_header = None if is_continuation is not None else own_header_finder(parser)
     event: Event | None = None
     extra: list[str] = []  # continuation texts of `event`, joined once when it is complete
     held_blanks: list[str] = []  # blank lines after `event` that may turn out to be inside it
@@ -73,6 +76,8 @@ def join_events(
             header = None
         else:
             header = parse(text)
+            if header is None and own_header is not None and text[0] not in _INDENT:
+                header = own_header(text)
 
         if header is not None:
             if event is not None:
@@ -136,6 +141,38 @@ def join_events(
             event.message = f"{event.message}\n{tail}"
             event.raw = f"{event.raw}\n{tail}"
         yield event
+
+
+_INDENT = " \t"
+
+
+def own_header_finder(parser: Parser) -> Callable[[str], ParsedHeader | None] | None:
+    """For a parser of a named format: a check whether a line it rejected has a header of its own,
+    as a line of another syslog flavour or a line that opens with a timestamp of any known shape."""
+    ctx = getattr(parser, "ctx", None)
+    if ctx is None:
+        return None
+    from logchat.ingest.formats.generic import GenericParser
+    from logchat.ingest.formats.syslog import Rfc3164Parser, Rfc5424Parser
+
+    own_name = getattr(parser, "name", "")
+    syslog = None if own_name == "rfc3164" else Rfc3164Parser(ctx)
+    rfc5424 = None if own_name == "rfc5424" else Rfc5424Parser(ctx)
+    stamped = GenericParser(ctx).header_of_own
+
+    def own_header(line: str) -> ParsedHeader | None:
+        first = line[0]
+        if first == "<" and rfc5424 is not None:
+            header = rfc5424.parse(line)
+            if header is not None:
+                return header
+        if syslog is not None and (first == "<" or first.isupper()):
+            header = syslog.parse(line)
+            if header is not None:
+                return header
+        return stamped(line)
+
+    return own_header
 
 
 def _single_line_events(lines: Iterable[RawLine], parser: Parser) -> Iterator[Event]:

@@ -1,4 +1,5 @@
-"""Formats of last resort: lines that start with an ISO-8601-like timestamp, and anything else."""
+"""Formats of last resort: lines that start with an ISO-8601-like timestamp, and anything else
+(with a timestamp of any common shape near its start, or none)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import re
 
 from logchat.ingest.events import ParsedHeader
 from logchat.ingest.formats._shared import ParserBase, guess_level
+from logchat.ingest.levels import level_from_syslog_priority, normalize_level
+from logchat.ingest.stamps import StampFinder, strip_ansi
+from logchat.ingest.timestamps import TimeContext
 
 # "2024-01-01T12:00:00.123Z [INFO] msg", "[2024-01-01 12:00:00] ERROR msg", Go's log package
 # "2009/11/10 23:00:00 msg", loguru's "2024-01-01 12:00:00.123 | INFO | mod:fn:1 - msg".
@@ -35,27 +39,99 @@ class Iso8601Parser(ParserBase):
                 return None
             self._last_stamp = stamp
             self._last_ts = ts
-        return ParsedHeader(ts, guess_level(message, 3), None, None, None, message)
+        return ParsedHeader(ts, fallback_level("", message), None, None, None, message)
 
 
 _CONTINUATION_STARTS = ("Caused by:", "at ", "... ", "Traceback (most recent call last)")
 
+# Severity tokens that mean a level only in a header position (bracketed, or ending in ":"), as NATS
+# "[INF]", MariaDB "[Note]", PostgreSQL "LOG:" write them; as plain words they are prose.
+_HEADER_LEVELS = {"log": "INFO", "statement": None, "detail": None, "hint": None, "context": None}
+_REDIS_ROLE = re.compile(r"\d+:[XCSM] $")
+_REDIS_MARKS = {".": "DEBUG", "-": "TRACE", "*": "NOTICE", "#": "WARNING"}
+_PRI = re.compile(r"<(\d{1,3})>")
+
+
+def fallback_level(prefix: str, rest: str) -> str | None:
+    """The level of a line of unknown format: a severity token before the timestamp ("I, [", "E "),
+    a syslog "<PRI>", Redis's role mark, or a level word or bracketed code among the next tokens."""
+    if prefix:
+        pri = _PRI.match(prefix)
+        if pri is not None:
+            return level_from_syslog_priority(int(pri.group(1)))
+        if rest[:1] in _REDIS_MARKS and rest[1:2] == " " and _REDIS_ROLE.search(prefix):
+            return _REDIS_MARKS[rest[0]]
+        for token in prefix.split(None, 3)[:3]:
+            level = normalize_level(token.strip(_PUNCTUATION))
+            if level is not None:
+                return level
+    for token in rest[:80].split(None, 4)[:4]:
+        bare = token.strip(_PUNCTUATION)
+        if not bare:
+            continue
+        level = guess_level(bare, 1)
+        if level is not None:
+            return level
+        if token[0] in "[<(" or token[-1] == ":":
+            lowered = bare.lower()
+            if lowered in _HEADER_LEVELS:
+                return _HEADER_LEVELS[lowered]
+            level = normalize_level(bare)
+            if level is not None:
+                return level
+    return None
+
+
+_PUNCTUATION = "[]()<>{}|:,;=-*#\"'"
+_AFTER_STAMP = " \t]):|,;-"
+
 
 class GenericParser(ParserBase):
-    """Every non-empty line is an event without a time; a leading level word gives the level.
+    """Lines of no known format. A line with a timestamp near its start (any shape StampFinder
+    knows) starts an event with that time; once a file has shown a timestamped line, lines without
+    one continue the event before them, so multi-line events (stack traces, wrapped messages) stay
+    whole. Before that, and in files without timestamps, every line is an event of its own.
 
-    Unlike the other parsers it never rejects a line, so it says separately which lines continue
-    the event before them: indented lines, Java "at ..." / "Caused by:" / "... N more" lines and
-    Python "Traceback" headers.
+    Unlike the other parsers it never rejects a line until it has seen a timestamp, so it also says
+    separately which lines continue the event before them: indented lines, Java "at ..." /
+    "Caused by:" / "... N more" lines and Python "Traceback" headers.
     """
 
     name = "generic"
-    __slots__ = ()
+    __slots__ = ("_finder", "_stamped")
+
+    def __init__(self, ctx: TimeContext) -> None:
+        super().__init__(ctx)
+        self._finder = StampFinder(ctx)
+        self._stamped = False
 
     def parse(self, line: str) -> ParsedHeader | None:
         if not line:
             return None
-        return ParsedHeader(None, guess_level(line, 4), None, None, None, line)
+        if "\x1b" in line:
+            line = strip_ansi(line)
+        found = self._finder.find(line)
+        if found is None:
+            if self._stamped:
+                return None
+            return ParsedHeader(None, guess_level(line, 4), None, None, None, line)
+        self._stamped = True
+        prefix = line[: found.start]
+        after = line[found.end :]
+        rest = after.lstrip(_AFTER_STAMP)
+        message = f"{prefix.rstrip(' [(<')} {rest}".strip() if prefix.strip(" [(<\"'") else rest
+        return ParsedHeader(found.ts, fallback_level(prefix, after.lstrip(" \t")), None, None, None, message)
+
+    def header_of_own(self, line: str) -> ParsedHeader | None:
+        """A header for a line that opens with a timestamp; None for any other line."""
+        if "\x1b" in line:
+            line = strip_ansi(line)
+        found = self._finder.find(line, leading_only=True)
+        if found is None:
+            return None
+        after = line[found.end :]
+        level = fallback_level(line[: found.start], after.lstrip(" \t"))
+        return ParsedHeader(found.ts, level, None, None, None, after.lstrip(_AFTER_STAMP))
 
     @staticmethod
     def is_continuation(line: str) -> bool:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from logchat.ingest.formats import FORMAT_NAMES, make_parser
 from logchat.ingest.formats.generic import GenericParser
+from logchat.ingest.stamps import StampFinder
 from logchat.ingest.timestamps import TimeContext
+from logchat.ingest.wrappers import detect_wrapper
 
 SAMPLE_LINES = 50
 BINARY_SNIFF_BYTES = 8192
@@ -39,6 +41,23 @@ def detect_format(sample: Iterable[str], *, ctx: TimeContext | None = None) -> s
     if not lines:
         return "generic"
     base = ctx if ctx is not None else TimeContext()
+    wrapped = detect_wrapper(lines, base.fresh())
+    if wrapped is not None:
+        kind, inner = wrapped
+        inner_format = _detect_unwrapped([line for line in inner if line.strip()], base)
+        if kind != "envelope" or inner_format != "generic" or _mostly_stamped(inner, base):
+            return f"{kind}+{inner_format}"
+    return _detect_unwrapped(lines, base)
+
+
+def _mostly_stamped(lines: list[str], ctx: TimeContext) -> bool:
+    finder = StampFinder(ctx.fresh())
+    return sum(1 for line in lines if finder.find(line) is not None) >= MIN_ACCEPTED_SHARE * len(lines)
+
+
+def _detect_unwrapped(lines: list[str], base: TimeContext) -> str:
+    if not lines:
+        return "generic"
     header_shaped = sum(1 for line in lines if not GenericParser.is_continuation(line)) or len(lines)
 
     best_name, best_count = "generic", 0

@@ -61,6 +61,9 @@ def join_events(
     # A line the file's format rejects may still be a header of its own (an RFC 5424 line among
     # RFC 3164 ones, a timestamped line of another program): it then starts an event.
     own_header = None if is_continuation is not None else own_header_finder(parser)
+    # Wrapped lines (docker compose, CRI, JSON envelopes) add their inner text to the message.
+    inner_text = getattr(parser, "continuation_text", None)
+    messages: list[str] = []  # continuation texts for the message, when they differ from the raw ones
     event: Event | None = None
     extra: list[str] = []  # continuation texts of `event`, joined once when it is complete
     held_blanks: list[str] = []  # blank lines after `event` that may turn out to be inside it
@@ -83,9 +86,10 @@ def join_events(
             if event is not None:
                 if extra:
                     tail = "\n".join(extra)
-                    event.message = f"{event.message}\n{tail}"
+                    event.message = f"{event.message}\n{_NEWLINE.join(messages) if inner_text else tail}"
                     event.raw = f"{event.raw}\n{tail}"
                     extra = []
+                    messages = []
                 yield event
                 if held_blanks:
                     held_blanks = []
@@ -108,9 +112,10 @@ def join_events(
         elif count + len(held_blanks) >= max_event_lines:
             if extra:
                 tail = "\n".join(extra)
-                event.message = f"{event.message}\n{tail}"
+                event.message = f"{event.message}\n{_NEWLINE.join(messages) if inner_text else tail}"
                 event.raw = f"{event.raw}\n{tail}"
                 extra = []
+                messages = []
             yield event
             held_blanks = []
             event = Event(
@@ -129,21 +134,26 @@ def join_events(
         else:
             if held_blanks:
                 extra.extend(held_blanks)
+                if inner_text:
+                    messages.extend(held_blanks)
                 count += len(held_blanks)
                 held_blanks = []
             extra.append(text)
+            if inner_text:
+                messages.append(inner_text(text))
             event.line_end = raw.line_no
             count += 1
 
     if event is not None:
         if extra:
             tail = "\n".join(extra)
-            event.message = f"{event.message}\n{tail}"
+            event.message = f"{event.message}\n{_NEWLINE.join(messages) if inner_text else tail}"
             event.raw = f"{event.raw}\n{tail}"
         yield event
 
 
 _INDENT = " \t"
+_NEWLINE = "\n"
 
 
 def own_header_finder(parser: Parser) -> Callable[[str], ParsedHeader | None] | None:

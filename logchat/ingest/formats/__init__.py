@@ -60,7 +60,16 @@ class UnknownFormat(UsageError):
 
 
 def make_parser(format_name: str, ctx: TimeContext) -> Parser:
-    """A fresh parser for `format_name` (one of FORMAT_NAMES) bound to one file's TimeContext."""
+    """A fresh parser for `format_name` (one of FORMAT_NAMES, or `WRAPPER+NAME` for lines wrapped by a
+    collector) bound to one file's TimeContext."""
+    wrapper, plus, inner = format_name.partition("+")
+    if plus:
+        from logchat.ingest.wrappers import UNWRAPPERS, WrappedParser
+
+        if wrapper not in UNWRAPPERS:
+            raise UnknownFormat(f"unknown log wrapper {wrapper!r} in format {format_name!r}; known wrappers: "
+                                f"{', '.join(UNWRAPPERS)}")
+        return WrappedParser(wrapper, make_parser(inner, ctx))  # type: ignore[return-value]
     try:
         cls = _PARSERS[format_name]
     except KeyError:

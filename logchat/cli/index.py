@@ -147,6 +147,8 @@ def _render(app: AppContext, report: IngestReport, json_output: bool, vectors: d
                     f"[{source.format or '-'}]{skipped}{note}",
                     markup=False,
                 )
+            if report.passed_over:
+                out.print(passed_over_summary(report.passed_over), markup=False)
             rate = report.new_lines / report.elapsed_seconds if report.elapsed_seconds > 0 else 0
             failed = sum(1 for s in report.sources if s.failed)
             out.print(
@@ -163,6 +165,17 @@ def _render(app: AppContext, report: IngestReport, json_output: bool, vectors: d
                 )
     if report.failed:
         raise typer.Exit(1)
+
+
+def passed_over_summary(passed_over: list[dict[str, str]]) -> str:
+    """One line for the files a walk did not read: "passed over 3 files: 2 not a log (.xz file) ..."."""
+    from collections import Counter
+
+    reasons = Counter(item["reason"] for item in passed_over)
+    parts = ", ".join(f"{count} {reason}" for reason, count in reasons.most_common())
+    examples = ", ".join(item["path"] for item in passed_over[:3]) + (", ..." if len(passed_over) > 3 else "")
+    noun = "file" if len(passed_over) == 1 else "files"
+    return f"passed over {len(passed_over)} {noun}: {parts} ({examples})"
 
 
 def register(app: typer.Typer) -> None:

@@ -6,8 +6,8 @@ at any point loses nothing and duplicates nothing: the next run resumes from the
 
 from __future__ import annotations
 
-import gzip
 import hashlib
+import lzma
 import re
 import sys
 import time
@@ -63,6 +63,8 @@ class IngestReport:
     elapsed_seconds: float = 0.0
     # The store failed (disk full, damage): the run stopped; what was committed before is kept.
     error: str | None = None
+    # Files a directory walk did not read: {"path", "reason"}.
+    passed_over: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -88,6 +90,7 @@ class IngestReport:
             "bytes_read": self.bytes_read,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "sources": [asdict(s) for s in self.sources],
+            "passed_over": self.passed_over,
             "error": self.error,
         }
 
@@ -141,7 +144,7 @@ class Ingester:
         try:
             if spec.kind == "stdin":
                 self._ingest_stream(spec, report, stdin or sys.stdin.buffer)
-            elif spec.kind == "gzip":
+            elif spec.kind in src.COMPRESSED_KINDS:
                 self._ingest_gzip(spec, report)
             else:
                 self._ingest_file(spec, report)
@@ -219,7 +222,7 @@ class Ingester:
         """logrotate renamed the file we were reading: read what was appended to it before rotation."""
         assert spec.path is not None
         for sibling in sorted(spec.path.parent.glob(spec.path.name + "*")):
-            if sibling == spec.path or src.is_gzip_path(sibling) or not sibling.is_file():
+            if sibling == spec.path or src.is_compressed_path(sibling) or not sibling.is_file():
                 continue
             info = sibling.stat()
             if (info.st_dev, info.st_ino) == (row.device, row.inode) and info.st_size > row.offset:
@@ -241,7 +244,7 @@ class Ingester:
         assert spec.path is not None
         identity = src.identify(spec.path)
         with src.open_binary(spec.path) as raw:
-            digest, size = verify_gzip(spec.location, raw)
+            digest, size = verify_gzip(spec.location, raw, spec.kind)
             row = self._source_row(spec)
             generation, offset, line_count, fmt = row.generation, row.offset, row.line_count, row.format
             if row.content_hash == digest:
@@ -264,7 +267,7 @@ class Ingester:
                 fmt = spec.format
             raw.seek(0)
             # The descriptor verified above, not the path: a file renamed over it meanwhile is not read.
-            with gzip.GzipFile(fileobj=raw, mode="rb") as handle:
+            with src.open_decompressed(spec.kind, raw) as handle:
                 sample = src.read_sample(handle)  # type: ignore[arg-type]
                 if offset == 0:
                     src.check_not_binary(spec.location, sample)
@@ -417,13 +420,16 @@ def rotation_family(location: str) -> tuple[str, str]:
     """(directory, name without rotation suffixes): app.log, app.log.1, app.log.2.gz and
     app.log-20261203.gz are one family."""
     path = Path(location)
-    name = path.name.removesuffix(".gz")
+    name = path.name
+    if src.is_compressed_path(path):
+        name = path.stem
     return str(path.parent), _ROTATION_SUFFIX.sub("", name) or name
 
 
-def verify_gzip(location: str, raw: BinaryIO) -> tuple[str, int]:
+def verify_gzip(location: str, raw: BinaryIO, kind: str = "gzip") -> tuple[str, int]:
     """(sha256 of the compressed bytes, decompressed size) after checking every member's CRC and
-    length; a truncated or corrupt archive raises SourceUnreadable naming it."""
+    length (gzip; the other compressions check their own); a truncated or corrupt archive raises
+    SourceUnreadable naming it."""
     digest = hashlib.sha256()
 
     class _Hashing:
@@ -433,16 +439,28 @@ def verify_gzip(location: str, raw: BinaryIO) -> tuple[str, int]:
             return block
 
     size = 0
+    label = {"gzip": "gzip", "xz": "xz", "bz2": "bzip2", "zstd": "zstd"}.get(kind, kind)
     try:
-        with gzip.GzipFile(fileobj=_Hashing(), mode="rb") as stream:  # type: ignore[call-overload]
-            while block := stream.read(_VERIFY_BLOCK):
-                size += len(block)
+        if kind == "zstd":
+            size = src.zstd_checked_size(_Hashing().read, _VERIFY_BLOCK)
+        else:
+            with src.open_decompressed(kind, _Hashing()) as stream:  # type: ignore[arg-type]
+                while block := stream.read(_VERIFY_BLOCK):
+                    size += len(block)
     except EOFError as exc:
-        raise SourceUnreadable(f"{location}: incomplete gzip file, nothing stored from it ({exc})") from exc
-    except (OSError, zlib.error) as exc:
-        raise SourceUnreadable(f"{location}: corrupt gzip file, nothing stored from it ({exc})") from exc
+        raise SourceUnreadable(f"{location}: incomplete {label} file, nothing stored from it ({exc})") from exc
+    except (OSError, ValueError, zlib.error, lzma.LZMAError, *_zstd_errors(kind)) as exc:
+        raise SourceUnreadable(f"{location}: corrupt {label} file, nothing stored from it ({exc})") from exc
     digest.update(raw.read())  # bytes after the last member (zero padding) still identify the file
     return digest.hexdigest(), size
+
+
+def _zstd_errors(kind: str) -> tuple[type[Exception], ...]:
+    if kind != "zstd":
+        return ()
+    import zstandard
+
+    return (zstandard.ZstdError,)
 
 
 def index_inputs(
@@ -482,6 +500,7 @@ def reload_sources(
         known = {spec.location for spec in expansion.specs}
         expansion.specs.extend(spec for spec in part.specs if spec.location not in known)
         expansion.problems.extend(part.problems)
+        expansion.passed_over.extend(part.passed_over)
     if not settings.sources:
         where = settings.config_file or "logchat.toml"
         raise UsageError(
@@ -503,7 +522,7 @@ def _ingest(
     reader_process: bool = True,
 ) -> IngestReport:
     started = time.perf_counter()
-    report = IngestReport()
+    report = IngestReport(passed_over=[{"path": path, "reason": why} for path, why in expansion.passed_over])
     for item, problem in expansion.problems:
         failed = SourceReport(location=item, name=item, kind="unknown", status="error", errors=[str(problem)])
         report.sources.append(failed)

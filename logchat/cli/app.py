@@ -49,10 +49,10 @@ def main_callback(
 
 
 def _register() -> None:
-    from logchat.cli import ask, db, index, serve, sessions, stat, users
+    from logchat.cli import ask, db, formats, index, serve, sessions, stat, users
     from logchat.cli.errors import wrap_commands
 
-    for module in (index, stat, ask, sessions, users, db, serve):
+    for module in (index, stat, ask, sessions, users, db, serve, formats):
         module.register(app)
     wrap_commands(app)
 

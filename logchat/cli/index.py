@@ -9,6 +9,9 @@ import typer
 
 from logchat.cli.context import AppContext, interactive, print_json
 
+# Below this share of events with a timestamp, time questions about a source go wrong: say so.
+TIMESTAMP_WARNING_SHARE = 0.9
+
 if TYPE_CHECKING:
     from logchat.services.ingest import IngestReport, TimeWindow
 
@@ -123,6 +126,13 @@ def _update_vectors(app: AppContext, report: IngestReport, *, rebuild: bool) -> 
 def _render(app: AppContext, report: IngestReport, json_output: bool, vectors: dict[str, object] | None) -> None:
     from logchat.cli.context import stderr_console, stdout_console
 
+    for source in report.sources:
+        share = source.timestamp_share
+        if share is not None and share < TIMESTAMP_WARNING_SHARE:
+            stderr_console().print(
+                f"logchat: warning: {source.location}: only {share:.0%} of {source.new_events:,} new events have a "
+                f"timestamp (format {source.format or '-'}); `logchat detect {source.location}` shows which lines "
+                "got none", markup=False, soft_wrap=True)
     if json_output:
         print_json({**report.to_dict(), "vectors": vectors})
         if report.error is not None:

@@ -45,6 +45,7 @@ class SourceReport:
     new_events: int = 0
     new_lines: int = 0
     skipped: int = 0  # events outside --since/--until
+    with_timestamp: int = 0  # of new_events
     bytes_read: int = 0
     generation: int = 0
     status: str = "ok"  # ok | unchanged | rotated | truncated | duplicate | error | skipped
@@ -55,6 +56,11 @@ class SourceReport:
     @property
     def failed(self) -> bool:
         return self.status == "error"
+
+    @property
+    def timestamp_share(self) -> float | None:
+        """The share of this run's new events that got a timestamp; None when there were none."""
+        return round(self.with_timestamp / self.new_events, 4) if self.new_events else None
 
 
 @dataclass
@@ -89,7 +95,7 @@ class IngestReport:
             "new_lines": self.new_lines,
             "bytes_read": self.bytes_read,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
-            "sources": [asdict(s) for s in self.sources],
+            "sources": [{**asdict(s), "timestamp_share": s.timestamp_share} for s in self.sources],
             "passed_over": self.passed_over,
             "error": self.error,
         }
@@ -407,6 +413,7 @@ class Ingester:
             self.next_id = batch.rows[-1][0] + 1
         report.new_events += len(batch.rows)
         report.skipped += batch.skipped
+        report.with_timestamp += batch.timestamped
         report.new_lines = checkpoint.line_count - start[1]
         report.bytes_read = checkpoint.offset - start[0]
         self.progress.advance(report, report.bytes_read, report.new_lines)

@@ -10,22 +10,28 @@ import typer
 from logchat.cli.context import print_json
 
 
-def formats(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """List every log format, most specific first, with an example line.
+def formats(
+    ctx: typer.Context, json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+) -> None:
+    """List every log format with an example line: those of logchat.toml first, then the built-in ones,
+    in the order detection tries them.
 
     Example: logchat formats --json
     """
     from logchat.ingest.explain import format_catalogue
 
+    ctx.obj.settings  # noqa: B018 - loading the settings installs the [[formats]] of logchat.toml
     catalogue = format_catalogue()
     if json_output:
         print_json({"formats": catalogue})
         return
     for entry in catalogue:
-        typer.echo(f"{entry['name']:<16} {entry['example']}")
+        origin = " (logchat.toml)" if entry["user_defined"] else ""
+        typer.echo(f"{entry['name']:<16} {entry['example']}{origin}")
 
 
 def detect(
+    ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="Log files to look at (nothing is stored).")],
     lines: Annotated[int, typer.Option("--lines", "-n", min=1, max=10_000_000, help="Lines to parse per file.")] = 1000,
     fmt: Annotated[str, typer.Option("--format", "-f", help="Parse as this format instead of detecting.")] = "auto",
@@ -39,6 +45,7 @@ def detect(
     from logchat.cli.index import _check_format
     from logchat.ingest.explain import detect_file
 
+    ctx.obj.settings  # noqa: B018 - loading the settings installs the [[formats]] of logchat.toml
     _check_format(fmt)
     results = [detect_file(path, max_lines=lines, fmt=fmt) for path in paths]
     if json_output:

@@ -42,6 +42,7 @@ def index(
     if not paths and not rebuild_vectors:
         raise UsageError("give at least one PATH (or - for stdin), or --rebuild-vectors")
     paths = paths or []
+    app.settings  # noqa: B018 - loads logchat.toml, whose [[formats]] --format may name
     _check_format(fmt)
     store = app.open_store(for_writing=True)
     report = _with_progress(
@@ -85,10 +86,10 @@ def reload(
 
 def _check_format(fmt: str) -> None:
     from logchat.errors import UsageError
-    from logchat.ingest.formats import FORMAT_NAMES
+    from logchat.ingest.formats import all_format_names
 
-    if fmt != "auto" and fmt not in FORMAT_NAMES:
-        raise UsageError(f"unknown --format {fmt!r}; choose auto or one of: {', '.join(sorted(FORMAT_NAMES))}")
+    if fmt != "auto" and fmt not in all_format_names():
+        raise UsageError(f"unknown --format {fmt!r}; choose auto or one of: {', '.join(sorted(all_format_names()))}")
 
 
 def _window(app: AppContext, since: str | None, until: str | None) -> TimeWindow:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
-from logchat.ingest.formats import FORMAT_NAMES, make_parser
+from logchat.ingest.formats import all_format_names, make_parser
 from logchat.ingest.formats.generic import GenericParser
 from logchat.ingest.stamps import StampFinder
 from logchat.ingest.timestamps import TimeContext
@@ -61,13 +61,14 @@ def _detect_unwrapped(lines: list[str], base: TimeContext) -> str:
     header_shaped = sum(1 for line in lines if not GenericParser.is_continuation(line)) or len(lines)
 
     best_name, best_count = "generic", 0
-    for name in FORMAT_NAMES:
+    for name in all_format_names():  # user formats first: they win ties
         if name == "generic":
             continue
         parser = make_parser(name, base.fresh())
+        accepts = getattr(parser, "matches", None) or parser.parse
         count = 0
         for line in lines:
-            if parser.parse(line) is not None:
+            if accepts(line):
                 count += 1
         if count > best_count:
             best_name, best_count = name, count

@@ -52,9 +52,12 @@ DEFAULT_LINES = 1000
 SHOWN_UNPARSED = 5
 
 
-def format_catalogue() -> list[dict[str, str]]:
-    """Every format name with an example line, in the order detection prefers them."""
-    return [{"name": name, "example": EXAMPLES.get(name, "")} for name in FORMAT_NAMES]
+def format_catalogue() -> list[dict[str, Any]]:
+    """Every format name with an example line, in the order detection tries them (user formats first)."""
+    from logchat.ingest.formats.user import user_formats
+
+    defined = [{"name": name, "example": item.example, "user_defined": True} for name, item in user_formats().items()]
+    return defined + [{"name": name, "example": EXAMPLES.get(name, ""), "user_defined": False} for name in FORMAT_NAMES]
 
 
 @dataclass

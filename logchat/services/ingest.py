@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
-from logchat.config import Settings
+from logchat.config import Settings, install_user_formats
 from logchat.errors import SourceError, SourceUnreadable, StoreError, UsageError
 from logchat.ingest import sources as src
 from logchat.ingest.parallel import ReaderProcess, can_fork
@@ -138,6 +138,7 @@ class Ingester:
         self.window = window
         self.progress = progress
         self.tz = ZoneInfo(settings.ingest.default_timezone)
+        install_user_formats(settings)
         self.store_error: StoreError | None = None
         with store.session() as session:
             self.miner = TemplateMiner.from_store(

@@ -19,11 +19,12 @@ from logchat.ingest.formats.pipe import PipeDelimitedParser
 from logchat.ingest.formats.proxifier import ProxifierParser
 from logchat.ingest.formats.python_logging import PythonLoggingParser
 from logchat.ingest.formats.syslog import Rfc3164Parser, Rfc5424Parser
+from logchat.ingest.formats.user import UserFormatParser, user_format_of, user_formats
 from logchat.ingest.formats.web import AccessLogParser, ApacheErrorParser, NginxErrorParser
 from logchat.ingest.formats.windows import CbsParser
 from logchat.ingest.timestamps import TimeContext
 
-__all__ = ["FORMAT_NAMES", "Parser", "UnknownFormat", "make_parser"]
+__all__ = ["FORMAT_NAMES", "Parser", "UnknownFormat", "all_format_names", "make_parser"]
 
 # Most specific first: when two parsers accept the same number of sample lines, the earlier one
 # wins (log4j lines are also ISO-8601 lines; anything is a generic line).
@@ -55,6 +56,11 @@ _PARSERS: dict[str, type] = {
 FORMAT_NAMES: tuple[str, ...] = tuple(_PARSERS)
 
 
+def all_format_names() -> tuple[str, ...]:
+    """The formats of logchat.toml (tried first), then the built-in ones (FORMAT_NAMES)."""
+    return (*user_formats(), *FORMAT_NAMES)
+
+
 class UnknownFormat(UsageError):
     """A format name (from configuration or a flag) that no parser has."""
 
@@ -70,8 +76,12 @@ def make_parser(format_name: str, ctx: TimeContext) -> Parser:
             raise UnknownFormat(f"unknown log wrapper {wrapper!r} in format {format_name!r}; known wrappers: "
                                 f"{', '.join(UNWRAPPERS)}")
         return WrappedParser(wrapper, make_parser(inner, ctx))  # type: ignore[return-value]
+    user_format = user_format_of(format_name)
+    if user_format is not None:
+        return UserFormatParser(user_format, ctx)
     try:
         cls = _PARSERS[format_name]
     except KeyError:
-        raise UnknownFormat(f"unknown log format {format_name!r}; known formats: {', '.join(FORMAT_NAMES)}") from None
+        raise UnknownFormat(
+            f"unknown log format {format_name!r}; known formats: {', '.join(all_format_names())}") from None
     return cls(ctx)

@@ -44,6 +44,8 @@ EXAMPLES: dict[str, str] = {
     "1893 time: 0.2477829",
     "python": "2026-12-03 13:16:01,120 - app.orders - ERROR - payment failed for order 8812",
     "log4j": "2026-12-03 13:16:02,400 ERROR [exec-1] com.example.Orders: payment failed",
+    "glog": "E0517 15:04:22.619632   12345 server.go:42] failed to sync pod kube-system/coredns: timeout",
+    "logfmt": 'time=2026-12-03T13:16:01Z level=error msg="payment declined" order=8812 duration=212ms',
     "rfc3164": "Dec  3 13:16:05 web01 sshd[4120]: Accepted publickey for deploy from 10.0.0.7 port 51122 ssh2",
     "iso8601": "2026-12-03T13:16:27.570161+00:00 [notice] <0.223.0> Logging: configured log handlers are now ACTIVE",
     "generic": "[2961] 2026/12/03 07:43:39.003770 [INF] Starting nats-server",

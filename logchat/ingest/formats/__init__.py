@@ -12,8 +12,10 @@ from logchat.ingest.formats._shared import Parser
 from logchat.ingest.formats.android import LogcatParser
 from logchat.ingest.formats.cluster import HpcParser, LabelledEpochParser
 from logchat.ingest.formats.generic import GenericParser, Iso8601Parser
+from logchat.ingest.formats.glog import GlogParser
 from logchat.ingest.formats.jsonlines import JsonLinesParser
 from logchat.ingest.formats.jvm import HdfsParser, Log4jParser, SparkParser
+from logchat.ingest.formats.logfmt import LogfmtParser
 from logchat.ingest.formats.oslo import OsloParser
 from logchat.ingest.formats.pipe import PipeDelimitedParser
 from logchat.ingest.formats.proxifier import ProxifierParser
@@ -47,7 +49,9 @@ _PARSERS: dict[str, type] = {
         OsloParser,
         PythonLoggingParser,
         Log4jParser,
+        GlogParser,
         Rfc3164Parser,
+        LogfmtParser,
         Iso8601Parser,
         GenericParser,
     )

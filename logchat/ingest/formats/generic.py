@@ -50,6 +50,7 @@ _HEADER_LEVELS = {"log": "INFO", "statement": None, "detail": None, "hint": None
 _REDIS_ROLE = re.compile(r"\d+:[XCSM] $")
 _REDIS_MARKS = {".": "DEBUG", "-": "TRACE", "*": "NOTICE", "#": "WARNING"}
 _PRI = re.compile(r"<(\d{1,3})>")
+_SEVERITY_NUMBER = re.compile(r"(?:Em|Al|Cr|Er|Wa|No|In|Db)\((\d{1,3})\)$")
 
 
 def fallback_level(prefix: str, rest: str) -> str | None:
@@ -77,8 +78,13 @@ def fallback_level(prefix: str, rest: str) -> str | None:
             if lowered in _HEADER_LEVELS:
                 return _HEADER_LEVELS[lowered]
             level = normalize_level(bare)
+            if level is None and "." in bare:  # Monolog's "production.ERROR:"
+                level = normalize_level(bare.rsplit(".", 1)[1])
             if level is not None:
                 return level
+        severity = _SEVERITY_NUMBER.match(token)
+        if severity is not None:  # VMware's "In(14)", "Er(11)": a syslog priority
+            return level_from_syslog_priority(int(severity.group(1)))
     return None
 
 

@@ -154,6 +154,7 @@ def join_events(
 
 _INDENT = " \t"
 _NEWLINE = "\n"
+_NEVER_HEADER = frozenset("#.}])|/\\-*+=~!?:;,'\"")
 
 
 def own_header_finder(parser: Parser) -> Callable[[str], ParsedHeader | None] | None:
@@ -172,6 +173,10 @@ def own_header_finder(parser: Parser) -> Callable[[str], ParsedHeader | None] | 
 
     def own_header(line: str) -> ParsedHeader | None:
         first = line[0]
+        if first.islower() or first in _NEVER_HEADER:
+            # Exception lines ("java.net.SocketTimeoutException: ...") and frames ("#0 ...", "at ..."):
+            # the common continuations are let go before any pattern is tried.
+            return None
         if first == "<" and rfc5424 is not None:
             header = rfc5424.parse(line)
             if header is not None:

@@ -73,12 +73,9 @@ def level_from_message_prefix(message: str) -> str | None:
     ("Error" or "warning" opening a sentence is prose)."""
     if message.startswith(_MESSAGE_PREFIXES):
         return _MESSAGE_PREFIX_LEVELS[message[: message.index(":") + 1]]
-    first = message[:1]
-    if first.isupper() or first == "[" or first == "<":
-        word = message[:14].split(" ", 1)[0]
-        if first.isupper():
-            return _CAPITAL_LEVELS.get(word)
-        return _CAPITAL_LEVELS.get(word.strip("[]<>:").upper())
+    # "ERROR", "[WARN]", "<INFO>" but not "Failed" or "[ 12.3]": the first two cased characters are capitals.
+    if message[:2].isupper():
+        return _CAPITAL_LEVELS.get(message[:14].split(" ", 1)[0].strip("[]<>:"))
     return None
 
 

@@ -60,19 +60,22 @@ def _detect_unwrapped(lines: list[str], base: TimeContext) -> str:
         return "generic"
     header_shaped = sum(1 for line in lines if not GenericParser.is_continuation(line)) or len(lines)
 
-    best_name, best_count = "generic", 0
+    best_name, best_count, best_metadata = "generic", 0, 0
     for name in all_format_names():  # user formats first: they win ties
         if name == "generic":
             continue
         parser = make_parser(name, base.fresh())
         accepts = getattr(parser, "matches", None) or parser.parse
-        count = 0
+        is_metadata = getattr(parser, "is_metadata", None)
+        count = metadata = 0
         for line in lines:
-            if accepts(line):
+            if is_metadata is not None and is_metadata(line):
+                metadata += 1  # header lines (W3C "#Fields:") are not events: not held against it
+            elif accepts(line):
                 count += 1
         if count > best_count:
-            best_name, best_count = name, count
-    if best_count < MIN_ACCEPTED_SHARE * header_shaped:
+            best_name, best_count, best_metadata = name, count, metadata
+    if best_count < MIN_ACCEPTED_SHARE * (header_shaped - best_metadata):
         return "generic"
     return best_name
 

@@ -34,7 +34,7 @@ def join_events(
     - Blank lines (empty or whitespace only) carry no text: they are kept inside an event only when
       a continuation line follows them in that same event (a blank line within a stack trace or a
       wrapped message); otherwise they belong to no event. Every non-blank line's text ends up in
-      exactly one event.
+      exactly one event, except the header lines of formats that say so (`is_metadata`).
     - An event never spans more than `max_event_lines` lines: the next continuation line starts a
       new event that inherits the time, level, host, process and pid of the one it continues.
     - With `multiline=False` every non-blank line is its own event; lines without a header get no
@@ -63,6 +63,8 @@ def join_events(
     own_header = None if is_continuation is not None else own_header_finder(parser)
     # Wrapped lines (docker compose, CRI, JSON envelopes) add their inner text to the message.
     inner_text = getattr(parser, "continuation_text", None)
+    # Header lines of column formats (W3C "#Fields:", Zeek "#fields") are metadata, not events.
+    is_metadata = getattr(parser, "is_metadata", None)
     messages: list[str] = []  # continuation texts for the message, when they differ from the raw ones
     event: Event | None = None
     extra: list[str] = []  # continuation texts of `event`, joined once when it is complete
@@ -74,6 +76,8 @@ def join_events(
         if not text or text.isspace():
             if event is not None:
                 held_blanks.append(text)
+            continue
+        if is_metadata is not None and is_metadata(text):
             continue
         if event is not None and is_continuation is not None and is_continuation(text):
             header = None

@@ -370,6 +370,8 @@ class Ingester:
         report.generation = checkpoint.generation
         checkpoint.format = fmt
         parser = make_parser(fmt, TimeContext(tz=self.tz, reference=datetime.fromtimestamp(reference, UTC)))
+        if checkpoint.offset and hasattr(parser, "prime") and handle.seekable():
+            parser.prime(handle, checkpoint.offset)  # column names from the header lines read before
         start = (checkpoint.offset, checkpoint.line_count)
         reader = src.LineReader(
             handle, start_line=start[1], start_offset=start[0], max_line_bytes=self.settings.ingest.max_line_bytes

@@ -13,6 +13,7 @@ from logchat.ingest.formats.android import LogcatParser
 from logchat.ingest.formats.cluster import HpcParser, LabelledEpochParser
 from logchat.ingest.formats.generic import GenericParser, Iso8601Parser
 from logchat.ingest.formats.glog import GlogParser
+from logchat.ingest.formats.headers import W3cParser, ZeekParser
 from logchat.ingest.formats.jsonlines import JsonLinesParser
 from logchat.ingest.formats.jvm import HdfsParser, Log4jParser, SparkParser
 from logchat.ingest.formats.logfmt import LogfmtParser
@@ -34,6 +35,8 @@ _PARSERS: dict[str, type] = {
     cls.name: cls
     for cls in (
         Rfc5424Parser,
+        W3cParser,
+        ZeekParser,
         JsonLinesParser,
         AccessLogParser,
         ApacheErrorParser,

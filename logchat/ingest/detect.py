@@ -58,6 +58,8 @@ def _mostly_stamped(lines: list[str], ctx: TimeContext) -> bool:
 def _detect_unwrapped(lines: list[str], base: TimeContext) -> str:
     if not lines:
         return "generic"
+    if _is_mysql_slow_log(lines):
+        return "mysql_slow"
     header_shaped = sum(1 for line in lines if not GenericParser.is_continuation(line)) or len(lines)
 
     best_name, best_count, best_metadata = "generic", 0, 0
@@ -78,6 +80,13 @@ def _detect_unwrapped(lines: list[str], base: TimeContext) -> str:
     if best_count < MIN_ACCEPTED_SHARE * (header_shaped - best_metadata):
         return "generic"
     return best_name
+
+
+def _is_mysql_slow_log(lines: list[str]) -> bool:
+    # Most lines of a slow log are statements and statistics, so no share of "header" lines would
+    # tell it; its comment lines do.
+    return any(line.startswith("# Query_time: ") for line in lines) and any(
+        line.startswith("# User@Host: ") for line in lines)
 
 
 def is_probably_binary(data: bytes) -> bool:

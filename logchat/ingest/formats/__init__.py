@@ -17,6 +17,7 @@ from logchat.ingest.formats.headers import W3cParser, ZeekParser
 from logchat.ingest.formats.jsonlines import JsonLinesParser
 from logchat.ingest.formats.jvm import HdfsParser, Log4jParser, SparkParser
 from logchat.ingest.formats.logfmt import LogfmtParser
+from logchat.ingest.formats.mysql_slow import MysqlSlowParser
 from logchat.ingest.formats.oslo import OsloParser
 from logchat.ingest.formats.pipe import PipeDelimitedParser
 from logchat.ingest.formats.proxifier import ProxifierParser
@@ -37,6 +38,7 @@ _PARSERS: dict[str, type] = {
         Rfc5424Parser,
         W3cParser,
         ZeekParser,
+        MysqlSlowParser,
         JsonLinesParser,
         AccessLogParser,
         ApacheErrorParser,

@@ -161,9 +161,15 @@ class StampFinder:
                 return None
             gap = _TOKEN_GAP.search(head, pos + 1)
             if gap is None:
-                return None
+                break
             pos = gap.end()
             token += 1
+        if leading_only:
+            return None
+        # The first bracketed field, however far in (S3 access logs put a 64-character id first).
+        bracket = head.find("[", MAX_START)
+        if bracket != -1 and head.find("[", 0, MAX_START) == -1 and bracket + 1 < len(head):
+            return self._at(head, bracket + 1, False)
         return None
 
     def _at(self, head: str, pos: int, first: bool) -> Found | None:

@@ -14,7 +14,7 @@ from logchat.ingest.timestamps import TimeContext
 # "2024-01-01T12:00:00.123Z [INFO] msg", "[2024-01-01 12:00:00] ERROR msg", Go's log package
 # "2009/11/10 23:00:00 msg", loguru's "2024-01-01 12:00:00.123 | INFO | mod:fn:1 - msg".
 _ISO_LINE = re.compile(
-    r"\[?(\d{4}([-/])\d\d[-/]\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d{1,9})?)?(?:Z|[+-]\d\d(?::?\d\d)?)?)\]?"
+    r"\[?(\d{4}([-/])\d\d[-/]\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d{1,9})?)?(?: ?Z| ?[+-]\d\d(?::?\d\d)?)?)\]?"
     r"[ \t]*(.*)",
     re.DOTALL,
 )
@@ -34,7 +34,10 @@ class Iso8601Parser(ParserBase):
         if stamp == self._last_stamp:
             ts = self._last_ts
         else:
-            ts = self.ctx.iso(stamp.replace("/", "-") if separator == "/" else stamp)
+            text = stamp.replace("/", "-") if separator == "/" else stamp
+            if text[-1] != " " and " " in text[16:]:  # "2026-12-03 13:16:09 +0100": the offset after a space
+                text = text[:16] + text[16:].replace(" ", "")
+            ts = self.ctx.iso(text)
             if ts is None:
                 return None
             self._last_stamp = stamp
@@ -73,13 +76,8 @@ def fallback_level(prefix: str, rest: str) -> str | None:
         level = guess_level(bare, 1)
         if level is not None:
             return level
-        if token[0] in "[<(" or token[-1] == ":":
-            lowered = bare.lower()
-            if lowered in _HEADER_LEVELS:
-                return _HEADER_LEVELS[lowered]
-            level = normalize_level(bare)
-            if level is None and "." in bare:  # Monolog's "production.ERROR:"
-                level = normalize_level(bare.rsplit(".", 1)[1])
+        if token[0] in "[<(" or token[-1] == ":" or "[" in bare or ":" in bare:
+            level = _header_token_level(bare)
             if level is not None:
                 return level
         severity = _SEVERITY_NUMBER.match(token)
@@ -89,6 +87,21 @@ def fallback_level(prefix: str, rest: str) -> str | None:
 
 
 _PUNCTUATION = "[]()<>{}|:,;=-*#\"'"
+_TOKEN_PARTS = re.compile(r"[\[\]:]+")
+
+
+def _header_token_level(bare: str) -> str | None:
+    """'[Note]', 'LOG:', 'production.ERROR', '[info][gc]', 'INFO[0000]', 'DEBUG:certbot.main' -> a level."""
+    for part in _TOKEN_PARTS.split(bare)[:2]:
+        lowered = part.lower()
+        if lowered in _HEADER_LEVELS:
+            return _HEADER_LEVELS[lowered]
+        level = normalize_level(part)
+        if level is None and "." in part:  # Monolog's "production.ERROR:"
+            level = normalize_level(part.rsplit(".", 1)[1])
+        if level is not None:
+            return level
+    return None
 _AFTER_STAMP = " \t]):|,;-"
 
 
@@ -120,7 +133,7 @@ class GenericParser(ParserBase):
         if found is None:
             if self._stamped:
                 return None
-            return ParsedHeader(None, guess_level(line, 4), None, None, None, line)
+            return ParsedHeader(None, fallback_level("", line), None, None, None, line)
         self._stamped = True
         prefix = line[: found.start]
         after = line[found.end :]

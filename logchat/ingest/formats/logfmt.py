@@ -44,7 +44,9 @@ class LogfmtParser(ParserBase):
         pairs = _PAIR.findall(line)
         if len(pairs) < _MIN_PAIRS:
             return None
-        fields = {key: _unquote(value) for key, value in pairs}
+        fields: dict[str, str] = {}
+        for key, value in pairs:
+            fields.setdefault(key, _unquote(value))  # the first of a repeated key is the header's
         used: set[str] = set()
         ts = None
         for key in _TIME_KEYS:
@@ -52,6 +54,8 @@ class LogfmtParser(ParserBase):
                 used.add(key)
                 ts = self._time(fields[key])
                 break
+        if ts is None and fields.get("msg", "").startswith("audit("):  # auditd: msg=audit(1796303761.123:812):
+            ts = self._time(fields["msg"][6:].split(":", 1)[0])
         level = None
         for key in _LEVEL_KEYS:
             if key in fields:

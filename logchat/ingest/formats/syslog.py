@@ -64,6 +64,8 @@ class Rfc3164Parser(ParserBase):
                     return None
             pri, stamp, host, tag, pid, message = match.groups()
             iso = stamp[0].isdigit()
+            if iso and host[0] == "[":  # "2026-12-03T13:16:01.123Z [INFO]  core: ..." is not syslog (hclog)
+                return None
         if stamp == self._last_stamp:
             ts = self._last_ts
         else:

@@ -35,6 +35,7 @@ EXAMPLES: dict[str, str] = {
     "AppWindowToken{9f4ef63 token=Token{a64f992 ActivityRecord{de9231d u0 com.tencent.qt.qtl/.activity.info."
     "NewsDetailXmlActivity t761}}}, allDrawn= false, startingDisplayed =  false, startingMoved =  false, "
     "isRelaunching =  false",
+    "android_brief": "D/ActivityManager(  812): Start proc 4021:com.example.app/u0a123 for activity",
     "hdfs": "081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 for block "
     "blk_38865049064139660 terminating",
     "spark": "17/06/09 20:10:40 INFO executor.CoarseGrainedExecutorBackend: Registered signal handlers for "

@@ -32,6 +32,7 @@ from logchat.ingest.timestamps import TimeContext, epoch_to_utc, fraction_to_mic
 MAX_TOKENS = 5
 MAX_START = 64
 _HEAD = 160
+_MAX_BRACKETS = 3
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 
@@ -166,10 +167,16 @@ class StampFinder:
             token += 1
         if leading_only:
             return None
-        # The first bracketed field, however far in (S3 access logs put a 64-character id first).
-        bracket = head.find("[", MAX_START)
-        if bracket != -1 and head.find("[", 0, MAX_START) == -1 and bracket + 1 < len(head):
-            return self._at(head, bracket + 1, False)
+        # The first bracketed fields, however far in: S3 access logs put a 64-character id first, uWSGI
+        # "[pid: 812|app: 0|req: 1/1] 10.0.0.7 () {34 vars in 512 bytes} [Thu Dec  3 13:16:01 2026]".
+        bracket = head.find("[", pos)
+        for _ in range(_MAX_BRACKETS):
+            if bracket == -1 or bracket + 1 >= len(head):
+                return None
+            found = self._at(head, bracket + 1, False)
+            if found is not None:
+                return found
+            bracket = head.find("[", bracket + 1)
         return None
 
     def _at(self, head: str, pos: int, first: bool) -> Found | None:

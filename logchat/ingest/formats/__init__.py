@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from logchat.errors import UsageError
 from logchat.ingest.formats._shared import Parser
-from logchat.ingest.formats.android import LogcatParser
+from logchat.ingest.formats.android import LogcatBriefParser, LogcatParser
 from logchat.ingest.formats.cluster import HpcParser, LabelledEpochParser
 from logchat.ingest.formats.generic import GenericParser, Iso8601Parser
 from logchat.ingest.formats.glog import GlogParser
@@ -46,6 +46,7 @@ _PARSERS: dict[str, type] = {
         LabelledEpochParser,
         HpcParser,
         LogcatParser,
+        LogcatBriefParser,
         HdfsParser,
         SparkParser,
         ProxifierParser,

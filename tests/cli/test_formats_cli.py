@@ -84,3 +84,23 @@ def test_index_reports_timestamp_share_and_warns_below_ninety_percent(tmp_path: 
     assert shares == {"no_timestamps.txt": (0, 0.0), "nats_server.log": (9, 1.0)}
     assert "no_timestamps.txt: only 0% of 4 new events have a timestamp" in result.stderr
     assert "nats_server.log" not in result.stderr
+
+
+def test_time_of_day_stamps_are_dated_from_the_file_modification_time(tmp_path: Path) -> None:
+    trace = tmp_path / "strace.log"
+    trace.write_text('23:59:59.900000 close(3)                = 0\n'
+                     '00:00:00.100000 openat(AT_FDCWD, "/etc/hosts", O_RDONLY|O_CLOEXEC) = 3\n')
+    written = datetime(2026, 12, 3, 0, 5, tzinfo=UTC).timestamp()
+    os.utime(trace, (written, written))
+    data = tmp_path / "data"
+    result = logchat("index", "--json", str(trace), data_dir=data)
+    assert result.returncode == 0, result.stderr
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{data / 'logchat.db'}")
+    with engine.connect() as connection:
+        stamps = [row[0] for row in connection.execute(text("SELECT ts FROM events ORDER BY id"))]
+    engine.dispose()
+    as_utc = [datetime.fromtimestamp(us / 1e6, UTC) for us in stamps]
+    assert as_utc == [datetime(2026, 12, 2, 23, 59, 59, 900000, tzinfo=UTC),
+                      datetime(2026, 12, 3, 0, 0, 0, 100000, tzinfo=UTC)]

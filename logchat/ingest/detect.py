@@ -60,6 +60,8 @@ def _detect_unwrapped(lines: list[str], base: TimeContext) -> str:
         return "generic"
     if _is_mysql_slow_log(lines):
         return "mysql_slow"
+    if lines[0].startswith("__CURSOR=") and any(line.startswith("__REALTIME_TIMESTAMP=") for line in lines):
+        return "journal_export"  # one header line per record of a dozen fields: no share would tell it
     header_shaped = sum(1 for line in lines if not GenericParser.is_continuation(line)) or len(lines)
 
     best_name, best_count, best_metadata = "generic", 0, 0

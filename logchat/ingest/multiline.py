@@ -65,6 +65,8 @@ def join_events(
     inner_text = getattr(parser, "continuation_text", None)
     # Header lines of column formats (W3C "#Fields:", Zeek "#fields") are metadata, not events.
     is_metadata = getattr(parser, "is_metadata", None)
+    # Formats whose header is spread over an event's lines (journal export) complete it at the end.
+    finish = getattr(parser, "finish_event", None)
     messages: list[str] = []  # continuation texts for the message, when they differ from the raw ones
     event: Event | None = None
     extra: list[str] = []  # continuation texts of `event`, joined once when it is complete
@@ -94,6 +96,8 @@ def join_events(
                     event.raw = f"{event.raw}\n{tail}"
                     extra = []
                     messages = []
+                if finish is not None:
+                    finish(event)
                 yield event
                 if held_blanks:
                     held_blanks = []
@@ -120,6 +124,8 @@ def join_events(
                 event.raw = f"{event.raw}\n{tail}"
                 extra = []
                 messages = []
+            if finish is not None:
+                finish(event)
             yield event
             held_blanks = []
             event = Event(
@@ -153,6 +159,8 @@ def join_events(
             tail = "\n".join(extra)
             event.message = f"{event.message}\n{_NEWLINE.join(messages) if inner_text else tail}"
             event.raw = f"{event.raw}\n{tail}"
+        if finish is not None:
+            finish(event)
         yield event
 
 

@@ -26,13 +26,18 @@ def logchat(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
 
 def test_every_format_has_an_example_its_parser_reads() -> None:
     assert set(EXAMPLES) == set(FORMAT_NAMES)
+    from logchat.ingest.events import RawLine
+    from logchat.ingest.multiline import join_events
+
     for name in FORMAT_NAMES:
         parser = make_parser(name, TimeContext(reference=datetime(2026, 12, 3, 13, 20, tzinfo=UTC)))
-        header = None
-        for line in EXAMPLES[name].split("\n"):  # column formats: header lines first
-            header = parser.parse(line)
-        assert header is not None, name
-        assert header.ts is not None or name in UNTIMED_FORMATS, name
+        # Column formats show their header lines first; journal export shows a whole record.
+        lines = [RawLine(number, 0, line) for number, line in enumerate(EXAMPLES[name].split("\n"), start=1)]
+        events = list(join_events(lines, parser))
+        assert len(events) == 1, name
+        assert events[0].ts is not None or name in UNTIMED_FORMATS, name
+        if name != "generic":
+            assert parser.parse(lines[-1].text if name != "journal_export" else lines[0].text) is not None, name
 
 
 def test_formats_json_lists_every_format_with_its_example(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from logchat.ingest.formats.cluster import HpcParser, LabelledEpochParser
 from logchat.ingest.formats.generic import GenericParser, Iso8601Parser
 from logchat.ingest.formats.glog import GlogParser
 from logchat.ingest.formats.headers import W3cParser, ZeekParser
+from logchat.ingest.formats.journal_export import JournalExportParser
 from logchat.ingest.formats.jsonlines import JsonLinesParser
 from logchat.ingest.formats.jvm import HdfsParser, Log4jParser, SparkParser
 from logchat.ingest.formats.logfmt import LogfmtParser
@@ -39,6 +40,7 @@ _PARSERS: dict[str, type] = {
         W3cParser,
         ZeekParser,
         MysqlSlowParser,
+        JournalExportParser,
         JsonLinesParser,
         AccessLogParser,
         ApacheErrorParser,

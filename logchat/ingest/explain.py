@@ -56,6 +56,8 @@ EXAMPLES: dict[str, str] = {
     "log4j": "2026-12-03 13:16:02,400 ERROR [exec-1] com.example.Orders: payment failed",
     "glog": "E0517 15:04:22.619632   12345 server.go:42] failed to sync pod kube-system/coredns: timeout",
     "logfmt": 'time=2026-12-03T13:16:01Z level=error msg="payment declined" order=8812 duration=212ms',
+    "haproxy": "Dec  3 13:16:01 lb01 haproxy[812]: 10.0.0.7:51122 [03/Dec/2026:13:16:01.120] www~ web/srv1 "
+    '0/0/1/12/13 200 1024 - - ---- 12/12/0/0/0 0/0 "GET /index.html HTTP/1.1"',
     "rfc3164": "Dec  3 13:16:05 web01 sshd[4120]: Accepted publickey for deploy from 10.0.0.7 port 51122 ssh2",
     "iso8601": "2026-12-03T13:16:27.570161+00:00 [notice] <0.223.0> Logging: configured log handlers are now ACTIVE",
     "generic": "[2961] 2026/12/03 07:43:39.003770 [INF] Starting nats-server",

@@ -13,6 +13,7 @@ from logchat.ingest.formats.android import LogcatBriefParser, LogcatParser
 from logchat.ingest.formats.cluster import HpcParser, LabelledEpochParser
 from logchat.ingest.formats.generic import GenericParser, Iso8601Parser
 from logchat.ingest.formats.glog import GlogParser
+from logchat.ingest.formats.haproxy import HaproxyParser
 from logchat.ingest.formats.headers import W3cParser, ZeekParser
 from logchat.ingest.formats.journal_export import JournalExportParser
 from logchat.ingest.formats.jsonlines import JsonLinesParser
@@ -58,6 +59,7 @@ _PARSERS: dict[str, type] = {
         PythonLoggingParser,
         Log4jParser,
         GlogParser,
+        HaproxyParser,
         Rfc3164Parser,
         LogfmtParser,
         Iso8601Parser,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from logchat.ingest.timestamps import TimeContext, epoch_to_utc, fraction_to_micros
 
@@ -135,12 +136,15 @@ class Found:
 class StampFinder:
     """Finds timestamps for one file: yearless and time-only stamps use the file's TimeContext."""
 
-    __slots__ = ("_last_text", "_last_ts", "ctx")
+    __slots__ = ("_hint", "_last_text", "_last_ts", "ctx")
 
     def __init__(self, ctx: TimeContext) -> None:
         self.ctx = ctx
         self._last_text = ""
         self._last_ts: datetime | None = None
+        # (pattern, converter, position) of the last stamp found: the lines of one file share a layout,
+        # so trying it first usually finds the next stamp with one regex match.
+        self._hint: tuple[re.Pattern[str], Any, int] | None = None
 
     def find(self, line: str, *, leading_only: bool = False) -> Found | None:
         """The first timestamp among the first few tokens of `line` (ANSI codes already removed).
@@ -149,6 +153,11 @@ class StampFinder:
         line starts an event of its own".
         """
         head = line[:_HEAD]
+        hint = self._hint
+        if hint is not None and (not leading_only or hint[2] <= 1):
+            found = self._try(hint[0], head, hint[2], hint[1], remember=False)
+            if found is not None:
+                return found
         pos, size, token = 0, len(head), 0
         while token < MAX_TOKENS and pos < size and pos <= MAX_START:
             while pos < size and head[pos] in _OPENERS:
@@ -210,10 +219,14 @@ class StampFinder:
             return self._try(_ALPHA, head, pos, self._alpha_fields)
         return None
 
-    def _try(self, pattern: re.Pattern[str], head: str, pos: int, convert) -> Found | None:  # type: ignore[no-untyped-def]
+    def _try(
+        self, pattern: re.Pattern[str], head: str, pos: int, convert: Any, *, remember: bool = True
+    ) -> Found | None:
         match = pattern.match(head, pos)
         if match is None:
             return None
+        if remember:
+            self._hint = (pattern, convert, pos)
         text = match.group()
         if text == self._last_text:
             ts = self._last_ts
@@ -255,7 +268,7 @@ class StampFinder:
 
     def _iso_fields(self, match: re.Match[str]) -> datetime | None:
         year = int(match["y"])
-        doy = match.groupdict().get("doy")
+        doy = match["doy"] if match.re is _ISO_LIKE else None
         if doy:
             try:
                 day_of_year = date(year, 1, 1) + timedelta(days=int(doy) - 1)

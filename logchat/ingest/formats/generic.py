@@ -60,16 +60,20 @@ def fallback_level(prefix: str, rest: str) -> str | None:
     """The level of a line of unknown format: a severity token before the timestamp ("I, [", "E "),
     a syslog "<PRI>", Redis's role mark, or a level word or bracketed code among the next tokens."""
     if prefix:
-        pri = _PRI.match(prefix)
-        if pri is not None:
+        if prefix[0] == "<" and (pri := _PRI.match(prefix)) is not None:
             return level_from_syslog_priority(int(pri.group(1)))
         if rest[:1] in _REDIS_MARKS and rest[1:2] == " " and _REDIS_ROLE.search(prefix):
             return _REDIS_MARKS[rest[0]]
         for token in prefix.split(None, 3)[:3]:
-            level = normalize_level(token.strip(_PUNCTUATION))
-            if level is not None:
+            bare = token.strip(_PUNCTUATION)
+            if bare.isalpha() and (level := normalize_level(bare)) is not None:
                 return level
-    for token in rest[:80].split(None, 4)[:4]:
+    tokens = rest[:80].split(None, 4)[:4]
+    if tokens:
+        quick = _DECORATED_LEVELS.get(tokens[0])
+        if quick is not None:
+            return quick
+    for token in tokens:
         bare = token.strip(_PUNCTUATION)
         if not bare:
             continue
@@ -87,6 +91,20 @@ def fallback_level(prefix: str, rest: str) -> str | None:
 
 
 _PUNCTUATION = "[]()<>{}|:,;=-*#\"'"
+# The common level tokens as written ("[INF]", "INFO", "[Note]", "ERROR:", "<warn>"): one dict lookup
+# answers most lines before any token is taken apart.
+_DECORATED_LEVELS: dict[str, str] = {}
+for _word in ("trace", "debug", "dbg", "info", "inf", "notice", "note", "warn", "warning", "wrn", "error", "err",
+              "eror", "crit", "critical", "fatal", "ftl", "emerg", "panic", "trc", "verbose"):
+    _level = normalize_level(_word)
+    if _level is None:  # pragma: no cover - every word above is a level
+        continue
+    for _spelling in (_word, _word.upper(), _word.capitalize()):
+        for _decorated in (f"[{_spelling}]", f"{_spelling}:", f"<{_spelling}>", f"[{_spelling}]:"):
+            _DECORATED_LEVELS[_decorated] = _level
+        if guess_level(_spelling, 1) is not None:  # bare, only the words that are levels in prose position too
+            _DECORATED_LEVELS[_spelling] = _level
+del _word, _level, _spelling, _decorated
 _TOKEN_PARTS = re.compile(r"[\[\]:]+")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from logchat.ingest.events import ParsedHeader
+from logchat.ingest.events import Event, ParsedHeader
 from logchat.ingest.formats._shared import ParserBase, guess_level
 from logchat.ingest.levels import level_from_syslog_priority, normalize_level
 from logchat.ingest.stamps import StampFinder, strip_ansi
@@ -173,3 +173,13 @@ class GenericParser(ParserBase):
     @staticmethod
     def is_continuation(line: str) -> bool:
         return line[:1] in (" ", "\t") or line.startswith(_CONTINUATION_STARTS)
+
+    @staticmethod
+    def finish_event(event: Event) -> None:
+        """java.util.logging's default layout puts the level at the start of an event's second line
+        ("Dec 3, 2026 1:18:40 PM org.apache.catalina.core.StandardWrapperValve invoke" / "SEVERE: ...")."""
+        if event.level is None and event.line_end > event.line_no:
+            second = event.raw.split("\n", 2)[1]
+            word, colon, _ = second[:12].partition(":")
+            if colon and word.isupper():
+                event.level = normalize_level(word)

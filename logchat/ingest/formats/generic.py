@@ -53,6 +53,23 @@ _HEADER_LEVELS = {"log": "INFO", "statement": None, "detail": None, "hint": None
 _REDIS_ROLE = re.compile(r"\d+:[XCSM] $")
 _REDIS_MARKS = {".": "DEBUG", "-": "TRACE", "*": "NOTICE", "#": "WARNING"}
 _PRI = re.compile(r"<(\d{1,3})>")
+_SSSD_LEVEL = re.compile(r"\(0x([0-9a-fA-F]{4})\):?$")
+
+
+def _sssd_level(mask: int) -> str:
+    """SSSD's debug-level bits: 0x0010 fatal, 0x0020 critical, 0x0040 serious, 0x0080 minor failures,
+    0x0100 and 0x0200 configuration and function data, 0x0400 and up tracing."""
+    if mask <= 0x0020:
+        return "CRITICAL"
+    if mask <= 0x0040:
+        return "ERROR"
+    if mask <= 0x0080:
+        return "WARNING"
+    if mask <= 0x0200:
+        return "INFO"
+    return "DEBUG" if mask <= 0x0400 else "TRACE"
+
+
 _SEVERITY_NUMBER = re.compile(r"(?:Em|Al|Cr|Er|Wa|No|In|Db)\((\d{1,3})\)$")
 
 
@@ -84,6 +101,8 @@ def fallback_level(prefix: str, rest: str) -> str | None:
             level = _header_token_level(bare)
             if level is not None:
                 return level
+        if token[:3] == "(0x" and (mask := _SSSD_LEVEL.match(token)) is not None:
+            return _sssd_level(int(mask.group(1), 16))
         severity = _SEVERITY_NUMBER.match(token)
         if severity is not None:  # VMware's "In(14)", "Er(11)": a syslog priority
             return level_from_syslog_priority(int(severity.group(1)))

@@ -43,6 +43,92 @@ class SourceSettings(_Section):
     enabled: bool = True
 
 
+class FormatSettings(_Section):
+    """A user-defined log format (`[[formats]]`); see docs/ingest.md."""
+
+    name: str
+    pattern: str
+    timestamp: str = "auto"  # a strptime pattern, or auto | iso8601 | epoch
+    levels: dict[str, str] = Field(default_factory=dict)
+    multiline: str = "continuation"  # continuation | none
+    example: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        import re
+
+        from logchat.ingest.formats import FORMAT_NAMES
+
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,47}", value):
+            raise ValueError("a format name is a letter followed by up to 47 letters, digits, '_', '.' or '-'")
+        if value in FORMAT_NAMES:
+            raise ValueError(f"{value!r} is a built-in format; choose another name")
+        return value
+
+    @field_validator("pattern")
+    @classmethod
+    def _valid_pattern(cls, value: str) -> str:
+        import re
+
+        try:
+            compiled = re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from exc
+        if not compiled.groupindex:
+            raise ValueError("the pattern needs named groups, e.g. (?P<ts>...) and (?P<message>.*)")
+        return value
+
+    @field_validator("timestamp")
+    @classmethod
+    def _valid_timestamp(cls, value: str) -> str:
+        from datetime import UTC, datetime
+
+        from logchat.ingest.formats.user import BUILT_IN_TIMESTAMPS
+
+        if value in BUILT_IN_TIMESTAMPS:
+            return value
+        if "%" not in value:
+            raise ValueError(
+                f"a strptime pattern such as '%Y-%m-%d %H:%M:%S', or one of {', '.join(BUILT_IN_TIMESTAMPS)}")
+        sample = datetime(2026, 12, 3, 13, 16, 15, 123456, tzinfo=UTC)
+        try:
+            datetime.strptime(sample.strftime(value), value)
+        except ValueError as exc:
+            raise ValueError(f"strptime cannot read back what this pattern writes: {exc}") from exc
+        return value
+
+    @field_validator("levels")
+    @classmethod
+    def _valid_levels(cls, value: dict[str, str]) -> dict[str, str]:
+        from logchat.ingest.levels import normalize_level
+
+        normalised = {}
+        for word, level in value.items():
+            target = normalize_level(level)
+            if target is None:
+                raise ValueError(f"{word!r} maps to {level!r}, which is not a level (use e.g. ERROR, WARNING, INFO)")
+            normalised[word] = target
+        return normalised
+
+    @field_validator("multiline")
+    @classmethod
+    def _valid_multiline(cls, value: str) -> str:
+        from logchat.ingest.formats.user import MULTILINE_RULES
+
+        if value not in MULTILINE_RULES:
+            raise ValueError(f"one of {', '.join(MULTILINE_RULES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _example_matches(self) -> FormatSettings:
+        import re
+
+        if self.example and re.match(self.pattern, self.example, re.DOTALL) is None:
+            raise ValueError(f"the example does not match the pattern of format {self.name!r}")
+        return self
+
+
 class IngestSettings(_Section):
     batch_size: int = Field(default=20_000, ge=1)
     max_line_bytes: int = Field(default=65_536, ge=256)
@@ -204,6 +290,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     sources: list[SourceSettings] = Field(default_factory=list)
+    formats: list[FormatSettings] = Field(default_factory=list)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
@@ -339,7 +426,18 @@ def load_settings(
     settings.config_file = path
     settings.data_dir = settings.data_dir.expanduser()
     _check_relative_source_paths(settings, path)
+    install_user_formats(settings)
     return settings
+
+
+def install_user_formats(settings: Settings) -> None:
+    """Make the `[[formats]]` of these settings the ones detection and parsing know."""
+    import sys
+
+    if settings.formats or "logchat.ingest.formats.user" in sys.modules:  # no import just to clear nothing
+        from logchat.ingest.formats.user import from_settings, set_user_formats
+
+        set_user_formats(from_settings(settings.formats))
 
 
 def _check_unknown_keys(values: dict[str, Any], path: Path | None) -> None:

@@ -10,6 +10,9 @@ import typer
 
 from logchat.cli.context import AppContext, interactive, print_json
 
+# Below this share of events with a timestamp, time questions about a source go wrong: say so.
+TIMESTAMP_WARNING_SHARE = 0.9
+
 if TYPE_CHECKING:
     from logchat.services.ingest import IngestReport, TimeWindow
     from logchat.storage.db import Store
@@ -41,6 +44,7 @@ def index(
     if not paths and not rebuild_vectors:
         raise UsageError("give at least one PATH (or - for stdin), or --rebuild-vectors")
     paths = paths or []
+    app.settings  # noqa: B018 - loads logchat.toml, whose [[formats]] --format may name
     _check_format(fmt)
     store = app.open_store(for_writing=True)
     report = _with_progress(
@@ -128,10 +132,10 @@ def _audit_reload(store: Store, report: IngestReport, since: str | None, until: 
 
 def _check_format(fmt: str) -> None:
     from logchat.errors import UsageError
-    from logchat.ingest.formats import FORMAT_NAMES
+    from logchat.ingest.formats import all_format_names
 
-    if fmt != "auto" and fmt not in FORMAT_NAMES:
-        raise UsageError(f"unknown --format {fmt!r}; choose auto or one of: {', '.join(sorted(FORMAT_NAMES))}")
+    if fmt != "auto" and fmt not in all_format_names():
+        raise UsageError(f"unknown --format {fmt!r}; choose auto or one of: {', '.join(sorted(all_format_names()))}")
 
 
 def _window(app: AppContext, since: str | None, until: str | None) -> TimeWindow:
@@ -169,6 +173,13 @@ def _update_vectors(app: AppContext, report: IngestReport, *, rebuild: bool) -> 
 def _render(app: AppContext, report: IngestReport, json_output: bool, vectors: dict[str, object] | None) -> None:
     from logchat.cli.context import stderr_console, stdout_console
 
+    for source in report.sources:
+        share = source.timestamp_share
+        if share is not None and share < TIMESTAMP_WARNING_SHARE:
+            stderr_console().print(
+                f"logchat: warning: {source.location}: only {share:.0%} of {source.new_events:,} new events have a "
+                f"timestamp (format {source.format or '-'}); `logchat detect {source.location}` shows which lines "
+                "got none", markup=False, soft_wrap=True)
     if json_output:
         print_json({**report.to_dict(), "vectors": vectors})
         if report.error is not None:
@@ -193,6 +204,8 @@ def _render(app: AppContext, report: IngestReport, json_output: bool, vectors: d
                     f"[{source.format or '-'}]{skipped}{note}",
                     markup=False,
                 )
+            if report.passed_over:
+                out.print(passed_over_summary(report.passed_over), markup=False)
             rate = report.new_lines / report.elapsed_seconds if report.elapsed_seconds > 0 else 0
             failed = sum(1 for s in report.sources if s.failed)
             out.print(
@@ -209,6 +222,17 @@ def _render(app: AppContext, report: IngestReport, json_output: bool, vectors: d
                 )
     if report.failed:
         raise typer.Exit(1)
+
+
+def passed_over_summary(passed_over: list[dict[str, str]]) -> str:
+    """One line for the files a walk did not read: "passed over 3 files: 2 not a log (.xz file) ..."."""
+    from collections import Counter
+
+    reasons = Counter(item["reason"] for item in passed_over)
+    parts = ", ".join(f"{count} {reason}" for reason, count in reasons.most_common())
+    examples = ", ".join(item["path"] for item in passed_over[:3]) + (", ..." if len(passed_over) > 3 else "")
+    noun = "file" if len(passed_over) == 1 else "files"
+    return f"passed over {len(passed_over)} {noun}: {parts} ({examples})"
 
 
 def register(app: typer.Typer) -> None:

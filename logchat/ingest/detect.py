@@ -6,9 +6,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
-from logchat.ingest.formats import FORMAT_NAMES, make_parser
+from logchat.ingest.formats import all_format_names, make_parser
 from logchat.ingest.formats.generic import GenericParser
+from logchat.ingest.stamps import StampFinder
 from logchat.ingest.timestamps import TimeContext
+from logchat.ingest.wrappers import detect_wrapper
 
 SAMPLE_LINES = 50
 BINARY_SNIFF_BYTES = 8192
@@ -39,22 +41,54 @@ def detect_format(sample: Iterable[str], *, ctx: TimeContext | None = None) -> s
     if not lines:
         return "generic"
     base = ctx if ctx is not None else TimeContext()
+    wrapped = detect_wrapper(lines, base.fresh())
+    if wrapped is not None:
+        kind, inner = wrapped
+        inner_format = _detect_unwrapped([line for line in inner if line.strip()], base)
+        if kind != "envelope" or inner_format != "generic" or _mostly_stamped(inner, base):
+            return f"{kind}+{inner_format}"
+    return _detect_unwrapped(lines, base)
+
+
+def _mostly_stamped(lines: list[str], ctx: TimeContext) -> bool:
+    finder = StampFinder(ctx.fresh())
+    return sum(1 for line in lines if finder.find(line) is not None) >= MIN_ACCEPTED_SHARE * len(lines)
+
+
+def _detect_unwrapped(lines: list[str], base: TimeContext) -> str:
+    if not lines:
+        return "generic"
+    if _is_mysql_slow_log(lines):
+        return "mysql_slow"
+    if lines[0].startswith("__CURSOR=") and any(line.startswith("__REALTIME_TIMESTAMP=") for line in lines):
+        return "journal_export"  # one header line per record of a dozen fields: no share would tell it
     header_shaped = sum(1 for line in lines if not GenericParser.is_continuation(line)) or len(lines)
 
-    best_name, best_count = "generic", 0
-    for name in FORMAT_NAMES:
+    best_name, best_count, best_metadata = "generic", 0, 0
+    for name in all_format_names():  # user formats first: they win ties
         if name == "generic":
             continue
         parser = make_parser(name, base.fresh())
-        count = 0
+        accepts = getattr(parser, "matches", None) or parser.parse
+        is_metadata = getattr(parser, "is_metadata", None)
+        count = metadata = 0
         for line in lines:
-            if parser.parse(line) is not None:
+            if is_metadata is not None and is_metadata(line):
+                metadata += 1  # header lines (W3C "#Fields:") are not events: not held against it
+            elif accepts(line):
                 count += 1
         if count > best_count:
-            best_name, best_count = name, count
-    if best_count < MIN_ACCEPTED_SHARE * header_shaped:
+            best_name, best_count, best_metadata = name, count, metadata
+    if best_count < MIN_ACCEPTED_SHARE * (header_shaped - best_metadata):
         return "generic"
     return best_name
+
+
+def _is_mysql_slow_log(lines: list[str]) -> bool:
+    # Most lines of a slow log are statements and statistics, so no share of "header" lines would
+    # tell it; its comment lines do.
+    return any(line.startswith("# Query_time: ") for line in lines) and any(
+        line.startswith("# User@Host: ") for line in lines)
 
 
 def is_probably_binary(data: bytes) -> bool:

@@ -28,6 +28,7 @@ class Batch:
     # (hour, source_id, level, host, process, template_id) -> [count, first_us, last_us]
     rollup: dict[tuple[Any, ...], list[Any]] = field(default_factory=dict)
     skipped: int = 0
+    timestamped: int = 0  # rows with a timestamp
     end_offset: int = 0  # the checkpoint after this batch
     end_line: int = 0
     changed_templates: dict[int, str] = field(default_factory=dict)
@@ -36,6 +37,8 @@ class Batch:
 
     def add(self, row: EventRow, ts_us: int | None) -> None:
         self.rows.append(row)
+        if ts_us is not None:
+            self.timestamped += 1
         key = (ts_us // HOUR_US * HOUR_US if ts_us is not None else -1, row[1], row[7] or "", row[8] or "",
                row[9] or "", row[11])
         entry = self.rollup.get(key)

@@ -1,4 +1,4 @@
-"""Where lines come from: local files, globs, directories, gzip files and stdin.
+"""Where lines come from: local files, globs, directories, compressed files (gzip, xz, bzip2, zstd) and stdin.
 
 A source yields RawLine records (1-based line number, byte offset, text). Decoding never drops a
 line: invalid UTF-8 is replaced, over-long lines are truncated with a marker.
@@ -11,10 +11,11 @@ import functools
 import glob
 import gzip
 import hashlib
+import io
 import os
 import stat as stat_module
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -34,9 +35,6 @@ _NOT_LOGS = frozenset(
         ".zip",
         ".tar",
         ".tgz",
-        ".bz2",
-        ".xz",
-        ".zst",
         ".7z",
         ".png",
         ".jpg",
@@ -60,13 +58,18 @@ _NOT_LOGS = frozenset(
 )
 
 
+# Compressed files are read whole, like .gz (see Ingester._ingest_gzip): suffix -> kind.
+COMPRESSED_SUFFIXES: dict[str, str] = {".gz": "gzip", ".xz": "xz", ".lzma": "xz", ".bz2": "bz2", ".zst": "zstd"}
+COMPRESSED_KINDS = frozenset(COMPRESSED_SUFFIXES.values())
+
+
 @dataclass
 class SourceSpec:
     """One concrete thing to read, after globs and directories are expanded."""
 
     location: str  # absolute path, or "stdin:<name>"
     name: str
-    kind: str  # file | gzip | stdin
+    kind: str  # file | gzip | xz | bz2 | zstd | stdin
     path: Path | None = None
     format: str = "auto"
     from_walk: bool = False  # found by a directory walk or glob, not named explicitly
@@ -76,10 +79,109 @@ class SourceSpec:
 class Expansion:
     specs: list[SourceSpec] = field(default_factory=list)
     problems: list[tuple[str, SourceError]] = field(default_factory=list)
+    # Files a directory walk or glob did not read, and why: reported, never dropped in silence.
+    passed_over: list[tuple[str, str]] = field(default_factory=list)
 
 
-def is_gzip_path(path: Path) -> bool:
-    return path.suffix == ".gz"
+def compression_of(path: Path) -> str | None:
+    """The compression kind of a file by its suffix ("gzip", "xz", "bz2", "zstd"), or None."""
+    return COMPRESSED_SUFFIXES.get(path.suffix.lower())
+
+
+def is_compressed_path(path: Path) -> bool:
+    return compression_of(path) is not None
+
+
+is_gzip_path = is_compressed_path  # the older name: every compressed kind is read the way .gz is
+
+
+def open_decompressed(kind: str, raw: BinaryIO) -> BinaryIO:
+    """A readable, seekable stream of the decompressed bytes of `raw` (read from where it is)."""
+    if kind == "gzip":
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if kind == "xz":
+        import lzma
+
+        return lzma.LZMAFile(raw, "rb")  # type: ignore[return-value]
+    if kind == "bz2":
+        import bz2
+
+        return bz2.BZ2File(raw, "rb")  # type: ignore[return-value]
+    if kind == "zstd":
+        return io.BufferedReader(_ZstdStream(raw), buffer_size=1 << 16)  # type: ignore[return-value]
+    raise ValueError(f"unknown compression {kind!r}")
+
+
+def zstd_checked_size(read: Callable[[int], bytes], block: int = 1 << 20) -> int:
+    """Decompressed size of a whole zstd file (every frame), raising EOFError when the last frame is
+    cut short: the streaming reader would quietly end early there."""
+    import zstandard
+
+    size = 0
+    decompressor = zstandard.ZstdDecompressor()
+    frame = decompressor.decompressobj()
+    in_frame = False
+    while chunk := read(block):
+        while chunk:
+            size += len(frame.decompress(chunk))
+            in_frame = not frame.eof
+            if not frame.eof:
+                break
+            chunk = frame.unused_data
+            frame = decompressor.decompressobj()
+    if in_frame:
+        raise EOFError("compressed file ended before the end-of-stream marker was reached")
+    return size
+
+
+class _ZstdStream(io.RawIOBase):
+    """Decompressed zstd bytes that can seek like GzipFile: forward by reading, backward by starting over
+    (zstandard's own reader only seeks forward)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        super().__init__()
+        self._raw = raw
+        try:
+            self._start: int | None = raw.tell()
+        except (AttributeError, OSError):
+            self._start = None  # a stream read once from where it is
+        self._open()
+
+    def _open(self) -> None:
+        import zstandard
+
+        if self._start is not None:
+            self._raw.seek(self._start)
+        self._reader = zstandard.ZstdDecompressor().stream_reader(self._raw, read_across_frames=True, closefd=False)
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._start is not None
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def,override]
+        count = self._reader.readinto(buffer)
+        self._position += count
+        return count
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR:
+            offset += self._position
+        elif whence != io.SEEK_SET:
+            raise io.UnsupportedOperation("a zstd stream seeks only from its start or its position")
+        if offset < self._position:
+            self._open()
+        while self._position < offset:
+            chunk = self._reader.read(min(1 << 20, offset - self._position))
+            if not chunk:
+                break
+            self._position += len(chunk)
+        return self._position
 
 
 def _spec_for_file(path: Path, *, name: str | None, fmt: str, from_walk: bool) -> SourceSpec:
@@ -87,7 +189,7 @@ def _spec_for_file(path: Path, *, name: str | None, fmt: str, from_walk: bool) -
     return SourceSpec(
         location=str(absolute),
         name=name or absolute.name,
-        kind="gzip" if is_gzip_path(absolute) else "file",
+        kind=compression_of(absolute) or "file",
         path=absolute,
         format=fmt,
         from_walk=from_walk,
@@ -120,19 +222,31 @@ def _not_regular(location: str, mode: int) -> SourceError | None:
     return SourceUnreadable(f"{location}: {kind}, not a regular file")
 
 
-def _walk(directory: Path, problems: list[tuple[str, SourceError]]) -> Iterator[Path]:
+def _walk(directory: Path, problems: list[tuple[str, SourceError]],
+          passed_over: list[tuple[str, str]] | None = None) -> Iterator[Path]:
     def unreadable(exc: OSError) -> None:
         # os.walk drops unreadable directories silently unless told; each one is a problem of its own.
         where = exc.filename if exc.filename is not None else str(directory)
         problems.append((str(where), describe_os_error(str(where), exc)))
 
+    def pass_over(path: Path, reason: str) -> None:
+        if passed_over is not None:
+            passed_over.append((str(path), reason))
+
     for root, dirs, files in os.walk(directory, onerror=unreadable):
+        for hidden in sorted(d for d in dirs if d.startswith(".")):
+            pass_over(Path(root) / hidden, "hidden directory")
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for filename in sorted(files):
-            if filename.startswith(".") or Path(filename).suffix.lower() in _NOT_LOGS:
-                continue
             candidate = Path(root) / filename
-            if candidate.is_file():
+            suffix = Path(filename).suffix.lower()
+            if filename.startswith("."):
+                pass_over(candidate, "hidden file")
+            elif suffix in _NOT_LOGS:
+                pass_over(candidate, f"not a log ({suffix} file)")
+            elif not candidate.is_file():
+                pass_over(candidate, "not a regular file")
+            else:
                 yield candidate
 
 
@@ -141,7 +255,7 @@ def _expand_glob(item: str, pattern: str, result: Expansion) -> list[Path]:
     files = [Path(m) for m in matches if Path(m).is_file()]
     before = len(result.problems)
     for directory in (Path(m) for m in matches if Path(m).is_dir()):
-        files.extend(_walk(directory, result.problems))
+        files.extend(_walk(directory, result.problems, result.passed_over))
     if not files and len(result.problems) == before:
         result.problems.append((item, SourceNotFound(f"{item}: no file matches this pattern")))
     return files
@@ -160,7 +274,7 @@ def _expand_path(item: str, expanded: str, result: Expansion) -> tuple[list[Path
         return [], False
     if stat_module.S_ISDIR(info.st_mode):
         before = len(result.problems)
-        files = list(_walk(path, result.problems))
+        files = list(_walk(path, result.problems, result.passed_over))
         if not files and len(result.problems) == before:
             result.problems.append((item, SourceNotFound(f"{item}: directory holds no log files")))
         return files, True

@@ -8,6 +8,7 @@ avoided on purpose: at ~5 µs a call it would cost more than the rest of the par
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -21,6 +22,8 @@ _UTC_KEYS = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Universal", "Etc/Uni
 YEAR_ROLL_BACKWARD_DAYS = 30
 # A stamp more than this many days after the reference time must belong to the previous year.
 FUTURE_TOLERANCE_DAYS = 1
+# A time-of-day-only stamp up to this long after the file's mtime is still the mtime's day (clock skew).
+_TIME_OF_DAY_TOLERANCE = timedelta(minutes=5)
 
 _MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MONTHS: dict[str, int] = {}
@@ -231,6 +234,23 @@ class TimeContext:
         if ordinal > self._limit_ordinal:
             year, ordinal = _same_day_in(year - 1, month, day)
         return year, ordinal
+
+    def year_for(self, month: int, day: int) -> int | None:
+        """The inferred year of a yearless month/day (see the class doc); None for no such day."""
+        if month == self._last_month and day == self._last_day:
+            return self._year
+        return self._infer_year(month, day)
+
+    def time_of_day(self, build: Callable[[int, int, int], datetime | None]) -> datetime | None:
+        """A stamp with a time of day but no date, dated as a person would: the day the file was last
+        written, or the day before when that would put the time after the file's last write (a log
+        that crossed midnight). `build(year, month, day)` makes the UTC time for a given date."""
+        day = self.reference.astimezone(self.tz).date()
+        stamp = build(day.year, day.month, day.day)
+        if stamp is not None and stamp > self.reference + _TIME_OF_DAY_TOLERANCE:
+            before = day - timedelta(days=1)
+            stamp = build(before.year, before.month, before.day)
+        return stamp
 
     def yearless(self, month: int, day: int, hour: int, minute: int, second: int, micros: int = 0) -> datetime | None:
         """A stamp without a year (syslog, logcat, Proxifier) -> UTC, year inferred (see class doc)."""

@@ -6,8 +6,8 @@ at any point loses nothing and duplicates nothing: the next run resumes from the
 
 from __future__ import annotations
 
-import gzip
 import hashlib
+import lzma
 import re
 import sys
 import time
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
-from logchat.config import Settings
+from logchat.config import Settings, install_user_formats
 from logchat.errors import SourceError, SourceUnreadable, StoreBusy, StoreError, UsageError
 from logchat.ingest import sources as src
 from logchat.ingest.parallel import ReaderProcess, can_fork
@@ -47,6 +47,7 @@ class SourceReport:
     new_events: int = 0
     new_lines: int = 0
     skipped: int = 0  # events outside --since/--until
+    with_timestamp: int = 0  # of new_events
     bytes_read: int = 0
     generation: int = 0
     status: str = "ok"  # ok | unchanged | rotated | truncated | duplicate | error | skipped
@@ -58,6 +59,11 @@ class SourceReport:
     def failed(self) -> bool:
         return self.status == "error"
 
+    @property
+    def timestamp_share(self) -> float | None:
+        """The share of this run's new events that got a timestamp; None when there were none."""
+        return round(self.with_timestamp / self.new_events, 4) if self.new_events else None
+
 
 @dataclass
 class IngestReport:
@@ -65,6 +71,8 @@ class IngestReport:
     elapsed_seconds: float = 0.0
     # The store failed (disk full, damage): the run stopped; what was committed before is kept.
     error: str | None = None
+    # Files a directory walk did not read: {"path", "reason"}.
+    passed_over: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -89,7 +97,8 @@ class IngestReport:
             "new_lines": self.new_lines,
             "bytes_read": self.bytes_read,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
-            "sources": [asdict(s) for s in self.sources],
+            "sources": [{**asdict(s), "timestamp_share": s.timestamp_share} for s in self.sources],
+            "passed_over": self.passed_over,
             "error": self.error,
         }
 
@@ -131,6 +140,7 @@ class Ingester:
         self.window = window
         self.progress = progress
         self.tz = ZoneInfo(settings.ingest.default_timezone)
+        install_user_formats(settings)
         self.store_error: StoreError | None = None
         with store.session() as session:
             self.miner = TemplateMiner.from_store(
@@ -143,7 +153,7 @@ class Ingester:
         try:
             if spec.kind == "stdin":
                 self._ingest_stream(spec, report, stdin or sys.stdin.buffer)
-            elif spec.kind == "gzip":
+            elif spec.kind in src.COMPRESSED_KINDS:
                 self._ingest_gzip(spec, report)
             else:
                 self._ingest_file(spec, report)
@@ -221,7 +231,7 @@ class Ingester:
         """logrotate renamed the file we were reading: read what was appended to it before rotation."""
         assert spec.path is not None
         for sibling in sorted(spec.path.parent.glob(spec.path.name + "*")):
-            if sibling == spec.path or src.is_gzip_path(sibling) or not sibling.is_file():
+            if sibling == spec.path or src.is_compressed_path(sibling) or not sibling.is_file():
                 continue
             info = sibling.stat()
             if (info.st_dev, info.st_ino) == (row.device, row.inode) and info.st_size > row.offset:
@@ -243,7 +253,7 @@ class Ingester:
         assert spec.path is not None
         identity = src.identify(spec.path)
         with src.open_binary(spec.path) as raw:
-            digest, size = verify_gzip(spec.location, raw)
+            digest, size = verify_gzip(spec.location, raw, spec.kind)
             row = self._source_row(spec)
             generation, offset, line_count, fmt = row.generation, row.offset, row.line_count, row.format
             if row.content_hash == digest:
@@ -266,7 +276,7 @@ class Ingester:
                 fmt = spec.format
             raw.seek(0)
             # The descriptor verified above, not the path: a file renamed over it meanwhile is not read.
-            with gzip.GzipFile(fileobj=raw, mode="rb") as handle:
+            with src.open_decompressed(spec.kind, raw) as handle:
                 sample = src.read_sample(handle)  # type: ignore[arg-type]
                 if offset == 0:
                     src.check_not_binary(spec.location, sample)
@@ -362,6 +372,8 @@ class Ingester:
         report.generation = checkpoint.generation
         checkpoint.format = fmt
         parser = make_parser(fmt, TimeContext(tz=self.tz, reference=datetime.fromtimestamp(reference, UTC)))
+        if checkpoint.offset and hasattr(parser, "prime") and handle.seekable():
+            parser.prime(handle, checkpoint.offset)  # column names from the header lines read before
         start = (checkpoint.offset, checkpoint.line_count)
         reader = src.LineReader(
             handle, start_line=start[1], start_offset=start[0], max_line_bytes=self.settings.ingest.max_line_bytes
@@ -407,6 +419,7 @@ class Ingester:
             self.next_id = batch.rows[-1][0] + 1
         report.new_events += len(batch.rows)
         report.skipped += batch.skipped
+        report.with_timestamp += batch.timestamped
         report.new_lines = checkpoint.line_count - start[1]
         report.bytes_read = checkpoint.offset - start[0]
         self.progress.advance(report, report.bytes_read, report.new_lines)
@@ -420,13 +433,16 @@ def rotation_family(location: str) -> tuple[str, str]:
     """(directory, name without rotation suffixes): app.log, app.log.1, app.log.2.gz and
     app.log-20261203.gz are one family."""
     path = Path(location)
-    name = path.name.removesuffix(".gz")
+    name = path.name
+    if src.is_compressed_path(path):
+        name = path.stem
     return str(path.parent), _ROTATION_SUFFIX.sub("", name) or name
 
 
-def verify_gzip(location: str, raw: BinaryIO) -> tuple[str, int]:
+def verify_gzip(location: str, raw: BinaryIO, kind: str = "gzip") -> tuple[str, int]:
     """(sha256 of the compressed bytes, decompressed size) after checking every member's CRC and
-    length; a truncated or corrupt archive raises SourceUnreadable naming it."""
+    length (gzip; the other compressions check their own); a truncated or corrupt archive raises
+    SourceUnreadable naming it."""
     digest = hashlib.sha256()
 
     class _Hashing:
@@ -436,16 +452,28 @@ def verify_gzip(location: str, raw: BinaryIO) -> tuple[str, int]:
             return block
 
     size = 0
+    label = {"gzip": "gzip", "xz": "xz", "bz2": "bzip2", "zstd": "zstd"}.get(kind, kind)
     try:
-        with gzip.GzipFile(fileobj=_Hashing(), mode="rb") as stream:  # type: ignore[call-overload]
-            while block := stream.read(_VERIFY_BLOCK):
-                size += len(block)
+        if kind == "zstd":
+            size = src.zstd_checked_size(_Hashing().read, _VERIFY_BLOCK)
+        else:
+            with src.open_decompressed(kind, _Hashing()) as stream:  # type: ignore[arg-type]
+                while block := stream.read(_VERIFY_BLOCK):
+                    size += len(block)
     except EOFError as exc:
-        raise SourceUnreadable(f"{location}: incomplete gzip file, nothing stored from it ({exc})") from exc
-    except (OSError, zlib.error) as exc:
-        raise SourceUnreadable(f"{location}: corrupt gzip file, nothing stored from it ({exc})") from exc
+        raise SourceUnreadable(f"{location}: incomplete {label} file, nothing stored from it ({exc})") from exc
+    except (OSError, ValueError, zlib.error, lzma.LZMAError, *_zstd_errors(kind)) as exc:
+        raise SourceUnreadable(f"{location}: corrupt {label} file, nothing stored from it ({exc})") from exc
     digest.update(raw.read())  # bytes after the last member (zero padding) still identify the file
     return digest.hexdigest(), size
+
+
+def _zstd_errors(kind: str) -> tuple[type[Exception], ...]:
+    if kind != "zstd":
+        return ()
+    import zstandard
+
+    return (zstandard.ZstdError,)
 
 
 def index_inputs(
@@ -490,6 +518,7 @@ def reload_sources(
         known = {spec.location for spec in expansion.specs}
         expansion.specs.extend(spec for spec in part.specs if spec.location not in known)
         expansion.problems.extend(part.problems)
+        expansion.passed_over.extend(part.passed_over)
         if configured.name:
             names.setdefault(configured.path, configured.name)
     if not configured_sources:
@@ -520,7 +549,7 @@ def _ingest(
 ) -> IngestReport:
     """``names``: the source name to report for a configured path that could not be expanded."""
     started = time.perf_counter()
-    report = IngestReport()
+    report = IngestReport(passed_over=[{"path": path, "reason": why} for path, why in expansion.passed_over])
     for item, problem in expansion.problems:
         name = (names or {}).get(item, item)
         failed = SourceReport(location=item, name=name, kind="unknown", status="error", errors=[str(problem)])

@@ -57,12 +57,25 @@ _MESSAGE_PREFIX_LEVELS: dict[str, str] = {
     "panic:": "CRITICAL",
 }
 _MESSAGE_PREFIXES = tuple(_MESSAGE_PREFIX_LEVELS)
+# All-capitals severity words that open a message: "api[5269]: ERROR payment declined".
+_CAPITAL_LEVELS = {
+    "TRACE": "TRACE", "DEBUG": "DEBUG", "INFO": "INFO", "NOTICE": "NOTICE", "WARN": "WARNING", "WARNING": "WARNING",
+    "ERROR": "ERROR", "ERR": "ERROR", "CRIT": "CRITICAL", "CRITICAL": "CRITICAL", "FATAL": "CRITICAL",
+    "EMERG": "CRITICAL", "PANIC": "CRITICAL", "INF": "INFO", "WRN": "WARNING", "DBG": "DEBUG",
+    "ERRO": "ERROR", "FTL": "CRITICAL", "TRC": "TRACE",
+}
 
 
 def level_from_message_prefix(message: str) -> str | None:
-    """'error: PAM: ...' -> 'ERROR'. Only an explicit leading severity word counts."""
+    """'error: PAM: ...' -> 'ERROR', 'ERROR payment declined' -> 'ERROR', '[WARN] disk 91%' -> 'WARNING'.
+
+    Only an explicit leading severity: a word followed by ':', an all-capitals word, or a bracketed one
+    ("Error" or "warning" opening a sentence is prose)."""
     if message.startswith(_MESSAGE_PREFIXES):
         return _MESSAGE_PREFIX_LEVELS[message[: message.index(":") + 1]]
+    # "ERROR", "[WARN]", "<INFO>" but not "Failed" or "[ 12.3]": the first two cased characters are capitals.
+    if message[:2].isupper():
+        return _CAPITAL_LEVELS.get(message[:14].split(" ", 1)[0].strip("[]<>:"))
     return None
 
 

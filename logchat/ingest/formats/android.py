@@ -55,3 +55,21 @@ class LogcatParser(ParserBase):
             self._last_stamp = stamp
             self._last_ts = ts
         return ParsedHeader(ts, _PRIORITIES[priority], None, tag or None, parse_pid(pid), message)
+
+
+# brief (`adb logcat -v brief`, older devices' default): "D/WindowManager( 1702): msg" - no time at all.
+_BRIEF = re.compile(r"([VDIWEFA])/([^(]*?) *\( *(\d+)\): ?(.*)", re.DOTALL)
+
+
+class LogcatBriefParser(ParserBase):
+    """Logcat's `brief` layout: priority, tag and pid; these lines carry no time."""
+
+    name = "android_brief"
+    __slots__ = ()
+
+    def parse(self, line: str) -> ParsedHeader | None:
+        match = _BRIEF.match(line)
+        if match is None:
+            return None
+        priority, tag, pid, message = match.groups()
+        return ParsedHeader(None, _PRIORITIES[priority], None, tag or None, parse_pid(pid), message)

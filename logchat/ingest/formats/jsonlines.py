@@ -11,9 +11,17 @@ from logchat.ingest.formats._shared import ParserBase, pid_value
 from logchat.ingest.levels import level_from_syslog_severity, normalize_level
 from logchat.ingest.timestamps import TimeContext, epoch_to_utc
 
-_TIME_KEYS = ("time", "timestamp", "ts", "@timestamp", "t", "datetime", "date", "asctime", "when")
-_LEVEL_KEYS = ("level", "lvl", "severity", "levelname", "loglevel", "log_level", "log.level", "severityText")
-_MESSAGE_KEYS = ("msg", "message", "log", "text", "event", "MESSAGE", "@message")
+_TIME_KEYS = ("time", "timestamp", "ts", "@timestamp", "t", "datetime", "date", "asctime", "when", "@t", "instant",
+              "timestamp_ns", "time_unix_nano", "timeUnixNano", "observed_time_unix_nano", "_time", "eventTime",
+              "log_time", "logtime")
+_LEVEL_KEYS = ("level", "lvl", "severity", "levelname", "loglevel", "log_level", "log.level", "severityText",
+               "severity_text", "@l", "level_name", "levelName")
+# OpenTelemetry severity numbers: 1-4 TRACE, 5-8 DEBUG, 9-12 INFO, 13-16 WARN, 17-20 ERROR, 21-24 FATAL.
+_SEVERITY_NUMBER_KEYS = ("severity_number", "severityNumber", "SeverityNumber")
+_OTEL_LEVELS = ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_MESSAGE_KEYS = ("msg", "message", "log", "text", "event", "MESSAGE", "@message", "@m", "@mt", "body", "Body")
+# Time keys by their ending, for records that use none of the names above: created_at, eventTimestamp.
+_TIME_SUFFIXES = ("_at", "Timestamp", "_timestamp", "_time")
 _HOST_KEYS = ("host", "hostname", "_HOSTNAME", "host.name", "node")
 _PROCESS_KEYS = ("logger", "name", "component", "service", "logger_name", "app", "SYSLOG_IDENTIFIER")
 _PID_KEYS = ("pid", "_PID", "process_id", "process.pid")
@@ -38,6 +46,8 @@ def _time_value(value: Any, ctx: TimeContext) -> datetime | None:
     if isinstance(value, int | float):
         return epoch_to_utc(value)
     if isinstance(value, dict):  # {"$date": ...} (MongoDB) or {"seconds": .., "nanos": ..}
+        if "epochSecond" in value:  # log4j2's JsonLayout "instant"
+            value = {"seconds": value["epochSecond"], "nanos": value.get("nanoOfSecond", 0)}
         seconds, nanos = value.get("seconds"), value.get("nanos", 0)
         if _is_number(seconds) and _is_number(nanos) and abs(nanos) < 10**9:
             if not nanos:
@@ -116,6 +126,9 @@ class JsonLinesParser(ParserBase):
                 ts = None
         if ts is None:
             key, value = _first(record, _TIME_KEYS)
+            if key is None:
+                key = next((name for name in record if name.endswith(_TIME_SUFFIXES)), None)
+                value = record.get(key) if key is not None else None
             if key is not None:
                 used.add(key)
                 ts = _time_value(value, self.ctx)
@@ -125,6 +138,11 @@ class JsonLinesParser(ParserBase):
         if key is not None:
             used.add(key)
             level = _level_value(value)
+        elif (number_key := next((name for name in _SEVERITY_NUMBER_KEYS if name in record), None)) is not None:
+            used.add(number_key)
+            number = record[number_key]
+            if isinstance(number, int) and not isinstance(number, bool) and 1 <= number <= 24:
+                level = _OTEL_LEVELS[(number - 1) // 4]
         elif isinstance(record.get("log"), dict) and "level" in record["log"]:
             level = _level_value(record["log"]["level"])
         elif "PRIORITY" in record:

@@ -32,6 +32,9 @@ _ISO = re.compile(
 )
 
 
+_SEVERITY_FIELD = re.compile(r"(?:Em|Al|Cr|Er|Wa|No|In|Db)\((\d{1,3})\)")
+
+
 class Rfc3164Parser(ParserBase):
     """Traditional syslog files (/var/log/syslog, auth.log, messages, macOS system.log).
 
@@ -61,6 +64,8 @@ class Rfc3164Parser(ParserBase):
                     return None
             pri, stamp, host, tag, pid, message = match.groups()
             iso = stamp[0].isdigit()
+            if iso and host[0] == "[":  # "2026-12-03T13:16:01.123Z [INFO]  core: ..." is not syslog (hclog)
+                return None
         if stamp == self._last_stamp:
             ts = self._last_ts
         else:
@@ -71,6 +76,10 @@ class Rfc3164Parser(ParserBase):
             level = level_from_syslog_priority(int(pri))
         else:
             level = level_from_message_prefix(message)
+        if host[-1] == ")" and (severity := _SEVERITY_FIELD.fullmatch(host)) is not None:
+            # VMware ESXi writes "In(14)" (a syslog priority) where other syslogs write the host.
+            level = level_from_syslog_priority(int(severity.group(1)))
+            host = None
         return ParsedHeader(ts, level, host, tag, parse_pid(pid), message)
 
     def _yearless(self, stamp: str) -> datetime | None:

@@ -123,10 +123,13 @@ class _TerminalListener:
 def _answer_one(app: AppContext, request: AskRequest, json_output: bool) -> None:
     import time
 
-    from logchat.services import usage
+    from logchat.redaction import mask_secrets
+    from logchat.services import audit, usage
     from logchat.services.ask import ask
 
     listener = _TerminalListener(stream_tokens=not json_output, quiet=app.quiet or json_output)
+    # The question (never the answer) in the audit trail, as the daemon records its questions.
+    audit.record(app.store, "ask", target=request.session, detail={"question": mask_secrets(request.question)})
     started = time.perf_counter()
     result = ask(app.store, app.settings, request, listener=listener)  # type: ignore[arg-type]
     usage.record_answer(app.store, result, front_end="cli", total_ms=(time.perf_counter() - started) * 1000)

@@ -49,3 +49,12 @@ def test_audit_list_export_and_verify(tmp_path: Path) -> None:
     broken = logchat(data, "audit", "verify", "--json")
     assert broken.returncode == 1
     assert json.loads(broken.stdout)["broken_at"] == 3
+
+
+def test_a_question_asked_on_the_command_line_is_in_the_trail(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert logchat(data, "index", str(Path(__file__).parents[2] / "logchat" / "examples")).returncode == 0
+    assert logchat(data, "ask", "--no-llm", "why did sshd reject token=abc123secret logins?").returncode == 0
+    entries = json.loads(logchat(data, "audit", "list", "--json", "--action", "ask").stdout)["entries"]
+    assert [(e["actor"], e["detail"]) for e in entries] == [
+        (f"os:{getpass.getuser()}", {"question": "why did sshd reject token=*** logins?"})]

@@ -186,6 +186,45 @@ class LoggingSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+class MetricsSettings(_Section):
+    """`/metrics` of `logchat serve`, for Prometheus (docs/operations.md)."""
+
+    # false: no /metrics (404) and no request counting.
+    enabled: bool = True
+    # None: served on the daemon's own port. A number: on a listener of its own instead (plain HTTP,
+    # at ``host``, default serve.host), so the API port need not be reachable by the scrapers.
+    port: int | None = Field(default=None, ge=0, le=65535)
+    # The address of that listener (None: serve.host).
+    host: str | None = None
+    # Who may scrape: anyone ("open"); the holder of ``token`` or of an admin's access token ("token");
+    # clients from ``allow_addresses`` ("addresses", CIDR blocks).
+    access: Literal["open", "token", "addresses"] = "open"
+    # With access = "token": the static bearer token scrapers send.
+    token: SecretStr | None = None
+    # With access = "addresses": the CIDR blocks of the clients allowed.
+    allow_addresses: list[str] = Field(default_factory=list)
+    # Store-wide values (events, templates, lag...) are read from the database at most this often.
+    store_cache_seconds: float = Field(default=10.0, ge=0)
+
+    @field_validator("allow_addresses")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an address or CIDR block (e.g. 10.0.0.0/8)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _access_complete(self) -> MetricsSettings:
+        if self.access == "addresses" and not self.allow_addresses:
+            raise ValueError('access = "addresses" needs allow_addresses (CIDR blocks)')
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LOGCHAT_",
@@ -205,6 +244,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     # Where the values came from; not a setting.
     config_file: Path | None = Field(default=None, exclude=True)

@@ -46,6 +46,11 @@ def main_callback(
         overrides["database"] = {"url": database_url}
     ctx.obj = AppContext(config_file=config, overrides=overrides, quiet=quiet, debug=debug)
     ctx.call_on_close(ctx.obj.close)
+    from logchat.observability import tracing
+
+    if tracing.wanted():  # the OTEL_* variables ask for traces (docs/operations.md); else nothing is loaded
+        tracing.setup()
+        ctx.call_on_close(tracing.shutdown)
 
 
 def _register() -> None:

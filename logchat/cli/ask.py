@@ -121,10 +121,15 @@ class _TerminalListener:
 
 
 def _answer_one(app: AppContext, request: AskRequest, json_output: bool) -> None:
+    import time
+
+    from logchat.services import usage
     from logchat.services.ask import ask
 
     listener = _TerminalListener(stream_tokens=not json_output, quiet=app.quiet or json_output)
+    started = time.perf_counter()
     result = ask(app.store, app.settings, request, listener=listener)  # type: ignore[arg-type]
+    usage.record_answer(app.store, result, front_end="cli", total_ms=(time.perf_counter() - started) * 1000)
     if json_output:
         print_json(result.to_dict())
         return

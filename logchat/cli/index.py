@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -60,6 +61,10 @@ def reload(
     until: Annotated[str | None, typer.Option("--until", help="Keep only events before this time.")] = None,
     wait: Annotated[float | None, typer.Option("--wait", help="Seconds to wait for a running index.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
+    metrics_file: Annotated[
+        Path | None,
+        typer.Option("--metrics-file", help="Write the ingestion metrics here for node_exporter's textfile collector."),
+    ] = None,
 ) -> None:
     """Ingest what is new in every configured source: [[sources]] of logchat.toml, then those added with
     `logchat sources add`. Cron and CI friendly.
@@ -67,11 +72,15 @@ def reload(
     Exit code 0 when every source was read, 1 if any failed, 2 for a usage or config error.
 
     Example: logchat reload --since 2026-11-01 --until "2026-11-02 06:00" --json
+
+    Example: logchat --quiet reload --metrics-file /var/lib/node_exporter/textfile/logchat.prom
     """
     from logchat.services.ingest import reload_sources
 
     app: AppContext = ctx.obj
     window = _window(app, since, until)
+    if metrics_file is not None:
+        _check_metrics_file(metrics_file)
     store = app.open_store(for_writing=True)
     report = _with_progress(
         app,
@@ -79,8 +88,33 @@ def reload(
         lambda progress: reload_sources(store, app.settings, window=window, progress=progress, wait_seconds=wait),
     )
     _audit_reload(store, report, since, until)
+    written = _write_metrics(app, report, metrics_file) if metrics_file is not None else True
     vectors = _update_vectors(app, report, rebuild=False)
     _render(app, report, json_output, vectors)
+    if not written:
+        raise typer.Exit(1)
+
+
+def _check_metrics_file(path: Path) -> None:
+    from logchat.errors import UsageError
+
+    if path.is_dir():
+        raise UsageError(f"--metrics-file {path}: a directory; name a file such as {path / 'logchat.prom'}")
+    if not path.parent.is_dir():
+        raise UsageError(f"--metrics-file {path}: the directory {path.parent} does not exist")
+
+
+def _write_metrics(app: AppContext, report: IngestReport, path: Path) -> bool:
+    """After the sources were read: a file that cannot be written is reported (exit 1), what was
+    read stays stored."""
+    from logchat.observability.metrics import write_ingest_textfile
+
+    try:
+        write_ingest_textfile(path, report, app.settings, app.store)
+    except OSError as exc:
+        typer.echo(f"logchat: error: --metrics-file {path}: {exc.strerror or exc}", err=True)
+        return False
+    return True
 
 
 def _audit_reload(store: Store, report: IngestReport, since: str | None, until: str | None) -> None:

@@ -20,16 +20,29 @@ def stat(
     host: Annotated[list[str] | None, typer.Option("--host", help="Host name.")] = None,
     top: Annotated[int, typer.Option("--top", min=1, max=1000, help="Rows per table.")] = 10,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    usage: Annotated[bool, typer.Option("--usage", help="How logchat is used: questions, users, latency.")] = False,
+    user: Annotated[str | None, typer.Option("--user", help="With --usage: one user (account or os:NAME).")] = None,
 ) -> None:
     """Show counts by level, source, host and process, a time histogram and the top patterns.
 
+    With --usage: questions per day and per user, latency percentiles, model share, unanswered and
+    most asked questions (docs/usage.md).
+
     Example: logchat stat --since "2 hours ago" --level error --source nginx --json
+
+    Example: logchat stat --usage --since 7d --json
     """
     from logchat.services.stats import StatQuery, compute_stats, resolve_level
     from logchat.services.timeparse import parse_cli_window
 
     app: AppContext = ctx.obj
     start, end = parse_cli_window(since, until, app.settings.ingest.default_timezone)
+    if usage or user is not None:
+        from logchat.cli.usage_report import show_usage
+
+        show_usage(app, start, end, user=user, top=top, json_output=json_output, usage=usage,
+                   event_filters=bool(level or source or host))
+        return
     query = StatQuery(
         since=start,
         until=end,

@@ -22,6 +22,7 @@ from logchat.daemon.scheduler import background_jobs
 
 if TYPE_CHECKING:
     from logchat.config import Settings
+    from logchat.observability.metrics import DaemonMetrics
     from logchat.services.auth import AccessMode, AuthService
     from logchat.storage.db import Store
 
@@ -51,12 +52,19 @@ class Services:
     # wait in its queue, holding no thread.
     answers: ThreadPoolExecutor = field(init=False)
     questions: QuestionQuota = field(init=False)
+    # Prometheus metrics, in a registry of this application's own (observability/metrics.py).
+    metrics: DaemonMetrics = field(init=False)
 
     def __post_init__(self) -> None:
+        from logchat.daemon import metrics
+        from logchat.observability.metrics import DaemonMetrics
+
         self.executor = ThreadPoolExecutor(self.settings.serve.worker_threads, "logchat-worker")
         self.answers = ThreadPoolExecutor(self.settings.serve.answer_threads, "logchat-answer")
         self.questions = QuestionQuota(self.settings.serve.questions_per_user)
         self.rate_limiter = make_rate_limiter(self.settings)
+        self.metrics = DaemonMetrics()
+        metrics.install(self)
 
     def close(self) -> None:
         self.answers.shutdown(wait=True, cancel_futures=True)
@@ -94,7 +102,10 @@ def create_app(
     settings: Settings, services: Services | None = None, *, allow_no_users: bool = False
 ) -> web.Application:
     """The daemon's application. Without ``services`` they are built (and closed) with the app."""
-    app = web.Application(middlewares=MIDDLEWARES, client_max_size=MAX_BODY_BYTES)
+    from logchat.daemon import metrics
+
+    counting = [metrics.count_requests] if settings.metrics.enabled else []
+    app = web.Application(middlewares=[*counting, *MIDDLEWARES], client_max_size=MAX_BODY_BYTES)
 
     async def own_services(app: web.Application) -> AsyncIterator[None]:
         built = services or await asyncio.get_running_loop().run_in_executor(
@@ -109,6 +120,7 @@ def create_app(
     chat_socket.setup(app)
     # Reload jobs and the scheduler: after the services, so that they stop before the services close.
     app.cleanup_ctx.append(background_jobs)
+    app.cleanup_ctx.append(metrics.own_listener)
     add_routes(app, ENDPOINTS)
     # The pages' scripts and styles: files of the package, never a directory listing.
     app.router.add_static("/static/", Path(__file__).parent / "web", show_index=False, follow_symlinks=False)

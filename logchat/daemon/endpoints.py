@@ -58,6 +58,8 @@ class Endpoint:
     # A bucket of daemon/ratelimit.py ("login", "ask", "reload"): counted per user, or per client
     # address for callers without an account.
     rate_limit: str | None = None
+    # A route that answers something other than JSON (/metrics): its media type, for the OpenAPI document.
+    content_type: str | None = None
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -66,7 +68,7 @@ ENDPOINTS: list[Endpoint] = []
 def endpoint(
     method: str, path: str, *, access: str, summary: str, tag: str, body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None, response: type[BaseModel] | None = None, status: int = 200,
-    streams: bool = False, rate_limit: str | None = None,
+    streams: bool = False, rate_limit: str | None = None, content_type: str | None = None,
 ) -> Callable[[Handler], Handler]:
     """Declare a route; the module that holds it must be imported by daemon/routes/__init__.py."""
     if access not in (PUBLIC, SIGNED_IN, TOKEN_HOLDER):
@@ -77,7 +79,8 @@ def endpoint(
 
     def register(handler: Handler) -> Handler:
         ENDPOINTS.append(
-            Endpoint(method, path, handler, access, summary, tag, body, query, response, status, streams, rate_limit)
+            Endpoint(method, path, handler, access, summary, tag, body, query, response, status, streams, rate_limit,
+                     content_type)
         )
         return handler
 

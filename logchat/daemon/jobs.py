@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -144,6 +145,8 @@ class RunStats:
     last_error: str | None = None
     last_detail: str | None = None
     runs: int = 0
+    # Told (name, outcome, seconds) of every run: the daemon's metrics.
+    listener: Callable[[str, str, float], None] | None = field(default=None, repr=False)
 
     def record(self, started: datetime, seconds: float, outcome: str, detail: str | None) -> None:
         self.last_run, self.last_duration_seconds, self.last_outcome = started, round(seconds, 3), outcome
@@ -151,6 +154,8 @@ class RunStats:
         if outcome == FAILED:
             self.last_error = detail
         self.runs += 1
+        if self.listener is not None:
+            self.listener(self.name, outcome, seconds)
 
 
 class JobRegistry:
@@ -214,10 +219,17 @@ class JobRegistry:
     async def _run_reload(self, services: Services, job: Job, window: TimeWindow | None) -> None:
         from logchat.services.ingest import reload_sources
 
-        listener = _JobProgressListener(job)
+        ingest_metrics = services.metrics.ingest
+        # Lines, bytes and events are counted per source as each batch commits.
+        listener = ingest_metrics.observer(services.settings, _JobProgressListener(job))
         try:
-            report = await in_pool(services, reload_sources, services.store, services.settings, window=window,
-                                   progress=listener, reader_process=False)
+            try:
+                report = await in_pool(services, reload_sources, services.store, services.settings, window=window,
+                                       progress=listener, reader_process=False)
+            except BaseException:
+                ingest_metrics.record_failed_run()
+                raise
+            ingest_metrics.record_run(report, services.settings)
             vectors = await self._refresh_vectors(services, report)
         except LogchatError as exc:
             self._finish(job, FAILED, error={"code": exc.code, "message": exc.message})

@@ -49,7 +49,7 @@ def _request_id(request: web.Request) -> str:
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
     """The request id, and one access-log line (route template, not the URL: a query string may hold
     a question)."""
-    from logchat.observability import logs
+    from logchat.observability import logs, tracing
 
     request_id = _request_id(request)
     request[REQUEST_ID_KEY] = request_id
@@ -58,8 +58,12 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     started = time.perf_counter()
     # Every line logged while this request is handled (here, in its tasks and in the worker threads
     # it uses) names the request; the endpoint adds the user once the token is checked.
-    with logs.bound(request_id=request_id, route=route):
+    with logs.bound(request_id=request_id, route=route), \
+            tracing.span(f"{request.method} {route}", server=True, **{
+                "http.request.method": request.method, "http.route": route}) as span:
         response = await handler(request)
+        if span is not None:
+            span.set_attribute("http.response.status_code", response.status)
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
         access_log.info("%s %s %s %.1fms", request.method, route, response.status, duration_ms,
                         extra={"status": response.status, "method": request.method, "duration_ms": duration_ms,

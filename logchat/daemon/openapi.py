@@ -92,6 +92,8 @@ def _operation(spec: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
         success = {"description": "No content"}
     elif spec.response is not None:
         success["content"] = {"application/json": {"schema": _schema(spec.response, schemas, mode="serialization")}}
+    if spec.content_type is not None:
+        success["content"] = {spec.content_type: {"schema": {"type": "string"}}}
     if spec.streams:
         success.setdefault("content", {})["text/event-stream"] = {"schema": SSE_EVENT}
     responses: dict[str, Any] = {str(spec.status): success}

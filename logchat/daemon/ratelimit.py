@@ -42,6 +42,8 @@ class RateLimiter:
     def __init__(self, limits: dict[str, int], *, clock: Callable[[], float] = time.time) -> None:
         self.limits = limits
         self._clock = clock
+        # Told the bucket of every refused hit (the daemon's metrics count them).
+        self.on_reject: Callable[[str], None] | None = None
 
     def check(self, bucket: str, subject: str) -> None:
         """Count one hit; RateLimited when it is over the bucket's limit."""
@@ -52,6 +54,8 @@ class RateLimiter:
         window = int(now // WINDOW_SECONDS)
         if self._count(f"{bucket}:{subject}:{window}", WINDOW_SECONDS) > limit:
             retry_after = (window + 1) * WINDOW_SECONDS - now
+            if self.on_reject is not None:
+                self.on_reject(bucket)
             raise RateLimited(f"too many {bucket} requests: at most {limit} a minute", retry_after=retry_after)
 
     def _count(self, key: str, ttl: int) -> int:

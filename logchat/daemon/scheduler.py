@@ -149,6 +149,8 @@ async def background_jobs(app: web.Application) -> AsyncIterator[None]:
     registry = JobRegistry()
     app[JOBS] = registry
     scheduler = start_scheduler(app[SERVICES], registry)
+    for stats in registry.stats.values():
+        stats.listener = app[SERVICES].metrics.observe_job
     app[SCHEDULER] = scheduler
     try:
         yield

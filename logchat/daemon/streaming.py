@@ -21,6 +21,7 @@ from logchat.services.ask import AskListener
 if TYPE_CHECKING:
     from logchat.config import Settings
     from logchat.daemon.app import Services
+    from logchat.observability.metrics import DaemonMetrics
     from logchat.services.ask import AskRequest, AskResult
     from logchat.storage.db import Store
 
@@ -41,10 +42,13 @@ class Relay(AskListener):
     """Carries what the worker thread hears to the event loop (``queue``, for a stream) and stops the
     model when nobody waits for the answer any more or its time is up."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Any] | None, seconds: float) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Any] | None, seconds: float,
+                 metrics: DaemonMetrics | None = None, front_end: str = "http") -> None:
         self.loop = loop
         self.queue = queue
         self.seconds = seconds
+        self.metrics = metrics  # counts the question when it is done
+        self.front_end = front_end  # http or ws, for the usage records
         self.deadline = float("inf")
         self.abandoned = threading.Event()
 
@@ -79,20 +83,27 @@ def answer(store: Store, settings: Settings, request: AskRequest, relay: Relay) 
     """The worker's job: the answer, or None when its client left before it was done."""
     from dataclasses import replace
 
+    from logchat.errors import LogchatError
     from logchat.redaction import mask_secrets
     from logchat.services import audit
     from logchat.services.ask import ask
 
+    started = time.perf_counter()
+    outcome: AskResult | None = None
+    timed_out = False
+    error_code: str | None = "abandoned"
     try:
         if relay.abandoned.is_set():
             return None  # the client left while the answer waited for a worker
         # The question, not the answer, as the person asking typed it (with any secret in it masked).
         audit.record(store, "ask", target=request.session, detail={"question": mask_secrets(request.question)})
         relay.start()
+        worked_from = time.perf_counter()
         try:
-            return ask(store, settings, request, relay)
+            outcome = _recorded(store, ask(store, settings, request, relay), relay, worked_from)
+            return outcome
         except AnswerTimedOut:
-            pass
+            timed_out = True
         # Same retrieval, no model: what `ask` gives whenever the model fails mid-answer.
         message = f"the model was still writing after {relay.seconds:g} s; extractive answer"
         relay.deadline = float("inf")
@@ -100,11 +111,30 @@ def answer(store: Store, settings: Settings, request: AskRequest, relay: Relay) 
         outcome.data["llm_error"] = message
         outcome.data["notices"].insert(0, message)
         relay.on_notice(message)
-        return outcome
+        return _recorded(store, outcome, relay, worked_from)
     except AnswerAbandoned:
         return None
+    except LogchatError as exc:
+        error_code = exc.code
+        raise
+    except Exception:
+        error_code = "internal_error"
+        raise
     finally:
         relay.send("done", None)
+        if relay.metrics is not None:
+            relay.metrics.observe_answer(
+                outcome.data if outcome is not None else None, outcome.usage if outcome is not None else {},
+                seconds=time.perf_counter() - started, timed_out=timed_out, error_code=error_code,
+            )
+
+
+def _recorded(store: Store, outcome: AskResult, relay: Relay, started: float) -> AskResult:
+    from logchat.services import usage
+
+    # Timed from when a worker took the answer: the wait for a free worker is not the answer's.
+    usage.record_answer(store, outcome, front_end=relay.front_end, total_ms=(time.perf_counter() - started) * 1000)
+    return outcome
 
 
 @dataclass(frozen=True)
@@ -113,7 +143,8 @@ class AnswerEvent:
     data: Any
 
 
-async def answer_events(services: Services, request: AskRequest) -> AsyncIterator[AnswerEvent]:
+async def answer_events(services: Services, request: AskRequest, front_end: str = "ws"
+                        ) -> AsyncIterator[AnswerEvent]:
     """Tokens (text) and notices as they come, then one ``answer`` event (the `ask --json` contract) or
     one ``error`` event carrying the LogchatError. A consumer that stops early abandons the answer:
     the worker stops the model at its next token."""
@@ -121,7 +152,7 @@ async def answer_events(services: Services, request: AskRequest) -> AsyncIterato
 
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Any] = asyncio.Queue()
-    relay = Relay(loop, queue, answer_seconds(services.settings))
+    relay = Relay(loop, queue, answer_seconds(services.settings), services.metrics, front_end)
     from logchat.observability.logs import carry
 
     job = loop.run_in_executor(services.answers, carry(answer, services.store, services.settings, request, relay))

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import uuid
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -23,7 +24,7 @@ from logchat.daemon.commands import Conversation
 from logchat.daemon.endpoints import PUBLIC, Call, endpoint
 from logchat.daemon.pool import in_pool
 from logchat.errors import LogchatError, TokenInvalid
-from logchat.observability import logs
+from logchat.observability import logs, tracing
 from logchat.observability.audit import Actor, act_as
 
 if TYPE_CHECKING:
@@ -75,11 +76,20 @@ async def chat_socket(call: Call) -> web.StreamResponse:
     socket = ChatSocket(call.request.app, call.services, ws, _token_from_protocol(call.request))
     socket.ws_remote = call.request.remote
     call.request.app[SOCKETS].add(socket)
+    call.services.metrics.ws_connections.inc()
+    call.services.metrics.ws_open.inc()
     try:
         await socket.run()
     finally:
+        call.services.metrics.ws_open.dec()
         call.request.app[SOCKETS].discard(socket)
     return ws
+
+
+async def _traced(name: str, work: Coroutine[Any, Any, None]) -> None:
+    """``work`` inside a span of its own: a chat question is a request of its own in a trace too."""
+    with tracing.span(name, server=True, new_trace=True):
+        await work
 
 
 def _token_from_protocol(request: web.Request) -> str | None:
@@ -116,6 +126,7 @@ class ChatSocket:
             if self.ws.closed:
                 return
             await self.ws.send_str(json.dumps(frame, default=str, ensure_ascii=False))
+            self.services.metrics.ws_frames_out.labels(str(frame.get("type", "other"))).inc()
 
     async def close(self, code: int, message: str) -> None:
         if not self.ws.closed:
@@ -149,6 +160,7 @@ class ChatSocket:
             except TimeoutError:
                 await self.close(CLOSE_UNAUTHENTICATED, "sign in first: send {\"type\": \"auth\", \"token\": …}")
                 return False
+            self._count_received(message)
             frame = _json(message.data) if message.type == WSMsgType.TEXT else None
             if not isinstance(frame, dict) or frame.get("type") != "auth" or not isinstance(frame.get("token"), str):
                 await self.close(CLOSE_UNAUTHENTICATED, "the first frame must be {\"type\": \"auth\", \"token\": …}")
@@ -179,6 +191,7 @@ class ChatSocket:
 
     async def _serve(self) -> None:
         async for message in self.ws:
+            self._count_received(message)
             if message.type != WSMsgType.TEXT:
                 if message.type == WSMsgType.BINARY:
                     self.send({"type": "error", "id": None, "code": "bad_frame", "message": "frames are JSON text"})
@@ -186,6 +199,10 @@ class ChatSocket:
             if not await self._check_token():
                 return
             self._dispatch(_json(message.data))
+
+    def _count_received(self, message: Any) -> None:
+        if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+            self.services.metrics.ws_frames_in.inc()
 
     def _dispatch(self, frame: Any) -> None:
         frame_id = frame.get("id") if isinstance(frame, dict) and isinstance(frame.get("id"), str) else None
@@ -209,9 +226,10 @@ class ChatSocket:
         quota = self.services.questions
         quota.take(account)  # TooManyQuestions is an error frame; the socket stays usable
         work = self._command(frame) if frame.question.startswith("/") else self._answer(frame)
-        # Each question is a request of its own: its frames and log lines carry its id.
+        # Each question is a request of its own: its frames, log lines and trace carry its id.
+        kind = "chat command" if frame.question.startswith("/") else "chat question"
         with logs.bound(request_id=uuid.uuid4().hex):
-            task = asyncio.create_task(work)
+            task = asyncio.create_task(_traced(kind, work))
         self.tasks.add(task)
 
         def finished(done: asyncio.Task[None]) -> None:

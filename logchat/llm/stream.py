@@ -38,6 +38,11 @@ class StreamResult:
     error: str | None
     first_token_ms: float | None
     total_ms: float
+    # Why it failed, in one word (connect, connect_timeout, timeout, dropped, response, ended_early, other).
+    failure_kind: str | None = None
+    # Token counts as the model server reports them (Ollama's final object); None when it does not.
+    input_tokens: int | None = None
+    output_tokens: int | None = None
 
 
 def stream_answer(
@@ -54,12 +59,15 @@ def stream_answer(
     pieces: list[str] = []
     finished_normally = False
     error: str | None = None
+    failure_kind: str | None = None
+    usage: dict[str, Any] = {}
     stream: Any = None
     try:
         stream = model.stream(list(messages))
         for chunk in stream:
             if _is_final_ollama_chunk(chunk):
                 finished_normally = True
+            usage = getattr(chunk, "usage_metadata", None) or usage
             token = chunk.text
             if not token:
                 continue
@@ -74,6 +82,7 @@ def stream_answer(
         raise failed.original from None
     except Exception as exc:
         error = describe_model_error(exc, model)
+        failure_kind = _failure_kind(exc)
         if not _is_expected_failure(exc):
             # The message only: a traceback quotes the exception, which may hold the server's credentials.
             log.warning("chat model failed unexpectedly: %s", error)
@@ -86,6 +95,7 @@ def stream_answer(
     if error is None and _speaks_ollama(model) and not finished_normally:
         # The connection ended cleanly but without Ollama's final "done" object.
         error = "the model server ended the answer early"
+        failure_kind = "ended_early"
     total_ms = (time.perf_counter() - started) * 1000
     return StreamResult(
         text="".join(pieces),
@@ -93,6 +103,9 @@ def stream_answer(
         error=error,
         first_token_ms=first_token_ms,
         total_ms=total_ms,
+        failure_kind=failure_kind,
+        input_tokens=usage.get("input_tokens"),
+        output_tokens=usage.get("output_tokens"),
     )
 
 

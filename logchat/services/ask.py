@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from logchat.config import Settings
 from logchat.errors import UsageError
+from logchat.observability import tracing
 from logchat.redaction import mask_secrets, mask_tree, redact_url
 from logchat.retrieval import fulltext
 from logchat.retrieval.question import QuestionFilters, normalise_levels, parse_question
@@ -102,6 +103,9 @@ class AskResult:
     data: dict[str, Any]
     evidence_by_id: dict[str, dict[str, Any]]
     streamed: bool = False  # the answer's tokens went to AskListener.on_token as they arrived
+    # What the metrics count of the model call, outside the `ask --json` object: llm_attempted,
+    # llm_failure (a kind: unreachable, timeout, connect, ...), tokens_in, tokens_out.
+    usage: dict[str, Any] = field(default_factory=dict)
 
     @property
     def mode(self) -> str:
@@ -646,16 +650,19 @@ def _filters_text(scope: _Scope, retrieval: _Retrieval, result: dict[str, Any]) 
 
 def _llm_answer(
     settings: Settings, scope: _Scope, retrieval: _Retrieval, result: dict[str, Any], patterns: list[dict[str, Any]],
-    evidence: list[dict[str, Any]], history: str | None, listener: AskListener,
+    evidence: list[dict[str, Any]], history: str | None, listener: AskListener, usage: dict[str, Any],
 ) -> tuple[dict[str, Any] | None, str | None, float]:
-    """(answer fields, failure notice, milliseconds spent). None fields mean: fall back to extractive."""
+    """(answer fields, failure notice, milliseconds spent). None fields mean: fall back to extractive.
+    ``usage`` is filled with what the metrics count (AskResult.usage)."""
     from logchat.llm.citations import check_citations
     from logchat.llm.models import check_reachable, make_chat_model, ollama_base_url
     from logchat.llm.prompts import build_messages
     from logchat.llm.stream import stream_answer
 
     started = time.perf_counter()
+    usage["llm_attempted"] = True
     if not check_reachable(settings.llm):
+        usage["llm_failure"] = "unreachable"
         is_ollama = settings.llm.provider.strip().lower() == "ollama"
         where = redact_url(ollama_base_url(settings.llm)) if is_ollama else settings.llm.provider
         return None, f"no LLM reachable at {where}; extractive answer", (time.perf_counter() - started) * 1000
@@ -673,6 +680,10 @@ def _llm_answer(
     )
     streamed = stream_answer(model, messages, listener.on_token)
     elapsed = (time.perf_counter() - started) * 1000
+    usage["tokens_in"] = streamed.input_tokens
+    usage["tokens_out"] = streamed.output_tokens
+    if streamed.failure_kind is not None:
+        usage["llm_failure"] = streamed.failure_kind
     if not streamed.completed:
         listener.on_llm_failed(streamed.error or "the model failed")
         return None, f"{streamed.error or 'the model failed'}; extractive answer", elapsed
@@ -745,11 +756,13 @@ def _stored_filters(scope: _Scope, retrieval: _Retrieval) -> dict[str, Any]:
 # --- the use case -------------------------------------------------------------------------------------
 
 
+@tracing.traced("ask")
 def ask(store: Store, settings: Settings, request: AskRequest, listener: AskListener | None = None) -> AskResult:
     """Answer one question; see the module docstring and docs/ask.md for the output."""
     listener = listener or AskListener()
     notices: list[str] = []
     started = time.perf_counter()
+    started_ns = time.time_ns()
     if request.levels:
         normalise_levels(request.levels)  # a bad --level is a usage error before any work
     session_name = None
@@ -761,6 +774,8 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
     known = _known_values(store, settings)
     scope = _parse(store, settings, request, known, previous)
     parsed_at = time.perf_counter()
+    parsed_ns = time.time_ns()
+    tracing.record_span("ask.parse", started_ns, parsed_ns)
 
     vectors = _vector_side(store, settings, notices)
     with store.session() as session:
@@ -779,6 +794,8 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
                     templates={p.template_id for p in retrieval.aggregate.patterns if p.template_id is not None},
                     within=search_repo.matched_ids() if retrieval.materialised else None,
                 )  # fmt: skip
+        retrieved_ns = time.time_ns()
+        tracing.record_span("ask.retrieve", parsed_ns, retrieved_ns, **{"logchat.matched": retrieval.aggregate.total})
         conditions = _conditions(session, scope, retrieval)
         shown = retrieval.aggregate.patterns[: settings.retrieval.top_patterns]
         wants_values = scope.filters.entity is not None or scope.filters.intent == "top"
@@ -795,6 +812,7 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
         evidence = _evidence_items(session, evidence_ids, retrieval)
         patterns = _pattern_dicts(shown, per_pattern)
     retrieved_at = time.perf_counter()
+    tracing.record_span("ask.aggregate", retrieved_ns, time.time_ns(), **{"logchat.patterns": len(patterns)})
 
     extractive = _extractive_answer(scope, retrieval, result, patterns, evidence, len(leading))
     mode, answer, citations = "extractive", extractive, _extract(extractive)
@@ -803,6 +821,7 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
     first_token_ms = None
     streamed = False
     llm_error: str | None = None
+    usage: dict[str, Any] = {}
     if not request.use_llm:
         pass
     elif settings.llm.provider.strip().lower() == "none":
@@ -811,10 +830,13 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
         notices.append("nothing matched, so no model was asked")
     else:
         counting = _CountingListener(listener)
-        answered, failure, llm_ms = _llm_answer(
-            settings, scope, retrieval, result, patterns, evidence, history, counting
-        )
+        with tracing.span("ask.llm", **{"gen_ai.request.model": settings.llm.model}):
+            answered, failure, llm_ms = _llm_answer(
+                settings, scope, retrieval, result, patterns, evidence, history, counting, usage
+            )
         streamed = counting.tokens > 0
+        if usage.get("tokens_out") is None and counting.tokens:
+            usage["tokens_out"] = counting.tokens  # a server that reports no counts: its chunks
         if answered is None:
             llm_error = failure
             notices.append(failure or "the model failed; extractive answer")
@@ -882,7 +904,7 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
     # One pass over everything returned: whatever a new field carries, no secret leaves the service.
     data = mask_tree(data)
     evidence_by_id = {item["id"]: item for item in data["evidence"]}
-    return AskResult(data=data, evidence_by_id=evidence_by_id, streamed=streamed)
+    return AskResult(data=data, evidence_by_id=evidence_by_id, streamed=streamed, usage=usage)
 
 
 def _record_turn(store: Store, name: str, owner: int | None, **turn: Any) -> None:

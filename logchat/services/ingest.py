@@ -24,6 +24,7 @@ from logchat.ingest import sources as src
 from logchat.ingest.parallel import ReaderProcess, can_fork
 from logchat.ingest.pipeline import Batch, BatchPlan, produce_batches
 from logchat.ingest.templates import TemplateMiner
+from logchat.observability import tracing
 from logchat.storage import ingest_writer as writer
 from logchat.storage.db import Store
 from logchat.storage.locks import close_inherited_locks, ingest_lock
@@ -397,7 +398,8 @@ class Ingester:
     ) -> None:
         """Write one batch with its checkpoint. ``start`` is (offset, line) where this run began."""
         checkpoint.size = checkpoint.offset
-        with self.store.session() as session:
+        with tracing.span("ingest.batch", **{"logchat.source": report.name, "logchat.events": len(batch.rows)}), \
+                self.store.session() as session:
             writer.write_batch(
                 session, source_id, batch.rows, batch.template_stats(), batch.rollup, batch.changed_templates,
                 batch.miner_state, checkpoint,

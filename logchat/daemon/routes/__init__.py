@@ -1,7 +1,8 @@
 """Every module of routes; importing this package registers their endpoints."""
 
-from logchat.daemon import ws  # noqa: F401  (the chat socket)
+from logchat.daemon import metrics, ws  # noqa: F401  (/metrics, the chat socket)
 from logchat.daemon.routes import (  # noqa: F401
+    analytics,
     ask,
     audit,
     auth,

@@ -183,7 +183,7 @@ async def ask_question(call: Call) -> Any:
     account = _account(call)
     if _wants_stream(call.request, call.body):
         return await _stream(call, request, account)
-    relay = Relay(asyncio.get_running_loop(), None, answer_seconds(settings))
+    relay = Relay(asyncio.get_running_loop(), None, answer_seconds(settings), call.services.metrics)
     with call.services.questions.held(account):
         outcome = await run_answer(call.request, answer, call.services.store, settings, request, relay)
     if outcome is None:  # only an abandoned relay gives None, and nothing abandons this one
@@ -216,7 +216,7 @@ async def _stream(call: Call, ask_request: AskRequest, account: object) -> web.S
     # The request id and security headers are added as the headers go out (middleware.add_headers).
     response = web.StreamResponse(headers={"Content-Type": SSE, "X-Accel-Buffering": "no"})
     queue: asyncio.Queue[Any] = asyncio.Queue()
-    relay = Relay(asyncio.get_running_loop(), queue, answer_seconds(call.services.settings))
+    relay = Relay(asyncio.get_running_loop(), queue, answer_seconds(call.services.settings), call.services.metrics)
     try:
         await response.prepare(request)
         job = asyncio.ensure_future(run_answer(request, answer, call.services.store, call.services.settings,

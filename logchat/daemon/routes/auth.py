@@ -90,10 +90,17 @@ def _pair(pair: TokenPair) -> TokenPairOut:
 async def login(call: Call) -> TokenPairOut:
     # Throttled per user name and per client address. The address is the TCP peer: an
     # X-Forwarded-For header is not trusted, since any client could write one.
+    from logchat.observability.metrics import login_failure_reason
+
     body: LoginRequest = call.body
-    pair = await run_blocking(
-        call.request, call.services.auth.login, body.username, body.password, client_address=call.request.remote
-    )
+    try:
+        pair = await run_blocking(
+            call.request, call.services.auth.login, body.username, body.password, client_address=call.request.remote
+        )
+    except LogchatError as exc:
+        call.services.metrics.observe_login(login_failure_reason(exc.code))
+        raise
+    call.services.metrics.observe_login(None)
     return _pair(pair)
 
 

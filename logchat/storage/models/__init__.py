@@ -7,9 +7,10 @@ from logchat.storage.models.chat import ChatSession, ChatTurn, VectorSignature, 
 from logchat.storage.models.logs import Event, EventRollup, Source, SourceGeneration, Template, TemplateMinerState
 from logchat.storage.models.sources import ConfiguredSource, SourceStatus
 from logchat.storage.models.store import StoreIdentity
+from logchat.storage.models.usage import UsageRecord, UsageScope
 
 __all__ = [
     "AuditEntry", "Base", "ChatSession", "ChatTurn", "ConfiguredSource", "Event", "EventRollup", "LoginFailure",
     "LoginThrottle", "Source", "SourceGeneration", "SourceStatus", "StoreIdentity", "Template", "TemplateMinerState",
-    "TokenRevocation", "User", "VectorSignature", "VectorWindow",
+    "TokenRevocation", "UsageRecord", "UsageScope", "User", "VectorSignature", "VectorWindow",
 ]

@@ -1,7 +1,7 @@
 """contrib/docker: the Dockerfile as hadolint sees it, the compose file against the compose specification.
 
-The image itself is not built here: the base image comes from a container registry this machine
-cannot reach, and podman cannot start a container on it (docs/install.md, "Container")."""
+Building and running the image needs a container registry (the base image) and a container runtime;
+the CI workflow's `image` job does both (.github/workflows/ci.yml), test_workflows.py checks it is there."""
 
 from __future__ import annotations
 

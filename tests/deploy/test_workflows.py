@@ -48,6 +48,16 @@ def test_the_ci_script_runs_the_quality_gates() -> None:
     assert "--cov=logchat" in recipe and "--cov-fail-under=$(COV_FLOOR)" in recipe
 
 
+def test_ci_builds_the_image_and_probes_it() -> None:
+    steps = _load("ci.yml")["jobs"]["image"]["steps"]
+    commands = "\n".join(step.get("run", "") for step in steps)
+    assert "docker build -f contrib/docker/Dockerfile" in commands
+    assert "--help" in commands
+    assert "users add admin --role admin --password-stdin" in commands
+    assert "healthy" in commands and "/readyz" in commands
+    assert "docker stop -t 40" in commands
+
+
 def test_a_release_builds_the_wheel_and_the_image() -> None:
     release = _load("release.yml")
     assert release[True]["push"]["tags"] == ["v*"]  # YAML 1.1 reads the key `on` as True

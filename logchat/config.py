@@ -27,19 +27,27 @@ class _Section(BaseModel):
 class DatabaseSettings(_Section):
     # None means the embedded default: one SQLite file in the data dir.
     url: str | None = None
+    # Log every SQL statement (SQLAlchemy's echo), for debugging.
     echo: bool = False
 
 
 class RedisSettings(_Section):
     # None means in-process/database-backed shared state (single machine).
     url: str | None = None
+    # Put in front of every key logchat writes, so that one Redis can serve several installations.
     key_prefix: str = "logchat:"
 
 
 class SourceSettings(_Section):
+    """A log source that `logchat reload` reads; relative paths are relative to the config file."""
+
+    # A file or a glob pattern.
     path: str
+    # How answers and filters name the source (unset: its files are named after themselves).
     name: str | None = None
+    # "auto" detects the format; or a format name, see `logchat index --help`.
     format: str = "auto"
+    # A disabled source is kept but not read.
     enabled: bool = True
 
 
@@ -130,10 +138,15 @@ class FormatSettings(_Section):
 
 
 class IngestSettings(_Section):
+    # Events per transaction; the checkpoint is committed with each batch.
     batch_size: int = Field(default=20_000, ge=1)
+    # Longer lines are truncated with a marker.
     max_line_bytes: int = Field(default=65_536, ge=256)
+    # The time zone of timestamps that carry none.
     default_timezone: str = "UTC"
+    # Join stack traces and indented lines to the event before them.
     multiline: bool = True
+    # How long `index`/`reload` waits for another one to finish (0: refuse at once).
     lock_timeout_seconds: float = Field(default=0.0, ge=0)
 
     @field_validator("default_timezone")
@@ -151,10 +164,14 @@ class IngestSettings(_Section):
 class AuthSettings(_Section):
     # None: generated once into <data_dir>/jwt-secret with 0600 permissions.
     jwt_secret: SecretStr | None = None
+    # How long an access token is accepted; a refresh token gets a new one.
     access_token_ttl_seconds: int = Field(default=900, ge=10)
+    # How long a sign-in lasts without signing in again.
     refresh_token_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60)
     min_password_length: int = Field(default=10, ge=6)
+    # Failures per user name before the account is locked for a while.
     max_failed_logins: int = Field(default=5, ge=1)
+    # The first lock; each further failure doubles it.
     lockout_seconds: float = Field(default=60.0, ge=0)
     # Failures from one client address before it is locked (higher: many people may share one NAT).
     max_failed_logins_per_address: int = Field(default=20, ge=1)
@@ -167,33 +184,48 @@ class AuthSettings(_Section):
 class LLMSettings(_Section):
     # "ollama", "none", or a dotted import path of a LangChain chat model class.
     provider: str = "ollama"
+    # The model's name on the model server.
     model: str = "llama3.2"
+    # The model server (Ollama's address).
     base_url: str = "http://127.0.0.1:11434"
     temperature: float = 0.0
+    # The longest an answer may take.
     timeout_seconds: float = Field(default=120.0, gt=0)
+    # How long to wait for the model server to answer a connection; unreachable: an extractive answer.
     connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    # Tokens of patterns and evidence lines sent to the model.
     context_token_budget: int = Field(default=3_000, ge=200)
+    # Extra keyword arguments for the chat model class.
     options: dict[str, Any] = Field(default_factory=dict)
 
 
 class EmbeddingSettings(_Section):
+    # "hashing" works offline with no download; "ollama" asks the model server.
     provider: Literal["hashing", "ollama"] = "hashing"
+    # The embedding model's name on the model server ("ollama" only).
     model: str = "nomic-embed-text"
+    # None: llm.base_url.
     base_url: str | None = None
     dimensions: int = Field(default=384, ge=16)
 
 
 class RetrievalSettings(_Section):
+    # Log lines cited as evidence in an answer.
     evidence_lines: int = Field(default=20, ge=1)
+    # Message patterns (templates) shown with an answer.
     top_patterns: int = Field(default=10, ge=1)
+    # Vector-search neighbours that re-rank and complete the events a question matches.
     candidate_pool: int = Field(default=200, ge=10)
+    # Consecutive events of one source that are embedded together as one window.
     window_size: int = Field(default=20, ge=1)
 
 
 class ServeSettings(_Section):
     """`logchat serve`: where it listens and how long a stop waits for answers in flight."""
 
+    # The address to listen on (--host wins); 0.0.0.0 for every interface.
     host: str = "127.0.0.1"
+    # The port (--port wins); 0 picks a free one.
     port: int = Field(default=8080, ge=0, le=65535)
     # SIGTERM/SIGINT stop accepting at once; requests in flight get this long to finish.
     shutdown_grace_seconds: float = Field(default=30.0, ge=0)
@@ -208,10 +240,13 @@ class ServeSettings(_Section):
     # Requests a minute before 429 (0 = unlimited): sign-ins per client address, questions and
     # reloads per user. Counted in Redis when redis.url is set, else in this process.
     login_rate_per_minute: int = Field(default=30, ge=0)
+    # Questions a minute per user before 429 (0 = unlimited).
     ask_rate_per_minute: int = Field(default=30, ge=0)
+    # Reloads a minute per user before 429 (0 = unlimited).
     reload_rate_per_minute: int = Field(default=6, ge=0)
     # HTTPS when both are set (PEM files); responses then carry Strict-Transport-Security.
     tls_certificate: Path | None = None
+    # The certificate's private key (PEM).
     tls_key: Path | None = None
     # Browser origins allowed to call the API from other sites (CORS); empty = same origin only.
     cors_origins: list[str] = Field(default_factory=list)
@@ -243,18 +278,24 @@ class LoggingSettings(_Section):
     format: Literal["text", "json"] = "text"
     # The daemon's lines at this level and above; commands other than `serve` write warnings only.
     level: Literal["debug", "info", "warning", "error"] = "info"
+
+
 class MetricsSettings(_Section):
     """`/metrics` of `logchat serve`, for Prometheus (docs/operations.md)."""
 
+    # false: no /metrics (404) and no request counting.
     enabled: bool = True
     # None: served on the daemon's own port. A number: on a listener of its own instead (plain HTTP,
     # at ``host``, default serve.host), so the API port need not be reachable by the scrapers.
     port: int | None = Field(default=None, ge=0, le=65535)
+    # The address of that listener (None: serve.host).
     host: str | None = None
     # Who may scrape: anyone ("open"); the holder of ``token`` or of an admin's access token ("token");
     # clients from ``allow_addresses`` ("addresses", CIDR blocks).
     access: Literal["open", "token", "addresses"] = "open"
+    # With access = "token": the static bearer token scrapers send.
     token: SecretStr | None = None
+    # With access = "addresses": the CIDR blocks of the clients allowed.
     allow_addresses: list[str] = Field(default_factory=list)
     # Store-wide values (events, templates, lag...) are read from the database at most this often.
     store_cache_seconds: float = Field(default=10.0, ge=0)
@@ -285,6 +326,7 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
+    # Where the store lives: the SQLite file, the vector index, generated secrets (--data-dir wins).
     data_dir: Path = Field(default_factory=lambda: default_data_dir())
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from logchat.storage.db import Store
 
-ACCESS_TOKEN = "access"
+ACCESS_TOKEN = "access"  # nosec B105  # the name of a token kind
 FAMILY = "family"
 REFRESH_USED = "refresh_used"
 

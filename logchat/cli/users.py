@@ -20,7 +20,7 @@ users_app = typer.Typer(
 )
 
 ROLE_HELP = "admin, analyst or viewer (see docs/permissions.md)."
-PASSWORD_STDIN_HELP = "Read the password from the first line of standard input (for scripts)."
+PASSWORD_STDIN_HELP = "Read the password from the first line of standard input (for scripts)."  # nosec B105
 
 
 def _read_password(username: str, *, from_stdin: bool, new: bool) -> str:

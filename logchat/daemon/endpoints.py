@@ -25,7 +25,7 @@ PUBLIC = "public"
 SIGNED_IN = "signed-in"
 # Needs a token but not a live one: signing out works with an expired access token or with the
 # refresh token alone, so the handler checks the tokens it is given.
-TOKEN_HOLDER = "token-holder"
+TOKEN_HOLDER = "token-holder"  # nosec B105  # the name of an access level
 
 
 @dataclass

@@ -360,7 +360,7 @@ def open_binary(path: Path) -> BinaryIO:
 def head_checksum(path: Path, length: int) -> str:
     """Checksum of the first ``length`` bytes: tells a rewritten file from an appended one."""
     with open_binary(path) as handle:
-        return hashlib.sha1(handle.read(length)).hexdigest()
+        return hashlib.sha1(handle.read(length), usedforsecurity=False).hexdigest()
 
 
 def content_hash(path: Path) -> str:

@@ -225,7 +225,7 @@ def _known_values(store: Store, settings: Settings) -> dict[str, list[str]]:
     from logchat.retrieval.vector_store import write_atomically
 
     path = settings.data_dir / "ask-vocabulary.json"
-    store_key = hashlib.sha1(store.url.encode("utf-8")).hexdigest()
+    store_key = hashlib.sha1(store.url.encode("utf-8"), usedforsecurity=False).hexdigest()
     with store.session() as session:
         version = search_repo.vocabulary_version(session)
         try:

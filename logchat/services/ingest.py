@@ -314,7 +314,8 @@ class Ingester:
                 continue
             if candidate.head_length not in heads:
                 handle.seek(0)
-                heads[candidate.head_length] = hashlib.sha1(handle.read(candidate.head_length)).hexdigest()
+                head = handle.read(candidate.head_length)
+                heads[candidate.head_length] = hashlib.sha1(head, usedforsecurity=False).hexdigest()
             if heads[candidate.head_length] == candidate.head_checksum and (
                 best is None or candidate.offset > best.offset
             ):

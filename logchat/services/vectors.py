@@ -122,7 +122,7 @@ def _update_lock(directory: Path) -> Iterator[None]:
 
 
 def _signature_key(template_ids: tuple[int, ...]) -> str:
-    return hashlib.sha1(" ".join(map(str, template_ids)).encode("ascii")).hexdigest()
+    return hashlib.sha1(" ".join(map(str, template_ids)).encode("ascii"), usedforsecurity=False).hexdigest()
 
 
 def _cut_windows(store: Store, window_size: int) -> tuple[int, int, int]:

@@ -138,7 +138,8 @@ def write_batch(
         else:
             placeholders = ", ".join("?" for _ in EVENT_COLUMNS)
             conn.exec_driver_sql(
-                f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({placeholders})", list(rows)
+                # Constant column names; values are bound.
+                f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({placeholders})", list(rows)  # nosec B608
             )
             if dialect == "sqlite":
                 conn.exec_driver_sql(
@@ -198,7 +199,8 @@ def _upsert_templates(conn: Any, templates: dict[int, list[Any]], changed: dict[
     # COALESCE keeps the old text when the template did not change and the old bounds when the
     # batch had no timestamps.
     conn.exec_driver_sql(
-        f"INSERT INTO templates (id, template, count, first_seen, last_seen) "
+        # Placeholders and SQL function names; values are bound.
+        f"INSERT INTO templates (id, template, count, first_seen, last_seen) "  # nosec B608
         f"VALUES ({mark}, COALESCE({mark}, ''), {mark}, {mark}, {mark}) "
         "ON CONFLICT (id) DO UPDATE SET "
         "template = CASE WHEN excluded.template = '' THEN templates.template ELSE excluded.template END, "
@@ -218,9 +220,10 @@ def _upsert_rollup(conn: Any, rollup: dict[tuple[Any, ...], list[Any]]) -> None:
     least, greatest = ("min", "max") if dialect == "sqlite" else ("LEAST", "GREATEST")
     marks = ", ".join(["?" if dialect == "sqlite" else "%s"] * 9)
     conn.exec_driver_sql(
+        # Placeholders and SQL function names; values are bound.
         "INSERT INTO event_rollup (hour, source_id, level, host, process, template_id, count, first_ts, last_ts) "
         f"VALUES ({marks}) ON CONFLICT (hour, source_id, level, host, process, template_id) DO UPDATE SET "
-        "count = event_rollup.count + excluded.count, "
+        "count = event_rollup.count + excluded.count, "  # nosec B608
         f"first_ts = COALESCE({least}(event_rollup.first_ts, excluded.first_ts), event_rollup.first_ts, "
         "excluded.first_ts), "
         f"last_ts = COALESCE({greatest}(event_rollup.last_ts, excluded.last_ts), event_rollup.last_ts, "

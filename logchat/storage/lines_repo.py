@@ -125,11 +125,12 @@ def _near_neighbours(session: Session, hits: Sequence[LineRow], lines: int) -> d
     for index, hit in enumerate(hits):
         params.update({f"s{index}": hit.source_id, f"g{index}": hit.generation, f"h{index}": hit.id,
                        f"lo{index}": hit.id - span, f"hi{index}": hit.id + span})
+        # Only parameter names and integers are formatted in (nosec B608 below); every value is bound.
         same_file = f"source_id = :s{index} AND generation = :g{index}"
         parts.append(f"SELECT * FROM (SELECT {2 * index} AS k, id FROM events WHERE {same_file}"
-                     f" AND id < :h{index} AND id >= :lo{index} ORDER BY id DESC LIMIT :n) AS b{index}")
+                     f" AND id < :h{index} AND id >= :lo{index} ORDER BY id DESC LIMIT :n) AS b{index}")  # nosec B608
         parts.append(f"SELECT * FROM (SELECT {2 * index + 1} AS k, id FROM events WHERE {same_file}"
-                     f" AND id > :h{index} AND id <= :hi{index} ORDER BY id ASC LIMIT :n) AS a{index}")
+                     f" AND id > :h{index} AND id <= :hi{index} ORDER BY id ASC LIMIT :n) AS a{index}")  # nosec B608
     found: dict[tuple[int, str], list[int]] = {(hit.id, side): [] for hit in hits for side in ("before", "after")}
     for key, event_id in session.execute(text(" UNION ALL ".join(parts)), params):
         found[(hits[key // 2].id, "after" if key % 2 else "before")].append(int(event_id))

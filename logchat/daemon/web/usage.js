@@ -127,7 +127,8 @@ function share(usage) {
 const PARTS = [
   ["Whole answer", "total", "all", false], ["by the model", "total", "llm", true],
   ["extractive", "total", "extractive", true], ["Parse", "parse", "all", false], ["Retrieve", "retrieve", "all", false],
-  ["Model call", "llm", "all", false], ["First token", "first_token", "all", false],
+  // The model's parts exist only for the answers it wrote.
+  ["Model call", "llm", "llm", false], ["First token", "first_token", "llm", false],
 ];
 
 function latency(usage) {

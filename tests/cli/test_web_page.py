@@ -1,6 +1,7 @@
 """The web page of `logchat serve` in a real headless Chromium against a real daemon process: sign in,
 ask with the answer streaming in from a (fake) model, open a citation's context, reload and find the
-session again, read the stats, sign out. Any console error or CSP violation fails the test."""
+session again, read the stats, the anomalies and the usage analytics, sign out. Any console error or CSP
+violation fails the test."""
 
 from __future__ import annotations
 
@@ -96,7 +97,7 @@ def make_daemon(tmp_path: Path) -> Iterator[Any]:
     data = tmp_path / "data"
     indexed = logchat(data, "index", str(EXAMPLES))
     assert indexed.returncode == 0, indexed.stderr
-    for name, role in (("oncall", "viewer"), ("ops-admin", "admin")):
+    for name, role in (("oncall", "viewer"), ("sre-lead", "analyst"), ("ops-admin", "admin")):
         added = logchat(data, "users", "add", name, "--role", role, "--password-stdin", stdin=PASSWORD + "\n")
         assert added.returncode == 0, added.stderr
     started: list[Daemon] = []
@@ -311,8 +312,9 @@ def test_api_errors_are_shown_as_stated_and_slash_commands_answer(daemon: Daemon
     watched.problems.clear()
     sign_in(page, daemon.base, "oncall")
     page.get_by_role("button", name="Stats").click()
-    page.get_by_label("Since").fill("not a time at all")
-    page.get_by_role("button", name="Show").click()
+    stats_form = page.locator("#stats-form")
+    stats_form.get_by_label("Since").fill("not a time at all")
+    stats_form.get_by_role("button", name="Show").click()
     shown = page.locator("#stats-output .error")
     shown.wait_for()
     assert shown.inner_text().startswith("since:"), shown.inner_text()
@@ -329,4 +331,136 @@ def test_api_errors_are_shown_as_stated_and_slash_commands_answer(daemon: Daemon
     page.locator("button.session[aria-current=true]", has_text="incident-42").wait_for()
     assert page.locator("#session-title").inner_text() == "incident-42"
     watched.shot("12-slash-session")
+    watched.check()
+
+
+# An hour of the sample logs in which patterns spiked and appeared (the store's last hour only has drops).
+ANOMALY_WINDOW = ("2026-11-03T04:00Z", "2026-11-03T05:00Z")
+# An hour before the first event of the samples: nothing to compare with.
+NO_BASELINE = ("2026-11-02T01:00Z", "2026-11-02T02:00Z")
+
+
+def cli_json(data: Path, *args: str) -> Any:
+    """What a `logchat` command prints with --json, on the daemon's store."""
+    ran = logchat(data, *args, "--json")
+    assert ran.returncode == 0, ran.stderr
+    return json.loads(ran.stdout)
+
+
+def shown_anomalies(page: Any) -> list[tuple[str, ...]]:
+    rows = page.locator("#anomalies-output table.anomaly-patterns tbody tr")
+    return [(row.locator("td").nth(0).inner_text().lower(), row.locator(".score-value").inner_text(),
+             row.locator("td").nth(2).inner_text(), row.locator("td").nth(3).inner_text(),
+             row.locator("td.template > code").inner_text()) for row in rows.all()]
+
+
+def expected_anomalies(report: dict[str, Any]) -> list[tuple[str, ...]]:
+    return [(t["kind"], f"{t['score']:+.2f}", f"{t['window_count']:,}", f"{t['baseline_count']:,}", t["template"])
+            for t in report["templates"]]
+
+
+def show_anomalies(page: Any, since: str, until: str) -> None:
+    form = page.locator("#anomalies-form")
+    form.get_by_label("Since").fill(since)
+    form.get_by_label("Until").fill(until)
+    with page.expect_response(lambda response: "/api/v1/logs/anomalies?" in response.url):
+        form.get_by_label("Baseline").press("Enter")
+
+
+def test_usage_and_anomalies_for_an_analyst_and_no_usage_tab_for_a_viewer(daemon: Daemon, watched: Watched) -> None:
+    page, shot = watched.page, watched.shot
+    sign_in(page, daemon.base, "sre-lead")
+    usage_tab = page.get_by_role("button", name="Usage")
+    usage_tab.wait_for()
+    ask(page, QUESTION)
+    ask(page, "how many errors on web-03 in 2019?")  # the samples are of 2026: nothing matches
+
+    # Usage: the day bars, the totals and the tables are those of `logchat stat --usage` on the same store.
+    usage_tab.focus()
+    page.keyboard.press("Enter")  # the tabs are buttons: the keyboard opens them
+    page.locator("#usage-output .day-bar").first.wait_for()
+    usage = cli_json(daemon.data, "stat", "--usage")
+    assert usage["totals"]["questions"] == 2
+    assert page.locator("#usage-output .day-bar").count() == len(usage["per_day"]) == 1
+    counts = page.locator("#usage-output .day-count").all_inner_texts()
+    assert counts == [f"{day['questions']:,}" for day in usage["per_day"]]
+    cards = dict(zip(page.locator("#usage-output .stat-label").all_inner_texts(),
+                     page.locator("#usage-output .stat-value").all_inner_texts(), strict=True))
+    assert cards["QUESTIONS"] == f"{usage['totals']['questions']:,}"
+    assert cards["USERS"] == "1"
+    assert cards["WRITTEN BY THE MODEL"] == f"{round(usage['totals']['llm_share'] * 100)} %"
+    users = page.locator("#usage-output table.per-user tbody tr")
+    assert [(row.locator("td").nth(0).inner_text(), row.locator("td").nth(1).inner_text()) for row in users.all()] == [
+        (user["user"], f"{user['questions']:,}") for user in usage["per_user"]]
+    assert page.locator("#usage-output table.shapes tbody td.template").all_inner_texts() == [
+        shape["shape"] for shape in usage["top_shapes"]]
+    unanswered = page.locator("#usage-output table.unanswered tbody td.template").all_inner_texts()
+    assert unanswered == [shape["shape"] for shape in usage["unanswered"]] == ["how many errors on <HOST> in <NUM>"]
+    latency = page.locator("#usage-output section:has(#latency-title) .bar-name").all_inner_texts()
+    assert latency == ["p50", "p95", "p99"]
+    parts = page.locator("#usage-output table.latency tbody td:first-child").all_inner_texts()
+    assert parts == ["Whole answer", "by the model", "extractive", "Parse", "Retrieve", "Model call", "First token"]
+    shot("13-usage")
+    page.locator("#usage-view").evaluate("view => view.scrollTo(0, view.scrollHeight)")
+    shot("13-usage-tables")
+
+    # Anomalies: the window's changed patterns and levels, as `logchat stat --anomalies` lists them.
+    anomalies_tab = page.get_by_role("button", name="Anomalies")
+    anomalies_tab.focus()
+    page.keyboard.press("Enter")
+    page.locator("#anomalies-output .stat-cards").wait_for()
+    latest = cli_json(daemon.data, "stat", "--anomalies")
+    page.locator("#anomalies-output table.anomaly-patterns tbody tr").first.wait_for()
+    assert shown_anomalies(page) == expected_anomalies(latest)
+
+    show_anomalies(page, *ANOMALY_WINDOW)
+    report = cli_json(daemon.data, "stat", "--anomalies", "--since", ANOMALY_WINDOW[0], "--until", ANOMALY_WINDOW[1])
+    assert {t["kind"] for t in report["templates"]} >= {"spike", "new"}
+    page.locator("#anomalies-output .kind-spike").first.wait_for()
+    assert shown_anomalies(page) == expected_anomalies(report)
+    examples = page.locator("#anomalies-output .example-line").all_inner_texts()
+    assert examples == [t["example"]["message"] for t in report["templates"]]
+    levels = page.locator("#anomalies-output table.anomaly-levels tbody tr")
+    assert [(row.locator("td").nth(0).inner_text(), row.locator(".score-value").inner_text()) for row in levels.all()] \
+        == [(level["level"], f"{level['score']:+.2f}") for level in report["levels"]]
+    window = page.locator("#anomalies-output .stat").filter(has_text="Window").locator(".stat-value").inner_text()
+    assert window == f"1 h · {report['window']['events']:,} events"
+    found = sum(report["counts"].values())
+    if found > len(report["templates"]):
+        assert f"the first {len(report['templates'])} of {found}" in page.locator("#anomalies-output").inner_text()
+    shot("14-anomalies")
+    page.locator("#anomalies-view").evaluate("view => view.scrollTo(0, view.scrollHeight)")
+    shot("14-anomalies-levels")
+
+    # Nothing to compare: the page says why, in the service's words.
+    show_anomalies(page, *NO_BASELINE)
+    empty = cli_json(daemon.data, "stat", "--anomalies", "--since", NO_BASELINE[0], "--until", NO_BASELINE[1])
+    assert empty["notice"]
+    page.locator("#anomalies-output .notice", has_text=empty["notice"]).wait_for()
+    assert page.locator("#anomalies-output table").count() == 0
+    shot("15-anomalies-notice")
+
+    # A role taken away while the page is open: the usage view says plainly that it is not allowed.
+    demoted = logchat(daemon.data, "users", "set-role", "sre-lead", "viewer")
+    assert demoted.returncode == 0, demoted.stderr
+    usage_tab.click()
+    refused = page.locator("#usage-output .refused")
+    refused.wait_for()
+    assert "Your role (viewer) does not hold the analytics:read permission" in refused.inner_text()
+    assert page.locator("#whoami").inner_text() == "sre-lead (viewer)"
+    shot("16-usage-refused")
+    assert watched.problems and all("HTTP 403" in problem or "403" in problem for problem in watched.problems), \
+        watched.problems
+    watched.problems.clear()
+
+    # A viewer does not see the Usage tab at all; the anomalies are theirs to read.
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("User name").wait_for()
+    sign_in(page, daemon.base, "oncall")
+    page.get_by_role("button", name="Anomalies").wait_for()
+    assert page.get_by_role("button", name="Usage").count() == 0
+    assert page.locator("#nav button[data-view=usage]").is_hidden()
+    page.get_by_role("button", name="Anomalies").click()
+    page.locator("#anomalies-output .stat-cards").wait_for()
+    assert page.locator("#usage-output").inner_text() == ""  # nothing left from the analyst's sign-in
     watched.check()

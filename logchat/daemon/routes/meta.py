@@ -24,8 +24,8 @@ async def api_docs(call: Call) -> Any:
     return web.Response(text=page("api-docs.html"), content_type="text/html")
 
 
-@endpoint("GET", "/", access=PUBLIC, summary="The web page: sign in, ask, sessions and stats (docs/api.md).",
-          tag="meta")
+@endpoint("GET", "/", access=PUBLIC, tag="meta",
+          summary="The web page: sign in, ask, sessions, stats, anomalies and usage (docs/api.md).")
 async def web_page(call: Call) -> Any:
     from aiohttp import web
 

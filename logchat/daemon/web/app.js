@@ -1,15 +1,23 @@
 // The web page of `logchat serve`: sign in, ask (answers stream over the chat WebSocket), sessions,
-// stats, sign out. Plain ES modules, no build step; every text from the server is inserted as text.
+// stats, anomalies, usage analytics (for roles that may read them), sign out. Plain ES modules, no
+// build step; every text from the server is inserted as text.
 
-import { accessToken, currentAccount, hasStoredSignIn, refresh, signIn, signOut, whenSignedOut } from "./api.js";
+import { loadAnomalies } from "./anomalies.js";
+import { accessToken, api, currentAccount, hasStoredSignIn, refresh, signIn, signOut, whenSignedOut } from "./api.js";
 import { storedTurnView, turnView } from "./answer.js";
 import { ChatSocket } from "./chatsocket.js";
 import { closeContext, openContext } from "./context.js";
 import { byId, el } from "./dom.js";
 import { loadSessions, nameFor, openSession, setOpen, turnsOf, whenOpened } from "./sessions.js";
 import { loadStats } from "./stats.js";
+import { canReadUsage, loadUsage } from "./usage.js";
 
-const views = { signin: byId("signin-view"), chat: byId("chat-view"), stats: byId("stats-view") };
+const views = {
+  signin: byId("signin-view"), chat: byId("chat-view"), stats: byId("stats-view"), anomalies: byId("anomalies-view"),
+  usage: byId("usage-view"),
+};
+const loaders = { stats: loadStats, anomalies: loadAnomalies, usage: loadUsage };
+const usageTab = document.querySelector("#nav button[data-view=usage]");
 const turns = byId("turns");
 const question = byId("question");
 const connection = byId("connection");
@@ -66,14 +74,28 @@ function showConnection(state, detail = {}) {
 
 async function enter() {
   byId("whoami").textContent = `${currentAccount().username} (${currentAccount().role})`;
+  // The tabs follow the role's permissions as the server states them, not a list kept here.
+  try {
+    usageTab.hidden = !canReadUsage((await api("GET", "/api/v1/auth/me")).permissions);
+  } catch (error) {
+    usageTab.hidden = true;
+    if (error.status !== 401) showBanner(error.message);
+  }
   show("chat");
   socket.start();
   await openAt(openSession());
   question.focus();
 }
 
+// The account as the server states it now (a role changed since the sign-in).
+document.addEventListener("logchat:account", (event) => {
+  byId("whoami").textContent = `${event.detail.username} (${event.detail.role})`;
+});
+
 function leave(message = "") {
   socket.stop();
+  usageTab.hidden = true;
+  for (const output of [byId("stats-output"), byId("anomalies-output"), byId("usage-output")]) output.replaceChildren();
   closeContext();
   showBanner("");
   pending.clear();
@@ -215,8 +237,9 @@ function received(frame) {
 
 for (const button of document.querySelectorAll("#nav button")) {
   button.addEventListener("click", () => {
-    show(button.dataset.view);
-    if (button.dataset.view === "stats") loadStats();
+    const view = button.dataset.view;
+    show(view);
+    if (loaders[view]) loaders[view]();
     else question.focus();
   });
 }

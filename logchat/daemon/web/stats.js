@@ -2,41 +2,19 @@
 // here: no chart library) and the most frequent patterns.
 
 import { api } from "./api.js";
+import { bars, statCard, svg } from "./charts.js";
 import { byId, el, formatCount, formatTime } from "./dom.js";
 
-const SVG = "http://www.w3.org/2000/svg";
 const output = byId("stats-output");
 const form = byId("stats-form");
 const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
-function svg(tag, attrs = {}, ...children) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  node.append(...children);
-  return node;
-}
-
 function summary(stats) {
-  const card = (label, value) => el("div", { class: "card stat" }, el("span", { class: "stat-label" }, label),
-    el("span", { class: "stat-value" }, value));
   return el("div", { class: "stat-cards" },
-    card("Events", formatCount(stats.total)),
-    card("First event", formatTime(stats.time_span.first)),
-    card("Last event", formatTime(stats.time_span.last)),
-    card("Sources", formatCount(stats.by_source.length)));
-}
-
-// Horizontal bars, longest for the largest count; `kind` names the colours (levels have their own).
-function bars(entries, kind) {
-  const most = Math.max(1, ...entries.map(([, n]) => n));
-  return el("ul", { class: "bars" }, entries.map(([name, count]) => {
-    const key = String(name).toLowerCase();
-    const bar = el("span", { class: kind === "level" ? `bar level-bar-${key}` : "bar" });
-    bar.style.width = `${(100 * count) / most}%`; // CSSOM, which the CSP allows (inline style attributes it does not)
-    const label = kind === "level" ? el("span", { class: `level level-${key}` }, name) : el("span", { class: "bar-name", title: name }, name);
-    return el("li", { class: "bar-row" }, label, el("span", { class: "bar-track" }, bar),
-      el("span", { class: "num" }, formatCount(count)));
-  }));
+    statCard("Events", formatCount(stats.total)),
+    statCard("First event", formatTime(stats.time_span.first)),
+    statCard("Last event", formatTime(stats.time_span.last)),
+    statCard("Sources", formatCount(stats.by_source.length)));
 }
 
 function breakdown(stats) {

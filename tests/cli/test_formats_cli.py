@@ -76,7 +76,7 @@ def test_detect_names_a_missing_file_and_still_reports_the_others(tmp_path: Path
     result = logchat("detect", str(tmp_path / "missing.log"), str(CORPUS / "redis.log"), data_dir=tmp_path)
     assert result.returncode == 1
     assert f"{tmp_path / 'missing.log'}: no such file" in result.stderr
-    assert "redis.log: generic, 10 events from 10 lines; 100% with a timestamp" in result.stdout
+    assert "redis.log: redis, 10 events from 10 lines; 100% with a timestamp" in result.stdout
 
 
 def test_index_reports_timestamp_share_and_warns_below_ninety_percent(tmp_path: Path) -> None:

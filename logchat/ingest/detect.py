@@ -8,7 +8,7 @@ from pathlib import Path
 
 from logchat.ingest.formats import all_format_names, make_parser
 from logchat.ingest.formats.generic import GenericParser
-from logchat.ingest.stamps import StampFinder
+from logchat.ingest.stamps import StampFinder, strip_ansi
 from logchat.ingest.timestamps import TimeContext
 from logchat.ingest.wrappers import detect_wrapper
 
@@ -32,6 +32,8 @@ def detect_format(sample: Iterable[str], *, ctx: TimeContext | None = None) -> s
     lines: list[str] = []
     for line in sample:
         line = line.rstrip("\r\n")
+        if "\x1b" in line:
+            line = strip_ansi(line)
         if not lines:
             line = line.lstrip("\ufeff")
         if line.strip():

@@ -23,6 +23,8 @@ EXAMPLES: dict[str, str] = {
     "zeek": "#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\n"
     "1764767761.120000\tCHhAvVGS1DHFjwGM9\t10.0.0.7\t51122\t10.0.0.5\t443\ttcp",
     "mysql_slow": "# Time: 2026-12-03T13:16:01.123456Z",
+    "apt_history": "Start-Date: 2026-12-03  13:16:02\nCommandline: apt-get install -y redis-server\n"
+    "Install: redis-server:amd64 (5:7.0.15-1~deb12u1)\nEnd-Date: 2026-12-03  13:16:09",
     "journal_export": "__CURSOR=s=6c1f;i=1a2b\n__REALTIME_TIMESTAMP=1796303761123456\nPRIORITY=3\n"
     "SYSLOG_IDENTIFIER=sshd\nMESSAGE=error: maximum authentication attempts exceeded for root",
     "json": '{"time":"2026-12-03T13:16:01Z","level":"error","msg":"payment declined","order":8812}',

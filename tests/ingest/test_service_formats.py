@@ -103,3 +103,18 @@ def test_mysql_general_log_entry_and_the_server_banner_is_metadata() -> None:
     assert parser.is_metadata("Tcp port: 3306  Unix socket: /var/run/mysqld/mysqld.sock")
     assert parser.is_metadata("Time                 Id Command    Argument")
     assert not parser.is_metadata("2026-12-03T13:16:01.124001Z\t   31 Query\tSELECT 1")
+
+
+def test_an_apt_history_entry_is_one_event_that_opens_with_its_command() -> None:
+    from logchat.ingest.events import RawLine
+    from logchat.ingest.multiline import join_events
+
+    text = ("Start-Date: 2026-12-03  13:16:02\nCommandline: apt-get install -y mariadb-server\n"
+            "Error: Sub-process /usr/bin/dpkg returned an error code (1)\nEnd-Date: 2026-12-03  13:16:40")
+    lines = [RawLine(number, 0, line) for number, line in enumerate(text.split("\n"), start=1)]
+    [event] = join_events(lines, make_parser("apt_history", TimeContext(reference=REFERENCE)))
+    assert (event.line_no, event.line_end, event.ts, event.level, event.process) == (
+        1, 4, datetime(2026, 12, 3, 13, 16, 2, tzinfo=UTC), "ERROR", "apt")
+    assert event.message == ("Commandline: apt-get install -y mariadb-server\n"
+                             "Error: Sub-process /usr/bin/dpkg returned an error code (1)")
+    assert event.raw == text

@@ -10,6 +10,7 @@ from __future__ import annotations
 from logchat.errors import UsageError
 from logchat.ingest.formats._shared import Parser
 from logchat.ingest.formats.android import LogcatBriefParser, LogcatParser
+from logchat.ingest.formats.apt import AptHistoryParser
 from logchat.ingest.formats.aws import AlbParser, S3AccessParser
 from logchat.ingest.formats.cluster import HpcParser, LabelledEpochParser
 from logchat.ingest.formats.generic import GenericParser, Iso8601Parser
@@ -47,6 +48,7 @@ _PARSERS: dict[str, type] = {
         W3cParser,
         ZeekParser,
         MysqlSlowParser,
+        AptHistoryParser,
         JournalExportParser,
         JsonLinesParser,
         AccessLogParser,

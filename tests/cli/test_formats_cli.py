@@ -110,3 +110,15 @@ def test_time_of_day_stamps_are_dated_from_the_file_modification_time(tmp_path: 
     as_utc = [datetime.fromtimestamp(us / 1e6, UTC) for us in stamps]
     assert as_utc == [datetime(2026, 12, 2, 23, 59, 59, 900000, tzinfo=UTC),
                       datetime(2026, 12, 3, 0, 0, 0, 100000, tzinfo=UTC)]
+
+
+def test_detect_names_the_service_formats(tmp_path: Path) -> None:
+    expected = {"aws_alb.log": "aws_alb", "aws_s3_access.log": "aws_s3", "uwsgi.log": "uwsgi", "redis.log": "redis",
+                "sssd.log": "sssd", "strace.log": "strace", "mysql_general.log": "mysql_general",
+                "mysql8_error.log": "mysql_error", "mariadb_error.log": "mysql_error", "apt_history.log": "apt_history",
+                "kubernetes_cri_partial.log": "cri+log4j"}
+    result = logchat("detect", "--json", *(str(CORPUS / name) for name in expected), data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    files = json.loads(result.stdout)["files"]
+    assert {Path(entry["path"]).name: entry["format"] for entry in files} == expected
+    assert all(entry["timestamp_share"] == 1.0 for entry in files)

@@ -121,10 +121,11 @@ class WrappedParser:
 
     CRI splits a long line into `P` (partial) fragments ended by an `F` line of the same stream; the
     fragments after the first join its event and are glued to it without a line break, so the
-    program's line is one message again. A line of the other stream in between ends the joining.
+    program's line is one message again. A line of the other stream in between ends the joining: the
+    rest of the split line is then an event of its own, with the runtime's time.
     """
 
-    __slots__ = ("_glue", "_inner", "_inner_continuation", "_own_header", "_partial", "_unwrap", "ctx",
+    __slots__ = ("_cut", "_glue", "_inner", "_inner_continuation", "_own_header", "_partial", "_unwrap", "ctx",
                  "finish_event", "name")
 
     def __init__(self, kind: str, inner: Any) -> None:
@@ -138,6 +139,7 @@ class WrappedParser:
         self._own_header = None if self._inner_continuation is not None else own_header_finder(inner)
         self._partial: str | None = None  # the CRI stream whose `P` fragment ended the last line
         self._glue = False  # the line just joined is the rest of a split line
+        self._cut: str | None = None  # a stream whose split line a line of the other stream interrupted
         if kind == "cri":
             self.finish_event = self._glue_fragments
 
@@ -153,6 +155,7 @@ class WrappedParser:
         match = _CRI.match(line)
         if match is None or match.group(2) != partial:
             self._partial = None
+            self._cut = partial
             return False
         if match.group(3) == "F":
             self._partial = None
@@ -167,17 +170,26 @@ class WrappedParser:
         if self._partial is not None and self._fragment_continues(line):
             return None
         text, process, ts = self._split(line)
-        if self._unwrap is _cri and " P " in line[:48]:
+        rest_of_cut = False
+        if self._unwrap is _cri and (self._cut is not None or " P " in line[:48]):
             match = _CRI.match(line)
-            if match is not None and match.group(3) == "P":
-                self._partial = match.group(2)
+            if match is not None:
+                if match.group(3) == "P":
+                    self._partial = match.group(2)
+                if match.group(2) == self._cut:
+                    # The rest of a line the other stream interrupted: its own event, never glued to
+                    # the other stream's.
+                    self._cut = None
+                    rest_of_cut = True
         if not text.strip():
             return None
         header = self._inner.parse(text)
         if header is None and self._own_header is not None and text[0] not in " \t":
             header = self._own_header(text)
         if header is None:
-            return None
+            if not rest_of_cut:
+                return None
+            header = ParsedHeader(ts, None, None, None, None, text)
         if header.process is None and process is not None:
             header.process = process
         if header.ts is None and ts is not None:

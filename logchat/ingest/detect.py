@@ -7,8 +7,9 @@ from datetime import datetime
 from pathlib import Path
 
 from logchat.ingest.formats import all_format_names, make_parser
+from logchat.ingest.formats.apt import is_apt_log
 from logchat.ingest.formats.generic import GenericParser
-from logchat.ingest.stamps import StampFinder
+from logchat.ingest.stamps import StampFinder, strip_ansi
 from logchat.ingest.timestamps import TimeContext
 from logchat.ingest.wrappers import detect_wrapper
 
@@ -32,6 +33,8 @@ def detect_format(sample: Iterable[str], *, ctx: TimeContext | None = None) -> s
     lines: list[str] = []
     for line in sample:
         line = line.rstrip("\r\n")
+        if "\x1b" in line:
+            line = strip_ansi(line)
         if not lines:
             line = line.lstrip("\ufeff")
         if line.strip():
@@ -60,6 +63,8 @@ def _detect_unwrapped(lines: list[str], base: TimeContext) -> str:
         return "generic"
     if _is_mysql_slow_log(lines):
         return "mysql_slow"
+    if is_apt_log(lines):
+        return "apt_history"
     if lines[0].startswith("__CURSOR=") and any(line.startswith("__REALTIME_TIMESTAMP=") for line in lines):
         return "journal_export"  # one header line per record of a dozen fields: no share would tell it
     header_shaped = sum(1 for line in lines if not GenericParser.is_continuation(line)) or len(lines)

@@ -23,12 +23,29 @@ EXAMPLES: dict[str, str] = {
     "zeek": "#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\n"
     "1764767761.120000\tCHhAvVGS1DHFjwGM9\t10.0.0.7\t51122\t10.0.0.5\t443\ttcp",
     "mysql_slow": "# Time: 2026-12-03T13:16:01.123456Z",
+    "apt_history": "Start-Date: 2026-12-03  13:16:02\nCommandline: apt-get install -y redis-server\n"
+    "Install: redis-server:amd64 (5:7.0.15-1~deb12u1)\nEnd-Date: 2026-12-03  13:16:09",
     "journal_export": "__CURSOR=s=6c1f;i=1a2b\n__REALTIME_TIMESTAMP=1796303761123456\nPRIORITY=3\n"
     "SYSLOG_IDENTIFIER=sshd\nMESSAGE=error: maximum authentication attempts exceeded for root",
     "json": '{"time":"2026-12-03T13:16:01Z","level":"error","msg":"payment declined","order":8812}',
     "access": '127.0.0.1 - frank [10/Feb/2012:16:42:07 -0500] "GET /apache_pb.gif HTTP/1.0" 200 2326 "-" "curl/8.5.0"',
     "apache_error": "[Sun Dec 04 04:47:44 2005] [error] mod_jk child workerEnv in error state 6",
     "nginx_error": "2026/12/03 13:16:01 [error] 1201#1201: *7 connect() failed (111: Connection refused)",
+    "aws_alb": 'https 2026-12-03T13:16:02.500000Z app/my-alb/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.086 '
+    '0.048 0.037 502 502 0 57 "GET https://www.example.com:443/api HTTP/1.1" "curl/7.46.0" - -',
+    "aws_s3": "79a59df900b949e5 awsexamplebucket1 [03/Dec/2026:13:16:04 +0000] 192.0.2.3 79a59df900b949e5 "
+    '891CE47D2EXAMPLE REST.GET.LOGGING_STATUS - "GET /awsexamplebucket1?logging HTTP/1.1" 403 AccessDenied 243 - '
+    '18 - "-" "S3Console/0.4" -',
+    "uwsgi": "[pid: 812|app: 0|req: 2/2] 10.0.0.7 () {36 vars in 601 bytes} [Thu Dec  3 13:16:05 2026] POST "
+    "/api/orders => generated 21 bytes in 1203 msecs (HTTP/1.1 500) 2 headers in 80 bytes (1 switches on core 0)",
+    "redis": "2222:M 03 Dec 2026 13:16:15.781 # WARNING: The TCP backlog setting of 511 cannot be enforced",
+    "sssd": "(2026-12-03 13:16:03): [be[example.com]] [sdap_async_sys_connect_done] (0x0020): connect failed "
+    "[111][Connection refused].",
+    "strace": '13:16:15.131877 connect(5, {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("127.0.0.1")}'
+    ", 16) = -1 ECONNREFUSED (Connection refused)",
+    "mysql_error": "2026-12-03T13:16:03.500000Z 8 [ERROR] [MY-010584] [Repl] Slave SQL for channel : Error "
+    "executing row event, Error_code: MY-001146",
+    "mysql_general": "2026-12-03T13:16:01.124001Z\t   31 Query\tSELECT id, total FROM orders WHERE id = 8812",
     "labelled_epoch": "- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.675872 R02-M1-N0-C:J12-U11"
     " RAS KERNEL INFO instruction cache parity error corrected",
     "hpc": "460610 node-246 unix.hw state_change.unavailable 1077804742 1 Component State Change: Component "

@@ -10,6 +10,7 @@ from itertools import chain
 
 from logchat.ingest.events import Event, ParsedHeader, RawLine
 from logchat.ingest.formats import Parser
+from logchat.ingest.stamps import strip_ansi
 
 
 def join_events(
@@ -40,6 +41,8 @@ def join_events(
     - With `multiline=False` every non-blank line is its own event; lines without a header get no
       timestamp.
     - A UTF-8 byte-order mark at the very start of the input is ignored.
+    - Terminal colour codes (ANSI escapes) are removed from every line before it is parsed, and the
+      event keeps the line without them.
 
     The last event is yielded when `lines` is exhausted (a continuation could still follow it).
     """
@@ -79,6 +82,8 @@ def join_events(
             if event is not None:
                 held_blanks.append(text)
             continue
+        if "\x1b" in text:  # terminal colours would hide every header from the parsers
+            text = strip_ansi(text)
         if is_metadata is not None and is_metadata(text):
             continue
         if event is not None and is_continuation is not None and is_continuation(text):
@@ -208,6 +213,8 @@ def _single_line_events(lines: Iterable[RawLine], parser: Parser) -> Iterator[Ev
         text = raw.text
         if not text or text.isspace():
             continue
+        if "\x1b" in text:
+            text = strip_ansi(text)
         header = parse(text)
         if header is None:
             yield Event(raw.line_no, raw.line_no, raw.offset, None, None, None, None, None, text, text)

@@ -149,3 +149,12 @@ def test_empty_input_gives_no_events() -> None:
 def test_max_event_lines_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_event_lines"):
         events_of("x", "generic", max_event_lines=0)
+
+
+def test_colour_codes_are_removed_before_a_named_format_reads_the_line() -> None:
+    text = ("2026-12-03 13:16:02,400 \x1b[31mERROR\x1b[0m [exec-1] com.example.Orders: payment failed\n"
+            "\x1b[2mjava.net.SocketTimeoutException: Read timed out\x1b[0m\n")
+    for multiline in (True, False):
+        events = list(join_events(raw_lines(text), make_parser("log4j", TimeContext()), multiline=multiline))
+        assert events[0].level == "ERROR"
+        assert all("\x1b" not in event.raw and "\x1b" not in event.message for event in events)

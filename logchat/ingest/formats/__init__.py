@@ -10,6 +10,8 @@ from __future__ import annotations
 from logchat.errors import UsageError
 from logchat.ingest.formats._shared import Parser
 from logchat.ingest.formats.android import LogcatBriefParser, LogcatParser
+from logchat.ingest.formats.apt import AptHistoryParser
+from logchat.ingest.formats.aws import AlbParser, S3AccessParser
 from logchat.ingest.formats.cluster import HpcParser, LabelledEpochParser
 from logchat.ingest.formats.generic import GenericParser, Iso8601Parser
 from logchat.ingest.formats.glog import GlogParser
@@ -19,13 +21,18 @@ from logchat.ingest.formats.journal_export import JournalExportParser
 from logchat.ingest.formats.jsonlines import JsonLinesParser
 from logchat.ingest.formats.jvm import HdfsParser, Log4jParser, SparkParser
 from logchat.ingest.formats.logfmt import LogfmtParser
+from logchat.ingest.formats.mysql import MysqlErrorParser, MysqlGeneralParser
 from logchat.ingest.formats.mysql_slow import MysqlSlowParser
 from logchat.ingest.formats.oslo import OsloParser
 from logchat.ingest.formats.pipe import PipeDelimitedParser
 from logchat.ingest.formats.proxifier import ProxifierParser
 from logchat.ingest.formats.python_logging import PythonLoggingParser
+from logchat.ingest.formats.redis import RedisParser
+from logchat.ingest.formats.sssd import SssdParser
+from logchat.ingest.formats.strace import StraceParser
 from logchat.ingest.formats.syslog import Rfc3164Parser, Rfc5424Parser
 from logchat.ingest.formats.user import UserFormatParser, user_format_of, user_formats
+from logchat.ingest.formats.uwsgi import UwsgiParser
 from logchat.ingest.formats.web import AccessLogParser, ApacheErrorParser, NginxErrorParser
 from logchat.ingest.formats.windows import CbsParser
 from logchat.ingest.timestamps import TimeContext
@@ -41,11 +48,20 @@ _PARSERS: dict[str, type] = {
         W3cParser,
         ZeekParser,
         MysqlSlowParser,
+        AptHistoryParser,
         JournalExportParser,
         JsonLinesParser,
         AccessLogParser,
         ApacheErrorParser,
         NginxErrorParser,
+        AlbParser,
+        S3AccessParser,
+        UwsgiParser,
+        RedisParser,
+        SssdParser,
+        StraceParser,
+        MysqlErrorParser,
+        MysqlGeneralParser,
         LabelledEpochParser,
         HpcParser,
         LogcatParser,

@@ -7,6 +7,7 @@ import re
 
 from logchat.ingest.events import ParsedHeader
 from logchat.ingest.formats._shared import ParserBase
+from logchat.ingest.formats.mysql import is_server_banner
 from logchat.ingest.timestamps import TimeContext
 
 # "# Time: 2026-12-03T13:16:01.123456Z" (MySQL 5.7+) or "# Time: 261203 13:16:01" (MariaDB, 5.6)
@@ -23,6 +24,10 @@ class MysqlSlowParser(ParserBase):
     def __init__(self, ctx: TimeContext) -> None:
         super().__init__(ctx)
         self._after_time = False
+
+    @staticmethod
+    def is_metadata(line: str) -> bool:
+        return is_server_banner(line)
 
     def parse(self, line: str) -> ParsedHeader | None:
         if line.startswith("# Time: "):

@@ -20,10 +20,10 @@ _ACCESS = re.compile(
 
 # The message leads with "Bad Gateway (502)": the template miner splits on the first word, so
 # statuses stay apart even though numbers are masked, and "bad gateway" finds the lines.
-_REASONS = {str(code.value): f"{code.phrase} ({code.value})" for code in HTTPStatus}
+STATUS_REASONS = {str(code.value): f"{code.phrase} ({code.value})" for code in HTTPStatus}
 
 
-def _status_level(status: str) -> str:
+def status_level(status: str) -> str:
     if status >= "500":
         return "ERROR"
     if status >= "400":
@@ -61,8 +61,8 @@ class AccessLogParser(ParserBase):
             self._last_stamp = stamp
             self._last_ts = ts
         who = client if user == "-" else f"{client} {user}"
-        message = f'{_REASONS.get(status, f"HTTP ({status})")} "{request}" {who} {size}{rest}'
-        return ParsedHeader(ts, _status_level(status), None, "access", None, message)
+        message = f'{STATUS_REASONS.get(status, f"HTTP ({status})")} "{request}" {who} {size}{rest}'
+        return ParsedHeader(ts, status_level(status), None, "access", None, message)
 
 
 # [Sun Dec 04 04:47:44 2005] [error] msg

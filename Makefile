@@ -9,8 +9,8 @@ LOGCHAT := $(BIN)/logchat --data-dir $(DEMO_DIR)
 # checkov (the Kubernetes manifests' scan) pins packaging<24 and cachetools>=5, which pytest and drain3
 # refuse, so it gets a virtual environment of its own.
 TOOLS ?= .venv-tools
-# The coverage floor: today's figure of a full run, raised as coverage grows, never lowered.
-COV_FLOOR ?= 60
+# The coverage floor: a full run's figure (95.4% on 2026-12-03), raised as coverage grows, never lowered.
+COV_FLOOR ?= 95
 
 .PHONY: demo test lint tools bench clean
 

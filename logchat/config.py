@@ -266,7 +266,9 @@ class RetentionSettings(_Section):
     """How long logchat keeps its own records, in days (0: forever). Applied by the daemon's hourly
     retention job and by `logchat maintenance prune`. Chat history: serve.chat_retention_days."""
 
+    # Audit entries older than this many days are deleted, oldest first (the chain still verifies).
     audit_days: float = Field(default=0.0, ge=0)
+    # Usage records (`stat --usage`, the analytics routes) older than this many days are deleted.
     usage_days: float = Field(default=0.0, ge=0)
 
 

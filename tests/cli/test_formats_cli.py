@@ -116,7 +116,8 @@ def test_detect_names_the_service_formats(tmp_path: Path) -> None:
     expected = {"aws_alb.log": "aws_alb", "aws_s3_access.log": "aws_s3", "uwsgi.log": "uwsgi", "redis.log": "redis",
                 "sssd.log": "sssd", "strace.log": "strace", "mysql_general.log": "mysql_general",
                 "mysql8_error.log": "mysql_error", "mariadb_error.log": "mysql_error", "apt_history.log": "apt_history",
-                "kubernetes_cri_partial.log": "cri+log4j"}
+                "kubernetes_cri_partial.log": "cri+log4j",
+                "ruby_logger.log": "ruby_logger", "ruby_logger_progname.log": "ruby_logger"}
     result = logchat("detect", "--json", *(str(CORPUS / name) for name in expected), data_dir=tmp_path)
     assert result.returncode == 0, result.stderr
     files = json.loads(result.stdout)["files"]

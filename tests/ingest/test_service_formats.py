@@ -118,3 +118,18 @@ def test_an_apt_history_entry_is_one_event_that_opens_with_its_command() -> None
     assert event.message == ("Commandline: apt-get install -y mariadb-server\n"
                              "Error: Sub-process /usr/bin/dpkg returned an error code (1)")
     assert event.raw == text
+
+
+def test_ruby_logger_line_keeps_severity_letter_pid_and_progname() -> None:
+    header = parse("ruby_logger", "F, [2026-12-03T13:16:09.930001 #812] FATAL -- sidekiq: Redis::CannotConnectError: "
+                                  "Error connecting to Redis on localhost:6379 (Errno::ECONNREFUSED)")
+    assert header.ts == datetime(2026, 12, 3, 13, 16, 9, 930001, tzinfo=UTC)
+    assert (header.level, header.process, header.pid) == ("CRITICAL", "sidekiq", 812)
+    assert header.message == ("Redis::CannotConnectError: Error connecting to Redis on localhost:6379 "
+                              "(Errno::ECONNREFUSED)")
+
+
+def test_ruby_logger_line_without_progname_has_no_process() -> None:
+    header = parse("ruby_logger", "I, [2024-06-26T17:00:04.497736 #126554]  INFO -- : Started GET \"/orders\"")
+    assert (header.level, header.process, header.pid) == ("INFO", None, 126554)
+    assert header.message == 'Started GET "/orders"'

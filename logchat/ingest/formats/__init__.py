@@ -28,6 +28,7 @@ from logchat.ingest.formats.pipe import PipeDelimitedParser
 from logchat.ingest.formats.proxifier import ProxifierParser
 from logchat.ingest.formats.python_logging import PythonLoggingParser
 from logchat.ingest.formats.redis import RedisParser
+from logchat.ingest.formats.ruby_logger import RubyLoggerParser
 from logchat.ingest.formats.sssd import SssdParser
 from logchat.ingest.formats.strace import StraceParser
 from logchat.ingest.formats.syslog import Rfc3164Parser, Rfc5424Parser
@@ -62,6 +63,7 @@ _PARSERS: dict[str, type] = {
         StraceParser,
         MysqlErrorParser,
         MysqlGeneralParser,
+        RubyLoggerParser,
         LabelledEpochParser,
         HpcParser,
         LogcatParser,

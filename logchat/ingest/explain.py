@@ -48,6 +48,8 @@ EXAMPLES: dict[str, str] = {
     "mysql_general": "2026-12-03T13:16:01.124001Z\t   31 Query\tSELECT id, total FROM orders WHERE id = 8812",
     "ruby_logger": "E, [2026-12-03T13:16:05.000123 #126554] ERROR -- : ActiveRecord::RecordNotFound (Couldn't find "
     "Order with 'id'=9)",
+    "laravel": '[2026-12-03 13:16:05] production.ERROR: SQLSTATE[HY000] [2002] Connection refused '
+    '{"exception":"[object] (PDOException(code: 2002): Connection refused at /var/www/app.php:65)',
     "labelled_epoch": "- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.675872 R02-M1-N0-C:J12-U11"
     " RAS KERNEL INFO instruction cache parity error corrected",
     "hpc": "460610 node-246 unix.hw state_change.unavailable 1077804742 1 Component State Change: Component "

@@ -133,3 +133,16 @@ def test_ruby_logger_line_without_progname_has_no_process() -> None:
     header = parse("ruby_logger", "I, [2024-06-26T17:00:04.497736 #126554]  INFO -- : Started GET \"/orders\"")
     assert (header.level, header.process, header.pid) == ("INFO", None, 126554)
     assert header.message == 'Started GET "/orders"'
+
+
+def test_laravel_line_keeps_channel_level_and_offset() -> None:
+    header = parse("laravel", '[2026-12-03T13:16:02.000000+01:00] payments.ALERT: Gateway unreachable {"order":8812}')
+    assert header.ts == datetime(2026, 12, 3, 12, 16, 2, tzinfo=UTC)
+    assert (header.level, header.process) == ("CRITICAL", "payments")
+    assert header.message == 'Gateway unreachable {"order":8812}'
+
+
+def test_laravel_stack_trace_lines_have_no_header_of_their_own() -> None:
+    parser = make_parser("laravel", TimeContext(reference=REFERENCE))
+    assert parser.parse("[stacktrace]") is None
+    assert parser.parse("#0 /var/www/app/Services/Gateway.php(41): GuzzleHttp\\Client->request()") is None

@@ -20,6 +20,7 @@ from logchat.ingest.formats.headers import W3cParser, ZeekParser
 from logchat.ingest.formats.journal_export import JournalExportParser
 from logchat.ingest.formats.jsonlines import JsonLinesParser
 from logchat.ingest.formats.jvm import HdfsParser, Log4jParser, SparkParser
+from logchat.ingest.formats.laravel import LaravelParser
 from logchat.ingest.formats.logfmt import LogfmtParser
 from logchat.ingest.formats.mysql import MysqlErrorParser, MysqlGeneralParser
 from logchat.ingest.formats.mysql_slow import MysqlSlowParser
@@ -64,6 +65,7 @@ _PARSERS: dict[str, type] = {
         MysqlErrorParser,
         MysqlGeneralParser,
         RubyLoggerParser,
+        LaravelParser,
         LabelledEpochParser,
         HpcParser,
         LogcatParser,

@@ -118,7 +118,9 @@ def test_detect_names_the_service_formats(tmp_path: Path) -> None:
                 "mysql8_error.log": "mysql_error", "mariadb_error.log": "mysql_error", "apt_history.log": "apt_history",
                 "kubernetes_cri_partial.log": "cri+log4j",
                 "ruby_logger.log": "ruby_logger", "ruby_logger_progname.log": "ruby_logger",
-                "laravel_monolog.log": "laravel", "laravel_channels.log": "laravel"}
+                "laravel_monolog.log": "laravel", "laravel_channels.log": "laravel",
+                "cups_error.log": "cups", "cups_access.log": "cups", "cups_page.log": "cups",
+                "cups_access_errors.log": "cups"}
     result = logchat("detect", "--json", *(str(CORPUS / name) for name in expected), data_dir=tmp_path)
     assert result.returncode == 0, result.stderr
     files = json.loads(result.stdout)["files"]

@@ -146,3 +146,23 @@ def test_laravel_stack_trace_lines_have_no_header_of_their_own() -> None:
     parser = make_parser("laravel", TimeContext(reference=REFERENCE))
     assert parser.parse("[stacktrace]") is None
     assert parser.parse("#0 /var/www/app/Services/Gateway.php(41): GuzzleHttp\\Client->request()") is None
+
+
+def test_cups_error_log_letter_is_the_level() -> None:
+    header = parse("cups", "d [03/Dec/2026:13:16:11.120000 +0000] [Job 12] Sending job to printer.")
+    assert header.ts == datetime(2026, 12, 3, 13, 16, 11, 120000, tzinfo=UTC)
+    assert (header.level, header.process, header.message) == ("DEBUG", "cupsd", "[Job 12] Sending job to printer.")
+
+
+def test_cups_access_log_level_follows_the_ipp_status() -> None:
+    header = parse("cups", '10.0.0.9 - alice [03/Dec/2026:14:16:01 +0100] "POST /printers/office HTTP/1.1" 200 2048 '
+                           "Print-Job client-error-not-authorized")
+    assert header.ts == datetime(2026, 12, 3, 13, 16, 1, tzinfo=UTC)
+    assert header.level == "WARNING"
+    assert header.message == 'OK (200) "POST /printers/office HTTP/1.1" 10.0.0.9 alice 2048 Print-Job ' \
+                             "client-error-not-authorized"
+
+
+def test_cups_page_log_names_printer_job_and_user() -> None:
+    header = parse("cups", "office bob 13 [03/Dec/2026:13:17:20 +0000] total 1 - 10.0.0.9 invoice-8812.pdf - -")
+    assert (header.level, header.message) == (None, "office job 13 by bob: total 1 - 10.0.0.9 invoice-8812.pdf - -")

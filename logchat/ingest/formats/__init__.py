@@ -13,6 +13,7 @@ from logchat.ingest.formats.android import LogcatBriefParser, LogcatParser
 from logchat.ingest.formats.apt import AptHistoryParser
 from logchat.ingest.formats.aws import AlbParser, S3AccessParser
 from logchat.ingest.formats.cluster import HpcParser, LabelledEpochParser
+from logchat.ingest.formats.cups import CupsParser
 from logchat.ingest.formats.generic import GenericParser, Iso8601Parser
 from logchat.ingest.formats.glog import GlogParser
 from logchat.ingest.formats.haproxy import HaproxyParser
@@ -53,6 +54,7 @@ _PARSERS: dict[str, type] = {
         AptHistoryParser,
         JournalExportParser,
         JsonLinesParser,
+        CupsParser,
         AccessLogParser,
         ApacheErrorParser,
         NginxErrorParser,

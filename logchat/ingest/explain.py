@@ -51,6 +51,7 @@ EXAMPLES: dict[str, str] = {
     "laravel": '[2026-12-03 13:16:05] production.ERROR: SQLSTATE[HY000] [2002] Connection refused '
     '{"exception":"[object] (PDOException(code: 2002): Connection refused at /var/www/app.php:65)',
     "cups": "E [03/Dec/2026:13:16:10 +0000] [Job 12] Unable to connect to printer; will retry in 30 seconds...",
+    "go_log": "2026/12/03 13:16:05.120044 server.go:88: ERROR upstream timed out after 30s",
     "labelled_epoch": "- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.675872 R02-M1-N0-C:J12-U11"
     " RAS KERNEL INFO instruction cache parity error corrected",
     "hpc": "460610 node-246 unix.hw state_change.unavailable 1077804742 1 Component State Change: Component "

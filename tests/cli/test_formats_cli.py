@@ -120,7 +120,7 @@ def test_detect_names_the_service_formats(tmp_path: Path) -> None:
                 "ruby_logger.log": "ruby_logger", "ruby_logger_progname.log": "ruby_logger",
                 "laravel_monolog.log": "laravel", "laravel_channels.log": "laravel",
                 "cups_error.log": "cups", "cups_access.log": "cups", "cups_page.log": "cups",
-                "cups_access_errors.log": "cups"}
+                "cups_access_errors.log": "cups", "go_stdlog.log": "go_log", "go_stdlog_flags.log": "go_log"}
     result = logchat("detect", "--json", *(str(CORPUS / name) for name in expected), data_dir=tmp_path)
     assert result.returncode == 0, result.stderr
     files = json.loads(result.stdout)["files"]

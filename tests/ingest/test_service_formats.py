@@ -166,3 +166,16 @@ def test_cups_access_log_level_follows_the_ipp_status() -> None:
 def test_cups_page_log_names_printer_job_and_user() -> None:
     header = parse("cups", "office bob 13 [03/Dec/2026:13:17:20 +0000] total 1 - 10.0.0.9 invoice-8812.pdf - -")
     assert (header.level, header.message) == (None, "office job 13 by bob: total 1 - 10.0.0.9 invoice-8812.pdf - -")
+
+
+def test_go_log_line_with_flags_keeps_file_and_level_word() -> None:
+    header = parse("go_log", "2026/12/03 13:16:05.120044 server.go:88: ERROR upstream timed out after 30s")
+    assert header.ts == datetime(2026, 12, 3, 13, 16, 5, 120044, tzinfo=UTC)
+    assert (header.level, header.process, header.pid) == ("ERROR", None, None)
+    assert header.message == "server.go:88: ERROR upstream timed out after 30s"
+
+
+def test_go_log_plain_line_has_no_level() -> None:
+    header = parse("go_log", "2024/05/16 19:31:19 starting server on :8080")
+    assert (header.ts, header.level, header.message) == (datetime(2024, 5, 16, 19, 31, 19, tzinfo=UTC), None,
+                                                         "starting server on :8080")

@@ -16,6 +16,7 @@ from logchat.ingest.formats.cluster import HpcParser, LabelledEpochParser
 from logchat.ingest.formats.cups import CupsParser
 from logchat.ingest.formats.generic import GenericParser, Iso8601Parser
 from logchat.ingest.formats.glog import GlogParser
+from logchat.ingest.formats.go_log import GoLogParser
 from logchat.ingest.formats.haproxy import HaproxyParser
 from logchat.ingest.formats.headers import W3cParser, ZeekParser
 from logchat.ingest.formats.journal_export import JournalExportParser
@@ -84,6 +85,7 @@ _PARSERS: dict[str, type] = {
         HaproxyParser,
         Rfc3164Parser,
         LogfmtParser,
+        GoLogParser,
         Iso8601Parser,
         GenericParser,
     )

@@ -12,33 +12,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from daemon_process import run_cli, start_daemon
+
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "correct horse battery staple"
-LOGCHAT = [sys.executable, "-m", "logchat"]
 SAMPLE = REPO / "logchat" / "examples"
-
-
-def _cli(data: Path, config: Path, *args: str, stdin: str | None = None) -> None:
-    subprocess.run([*LOGCHAT, "--config", str(config), "--data-dir", str(data), *args], input=stdin,
-                   capture_output=True, text=True, check=True)
-
-
-def _start(data: Path, config: Path) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen([*LOGCHAT, "--config", str(config), "--data-dir", str(data), "--quiet", "serve",
-                                "--port", "0"], stderr=subprocess.PIPE, text=True)
-    assert process.stderr is not None
-    for line in process.stderr:
-        found = re.search(r"serving on (http://\S+?)/ ", line)
-        if found:
-            return process, found.group(1)
-    raise SystemExit("the daemon did not start")
 
 
 async def _load(base: str, path: str, headers: dict[str, str], requests: int, concurrency: int) -> float:
@@ -102,11 +84,11 @@ def main() -> None:
                            ("on, no cache", "[metrics]\nenabled = true\nstore_cache_seconds = 0\n")):
             configs[name] = root / f"{name.replace(' ', '').replace(',', '-')}.toml"
             configs[name].write_text("[serve]\nlogin_rate_per_minute = 0\n" + body, encoding="utf-8")
-        _cli(data, configs["on"], "users", "add", "bench-admin", "--role", "admin", "--password-stdin",
+        run_cli(data, configs["on"], "users", "add", "bench-admin", "--role", "admin", "--password-stdin",
              stdin=PASSWORD + "\n")
-        _cli(data, configs["on"], "index", str(SAMPLE))
+        run_cli(data, configs["on"], "index", str(SAMPLE))
 
-        daemons = {name: _start(data, config) for name, config in configs.items()}
+        daemons = {name: start_daemon(data, config) for name, config in configs.items()}
         try:
             tokens = {name: asyncio.run(_token(base)) for name, (_, base) in daemons.items()}
             routes = {"/healthz": False, "/api/v1/logs/stats": True}

@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,30 +26,14 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "tests"))
 
 from bench_ask import QUESTIONS, generate  # noqa: E402
+from daemon_process import run_cli, start_daemon  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
-LOGCHAT = [sys.executable, "-m", "logchat"]
 
 
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(value for value in values if value == value)  # NaN: no token came (an extractive answer)
     return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))] if ordered else float("nan")
-
-
-def _cli(data: Path, config: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*LOGCHAT, "--config", str(config), "--data-dir", str(data), *args], input=stdin,
-                          capture_output=True, text=True, check=True)
-
-
-def _start(data: Path, config: Path) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen([*LOGCHAT, "--config", str(config), "--data-dir", str(data), "--quiet", "serve",
-                                "--port", "0"], stderr=subprocess.PIPE, text=True)
-    assert process.stderr is not None
-    for line in process.stderr:
-        found = re.search(r"serving on (http://\S+?)/ ", line)
-        if found:
-            return process, found.group(1)
-    raise SystemExit("the daemon did not start")
 
 
 async def _chat(session, base: str, token: str, question: str) -> tuple[float, float, str] | str:  # type: ignore[no-untyped-def]
@@ -175,13 +157,13 @@ def main() -> None:
                           f"answer_threads = {args.answer_threads}\n")
         print(f"generating and indexing {args.events:,} events ...", file=sys.stderr)
         generate(log, args.events)
-        _cli(data, config, "index", str(log))
+        run_cli(data, config, "index", str(log))
         # Many people at once: the daemon allows each user 4 questions in flight.
         users = [f"bench-{n}" for n in range(max(1, -(-args.chats // 4)))]
         for n, name in enumerate(users):
             role = "admin" if n == 0 else "analyst"  # serve needs an admin
-            _cli(data, config, "users", "add", name, "--role", role, "--password-stdin", stdin=PASSWORD + "\n")
-        process, base = _start(data, config)
+            run_cli(data, config, "users", "add", name, "--role", role, "--password-stdin", stdin=PASSWORD + "\n")
+        process, base = start_daemon(data, config)
         try:
             tokens = [_sign_in(base, name) for name in users]
             load = asyncio.run(_load(base, tokens, args.chats))
@@ -192,7 +174,7 @@ def main() -> None:
             process.wait(timeout=60)
         started = time.perf_counter()
         for i in range(args.cli_runs):
-            _cli(data, config, "ask", "--no-llm", QUESTIONS[i % len(QUESTIONS)]["q"])
+            run_cli(data, config, "ask", "--no-llm", QUESTIONS[i % len(QUESTIONS)]["q"])
         cli_rate = args.cli_runs / (time.perf_counter() - started)
     print()
     print(f"serve.answer_threads = {args.answer_threads}")

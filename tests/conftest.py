@@ -17,6 +17,7 @@ DATASETS = REPO_ROOT.parent / "shared" / "datasets"
 sys.path.insert(0, str(TESTS_DIR))  # the fake Ollama server and other test helpers
 
 from needs import is_ci, missing_resources  # noqa: E402  (a helper module beside this file)
+from peers import missing_peers  # noqa: E402
 
 IN_CI = is_ci(os.environ.get("CI"))
 PG_URL = os.environ.get("LOGCHAT_TEST_DATABASE_URL")
@@ -35,7 +36,8 @@ def require(condition: bool, what: str) -> None:
 
 def _missing_resources(item: pytest.Item) -> list[str]:
     return missing_resources(item, has_postgres=bool(PG_URL), has_redis=bool(REDIS_URL),
-                             has_datasets=DATASETS.is_dir(), datasets_hint=str(DATASETS))
+                             has_datasets=DATASETS.is_dir(), datasets_hint=str(DATASETS),
+                             missing_peers=missing_peers())
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

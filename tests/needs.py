@@ -3,6 +3,7 @@ among its parameters. Pure functions, so the rules themselves are tested (tests/
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 # Parameter values that name a backend; only these, compared whole, mean "needs that server", so a
@@ -27,7 +28,9 @@ def backends_in_params(item: Any) -> set[str]:
 
 
 def missing_resources(item: Any, *, has_postgres: bool, has_redis: bool, has_datasets: bool,
-                      datasets_hint: str) -> list[str]:
+                      datasets_hint: str, missing_peers: Mapping[str, str] | None = None) -> list[str]:
+    """What ``item`` needs and this machine lacks. ``missing_peers``: fixture name -> the real peer
+    (a browser, a Prometheus tool) that fixture would hand over and that is not installed."""
     names = set(getattr(item, "fixturenames", ()))
     backends = backends_in_params(item)
     missing = []
@@ -37,4 +40,5 @@ def missing_resources(item: Any, *, has_postgres: bool, has_redis: bool, has_dat
         missing.append("Redis (set LOGCHAT_TEST_REDIS_URL)")
     if not has_datasets and "datasets" in names:
         missing.append(f"the log datasets at {datasets_hint}")
+    missing.extend(why for fixture, why in (missing_peers or {}).items() if fixture in names)
     return missing

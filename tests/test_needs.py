@@ -54,3 +54,13 @@ def test_no_test_module_imports_a_conftest_by_name() -> None:
     offenders = [str(path.relative_to(tests)) for path in tests.rglob("*.py")
                  if path.name != "conftest.py" and statement in path.read_text(encoding="utf-8")]
     assert offenders == []
+
+
+def test_a_missing_peer_is_named_only_for_the_tests_that_use_its_fixture() -> None:
+    present = {"has_postgres": True, "has_redis": True, "has_datasets": True, "datasets_hint": "/data"}
+    peers = {"browser": "Chromium at /usr/bin/chromium", "promtool": "promtool"}
+    assert missing_resources(_item({}, ("browser", "tmp_path")), **present, missing_peers=peers) == [
+        "Chromium at /usr/bin/chromium"]
+    assert missing_resources(_item({}, ("promtool",)), **present, missing_peers=peers) == ["promtool"]
+    assert missing_resources(_item({}, ("tmp_path",)), **present, missing_peers=peers) == []
+    assert missing_resources(_item({}, ("browser",)), **present) == []

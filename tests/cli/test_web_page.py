@@ -6,7 +6,6 @@ violation fails the test."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,10 +13,9 @@ from typing import Any
 
 import pytest
 from fake_ollama import FakeOllama
-from needs import is_ci
+from peers import CHROMIUM, why_no_browser
 from test_serve_cli import PASSWORD, logchat, start, stop
 
-CHROMIUM = "/usr/bin/chromium"
 EXAMPLES = Path(__file__).resolve().parents[2] / "logchat" / "examples"
 QUESTION = "why did sshd reject logins?"
 REPLY = "Most rejected logins were failed passwords for root and admin from a few addresses [E1]."
@@ -41,24 +39,13 @@ new MutationObserver(() => {
 """
 
 
-def _why_no_browser() -> str | None:
-    if not Path(CHROMIUM).exists():
-        return f"Chromium is not installed at {CHROMIUM} (Debian: apt-get install chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed (pip install -e '.[dev]')"
-    return None
-
-
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    missing = _why_no_browser()
+    # Without Chromium and Playwright this test was skipped at collection (tests/peers.py), except in
+    # CI, which installs them (.ci/run): there their absence is a failure.
+    missing = why_no_browser()
     if missing:
-        # Only a developer's machine may lack the browser; CI installs it (.ci/run).
-        if is_ci(os.environ.get("CI")):
-            pytest.fail(f"{missing}: required in CI")
-        pytest.skip(missing)
+        pytest.fail(f"{missing} is required but not installed")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

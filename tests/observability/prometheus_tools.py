@@ -1,24 +1,21 @@
 """Where contrib/ is, and Prometheus's own tools (Debian `prometheus`, which .ci/run installs): in CI a
-missing tool fails the test that needs it; elsewhere that test is skipped."""
+missing tool fails the test that needs it; elsewhere that test is skipped at collection (tests/peers.py)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
-from needs import is_ci
+from peers import tool_path
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRIB = ROOT / "contrib"
 
 
 def find_tool(name: str) -> str:
-    found = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
+    # Without the tool the test was skipped at collection (tests/peers.py), except in CI, which installs
+    # it (.ci/run): there its absence is a failure.
+    found = tool_path(name)
     if found is None:
-        message = f"{name} (Debian package `prometheus`: apt-get install -y prometheus)"
-        if is_ci(os.environ.get("CI")):
-            pytest.fail(f"{message} is required in CI but not available")
-        pytest.skip(f"needs {message}")
+        pytest.fail(f"{name} (Debian package `prometheus`) is required but not installed")
     return found

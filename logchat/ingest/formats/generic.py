@@ -7,6 +7,8 @@ import re
 
 from logchat.ingest.events import Event, ParsedHeader
 from logchat.ingest.formats._shared import ParserBase, guess_level
+from logchat.ingest.formats.redis import REDIS_MARKS
+from logchat.ingest.formats.sssd import sssd_level
 from logchat.ingest.levels import level_from_syslog_priority, normalize_level
 from logchat.ingest.stamps import StampFinder, strip_ansi
 from logchat.ingest.timestamps import TimeContext
@@ -51,23 +53,8 @@ _CONTINUATION_STARTS = ("Caused by:", "at ", "... ", "Traceback (most recent cal
 # "[INF]", MariaDB "[Note]", PostgreSQL "LOG:" write them; as plain words they are prose.
 _HEADER_LEVELS = {"log": "INFO", "statement": None, "detail": None, "hint": None, "context": None}
 _REDIS_ROLE = re.compile(r"\d+:[XCSM] $")
-_REDIS_MARKS = {".": "DEBUG", "-": "TRACE", "*": "NOTICE", "#": "WARNING"}
 _PRI = re.compile(r"<(\d{1,3})>")
 _SSSD_LEVEL = re.compile(r"\(0x([0-9a-fA-F]{4})\):?$")
-
-
-def _sssd_level(mask: int) -> str:
-    """SSSD's debug-level bits: 0x0010 fatal, 0x0020 critical, 0x0040 serious, 0x0080 minor failures,
-    0x0100 and 0x0200 configuration and function data, 0x0400 and up tracing."""
-    if mask <= 0x0020:
-        return "CRITICAL"
-    if mask <= 0x0040:
-        return "ERROR"
-    if mask <= 0x0080:
-        return "WARNING"
-    if mask <= 0x0200:
-        return "INFO"
-    return "DEBUG" if mask <= 0x0400 else "TRACE"
 
 
 _SEVERITY_NUMBER = re.compile(r"(?:Em|Al|Cr|Er|Wa|No|In|Db)\((\d{1,3})\)$")
@@ -79,8 +66,8 @@ def fallback_level(prefix: str, rest: str) -> str | None:
     if prefix:
         if prefix[0] == "<" and (pri := _PRI.match(prefix)) is not None:
             return level_from_syslog_priority(int(pri.group(1)))
-        if rest[:1] in _REDIS_MARKS and rest[1:2] == " " and _REDIS_ROLE.search(prefix):
-            return _REDIS_MARKS[rest[0]]
+        if rest[:1] in REDIS_MARKS and rest[1:2] == " " and _REDIS_ROLE.search(prefix):
+            return REDIS_MARKS[rest[0]]
         for token in prefix.split(None, 3)[:3]:
             bare = token.strip(_PUNCTUATION)
             if bare.isalpha() and (level := normalize_level(bare)) is not None:
@@ -102,7 +89,7 @@ def fallback_level(prefix: str, rest: str) -> str | None:
             if level is not None:
                 return level
         if token[:3] == "(0x" and (mask := _SSSD_LEVEL.match(token)) is not None:
-            return _sssd_level(int(mask.group(1), 16))
+            return sssd_level(int(mask.group(1), 16))
         severity = _SEVERITY_NUMBER.match(token)
         if severity is not None:  # VMware's "In(14)", "Er(11)": a syslog priority
             return level_from_syslog_priority(int(severity.group(1)))

@@ -10,15 +10,15 @@ from typing import BinaryIO
 
 from logchat.ingest.events import ParsedHeader
 from logchat.ingest.formats._shared import ParserBase
+from logchat.ingest.formats.web import status_level
 from logchat.ingest.timestamps import TimeContext, epoch_to_utc
 
 _HEAD_SCAN_BYTES = 1 << 16
 
 
 def _status_level(status: str | None) -> str | None:
-    if not status or not status.isdecimal():
-        return None
-    return "ERROR" if status >= "500" else "WARNING" if status >= "400" else "INFO"
+    # IIS writes "-" or nothing when a request had no status; the rest follows the access-log rule.
+    return status_level(status) if status and status.isdecimal() else None
 
 
 class _ColumnsParser(ParserBase):

@@ -11,7 +11,7 @@ from logchat.ingest.timestamps import MONTHS
 _REDIS = re.compile(r"(\d+):([XCSM]) ((\d\d) ([A-Z][a-z]{2}) (\d{4}) (\d\d):(\d\d):(\d\d)\.(\d{3})) ([.\-*#]) (.*)",
                     re.DOTALL)
 # Redis's own verbosity marks: debug, verbose, notice, warning.
-_MARKS = {".": "DEBUG", "-": "TRACE", "*": "NOTICE", "#": "WARNING"}
+REDIS_MARKS = {".": "DEBUG", "-": "TRACE", "*": "NOTICE", "#": "WARNING"}
 # The role letter: a sentinel, an RDB/AOF child, a replica, the master.
 _ROLES = {"X": "redis-sentinel", "C": "redis-child", "S": "redis", "M": "redis"}
 
@@ -36,4 +36,4 @@ class RedisParser(ParserBase):
             ts = self.ctx.local(int(yyyy), month, int(dd), int(hh), int(mi), int(ss), int(millis) * 1000)
             self._last_stamp = stamp
             self._last_ts = ts
-        return ParsedHeader(ts, _MARKS[mark], None, _ROLES[role], parse_pid(pid), message)
+        return ParsedHeader(ts, REDIS_MARKS[mark], None, _ROLES[role], parse_pid(pid), message)

@@ -16,7 +16,7 @@ _SSSD = re.compile(
 )
 
 
-def _level(mask: int) -> str:
+def sssd_level(mask: int) -> str:
     """SSSD's debug-level bits: 0x0010 fatal, 0x0020 critical, 0x0040 serious, 0x0080 minor failures,
     0x0100 and 0x0200 configuration and function data, 0x0400 and up tracing."""
     if mask <= 0x0020:
@@ -58,4 +58,4 @@ class SssdParser(ParserBase):
             self._last_ts = ts
         if component.startswith("sssd[") and component.endswith("]"):
             component = component[5:-1]
-        return ParsedHeader(ts, _level(int(mask, 16)), None, component, None, f"{function}: {message}")
+        return ParsedHeader(ts, sssd_level(int(mask, 16)), None, component, None, f"{function}: {message}")

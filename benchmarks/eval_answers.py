@@ -292,9 +292,8 @@ def main(argv: list[str] | None = None) -> int:
                 if explain and "plan" in answer:
                     row["plan"] = answer["plan"]
                 rows.append(row)
-            if not args.json:
-                print(f"{system}: {len(group)} questions, index {timings[system]['index_s']:.1f} s, "
-                      f"ask {timings[system]['ask_s']:.1f} s", file=sys.stderr)
+            print(f"{system}: {len(group)} questions, index {timings[system]['index_s']:.1f} s, "
+                  f"ask {timings[system]['ask_s']:.1f} s", file=sys.stderr)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

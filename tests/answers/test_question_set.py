@@ -85,6 +85,8 @@ RAW_TIME: dict[str, Callable[[str], datetime]] = {
 
 # A user name may be empty or start with a space ("invalid user  0101").
 FAILED_PASSWORD = r": Failed password for (?:invalid user )?(.*?) from (\S+) port (\d+) ssh2$"
+# A peer's and an old client's connection request.
+ZOOKEEPER_REQUEST = r"(?:Received connection request|Connection request from old client) /([\d.]+):\d+"
 
 # id -> (regular expression over the raw line, how the expected value follows from the matching lines;
 # "group N" picks the value a shape is about)
@@ -95,7 +97,7 @@ SAMPLE: dict[str, tuple[str, str]] = {
     "linux-paraphrase-01": (r" logrotate: ALERT exited abnormally with \[1\]$", "count"),
     "linux-count-field-05": (r"sshd\(pam_unix\)\[\d+\]: authentication failure; .* user=root\s*$", "count"),
     "hdfs-count-field-01": (r"Received block blk_-?\d+ of size \d+ from /10\.251\.214\.130$", "count"),
-    "zookeeper-count-field-01": (r"Received connection request /10\.10\.34\.13:\d+$", "count"),
+    "zookeeper-count-field-01": (ZOOKEEPER_REQUEST.replace(r"([\d.]+)", r"10\.10\.34\.13"), "count"),
     "openstack-count-field-02": (r'HTTP/1\.1" status: 404 len:', "count"),
     "apache-count-field-01": (r"\[error\] mod_jk child workerEnv in error state 6$", "count"),
     "hadoop-count-field-01": (r"ERROR IN CONTACTING RM", "count"),
@@ -108,7 +110,7 @@ SAMPLE: dict[str, tuple[str, str]] = {
     "hadoop-prefix-id-08": (r"(?<![\w-])job_1445144423722_0020(?![0-9A-Za-z])", "count"),
     "spark-prefix-id-01": (r"(?<![\w-])rdd_2(?![0-9A-Za-z])", "count"),
     "openssh-count-distinct-01": (FAILED_PASSWORD, "distinct 2"),
-    "zookeeper-count-distinct-01": (r"Received connection request /([\d.]+):\d+$", "distinct 1"),
+    "zookeeper-count-distinct-01": (ZOOKEEPER_REQUEST, "distinct 1"),
     "hdfs-count-distinct-01": (r"Deleting block (blk_-?\d+) file ", "distinct 1"),
     "hdfs-numeric-01": (r"Received block blk_-?\d+ of size (\d+) from", "max 1"),
     "hdfs-numeric-03": (r"Received block blk_-?\d+ of size (\d+) from", "sum 1"),
@@ -116,10 +118,10 @@ SAMPLE: dict[str, tuple[str, str]] = {
     "spark-numeric-01": (r"Finished task .* (\d+) bytes result sent to driver", "max 1"),
     "openstack-numeric-01": (r'"(?:GET|POST) [^"]*" status: \d+ len: \d+ time: (\d+\.\d+)', "max 1"),
     "openssh-top-n-01": (FAILED_PASSWORD, "top 2"),
-    "zookeeper-top-n-01": (r"Received connection request /([\d.]+):\d+$", "top 1"),
+    "zookeeper-top-n-01": (ZOOKEEPER_REQUEST, "top 1"),
     "apache-top-n-01": (r"mod_jk child workerEnv in error state (\d+)$", "top 1"),
     "openssh-first-last-03": (r"failed - POSSIBLE BREAK-IN ATTEMPT!$", "last"),
-    "zookeeper-first-last-01": (r"Received connection request /", "last"),
+    "zookeeper-first-last-01": (ZOOKEEPER_REQUEST, "last"),
     "hadoop-first-last-01": (r"ERROR IN CONTACTING RM", "first"),
     "hdfs-first-last-01": (r"Got exception while serving blk_", "first"),
     "openstack-time-series-01": (r'"(?:GET|POST) [^"]*" status: \d+ len:', "series 5"),

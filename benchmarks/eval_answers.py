@@ -14,6 +14,9 @@ Scoring (the expected values come from the loghub ground truth, see tests/answer
 - **anywhere**: the same rule applied to the whole answer text (a looser score).
 - **result**: whether the `result` object of the JSON carries the expected value (count, value, sum,
   ts, values); it shows when the number was computed but not said. Not available for every shape.
+- **grep** (the obvious alternative, for the questions whose answer is a count of lines): the number
+  of raw lines that contain every word of the question except question words ("how", "many", "were",
+  …), ignoring case, as `grep -ci w1 | grep -ci w2 …` would give. Other shapes have no grep answer.
 
 How an expected value is found in a text, per tolerance rule:
 
@@ -141,6 +144,30 @@ def result_has_value(result: dict[str, Any] | None, expected: dict[str, Any], to
     return any(isinstance(c, int | float) and math.isclose(c, wanted, abs_tol=abs_tol) for c in candidates)
 
 
+# --- the grep baseline ------------------------------------------------------------------------------
+
+QUESTION_WORDS = frozenset({
+    "a", "about", "all", "an", "and", "any", "anything", "are", "at", "be", "been", "by", "can", "count", "did",
+    "do", "does", "during", "event", "events", "ever", "for", "from", "had", "has", "have", "how", "in", "is", "it",
+    "its", "lines", "log", "logged", "many", "messages", "much", "number", "of", "on", "or", "our", "the", "there",
+    "these", "this", "those", "times", "to", "total", "was", "we", "were", "what", "when", "which", "who", "with",
+})
+
+
+def grep_words(question: str) -> list[str]:
+    words = []
+    for raw in question.lower().split():
+        word = raw.strip("?!.,;:'\"()")
+        if word and word not in QUESTION_WORDS:
+            words.append(word)
+    return words
+
+
+def grep_count(question: str, lines: list[str]) -> int:
+    words = grep_words(question)
+    return sum(1 for line in lines if all(word in line for word in words))
+
+
 # --- running logchat ----------------------------------------------------------------------------------
 
 
@@ -211,9 +238,12 @@ def run_system(system: str, questions: list[dict[str, Any]], loghub: Path, work:
 # --- scoring and the table ----------------------------------------------------------------------------
 
 
-def score(question: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+def score(question: dict[str, Any], answer: dict[str, Any], raw_lines: list[str]) -> dict[str, Any]:
     text = answer.get("answer") or ""
     expected, tolerance = question["expected"], question["tolerance"]
+    grep = None
+    if expected["kind"] == "count":
+        grep = grep_count(question["question"], raw_lines) == expected["value"]
     return {
         "id": question["id"],
         "system": question["system"],
@@ -225,6 +255,7 @@ def score(question: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
         "strict": contains_value(first_sentence(text), expected, tolerance),
         "anywhere": contains_value(text, expected, tolerance),
         "result": result_has_value(answer.get("result"), expected, tolerance),
+        "grep": grep,
         "intent": (answer.get("filters") or {}).get("intent"),
         "matched": answer.get("matched"),
     }
@@ -234,20 +265,34 @@ def summarise(rows: Iterable[dict[str, Any]], key: str) -> dict[str, dict[str, A
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         groups[row[key] if key != "all" else "overall"].append(row)
+    def share(items: list[dict[str, Any]], key: str) -> float | None:
+        scored = [r[key] for r in items if r[key] is not None]
+        return sum(scored) / len(scored) if scored else None
+
     return {name: {
         "n": len(items),
-        "strict": sum(r["strict"] for r in items) / len(items),
-        "anywhere": sum(r["anywhere"] for r in items) / len(items),
-        "result": sum(r["result"] for r in items) / len(items),
+        "strict": share(items, "strict"),
+        "anywhere": share(items, "anywhere"),
+        "result": share(items, "result"),
+        "counts": sum(r["grep"] is not None for r in items),
+        "logchat_on_counts": share([r for r in items if r["grep"] is not None], "strict"),
+        "grep_on_counts": share(items, "grep"),
     } for name, items in sorted(groups.items())}
+
+
+def _pct(value: float | None, width: int) -> str:
+    return f"{value:>{width}.1%}" if value is not None else f"{'-':>{width}}"
 
 
 def table(title: str, summary: dict[str, dict[str, Any]]) -> str:
     width = max([len(title), *map(len, summary)])
-    lines = [f"{title:<{width}}  {'n':>4}  {'first sentence':>14}  {'anywhere':>8}  {'result':>6}"]
+    lines = [f"{title:<{width}}  {'n':>4}  {'first sentence':>14}  {'anywhere':>8}  {'result':>6}  "
+             f"{'counts':>6}  {'logchat':>7}  {'grep':>6}"]
     lines.append("-" * len(lines[0]))
     for name, s in summary.items():
-        lines.append(f"{name:<{width}}  {s['n']:>4}  {s['strict']:>13.1%}  {s['anywhere']:>8.1%}  {s['result']:>6.1%}")
+        lines.append(f"{name:<{width}}  {s['n']:>4}  {_pct(s['strict'], 14)}  {_pct(s['anywhere'], 8)}  "
+                     f"{_pct(s['result'], 6)}  {s['counts']:>6}  {_pct(s['logchat_on_counts'], 7)}  "
+                     f"{_pct(s['grep_on_counts'], 6)}")
     return "\n".join(lines)
 
 
@@ -287,8 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for system, group in sorted(by_system.items()):
             answers, timings[system] = run_system(system, group, args.loghub, work, env, explain)
+            raw_lines = (args.loghub / group[0]["log"]).read_text(encoding="utf-8", errors="replace").lower()
             for question, answer in zip(group, answers, strict=True):
-                row = score(question, answer)
+                row = score(question, answer, raw_lines.splitlines())
                 if explain and "plan" in answer:
                     row["plan"] = answer["plan"]
                 rows.append(row)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.answers.make_question_set import CATEGORIES, DEFAULT_OUT, build, render
+from tests.answers.make_question_set import CATEGORIES, DEFAULT_OUT, NO_LEVEL, build, render
 
 COMMITTED = DEFAULT_OUT
 
@@ -64,6 +64,28 @@ def test_every_record_is_complete(loghub: Path) -> None:
             datetime.strptime(record["now"], "%Y-%m-%d %H:%M")
 
 
+LEVEL_WORDS = re.compile(r"(?i)\b(info|notice|warn|warning|error|err|fatal|severe|critical|debug|trace)\b")
+
+
+def test_the_logs_without_levels_have_no_level_words_in_their_headers(loghub: Path) -> None:
+    """Read from the raw lines: the words before each message hold no level (a message may say "error")."""
+    questions = [r for r in committed() if r["category"] == "no_level"]
+    assert {r["system"] for r in questions} <= set(NO_LEVEL) and len({r["system"] for r in questions}) >= 5
+    headers = {
+        "OpenSSH": r"^\w{3} +\d+ [\d:]+ \S+ sshd\[\d+\]:",
+        "Linux": r"^\w{3} +\d+ [\d:]+ combo [^:]+:",
+        "Proxifier": r"^\[[\d. :]+\] .+? - ",  # a program may be "svchost.exe *64"
+        "HealthApp": r"^[\d:-]+\|[^|]+\|\d+\|",
+        "Thunderbird": r"^\S+ \d+ [\d.]+ \S+ \w{3} +\d+ [\d:]+ \S+ [^:]+:",
+    }
+    for system in {r["system"] for r in questions}:
+        raw = (loghub / system / f"{system}_2k.log").read_text(encoding="utf-8", errors="replace").splitlines()
+        header = re.compile(headers[system])
+        prefixes = [header.match(line) for line in raw]
+        assert all(prefixes), f"{system}: a line without the expected header"
+        assert not any(LEVEL_WORDS.search(match.group(0)) for match in prefixes if match), system
+
+
 # --- independent re-derivation from the raw logs ----------------------------------------------------------
 
 def _syslog_2015(line: str) -> datetime:
@@ -106,7 +128,7 @@ SAMPLE: dict[str, tuple[str, str]] = {
     "hdfs-paraphrase-01": (r"Deleting block blk_-?\d+ file ", "count"),
     "zookeeper-paraphrase-01": (r"Connection broken for id \d+, my id = \d+, error =", "count"),
     "proxifier-no-level-04": (r"(?i)\berror\b", "count"),
-    "hpc-no-level-03": (r"(?i)\bwarning\b", "count"),
+    "hpc-count-field-03": (r"(?i)\bwarning\b", "count"),
     "hadoop-prefix-id-08": (r"(?<![\w-])job_1445144423722_0020(?![0-9A-Za-z])", "count"),
     "spark-prefix-id-01": (r"(?<![\w-])rdd_2(?![0-9A-Za-z])", "count"),
     "openssh-count-distinct-01": (FAILED_PASSWORD, "distinct 2"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import logging
 import math
 import os
 import shlex
@@ -29,7 +30,7 @@ from fabric import Connection
 
 from logchat.errors import SourceError, SourceNotFound, SourceUnreadable
 from logchat.ingest.sources import FileIdentity, SourceSpec, compression_of
-from logchat.ingest.ssh_location import RemoteOptions, SshUrl, parse_ssh_url
+from logchat.ingest.ssh_location import RemoteOptions, SshUrl, parse_ssh_url, ssh_url
 
 # SFTP reads are pipelined a window at a time: enough requests in flight to fill a link, while
 # memory stays bounded whatever the size of the file.
@@ -84,7 +85,7 @@ class RemoteHost:
     def __init__(self, url: SshUrl, options: RemoteOptions) -> None:
         self.url = url
         self.options = options
-        self.label = url.location("").rstrip("/") or url.host
+        self.label = ssh_url(url.host, "", port=url.port)  # names the host in every error line
         self._connection: Connection | None = None
         self._sftp: paramiko.SFTPClient | None = None
         self._lock = threading.Lock()
@@ -124,6 +125,10 @@ class RemoteHost:
             self.url.host, user=self.url.user, port=self.url.port,
             connect_timeout=max(1, math.ceil(options.connect_timeout)), connect_kwargs=connect_kwargs,
         )
+        # paramiko logs each failed handshake with a traceback; the error line below says it once.
+        logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+        if connection.gateway is None:
+            connection.connect_kwargs["sock"] = self._reach(connection.host, int(connection.port))
         # fabric accepts any host key by default: check them against known_hosts instead.
         client = paramiko.SSHClient()
         if options.known_hosts.is_file():
@@ -141,6 +146,34 @@ class RemoteHost:
             connection.close()
             raise SourceUnreadable(f"{self.label}: {self._why_not_connected(connection, exc)}") from exc
         return connection, sftp
+
+    def _reach(self, host: str, port: int) -> socket.socket:
+        """A TCP connection on which the server has begun to speak: a host that is down, refuses, or
+        accepts and then says nothing is told apart here, each in its own words."""
+        timeout = self.options.connect_timeout
+        where = f"{host}:{port}"
+        try:
+            sock = socket.create_connection((host, port), timeout=timeout)
+        except socket.gaierror as exc:
+            raise SourceUnreadable(f"{self.label}: unknown host name {host!r}") from exc
+        except ConnectionRefusedError as exc:
+            raise SourceUnreadable(f"{self.label}: cannot connect to {where}: connection refused") from exc
+        except TimeoutError as exc:
+            raise SourceUnreadable(f"{self.label}: no answer from {where} within {timeout:g}s") from exc
+        except OSError as exc:
+            raise SourceUnreadable(f"{self.label}: cannot connect to {where}: {exc.strerror or exc}") from exc
+        try:
+            greeting = sock.recv(4, socket.MSG_PEEK)  # left in place for paramiko to read
+        except TimeoutError as exc:
+            sock.close()
+            raise SourceUnreadable(f"{self.label}: no answer from {where} within {timeout:g}s") from exc
+        except OSError as exc:
+            sock.close()
+            raise SourceUnreadable(f"{self.label}: cannot connect to {where}: {exc.strerror or exc}") from exc
+        if not greeting:
+            sock.close()
+            raise SourceUnreadable(f"{self.label}: {where} closed the connection without a word")
+        return sock
 
     def _why_not_connected(self, connection: Connection, exc: Exception) -> str:
         where = f"{connection.host}:{connection.port}"

@@ -62,7 +62,9 @@ def parse_ssh_url(url: str) -> SshUrl:
         raise SourceNotFound(f"{url}: not an ssh:// URL")
     rest = url[len(SCHEME):]
     slash = rest.find("/")
-    if slash <= 0:
+    if slash == 0:
+        raise SourceNotFound(f"{url}: no host name (ssh://host/path)")
+    if slash < 0:
         raise SourceNotFound(f"{url}: give an absolute path after the host (ssh://host/var/log/syslog)")
     authority, path = rest[:slash], rest[slash:]
     user = None

@@ -164,8 +164,9 @@ def test_an_unknown_host_key_is_refused_unless_accepted_and_then_recorded(
 
 def test_a_changed_host_key_is_always_refused(
         tmp_path: Path, sshd: SshServer, remote_store: Any, remote_settings: Any) -> None:
-    from logchat.config import load_settings
     from sshd_server import keygen
+
+    from logchat.config import load_settings
 
     other = keygen(tmp_path / "other_host_key")
     known_hosts = tmp_path / "known_hosts"

@@ -154,3 +154,13 @@ def test_help_does_not_import_fabric(tmp_path: Path) -> None:
                           env=_environment())
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_progress_labels_keep_the_host_in_front() -> None:
+    from logchat.cli.progress import source_label
+
+    label = source_label("ssh://web-01.example.com:2222/var/log/nginx/very/long/path/access.log")
+    assert label == "web-01.example.com:2222 …path/access.log" and len(label) <= 40
+    assert source_label("ssh://web-02/var/log/syslog") == "ssh://web-02/var/log/syslog"
+    assert source_label("/var/log/nginx/very/long/path/and/more/more/access.log") == (
+        "…very/long/path/and/more/more/access.log")

@@ -45,7 +45,7 @@ class SourceSettings(_Section):
     (an address or a ~/.ssh/config alias) with `paths` (absolute paths or globs, expanded on the host)."""
 
     # A file or a glob pattern (or an ssh:// URL); with `host`, unset.
-    path: str = ""
+    path: str
     # How answers and filters name the source (unset: its files are named after themselves).
     name: str | None = None
     # "auto" detects the format; or a format name, see `logchat index --help`.
@@ -64,6 +64,14 @@ class SourceSettings(_Section):
     paths: list[str] = Field(default_factory=list)
     # Remote: record the key of a host not yet in known_hosts (a CHANGED key is always refused).
     accept_new_host_key: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _path_optional_with_host(cls, data: Any) -> Any:
+        # A remote source may give `paths` instead; a local one without a path is named by its key.
+        if isinstance(data, dict) and data.get("host") is not None and "path" not in data:
+            return {**data, "path": ""}
+        return data
 
     @model_validator(mode="after")
     def _local_or_remote(self) -> SourceSettings:

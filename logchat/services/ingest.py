@@ -10,8 +10,10 @@ import hashlib
 import lzma
 import re
 import sys
+import threading
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -412,7 +414,8 @@ class Ingester:
         final_hash: str | None = None,
         forkable: bool = True,
     ) -> None:
-        """``forkable``: False for a remote stream, whose SSH connection a forked reader cannot use."""
+        """``forkable``: False for a remote stream, whose SSH connection a forked reader cannot use: its
+        bytes reach the reader process through a pipe (RemoteFeed) instead."""
         from logchat.ingest.formats import make_parser
         from logchat.ingest.timestamps import TimeContext
 
@@ -434,15 +437,25 @@ class Ingester:
         )
         remaining = None if total is None else total - start[0]
         self.progress.start_source(report, remaining)
-        in_reader_process = (forkable and self.reader_process and remaining is not None
-                             and remaining >= PARALLEL_MIN_BYTES and can_fork())
-        batches = (ReaderProcess(reader, parser, self.miner, plan, in_child=close_inherited_locks)
-                   if in_reader_process else None)
+        in_reader_process = (self.reader_process and remaining is not None and remaining >= PARALLEL_MIN_BYTES
+                             and can_fork())
+        feed = None
+        if in_reader_process and not forkable:
+            feed = RemoteFeed(handle)
+            reader.handle = feed.stream  # type: ignore[assignment]
+        in_child = close_inherited_locks if feed is None else feed.in_child(close_inherited_locks)
+        batches = ReaderProcess(reader, parser, self.miner, plan, in_child=in_child) if in_reader_process else None
         error = None
-        for batch in batches if batches is not None else produce_batches(reader, parser, self.miner, plan):
-            checkpoint.offset, checkpoint.line_count = batch.end_offset, batch.end_line
-            self._commit(report, batch, checkpoint, start, row.id)
-            error = batch.error or error
+        try:
+            if feed is not None:
+                feed.start()
+            for batch in batches if batches is not None else produce_batches(reader, parser, self.miner, plan):
+                checkpoint.offset, checkpoint.line_count = batch.end_offset, batch.end_line
+                self._commit(report, batch, checkpoint, start, row.id)
+                error = batch.error or error
+        finally:
+            if feed is not None:
+                error = feed.close() or error
         if batches is not None and batches.miner_state is not None:
             # The reader process mined templates on its own copy; carry on from its state.
             self.miner = TemplateMiner(batches.miner_state)
@@ -475,6 +488,56 @@ class Ingester:
     def _mark_complete(self, source_id: int, content_hash: str) -> None:
         with self.store.session() as session:
             session.get_one(Source, source_id).content_hash = content_hash
+
+
+class RemoteFeed:
+    """A remote file's bytes, read by a thread of this process (which holds the SSH connection) and
+    written to a pipe that a forked reader process parses: network reads, parsing and database writes
+    overlap as they do for a local file. Only whole lines go through until the file really ends, so a
+    connection lost in the middle of a line never hands the reader a cut line as the last one."""
+
+    def __init__(self, source: BinaryIO) -> None:
+        import os
+
+        self._source = source
+        read_end, self._write_end = os.pipe()
+        self.stream = os.fdopen(read_end, "rb", buffering=1 << 20)
+        self.error: str | None = None
+        self._thread = threading.Thread(target=self._pump, name="logchat-remote-feed", daemon=True)
+
+    def in_child(self, then: Callable[[], None]) -> Callable[[], None]:
+        """What the forked reader runs first: drop the pipe's write end, or it would never see the end."""
+        import os
+
+        def close_write_end() -> None:
+            os.close(self._write_end)
+            then()
+
+        return close_write_end
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _pump(self) -> None:
+        import os
+
+        tail = b""
+        try:
+            with os.fdopen(self._write_end, "wb", closefd=True) as out:
+                while block := self._source.read(1 << 20):
+                    data = tail + block
+                    cut = data.rfind(b"\n") + 1
+                    out.write(memoryview(data)[:cut])
+                    tail = data[cut:]
+                out.write(tail)  # the real end: a last line without its line ending is a line
+        except OSError as exc:  # the connection was lost, or the reader stopped (a broken pipe)
+            self.error = f"read error: {exc}"
+
+    def close(self) -> str | None:
+        """Stop feeding (the reader may have stopped early) and say why the feed ended early, if it did."""
+        self.stream.close()  # a pump still writing gets a broken pipe and ends
+        self._thread.join()
+        return self.error
 
 
 def rotation_family(location: str) -> tuple[str, str]:

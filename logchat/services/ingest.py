@@ -148,6 +148,8 @@ class Ingester:
         self.tz = ZoneInfo(settings.ingest.default_timezone)
         install_user_formats(settings)
         self.store_error: StoreError | None = None
+        # (lines, bytes) read by the earlier attempts at a remote file, before its connection was lost.
+        self._carried = (0, 0)
         with store.session() as session:
             self.miner = TemplateMiner.from_store(
                 writer.load_miner_state(session), lambda: writer.template_texts(session)
@@ -183,18 +185,31 @@ class Ingester:
         with back-off, each attempt going on from the last committed checkpoint."""
         files = src.files_of(spec)
         remote = self.settings.remote
-        for attempt in range(remote.retries + 1):
-            try:
-                if spec.kind in src.COMPRESSED_KINDS:
-                    self._ingest_gzip(spec, report)
-                else:
-                    self._ingest_file(spec, report)
-                return
-            except SourceError:
-                if not files.lost or attempt == remote.retries:  # type: ignore[attr-defined]
-                    raise
-            time.sleep(remote.retry_backoff_seconds * 2 ** attempt)
-            files.reconnect()  # type: ignore[attr-defined]
+        attempt = 0
+        try:
+            while True:
+                try:
+                    if spec.kind in src.COMPRESSED_KINDS:
+                        self._ingest_gzip(spec, report)
+                    else:
+                        self._ingest_file(spec, report)
+                    return
+                except SourceError:
+                    if not files.lost or attempt >= remote.retries:  # type: ignore[attr-defined]
+                        raise
+                # The counts of the next attempt go on from this one's.
+                self._carried = (report.new_lines, report.bytes_read)
+                while True:  # the host may take a while to come back: each wait is twice the last
+                    time.sleep(remote.retry_backoff_seconds * 2 ** attempt)
+                    attempt += 1
+                    try:
+                        files.reconnect()  # type: ignore[attr-defined]
+                        break
+                    except SourceError:
+                        if attempt >= remote.retries:
+                            raise
+        finally:
+            self._carried = (0, 0)
 
     # -- per kind ---------------------------------------------------------------------------
 
@@ -481,8 +496,8 @@ class Ingester:
         report.new_events += len(batch.rows)
         report.skipped += batch.skipped
         report.with_timestamp += batch.timestamped
-        report.new_lines = checkpoint.line_count - start[1]
-        report.bytes_read = checkpoint.offset - start[0]
+        report.new_lines = self._carried[0] + checkpoint.line_count - start[1]
+        report.bytes_read = self._carried[1] + checkpoint.offset - start[0]
         self.progress.advance(report, report.bytes_read, report.new_lines)
 
     def _mark_complete(self, source_id: int, content_hash: str) -> None:

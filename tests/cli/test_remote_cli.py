@@ -86,6 +86,9 @@ def test_sshd_killed_in_the_middle_of_a_read_is_retried_without_loss_or_duplicat
     assert committed < 100_000
     report = json.loads(out)
     assert report["ok"] and report["sources"][0]["location"] == url
+    # One run read the whole file, over two connections: its counts add up across them.
+    assert (report["new_events"], report["new_lines"], report["bytes_read"]) == (
+        100_000, 100_000, big.stat().st_size)
     assert _events(killed_dir / "logchat.db") == expected
 
 

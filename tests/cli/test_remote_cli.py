@@ -167,3 +167,19 @@ def test_progress_labels_keep_the_host_in_front() -> None:
     assert source_label("ssh://web-02/var/log/syslog") == "ssh://web-02/var/log/syslog"
     assert source_label("/var/log/nginx/very/long/path/and/more/more/access.log") == (
         "…very/long/path/and/more/more/access.log")
+
+
+def test_an_ssh_config_alias_gives_the_address_port_user_and_key(tmp_path: Path, sshd: SshServer) -> None:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(
+        f"Host logbox\n  HostName 127.0.0.1\n  Port {sshd.port}\n  User root\n  IdentityFile {sshd.client_key}\n")
+    log = tmp_path / "app.log"
+    log.write_text(_lines(12))
+    config = _config(tmp_path / "logchat.toml", sshd)
+    done = subprocess.run(_command(config, tmp_path / "data", "index", f"ssh://logbox{log}", "--json"),
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          env={**_environment(), "HOME": str(home)})
+    assert done.returncode == 0, done.stderr
+    source = json.loads(done.stdout)["sources"][0]
+    assert (source["location"], source["new_events"]) == (f"ssh://logbox{log}", 12)

@@ -280,3 +280,26 @@ def test_remote_config_source_needs_absolute_paths_and_a_host() -> None:
     assert not os.environ.get("LOGCHAT_REMOTE__PASSWORD")  # there is no such setting to read
     with pytest.raises(ValueError, match="password"):
         SourceSettings(host="web-01", paths=["/x"], password="secret")  # type: ignore[call-arg]
+
+
+def test_reload_accepts_a_new_host_key_when_the_source_says_so(
+        tmp_path: Path, sshd: SshServer, remote_settings: Any, remote_store: Any) -> None:
+    from logchat.config import load_settings
+    from logchat.services.ingest import reload_sources
+
+    known_hosts = tmp_path / "known_hosts"
+    log = tmp_path / "app.log"
+    log.write_text(_lines(9))
+
+    def settings_with(accept: bool) -> Any:
+        source = {"name": "web", "host": "127.0.0.1", "port": sshd.port, "identity": str(sshd.client_key),
+                  "paths": [str(log)], "accept_new_host_key": accept}
+        return load_settings(data_dir=remote_settings.data_dir, database={"url": remote_settings.database_url},
+                             remote={"known_hosts_file": str(known_hosts)}, sources=[source])
+
+    refused = reload_sources(remote_store, settings_with(False))
+    assert refused.failed and "unknown host key" in refused.sources[0].errors[0]
+    accepted = reload_sources(remote_store, settings_with(True))
+    assert not accepted.failed and accepted.new_events == 9
+    assert accepted.sources[0].name == "web" and accepted.sources[0].location == sshd.location(log)
+    assert known_hosts.read_text().startswith(f"[127.0.0.1]:{sshd.port} ssh-ed25519 ")

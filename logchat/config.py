@@ -39,9 +39,12 @@ class RedisSettings(_Section):
 
 
 class SourceSettings(_Section):
-    """A log source that `logchat reload` reads; relative paths are relative to the config file."""
+    """A log source that `logchat reload` reads; relative paths are relative to the config file.
 
-    # A file or a glob pattern.
+    Local: `path`. On another host over SSH: `path = "ssh://user@host:port/var/log/*.log"`, or `host`
+    (an address or a ~/.ssh/config alias) with `paths` (absolute paths or globs, expanded on the host)."""
+
+    # A file or a glob pattern (or an ssh:// URL); with `host`, unset.
     path: str
     # How answers and filters name the source (unset: its files are named after themselves).
     name: str | None = None
@@ -49,6 +52,77 @@ class SourceSettings(_Section):
     format: str = "auto"
     # A disabled source is kept but not read.
     enabled: bool = True
+    # A remote source: the host to read `paths` on over SSH.
+    host: str | None = None
+    # Remote: the user to log in as (unset: ~/.ssh/config's User, else the local user name).
+    user: str | None = None
+    # Remote: the SSH port (unset: ~/.ssh/config's Port, else 22).
+    port: int | None = Field(default=None, ge=1, le=65535)
+    # Remote: the private key file (unset: ~/.ssh/config's IdentityFile, the agent and ~/.ssh/id_*). Never a password.
+    identity: str | None = None
+    # Remote: absolute paths or globs on the host.
+    paths: list[str] = Field(default_factory=list)
+    # Remote: record the key of a host not yet in known_hosts (a CHANGED key is always refused).
+    accept_new_host_key: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _path_optional_with_host(cls, data: Any) -> Any:
+        # A remote source may give `paths` instead; a local one without a path is named by its key.
+        if isinstance(data, dict) and data.get("host") is not None and "path" not in data:
+            return {**data, "path": ""}
+        return data
+
+    @model_validator(mode="after")
+    def _local_or_remote(self) -> SourceSettings:
+        from logchat.ingest.ssh_location import is_ssh_url, ssh_url
+
+        if self.host is None:
+            if self.paths or self.user or self.port:
+                raise ValueError("paths, user and port belong to a remote source: set host too")
+            if not self.path:
+                raise ValueError("a source needs a path (or host and paths for a remote one)")
+            if (self.identity or self.accept_new_host_key) and not is_ssh_url(self.path):
+                raise ValueError("identity and accept_new_host_key belong to a remote (ssh://) source")
+            return self
+        if self.path and self.paths:
+            raise ValueError("give either path or paths, not both")
+        remote_paths = self.paths or ([self.path] if self.path else [])
+        if not remote_paths:
+            raise ValueError(f"remote source on {self.host!r}: give paths (absolute paths or globs on the host)")
+        relative = [item for item in remote_paths if not item.startswith("/")]
+        if relative:
+            raise ValueError(f"remote paths must be absolute on the host: {relative[0]!r}")
+        self.paths = remote_paths
+        self.path = ", ".join(ssh_url(self.host, item, user=self.user, port=self.port) for item in remote_paths)
+        return self
+
+    def locations(self) -> list[str]:
+        """What to read: the local path or ssh:// URL, or one ssh:// URL per remote path."""
+        from logchat.ingest.ssh_location import ssh_url
+
+        if self.host is None:
+            return [self.path]
+        return [ssh_url(self.host, item, user=self.user, port=self.port) for item in self.paths]
+
+
+class RemoteSettings(_Section):
+    """Reading sources on other hosts over SSH (ssh:// paths and [[sources]] with a host)."""
+
+    # Seconds to open the TCP connection and to get the server's first answer and the login done.
+    connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Seconds without data from a host before a read is given up (and retried).
+    read_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Reconnections after a connection lost in the middle of a read; each resumes at the last commit.
+    retries: int = Field(default=3, ge=0)
+    # The first wait before reconnecting; each further retry doubles it.
+    retry_backoff_seconds: float = Field(default=1.0, ge=0)
+    # Hosts connected to (and their globs expanded) at the same time.
+    max_hosts: int = Field(default=4, ge=1)
+    # Host keys are checked against this file (unset: ~/.ssh/known_hosts); new keys accepted are added to it.
+    known_hosts_file: str | None = None
+    # Record the key of every host not yet known (a CHANGED key is always refused). Per source: accept_new_host_key.
+    accept_new_host_key: bool = False
 
 
 class FormatSettings(_Section):
@@ -334,6 +408,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     sources: list[SourceSettings] = Field(default_factory=list)
+    remote: RemoteSettings = Field(default_factory=RemoteSettings)
     formats: list[FormatSettings] = Field(default_factory=list)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
@@ -517,7 +592,7 @@ def _check_relative_source_paths(settings: Settings, path: Path | None) -> None:
     if path is None:
         return
     for source in settings.sources:
-        if source.path == "-" or "://" in source.path:
+        if source.host is not None or source.path == "-" or "://" in source.path:
             continue
         candidate = Path(source.path).expanduser()
         if not candidate.is_absolute():

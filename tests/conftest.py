@@ -187,3 +187,4 @@ def redis_prefix() -> Iterator[str]:
             pass
         client.close()
 from fake_ollama import fake_ollama  # noqa: E402, F401  (a fixture for every test folder)
+from sshd_server import private_sshd, sshd  # noqa: E402, F401  (a real OpenSSH server, tests/peers.py)

@@ -1,4 +1,4 @@
-"""The real peers some tests drive: Chromium (with Playwright) and Prometheus's tools. Where each is, or
+"""The real peers some tests drive: Chromium (with Playwright), Prometheus's tools and OpenSSH's sshd. Where each is, or
 why it is not here, keyed by the fixture that hands it to a test: conftest.py turns a missing peer
 into a skip at collection on a developer's machine and into a failure in CI (tests/needs.py)."""
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
 PROMETHEUS_TOOLS = {"promtool": "promtool", "prometheus_server": "prometheus"}  # fixture -> program
+SSHD = "/usr/sbin/sshd"
 
 
 def tool_path(program: str) -> str | None:
@@ -36,4 +37,6 @@ def missing_peers() -> dict[str, str]:
     for fixture, program in PROMETHEUS_TOOLS.items():
         if tool_path(program) is None:
             missing[fixture] = f"{program} (Debian package `prometheus`: apt-get install -y prometheus)"
+    if not Path(SSHD).exists() or tool_path("ssh-keygen") is None:
+        missing["sshd"] = f"OpenSSH's server at {SSHD} and ssh-keygen (Debian: apt-get install -y openssh-server)"
     return missing

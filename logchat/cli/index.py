@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 def index(
     ctx: typer.Context,
     paths: Annotated[
-        list[str] | None, typer.Argument(help="Files, globs, directories, .gz files, or - for stdin.")
+        list[str] | None,
+        typer.Argument(help="Files, globs, directories, .gz files, ssh://[user@]host[:port]/path-or-glob, "
+                            "or - for stdin."),
     ] = None,
     name: Annotated[str | None, typer.Option("--name", "-n", help="Source name (for stdin, or a label).")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="Log format; 'auto' detects it per file.")] = "auto",
@@ -30,12 +32,20 @@ def index(
     rebuild_vectors: Annotated[
         bool, typer.Option("--rebuild-vectors", help="Rebuild the vector index of the whole store.")
     ] = False,
+    identity: Annotated[
+        str | None, typer.Option("--identity", "-i", help="Private key file for ssh:// paths (no passwords).")
+    ] = None,
+    accept_new_host_key: Annotated[
+        bool, typer.Option("--accept-new-host-key", help="Record the key of an ssh:// host not in known_hosts yet.")
+    ] = False,
 ) -> None:
     """Index log files; again later, only the lines appended since.
 
     Example: logchat index /var/log/syslog 'app/logs/*.log' old.log.2.gz ./logdir/
 
     Example: journalctl -o short-iso | logchat index - --name journal
+
+    Example: logchat index ssh://deploy@web-01:22/var/log/nginx/'*.log' --identity ~/.ssh/id_ed25519
     """
     from logchat.errors import UsageError
     from logchat.services.ingest import IngestReport, index_inputs
@@ -52,7 +62,7 @@ def index(
         json_output,
         lambda progress: index_inputs(
             store, app.settings, paths, name=name, fmt=fmt, stdin=sys.stdin.buffer,
-            progress=progress, wait_seconds=wait,
+            progress=progress, wait_seconds=wait, identity=identity, accept_new_host_key=accept_new_host_key,
         ) if paths else IngestReport(),
     )
     vectors = _update_vectors(app, report, rebuild=rebuild_vectors)
@@ -69,6 +79,9 @@ def reload(
         Path | None,
         typer.Option("--metrics-file", help="Write the ingestion metrics here for node_exporter's textfile collector."),
     ] = None,
+    accept_new_host_key: Annotated[
+        bool, typer.Option("--accept-new-host-key", help="Record the keys of remote hosts not in known_hosts yet.")
+    ] = False,
 ) -> None:
     """Ingest what is new in every configured source: [[sources]] of logchat.toml, then those added with
     `logchat sources add`. Cron and CI friendly.
@@ -89,7 +102,8 @@ def reload(
     report = _with_progress(
         app,
         json_output,
-        lambda progress: reload_sources(store, app.settings, window=window, progress=progress, wait_seconds=wait),
+        lambda progress: reload_sources(store, app.settings, window=window, progress=progress, wait_seconds=wait,
+                                        accept_new_host_key=accept_new_host_key),
     )
     _audit_reload(store, report, since, until)
     written = _write_metrics(app, report, metrics_file) if metrics_file is not None else True

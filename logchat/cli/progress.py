@@ -40,8 +40,8 @@ class RichIngestProgress(Progress):
         self._bar.stop()
 
     def start_source(self, report: SourceReport, total_bytes: int | None) -> None:
-        label = report.location if len(report.location) < 40 else "…" + report.location[-39:]
-        self._tasks[report.location] = self._bar.add_task(label, total=total_bytes, lines=0, rate=0.0)
+        self._tasks[report.location] = self._bar.add_task(source_label(report.location), total=total_bytes,
+                                                          lines=0, rate=0.0)
 
     def advance(self, report: SourceReport, bytes_done: int, lines_done: int) -> None:
         task_id = self._tasks.get(report.location)
@@ -57,3 +57,17 @@ class RichIngestProgress(Progress):
         if task_id is not None:
             task = self._bar.tasks[task_id]
             self._bar.update(task_id, total=task.completed or 1, completed=task.completed or 1)
+
+
+def source_label(location: str, width: int = 40) -> str:
+    """A location cut to ``width`` characters from the left, keeping a remote file's host in front:
+    with several hosts read in one run, the host is what tells the lines apart."""
+    if len(location) <= width:
+        return location
+    from logchat.ingest.ssh_location import is_ssh_url
+
+    if is_ssh_url(location):
+        authority, _, path = location[len("ssh://"):].partition("/")
+        room = max(8, width - len(authority) - 2)
+        return f"{authority} …{('/' + path)[-room:]}"
+    return "…" + location[-(width - 1):]

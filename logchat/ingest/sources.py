@@ -1,4 +1,5 @@
-"""Where lines come from: local files, globs, directories, compressed files (gzip, xz, bzip2, zstd) and stdin.
+"""Where lines come from: local files, globs, directories, compressed files (gzip, xz, bzip2, zstd), stdin,
+and files on other hosts (ssh://, read by ingest/remote.py through the same FileAccess interface).
 
 A source yields RawLine records (1-based line number, byte offset, text). Decoding never drops a
 line: invalid UTF-8 is replaced, over-long lines are truncated with a marker.
@@ -18,7 +19,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from logchat.errors import SourceError, SourceIsBinary, SourceNotFound, SourceUnreadable
 from logchat.ingest.events import RawLine
@@ -73,6 +74,8 @@ class SourceSpec:
     path: Path | None = None
     format: str = "auto"
     from_walk: bool = False  # found by a directory walk or glob, not named explicitly
+    # How to reach the file: None for a local one; a remote host's files (ingest/remote.py) otherwise.
+    files: Any = None
 
 
 @dataclass
@@ -296,11 +299,25 @@ def _stat_problem(item: str, path: Path, exc: OSError) -> SourceError:
 
 
 def expand_inputs(
-    inputs: list[str], *, name: str | None = None, fmt: str = "auto", stdin_name: str = "stdin"
+    inputs: list[str], *, name: str | None = None, fmt: str = "auto", stdin_name: str = "stdin",
+    hosts: Any = None, remote_options: Any = None,
 ) -> Expansion:
-    """Expand paths, globs and directories (recursively) into sources, in a stable order."""
+    """Expand paths, globs and directories (recursively) into sources, in a stable order. ssh:// URLs
+    are expanded on their hosts (``hosts``: a remote.HostPool, which holds the connections)."""
+    from logchat.ingest.ssh_location import is_ssh_url
+
     result = Expansion()
     seen: set[str] = set()
+    remote_items = [item for item in inputs if is_ssh_url(item)]
+    remote_results: dict[str, Any] = {}
+    if remote_items:
+        from logchat.ingest.remote import HostPool, RemoteRequest
+        from logchat.ingest.ssh_location import RemoteOptions
+
+        pool = hosts if hosts is not None else HostPool(max_hosts=4)
+        options = remote_options or RemoteOptions()
+        requests = [RemoteRequest(item, name, fmt, options) for item in remote_items]
+        remote_results = dict(zip(remote_items, pool.expand(requests), strict=True))
 
     def add(path: Path, from_walk: bool) -> None:
         spec = _spec_for_file(path, name=name, fmt=fmt, from_walk=from_walk)
@@ -309,6 +326,14 @@ def expand_inputs(
             result.specs.append(spec)
 
     for item in inputs:
+        if item in remote_results:
+            expanded_remote = remote_results[item]
+            result.problems.extend(expanded_remote.problems)
+            for spec in expanded_remote.specs:
+                if spec.location not in seen:
+                    seen.add(spec.location)
+                    result.specs.append(spec)
+            continue
         if item == "-":
             label = name or stdin_name
             if f"stdin:{label}" not in seen:
@@ -369,6 +394,47 @@ def content_hash(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+class FileAccess(Protocol):
+    """How the ingester reaches a file: locally (LocalFiles) or on another host (remote.RemoteFiles)."""
+
+    remote: bool
+
+    def identify(self, path: Any) -> FileIdentity: ...
+
+    def open(self, path: Any) -> BinaryIO: ...
+
+    def head_checksum(self, path: Any, length: int) -> str: ...
+
+    def siblings(self, path: Any) -> Iterator[tuple[Any, FileIdentity]]: ...
+
+
+class LocalFiles:
+    remote = False
+
+    def identify(self, path: Path) -> FileIdentity:
+        return identify(path)
+
+    def open(self, path: Path) -> BinaryIO:
+        return open_binary(path)
+
+    def head_checksum(self, path: Path, length: int) -> str:
+        return head_checksum(path, length)
+
+    def siblings(self, path: Path) -> Iterator[tuple[Path, FileIdentity]]:
+        """Regular, uncompressed files named PATH* beside it (logrotate's PATH.1, PATH-20261203)."""
+        for sibling in sorted(path.parent.glob(path.name + "*")):
+            if sibling.is_file():
+                info = sibling.stat()
+                yield sibling, FileIdentity(info.st_dev, info.st_ino, info.st_size, info.st_mtime)
+
+
+LOCAL_FILES = LocalFiles()
+
+
+def files_of(spec: SourceSpec) -> FileAccess:
+    return spec.files if spec.files is not None else LOCAL_FILES
 
 
 def open_gzip(path: Path) -> BinaryIO:

@@ -36,7 +36,7 @@ _MAX_PATH = 4096
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 # Remote schemes the ingest layer reads today (see logchat/ingest/sources.py). A path with another
 # scheme would only fail at every reload, so it is refused when the source is added.
-SUPPORTED_SCHEMES: frozenset[str] = frozenset()
+SUPPORTED_SCHEMES: frozenset[str] = frozenset({"ssh"})
 
 
 class InvalidSource(UsageError):
@@ -116,6 +116,13 @@ def check_path(path: str) -> str:
     scheme = _SCHEME.match(path)
     if scheme is not None:
         if scheme.group(1).lower() in SUPPORTED_SCHEMES:
+            from logchat.errors import SourceError
+            from logchat.ingest.ssh_location import parse_ssh_url
+
+            try:
+                parse_ssh_url(path)
+            except SourceError as exc:
+                raise InvalidSource("path", str(exc)) from None
             return path
         raise InvalidSource("path", f"{scheme.group(1)}:// sources are not supported by this version of logchat: "
                                     "give a local absolute path, glob or directory")
@@ -151,7 +158,10 @@ def list_sources(store: Store, settings: Settings) -> list[SourceEntry]:
 
 def sources_to_reload(store: Store, settings: Settings) -> list[SourceSettings]:
     """What `reload` reads, disabled ones included (it passes over them): the file's first."""
-    return [entry.to_settings() for entry in list_sources(store, settings)]
+    with store.session() as session:
+        rows = sources_repo.list_configured(session)
+    # The file's entries as they are: a remote one's host, user, port and identity go with it.
+    return list(settings.sources) + [SourceEntry.from_row(row).to_settings() for row in rows]
 
 
 def get_source(store: Store, settings: Settings, name: str) -> SourceEntry:

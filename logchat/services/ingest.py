@@ -10,15 +10,17 @@ import hashlib
 import lzma
 import re
 import sys
+import threading
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from zoneinfo import ZoneInfo
 
-from logchat.config import Settings, install_user_formats
+from logchat.config import Settings, SourceSettings, install_user_formats
 from logchat.errors import SourceError, SourceUnreadable, StoreBusy, StoreError, UsageError
 from logchat.ingest import sources as src
 from logchat.ingest.parallel import ReaderProcess, can_fork
@@ -31,6 +33,10 @@ from logchat.storage.locks import close_inherited_locks, ingest_lock
 from logchat.storage.models import Source
 from logchat.storage.models.base import to_micros
 from logchat.storage.transactions import busy_means_try_again
+
+if TYPE_CHECKING:
+    from logchat.ingest.remote import HostPool
+    from logchat.ingest.ssh_location import RemoteOptions
 
 # Smaller sources are not worth starting a reader process for.
 PARALLEL_MIN_BYTES = 1 << 20
@@ -142,6 +148,8 @@ class Ingester:
         self.tz = ZoneInfo(settings.ingest.default_timezone)
         install_user_formats(settings)
         self.store_error: StoreError | None = None
+        # (lines, bytes) read by the earlier attempts at a remote file, before its connection was lost.
+        self._carried = (0, 0)
         with store.session() as session:
             self.miner = TemplateMiner.from_store(
                 writer.load_miner_state(session), lambda: writer.template_texts(session)
@@ -153,6 +161,8 @@ class Ingester:
         try:
             if spec.kind == "stdin":
                 self._ingest_stream(spec, report, stdin or sys.stdin.buffer)
+            elif src.files_of(spec).remote:
+                self._ingest_remote(spec, report)
             elif spec.kind in src.COMPRESSED_KINDS:
                 self._ingest_gzip(spec, report)
             else:
@@ -170,6 +180,37 @@ class Ingester:
             self.progress.finish_source(report)
         return report
 
+    def _ingest_remote(self, spec: src.SourceSpec, report: SourceReport) -> None:
+        """A file on another host: read like a local one; a connection lost in the middle is retried
+        with back-off, each attempt going on from the last committed checkpoint."""
+        files = src.files_of(spec)
+        remote = self.settings.remote
+        attempt = 0
+        try:
+            while True:
+                try:
+                    if spec.kind in src.COMPRESSED_KINDS:
+                        self._ingest_gzip(spec, report)
+                    else:
+                        self._ingest_file(spec, report)
+                    return
+                except SourceError:
+                    if not files.lost or attempt >= remote.retries:  # type: ignore[attr-defined]
+                        raise
+                # The counts of the next attempt go on from this one's.
+                self._carried = (report.new_lines, report.bytes_read)
+                while True:  # the host may take a while to come back: each wait is twice the last
+                    time.sleep(remote.retry_backoff_seconds * 2 ** attempt)
+                    attempt += 1
+                    try:
+                        files.reconnect()  # type: ignore[attr-defined]
+                        break
+                    except SourceError:
+                        if attempt >= remote.retries:
+                            raise
+        finally:
+            self._carried = (0, 0)
+
     # -- per kind ---------------------------------------------------------------------------
 
     def _source_row(self, spec: src.SourceSpec) -> Source:
@@ -184,7 +225,8 @@ class Ingester:
 
     def _ingest_file(self, spec: src.SourceSpec, report: SourceReport) -> None:
         assert spec.path is not None
-        identity = src.identify(spec.path)
+        files = src.files_of(spec)
+        identity = files.identify(spec.path)
         row = self._source_row(spec)
         generation, offset, line_count = row.generation, row.offset, row.line_count
         fmt = row.format
@@ -198,7 +240,7 @@ class Ingester:
             self._retire(row.id)
             generation, offset, line_count, fmt = row.generation + 1, 0, 0, None
             report.status = "truncated"
-        elif offset and row.head_length and src.head_checksum(spec.path, row.head_length) != row.head_checksum:
+        elif offset and row.head_length and files.head_checksum(spec.path, row.head_length) != row.head_checksum:
             self._retire(row.id)
             generation, offset, line_count, fmt = row.generation + 1, 0, 0, None
             report.status = "rotated"
@@ -213,37 +255,39 @@ class Ingester:
         if spec.format != "auto":
             fmt = spec.format
         head_length = min(src.HEAD_BYTES, identity.size)
-        with src.open_binary(spec.path) as handle:
+        with files.open(spec.path) as handle:
             sample = src.read_sample(handle)
             if offset == 0:
                 src.check_not_binary(spec.location, sample)
                 offset, line_count = self._skip_stored_prefix(handle, identity.size, row, report)
             fmt = fmt or self._detect(sample)
+            handle.seek(0)
+            head = hashlib.sha1(handle.read(head_length), usedforsecurity=False).hexdigest()
             checkpoint = writer.Checkpoint(
                 generation=generation, offset=offset, line_count=line_count, size=offset,
-                device=identity.device, inode=identity.inode,
-                head_checksum=src.head_checksum(spec.path, head_length), head_length=head_length,
+                device=identity.device, inode=identity.inode, head_checksum=head, head_length=head_length,
             )
             handle.seek(offset)
-            self._run(row, report, handle, checkpoint, fmt, total=identity.size, reference=identity.mtime)
+            self._run(row, report, handle, checkpoint, fmt, total=identity.size, reference=identity.mtime,
+                      forkable=not files.remote)
 
     def _finish_rotated(self, spec: src.SourceSpec, row: Source, report: SourceReport) -> None:
         """logrotate renamed the file we were reading: read what was appended to it before rotation."""
         assert spec.path is not None
-        for sibling in sorted(spec.path.parent.glob(spec.path.name + "*")):
-            if sibling == spec.path or src.is_compressed_path(sibling) or not sibling.is_file():
+        files = src.files_of(spec)
+        for sibling, info in files.siblings(spec.path):
+            if sibling == spec.path or src.is_compressed_path(Path(sibling.name)):
                 continue
-            info = sibling.stat()
-            if (info.st_dev, info.st_ino) == (row.device, row.inode) and info.st_size > row.offset:
+            if (info.device, info.inode) == (row.device, row.inode) and info.size > row.offset:
                 checkpoint = writer.Checkpoint(
                     generation=row.generation, offset=row.offset, line_count=row.line_count, size=row.offset,
                     device=row.device, inode=row.inode, head_checksum=row.head_checksum,
                     head_length=row.head_length,
                 )
-                with src.open_binary(sibling) as handle:
+                with files.open(sibling) as handle:
                     handle.seek(row.offset)
                     self._run(row, report, handle, checkpoint, row.format or "generic",
-                              total=info.st_size, reference=info.st_mtime)
+                              total=info.size, reference=info.mtime, forkable=not files.remote)
                 return
 
     def _ingest_gzip(self, spec: src.SourceSpec, report: SourceReport) -> None:
@@ -251,8 +295,11 @@ class Ingester:
         member), so a truncated or corrupt archive stores nothing, and it is keyed by its content:
         the same archive under another name (logrotate renaming .1.gz to .2.gz) is not stored twice."""
         assert spec.path is not None
-        identity = src.identify(spec.path)
-        with src.open_binary(spec.path) as raw:
+        files = src.files_of(spec)
+        identity = files.identify(spec.path)
+        if files.remote and self._remote_archive_unchanged(spec, identity, report):
+            return
+        with files.open(spec.path) as raw:
             digest, size = verify_gzip(spec.location, raw, spec.kind)
             row = self._source_row(spec)
             generation, offset, line_count, fmt = row.generation, row.offset, row.line_count, row.format
@@ -290,9 +337,24 @@ class Ingester:
                     generation=generation, offset=offset, line_count=line_count, size=offset,
                     content_hash=f"partial:{digest}",
                 )
+                if files.remote:  # lets the next run know the archive unchanged without fetching it
+                    checkpoint.device, checkpoint.inode = identity.device, identity.inode
                 handle.seek(offset)
                 self._run(row, report, handle, checkpoint, fmt, total=size,  # type: ignore[arg-type]
-                          reference=identity.mtime, final_hash=digest)
+                          reference=identity.mtime, final_hash=digest, forkable=not files.remote)
+
+    def _remote_archive_unchanged(self, spec: src.SourceSpec, identity: src.FileIdentity,
+                                  report: SourceReport) -> bool:
+        """A remote archive read completely before and still the same file (device and inode): not
+        fetched again only to find its checksum unchanged. Rotation writes a new archive, a new inode."""
+        with self.store.session() as session:
+            row = writer.get_source(session, spec.location)
+            if row is None or not row.content_hash or row.content_hash.startswith("partial:"):
+                return False
+            if (row.device, row.inode) != (identity.device, identity.inode):
+                return False
+            report.status, report.generation, report.format = "unchanged", row.generation, row.format
+            return True
 
     def _retire(self, source_id: int) -> None:
         with self.store.session() as session:
@@ -365,7 +427,10 @@ class Ingester:
         total: int | None,
         reference: float,
         final_hash: str | None = None,
+        forkable: bool = True,
     ) -> None:
+        """``forkable``: False for a remote stream, whose SSH connection a forked reader cannot use: its
+        bytes reach the reader process through a pipe (RemoteFeed) instead."""
         from logchat.ingest.formats import make_parser
         from logchat.ingest.timestamps import TimeContext
 
@@ -389,13 +454,23 @@ class Ingester:
         self.progress.start_source(report, remaining)
         in_reader_process = (self.reader_process and remaining is not None and remaining >= PARALLEL_MIN_BYTES
                              and can_fork())
-        batches = (ReaderProcess(reader, parser, self.miner, plan, in_child=close_inherited_locks)
-                   if in_reader_process else None)
+        feed = None
+        if in_reader_process and not forkable:
+            feed = RemoteFeed(handle)
+            reader.handle = feed.stream  # type: ignore[assignment]
+        in_child = close_inherited_locks if feed is None else feed.in_child(close_inherited_locks)
+        batches = ReaderProcess(reader, parser, self.miner, plan, in_child=in_child) if in_reader_process else None
         error = None
-        for batch in batches if batches is not None else produce_batches(reader, parser, self.miner, plan):
-            checkpoint.offset, checkpoint.line_count = batch.end_offset, batch.end_line
-            self._commit(report, batch, checkpoint, start, row.id)
-            error = batch.error or error
+        try:
+            if feed is not None:
+                feed.start()
+            for batch in batches if batches is not None else produce_batches(reader, parser, self.miner, plan):
+                checkpoint.offset, checkpoint.line_count = batch.end_offset, batch.end_line
+                self._commit(report, batch, checkpoint, start, row.id)
+                error = batch.error or error
+        finally:
+            if feed is not None:
+                error = feed.close() or error
         if batches is not None and batches.miner_state is not None:
             # The reader process mined templates on its own copy; carry on from its state.
             self.miner = TemplateMiner(batches.miner_state)
@@ -421,13 +496,63 @@ class Ingester:
         report.new_events += len(batch.rows)
         report.skipped += batch.skipped
         report.with_timestamp += batch.timestamped
-        report.new_lines = checkpoint.line_count - start[1]
-        report.bytes_read = checkpoint.offset - start[0]
+        report.new_lines = self._carried[0] + checkpoint.line_count - start[1]
+        report.bytes_read = self._carried[1] + checkpoint.offset - start[0]
         self.progress.advance(report, report.bytes_read, report.new_lines)
 
     def _mark_complete(self, source_id: int, content_hash: str) -> None:
         with self.store.session() as session:
             session.get_one(Source, source_id).content_hash = content_hash
+
+
+class RemoteFeed:
+    """A remote file's bytes, read by a thread of this process (which holds the SSH connection) and
+    written to a pipe that a forked reader process parses: network reads, parsing and database writes
+    overlap as they do for a local file. Only whole lines go through until the file really ends, so a
+    connection lost in the middle of a line never hands the reader a cut line as the last one."""
+
+    def __init__(self, source: BinaryIO) -> None:
+        import os
+
+        self._source = source
+        read_end, self._write_end = os.pipe()
+        self.stream = os.fdopen(read_end, "rb", buffering=1 << 20)
+        self.error: str | None = None
+        self._thread = threading.Thread(target=self._pump, name="logchat-remote-feed", daemon=True)
+
+    def in_child(self, then: Callable[[], None]) -> Callable[[], None]:
+        """What the forked reader runs first: drop the pipe's write end, or it would never see the end."""
+        import os
+
+        def close_write_end() -> None:
+            os.close(self._write_end)
+            then()
+
+        return close_write_end
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _pump(self) -> None:
+        import os
+
+        tail = b""
+        try:
+            with os.fdopen(self._write_end, "wb", closefd=True) as out:
+                while block := self._source.read(1 << 20):
+                    data = tail + block
+                    cut = data.rfind(b"\n") + 1
+                    out.write(memoryview(data)[:cut])
+                    tail = data[cut:]
+                out.write(tail)  # the real end: a last line without its line ending is a line
+        except OSError as exc:  # the connection was lost, or the reader stopped (a broken pipe)
+            self.error = f"read error: {exc}"
+
+    def close(self) -> str | None:
+        """Stop feeding (the reader may have stopped early) and say why the feed ended early, if it did."""
+        self.stream.close()  # a pump still writing gets a broken pipe and ends
+        self._thread.join()
+        return self.error
 
 
 def rotation_family(location: str) -> tuple[str, str]:
@@ -488,11 +613,41 @@ def index_inputs(
     window: TimeWindow | None = None,
     progress: Progress | None = None,
     wait_seconds: float | None = None,
+    identity: str | None = None,
+    accept_new_host_key: bool = False,
 ) -> IngestReport:
-    """Ingest paths, globs, directories, .gz files and '-' (stdin)."""
-    expansion = src.expand_inputs(inputs, name=name, fmt=fmt)
-    return _ingest(store, settings, expansion, stdin=stdin, window=window, progress=progress,
-                   wait_seconds=wait_seconds)
+    """Ingest paths, globs, directories, .gz files, '-' (stdin) and ssh://[user@]host[:port]/path-or-glob.
+    ``identity`` and ``accept_new_host_key`` apply to the ssh:// ones."""
+    from logchat.ingest.ssh_location import is_ssh_url
+
+    hosts = _host_pool(settings) if any(is_ssh_url(item) for item in inputs) else None
+    try:
+        options = remote_options(settings, identity=identity, accept_new_host_key=accept_new_host_key)
+        expansion = src.expand_inputs(inputs, name=name, fmt=fmt, hosts=hosts, remote_options=options)
+        return _ingest(store, settings, expansion, stdin=stdin, window=window, progress=progress,
+                       wait_seconds=wait_seconds)
+    finally:
+        if hosts is not None:
+            hosts.close()
+
+
+def remote_options(settings: Settings, *, identity: str | None = None,
+                   accept_new_host_key: bool = False) -> RemoteOptions:
+    """How to reach hosts: [remote] settings, overridden by a source's or the command line's choices."""
+    from logchat.ingest.ssh_location import RemoteOptions
+
+    remote = settings.remote
+    return RemoteOptions(
+        identity=identity, accept_new_host_key=accept_new_host_key or remote.accept_new_host_key,
+        known_hosts_file=remote.known_hosts_file, connect_timeout=remote.connect_timeout_seconds,
+        read_timeout=remote.read_timeout_seconds,
+    )
+
+
+def _host_pool(settings: Settings) -> HostPool:
+    from logchat.ingest.remote import HostPool
+
+    return HostPool(max_hosts=settings.remote.max_hosts)
 
 
 def reload_sources(
@@ -503,25 +658,56 @@ def reload_sources(
     progress: Progress | None = None,
     wait_seconds: float | None = None,
     reader_process: bool = True,
+    accept_new_host_key: bool = False,
 ) -> IngestReport:
     """Ingest what is new in every enabled source: the configuration file's `[[sources]]`, then those
     kept in the store (services/configured_sources.py). ``reader_process=False`` for callers with other
-    threads running (the daemon): see Ingester."""
+    threads running (the daemon): see Ingester. ``accept_new_host_key``: for every remote source."""
+    from logchat.ingest.ssh_location import is_ssh_url
     from logchat.services.configured_sources import sources_to_reload
 
     configured_sources = sources_to_reload(store, settings)
+    enabled = [configured for configured in configured_sources if configured.enabled]
+    remote_urls = [(configured, url) for configured in enabled for url in configured.locations() if is_ssh_url(url)]
+    hosts = _host_pool(settings) if remote_urls else None
+    try:
+        return _reload(store, settings, configured_sources, enabled, remote_urls, hosts, window=window,
+                       progress=progress, wait_seconds=wait_seconds, reader_process=reader_process,
+                       accept_new_host_key=accept_new_host_key)
+    finally:
+        if hosts is not None:
+            hosts.close()
+
+
+def _reload(
+    store: Store, settings: Settings, configured_sources: list[SourceSettings], enabled: list[SourceSettings],
+    remote_urls: list[tuple[SourceSettings, str]], hosts: HostPool | None, *, window: TimeWindow | None,
+    progress: Progress | None, wait_seconds: float | None, reader_process: bool, accept_new_host_key: bool,
+) -> IngestReport:
     expansion = src.Expansion()
     names: dict[str, str] = {}
-    for configured in configured_sources:
-        if not configured.enabled:
-            continue
-        part = src.expand_inputs([configured.path], name=configured.name, fmt=configured.format)
-        known = {spec.location for spec in expansion.specs}
-        expansion.specs.extend(spec for spec in part.specs if spec.location not in known)
-        expansion.problems.extend(part.problems)
-        expansion.passed_over.extend(part.passed_over)
-        if configured.name:
-            names.setdefault(configured.path, configured.name)
+    remote: dict[tuple[int, str], src.Expansion] = {}
+    if hosts is not None:
+        # Every host at once (up to [remote] max_hosts), rather than one source after another.
+        from logchat.ingest.remote import RemoteRequest
+
+        requests = [RemoteRequest(url, configured.name, configured.format, remote_options(
+            settings, identity=configured.identity,
+            accept_new_host_key=accept_new_host_key or configured.accept_new_host_key))
+            for configured, url in remote_urls]
+        for (configured, url), result in zip(remote_urls, hosts.expand(requests), strict=True):
+            remote[(id(configured), url)] = src.Expansion(specs=result.specs, problems=result.problems)
+    for configured in enabled:
+        for location in configured.locations():
+            key = (id(configured), location)
+            part = remote[key] if key in remote else src.expand_inputs(
+                [location], name=configured.name, fmt=configured.format)
+            known = {spec.location for spec in expansion.specs}
+            expansion.specs.extend(spec for spec in part.specs if spec.location not in known)
+            expansion.problems.extend(part.problems)
+            expansion.passed_over.extend(part.passed_over)
+            if configured.name:
+                names.setdefault(location, configured.name)
     if not configured_sources:
         where = settings.config_file or "logchat.toml"
         raise UsageError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -41,6 +42,30 @@ def current(ctx: typer.Context) -> None:
     typer.echo(f"database: {info['url']}")
     typer.echo(f"current:  {info['current'] or '(empty)'}")
     typer.echo(f"head:     {info['head']}")
+
+
+@db_app.command("backup")
+def backup(
+    ctx: typer.Context,
+    destination: Annotated[Path, typer.Argument(metavar="PATH", help="The backup file to create (must not exist).")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Back up the SQLite store into one new file, consistent even while logchat runs (VACUUM INTO).
+    To restore: stop logchat, put the file in place of logchat.db and delete logchat.db-wal and -shm.
+    On PostgreSQL use pg_dump.
+
+    Example: logchat db backup /var/backups/logchat-$(date +%F).db
+    """
+    from logchat.services.database import backup_database
+
+    app: AppContext = ctx.obj
+    # Not migrated first: a backup taken before an upgrade must hold the schema the old version reads.
+    result = backup_database(app.settings, destination)
+    if json_output:
+        print_json(result)
+    else:
+        typer.echo(f"backed up {result['from']} to {result['to']} ({result['bytes']:,} bytes, "
+                   f"schema {result['revision']})")
 
 
 @db_app.command("copy")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from logchat.config import Settings
@@ -30,6 +31,21 @@ def describe_database(settings: Settings) -> dict[str, Any]:
         return {"url": safe_url(settings.database_url), "current": current_revision(store), "head": head_revision()}
     finally:
         store.close()
+
+
+def backup_database(settings: Settings, destination: Path) -> dict[str, Any]:
+    """Write a consistent copy of the SQLite store to a new file, while it may be in use."""
+    from logchat.storage.backup import backup_sqlite
+
+    store = open_store(settings.database_url, migrate=False)
+    try:
+        started = time.perf_counter()
+        size = backup_sqlite(store, destination)
+        revision = current_revision(store)
+    finally:
+        store.close()
+    return {"from": name_of_database(settings.database_url), "to": str(destination), "bytes": size,
+            "revision": revision, "seconds": round(time.perf_counter() - started, 3)}
 
 
 def copy_database(
@@ -106,7 +122,5 @@ def _same_database(first: str, second: str) -> bool:
     if a.get_backend_name() != b.get_backend_name():
         return False
     if a.get_backend_name() == "sqlite":
-        from pathlib import Path
-
         return bool(a.database) and bool(b.database) and Path(a.database).resolve() == Path(b.database).resolve()
     return a.set(drivername=a.get_backend_name()) == b.set(drivername=b.get_backend_name())

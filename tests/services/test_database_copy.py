@@ -21,7 +21,9 @@ class Interrupted(Exception):
     pass
 
 
-def test_an_interrupted_copy_leaves_the_target_empty_and_can_be_run_again(small_store, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_an_interrupted_copy_leaves_the_target_empty_and_can_be_run_again(  # type: ignore[no-untyped-def]
+    small_store, settings, tmp_path: Path
+) -> None:
     target_url = f"sqlite:///{tmp_path / 'target.db'}"
     seen: list[tuple[str, int]] = []
 
@@ -78,7 +80,7 @@ def test_a_source_behind_the_schema_is_refused_unchanged(settings, tmp_path: Pat
     finally:
         source.close()
     target = tmp_path / "target.db"
-    with pytest.raises(Conflict, match="old.db is at schema revision 0007_audit") as info:
+    with pytest.raises(Conflict, match=r"old\.db is at schema revision 0007_audit") as info:
         copy_database(settings, f"sqlite:///{target}", source_url=f"sqlite:///{old}")
     assert "logchat db upgrade" in (info.value.hint or "")
     source = open_store(f"sqlite:///{old}", migrate=False)
@@ -93,6 +95,50 @@ def test_copying_onto_itself_or_from_nowhere_is_refused(settings, tmp_path: Path
     with pytest.raises(UsageError, match="names the database being copied"):
         copy_database(settings, settings.database_url)
     missing = tmp_path / "typo.db"
-    with pytest.raises(NotFound, match="typo.db does not exist"):
+    with pytest.raises(NotFound, match=r"typo\.db does not exist"):
         copy_database(settings, f"sqlite:///{tmp_path / 'target.db'}", source_url=f"sqlite:///{missing}")
     assert not missing.exists()
+
+
+def test_a_backup_is_a_complete_store_and_never_migrates_its_source(small_store, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from logchat.services.database import backup_database
+
+    backup = tmp_path / "backup.db"
+    if not small_store.is_sqlite:
+        with pytest.raises(UsageError, match="on PostgreSQL") as info:
+            backup_database(settings, backup)
+        assert "pg_dump" in (info.value.hint or "") and not backup.exists()
+        return
+    result = backup_database(settings, backup)
+    assert result["bytes"] == backup.stat().st_size and backup.stat().st_mode & 0o077 == 0
+    restored = open_store(f"sqlite:///{backup}", migrate=False)
+    try:
+        assert count_rows(restored) == count_rows(small_store)
+    finally:
+        restored.close()
+    with pytest.raises(Conflict, match="already exists"):
+        backup_database(settings, backup)
+
+
+def test_a_backup_keeps_the_schema_it_was_taken_at(tmp_path: Path) -> None:
+    from alembic import command
+
+    from logchat.config import load_settings
+    from logchat.services.database import backup_database
+
+    old = tmp_path / "old.db"
+    source = open_store(f"sqlite:///{old}", migrate=False)
+    try:
+        with source.engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "0007_audit")
+    finally:
+        source.close()
+    result = backup_database(load_settings(data_dir=tmp_path, database={"url": f"sqlite:///{old}"}),
+                             tmp_path / "before-upgrade.db")
+    assert result["revision"] == "0007_audit"
+    for path in (old, tmp_path / "before-upgrade.db"):
+        store = open_store(f"sqlite:///{path}", migrate=False)
+        try:
+            assert current_revision(store) == "0007_audit"
+        finally:
+            store.close()

@@ -62,6 +62,9 @@ def copy_database(
     from logchat.services import audit
     from logchat.storage.copy import DEFAULT_BATCH_ROWS, copy_all_rows, tables_with_data
 
+    _require_database_url(target_url, "--to")
+    if source_url:
+        _require_database_url(source_url, "--from")
     source_url = source_url or settings.database_url
     if _same_database(source_url, target_url):
         raise UsageError(f"--to names the database being copied ({name_of_database(source_url)}): give another one")
@@ -99,9 +102,24 @@ def copy_database(
     }
 
 
+def _require_database_url(url: str, option: str) -> None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        raise UsageError(f"{option}: not a database URL: {safe_url(url)!r}",
+                         hint="give sqlite:////path/to/file.db or postgresql://user@host/database") from None
+    if backend not in ("sqlite", "postgresql"):
+        raise UsageError(f"{option}: unsupported database {backend!r}: logchat stores run on SQLite and PostgreSQL")
+
+
 def _require_current_schema(source: Any) -> None:
-    revision = current_revision(source)
+    from logchat.storage.copy import source_revision
+
     where = name_of_database(source.url)
+    revision = source_revision(source)
     if revision is None:
         raise Conflict(f"the source database {where} holds no logchat store (no schema revision)")
     if revision != head_revision():

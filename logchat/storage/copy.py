@@ -20,10 +20,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Integer, Table, column, func, select, table, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from logchat.storage.db import Store
+from logchat.errors import StoreError
+from logchat.storage.db import Store, describe_database, translate_database_error
 from logchat.storage.fulltext_repo import rebuild_fulltext_index
+from logchat.storage.migrate import current_revision
 from logchat.storage.models import Base
 
 # Tables that the migrations themselves fill in a new database; their rows are replaced by the
@@ -60,11 +63,29 @@ def tables_with_data(store: Store) -> dict[str, int]:
     return {name: rows for name, rows in count_rows(store).items() if rows and name not in SEEDED_BY_MIGRATIONS}
 
 
+def source_revision(store: Store) -> str | None:
+    """The schema revision of a store about to be copied; a store that cannot be reached is a StoreError."""
+    try:
+        return current_revision(store)
+    except DBAPIError as exc:
+        raise StoreError(f"cannot open the source database {describe_database(store.url)}: {exc.orig}") from exc
+
+
 def copy_all_rows(
     source: Store, target: Store, *, batch_rows: int = DEFAULT_BATCH_ROWS, progress: CopyProgress | None = None
 ) -> CopyResult:
     """Copy every table of ``source`` into ``target`` (both at the same schema revision; the target
     without data, see :func:`tables_with_data`) in one target transaction."""
+    try:
+        return _copy_all_rows(source, target, batch_rows, progress)
+    except DBAPIError as exc:
+        raise translate_database_error(exc, target.url) or StoreError(
+            f"copying {describe_database(source.url)} into {describe_database(target.url)} failed: {exc.orig}",
+            hint="nothing was kept in the target (the copy is one transaction): fix the cause and run it again",
+        ) from exc
+
+
+def _copy_all_rows(source: Store, target: Store, batch_rows: int, progress: CopyProgress | None) -> CopyResult:
     result = CopyResult()
     with _snapshot(source) as reading, target.engine.begin() as writing:
         if target.is_sqlite:

@@ -142,3 +142,19 @@ def test_a_backup_keeps_the_schema_it_was_taken_at(tmp_path: Path) -> None:
             assert current_revision(store) == "0007_audit"
         finally:
             store.close()
+
+
+def test_a_bad_or_unreachable_url_is_one_clear_error_without_its_password(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from logchat.errors import StoreError
+
+    with pytest.raises(UsageError, match="--to: not a database URL"):
+        copy_database(settings, "logchat.db")
+    with pytest.raises(UsageError, match="--to: unsupported database 'mysql'"):
+        copy_database(settings, "mysql://ops:hunter2@db/logchat")
+    # Port 1 on the loopback: nothing listens there, the connection is refused at once.
+    unreachable = "postgresql://ops:hunter2@127.0.0.1:1/x"
+    with pytest.raises(StoreError, match=r"cannot open the source database postgresql://ops:\*\*\*@127\.0\.0\.1:1/x"
+                       ) as info:
+        copy_database(settings, f"sqlite:///{tmp_path / 'target.db'}", source_url=unreachable)
+    assert "hunter2" not in str(info.value)
+    assert not (tmp_path / "target.db").exists()

@@ -113,9 +113,12 @@ def _snapshot(store: Store) -> Iterator[Connection]:
                 conn.exec_driver_sql("SET TRANSACTION READ ONLY")
                 yield conn
         else:
-            # A SQLite read transaction in WAL mode keeps its snapshot until it ends.
+            # A SQLite read transaction in WAL mode keeps its snapshot until it ends. The driver only
+            # opens transactions before writes, so this one is opened by hand; its first read fixes
+            # the snapshot.
             with conn.begin():
-                conn.exec_driver_sql("SELECT 1 FROM sqlite_master LIMIT 1")
+                conn.exec_driver_sql("BEGIN")
+                conn.exec_driver_sql("SELECT count(*) FROM sqlite_master")
                 yield conn
 
 

@@ -158,3 +158,25 @@ def test_a_bad_or_unreachable_url_is_one_clear_error_without_its_password(settin
         copy_database(settings, f"sqlite:///{tmp_path / 'target.db'}", source_url=unreachable)
     assert "hunter2" not in str(info.value)
     assert not (tmp_path / "target.db").exists()
+
+
+def test_the_copy_is_one_snapshot_of_a_source_being_written(small_store, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from logchat.storage.models import Template
+
+    target_url = f"sqlite:///{tmp_path / 'target.db'}"
+    tables_seen: list[str] = []
+
+    def write_to_the_source_meanwhile(table: str, done: int, total: int) -> None:
+        if not tables_seen:
+            # Committed by another connection after the copy began, into a table not copied yet.
+            with small_store.session() as session:
+                session.add(Template(id=999_999, template="written during the copy", count=0))
+        tables_seen.append(table)
+
+    copy_database(settings, target_url, progress=write_to_the_source_meanwhile)
+    assert tables_seen.index("templates") > 0
+    target = open_store(target_url)
+    try:
+        assert count_rows(target)["templates"] == count_rows(small_store)["templates"] - 1
+    finally:
+        target.close()

@@ -110,17 +110,16 @@ def table_contents(url: str) -> dict[str, list[Any]]:
 
 @contextmanager
 def another_postgres_schema() -> Iterator[str]:
-    """A second fresh schema beside the one of the postgres_url fixture (same server)."""
-    from conftest import PG_URL, _postgres_schema_url
+    """A second fresh schema beside the one of the postgres_url fixture (same server, same URL form)."""
     from sqlalchemy import create_engine, text
 
-    assert PG_URL is not None
+    base = os.environ["LOGCHAT_TEST_DATABASE_URL"]
     schema = f"lc_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield _postgres_schema_url(PG_URL, schema)
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

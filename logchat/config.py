@@ -238,6 +238,9 @@ class IngestSettings(_Section):
 class AuthSettings(_Section):
     # None: generated once into <data_dir>/jwt-secret with 0600 permissions.
     jwt_secret: SecretStr | None = None
+    # Earlier secrets, accepted when checking tokens but never used to sign: while rotating, tokens
+    # signed with the old secret keep working until they expire. Env: a JSON list.
+    jwt_previous_secrets: list[SecretStr] = Field(default_factory=list)
     # How long an access token is accepted; a refresh token gets a new one.
     access_token_ttl_seconds: int = Field(default=900, ge=10)
     # How long a sign-in lasts without signing in again.

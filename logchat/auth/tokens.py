@@ -1,7 +1,9 @@
 """JWT access and refresh tokens (HS256) and the signing key.
 
 The key comes from ``auth.jwt_secret`` or is generated once into ``<data_dir>/jwt-secret`` (mode 0600).
-It is never logged and never part of an error message.
+It is never logged and never part of an error message. ``auth.jwt_previous_secrets`` are accepted when
+checking a token, never used to sign one: rotating the key does not sign everyone out, and a refresh
+with an old-key refresh token yields tokens signed with the new key.
 """
 
 from __future__ import annotations
@@ -59,13 +61,17 @@ def new_token_id() -> str:
 
 
 class TokenCodec:
-    """Sign and check tokens with one key. Only HS256 is accepted, so ``alg: none`` and tokens
-    signed with another algorithm or key are refused."""
+    """Sign tokens with one key; check them against it and the previous keys. Only HS256 is accepted,
+    so ``alg: none`` and tokens signed with another algorithm or an unknown key are refused."""
 
-    def __init__(self, key: bytes) -> None:
-        if len(key) < MIN_KEY_BYTES:
-            raise ConfigError(f"JWT signing key too short: {len(key)} bytes, at least {MIN_KEY_BYTES} required")
+    def __init__(self, key: bytes, previous_keys: tuple[bytes, ...] = ()) -> None:
+        for candidate in (key, *previous_keys):
+            if len(candidate) < MIN_KEY_BYTES:
+                raise ConfigError(
+                    f"JWT signing key too short: {len(candidate)} bytes, at least {MIN_KEY_BYTES} required"
+                )
         self._key = key
+        self._verification_keys = (key, *(k for k in previous_keys if k != key))
 
     def encode(self, claims: TokenClaims) -> str:
         import jwt
@@ -80,7 +86,7 @@ class TokenCodec:
         if allow_expired:
             options["verify_exp"] = False
         try:
-            payload = jwt.decode(token, self._key, algorithms=[ALGORITHM], issuer=ISSUER, options=options)
+            payload = self._decode_with_known_keys(jwt, token, options)
         except jwt.ExpiredSignatureError:
             raise TokenExpired(f"{expected_type} token expired") from None
         except jwt.InvalidTokenError:
@@ -89,6 +95,17 @@ class TokenCodec:
         if claims.token_type != expected_type:
             raise TokenInvalid(f"{_a(claims.token_type)} token cannot be used as {_a(expected_type)} token")
         return claims
+
+
+    def _decode_with_known_keys(self, jwt: Any, token: str, options: dict[str, Any]) -> dict[str, Any]:
+        # The signature is checked before any claim, so a wrong key is always InvalidSignatureError
+        # and only then is the next key tried; an expired token signed with a known key stays expired.
+        for key in self._verification_keys[:-1]:
+            try:
+                return jwt.decode(token, key, algorithms=[ALGORITHM], issuer=ISSUER, options=options)
+            except jwt.InvalidSignatureError:
+                continue
+        return jwt.decode(token, self._verification_keys[-1], algorithms=[ALGORITHM], issuer=ISSUER, options=options)
 
 
 def _a(word: str) -> str:
@@ -135,6 +152,20 @@ def load_signing_key(settings: Settings) -> bytes:
             )
         return key
     return _read_or_create_secret_file(secret_file(settings.data_dir))
+
+
+def load_previous_keys(settings: Settings) -> tuple[bytes, ...]:
+    """The keys of ``auth.jwt_previous_secrets``, accepted for checking tokens only."""
+    keys = []
+    for position, secret in enumerate(settings.auth.jwt_previous_secrets, start=1):
+        key = secret.get_secret_value().encode("utf-8")
+        if len(key) < MIN_KEY_BYTES:
+            raise ConfigError(
+                f"config key 'auth.jwt_previous_secrets': entry {position} is too short ({len(key)} bytes, "
+                f"at least {MIN_KEY_BYTES} required)"
+            )
+        keys.append(key)
+    return tuple(keys)
 
 
 def _read_or_create_secret_file(path: Path) -> bytes:

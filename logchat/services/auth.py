@@ -28,7 +28,15 @@ from logchat.auth.throttle import (
     address_key,
     user_key,
 )
-from logchat.auth.tokens import ACCESS, REFRESH, TokenClaims, TokenCodec, load_signing_key, new_token_id
+from logchat.auth.tokens import (
+    ACCESS,
+    REFRESH,
+    TokenClaims,
+    TokenCodec,
+    load_previous_keys,
+    load_signing_key,
+    new_token_id,
+)
 from logchat.errors import (
     AccountDisabled,
     ConfigError,
@@ -147,7 +155,7 @@ class AuthService:
         self._auth = settings.auth
         self._clock = clock
         self._passwords = passwords or PasswordHasher()
-        self._codec = TokenCodec(load_signing_key(settings))
+        self._codec = TokenCodec(load_signing_key(settings), load_previous_keys(settings))
         self._owned_redis: redis.Redis | None = None
         if redis_client is None and settings.redis.url:
             redis_client = self._owned_redis = _connect_redis(settings.redis.url)

@@ -21,7 +21,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, func, literal_column, select, table, text
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, false, func, literal_column, select, table, text
 from sqlalchemy.orm import Session
 
 from logchat.storage.models import Event
@@ -33,6 +33,7 @@ __all__ = [
     "count_matches",
     "fts_hits",
     "match_condition",
+    "rebuild_fulltext_index",
     "search_events",
     "templates_fully_matching",
     "term_exists",
@@ -344,3 +345,13 @@ def search_events(
         statement = statement.where(_regex_condition(session, term))
     # bm25() is lower-is-better; negate so every caller sees higher-is-better.
     return [(int(row[0]), -float(row[1])) for row in session.execute(statement)]
+
+
+def rebuild_fulltext_index(connection: Connection) -> None:
+    """Derive the full-text index again from the events table (after a bulk copy into it).
+
+    SQLite: FTS5's 'rebuild' command re-reads its external content table. PostgreSQL: nothing to do,
+    ``events.search`` is a generated column that the database fills as rows are written.
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("INSERT INTO events_fts(events_fts) VALUES ('rebuild')")

@@ -31,6 +31,16 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
 @cache
 def head_revision() -> str:
     """The newest revision, read from the migration files' headers (no Alembic import)."""
+    revisions, parents = _revision_graph()
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"migrations must have exactly one head, found {sorted(heads)}")
+    return next(iter(heads))
+
+
+@cache
+def _revision_graph() -> tuple[frozenset[str], frozenset[str]]:
+    """Every revision this version ships, and those that have a successor."""
     revisions: set[str] = set()
     parents: set[str] = set()
     for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
@@ -41,10 +51,7 @@ def head_revision() -> str:
             revisions.add(rev.group(1))
         if down and down.group(1):
             parents.add(down.group(1))
-    heads = revisions - parents
-    if len(heads) != 1:
-        raise RuntimeError(f"migrations must have exactly one head, found {sorted(heads)}")
-    return heads.pop()
+    return frozenset(revisions), frozenset(parents)
 
 
 def current_revision(store: Store) -> str | None:
@@ -67,8 +74,20 @@ def alembic_config(connection: Any) -> Any:
 
 def upgrade_to_head(store: Store) -> bool:
     """Bring the schema to head. Returns True when a migration ran."""
-    if current_revision(store) == head_revision():
+    current = current_revision(store)
+    if current == head_revision():
         return False
+    if current is not None and current not in _revision_graph()[0]:
+        # A newer logchat migrated this database (say, one replica upgraded before this one): this
+        # version cannot know what changed, so it must not read or write the store.
+        from logchat.errors import StoreError
+        from logchat.storage.db import describe_database
+
+        raise StoreError(
+            f"the database {describe_database(store.url)} is at schema revision {current}, newer than this "
+            f"version of logchat knows (its newest is {head_revision()})",
+            hint="upgrade logchat (pip install -U logchat) on this machine too",
+        )
     from alembic import command
 
     with store.engine.begin() as conn:

@@ -18,6 +18,7 @@ from logchat.auth.tokens import (
     REFRESH,
     TokenClaims,
     TokenCodec,
+    load_previous_keys,
     load_signing_key,
     new_token_id,
     secret_file,
@@ -120,6 +121,34 @@ def test_a_token_with_a_malformed_claim_is_refused(claim: str, value: object) ->
     payload = claims().to_payload() | {claim: value}
     with pytest.raises(TokenInvalid):
         TokenCodec(KEY).decode(jwt.encode(payload, KEY, algorithm="HS256"), expected_type=ACCESS)
+
+
+def test_previous_keys_verify_but_never_sign() -> None:
+    old = TokenCodec(OTHER_KEY).encode(claims())
+    rotating = TokenCodec(KEY, (OTHER_KEY,))
+    assert rotating.decode(old, expected_type=ACCESS).username == "jdoe"
+    assert jwt.decode(rotating.encode(claims()), KEY, algorithms=["HS256"])["sub"] == "7"
+    with pytest.raises(TokenInvalid):
+        TokenCodec(KEY).decode(old, expected_type=ACCESS)
+    # An expired token signed with a previous key is expired, not invalid.
+    stale = TokenCodec(OTHER_KEY).encode(claims(issued_at=int(time.time()) - 3600, ttl=60))
+    with pytest.raises(TokenExpired):
+        rotating.decode(stale, expected_type=ACCESS)
+    with pytest.raises(TokenInvalid):
+        rotating.decode(TokenCodec(b"x" * 40).encode(claims()), expected_type=ACCESS)
+
+
+def test_previous_secrets_come_from_the_environment_as_a_json_list(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOGCHAT_AUTH__JWT_PREVIOUS_SECRETS", json.dumps(["a" * 40, "b" * 32]))
+    settings = load_settings(data_dir=data_dir)
+    assert load_previous_keys(settings) == (b"a" * 40, b"b" * 32)
+    assert "a" * 40 not in repr(settings)
+    monkeypatch.setenv("LOGCHAT_AUTH__JWT_PREVIOUS_SECRETS", json.dumps(["a" * 40, "short-secret"]))
+    with pytest.raises(ConfigError, match="jwt_previous_secrets': entry 2 is too short") as info:
+        load_previous_keys(load_settings(data_dir=data_dir))
+    assert "short-secret" not in str(info.value)
 
 
 def test_a_key_under_32_bytes_is_refused() -> None:

@@ -318,6 +318,33 @@ def test_a_token_signed_with_another_key_is_refused(make_service, auth: AuthServ
         auth.refresh(pair.refresh_token)
 
 
+def test_rotating_the_secret_keeps_sign_ins_until_the_old_secret_is_dropped(make_service, auth_settings, seed) -> None:  # type: ignore[no-untyped-def]
+    old_secret, new_secret = "o" * 48, "n" * 48
+
+    def with_secrets(current: str, previous: list[str]):  # type: ignore[no-untyped-def]
+        section = auth_settings.auth.model_copy(
+            update={"jwt_secret": SecretStr(current), "jwt_previous_secrets": [SecretStr(p) for p in previous]})
+        return auth_settings.model_copy(update={"auth": section})
+
+    user = seed("jdoe")
+    before = make_service(settings=with_secrets(old_secret, [])).issue(user)
+    rotating = make_service(settings=with_secrets(new_secret, [old_secret]))
+    assert rotating.verify(before.access_token).username == "jdoe"
+    renewed = rotating.refresh(before.refresh_token)
+    # The new pair is signed with the new secret only.
+    for token in (renewed.access_token, renewed.refresh_token):
+        jwt.decode(token, new_secret, algorithms=["HS256"], options={"verify_exp": False})
+        with pytest.raises(jwt.InvalidSignatureError):
+            jwt.decode(token, old_secret, algorithms=["HS256"], options={"verify_exp": False})
+
+    rotated = make_service(settings=with_secrets(new_secret, []))
+    assert rotated.verify(renewed.access_token).username == "jdoe"
+    with pytest.raises(TokenInvalid, match="invalid access token"):
+        rotated.verify(before.access_token)
+    with pytest.raises(TokenInvalid, match="invalid refresh token"):
+        rotated.refresh(make_service(settings=with_secrets(old_secret, [])).issue(user).refresh_token)
+
+
 def test_alg_none_is_refused(auth: AuthService, seed) -> None:  # type: ignore[no-untyped-def]
     user = seed("jdoe", "admin")
     payload = jwt.decode(auth.issue(user).access_token, options={"verify_signature": False})

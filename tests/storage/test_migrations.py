@@ -191,3 +191,17 @@ def test_configured_sources_tables_come_and_go_with_their_migration_on_a_used_st
         assert list_sources(store, settings) == []
     finally:
         store.close()
+
+
+def test_a_schema_newer_than_this_version_is_refused_with_a_clear_message(database_url: str) -> None:
+    from logchat.errors import StoreError
+
+    store = open_store(database_url)
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '0999_from_the_future'"))
+        with pytest.raises(StoreError, match="at schema revision 0999_from_the_future, newer than") as info:
+            upgrade_to_head(store)
+        assert "upgrade logchat" in (info.value.hint or "")
+    finally:
+        store.close()

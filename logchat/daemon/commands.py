@@ -204,6 +204,7 @@ async def reload_command(conversation: Conversation, args: list[str], progress: 
         # The one-at-a-time rule of POST /api/v1/logs/reload holds here too: same registry.
         job = await registry.begin_reload(conversation.services, window=TimeWindow(since, until),
                                           started_by=conversation.principal.username,
+                                          notify_user=conversation.principal.username,
                                           origin_socket=conversation.socket_id)
     except ReloadRunning as exc:
         raise UsageError(f"{exc.message}; follow it at /api/v1/logs/jobs/{exc.job_id}") from None

@@ -94,7 +94,8 @@ def deploy(tmp_path: Path, postgres_url: str, redis_url: str, redis_prefix: str,
 
         log_path = tmp_path / "app.log"
         write_log(log_path, lines)
-        config = tmp_path / "logchat.toml"
+        # Not in the working directory, where the reference ingest of a test would read it.
+        config = tmp_path / "deployment.toml"
         config.write_text(
             f'[database]\nurl = "{postgres_url}"\n\n[redis]\nurl = "{redis_url}"\nkey_prefix = "{redis_prefix}"\n\n'
             f'[auth]\njwt_secret = "{"s" * 48}"\nmax_failed_logins = 3\n\n[llm]\nprovider = "none"\n\n'
@@ -350,7 +351,7 @@ async def test_a_replica_killed_mid_reload_loses_and_doubles_nothing(deploy: Any
     total = await eventually(finished_total, "the survivor finishing the ingest")
     reference_dir = tmp_path / "reference"
     reference_dir.mkdir()
-    settings = load_settings(data_dir=reference_dir)
+    settings = load_settings(data_dir=reference_dir, database={"url": f"sqlite:///{reference_dir / 'logchat.db'}"})
     reference = open_store(settings.database_url)
     try:
         uninterrupted = index_inputs(reference, settings, [str(cluster.log_path)]).new_events

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aiohttp import web
 
 from logchat.daemon import ws as chat_socket
+from logchat.daemon.cluster import own_cluster
 from logchat.daemon.endpoints import ENDPOINTS, add_routes
 from logchat.daemon.middleware import MIDDLEWARES, add_headers
 from logchat.daemon.pool import in_pool
@@ -118,6 +119,8 @@ def create_app(
     app.cleanup_ctx.append(own_services)
     app.on_response_prepare.append(add_headers)
     chat_socket.setup(app)
+    # What replicas share (Redis), before the jobs that use it.
+    app.cleanup_ctx.append(own_cluster)
     # Reload jobs and the scheduler: after the services, so that they stop before the services close.
     app.cleanup_ctx.append(background_jobs)
     app.cleanup_ctx.append(metrics.own_listener)

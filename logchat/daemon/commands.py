@@ -28,6 +28,7 @@ class Conversation:
     principal: Principal
     session: str | None = None  # questions without a session of their own go here
     app: web.Application | None = None  # for the daemon-wide job registry
+    socket_id: str | None = None  # the chat socket this conversation runs on
 
     @property
     def owner(self) -> int | None:
@@ -201,8 +202,10 @@ async def reload_command(conversation: Conversation, args: list[str], progress: 
     registry = conversation.app[JOBS]
     try:
         # The one-at-a-time rule of POST /api/v1/logs/reload holds here too: same registry.
-        job = registry.start_reload(conversation.services, window=TimeWindow(since, until),
-                                    started_by=conversation.principal.username)
+        job = await registry.begin_reload(conversation.services, window=TimeWindow(since, until),
+                                          started_by=conversation.principal.username,
+                                          notify_user=conversation.principal.username,
+                                          origin_socket=conversation.socket_id)
     except ReloadRunning as exc:
         raise UsageError(f"{exc.message}; follow it at /api/v1/logs/jobs/{exc.job_id}") from None
     waiting = asyncio.ensure_future(registry.wait(job))

@@ -1,28 +1,32 @@
 """Reload jobs of the daemon: started over HTTP (`POST /api/v1/logs/reload`), by a chat command or by
 the scheduler, run in the thread pool, followed at `GET /api/v1/logs/jobs/{id}`.
 
-One reload at a time per daemon: starting one while another runs raises :class:`ReloadRunning`
-(409, naming the running job). Across processes the ingest lock still serialises writers, so a
-reload that meets a `logchat index` in another process fails with StoreBusy, reported as the job's
-error. Jobs live in memory, the last :data:`MAX_JOBS` of them: a restart forgets them (what they
-stored is in the database).
+One reload at a time per daemon, and across every replica when `redis.url` is set (cluster.py):
+starting one while another runs raises :class:`ReloadRunning` (409, naming the running job). Across
+processes the ingest lock still serialises writers, so a reload that meets a `logchat index` in another
+process fails with StoreBusy, reported as the job's error. Jobs live in memory, the last
+:data:`MAX_JOBS` of them; with Redis their records are shared too, so any replica can show any job.
+While a reload runs, and when it ends, a `job` frame goes to the chat sockets of whoever started it
+(on every replica).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from logchat.daemon.cluster import LocalCluster
 from logchat.daemon.pool import in_pool
 from logchat.errors import Conflict, LogchatError, NotFound
 from logchat.services.ingest import Progress, SourceReport
@@ -34,6 +38,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("logchat.daemon.jobs")
 
 MAX_JOBS = 50
+# How often a running job's record and its frames are refreshed, and its lease renewed.
+REPORT_SECONDS = 1.0
 RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
 
 
@@ -87,10 +93,15 @@ class Job:
     summary: dict[str, Any] | None = None  # `reload --json` once finished
     error: dict[str, str] | None = None  # {"code", "message"} when failed
     cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    replica: str | None = None  # the daemon process running it
+    notify_user: str | None = field(default=None, repr=False)  # whose sockets get its frames
+    origin_socket: str | None = field(default=None, repr=False)  # the socket that asked (has its own frames)
+    leased: bool = field(default=False, repr=False)  # holds the replicas' reload lease
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "kind": self.kind, "state": self.state, "started_by": self.started_by,
+            "replica": self.replica,
             "window": {"since": self.since, "until": self.until},
             "started_at": self.started_at, "finished_at": self.finished_at,
             "progress": self.progress.to_dict(), "summary": self.summary, "error": self.error,
@@ -158,11 +169,18 @@ class RunStats:
             self.listener(self.name, outcome, seconds)
 
 
+# Given (user, frame, socket to skip): sends a frame to that user's sockets in this daemon.
+LocalDelivery = Callable[[str, dict[str, Any], str | None], None]
+
+
 class JobRegistry:
     """The daemon's reload jobs (the last MAX_JOBS) and the run statistics of its background jobs."""
 
-    def __init__(self, limit: int = MAX_JOBS) -> None:
+    def __init__(self, limit: int = MAX_JOBS, *, cluster: LocalCluster | None = None,
+                 deliver: LocalDelivery | None = None) -> None:
         self.limit = limit
+        self.cluster = cluster or LocalCluster()
+        self._deliver = deliver
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self.stats: dict[str, RunStats] = {
@@ -179,14 +197,49 @@ class JobRegistry:
     def running_reload(self) -> Job | None:
         return next((job for job in self._jobs.values() if job.kind == "reload" and job.state == RUNNING), None)
 
-    def start_reload(self, services: Services, *, window: TimeWindow | None, started_by: str) -> Job:
-        """Start a reload of the configured sources in the thread pool; ReloadRunning if one runs.
-        Called on the event loop, so the check and the start cannot interleave with another."""
+    async def find(self, job_id: str) -> dict[str, Any]:
+        """A job of this daemon, or of another replica (shared records); NotFound when neither has it."""
+        job = self._jobs.get(job_id)
+        if job is not None:
+            return job.to_dict()
+        record = await self.cluster.load_job(job_id)
+        if record is None:
+            where = ("the replicas' shared records" if self.cluster.shared
+                     else f"this daemon (it keeps the last {self.limit})")
+            raise NotFound(f"no job {job_id!r} in {where}")
+        return record
+
+    async def begin_reload(self, services: Services, *, window: TimeWindow | None, started_by: str,
+                           notify_user: str | None = None, origin_socket: str | None = None) -> Job:
+        """Start a reload unless one runs here or on another replica (ReloadRunning, naming it).
+        ``notify_user``'s chat sockets get its progress and completion frames, except ``origin_socket``."""
         running = self.running_reload()
         if running is not None:
             raise ReloadRunning(running.id)
-        job = Job(id=uuid.uuid4().hex[:16], kind="reload", started_by=started_by,
-                  since=window.since if window else None, until=window.until if window else None)
+        job_id = uuid.uuid4().hex[:16]
+        holder = await self.cluster.claim_reload(job_id)
+        if holder is not None:
+            raise ReloadRunning(holder)
+        try:
+            return self.start_reload(services, window=window, started_by=started_by, job_id=job_id,
+                                     notify_user=notify_user, origin_socket=origin_socket, leased=self.cluster.shared)
+        except BaseException:
+            await self.cluster.release_reload(job_id)
+            raise
+
+    def start_reload(self, services: Services, *, window: TimeWindow | None, started_by: str,
+                     job_id: str | None = None, notify_user: str | None = None, origin_socket: str | None = None,
+                     leased: bool = False) -> Job:
+        """Start a reload of the configured sources in the thread pool; ReloadRunning if one runs in
+        this daemon (``begin_reload`` checks the other replicas too). Called on the event loop, so the
+        check and the start cannot interleave with another."""
+        running = self.running_reload()
+        if running is not None:
+            raise ReloadRunning(running.id)
+        job = Job(id=job_id or uuid.uuid4().hex[:16], kind="reload", started_by=started_by,
+                  since=window.since if window else None, until=window.until if window else None,
+                  replica=self.cluster.replica_id, notify_user=notify_user, origin_socket=origin_socket,
+                  leased=leased)
         self._remember(job)
         task = asyncio.get_running_loop().create_task(self._run_reload(services, job, window))
         self._tasks[job.id] = task
@@ -217,11 +270,26 @@ class JobRegistry:
             del self._jobs[oldest]
 
     async def _run_reload(self, services: Services, job: Job, window: TimeWindow | None) -> None:
-        from logchat.services.ingest import reload_sources
-
         ingest_metrics = services.metrics.ingest
         # Lines, bytes and events are counted per source as each batch commits.
         listener = ingest_metrics.observer(services.settings, _JobProgressListener(job))
+        reporter = asyncio.get_running_loop().create_task(self._report_while_running(job))
+        try:
+            await self._run_and_finish(services, job, window, listener)
+        finally:
+            reporter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reporter
+            await self._report(job)
+            if job.leased:
+                await self._quietly("release the reload lease", self.cluster.release_reload(job.id))
+        await self._audit(services, job)
+
+    async def _run_and_finish(self, services: Services, job: Job, window: TimeWindow | None,
+                              listener: Progress) -> None:
+        from logchat.services.ingest import reload_sources
+
+        ingest_metrics = services.metrics.ingest
         try:
             try:
                 report = await in_pool(services, reload_sources, services.store, services.settings, window=window,
@@ -244,7 +312,32 @@ class JobRegistry:
                 self._finish(job, FAILED, summary=summary, error={"code": "reload_failed", "message": message})
             else:
                 self._finish(job, SUCCEEDED, summary=summary)
-        await self._audit(services, job)
+
+    async def _report_while_running(self, job: Job) -> None:
+        while True:
+            await self._report(job)
+            if job.leased:
+                await self._quietly("renew the reload lease", self.cluster.renew_reload(job.id))
+            await asyncio.sleep(REPORT_SECONDS)
+
+    async def _report(self, job: Job) -> None:
+        """The job's record for the other replicas, and a `job` frame to the sockets of who started it."""
+        record = job.to_dict()
+        await self._quietly("share the job's record", self.cluster.save_job(record))
+        if job.notify_user is None:
+            return
+        frame = {"type": "job", "job": record}
+        if self._deliver is not None:
+            self._deliver(job.notify_user, frame, job.origin_socket)
+        await self._quietly("publish the job's frame", self.cluster.publish(job.notify_user, frame, job.origin_socket))
+
+    @staticmethod
+    async def _quietly(what: str, operation: Awaitable[Any]) -> None:
+        # Sharing is best effort: a Redis blip must not fail the reload that is storing events.
+        try:
+            await operation
+        except LogchatError as exc:
+            log.warning("could not %s: %s", what, exc.message)
 
     @staticmethod
     async def _audit(services: Services, job: Job) -> None:

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from logchat.daemon.jobs import FAILED, JOBS, SUCCEEDED, JobRegistry, RunStats
+from logchat.daemon.cluster import CLUSTER, LocalCluster
+from logchat.daemon.jobs import FAILED, JOBS, SUCCEEDED, JobRegistry, ReloadRunning, RunStats
 from logchat.daemon.pool import in_pool
 from logchat.observability import logs
 from logchat.observability.audit import Actor, acting_as
@@ -45,11 +46,12 @@ class Outcome:
 
 async def reload_configured_sources(services: Services, registry: JobRegistry) -> Outcome:
     """A reload of every configured source, as `logchat reload` (then the vector index). Skipped, not
-    queued, while another reload of this daemon runs: the next tick reads what it missed."""
-    running = registry.running_reload()
-    if running is not None:
-        return Outcome(SKIPPED, f"reload job {running.id} is running")
-    job = registry.start_reload(services, window=None, started_by="scheduler")
+    queued, while another reload runs (in this daemon or another replica): the next tick reads what it
+    missed."""
+    try:
+        job = await registry.begin_reload(services, window=None, started_by="scheduler")
+    except ReloadRunning as exc:
+        return Outcome(SKIPPED, f"reload job {exc.job_id} is running")
     await registry.wait(job)
     if job.state == SUCCEEDED and job.summary is not None:
         return Outcome(SUCCEEDED, f"job {job.id}: {job.summary['new_events']} new events")
@@ -74,6 +76,14 @@ def _pruned(kind: str, facts: dict[str, Any]) -> str:
     return f"{facts['deleted']} {what}{extra} older than {facts['days']:g} days deleted"
 
 
+async def once_across_replicas(cluster: LocalCluster, name: str, interval_seconds: float,
+                               job: Callable[[], Awaitable[Outcome]]) -> Outcome:
+    """``job``, unless another replica has already claimed this interval's run of it."""
+    if not await cluster.claim_slot(name, interval_seconds):
+        return Outcome(SKIPPED, "another replica runs it this interval")
+    return await job()
+
+
 async def run_tracked(stats: RunStats, job: Callable[[], Awaitable[Outcome]]) -> Outcome:
     """Run one job and record its outcome for /api/v1/admin/jobs; a failure is recorded, never raised
     (the scheduler would only log it)."""
@@ -93,7 +103,18 @@ async def run_tracked(stats: RunStats, job: Callable[[], Awaitable[Outcome]]) ->
     return outcome
 
 
-def _timed_jobs(services: Services, registry: JobRegistry) -> list[tuple[RunStats, Callable[[], Awaitable[Outcome]]]]:
+TimedJobs = list[tuple[RunStats, Callable[[], Awaitable[Outcome]]]]
+
+
+def _timed_jobs(services: Services, registry: JobRegistry) -> TimedJobs:
+    jobs = _configured_jobs(services, registry)
+    if not registry.cluster.shared:
+        return jobs
+    return [(stats, functools.partial(once_across_replicas, registry.cluster, stats.name, stats.interval_seconds, job))
+            for stats, job in jobs if stats.interval_seconds is not None]
+
+
+def _configured_jobs(services: Services, registry: JobRegistry) -> TimedJobs:
     serve = services.settings.serve
     jobs = []
     if serve.reload_interval_seconds > 0:
@@ -123,6 +144,10 @@ def start_scheduler(services: Services, registry: JobRegistry) -> AsyncIOSchedul
         # interval; a reload first waits one interval, like cron. A tick that falls while the same job
         # still runs is dropped (max_instances=1, coalesce), never queued.
         first_run: dict[str, Any] = {"next_run_time": now} if stats.name == "retention" else {}
+        if registry.cluster.shared:
+            # Every replica ticks in the middle of the same wall-clock slots, so that the slot a tick
+            # claims (cluster.claim_slot) is the same on every replica even with clocks a little apart.
+            first_run["start_date"] = _mid_slot(now, stats.interval_seconds)
         scheduler.add_job(
             run_tracked, "interval", args=(stats, job), id=stats.name, name=stats.name,
             seconds=stats.interval_seconds, max_instances=1, coalesce=True,
@@ -130,6 +155,15 @@ def start_scheduler(services: Services, registry: JobRegistry) -> AsyncIOSchedul
         )
     scheduler.start()
     return scheduler
+
+
+def _mid_slot(now: datetime, interval_seconds: float) -> datetime:
+    """The middle of the next interval slot counted from the epoch."""
+    epoch = now.timestamp()
+    start = (epoch // interval_seconds) * interval_seconds + interval_seconds / 2
+    if start <= epoch:
+        start += interval_seconds
+    return datetime.fromtimestamp(start, UTC)
 
 
 def listing(registry: JobRegistry, scheduler: AsyncIOScheduler | None) -> list[dict[str, Any]]:
@@ -153,9 +187,11 @@ SCHEDULER = web.AppKey("scheduler", object)
 async def background_jobs(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context: the job registry and the scheduler live as long as the app; on stop the
     scheduler stops first, then running reloads stop after their current batch."""
+    from logchat.daemon import ws
     from logchat.daemon.app import SERVICES
 
-    registry = JobRegistry()
+    registry = JobRegistry(cluster=app[CLUSTER],
+                           deliver=lambda user, frame, skip: ws.deliver(app, user, frame, skip))
     app[JOBS] = registry
     scheduler = start_scheduler(app[SERVICES], registry)
     for stats in registry.stats.values():

@@ -54,6 +54,14 @@ def setup(app: web.Application) -> None:
     app.on_shutdown.append(_close_all)
 
 
+def deliver(app: web.Application, user: str, frame: dict[str, Any], skip_socket: str | None = None) -> None:
+    """``frame`` to every signed-in socket of ``user`` in this daemon, except ``skip_socket`` (the one
+    that asked for what the frame reports, which has its own answer frames)."""
+    for socket in list(app[SOCKETS]):
+        if socket.id != skip_socket and socket.principal is not None and socket.principal.username == user:
+            socket.send(dict(frame))
+
+
 async def _close_all(app: web.Application) -> None:
     """At shutdown: no new questions; answers in flight finish (up to the grace period), then 1001."""
     from logchat.daemon.app import SERVICES
@@ -101,6 +109,7 @@ class ChatSocket:
     def __init__(self, app: web.Application, services: Services, ws: web.WebSocketResponse,
                  token: str | None) -> None:
         self.app, self.services, self.ws = app, services, ws
+        self.id = uuid.uuid4().hex
         self.token = token
         self.principal: Principal | None = None
         self.conversation: Conversation | None = None
@@ -171,7 +180,7 @@ class ChatSocket:
         assert self.principal is not None
         logs.bind(user_id=self.principal.user_id)
         act_as(Actor(self.principal.username, self.principal.user_id, self.ws_remote))
-        self.conversation = Conversation(self.services, self.principal, app=self.app)
+        self.conversation = Conversation(self.services, self.principal, app=self.app, socket_id=self.id)
         self.send({"type": "ready", "username": self.principal.username, "role": self.principal.role.value,
                    "request_id": logs.current("request_id")})
         return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from daemon_helpers import bearer
@@ -13,7 +14,9 @@ async def test_healthz_and_readyz(client: Any) -> None:
     ready = await client.get("/readyz")
     body = await ready.json()
     assert ready.status == 200, body
+    replica = body.pop("replica")
     assert body == {"status": "ready", "checks": {"database": "ok"}}
+    assert str(os.getpid()) in replica.split(":"), "the replica names its host and process"
 
 
 async def test_every_response_carries_a_request_id_and_security_headers(client: Any) -> None:

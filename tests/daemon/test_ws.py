@@ -207,3 +207,29 @@ async def test_reload_streams_progress_then_the_summary(client: Any, services: A
     assert done["job"]["summary"]["new_events"] == 500
     assert all(frame["type"] in ("progress", "command") for frame in frames)
     await ws.close()
+
+
+async def test_a_reload_reports_to_the_users_other_sockets_not_to_others(
+        client: Any, services: Any, tokens: dict[str, str], tmp_path: Any) -> None:
+    from logchat.config import SourceSettings
+
+    log = tmp_path / "app.log"
+    log.write_text("".join(f"2026-01-05T10:00:{i % 60:02d}+00:00 web-01 app[1]: job {i} done\n" for i in range(300)))
+    services.settings = services.settings.model_copy(update={"sources": [SourceSettings(path=str(log))]})
+    asking = await signed_in(client, tokens["analyst"])
+    watching = await signed_in(client, tokens["analyst"])
+    admin = await signed_in(client, tokens["admin"])
+    await asking.send_json({"type": "ask", "id": "r", "question": "/reload"})
+    own = await frames_until(asking, "command", "r")
+    job_id = own[-1]["job"]["id"]
+    assert not [frame for frame in own if frame["type"] == "job"], "the asking socket has its own frames"
+    reports = []
+    while not reports or reports[-1]["state"] == "running":
+        reports.append((await frames_until(watching, "job"))[-1]["job"])
+    assert {report["id"] for report in reports} == {job_id}
+    assert reports[-1]["state"] == "succeeded" and reports[-1]["summary"]["new_events"] == 300
+    # Another account's socket hears nothing of it.
+    await admin.send_json({"type": "ask", "id": "w", "question": "/whoami"})
+    assert [frame["type"] for frame in await frames_until(admin, "command", "w")] == ["command"]
+    for ws in (asking, watching, admin):
+        await ws.close()

@@ -16,6 +16,7 @@ class Alive(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready", "degraded", "unready"]
     checks: dict[str, str]
+    replica: str | None = None  # which daemon process answered (several replicas behind one address)
 
 
 @endpoint("GET", "/healthz", access=PUBLIC, summary="The process is alive (no I/O).", tag="health",
@@ -30,10 +31,11 @@ async def readyz(call: Call) -> Any:
     from aiohttp import web
 
     from logchat.daemon.app import run_blocking
+    from logchat.daemon.cluster import CLUSTER
 
     checks = await run_blocking(call.request, _check_dependencies, call.services)
     status = "unready" if any(value != "ok" for value in checks.values()) else "ready"
-    body = Readiness(status=status, checks=checks).model_dump()
+    body = Readiness(status=status, checks=checks, replica=call.request.app[CLUSTER].replica_id).model_dump()
     return web.json_response(body, status=200 if status == "ready" else 503)
 
 

@@ -48,6 +48,7 @@ class JobView(BaseModel):
     kind: str
     state: Literal["running", "succeeded", "failed"]
     started_by: str
+    replica: str | None = Field(default=None, description="the daemon process (replica) running it")
     window: JobWindow
     started_at: datetime
     finished_at: datetime | None
@@ -89,7 +90,8 @@ async def start_reload(call: Call) -> web.StreamResponse:
     registry = call.request.app[JOBS]
     started_by = call.principal.username if call.principal is not None else "anonymous"
     try:
-        job = registry.start_reload(call.services, window=TimeWindow(since, until), started_by=started_by)
+        job = await registry.begin_reload(call.services, window=TimeWindow(since, until), started_by=started_by,
+                                          notify_user=call.principal.username if call.principal is not None else None)
     except ReloadRunning as exc:
         error = error_body(exc.code, exc.message)
         error["error"]["job"] = exc.job_id
@@ -104,8 +106,7 @@ async def start_reload(call: Call) -> web.StreamResponse:
 async def get_job(call: Call) -> JobView:
     from logchat.daemon.jobs import JOBS
 
-    job = call.request.app[JOBS].get(call.request.match_info["id"])
-    return JobView.model_validate(job.to_dict())
+    return JobView.model_validate(await call.request.app[JOBS].find(call.request.match_info["id"]))
 
 
 @endpoint("GET", "/api/v1/admin/jobs", access="logs:configure", tag="admin", response=BackgroundJobs,

@@ -357,7 +357,8 @@ class LoadedVectors:
     store_id: str
 
 
-# The current snapshot by directory. One lock per process: two threads never load the same rows twice.
+# The current snapshot by directory, and the query embedders by configuration. One lock per process:
+# two threads never load the same rows twice.
 _LOADED: dict[Path, _Snapshot] = {}
 _EMBEDDERS: dict[str, TextEmbedder] = {}
 _SYNC_LOCK = threading.Lock()
@@ -460,9 +461,11 @@ def _synced(store: Store, settings: Settings) -> tuple[LoadedVectors | None, int
             snapshot = _Snapshot(templates, windows, identity, store_id, top, _counts(templates, windows))
             _write_cache_files(directory, snapshot)
         _LOADED[directory] = snapshot
-        embedder = _EMBEDDERS.get(identity)
+        # By the whole configuration: two configurations can share an identity (another server URL).
+        embedder_key = settings.embeddings.model_dump_json()
+        embedder = _EMBEDDERS.get(embedder_key)
         if embedder is None:
-            embedder = _EMBEDDERS[identity] = make_embedder(settings.embeddings)
+            embedder = _EMBEDDERS[embedder_key] = make_embedder(settings.embeddings)
     return LoadedVectors(snapshot.templates, snapshot.windows, embedder, events_upto, identity, store_id), loaded
 
 

@@ -62,7 +62,8 @@ def _write(path: Path, lines: list[str]) -> str:
 
 def _contents(index: Any) -> dict[int, bytes]:
     ids, matrix = index.items()
-    return {int(item_id): np.asarray(vector, dtype="<f4").tobytes() for item_id, vector in zip(ids, matrix, strict=True)}
+    return {int(item_id): np.asarray(vector, dtype="<f4").tobytes()
+            for item_id, vector in zip(ids, matrix, strict=True)}
 
 
 def _same_vectors(first: LoadedVectors, second: LoadedVectors) -> bool:

@@ -20,6 +20,7 @@ _PG_LOCK_KEY = 0x6C637663  # "lcvc"
 _PG_EMBED_LOCK_KEY = 0x6C637665  # "lcve"
 TEMPLATE = "template"
 WINDOW = "window"
+_SEQ_MARKER = ""  # the embedder and kind of the row that keeps the highest seq across forget_windows
 # Events read per query while windowing: bounded memory however many events are new.
 _READ_CHUNK = 50_000
 
@@ -153,8 +154,15 @@ def forget_windows(session: Session) -> None:
     """Delete every window, signature and vector (before cutting and embedding them again).
 
     Signature ids start again from 1, so the window vectors of every embedder go too: kept, they
-    would describe other contents under the same ids. Call it holding both locks (windows first)."""
+    would describe other contents under the same ids. Call it holding both locks (windows first).
+
+    The highest ``seq`` survives as a marker row (of no embedder), so that the vectors made next get
+    higher ones: a cache that loaded rows up to some ``seq`` then finds every new row above it."""
+    top = int(session.scalar(select(func.max(VectorEmbedding.seq))) or 0)
     session.execute(delete(VectorEmbedding))
+    if top:
+        session.execute(insert(VectorEmbedding).values(
+            embedder=_SEQ_MARKER, kind=_SEQ_MARKER, item_id=0, seq=top, text_hash=None, vector=b""))
     session.execute(delete(VectorWindow))
     session.execute(delete(VectorSignature))
 

@@ -145,9 +145,11 @@ def test_a_replica_searches_what_another_embedded_without_embedding_it_again(
         hosts = set(session.scalars(select(Event.host).where(Event.id.in_(hits_b))))
     assert "disk-01" in hosts  # the windows A added on day two
 
-    # A rebuilds everything (signature ids start again): B notices and reloads, still without embedding.
-    rebuilt = rebuild_vector_index(store_a, settings_a)
-    assert rebuilt.rebuilt
+    # A rebuilds everything with other windows (signature ids start again and name other contents):
+    # B notices and reloads, still without embedding.
+    smaller = settings_a.model_copy(update={"retrieval": settings_a.retrieval.model_copy(update={"window_size": 5})})
+    rebuilt = rebuild_vector_index(store_a, smaller)
+    assert rebuilt.rebuilt and rebuilt.window_vectors != second.window_vectors
     calls = _embed_calls(fake_ollama)
     loaded_b = load_vectors(settings_b, store_b)
     assert _embed_calls(fake_ollama) == calls
@@ -291,3 +293,23 @@ def test_two_processes_updating_at_once_embed_each_item_exactly_once(
     assert all(text_hash is not None for _, _, text_hash in rows)
     for report in reports:  # and each ended with every vector in its own cache
         assert (report["template_vectors"], report["window_vectors"]) == (len(templates), len(signatures))
+
+
+def test_a_rebuild_gives_every_new_vector_a_higher_seq_than_any_before(
+    database_url: str, tmp_path: Path, two_stores: tuple[Store, Store]
+) -> None:
+    # What lets a cache trust "the rows above my seq are all that changed", even across a rebuild.
+    store, _ = two_stores
+    settings = load_settings(data_dir=tmp_path / "data", database={"url": database_url})
+    assert not index_inputs(store, settings, [_write(tmp_path / "day1.log", DAY_ONE)]).failed
+    update_vector_index(store, settings)
+    with store.session() as session:
+        before = session.scalar(select(func.max(VectorEmbedding.seq)))
+    for _ in range(2):
+        rebuild_vector_index(store, settings)
+        with store.session() as session:
+            lowest, highest = session.execute(
+                select(func.min(VectorEmbedding.seq), func.max(VectorEmbedding.seq))
+                .where(VectorEmbedding.embedder == "hashing-v1:384")).one()
+        assert lowest > before
+        before = highest

@@ -21,7 +21,9 @@ class VectorEmbedding(Base):
     loaded every row up to some ``seq`` only needs the rows above it. Writers hold a lock while they
     write, so rows become visible in ``seq`` order. ``text_hash`` is the CRC-32 of the text embedded;
     NULL marks a window vector whose text changed (one of its templates was re-embedded) and that is
-    due to be embedded again. ``vector`` holds float32 little-endian values.
+    due to be embedded again. ``vector`` holds float32 little-endian values. One row of embedder ""
+    may keep the highest ``seq`` across a rebuild that deleted the others (see
+    ``storage.vector_repo.forget_windows``).
     """
 
     __tablename__ = "vector_embeddings"

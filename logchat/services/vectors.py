@@ -65,8 +65,11 @@ TEMPLATES_FILE = "templates.faiss"
 WINDOWS_FILE = "windows.faiss"
 META_VERSION = 2
 _LEGACY_META_VERSION = 1  # files that were the index itself, before the vectors moved to the database
-# Items embedded per transaction: the vectors lock is held while they are embedded.
+# Items embedded per transaction: the vectors lock (on SQLite, the database's write lock) is held while
+# they are embedded, so a batch must stay well under the time a writer waits (storage.transactions):
+# the hashing embedder does 2,048 in a fraction of a second, a model server needs far longer.
 _EMBED_BATCH = 2_048
+_MODEL_EMBED_BATCH = 64
 
 
 @dataclass
@@ -259,6 +262,7 @@ def _embed_missing(store: Store, settings: Settings, identity: str, report: Vect
     database, one batch per transaction under the vectors lock: what another process embedded
     meanwhile is seen as done, never embedded twice."""
     embedder = _LazyEmbedder(settings)
+    batch_size = _EMBED_BATCH if settings.embeddings.provider == "hashing" else _MODEL_EMBED_BATCH
     while True:
         with store.session() as session:
             vector_repo.lock_embeddings(session)
@@ -266,7 +270,7 @@ def _embed_missing(store: Store, settings: Settings, identity: str, report: Vect
             known = vector_repo.embedding_hashes(session, identity, TEMPLATE)
             changed = [tid for tid, body in texts.items() if known.get(tid) != _text_hash(body)]
             if changed:
-                batch = changed[:_EMBED_BATCH]
+                batch = changed[:batch_size]
                 vectors = embedder.embed([texts[tid] for tid in batch])
                 vector_repo.save_embeddings(session, identity, TEMPLATE, [
                     (tid, _text_hash(texts[tid]), _as_bytes(vector)) for tid, vector in zip(batch, vectors, strict=True)
@@ -279,7 +283,7 @@ def _embed_missing(store: Store, settings: Settings, identity: str, report: Vect
                     vector_repo.mark_windows_stale(session, identity, holding)
                 report.templates_embedded += len(batch)
                 continue
-            pending = vector_repo.signatures_to_embed(session, identity, _EMBED_BATCH)
+            pending = vector_repo.signatures_to_embed(session, identity, batch_size)
             if not pending:
                 return
             contents = [_signature_text(ids, texts) for _, ids in pending]

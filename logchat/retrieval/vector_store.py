@@ -95,6 +95,18 @@ class VectorIndex:
         self.remove(id_array)
         self._index.add_with_ids(matrix, id_array)
 
+    def copy(self) -> VectorIndex:
+        """An independent copy: a reader searching this index is never disturbed by changes to the copy."""
+        return VectorIndex(self.dimensions, _faiss().clone_index(self._index))
+
+    def items(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every (id, vector), as an id array and an (n, d) float32 matrix in the same order."""
+        import numpy as np
+
+        if len(self) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, self.dimensions), dtype=np.float32)
+        return self.ids(), self._index.index.reconstruct_n(0, len(self))
+
     def remove(self, ids: Iterable[int] | np.ndarray) -> int:
         import numpy as np
 

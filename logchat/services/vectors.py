@@ -1,19 +1,26 @@
 """Use case: keep the vector index in step with the store (after `index`/`reload`, or on demand).
 
-Two FAISS indexes live in ``<data_dir>/vectors/``:
+Two kinds of vectors:
 
-- ``templates.faiss``: one vector per template (id = templates.id);
-- ``windows.faiss``: one vector per distinct window content (id = vector_signatures.id), where a window
-  is up to ``retrieval.window_size`` consecutive events of one source and its content is the set of
-  templates in it. Windows themselves are rows of ``vector_windows``, so a hit maps back to events.
+- one per template (id = templates.id);
+- one per distinct window content (id = vector_signatures.id), where a window is up to
+  ``retrieval.window_size`` consecutive events of one source and its content is the set of templates
+  in it. Windows themselves are rows of ``vector_windows``, so a hit maps back to events.
 
 A million repeats of one line are one template and a handful of signatures: they cost a few
 embeddings, not a million. Updates are incremental: events after the last windowed event id are cut
-into new windows, and only new signatures and new or changed templates are embedded. ``meta.json``
-beside the FAISS files records what was embedded and with which embedder; a different embedder
-configuration, or vectors made for another database (``store_id``, the random identity each database
-gets when it is created), trigger a full re-embedding. Every file is replaced atomically (temp file + rename),
-meta.json last, and adding an id that is present replaces it, so an interrupted update simply runs again.
+into new windows, and only new signatures and new or changed templates are embedded.
+
+The database is the source of truth: every vector is a row of ``vector_embeddings`` under the
+identity of the embedder that made it, written by whichever process embedded it, one batch per
+transaction while holding the vectors lock, so no two processes embed the same item. The FAISS files
+in ``<data_dir>/vectors/`` (``templates.faiss``, ``windows.faiss`` and ``meta.json``) are only this
+process's cache of those rows: brought up to date by loading the rows written since the ``seq`` it
+last loaded, rebuilt from the rows when missing or made for another database or embedder, never by
+embedding again. Several daemon replicas with their own data directories, and a `logchat index` run
+elsewhere, therefore all search the same vectors. A different embedder configuration has no rows yet
+and embeds everything once. Files are replaced atomically (temp file + rename), meta.json last; a
+data directory that cannot be written only costs the cache (see docs/vectors.md).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -34,9 +42,11 @@ from logchat.retrieval.embeddings import embedder_identity, make_embedder
 from logchat.retrieval.vector_store import VectorIndex, write_atomically
 from logchat.storage import vector_repo
 from logchat.storage.db import Store
-from logchat.storage.vector_repo import NewSignature, NewWindow
+from logchat.storage.vector_repo import TEMPLATE, WINDOW, NewSignature, NewWindow
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from logchat.retrieval.embeddings import TextEmbedder
 
 __all__ = [
@@ -53,8 +63,13 @@ __all__ = [
 META_FILE = "meta.json"
 TEMPLATES_FILE = "templates.faiss"
 WINDOWS_FILE = "windows.faiss"
-META_VERSION = 1
+META_VERSION = 2
+_LEGACY_META_VERSION = 1  # files that were the index itself, before the vectors moved to the database
+# Items embedded per transaction: the vectors lock (on SQLite, the database's write lock) is held while
+# they are embedded, so a batch must stay well under the time a writer waits (storage.transactions):
+# the hashing embedder does 2,048 in a fraction of a second, a model server needs far longer.
 _EMBED_BATCH = 2_048
+_MODEL_EMBED_BATCH = 64
 
 
 @dataclass
@@ -68,6 +83,8 @@ class VectorUpdateReport:
     window_vectors: int = 0
     index_bytes: int = 0
     rebuilt: bool = False
+    vectors_adopted: int = 0  # taken from vector files made before the database held vectors
+    vectors_loaded: int = 0  # rows read from the database into this process's cache
     embedder: str = ""
     elapsed_seconds: float = 0.0
 
@@ -77,30 +94,58 @@ class VectorUpdateReport:
         return result
 
 
+def _read_json(path: Path, version: int) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("version") != version:
+        return None
+    return data
+
+
 @dataclass
 class _Meta:
+    """What the cache files hold: every row of ``embedder`` in ``store_id`` up to ``seq_upto``."""
+
     version: int = META_VERSION
     embedder: str = ""
-    dimensions: int = 0
-    window_size: int = 0
-    events_upto: int = 0  # last event id that is part of a window
-    signatures_upto: int = 0  # last signature id embedded
-    templates: dict[str, int] = field(default_factory=dict)  # template id -> crc32 of the text embedded
     store_id: str = ""  # the database the ids belong to (storage.vector_repo.store_identity)
+    dimensions: int = 0
+    seq_upto: int = 0
+    counts: dict[str, int] = field(default_factory=dict)  # kind -> vectors
 
     @classmethod
     def read(cls, path: Path) -> _Meta | None:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if not isinstance(data, dict) or data.get("version") != META_VERSION:
+        data = _read_json(path, META_VERSION)
+        if data is None:
             return None
         known = {key: data[key] for key in cls.__dataclass_fields__ if key in data}
         return cls(**known)
 
     def write(self, path: Path) -> None:
         write_atomically(path, json.dumps(asdict(self), sort_keys=True).encode("utf-8"))
+
+
+@dataclass
+class _LegacyMeta:
+    """meta.json of files that were the whole index (before the database held the vectors)."""
+
+    embedder: str
+    store_id: str
+    signatures_upto: int  # every signature up to this id has its vector in windows.faiss
+    templates: dict[str, int]  # template id -> crc32 of the text embedded
+
+    @classmethod
+    def read(cls, path: Path) -> _LegacyMeta | None:
+        data = _read_json(path, _LEGACY_META_VERSION)
+        if data is None:
+            return None
+        try:
+            return cls(str(data["embedder"]), str(data["store_id"]), int(data["signatures_upto"]),
+                       {str(k): int(v) for k, v in dict(data["templates"]).items()})
+        except (KeyError, TypeError, ValueError):
+            return None
 
 
 def vector_dir(settings: Settings) -> Path:
@@ -125,10 +170,14 @@ def _signature_key(template_ids: tuple[int, ...]) -> str:
     return hashlib.sha1(" ".join(map(str, template_ids)).encode("ascii"), usedforsecurity=False).hexdigest()
 
 
-def _cut_windows(store: Store, window_size: int) -> tuple[int, int, int]:
-    """Cut the events after the last windowed one into windows. Returns (events, windows, new signatures)."""
+def _cut_windows(store: Store, window_size: int, *, forget: bool = False) -> tuple[int, int, int]:
+    """Cut the events after the last windowed one into windows (``forget``: every window and vector
+    goes first, in the same transaction). Returns (events, windows, new signatures)."""
     with store.session() as session:
         vector_repo.lock_windows(session)
+        if forget:
+            vector_repo.lock_embeddings(session, windows_locked=True)
+            vector_repo.forget_windows(session)
         watermark = vector_repo.windowed_upto(session)
         top = vector_repo.newest_event_id(session)
         if top <= watermark:
@@ -185,78 +234,243 @@ def _text_hash(value: str) -> int:
     return zlib.crc32(value.encode("utf-8"))
 
 
-def _embed_into(index: VectorIndex | None, embedder: TextEmbedder, ids: list[int], texts: list[str]
-                ) -> VectorIndex | None:
-    for start in range(0, len(ids), _EMBED_BATCH):
-        vectors = embedder.embed(texts[start : start + _EMBED_BATCH])
-        if index is None:
-            index = VectorIndex(int(vectors.shape[1]))
-        index.add(ids[start : start + _EMBED_BATCH], vectors)
-    return index
-
-
 def _signature_text(template_ids: str, texts: dict[int, str]) -> str:
     return "\n".join(texts.get(int(tid), "") for tid in template_ids.split())
 
 
-def _embed(store: Store, settings: Settings, directory: Path, report: VectorUpdateReport, *, force: bool) -> None:
-    identity = embedder_identity(settings.embeddings)
-    store_id = _store_id(store)
-    meta_path = directory / META_FILE
-    meta = None if force else _Meta.read(meta_path)
-    if meta is not None and meta.store_id != store_id:
-        meta = None  # vectors of another database: their ids name other rows
-    template_index = None if meta is None else VectorIndex.load(directory / TEMPLATES_FILE)
-    window_index = None if meta is None else VectorIndex.load(directory / WINDOWS_FILE)
-    fresh = meta is None or meta.embedder != identity or template_index is None or window_index is None
-    if fresh:
-        meta = _Meta(embedder=identity, store_id=store_id)
-        template_index = window_index = None
-        report.rebuilt = True
-    assert meta is not None
-    embedder = make_embedder(settings.embeddings)
+def _as_bytes(vector: np.ndarray) -> bytes:
+    import numpy as np
 
+    return np.ascontiguousarray(vector, dtype="<f4").tobytes()
+
+
+class _LazyEmbedder:
+    """The configured embedder, made on first use: an update with nothing to embed never reaches it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._embedder: TextEmbedder | None = None
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if self._embedder is None:
+            self._embedder = make_embedder(self._settings.embeddings)
+        return self._embedder.embed(texts)
+
+
+def _embed_missing(store: Store, settings: Settings, identity: str, report: VectorUpdateReport) -> None:
+    """Embed every template and window content that has no current vector of ``identity`` in the
+    database, one batch per transaction under the vectors lock: what another process embedded
+    meanwhile is seen as done, never embedded twice."""
+    embedder = _LazyEmbedder(settings)
+    batch_size = _EMBED_BATCH if settings.embeddings.provider == "hashing" else _MODEL_EMBED_BATCH
+    while True:
+        with store.session() as session:
+            vector_repo.lock_embeddings(session)
+            texts = vector_repo.all_template_texts(session)
+            known = vector_repo.embedding_hashes(session, identity, TEMPLATE)
+            changed = [tid for tid, body in texts.items() if known.get(tid) != _text_hash(body)]
+            if changed:
+                batch = changed[:batch_size]
+                vectors = embedder.embed([texts[tid] for tid in batch])
+                vector_repo.save_embeddings(session, identity, TEMPLATE, [
+                    (tid, _text_hash(texts[tid]), _as_bytes(vector)) for tid, vector in zip(batch, vectors, strict=True)
+                ])  # fmt: skip
+                # A template whose text changed changes every window content that holds it.
+                replaced = {tid for tid in batch if tid in known}
+                if replaced:
+                    holding = [sid for sid, ids in vector_repo.signature_contents(session)
+                               if any(int(tid) in replaced for tid in ids.split())]
+                    vector_repo.mark_windows_stale(session, identity, holding)
+                report.templates_embedded += len(batch)
+                continue
+            pending = vector_repo.signatures_to_embed(session, identity, batch_size)
+            if not pending:
+                return
+            contents = [_signature_text(ids, texts) for _, ids in pending]
+            vectors = embedder.embed(contents)
+            vector_repo.save_embeddings(session, identity, WINDOW, [
+                (sid, _text_hash(content), _as_bytes(vector))
+                for (sid, _), content, vector in zip(pending, contents, vectors, strict=True)
+            ])  # fmt: skip
+            report.signatures_embedded += len(pending)
+
+
+def _adopt_legacy_files(store: Store, directory: Path, identity: str) -> int:
+    """Copy the vectors of files written before the database held vectors into it, when they were
+    made for this database and embedder and the database has none of that embedder yet: an existing
+    store keeps its vectors without a model call. Returns the vectors adopted."""
+    meta = _LegacyMeta.read(directory / META_FILE)
+    if meta is None or meta.embedder != identity:
+        return 0
+    template_index = VectorIndex.load(directory / TEMPLATES_FILE)
+    window_index = VectorIndex.load(directory / WINDOWS_FILE)
+    if template_index is None or window_index is None:
+        return 0
     with store.session() as session:
-        templates = vector_repo.all_template_texts(session)
-        changed = [tid for tid, body in templates.items() if meta.templates.get(str(tid)) != _text_hash(body)]
-        # A template whose text changed changes every window content that holds it.
-        changed_set = set(changed) if not fresh else set()
-        signature_rows = vector_repo.signature_contents(session)
-        events_upto = vector_repo.windowed_upto(session)
-    pending = [
-        (sid, ids) for sid, ids in signature_rows
-        if sid > meta.signatures_upto or (changed_set and any(int(t) in changed_set for t in ids.split()))
-    ]
-
-    template_index = _embed_into(template_index, embedder, changed, [templates[tid] for tid in changed])
-    window_index = _embed_into(
-        window_index, embedder, [sid for sid, _ in pending], [_signature_text(ids, templates) for _, ids in pending]
-    )
-    dimensions = (template_index or window_index).dimensions if (template_index or window_index) else 0
-    if template_index is None and dimensions:
-        template_index = VectorIndex(dimensions)
-    if window_index is None and dimensions:
-        window_index = VectorIndex(dimensions)
-    if template_index is not None and window_index is not None:
-        template_index.save(directory / TEMPLATES_FILE)
-        window_index.save(directory / WINDOWS_FILE)
-        report.template_vectors = len(template_index)
-        report.window_vectors = len(window_index)
-        report.index_bytes = template_index.nbytes + window_index.nbytes
-    meta.dimensions = dimensions
-    meta.window_size = settings.retrieval.window_size
-    meta.events_upto = events_upto
-    meta.signatures_upto = max([meta.signatures_upto, *(sid for sid, _ in signature_rows)])
-    meta.templates.update({str(tid): _text_hash(templates[tid]) for tid in changed})
-    meta.write(meta_path)
-    report.templates_embedded = len(changed)
-    report.signatures_embedded = len(pending)
-    report.embedder = identity
+        vector_repo.lock_embeddings(session)
+        if vector_repo.store_identity(session) != meta.store_id or vector_repo.has_any_embedding(session, identity):
+            return 0
+        texts = vector_repo.all_template_texts(session)
+        signatures = dict(vector_repo.signature_contents(session))
+        template_rows = []
+        ids, matrix = template_index.items()
+        for tid, vector in zip(ids.tolist(), matrix, strict=True):
+            embedded_hash = meta.templates.get(str(tid))
+            if tid in texts and embedded_hash is not None:
+                # The hash of the text it was made from: a template changed since is embedded again.
+                template_rows.append((tid, embedded_hash, _as_bytes(vector)))
+        window_rows = []
+        ids, matrix = window_index.items()
+        for sid, vector in zip(ids.tolist(), matrix, strict=True):
+            if sid in signatures and sid <= meta.signatures_upto:
+                content = _signature_text(signatures[sid], texts)
+                window_rows.append((sid, _text_hash(content), _as_bytes(vector)))
+        vector_repo.save_embeddings(session, identity, TEMPLATE, template_rows)
+        vector_repo.save_embeddings(session, identity, WINDOW, window_rows)
+    return len(template_rows) + len(window_rows)
 
 
 def _store_id(store: Store) -> str:
     with store.session() as session:
         return vector_repo.store_identity(session)
+
+
+# --- the local cache of the database's vectors -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """Every vector of ``identity`` in ``store_id`` up to ``seq_upto``; never changed once made, so a
+    search running on it is never disturbed by a newer snapshot being built."""
+
+    templates: VectorIndex
+    windows: VectorIndex
+    identity: str
+    store_id: str
+    seq_upto: int
+    counts: dict[str, int]
+
+
+@dataclass
+class LoadedVectors:
+    templates: VectorIndex
+    windows: VectorIndex
+    embedder: TextEmbedder
+    events_upto: int  # every window up to this event id has a vector
+    identity: str
+    store_id: str
+
+
+# The current snapshot by directory, and the query embedders by configuration. One lock per process:
+# two threads never load the same rows twice.
+_LOADED: dict[Path, _Snapshot] = {}
+_EMBEDDERS: dict[str, TextEmbedder] = {}
+_SYNC_LOCK = threading.Lock()
+
+
+def _read_cache_files(directory: Path, identity: str, store_id: str) -> _Snapshot | None:
+    meta = _Meta.read(directory / META_FILE)
+    if meta is None or meta.embedder != identity or meta.store_id != store_id:
+        return None
+    try:
+        templates = VectorIndex.load(directory / TEMPLATES_FILE)
+        windows = VectorIndex.load(directory / WINDOWS_FILE)
+    except (OSError, RuntimeError):  # an unreadable or damaged file is only a cache miss
+        return None
+    if templates is None or windows is None:
+        return None
+    return _Snapshot(templates, windows, identity, store_id, meta.seq_upto, dict(meta.counts))
+
+
+def _write_cache_files(directory: Path, snapshot: _Snapshot) -> None:
+    try:
+        with _update_lock(directory):
+            _remove_stale_temporaries(directory)
+            snapshot.templates.save(directory / TEMPLATES_FILE)
+            snapshot.windows.save(directory / WINDOWS_FILE)
+            _Meta(embedder=snapshot.identity, store_id=snapshot.store_id, dimensions=snapshot.templates.dimensions,
+                  seq_upto=snapshot.seq_upto, counts=snapshot.counts).write(directory / META_FILE)
+    except OSError:
+        pass  # a read-only or full data dir only costs the cache: the next process reads the database
+
+
+def _counts(templates: VectorIndex | None, windows: VectorIndex | None) -> dict[str, int]:
+    return {TEMPLATE: len(templates) if templates else 0, WINDOW: len(windows) if windows else 0}
+
+
+def _load_rows(store: Store, identity: str, base: _Snapshot | None, high: int
+               ) -> tuple[VectorIndex, VectorIndex, int]:
+    """``base``'s indexes copied (or new ones) plus the rows after ``base.seq_upto`` up to ``high``."""
+    import numpy as np
+
+    low = base.seq_upto if base is not None else 0
+    indexes: dict[str, VectorIndex | None] = {
+        TEMPLATE: base.templates.copy() if base is not None else None,
+        WINDOW: base.windows.copy() if base is not None else None,
+    }
+    loaded = 0
+    with store.session() as session:
+        for chunk in vector_repo.embeddings_between(session, identity, low, high):
+            for kind in (TEMPLATE, WINDOW):
+                rows = [(item_id, vector) for row_kind, item_id, vector in chunk if row_kind == kind]
+                if not rows:
+                    continue
+                matrix = np.frombuffer(b"".join(vector for _, vector in rows), dtype="<f4").reshape(len(rows), -1)
+                index = indexes[kind]
+                if index is None:
+                    index = indexes[kind] = VectorIndex(int(matrix.shape[1]))
+                index.add([item_id for item_id, _ in rows], matrix)
+                loaded += len(rows)
+    dimensions = next((index.dimensions for index in indexes.values() if index is not None), 0)
+    templates = indexes[TEMPLATE] or VectorIndex(dimensions)
+    windows = indexes[WINDOW] or VectorIndex(dimensions)
+    return templates, windows, loaded
+
+
+def _synced(store: Store, settings: Settings) -> tuple[LoadedVectors | None, int]:
+    """The vectors of the configured embedder in ``store``, with this process's cache brought up to date
+    from the database first (loading only the rows it lacks). Returns (vectors or None when the
+    database has none, rows loaded from the database)."""
+    identity = embedder_identity(settings.embeddings)
+    directory = vector_dir(settings)
+    with store.session() as session:
+        store_id = vector_repo.store_identity(session)
+        stats = vector_repo.embedding_stats(session, identity)
+        events_upto = vector_repo.windowed_upto(session)
+        windows_embedded = stats[WINDOW].count if WINDOW in stats else 0
+        if windows_embedded < vector_repo.signature_count(session):
+            # Windows cut but not embedded yet (an update in progress, or one that failed): the
+            # vectors cover the events before the first of them.
+            first = vector_repo.first_event_without_vector(session, identity)
+            if first is not None:
+                events_upto = min(events_upto, first - 1)
+    if not stats:
+        return None, 0
+    top = max(entry.top_seq for entry in stats.values())
+    counts = {TEMPLATE: 0, WINDOW: 0} | {kind: entry.count for kind, entry in stats.items()}
+    loaded = 0
+    with _SYNC_LOCK:
+        base = _LOADED.get(directory)
+        if base is None or base.store_id != store_id or base.identity != identity:
+            base = _read_cache_files(directory, identity, store_id)
+        if base is not None and base.seq_upto == top and base.counts == counts:
+            snapshot = base
+        else:
+            if base is not None and base.seq_upto > top:
+                base = None  # rows went away (a rebuild): start from nothing
+            templates, windows, loaded = _load_rows(store, identity, base, top)
+            if base is not None and _counts(templates, windows) != counts:
+                # Vectors this cache holds are gone from the database (a rebuild elsewhere): load all.
+                templates, windows, loaded = _load_rows(store, identity, None, top)
+            snapshot = _Snapshot(templates, windows, identity, store_id, top, _counts(templates, windows))
+            _write_cache_files(directory, snapshot)
+        _LOADED[directory] = snapshot
+        # By the whole configuration: two configurations can share an identity (another server URL).
+        embedder_key = settings.embeddings.model_dump_json()
+        embedder = _EMBEDDERS.get(embedder_key)
+        if embedder is None:
+            embedder = _EMBEDDERS[embedder_key] = make_embedder(settings.embeddings)
+    return LoadedVectors(snapshot.templates, snapshot.windows, embedder, events_upto, identity, store_id), loaded
 
 
 def _remove_stale_temporaries(directory: Path) -> None:
@@ -265,109 +479,88 @@ def _remove_stale_temporaries(directory: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
+# --- use cases ------------------------------------------------------------------------------------------
+
+
 def vector_index_current(store: Store, settings: Settings) -> bool:
-    """Whether the vector files cover every event and window of this store for the configured embedder.
+    """Whether every event is in a window, every window content and template has a vector of the
+    configured embedder in the database, and this process's cache holds them all.
 
     Checked on every `index`, new lines or not: a run killed during the vector step left them behind,
     and the next run must finish the work (as ingestion resumes from its checkpoint)."""
+    identity = embedder_identity(settings.embeddings)
     with store.session() as session:
         store_id = vector_repo.store_identity(session)
         newest = vector_repo.newest_event_id(session)
-        signatures = vector_repo.max_signature_id(session)
-    if newest == 0 and signatures == 0:
-        return True  # nothing to embed
-    directory = vector_dir(settings)
-    meta = _Meta.read(directory / META_FILE)
-    if meta is None or meta.embedder != embedder_identity(settings.embeddings) or meta.store_id != store_id:
+        signatures = vector_repo.signature_count(session)
+        if newest == 0 and signatures == 0:
+            return True  # nothing to embed
+        if vector_repo.windowed_upto(session) < newest:
+            return False
+        templates = vector_repo.template_count(session)
+        stats = vector_repo.embedding_stats(session, identity)
+    windows = stats.get(WINDOW, vector_repo.EmbeddingStats(0, 0, 0))
+    template_vectors = stats.get(TEMPLATE, vector_repo.EmbeddingStats(0, 0, 0))
+    if windows.count < signatures or windows.stale or template_vectors.count < templates:
         return False
-    if not (directory / TEMPLATES_FILE).is_file() or not (directory / WINDOWS_FILE).is_file():
-        return False
-    return meta.events_upto >= newest and meta.signatures_upto >= signatures
+    meta = _Meta.read(vector_dir(settings) / META_FILE)
+    top = max(windows.top_seq, template_vectors.top_seq)
+    return (
+        meta is not None and meta.embedder == identity and meta.store_id == store_id and meta.seq_upto == top
+        and meta.counts == {TEMPLATE: template_vectors.count, WINDOW: windows.count}
+    )
+
+
+def _finish(store: Store, settings: Settings, report: VectorUpdateReport, started: float) -> VectorUpdateReport:
+    loaded, report.vectors_loaded = _synced(store, settings)
+    if loaded is not None:
+        report.template_vectors = len(loaded.templates)
+        report.window_vectors = len(loaded.windows)
+        report.index_bytes = loaded.templates.nbytes + loaded.windows.nbytes
+    report.embedder = embedder_identity(settings.embeddings)
+    report.elapsed_seconds = time.perf_counter() - started
+    return report
 
 
 def update_vector_index(store: Store, settings: Settings) -> VectorUpdateReport:
-    """Window the events added since the last update and embed what is new. Safe to call often."""
+    """Window the events added since the last update and embed what has no vector yet (in this
+    process or any other sharing the database). Safe to call often, and from several processes."""
     started = time.perf_counter()
     report = VectorUpdateReport()
-    directory = vector_dir(settings)
-    with _update_lock(directory):
-        _remove_stale_temporaries(directory)
-        report.events_windowed, report.windows_added, report.signatures_added = _cut_windows(
-            store, settings.retrieval.window_size
-        )
-        _embed(store, settings, directory, report, force=False)
-    report.elapsed_seconds = time.perf_counter() - started
-    _LOADED.clear()
-    return report
+    identity = embedder_identity(settings.embeddings)
+    report.events_windowed, report.windows_added, report.signatures_added = _cut_windows(
+        store, settings.retrieval.window_size
+    )
+    with store.session() as session:
+        had_vectors = vector_repo.has_any_embedding(session, identity)
+    if not had_vectors:
+        report.vectors_adopted = _adopt_legacy_files(store, vector_dir(settings), identity)
+    _embed_missing(store, settings, identity, report)
+    report.rebuilt = not had_vectors and not report.vectors_adopted and bool(
+        report.templates_embedded or report.signatures_embedded
+    )
+    return _finish(store, settings, report, started)
 
 
 def rebuild_vector_index(store: Store, settings: Settings) -> VectorUpdateReport:
-    """Forget every window and vector and build them again (e.g. after changing the embedder)."""
+    """Forget every window and vector and build them again (e.g. after changing the window size)."""
     started = time.perf_counter()
-    report = VectorUpdateReport()
-    directory = vector_dir(settings)
-    with _update_lock(directory):
-        _remove_stale_temporaries(directory)
-        with store.session() as session:
-            vector_repo.forget_windows(session)
-        report.events_windowed, report.windows_added, report.signatures_added = _cut_windows(
-            store, settings.retrieval.window_size
-        )
-        _embed(store, settings, directory, report, force=True)
-    report.rebuilt = True
-    report.elapsed_seconds = time.perf_counter() - started
-    _LOADED.clear()
-    return report
-
-
-# --- reading --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class LoadedVectors:
-    templates: VectorIndex
-    windows: VectorIndex
-    embedder: TextEmbedder
-    events_upto: int
-    identity: str
-    store_id: str
-
-
-# Loaded indexes by directory, with the meta file's mtime they were read at: a daemon reloads them
-# only after an update replaced the files.
-_LOADED: dict[Path, tuple[float, LoadedVectors]] = {}
+    report = VectorUpdateReport(rebuilt=True)
+    report.events_windowed, report.windows_added, report.signatures_added = _cut_windows(
+        store, settings.retrieval.window_size, forget=True
+    )
+    _embed_missing(store, settings, embedder_identity(settings.embeddings), report)
+    return _finish(store, settings, report, started)
 
 
 def load_vectors(settings: Settings, store: Store) -> LoadedVectors | None:
-    """The current indexes of ``store``, or None when there are none for it and the configured embedder."""
-    directory = vector_dir(settings)
-    meta_path = directory / META_FILE
-    try:
-        stamp = meta_path.stat().st_mtime
-    except OSError:
-        return None
-    store_id = _store_id(store)
-    cached = _LOADED.get(directory)
-    if cached is not None and cached[0] == stamp and cached[1].store_id == store_id:
-        return cached[1]
-    meta = _Meta.read(meta_path)
-    identity = embedder_identity(settings.embeddings)
-    if meta is None or meta.embedder != identity or meta.store_id != store_id:
-        return None
-    templates = VectorIndex.load(directory / TEMPLATES_FILE)
-    windows = VectorIndex.load(directory / WINDOWS_FILE)
-    if templates is None or windows is None:
-        return None
-    loaded = LoadedVectors(
-        templates, windows, make_embedder(settings.embeddings), meta.events_upto, identity, meta.store_id
-    )
-    _LOADED[directory] = (stamp, loaded)
-    return loaded
+    """The current vectors of ``store`` for the configured embedder (this process's cache, brought up to
+    date from the database), or None when the database has none."""
+    return _synced(store, settings)[0]
 
 
 def vector_status(settings: Settings) -> dict[str, Any]:
-    directory = vector_dir(settings)
-    meta = _Meta.read(directory / META_FILE)
+    meta = _Meta.read(vector_dir(settings) / META_FILE)
     if meta is None:
         return {"present": False}
     return {
@@ -375,7 +568,7 @@ def vector_status(settings: Settings) -> dict[str, Any]:
         "embedder": meta.embedder,
         "current_embedder": meta.embedder == embedder_identity(settings.embeddings),
         "dimensions": meta.dimensions,
-        "events_upto": meta.events_upto,
-        "templates": len(meta.templates),
-        "signatures_upto": meta.signatures_upto,
+        "seq_upto": meta.seq_upto,
+        "templates": meta.counts.get(TEMPLATE, 0),
+        "windows": meta.counts.get(WINDOW, 0),
     }

@@ -1,8 +1,9 @@
-"""Queries behind the vector index: the windows of events and their distinct contents (signatures).
+"""Queries behind the vector index: the windows of events, their distinct contents (signatures) and
+the vectors of templates and signatures.
 
-The FAISS files hold vectors keyed by ``templates.id`` and ``vector_signatures.id``; these tables say
-which events each window covers, so that a hit maps back to events. Cutting events into windows is
-decided by :mod:`logchat.services.vectors`; this module only reads and writes the rows.
+The vectors are keyed by ``templates.id`` and ``vector_signatures.id``; the window rows say which
+events each window covers, so that a hit maps back to events. Cutting events into windows and what
+to embed are decided by :mod:`logchat.services.vectors`; this module only reads and writes the rows.
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ from typing import NamedTuple
 from sqlalchemy import BigInteger, bindparam, column, delete, func, insert, select, table, text, type_coerce
 from sqlalchemy.orm import Session
 
-from logchat.storage.models import Event, StoreIdentity, Template, VectorSignature, VectorWindow
+from logchat.storage.models import Event, StoreIdentity, Template, VectorEmbedding, VectorSignature, VectorWindow
 
 _PG_LOCK_KEY = 0x6C637663  # "lcvc"
+_PG_EMBED_LOCK_KEY = 0x6C637665  # "lcve"
+TEMPLATE = "template"
+WINDOW = "window"
+_SEQ_MARKER = ""  # the embedder and kind of the row that keeps the highest seq across forget_windows
 # Events read per query while windowing: bounded memory however many events are new.
 _READ_CHUNK = 50_000
 
@@ -61,10 +66,26 @@ def store_identity(session: Session) -> str:
 
 
 def lock_windows(session: Session) -> None:
-    """Hold, until the transaction ends, the right to cut windows."""
+    """Hold, until the transaction ends, the right to cut windows; call it first in the transaction."""
     if session.get_bind().dialect.name == "postgresql":
         # Two machines sharing the database must not window the same events twice.
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    else:
+        # Two processes sharing the file must not either: the write lock, taken before the
+        # watermark is read, keeps what is read true until the commit.
+        session.execute(text("BEGIN IMMEDIATE"))
+
+
+def lock_embeddings(session: Session, *, windows_locked: bool = False) -> None:
+    """Hold, until the transaction ends, the right to write vectors; call it first in the transaction
+    (or right after :func:`lock_windows`, saying so with ``windows_locked``).
+
+    Writers of vectors take turns, so that no two embed the same item and rows become visible in
+    ``seq`` order: a reader that has every row up to some ``seq`` never misses one below it."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_EMBED_LOCK_KEY})
+    elif not windows_locked:
+        session.execute(text("BEGIN IMMEDIATE"))
 
 
 def windowed_upto(session: Session) -> int:
@@ -130,7 +151,18 @@ def save_windows(
 
 
 def forget_windows(session: Session) -> None:
-    """Delete every window and signature (before cutting them again)."""
+    """Delete every window, signature and vector (before cutting and embedding them again).
+
+    Signature ids start again from 1, so the window vectors of every embedder go too: kept, they
+    would describe other contents under the same ids. Call it holding both locks (windows first).
+
+    The highest ``seq`` survives as a marker row (of no embedder), so that the vectors made next get
+    higher ones: a cache that loaded rows up to some ``seq`` then finds every new row above it."""
+    top = int(session.scalar(select(func.max(VectorEmbedding.seq))) or 0)
+    session.execute(delete(VectorEmbedding))
+    if top:
+        session.execute(insert(VectorEmbedding).values(
+            embedder=_SEQ_MARKER, kind=_SEQ_MARKER, item_id=0, seq=top, text_hash=None, vector=b""))
     session.execute(delete(VectorWindow))
     session.execute(delete(VectorSignature))
 
@@ -143,3 +175,142 @@ def signature_contents(session: Session) -> list[tuple[int, str]]:
     """(signature id, its template ids space-separated), by id."""
     rows = session.execute(select(VectorSignature.id, VectorSignature.template_ids).order_by(VectorSignature.id))
     return [(signature_id, template_ids) for signature_id, template_ids in rows]
+
+
+def signature_count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(VectorSignature)) or 0)
+
+
+def template_count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Template)) or 0)
+
+
+# --- vectors ----------------------------------------------------------------------------------------------
+
+
+class EmbeddingStats(NamedTuple):
+    count: int
+    stale: int  # window vectors due to be embedded again
+    top_seq: int
+
+
+def embedding_stats(session: Session, embedder: str) -> dict[str, EmbeddingStats]:
+    """Per kind: how many vectors ``embedder`` has, how many are stale, and the highest ``seq``."""
+    rows = session.execute(
+        select(
+            VectorEmbedding.kind,
+            func.count(),
+            func.count().filter(VectorEmbedding.text_hash.is_(None)),
+            func.max(VectorEmbedding.seq),
+        )
+        .where(VectorEmbedding.embedder == embedder)
+        .group_by(VectorEmbedding.kind)
+    )
+    return {kind: EmbeddingStats(int(count), int(stale), int(top or 0)) for kind, count, stale, top in rows}
+
+
+def has_any_embedding(session: Session, embedder: str) -> bool:
+    return session.scalar(select(VectorEmbedding.seq).where(VectorEmbedding.embedder == embedder).limit(1)) is not None
+
+
+def embedding_hashes(session: Session, embedder: str, kind: str) -> dict[int, int | None]:
+    """item id -> the hash of the text its vector was made from (None: due again)."""
+    rows = session.execute(
+        select(VectorEmbedding.item_id, VectorEmbedding.text_hash).where(
+            VectorEmbedding.embedder == embedder, VectorEmbedding.kind == kind
+        )
+    )
+    return {int(item_id): text_hash for item_id, text_hash in rows}
+
+
+def signatures_to_embed(session: Session, embedder: str, limit: int) -> list[tuple[int, str]]:
+    """Up to ``limit`` (signature id, template ids) without a current vector of ``embedder``, by id."""
+    vectors = (
+        select(VectorEmbedding.item_id, VectorEmbedding.text_hash)
+        .where(VectorEmbedding.embedder == embedder, VectorEmbedding.kind == WINDOW)
+        .subquery()
+    )
+    rows = session.execute(
+        select(VectorSignature.id, VectorSignature.template_ids)
+        .outerjoin(vectors, vectors.c.item_id == VectorSignature.id)
+        .where(vectors.c.text_hash.is_(None))  # no row, or a stale one
+        .order_by(VectorSignature.id)
+        .limit(limit)
+    )
+    return [(int(signature_id), template_ids) for signature_id, template_ids in rows]
+
+
+def first_event_without_vector(session: Session, embedder: str) -> int | None:
+    """The first event id of a window whose content has no vector of ``embedder`` yet, if any."""
+    vectors = (
+        select(VectorEmbedding.item_id)
+        .where(VectorEmbedding.embedder == embedder, VectorEmbedding.kind == WINDOW)
+        .subquery()
+    )
+    missing = (
+        select(VectorSignature.id)
+        .outerjoin(vectors, vectors.c.item_id == VectorSignature.id)
+        .where(vectors.c.item_id.is_(None))
+    )
+    first = session.scalar(select(func.min(VectorWindow.first_event_id)).where(VectorWindow.signature_id.in_(missing)))
+    return None if first is None else int(first)
+
+
+def save_embeddings(
+    session: Session, embedder: str, kind: str, rows: Sequence[tuple[int, int, bytes]]
+) -> None:
+    """Write (item id, text hash, vector bytes) rows of ``embedder``, replacing any of the same items,
+    each under a new ``seq``. Call it holding :func:`lock_embeddings`."""
+    if not rows:
+        return
+    ids = [item_id for item_id, _, _ in rows]
+    table_ = VectorEmbedding.__table__
+    session.execute(
+        delete(VectorEmbedding).where(
+            VectorEmbedding.embedder == embedder, VectorEmbedding.kind == kind, VectorEmbedding.item_id.in_(ids)
+        )
+    )
+    seq = int(session.scalar(select(func.max(VectorEmbedding.seq))) or 0)
+    session.connection().execute(table_.insert(), [
+        {"embedder": embedder, "kind": kind, "item_id": item_id, "seq": seq + offset, "text_hash": text_hash,
+         "vector": vector}
+        for offset, (item_id, text_hash, vector) in enumerate(rows, start=1)
+    ])  # fmt: skip
+
+
+def mark_windows_stale(session: Session, embedder: str, signature_ids: Sequence[int]) -> int:
+    """Mark the window vectors of these signatures as due to be embedded again."""
+    marked = 0
+    for start in range(0, len(signature_ids), 10_000):
+        chunk = list(signature_ids[start : start + 10_000])
+        result = session.execute(
+            VectorEmbedding.__table__.update()
+            .where(
+                VectorEmbedding.embedder == embedder,
+                VectorEmbedding.kind == WINDOW,
+                VectorEmbedding.item_id.in_(chunk),
+            )
+            .values(text_hash=None)
+        )
+        marked += int(getattr(result, "rowcount", 0) or 0)
+    return marked
+
+
+def embeddings_between(
+    session: Session, embedder: str, low: int, high: int, *, chunk: int = 20_000
+) -> Iterator[Sequence[tuple[str, int, bytes]]]:
+    """(kind, item id, vector bytes) of ``embedder`` with ``low < seq <= high``, in ``seq`` order, a
+    chunk at a time."""
+    while True:
+        rows = session.execute(
+            select(VectorEmbedding.kind, VectorEmbedding.item_id, VectorEmbedding.vector, VectorEmbedding.seq)
+            .where(VectorEmbedding.embedder == embedder, VectorEmbedding.seq > low, VectorEmbedding.seq <= high)
+            .order_by(VectorEmbedding.seq)
+            .limit(chunk)
+        ).all()
+        if not rows:
+            return
+        yield [(kind, int(item_id), bytes(vector)) for kind, item_id, vector, _ in rows]
+        if len(rows) < chunk:
+            return
+        low = int(rows[-1][3])

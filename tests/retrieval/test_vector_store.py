@@ -146,7 +146,7 @@ def test_index_killed_in_the_vector_step_builds_the_vectors_on_the_next_run(
 
 
 @pytest.mark.parametrize("other_backend", ["sqlite", "postgresql"])
-def test_vectors_made_for_another_database_are_not_used(
+def test_vectors_cached_for_another_database_are_not_used(
     other_backend: str, data_dir: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     from sqlalchemy import select
@@ -178,8 +178,13 @@ def test_vectors_made_for_another_database_are_not_used(
         assert loaded is not None
         with store_b.session() as session:
             assert set(loaded.templates.ids().tolist()) == set(session.scalars(select(Template.id)))
-        assert load_vectors(settings_a, store_a) is None
+        # The files now cache B's vectors; A's come back from A's own database, not from B's files.
         assert not vector_index_current(store_a, settings_a)
+        again = load_vectors(settings_a, store_a)
+        assert again is not None
+        with store_a.session() as session:
+            assert set(again.templates.ids().tolist()) == set(session.scalars(select(Template.id)))
+        assert again.store_id != loaded.store_id
     finally:
         store_a.close()
         store_b.close()

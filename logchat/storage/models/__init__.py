@@ -8,9 +8,11 @@ from logchat.storage.models.logs import Event, EventRollup, Source, SourceGenera
 from logchat.storage.models.sources import ConfiguredSource, SourceStatus
 from logchat.storage.models.store import StoreIdentity
 from logchat.storage.models.usage import UsageRecord, UsageScope
+from logchat.storage.models.vectors import VectorEmbedding
 
 __all__ = [
     "AuditEntry", "Base", "ChatSession", "ChatTurn", "ConfiguredSource", "Event", "EventRollup", "LoginFailure",
     "LoginThrottle", "Source", "SourceGeneration", "SourceStatus", "StoreIdentity", "Template", "TemplateMinerState",
-    "TokenRevocation", "UsageRecord", "UsageScope", "User", "VectorSignature", "VectorWindow",
+    "TokenRevocation", "UsageRecord", "UsageScope", "User", "VectorEmbedding", "VectorSignature",
+    "VectorWindow",
 ]

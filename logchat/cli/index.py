@@ -97,7 +97,8 @@ def _follow(app: AppContext, store: Store, paths: list[str], *, name: str | None
                 report = follow(store, app.settings, paths, stop=stop, name=name, fmt=fmt,
                                 poll_interval=poll_interval, on_pass=status.update)
         else:
-            report = follow(store, app.settings, paths, stop=stop, name=name, fmt=fmt, poll_interval=poll_interval)
+            report = follow(store, app.settings, paths, stop=stop, name=name, fmt=fmt, poll_interval=poll_interval,
+                            on_pass=None if app.quiet or json_output else _say_waiting())
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -114,6 +115,19 @@ def _follow(app: AppContext, store: Store, paths: list[str], *, name: str | None
     if report.watcher_note and not app.quiet:
         typer.echo(f"logchat: note: {report.watcher_note}", err=True)
     _render(app, report.ingest, False, vectors)
+
+
+def _say_waiting():  # type: ignore[no-untyped-def]
+    """Without a status line: say once on stderr which named paths and globs have no file yet."""
+    said: set[str] = set()
+
+    def on_pass(report) -> None:  # type: ignore[no-untyped-def]
+        for item in report.waiting_for:
+            if item not in said:
+                said.add(item)
+                typer.echo(f"logchat: note: {item}: no such file yet; it is read once it appears", err=True)
+
+    return on_pass
 
 
 def reload(

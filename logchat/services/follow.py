@@ -139,15 +139,16 @@ class _Follower:
             update_vectors: bool) -> FollowReport:
         started = time.perf_counter()
         notify = on_pass or (lambda report: None)
-        vectors_due_at = 0.0
-        events_at_vectors = 0
         watcher: threading.Thread | None = None
+        vectors = _VectorRefresher(self.store, self.settings, self.report) if update_vectors else None
         try:
             self._rescan()
             self._pass(list(self.tails.values()))  # the catch-up
-            self.reader_process = False  # from here on a watcher thread may run: no forking
+            self.reader_process = False  # from here on other threads run: no forking
             if self.ingester is not None:
                 self.ingester.reader_process = False
+            if vectors is not None:
+                vectors.start()  # also finishes an update a killed run left undone
             interval = poll_interval
             if interval is None:
                 watcher = self._start_watcher()
@@ -171,13 +172,12 @@ class _Follower:
                     self._rescan()
                     last_rescan = now
                 changed = [tail for tail in self.tails.values() if self._changed(tail)]
+                stored_before = self._new_events()
                 if changed:
                     self._pass(changed)
                 self._finish_report(started)
-                if update_vectors and self._new_events() > events_at_vectors and time.monotonic() >= vectors_due_at:
-                    events_at_vectors = self._new_events()
-                    self._update_vectors()
-                    vectors_due_at = time.monotonic() + self.settings.ingest.follow_vector_seconds
+                if vectors is not None and self._new_events() > stored_before:
+                    vectors.poke()
                 notify(self.report)
             if self.report.ingest.error is None:
                 self._final_pass()
@@ -187,9 +187,11 @@ class _Follower:
                 self._close(tail)
             if watcher is not None:
                 watcher.join(timeout=5)
+            if vectors is not None:
+                vectors.close()
         self._finish_report(started)
-        if update_vectors and self._new_events() > events_at_vectors:
-            self._update_vectors()
+        if vectors is not None and self.report.ingest.error is None and vectors.behind(self._new_events()):
+            vectors.update(self._new_events())  # what the last lines added, before the follow returns
         return self.report
 
     def _finish_report(self, started: float) -> None:
@@ -355,16 +357,6 @@ class _Follower:
     def _new_events(self) -> int:
         return sum(source.new_events for source in self.merged.values())
 
-    # -- vectors -----------------------------------------------------------------------------
-
-    def _update_vectors(self) -> None:
-        from logchat.services.maintenance import refresh_vectors_after
-
-        result = refresh_vectors_after(self.store, self.settings, self.report.ingest)
-        if result is not None:
-            self.report.vectors = result
-            self.report.vector_updates += 1
-
     # -- inotify -----------------------------------------------------------------------------
 
     def _start_watcher(self) -> threading.Thread | None:
@@ -408,6 +400,59 @@ class _Follower:
             self.wake.set()
         finally:
             ready.set()
+
+
+class _VectorRefresher:
+    """Brings the vector index up to date in a thread of its own, at most every
+    ``ingest.follow_vector_seconds`` and only after new events, so embedding (a model server may take
+    seconds) never holds up reading; `ask` then finds the new lines by meaning too."""
+
+    def __init__(self, store: Store, settings: Settings, report: FollowReport) -> None:
+        self.store = store
+        self.settings = settings
+        self.report = report
+        self.pending = threading.Event()
+        self.closing = threading.Event()
+        self.covered = 0  # new events of this follow that the last update saw
+        self.thread = threading.Thread(target=self._loop, daemon=True, name="logchat-follow-vectors")
+
+    def start(self) -> None:
+        self.pending.set()
+        self.thread.start()
+
+    def poke(self) -> None:
+        self.pending.set()
+
+    def behind(self, new_events: int) -> bool:
+        return new_events > self.covered
+
+    def close(self) -> None:
+        self.closing.set()
+        self.pending.set()
+        if self.thread.is_alive():
+            self.thread.join()
+
+    def _loop(self) -> None:
+        while True:
+            self.pending.wait()
+            if self.closing.is_set():
+                return
+            self.pending.clear()
+            self.update(self.report.ingest.new_events)
+            if self.closing.wait(self.settings.ingest.follow_vector_seconds):
+                return
+
+    def update(self, new_events: int) -> None:
+        from logchat.errors import LogchatError
+        from logchat.services.vectors import update_vector_index
+
+        try:
+            result: dict[str, Any] = update_vector_index(self.store, self.settings).to_dict()
+        except (LogchatError, OSError) as exc:
+            result = {"error": str(exc)}
+        self.covered = max(self.covered, new_events)
+        self.report.vectors = result
+        self.report.vector_updates += 1
 
 
 def _same_file(a: src.FileIdentity | None, b: src.FileIdentity | None) -> bool:

@@ -138,6 +138,9 @@ def test_appended_lines_become_searchable(tmp_path: Path, mode: str) -> None:
     assert report["new_events"] == 9
     assert report["follow"]["watcher"] == mode
     assert report["ok"] is True
+    # The vector index took in every event before the follow ended, so `ask` finds them by meaning too.
+    assert report["follow"]["vector_updates"] >= 1 and "error" not in report["vectors"]
+    assert json.loads((data / "vectors" / "meta.json").read_text())["events_upto"] == 9
 
 
 @pytest.mark.parametrize("mode", MODES)

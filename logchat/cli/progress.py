@@ -95,6 +95,6 @@ class FollowStatusLine:
         rate = (lines - first_lines) / (now - first_time) if now > first_time else 0.0
         waiting = f", waiting for {len(report.waiting_for)}" if report.waiting_for else ""
         self._live.update(Text(
-            f"following {report.files:,} file(s) ({report.watcher}{waiting}): {report.ingest.new_events:,} new "
-            f"events, {lines:,} lines, {rate:,.0f} lines/s — Ctrl-C to stop"
+            f"following {report.files:,} file(s) ({report.watcher}{waiting}): {report.ingest.new_events:,} events, "
+            f"{lines:,} lines, {rate:,.1f} lines/s; Ctrl-C stops"
         ))

@@ -100,28 +100,33 @@ def follow(
     update_vectors: bool = True,
     reader_process: bool = True,
     file_for: Callable[[src.SourceSpec], src.ReadableFile] = local_file,
+    expand: Callable[[list[str]], src.Expansion] | None = None,
 ) -> FollowReport:
     """Ingest ``inputs`` (paths, globs, directories) and keep ingesting what is appended until ``stop``
     is set; then return with everything read committed. ``poll_interval``: poll instead of inotify
     (default: ``ingest.follow_poll_interval``). ``on_pass`` is called after every pass and idle tick
-    (a front end's status line). ``reader_process=False`` for callers with other threads (the daemon)."""
+    (a front end's status line). ``reader_process=False`` for callers with other threads (the daemon).
+    ``expand`` (the inputs -> the files, local globs and directories by default) and ``file_for`` (a
+    file -> where its bytes come from) let files that are not local be followed the same way."""
     if "-" in inputs:
         raise UsageError("--follow reads files; stdin is read to its end without it: logchat index -")
-    follower = _Follower(store, settings, inputs, stop=stop, name=name, fmt=fmt, file_for=file_for,
+    expand = expand or (lambda items: src.expand_inputs(items, name=name, fmt=fmt))
+    if file_for is not local_file and poll_interval is None:
+        poll_interval = settings.ingest.follow_poll_interval or FALLBACK_POLL_SECONDS  # inotify sees local files only
+    follower = _Follower(store, settings, inputs, stop=stop, expand=expand, file_for=file_for,
                          reader_process=reader_process)
     return follower.run(poll_interval or settings.ingest.follow_poll_interval, on_pass, update_vectors)
 
 
 class _Follower:
     def __init__(self, store: Store, settings: Settings, inputs: list[str], *, stop: threading.Event,
-                 name: str | None, fmt: str, file_for: Callable[[src.SourceSpec], src.ReadableFile],
-                 reader_process: bool) -> None:
+                 expand: Callable[[list[str]], src.Expansion],
+                 file_for: Callable[[src.SourceSpec], src.ReadableFile], reader_process: bool) -> None:
         self.store = store
         self.settings = settings
         self.inputs = inputs
         self.stop = stop
-        self.name = name
-        self.fmt = fmt
+        self.expand = expand
         self.file_for = file_for
         self.reader_process = reader_process
         self.tails: dict[str, _Tail] = {}
@@ -203,7 +208,7 @@ class _Follower:
 
     def _rescan(self) -> None:
         """Expand the inputs again: files that appeared in a directory or match a glob join in."""
-        expansion = src.expand_inputs(self.inputs, name=self.name, fmt=self.fmt)
+        expansion = self.expand(self.inputs)
         for spec in expansion.specs:
             if spec.location not in self.tails:
                 self.tails[spec.location] = _Tail(spec, self.file_for(spec))
@@ -313,6 +318,11 @@ class _Follower:
         try:
             handle = tail.file.open_at(0)
         except SourceError:
+            return
+        if not handle.seekable():
+            # A stream (a remote reader) cannot be read on from a checkpoint later: without it, a
+            # rotation is handled as by `logchat index` (the new file from its start).
+            handle.close()
             return
         try:
             info = os.fstat(handle.fileno())

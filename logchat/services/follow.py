@@ -266,7 +266,7 @@ class _Follower:
             for tail in sorted(tails, key=lambda tail: tail.spec.location):
                 if give_up():
                     break  # what was read is committed; the rest waits for the next run
-                self._read(ingester, tail)
+                self._read(ingester, tail, give_up)
                 if ingester.store_error is not None:
                     self.report.ingest.error = str(ingester.store_error)
                     break
@@ -297,7 +297,7 @@ class _Follower:
         self.ingester = ingester
         return ingester
 
-    def _read(self, ingester: Ingester, tail: _Tail) -> None:
+    def _read(self, ingester: Ingester, tail: _Tail, give_up: Callable[[], bool]) -> None:
         current = self._identify(tail)
         if tail.handle is not None and not _same_file(current, tail.handle_identity):
             assert tail.handle_identity is not None
@@ -309,7 +309,8 @@ class _Follower:
         result = ingester.ingest(tail.spec, file=tail.file)
         if result.failed and tail.spec.from_walk and result.errors and "binary data" in result.errors[0]:
             result.status = "skipped"  # as `logchat index` of a directory does
-        tail.seen = current  # a failed file is tried again once it changes
+        # A failed file is tried again once it changes; one left part-read (asked to stop) at the next look.
+        tail.seen = None if give_up() else current
         self._merge(result)
         if not result.failed and tail.spec.kind == "file" and tail.handle is None:
             self._keep_open(tail, current)

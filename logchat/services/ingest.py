@@ -6,6 +6,7 @@ at any point loses nothing and duplicates nothing: the next run resumes from the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import lzma
 import re
@@ -148,7 +149,10 @@ class Ingester:
         self.tz = ZoneInfo(settings.ingest.default_timezone)
         install_user_formats(settings)
         self.store_error: StoreError | None = None
-        with store.session() as session:
+        self._load_miner()
+
+    def _load_miner(self) -> None:
+        with self.store.session() as session:
             self.miner = TemplateMiner.from_store(
                 writer.load_miner_state(session), lambda: writer.template_texts(session)
             )
@@ -435,12 +439,17 @@ class Ingester:
         batches = (ReaderProcess(reader, parser, self.miner, plan, in_child=close_inherited_locks)
                    if in_reader_process else None)
         error = None
-        for batch in batches if batches is not None else produce_batches(reader, parser, self.miner, plan):
-            checkpoint.offset, checkpoint.line_count = batch.end_offset, batch.end_line
-            self._commit(report, batch, checkpoint, start, row.id)
-            error = batch.error or error
-            if self.should_stop():
-                return  # between batches: everything read so far is committed, the rest waits
+        stream = iter(batches) if batches is not None else produce_batches(reader, parser, self.miner, plan)
+        # Closed on every way out: a reader process left behind would outlive a stopped run.
+        with contextlib.closing(stream):  # type: ignore[type-var]
+            for batch in stream:
+                checkpoint.offset, checkpoint.line_count = batch.end_offset, batch.end_line
+                self._commit(report, batch, checkpoint, start, row.id)
+                error = batch.error or error
+                if self.should_stop():
+                    if batches is not None:
+                        self._load_miner()  # the reader process's templates are in the store, not in this copy
+                    return  # between batches: everything read so far is committed, the rest waits
         if batches is not None and batches.miner_state is not None:
             # The reader process mined templates on its own copy; carry on from its state.
             self.miner = TemplateMiner(batches.miner_state)

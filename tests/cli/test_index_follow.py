@@ -278,3 +278,41 @@ def test_follow_refuses_stdin_and_poll_interval_alone(tmp_path: Path) -> None:
                            capture_output=True, text=True, timeout=120)
     assert alone.returncode == 2
     assert "--poll-interval applies only with --follow" in alone.stderr
+
+
+def stored_templates(data_dir: Path) -> list[tuple[str, str]]:
+    engine = create_engine(f"sqlite:///{data_dir / 'logchat.db'}")
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT e.raw, t.template FROM events e JOIN templates t ON t.id = e.template_id ORDER BY e.id"
+            )).all()
+    finally:
+        engine.dispose()
+    return [(raw, template) for raw, template in rows]
+
+
+def test_sigterm_during_the_catch_up_of_a_big_file_then_index_stores_what_one_run_does(tmp_path: Path) -> None:
+    # Over 1 MiB: the catch-up runs in a reader process, whose templates the follow must take over
+    # when it stops part-way and reads the lines appended meanwhile.
+    words = [f"w{k}" for k in range(40)]
+    log = tmp_path / "big.log"
+    append(log, [line(n, f"{words[n % 40]} {'x' * (n % 7)}") for n in range(40_000)])
+    assert log.stat().st_size > 1 << 20
+    config = tmp_path / "small-batches.toml"
+    config.write_text("[ingest]\nbatch_size = 500\n")
+    stopped = tmp_path / "stopped"
+    with following([str(log)], stopped, config=config) as run:
+        wait_until(lambda: len(run.lines()) >= 1_000, "part of the catch-up")
+        append(log, [line(n, "appended meanwhile") for n in range(40_000, 40_010)])
+        code, _, err = run.stop(signal.SIGTERM)
+    assert code == 0, err
+    resumed = subprocess.run([*base_command(stopped, None, config), "index", "--json", str(log)],
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    whole = tmp_path / "whole"
+    uninterrupted = subprocess.run([*base_command(whole, None, config), "index", "--json", str(log)],
+                                   capture_output=True, text=True, timeout=300)
+    assert uninterrupted.returncode == 0, uninterrupted.stderr
+    assert len(stored_templates(stopped)) == 40_010
+    assert stored_templates(stopped) == stored_templates(whole)  # the same events with the same templates

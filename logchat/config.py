@@ -222,6 +222,13 @@ class IngestSettings(_Section):
     multiline: bool = True
     # How long `index`/`reload` waits for another one to finish (0: refuse at once).
     lock_timeout_seconds: float = Field(default=0.0, ge=0)
+    # `index --follow`: look for appended lines every this many seconds instead of waiting for inotify
+    # events (unset: inotify, and polling every 0.5 s where inotify is unavailable).
+    follow_poll_interval: float | None = Field(default=None, gt=0)
+    # `index --follow`: new lines are committed (searchable) at least this often while a burst is read.
+    follow_batch_seconds: float = Field(default=0.5, gt=0)
+    # `index --follow`: the vector index takes in new events at most this often.
+    follow_vector_seconds: float = Field(default=5.0, ge=0)
 
     @field_validator("default_timezone")
     @classmethod

@@ -38,6 +38,13 @@ def index(
     accept_new_host_key: Annotated[
         bool, typer.Option("--accept-new-host-key", help="Record the key of an ssh:// host not in known_hosts yet.")
     ] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-F", help="Keep reading appended lines (and new files) until Ctrl-C.")
+    ] = False,
+    poll_interval: Annotated[
+        float | None,
+        typer.Option("--poll-interval", min=0.01, help="With --follow: poll every SECONDS instead of using inotify."),
+    ] = None,
 ) -> None:
     """Index log files; again later, only the lines appended since.
 
@@ -46,6 +53,8 @@ def index(
     Example: journalctl -o short-iso | logchat index - --name journal
 
     Example: logchat index ssh://deploy@web-01:22/var/log/nginx/'*.log' --identity ~/.ssh/id_ed25519
+
+    Example: logchat index --follow /var/log/syslog 'app/logs/*.log'
     """
     from logchat.errors import UsageError
     from logchat.services.ingest import IngestReport, index_inputs
@@ -53,10 +62,17 @@ def index(
     app: AppContext = ctx.obj
     if not paths and not rebuild_vectors:
         raise UsageError("give at least one PATH (or - for stdin), or --rebuild-vectors")
+    if poll_interval is not None and not follow:
+        raise UsageError("--poll-interval applies only with --follow")
+    if follow and (rebuild_vectors or not paths):
+        raise UsageError("--follow needs PATHs to follow and cannot be combined with --rebuild-vectors")
     paths = paths or []
     app.settings  # noqa: B018 - loads logchat.toml, whose [[formats]] --format may name
     _check_format(fmt)
     store = app.open_store(for_writing=True)
+    if follow:
+        _follow(app, store, paths, name=name, fmt=fmt, poll_interval=poll_interval, json_output=json_output)
+        return
     report = _with_progress(
         app,
         json_output,
@@ -67,6 +83,61 @@ def index(
     )
     vectors = _update_vectors(app, report, rebuild=rebuild_vectors)
     _render(app, report, json_output, vectors)
+
+
+def _follow(app: AppContext, store: Store, paths: list[str], *, name: str | None, fmt: str,
+            poll_interval: float | None, json_output: bool) -> None:
+    """Follow until Ctrl-C or SIGTERM: both end the run cleanly, with what was read committed."""
+    import signal
+    import threading
+
+    from logchat.services.follow import follow
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if interactive(app.quiet) and not json_output:
+            from logchat.cli.progress import FollowStatusLine
+
+            with FollowStatusLine() as status:
+                report = follow(store, app.settings, paths, stop=stop, name=name, fmt=fmt,
+                                poll_interval=poll_interval, on_pass=status.update)
+        else:
+            report = follow(store, app.settings, paths, stop=stop, name=name, fmt=fmt, poll_interval=poll_interval,
+                            on_pass=None if app.quiet or json_output else _say_waiting())
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    vectors = report.vectors
+    if vectors is not None and "error" in vectors:
+        typer.echo(f"logchat: warning: vector index not updated: {vectors['error']}", err=True)
+    if json_output:
+        print_json(report.to_dict())
+        if report.ingest.error is not None:
+            typer.echo(f"logchat: error: {report.ingest.error}", err=True)
+        if report.ingest.failed:
+            raise typer.Exit(1)
+        return
+    if report.watcher_note and not app.quiet:
+        typer.echo(f"logchat: note: {report.watcher_note}", err=True)
+    _render(app, report.ingest, False, vectors)
+
+
+def _say_waiting():  # type: ignore[no-untyped-def]
+    """Without a status line: say once on stderr which named paths and globs have no file yet."""
+    said: set[str] = set()
+
+    def on_pass(report) -> None:  # type: ignore[no-untyped-def]
+        for item in report.waiting_for:
+            if item not in said:
+                said.add(item)
+                typer.echo(f"logchat: note: {item}: no such file yet; it is read once it appears", err=True)
+
+    return on_pass
 
 
 def reload(

@@ -71,3 +71,44 @@ def source_label(location: str, width: int = 40) -> str:
         room = max(8, width - len(authority) - 2)
         return f"{authority} …{('/' + path)[-room:]}"
     return "…" + location[-(width - 1):]
+
+
+class FollowStatusLine:
+    """`index --follow` on a terminal: one live line with the files followed, events stored and the
+    rate of new lines over the last seconds."""
+
+    _RATE_SECONDS = 5.0
+
+    def __init__(self) -> None:
+        from collections import deque
+
+        from rich.live import Live
+        from rich.text import Text
+
+        self._live = Live(Text("following …"), transient=True, refresh_per_second=4)
+        self._samples: deque[tuple[float, int]] = deque()
+
+    def __enter__(self) -> FollowStatusLine:
+        self._live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._live.stop()
+
+    def update(self, report: Any) -> None:
+        import time
+
+        from rich.text import Text
+
+        now = time.monotonic()
+        lines = report.ingest.new_lines
+        self._samples.append((now, lines))
+        while len(self._samples) > 1 and now - self._samples[0][0] > self._RATE_SECONDS:
+            self._samples.popleft()
+        first_time, first_lines = self._samples[0]
+        rate = (lines - first_lines) / (now - first_time) if now > first_time else 0.0
+        waiting = f", waiting for {len(report.waiting_for)}" if report.waiting_for else ""
+        self._live.update(Text(
+            f"following {report.files:,} file(s) ({report.watcher}{waiting}): {report.ingest.new_events:,} events, "
+            f"{lines:,} lines, {rate:,.1f} lines/s; Ctrl-C stops"
+        ))

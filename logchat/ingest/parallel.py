@@ -39,10 +39,21 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
+def _leave_signals_to_parent() -> None:
+    # The fork copies the parent's Python signal handlers: a handler that only asks the parent's loop
+    # to stop would make the reader ignore the SIGTERM that ends it. Ctrl-C reaches the whole process
+    # group; the parent decides what it means and ends the reader.
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _reader_main(
     conn: Any, reader: LineReader, parser: Any, miner: TemplateMiner, plan: BatchPlan, in_child: Callable[[], None]
 ) -> None:
     _die_with_parent()
+    _leave_signals_to_parent()
     in_child()
     try:
         for batch in produce_batches(reader, parser, miner, plan):

@@ -6,6 +6,7 @@ run resumes, so the same batches can be produced in this process or in a reader 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -79,6 +80,9 @@ class BatchPlan:
     multiline: bool
     since_us: int | None = None
     until_us: int | None = None
+    # Also end a batch once it has been filling this long (following a file: new lines become
+    # searchable within about this time even while a burst is being read).
+    max_seconds: float | None = None
 
 
 def micros(value: datetime) -> int:
@@ -102,13 +106,20 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
     windowed = since_us is not None or until_us is not None
     keep_untimed = True
     assign, mask = miner.assign, mask_secrets
+    max_seconds = plan.max_seconds
+    started = time.monotonic() if max_seconds is not None else 0.0
     for event in events:
-        if len(batch.rows) >= batch_size:
+        full = len(batch.rows) >= batch_size
+        if not full and max_seconds is not None and batch.rows and len(batch.rows) % 64 == 0:
+            full = time.monotonic() - started >= max_seconds
+        if full:
             # The batch ends where this event starts: a clean checkpoint.
             batch.end_offset, batch.end_line = event.offset, event.line_no - 1
             _close(batch, miner)
             yield batch
             batch = Batch()
+            if max_seconds is not None:
+                started = time.monotonic()
         ts_us = micros(event.ts) if event.ts is not None else None
         if windowed:
             if ts_us is None:

@@ -298,6 +298,11 @@ def _stat_problem(item: str, path: Path, exc: OSError) -> SourceError:
     return describe_os_error(item, exc)
 
 
+def is_glob(item: str) -> bool:
+    """Whether ``item`` is a pattern that expand_inputs matches against files."""
+    return bool(_GLOB_CHARS & set(item)) and "\0" not in item
+
+
 def expand_inputs(
     inputs: list[str], *, name: str | None = None, fmt: str = "auto", stdin_name: str = "stdin",
     hosts: Any = None, remote_options: Any = None,
@@ -371,6 +376,49 @@ def identify(path: Path) -> FileIdentity:
     return FileIdentity(info.st_dev, info.st_ino, info.st_size, info.st_mtime)
 
 
+class ReadableFile(Protocol):
+    """Where a plain file's bytes come from, for reading it from a checkpoint and noticing rotation:
+    a local path here; any other place a file can be read from at an offset plugs in the same way."""
+
+    @property
+    def location(self) -> str: ...
+
+    @property
+    def remote(self) -> bool:
+        """Whether the bytes come over a connection that a forked reader process cannot share."""
+        ...
+
+    def identify(self) -> FileIdentity:
+        """Device, inode, size and mtime as they are now; SourceNotFound when the file is gone."""
+        ...
+
+    def open_at(self, offset: int) -> BinaryIO:
+        """A binary stream of the file's bytes from ``offset`` on."""
+        ...
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    path: Path
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    @property
+    def remote(self) -> bool:
+        return False
+
+    def identify(self) -> FileIdentity:
+        return identify(self.path)
+
+    def open_at(self, offset: int) -> BinaryIO:
+        handle = open_binary(self.path)
+        if offset:
+            handle.seek(offset)
+        return handle
+
+
 def open_binary(path: Path) -> BinaryIO:
     try:
         return path.open("rb")
@@ -433,6 +481,28 @@ class LocalFiles:
 LOCAL_FILES = LocalFiles()
 
 
+@dataclass(frozen=True)
+class AccessedFile:
+    """A ReadableFile reached through a FileAccess: how a file on another host is read like a local one."""
+
+    files: FileAccess
+    path: Any
+    location: str
+
+    @property
+    def remote(self) -> bool:
+        return self.files.remote
+
+    def identify(self) -> FileIdentity:
+        return self.files.identify(self.path)
+
+    def open_at(self, offset: int) -> BinaryIO:
+        handle = self.files.open(self.path)
+        if offset:
+            handle.seek(offset)
+        return handle
+
+
 def files_of(spec: SourceSpec) -> FileAccess:
     return spec.files if spec.files is not None else LOCAL_FILES
 
@@ -475,13 +545,18 @@ class LineReader:
     line ending), and the rest of an over-long line is skipped in fixed-size chunks, so an endless
     line (``yes x | tr -d '\\n'``) costs no more memory than a long one. A truncated line still counts
     as one line and its full length advances the offset.
+
+    ``complete_lines_only`` (following a file that is being written): a last line without its line
+    ending is not handed out, so a line caught half-written is read whole on the next pass.
     """
 
-    def __init__(self, handle: BinaryIO, *, start_line: int, start_offset: int, max_line_bytes: int) -> None:
+    def __init__(self, handle: BinaryIO, *, start_line: int, start_offset: int, max_line_bytes: int,
+                 complete_lines_only: bool = False) -> None:
         self.handle = handle
         self.line_no = start_line
         self.offset = start_offset
         self.max_line_bytes = max_line_bytes
+        self.complete_lines_only = complete_lines_only
         self.error: str | None = None
 
     def __iter__(self) -> Iterator[RawLine]:
@@ -490,19 +565,24 @@ class LineReader:
         marker = TRUNCATION_MARKER
         line_no = self.line_no
         offset = self.offset
+        hold_unfinished = self.complete_lines_only
         try:
             # iter(readline, b"") keeps the loop in C for ordinary lines, as fast as `for raw in handle`.
             for raw in iter(functools.partial(self.handle.readline, cap), b""):
-                line_no += 1
                 length = len(raw)
                 if raw.endswith(b"\n"):
                     body = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
                     body_length = len(body)
                 elif length < cap:  # the last line, without a line ending
+                    if hold_unfinished:
+                        return
                     body, body_length = raw, length
                 else:  # over-long: skip the rest without holding it
                     body = raw
                     length, body_length = self._skip_rest(raw)
+                    if hold_unfinished and length == body_length:  # no line ending yet
+                        return
+                line_no += 1
                 # ``cap`` leaves room for ``limit + 1`` bytes before a bare "\n", so every case checks.
                 if body_length > limit:
                     text = body[:limit].decode("utf-8", errors="replace") + marker.format(body_length - limit)

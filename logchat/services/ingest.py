@@ -6,6 +6,7 @@ at any point loses nothing and duplicates nothing: the next run resumes from the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import lzma
 import re
@@ -145,28 +146,66 @@ class Ingester:
         self.settings = settings
         self.window = window
         self.progress = progress
+        # Following files that are being written (services/follow.py): leave a half-written last line
+        # for the next pass, end batches after this many seconds, stop between batches when asked.
+        self.complete_lines_only = False
+        self.max_batch_seconds: float | None = None
+        self.should_stop: Callable[[], bool] = lambda: False
         self.tz = ZoneInfo(settings.ingest.default_timezone)
         install_user_formats(settings)
         self.store_error: StoreError | None = None
         # (lines, bytes) read by the earlier attempts at a remote file, before its connection was lost.
         self._carried = (0, 0)
-        with store.session() as session:
+        self._load_miner()
+
+    def _load_miner(self) -> None:
+        with self.store.session() as session:
             self.miner = TemplateMiner.from_store(
                 writer.load_miner_state(session), lambda: writer.template_texts(session)
             )
             self.next_id = writer.next_event_id(session)
 
-    def ingest(self, spec: src.SourceSpec, stdin: BinaryIO | None = None) -> SourceReport:
+    def ingest(self, spec: src.SourceSpec, stdin: BinaryIO | None = None,
+               file: src.ReadableFile | None = None) -> SourceReport:
+        """Read what is new in one source. ``file``: where a plain file's bytes come from (its local
+        path when not given)."""
         report = SourceReport(location=spec.location, name=spec.name, kind=spec.kind)
+        if spec.kind == "stdin":
+            return self._guarded(spec, report, lambda: self._ingest_stream(spec, report, stdin or sys.stdin.buffer))
+        if file is None and src.files_of(spec).remote:
+            return self._guarded(spec, report, lambda: self._ingest_remote(spec, report))
+        if spec.kind in src.COMPRESSED_KINDS:
+            return self._guarded(spec, report, lambda: self._ingest_gzip(spec, report))
+        assert file is not None or spec.path is not None
+        readable = file if file is not None else src.LocalFile(spec.path)  # type: ignore[arg-type]
+        return self._guarded(spec, report, lambda: self._ingest_file(spec, report, readable))
+
+    def drain(self, spec: src.SourceSpec, handle: BinaryIO, identity: src.FileIdentity) -> SourceReport:
+        """Read to its end, through a handle opened before, a file that was renamed or deleted since:
+        the lines written to it after the last pass and before the rotation. Nothing when the source's
+        checkpoint is no longer on that file."""
+        report = SourceReport(location=spec.location, name=spec.name, kind=spec.kind)
+
+        def read_rest() -> None:
+            row = self._source_row(spec)
+            if (row.device, row.inode) != (identity.device, identity.inode):
+                report.status = "unchanged"
+                return
+            report.status = "rotated"
+            checkpoint = writer.Checkpoint(
+                generation=row.generation, offset=row.offset, line_count=row.line_count, size=row.offset,
+                device=row.device, inode=row.inode, head_checksum=row.head_checksum, head_length=row.head_length,
+            )
+            handle.seek(row.offset)
+            # The file is finished: its last line is whole even without a line ending.
+            self._run(row, report, handle, checkpoint, row.format or "generic", total=None,
+                      reference=identity.mtime, complete_lines_only=False)
+
+        return self._guarded(spec, report, read_rest)
+
+    def _guarded(self, spec: src.SourceSpec, report: SourceReport, read: Callable[[], None]) -> SourceReport:
         try:
-            if spec.kind == "stdin":
-                self._ingest_stream(spec, report, stdin or sys.stdin.buffer)
-            elif src.files_of(spec).remote:
-                self._ingest_remote(spec, report)
-            elif spec.kind in src.COMPRESSED_KINDS:
-                self._ingest_gzip(spec, report)
-            else:
-                self._ingest_file(spec, report)
+            read()
         except SourceError as exc:
             report.status = "error"
             message = str(exc)
@@ -192,7 +231,8 @@ class Ingester:
                     if spec.kind in src.COMPRESSED_KINDS:
                         self._ingest_gzip(spec, report)
                     else:
-                        self._ingest_file(spec, report)
+                        assert spec.path is not None
+                        self._ingest_file(spec, report, src.AccessedFile(files, spec.path, spec.location))
                     return
                 except SourceError:
                     if not files.lost or attempt >= remote.retries:  # type: ignore[attr-defined]
@@ -223,16 +263,15 @@ class Ingester:
                 row.name = spec.name
             return row
 
-    def _ingest_file(self, spec: src.SourceSpec, report: SourceReport) -> None:
-        assert spec.path is not None
-        files = src.files_of(spec)
-        identity = files.identify(spec.path)
+    def _ingest_file(self, spec: src.SourceSpec, report: SourceReport, file: src.ReadableFile) -> None:
+        identity = file.identify()
         row = self._source_row(spec)
         generation, offset, line_count = row.generation, row.offset, row.line_count
         fmt = row.format
         same_file = row.inode is None or (row.device, row.inode) == (identity.device, identity.inode)
         if row.inode is not None and not same_file:
-            self._finish_rotated(spec, row, report)
+            if isinstance(file, (src.LocalFile, src.AccessedFile)):
+                self._finish_rotated(spec, row, report)
             self._retire(row.id)
             generation, offset, line_count, fmt = row.generation + 1, 0, 0, None
             report.status = "rotated"
@@ -240,11 +279,18 @@ class Ingester:
             self._retire(row.id)
             generation, offset, line_count, fmt = row.generation + 1, 0, 0, None
             report.status = "truncated"
-        elif offset and row.head_length and files.head_checksum(spec.path, row.head_length) != row.head_checksum:
+        # The first bytes serve the binary check, format detection and the head checksum that tells
+        # an appended file from a rewritten one.
+        head = b""
+        if identity.size:
+            with file.open_at(0) as first:
+                head = first.read(max(src.SAMPLE_BYTES, src.HEAD_BYTES))
+        rewritten = offset and row.head_length and _sha1(head[: row.head_length]) != row.head_checksum
+        if report.status == "ok" and rewritten:
             self._retire(row.id)
             generation, offset, line_count, fmt = row.generation + 1, 0, 0, None
             report.status = "rotated"
-        elif offset == identity.size and row.inode is not None:
+        elif report.status == "ok" and offset == identity.size and row.inode is not None:
             report.status = "unchanged"
             report.generation = generation
             report.format = fmt
@@ -254,22 +300,20 @@ class Ingester:
             return
         if spec.format != "auto":
             fmt = spec.format
-        head_length = min(src.HEAD_BYTES, identity.size)
-        with files.open(spec.path) as handle:
-            sample = src.read_sample(handle)
-            if offset == 0:
-                src.check_not_binary(spec.location, sample)
-                offset, line_count = self._skip_stored_prefix(handle, identity.size, row, report)
-            fmt = fmt or self._detect(sample)
-            handle.seek(0)
-            head = hashlib.sha1(handle.read(head_length), usedforsecurity=False).hexdigest()
-            checkpoint = writer.Checkpoint(
-                generation=generation, offset=offset, line_count=line_count, size=offset,
-                device=identity.device, inode=identity.inode, head_checksum=head, head_length=head_length,
-            )
-            handle.seek(offset)
+        sample = head[: src.SAMPLE_BYTES]
+        head_length = min(src.HEAD_BYTES, identity.size, len(head))
+        if offset == 0:
+            src.check_not_binary(spec.location, sample)
+            offset, line_count = self._skip_stored_prefix(head, identity.size, row, report)
+        fmt = fmt or self._detect(sample)
+        checkpoint = writer.Checkpoint(
+            generation=generation, offset=offset, line_count=line_count, size=offset,
+            device=identity.device, inode=identity.inode,
+            head_checksum=_sha1(head[:head_length]), head_length=head_length,
+        )
+        with file.open_at(offset) as handle:
             self._run(row, report, handle, checkpoint, fmt, total=identity.size, reference=identity.mtime,
-                      forkable=not files.remote)
+                      forkable=not file.remote)
 
     def _finish_rotated(self, spec: src.SourceSpec, row: Source, report: SourceReport) -> None:
         """logrotate renamed the file we were reading: read what was appended to it before rotation."""
@@ -287,7 +331,8 @@ class Ingester:
                 with files.open(sibling) as handle:
                     handle.seek(row.offset)
                     self._run(row, report, handle, checkpoint, row.format or "generic",
-                              total=info.size, reference=info.mtime, forkable=not files.remote)
+                              total=info.size, reference=info.mtime, forkable=not files.remote,
+                              complete_lines_only=False)
                 return
 
     def _ingest_gzip(self, spec: src.SourceSpec, report: SourceReport) -> None:
@@ -331,7 +376,7 @@ class Ingester:
                         offset, line_count = elsewhere.offset, elsewhere.line_count
                         report.continues = elsewhere.location
                     else:
-                        offset, line_count = self._skip_stored_prefix(handle, size, row, report)  # type: ignore[arg-type]
+                        offset, line_count = self._skip_stored_prefix(sample, size, row, report)
                 fmt = fmt or self._detect(sample)
                 checkpoint = writer.Checkpoint(
                     generation=generation, offset=offset, line_count=line_count, size=offset,
@@ -360,29 +405,27 @@ class Ingester:
         with self.store.session() as session:
             writer.retire_generation(session, source_id)
 
-    def _skip_stored_prefix(self, handle: BinaryIO, size: int, row: Source, report: SourceReport) -> tuple[int, int]:
+    def _skip_stored_prefix(self, head: bytes, size: int, row: Source, report: SourceReport) -> tuple[int, int]:
         """Where to start a file read from its beginning: after the lines already stored from a plain
         file of its rotation family that it continues (logrotate's app.log.1, or app.log.2.gz, hold
-        what app.log held: same directory, same name but for the rotation suffix, same first bytes)."""
+        what app.log held: same directory, same name but for the rotation suffix, same first bytes).
+        ``head``: the file's first bytes (at least HEAD_BYTES of them, or all of a shorter file)."""
         family = rotation_family(row.location)
         with self.store.session() as session:
             candidates = writer.stored_prefixes(session, exclude_id=row.id)
         heads: dict[int, str] = {}
         best: writer.StoredPrefix | None = None
         for candidate in candidates:
-            if candidate.head_length > size or candidate.offset > size:
+            if candidate.head_length > size or candidate.offset > size or candidate.head_length > len(head):
                 continue
             if rotation_family(candidate.location) != family:
                 continue
             if candidate.head_length not in heads:
-                handle.seek(0)
-                head = handle.read(candidate.head_length)
-                heads[candidate.head_length] = hashlib.sha1(head, usedforsecurity=False).hexdigest()
+                heads[candidate.head_length] = _sha1(head[: candidate.head_length])
             if heads[candidate.head_length] == candidate.head_checksum and (
                 best is None or candidate.offset > best.offset
             ):
                 best = candidate
-        handle.seek(0)
         if best is None:
             return 0, 0
         report.continues = best.location
@@ -428,6 +471,7 @@ class Ingester:
         reference: float,
         final_hash: str | None = None,
         forkable: bool = True,
+        complete_lines_only: bool | None = None,
     ) -> None:
         """``forkable``: False for a remote stream, whose SSH connection a forked reader cannot use: its
         bytes reach the reader process through a pipe (RemoteFeed) instead."""
@@ -442,13 +486,15 @@ class Ingester:
             parser.prime(handle, checkpoint.offset)  # column names from the header lines read before
         start = (checkpoint.offset, checkpoint.line_count)
         reader = src.LineReader(
-            handle, start_line=start[1], start_offset=start[0], max_line_bytes=self.settings.ingest.max_line_bytes
+            handle, start_line=start[1], start_offset=start[0], max_line_bytes=self.settings.ingest.max_line_bytes,
+            complete_lines_only=self.complete_lines_only if complete_lines_only is None else complete_lines_only,
         )
         plan = BatchPlan(
             source_id=row.id, generation=checkpoint.generation, first_id=self.next_id,
             batch_size=self.settings.ingest.batch_size, multiline=self.settings.ingest.multiline,
             since_us=to_micros(self.window.since) if self.window.since else None,
             until_us=to_micros(self.window.until) if self.window.until else None,
+            max_seconds=self.max_batch_seconds,
         )
         remaining = None if total is None else total - start[0]
         self.progress.start_source(report, remaining)
@@ -461,13 +507,20 @@ class Ingester:
         in_child = close_inherited_locks if feed is None else feed.in_child(close_inherited_locks)
         batches = ReaderProcess(reader, parser, self.miner, plan, in_child=in_child) if in_reader_process else None
         error = None
+        stream = iter(batches) if batches is not None else produce_batches(reader, parser, self.miner, plan)
         try:
             if feed is not None:
                 feed.start()
-            for batch in batches if batches is not None else produce_batches(reader, parser, self.miner, plan):
-                checkpoint.offset, checkpoint.line_count = batch.end_offset, batch.end_line
-                self._commit(report, batch, checkpoint, start, row.id)
-                error = batch.error or error
+            # Closed on every way out: a reader process left behind would outlive a stopped run.
+            with contextlib.closing(stream):  # type: ignore[type-var]
+                for batch in stream:
+                    checkpoint.offset, checkpoint.line_count = batch.end_offset, batch.end_line
+                    self._commit(report, batch, checkpoint, start, row.id)
+                    error = batch.error or error
+                    if self.should_stop():
+                        if batches is not None:
+                            self._load_miner()  # the reader process's templates are in the store, not in this copy
+                        return  # between batches: everything read so far is committed, the rest waits
         finally:
             if feed is not None:
                 error = feed.close() or error
@@ -553,6 +606,10 @@ class RemoteFeed:
         self.stream.close()  # a pump still writing gets a broken pipe and ends
         self._thread.join()
         return self.error
+
+
+def _sha1(data: bytes) -> str:
+    return hashlib.sha1(data, usedforsecurity=False).hexdigest()
 
 
 def rotation_family(location: str) -> tuple[str, str]:

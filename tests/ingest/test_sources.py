@@ -210,3 +210,31 @@ def test_an_empty_directory_still_says_it_holds_no_log_files(tmp_path: Path) -> 
     expansion = expand_inputs([str(tmp_path / "empty")])
     messages = [str(problem) for _, problem in expansion.problems]
     assert messages == [f"{tmp_path / 'empty'}: directory holds no log files"]
+
+
+@pytest.mark.parametrize("unfinished", [b"half a li", b"x" * 5000])  # short, and longer than the limit
+def test_complete_lines_only_leaves_an_unfinished_last_line_for_later(unfinished: bytes) -> None:
+    whole = b"first\r\nsecond\n"
+    reader = LineReader(io.BytesIO(whole + unfinished), start_line=0, start_offset=0, max_line_bytes=1024,
+                        complete_lines_only=True)
+    assert [(line.line_no, line.offset, line.text) for line in reader] == [(1, 0, "first"), (2, 7, "second")]
+    assert (reader.line_no, reader.offset) == (2, len(whole))  # where the next pass starts
+    finished = whole + unfinished + b"ne\n"
+    again = LineReader(io.BytesIO(finished[reader.offset:]), start_line=reader.line_no, start_offset=reader.offset,
+                       max_line_bytes=1024, complete_lines_only=True)
+    lines = list(again)
+    assert [(line.line_no, line.offset) for line in lines] == [(3, len(whole))]
+    assert again.offset == len(finished)
+
+
+def test_watch_roots_cover_files_globs_and_directories(tmp_path: Path) -> None:
+    from logchat.services.follow import watch_roots
+
+    (tmp_path / "logs" / "nested").mkdir(parents=True)
+    (tmp_path / "one.log").write_text("x\n")
+    roots, recursive = watch_roots([str(tmp_path / "one.log"), str(tmp_path / "logs" / "*.log")])
+    assert roots == [tmp_path.resolve(), (tmp_path / "logs").resolve()] and not recursive
+    roots, recursive = watch_roots([str(tmp_path / "logs" / "**" / "*.log"), str(tmp_path / "logs" / "nested")])
+    assert roots == [(tmp_path / "logs").resolve()] and recursive  # nested is inside the watched logs/
+    roots, _ = watch_roots([str(tmp_path / "not-yet" / "deeper" / "app.log")])
+    assert roots == [tmp_path.resolve()]  # the nearest directory that exists

@@ -140,7 +140,17 @@ def test_appended_lines_become_searchable(tmp_path: Path, mode: str) -> None:
     assert report["ok"] is True
     # The vector index took in every event before the follow ended, so `ask` finds them by meaning too.
     assert report["follow"]["vector_updates"] >= 1 and "error" not in report["vectors"]
-    assert json.loads((data / "vectors" / "meta.json").read_text())["events_upto"] == 9
+    from logchat.config import load_settings
+    from logchat.services.vectors import load_vectors
+    from logchat.storage.db import open_store
+
+    settings = load_settings(data_dir=data)
+    store = open_store(settings.database_url)
+    try:
+        loaded = load_vectors(settings, store)
+        assert loaded is not None and loaded.events_upto == 9
+    finally:
+        store.close()
 
 
 @pytest.mark.parametrize("mode", MODES)

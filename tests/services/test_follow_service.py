@@ -50,6 +50,8 @@ class _ForwardOnly(io.RawIOBase):
 class StreamAtOffset:
     """A ReadableFile that is not a local handle: identity by stat, bytes by a forward-only stream."""
 
+    remote = True  # its bytes come over a stream a forked reader process could not share
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self.opened = 0

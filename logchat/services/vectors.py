@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LoadedVectors",
     "VectorUpdateReport",
+    "forget_windows",
     "load_vectors",
     "rebuild_vector_index",
     "update_vector_index",
@@ -223,9 +224,12 @@ def _embed(store: Store, settings: Settings, directory: Path, report: VectorUpda
         changed_set = set(changed) if not fresh else set()
         signature_rows = vector_repo.signature_contents(session)
         events_upto = vector_repo.windowed_upto(session)
+    # A signature whose vector retention removed (forget_windows) gets one again when it has windows again.
+    embedded = set(window_index.ids().tolist()) if window_index is not None else set()
     pending = [
         (sid, ids) for sid, ids in signature_rows
-        if sid > meta.signatures_upto or (changed_set and any(int(t) in changed_set for t in ids.split()))
+        if sid > meta.signatures_upto or sid not in embedded
+        or (changed_set and any(int(t) in changed_set for t in ids.split()))
     ]
 
     template_index = _embed_into(template_index, embedder, changed, [templates[tid] for tid in changed])
@@ -318,6 +322,34 @@ def rebuild_vector_index(store: Store, settings: Settings) -> VectorUpdateReport
     report.elapsed_seconds = time.perf_counter() - started
     _LOADED.clear()
     return report
+
+
+def forget_windows(settings: Settings, *, signature_ids: list[int], template_ids: list[int]) -> dict[str, int]:
+    """Remove the vectors of window contents (signatures) left without any window and of templates left
+    without any event, after retention deleted their events. Their rows stay, so their ids are never
+    given to anything else; one that gets events again is embedded again by the next update.
+
+    Vectors left behind by an interrupted call are harmless (they map to no event) and go on the next."""
+    removed = {"signature_vectors": 0, "template_vectors": 0}
+    directory = vector_dir(settings)
+    if not (signature_ids or template_ids) or not (directory / META_FILE).is_file():
+        return removed
+    with _update_lock(directory):
+        meta = _Meta.read(directory / META_FILE)
+        if meta is None:
+            return removed
+        for key, name, ids in (("signature_vectors", WINDOWS_FILE, signature_ids),
+                               ("template_vectors", TEMPLATES_FILE, template_ids)):
+            index = VectorIndex.load(directory / name) if ids else None
+            if index is not None and (count := index.remove(ids)):
+                index.save(directory / name)
+                removed[key] = count
+        # Without its text hash, a template that comes back is embedded again.
+        for template_id in template_ids:
+            meta.templates.pop(str(template_id), None)
+        meta.write(directory / META_FILE)
+    _LOADED.clear()
+    return removed
 
 
 # --- reading --------------------------------------------------------------------------------------------

@@ -136,10 +136,14 @@ def forget_windows(session: Session) -> None:
 
 
 def all_template_texts(session: Session) -> dict[int, str]:
-    return {template_id: body for template_id, body in session.execute(select(Template.id, Template.template))}
+    """The templates that have events (retention can leave a template with none: it has no vector)."""
+    rows = session.execute(select(Template.id, Template.template).where(Template.count > 0))
+    return {template_id: body for template_id, body in rows}
 
 
 def signature_contents(session: Session) -> list[tuple[int, str]]:
-    """(signature id, its template ids space-separated), by id."""
-    rows = session.execute(select(VectorSignature.id, VectorSignature.template_ids).order_by(VectorSignature.id))
+    """(signature id, its template ids space-separated), by id, of the signatures that have windows
+    (retention can leave one without any: it has no vector)."""
+    rows = session.execute(select(VectorSignature.id, VectorSignature.template_ids)
+                           .where(VectorSignature.window_count > 0).order_by(VectorSignature.id))
     return [(signature_id, template_ids) for signature_id, template_ids in rows]

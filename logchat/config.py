@@ -307,6 +307,9 @@ class MetricsSettings(_Section):
     allow_addresses: list[str] = Field(default_factory=list)
     # Store-wide values (events, templates, lag...) are read from the database at most this often.
     store_cache_seconds: float = Field(default=10.0, ge=0)
+    # Anomaly scores (the last hour against the week before, docs/anomalies.md) are computed at most
+    # this often.
+    anomaly_cache_seconds: float = Field(default=60.0, ge=0)
 
     @field_validator("allow_addresses")
     @classmethod

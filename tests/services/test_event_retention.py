@@ -194,3 +194,18 @@ def test_a_pattern_that_comes_back_is_embedded_again(store: Any, settings: Any, 
     report = update_vector_index(store, settings)
     assert report.templates_embedded == 1 and report.signatures_embedded == 1
     assert template_id in VectorIndex.load(vector_dir(settings) / TEMPLATES_FILE).ids().tolist()
+
+
+def test_a_prune_waits_for_a_running_ingest_and_deletes_nothing_when_it_gives_up(
+        store: Any, settings: Any, tmp_path: Path) -> None:
+    from logchat.errors import StoreBusy
+    from logchat.services.maintenance import prune_events
+    from logchat.storage.locks import ingest_lock
+
+    old = [(START, json.dumps({"time": "2026-03-01T00:00:00Z", "level": "info", "msg": "old line"}))]
+    assert not index_inputs(store, settings, [str(_write(tmp_path / "a.jsonl", old))]).failed
+    settings.ingest.lock_timeout_seconds = 0.5
+    with ingest_lock(store, settings.data_dir), pytest.raises(StoreBusy):  # an ingest holds the lock
+        prune_events(store, settings, events_cutoff(NOW, 3))
+    assert _count(store, Event) == 1
+    assert prune_events(store, settings, events_cutoff(NOW, 3))["deleted"] == 1

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, delete, exists, func, select, text, type_coerce
+from sqlalchemy import BigInteger, and_, bindparam, delete, exists, func, or_, select, text, type_coerce
 from sqlalchemy.orm import Session
 
 from logchat.storage.db import Store
@@ -82,6 +82,7 @@ def vacuum(store: Store) -> dict[str, Any]:
 _event_ts = type_coerce(Event.ts, BigInteger)
 # Template ids per IN (...) list: well under SQLite's limit on bound variables.
 _IDS_PER_QUERY = 500
+_SOURCES_PER_QUERY = 50
 
 
 @dataclass
@@ -163,8 +164,11 @@ def delete_events_before(session: Session, end_us: int) -> PrunedEvents:
         [{"sid": sid, "n": n} for sid, n in per_source.items()],
     )
 
-    low, high = min(g[7] for g in groups), max(g[8] for g in groups)
-    pruned.windows, pruned.signature_ids = _delete_empty_windows(session, low, high)
+    id_ranges: dict[int, tuple[int, int]] = {}
+    for _, source_id, *_, low, high in groups:
+        known = id_ranges.get(source_id)
+        id_ranges[source_id] = (low, high) if known is None else (min(known[0], low), max(known[1], high))
+    pruned.windows, pruned.signature_ids = _delete_empty_windows(session, id_ranges)
     pruned.template_ids = _recount_templates(session, sorted({g[5] for g in groups if g[5] is not None}))
     return pruned
 
@@ -187,15 +191,21 @@ def signatures_without_windows(session: Session, signature_ids: list[int]) -> li
     return found
 
 
-def _delete_empty_windows(session: Session, low: int, high: int) -> tuple[int, list[int]]:
-    """Delete the windows overlapping event ids ``low``..``high`` whose events are all gone. Returns
-    (windows deleted, ids of the signatures left without any window)."""
+def _delete_empty_windows(session: Session, id_ranges: dict[int, tuple[int, int]]) -> tuple[int, list[int]]:
+    """Delete the windows whose events are all gone among those overlapping, per source, the range of event
+    ids that was deleted (``id_ranges``: source id -> (lowest, highest)). Returns (windows deleted, ids of the
+    signatures left without any window)."""
     w = VectorWindow
     survivor = exists(select(Event.id).where(
         Event.source_id == w.source_id, Event.id >= w.first_event_id, Event.id <= w.last_event_id))
-    empty = session.execute(
-        select(w.id, w.signature_id).where(w.last_event_id >= low, w.first_event_id <= high, ~survivor)
-    ).all()
+    ranges = sorted(id_ranges.items())
+    empty = []
+    # Per source: the sources of a log were read one after another, so one range over all of them would
+    # hold nearly every window of the store.
+    for start in range(0, len(ranges), _SOURCES_PER_QUERY):
+        overlapping = or_(*(and_(w.source_id == source_id, w.last_event_id >= low, w.first_event_id <= high)
+                            for source_id, (low, high) in ranges[start : start + _SOURCES_PER_QUERY]))
+        empty.extend(session.execute(select(w.id, w.signature_id).where(overlapping, ~survivor)).all())
     if not empty:
         return 0, []
     per_signature: dict[int, int] = {}
@@ -203,8 +213,10 @@ def _delete_empty_windows(session: Session, low: int, high: int) -> tuple[int, l
     for window_id, signature_id in empty:
         window_ids.append(window_id)
         per_signature[signature_id] = per_signature.get(signature_id, 0) + 1
+    windows = VectorWindow.__table__
     for start in range(0, len(window_ids), _IDS_PER_QUERY):
-        session.execute(delete(w).where(w.id.in_(window_ids[start : start + _IDS_PER_QUERY])))
+        chunk = window_ids[start : start + _IDS_PER_QUERY]
+        session.connection().execute(windows.delete().where(windows.c.id.in_(chunk)))
     signatures = VectorSignature.__table__
     session.connection().execute(
         signatures.update().where(signatures.c.id == bindparam("sid"))

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from logchat.storage.models import Event, StoreIdentity, Template, VectorSignature, VectorWindow
 
-_PG_LOCK_KEY = 0x6C637663  # "lcvc"
+# The advisory lock's key on PostgreSQL: one per schema (constant SQL, no input).
+WINDOW_LOCK_KEY_SQL = "hashtext('logchat-windows:' || current_schema())"
 # Events read per query while windowing: bounded memory however many events are new.
 _READ_CHUNK = 50_000
 
@@ -63,8 +64,9 @@ def store_identity(session: Session) -> str:
 def lock_windows(session: Session) -> None:
     """Hold, until the transaction ends, the right to cut windows."""
     if session.get_bind().dialect.name == "postgresql":
-        # Two machines sharing the database must not window the same events twice.
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+        # Two machines sharing the database must not window the same events twice. The key names the
+        # schema: stores in other schemas of the database (retention holds this lock a while) go on.
+        session.execute(text(f"SELECT pg_advisory_xact_lock({WINDOW_LOCK_KEY_SQL})"))
 
 
 def windowed_upto(session: Session) -> int:

@@ -347,8 +347,14 @@ class ServeSettings(_Section):
 
 
 class RetentionSettings(_Section):
-    """How long logchat keeps its own records, in days (0: forever). Applied by the daemon's hourly
-    retention job and by `logchat maintenance prune`. Chat history: serve.chat_retention_days."""
+    """How long logchat keeps log events and its own records, in days (0: forever). Applied by the
+    daemon's hourly retention job and by `logchat maintenance prune`. Chat history:
+    serve.chat_retention_days."""
+
+    # Log events whose timestamp is older than this many days are deleted (from the start of that hour),
+    # with their full-text rows; counts, patterns and the vector index follow. Events without a
+    # timestamp are kept. Checkpoints stay: deleted lines are never read again.
+    events_days: float = Field(default=0.0, ge=0)
 
     # Audit entries older than this many days are deleted, oldest first (the chain still verifies).
     audit_days: float = Field(default=0.0, ge=0)
@@ -385,6 +391,9 @@ class MetricsSettings(_Section):
     allow_addresses: list[str] = Field(default_factory=list)
     # Store-wide values (events, templates, lag...) are read from the database at most this often.
     store_cache_seconds: float = Field(default=10.0, ge=0)
+    # Anomaly scores (the last hour against the week before, docs/anomalies.md) are computed at most
+    # this often.
+    anomaly_cache_seconds: float = Field(default=60.0, ge=0)
 
     @field_validator("allow_addresses")
     @classmethod

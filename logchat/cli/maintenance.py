@@ -8,6 +8,8 @@ import typer
 
 from logchat.cli.context import AppContext, print_json
 
+KIND_NAMES = {"events": "log events", "chat": "chat turns", "audit": "audit entries", "usage": "usage records"}
+
 maintenance_app = typer.Typer(help="Housekeeping: prune what is past its retention period, vacuum.",
                               no_args_is_help=True)
 
@@ -18,8 +20,10 @@ def prune(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what would be deleted.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
-    """Delete chat turns, audit entries and usage records older than their retention periods
-    (serve.chat_retention_days, retention.audit_days, retention.usage_days; 0 keeps forever).
+    """Delete log events, chat turns, audit entries and usage records older than their retention
+    periods (retention.events_days, serve.chat_retention_days, retention.audit_days,
+    retention.usage_days; 0 keeps forever). Log events go with their full-text rows, and counts,
+    patterns and vectors follow; events without a timestamp are kept.
 
     Example: logchat maintenance prune --dry-run
     """
@@ -32,11 +36,13 @@ def prune(
         return
     verb = "would delete" if dry_run else "deleted"
     for kind, facts in result["kinds"].items():
-        what = {"chat": "chat turns", "audit": "audit entries", "usage": "usage records"}[kind]
+        what = KIND_NAMES[kind]
         if not facts["days"]:
             typer.echo(f"{what}: kept forever (no retention period set)")
             continue
         extra = f" and {facts['sessions_deleted']} empty sessions" if kind == "chat" else ""
+        if kind == "events" and not dry_run:
+            extra = f" in {facts['batches']} batches ({facts['windows_deleted']} vector windows)"
         typer.echo(f"{what}: {verb} {facts['deleted']}{extra} older than {facts['days']:g} days "
                    f"(before {facts['cutoff']:%Y-%m-%d %H:%M} UTC)")
 

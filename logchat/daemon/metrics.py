@@ -7,6 +7,7 @@ The metrics are defined in logchat/observability/metrics.py; docs/operations.md 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import ipaddress
 import logging
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from logchat.config import MetricsSettings
     from logchat.daemon.app import Services
     from logchat.daemon.middleware import Handler
+    from logchat.observability.metrics import AnomalyFacts
+    from logchat.storage.db import Store
 
 log = logging.getLogger("logchat.daemon")
 
@@ -107,11 +110,28 @@ def _address_allowed(remote: str | None, networks: list[str]) -> bool:
     return any(address in ipaddress.ip_network(network, strict=False) for network in networks)
 
 
+def read_anomalies(store: Store) -> AnomalyFacts:
+    """The anomaly report of `logchat stat --anomalies` with its defaults (the hour up to the newest event
+    against the week before), as the metrics show it: the strongest templates, the new ones, the levels."""
+    from logchat.observability.metrics import TOP_TEMPLATES, AnomalyFacts
+    from logchat.services.anomalies import AnomalyQuery, find_anomalies
+
+    report = find_anomalies(store, AnomalyQuery(top=TOP_TEMPLATES))
+    return AnomalyFacts(
+        templates=[(row["template_id"], row["kind"], row["level"] or "NONE", row["template"], row["score"])
+                   for row in report["templates"]],
+        new_patterns=report["counts"]["new"],
+        levels={row["level"]: row["score"] for row in report["levels"]},
+    )
+
+
 def install(services: Services) -> None:
     """Hooks of the services into the metrics: store-wide gauges and rate-limit rejections."""
     settings = services.settings
     if settings.metrics.enabled:
         services.metrics.watch_store(services.store, settings, cache_seconds=settings.metrics.store_cache_seconds)
+        services.metrics.watch_anomalies(functools.partial(read_anomalies, services.store),
+                                         cache_seconds=settings.metrics.anomaly_cache_seconds)
     services.rate_limiter.on_reject = services.metrics.observe_rate_limited
     if settings.serve.reload_interval_seconds > 0:
         # Reloads are scheduled: "the last success" starts at the start, so that a daemon whose

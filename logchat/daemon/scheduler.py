@@ -1,5 +1,5 @@
-"""Background jobs on a timer: reload the configured sources (then the vector index), and delete chat
-history past its retention period.
+"""Background jobs on a timer: reload the configured sources (then the vector index), and delete log
+events, chat history, audit entries and usage records past their retention periods.
 
 The jobs are plain async functions of the services and the job registry, so tests call them
 directly; APScheduler 3 (AsyncIOScheduler, on the app's own event loop) only decides when they run.
@@ -59,7 +59,7 @@ async def reload_configured_sources(services: Services, registry: JobRegistry) -
 
 
 async def apply_retention(services: Services) -> Outcome:
-    """Delete chat turns, audit entries and usage records past their retention periods, as
+    """Delete log events, chat turns, audit entries and usage records past their retention periods, as
     `logchat maintenance prune` does."""
     from logchat.services.maintenance import prune
 
@@ -71,7 +71,7 @@ async def apply_retention(services: Services) -> Outcome:
 
 
 def _pruned(kind: str, facts: dict[str, Any]) -> str:
-    what = {"chat": "chat turns", "audit": "audit entries", "usage": "usage records"}[kind]
+    what = {"events": "log events", "chat": "chat turns", "audit": "audit entries", "usage": "usage records"}[kind]
     extra = f" and {facts['sessions_deleted']} empty sessions" if kind == "chat" else ""
     return f"{facts['deleted']} {what}{extra} older than {facts['days']:g} days deleted"
 
@@ -122,8 +122,8 @@ def _configured_jobs(services: Services, registry: JobRegistry) -> TimedJobs:
                          interval_seconds=serve.reload_interval_seconds)
         jobs.append((stats, functools.partial(reload_configured_sources, services, registry)))
     retention = services.settings.retention
-    periods = {"chat turns": serve.chat_retention_days, "audit entries": retention.audit_days,
-               "usage records": retention.usage_days}
+    periods = {"log events": retention.events_days, "chat turns": serve.chat_retention_days,
+               "audit entries": retention.audit_days, "usage records": retention.usage_days}
     kept = [f"{what} older than {days:g} days" for what, days in periods.items() if days > 0]
     if kept:
         stats = RunStats("retention", "delete " + ", ".join(kept), interval_seconds=RETENTION_INTERVAL_SECONDS)

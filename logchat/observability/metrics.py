@@ -12,8 +12,9 @@ Labels are bounded by construction, never taken from what a client sends:
 - level, stage, mode, outcome, reason, bucket and job come from fixed sets in the code.
 
 Store-wide numbers (events, templates, vectors, database bytes, events by level, lag) are read from the
-database at scrape time by :class:`StoreCollector`, so every replica reports the same values (aggregate
-them with ``max``, never ``sum``); counters of requests, questions and ingestion are this process's own.
+database at scrape time by :class:`StoreCollector`, and anomaly scores by :class:`AnomalyCollector`, so
+every replica reports the same values (aggregate them with ``max``, never ``sum``); counters of
+requests, questions and ingestion are this process's own.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from prometheus_client import (
     CollectorRegistry,
@@ -55,6 +56,7 @@ JOB_BUCKETS = (0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
 # Store-wide values are read from the database at most this often, however often anyone scrapes.
 DEFAULT_STORE_CACHE_SECONDS = 10.0
 TOP_TEMPLATES = 10
+FactsT = TypeVar("FactsT")
 TEMPLATE_LABEL_CHARS = 100
 
 
@@ -180,27 +182,26 @@ class StoreFacts:
     top_templates: list[tuple[int, str, str, int]] = field(default_factory=list)
 
 
-class StoreCollector(Collector):
-    """Store-wide gauges computed from the database, cached for ``cache_seconds``: a scrape storm (or
-    several Prometheus servers) costs one set of queries per period. Concurrent scrapes wait for the
-    one that reads. A database that cannot be read gives ``logchat_store_up 0`` and no other value."""
+class _CachedCollector(Collector, Generic[FactsT]):
+    """Values computed from the database, cached for ``cache_seconds``: a scrape storm (or several
+    Prometheus servers) costs one computation per period. Concurrent scrapes wait for the one that reads."""
 
-    def __init__(self, read: Callable[[], StoreFacts], *, cache_seconds: float = DEFAULT_STORE_CACHE_SECONDS,
+    def __init__(self, read: Callable[[], FactsT], *, cache_seconds: float = DEFAULT_STORE_CACHE_SECONDS,
                  clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time) -> None:
         self._read = read
         self.cache_seconds = cache_seconds
         self._clock, self._wall_clock = clock, wall_clock
         self._lock = threading.Lock()
-        self._cached: tuple[float, StoreFacts | None, float] | None = None  # (read at, facts, seconds taken)
+        self._cached: tuple[float, FactsT | None, float] | None = None  # (read at, facts, seconds taken)
         self.reads = 0
 
-    def facts(self) -> tuple[StoreFacts | None, float]:
+    def facts(self) -> tuple[FactsT | None, float]:
         with self._lock:
             now = self._clock()
             if self._cached is None or now - self._cached[0] >= self.cache_seconds:
                 started = time.perf_counter()
                 try:
-                    facts: StoreFacts | None = self._read()
+                    facts: FactsT | None = self._read()
                 except Exception:
                     facts = None
                 self.reads += 1
@@ -209,6 +210,11 @@ class StoreCollector(Collector):
 
     def describe(self) -> Iterable[Metric]:
         return []  # values depend on the database: nothing to describe up front
+
+
+class StoreCollector(_CachedCollector[StoreFacts]):
+    """Store-wide gauges computed from the database. A database that cannot be read gives
+    ``logchat_store_up 0`` and no other value."""
 
     def collect(self) -> Iterator[Metric]:
         facts, seconds = self.facts()
@@ -249,6 +255,43 @@ class StoreCollector(Collector):
         for template_id, level, text, count in facts.top_templates:
             top.add_metric([str(template_id), level, text], count)
         yield top
+
+
+@dataclass
+class AnomalyFacts:
+    """What changed in the logs (services/anomalies.py, the default window and baseline)."""
+
+    # (template id, kind: spike|drop|new, worst level, masked template text, score), strongest first
+    templates: list[tuple[int, str, str, str, float]] = field(default_factory=list)
+    new_patterns: int = 0  # every new pattern in the window, not only those listed
+    levels: dict[str, float] = field(default_factory=dict)  # level -> score, for the levels that changed
+
+
+class AnomalyCollector(_CachedCollector[AnomalyFacts]):
+    """Anomaly scores as gauges, computed at most every ``cache_seconds`` (a computation reads the last
+    hour and the week before it). Only the ``TOP_TEMPLATES`` strongest templates get a series, so the
+    series stay bounded however many patterns change."""
+
+    def collect(self) -> Iterator[Metric]:
+        facts, seconds = self.facts()
+        yield _gauge("logchat_log_anomaly_read_seconds", "How long the last computation of the anomalies took.",
+                     seconds)
+        if facts is None:
+            return  # logchat_store_up says the database could not be read
+        scores = GaugeMetricFamily(
+            "logchat_log_anomaly_score", f"Change score of the {TOP_TEMPLATES} templates that changed most in the "
+            "last hour against the week before (log2 of the rate ratio one can be sure of; negative: a drop).",
+            labels=["template_id", "kind", "level", "pattern"])
+        for template_id, kind, level, text, score in facts.templates:
+            scores.add_metric([str(template_id), kind, level, _template_label(text)], score)
+        yield scores
+        yield _gauge("logchat_log_new_patterns", "Templates in the last hour never seen before it.",
+                     facts.new_patterns)
+        levels = GaugeMetricFamily("logchat_log_level_change_score", "Change score of the events of each level "
+                                   "whose rate changed in the last hour against the week before.", labels=["level"])
+        for level, score in sorted(facts.levels.items()):
+            levels.add_metric([level], score)
+        yield levels
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
@@ -351,6 +394,7 @@ class DaemonMetrics:
                                       "When each background job last succeeded (Unix time).", ["task"], registry=r)
         self.ingest = IngestMetrics(r)
         self.store: StoreCollector | None = None
+        self.anomalies: AnomalyCollector | None = None
         self._request_children: dict[tuple[str | None, str, int], tuple[Any, Any]] = {}
 
     # -- wiring ---------------------------------------------------------------------------------------
@@ -359,6 +403,12 @@ class DaemonMetrics:
         self.store = StoreCollector(store_reader(store, settings), cache_seconds=cache_seconds)
         self.registry.register(self.store)
         return self.store
+
+    def watch_anomalies(self, read: Callable[[], AnomalyFacts], *, cache_seconds: float) -> AnomalyCollector:
+        """``read`` computes the anomalies (the daemon passes one over services/anomalies.py)."""
+        self.anomalies = AnomalyCollector(read, cache_seconds=cache_seconds)
+        self.registry.register(self.anomalies)
+        return self.anomalies
 
     # -- observations ---------------------------------------------------------------------------------
 

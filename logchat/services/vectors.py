@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LoadedVectors",
     "VectorUpdateReport",
+    "forget_windows",
     "load_vectors",
     "rebuild_vector_index",
     "update_vector_index",
@@ -551,6 +552,22 @@ def rebuild_vector_index(store: Store, settings: Settings) -> VectorUpdateReport
     )
     _embed_missing(store, settings, embedder_identity(settings.embeddings), report)
     return _finish(store, settings, report, started)
+
+
+def forget_windows(store: Store, *, signature_ids: list[int], template_ids: list[int]) -> dict[str, int]:
+    """Remove the vectors of window contents (signatures) left without any window and of templates left
+    without any event, after retention deleted their events. Their rows stay, so their ids are never
+    given to anything else; one that gets events again is embedded again by the next update. Each
+    process's cache notices the vectors that went (fewer rows than it holds) and loads them again."""
+    if not (signature_ids or template_ids):
+        return {"signature_vectors": 0, "template_vectors": 0}
+    with store.session() as session:
+        vector_repo.lock_embeddings(session)
+        removed = {
+            "signature_vectors": vector_repo.forget_embeddings(session, WINDOW, signature_ids),
+            "template_vectors": vector_repo.forget_embeddings(session, TEMPLATE, template_ids),
+        }
+    return removed
 
 
 def load_vectors(settings: Settings, store: Store) -> LoadedVectors | None:

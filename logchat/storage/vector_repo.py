@@ -16,11 +16,13 @@ from sqlalchemy.orm import Session
 
 from logchat.storage.models import Event, StoreIdentity, Template, VectorEmbedding, VectorSignature, VectorWindow
 
-_PG_LOCK_KEY = 0x6C637663  # "lcvc"
-_PG_EMBED_LOCK_KEY = 0x6C637665  # "lcve"
+# The advisory locks' keys on PostgreSQL: one per schema (constant SQL, no input), so that stores in
+# other schemas of the database go on while one holds a lock a while (retention, a big update).
+WINDOW_LOCK_KEY_SQL = "hashtext('logchat-windows:' || current_schema())"
+EMBED_LOCK_KEY_SQL = "hashtext('logchat-embeddings:' || current_schema())"
 TEMPLATE = "template"
 WINDOW = "window"
-_SEQ_MARKER = ""  # the embedder and kind of the row that keeps the highest seq across forget_windows
+_SEQ_MARKER = ""  # the embedder and kind of the row that keeps the highest seq across deletions
 # Events read per query while windowing: bounded memory however many events are new.
 _READ_CHUNK = 50_000
 
@@ -65,12 +67,13 @@ def store_identity(session: Session) -> str:
     return row.store_id
 
 
-def lock_windows(session: Session) -> None:
-    """Hold, until the transaction ends, the right to cut windows; call it first in the transaction."""
+def lock_windows(session: Session, *, write_begun: bool = False) -> None:
+    """Hold, until the transaction ends, the right to cut windows; call it first in the transaction
+    (or right after :func:`logchat.storage.transactions.begin_write`, saying so with ``write_begun``)."""
     if session.get_bind().dialect.name == "postgresql":
         # Two machines sharing the database must not window the same events twice.
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-    else:
+        session.execute(text(f"SELECT pg_advisory_xact_lock({WINDOW_LOCK_KEY_SQL})"))
+    elif not write_begun:
         # Two processes sharing the file must not either: the write lock, taken before the
         # watermark is read, keeps what is read true until the commit.
         session.execute(text("BEGIN IMMEDIATE"))
@@ -83,7 +86,7 @@ def lock_embeddings(session: Session, *, windows_locked: bool = False) -> None:
     Writers of vectors take turns, so that no two embed the same item and rows become visible in
     ``seq`` order: a reader that has every row up to some ``seq`` never misses one below it."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_EMBED_LOCK_KEY})
+        session.execute(text(f"SELECT pg_advisory_xact_lock({EMBED_LOCK_KEY_SQL})"))
     elif not windows_locked:
         session.execute(text("BEGIN IMMEDIATE"))
 
@@ -167,13 +170,37 @@ def forget_windows(session: Session) -> None:
     session.execute(delete(VectorSignature))
 
 
+def forget_embeddings(session: Session, kind: str, item_ids: Sequence[int]) -> int:
+    """Delete the vectors, of every embedder, of these items (retention left them without events).
+    Call it holding :func:`lock_embeddings`. The highest ``seq`` survives as the marker row, so that
+    the vectors made next get higher ones than any cache has seen."""
+    if not item_ids:
+        return 0
+    top = int(session.scalar(select(func.max(VectorEmbedding.seq))) or 0)
+    removed = 0
+    for start in range(0, len(item_ids), 10_000):
+        chunk = list(item_ids[start : start + 10_000])
+        result = session.execute(delete(VectorEmbedding).where(
+            VectorEmbedding.embedder != _SEQ_MARKER, VectorEmbedding.kind == kind, VectorEmbedding.item_id.in_(chunk)))
+        removed += int(getattr(result, "rowcount", 0) or 0)
+    if top and int(session.scalar(select(func.max(VectorEmbedding.seq))) or 0) < top:
+        session.execute(delete(VectorEmbedding).where(VectorEmbedding.embedder == _SEQ_MARKER))
+        session.execute(insert(VectorEmbedding).values(
+            embedder=_SEQ_MARKER, kind=_SEQ_MARKER, item_id=0, seq=top, text_hash=None, vector=b""))
+    return removed
+
+
 def all_template_texts(session: Session) -> dict[int, str]:
-    return {template_id: body for template_id, body in session.execute(select(Template.id, Template.template))}
+    """The templates that have events (retention can leave a template with none: it has no vector)."""
+    rows = session.execute(select(Template.id, Template.template).where(Template.count > 0))
+    return {template_id: body for template_id, body in rows}
 
 
 def signature_contents(session: Session) -> list[tuple[int, str]]:
-    """(signature id, its template ids space-separated), by id."""
-    rows = session.execute(select(VectorSignature.id, VectorSignature.template_ids).order_by(VectorSignature.id))
+    """(signature id, its template ids space-separated), by id, of the signatures that have windows
+    (retention can leave one without any: it has no vector)."""
+    rows = session.execute(select(VectorSignature.id, VectorSignature.template_ids)
+                           .where(VectorSignature.window_count > 0).order_by(VectorSignature.id))
     return [(signature_id, template_ids) for signature_id, template_ids in rows]
 
 
@@ -233,7 +260,7 @@ def signatures_to_embed(session: Session, embedder: str, limit: int) -> list[tup
     rows = session.execute(
         select(VectorSignature.id, VectorSignature.template_ids)
         .outerjoin(vectors, vectors.c.item_id == VectorSignature.id)
-        .where(vectors.c.text_hash.is_(None))  # no row, or a stale one
+        .where(vectors.c.text_hash.is_(None), VectorSignature.window_count > 0)  # no row, or a stale one
         .order_by(VectorSignature.id)
         .limit(limit)
     )

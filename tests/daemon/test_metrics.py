@@ -310,3 +310,38 @@ def test_two_applications_in_one_process_keep_their_own_numbers() -> None:
                  method="GET", status="200") == 1
     assert value(parse(exposition(second.registry).decode()), "logchat_http_requests_total", route="/healthz",
                  method="GET", status="200") == 0
+
+
+async def test_anomaly_scores_are_those_of_the_anomaly_report(client: Any, services: Any, store: Any, settings: Any,
+                                                              tmp_path: Path) -> None:
+    from anomaly_log import NEW, SPIKED, index_lines, week_then_window
+
+    from logchat.services.anomalies import AnomalyQuery, find_anomalies
+
+    index_lines(store, settings, tmp_path / "service.log", week_then_window())
+    report = find_anomalies(store, AnomalyQuery())  # the defaults: the last hour of the logs, the week before
+    samples = await scrape(client)
+    scored = {(labels["pattern"], labels["kind"], labels["level"]):
+              samples[("logchat_log_anomaly_score", frozenset(labels.items()))]
+              for labels in series(samples, "logchat_log_anomaly_score")}
+    assert scored == {(row["template"], row["kind"], row["level"]): row["score"] for row in report["templates"]}
+    assert scored[(SPIKED, "spike", "ERROR")] > 5 and scored[(NEW, "new", "WARNING")] > 0
+    assert all(score < 0 for (_, kind, _), score in scored.items() if kind == "drop")
+    ids = {labels["template_id"] for labels in series(samples, "logchat_log_anomaly_score")}
+    assert ids == {str(row["template_id"]) for row in report["templates"]}
+    assert value(samples, "logchat_log_new_patterns") == report["counts"]["new"] == 1
+    assert value(samples, "logchat_log_level_change_score", level="ERROR") == next(
+        row["score"] for row in report["levels"] if row["level"] == "ERROR") > 0
+
+    # Computed once per period, however often anyone scrapes.
+    collector = services.metrics.anomalies
+    collector.cache_seconds = 3600
+    before = collector.reads
+    await asyncio.gather(*(scrape(client) for _ in range(5)))
+    assert collector.reads - before <= 1
+
+
+async def test_an_empty_store_has_no_anomaly_series(client: Any) -> None:
+    samples = await scrape(client)
+    assert series(samples, "logchat_log_anomaly_score") == []
+    assert value(samples, "logchat_log_new_patterns") == 0 and series(samples, "logchat_log_level_change_score") == []

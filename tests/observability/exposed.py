@@ -16,7 +16,7 @@ def exposed_metric_names() -> set[str]:
 
 def exposed_text() -> str:
     """A scrape of a daemon's registry with every metric observed once, and the store's values."""
-    from logchat.observability.metrics import DaemonMetrics, StoreCollector, StoreFacts, exposition
+    from logchat.observability.metrics import AnomalyFacts, DaemonMetrics, StoreCollector, StoreFacts, exposition
 
     metrics = DaemonMetrics(process=False)
     metrics.observe_request("/healthz", "GET", 200, 0.01)
@@ -37,4 +37,6 @@ def exposed_text() -> str:
     facts = StoreFacts(events=1, database_bytes=1, events_by_level={"ERROR": 1}, newest_event={"auth": 1.0},
                        top_templates=[(1, "ERROR", "x", 1)])
     metrics.registry.register(StoreCollector(lambda: facts))
+    metrics.watch_anomalies(lambda: AnomalyFacts(templates=[(1, "new", "ERROR", "x", 1.0)], new_patterns=1,
+                                                 levels={"ERROR": 2.0}), cache_seconds=0)
     return exposition(metrics.registry).decode()

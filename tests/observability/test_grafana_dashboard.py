@@ -69,3 +69,13 @@ def test_the_dashboard_names_only_exposed_or_recorded_metrics() -> None:
         unknown += [f"{title}: {name}" for name in METRIC_NAME.findall(expr) if name not in names]
         unknown += [f"{title}: {name}" for name in RECORDED.findall(expr) if name not in recorded]
     assert not unknown, unknown
+
+
+def test_the_anomaly_panels_read_the_anomaly_scores() -> None:
+    by_title: dict[str, list[str]] = {}
+    for title, expr in expressions():
+        by_title.setdefault(title, []).append(expr)
+    anomalies = by_title["Anomalies: last hour against the week before"]
+    assert any("logchat_log_anomaly_score" in expr for expr in anomalies)
+    assert any("logchat_log_new_patterns" in expr for expr in by_title["New patterns (last hour)"])
+    assert any("logchat_log_level_change_score" in expr for expr in by_title["Change score by level"])

@@ -38,7 +38,8 @@ def test_the_rule_files_are_valid(promtool: str) -> None:
 def test_every_alert_has_a_unit_test() -> None:
     alerts = {rule["alert"] for rule in rules_of("alert")}
     assert {"LogchatDown", "LogchatIngestionStalled", "LogchatIngestionLagGrowing", "LogchatLogErrorRateSpike",
-            "LogchatNewErrorPattern", "LogchatLLMFailing", "LogchatLLMFallingBack", "LogchatLoginBruteForce"} <= alerts
+            "LogchatNewErrorPattern", "LogchatErrorPatternSpike", "LogchatErrorLevelJump", "LogchatLLMFailing",
+            "LogchatLLMFallingBack", "LogchatLoginBruteForce"} <= alerts
     tested = set()
     for path in TEST_FILES:
         for test in yaml.safe_load(path.read_text(encoding="utf-8"))["tests"]:

@@ -23,10 +23,14 @@ PASSWORD = "correct horse battery staple"
 ADDRESS = re.compile(r"serving on (http://[^/\s]+)/")
 # Hang guards, never timing assertions: a condition not met after this long has failed.
 HANG = 90.0
-LOG = "\n".join(
+# The days before the last hour are the anomaly scores' baseline: the failed passwords and the error are new.
+BASELINE = "".join(f"2026-01-0{day}T08:00:00+00:00 web-01 sshd[3]: Accepted publickey for deploy\n"
+                   for day in (2, 3, 4))
+LOG = BASELINE + "\n".join(
     f"2026-01-05T10:00:{second:02d}+00:00 web-01 sshd[{second}]: Failed password for root from 10.0.0.{second} port 22"
     for second in range(20)
 ) + "\n2026-01-05T10:01:00+00:00 web-01 app[7]: ERROR payment service unreachable\n"
+EVENTS = len(LOG.splitlines())
 
 
 def logchat(data_dir: Path, *args: str, stdin: str | None = None) -> None:
@@ -129,9 +133,9 @@ def test_prometheus_scrapes_the_daemon_and_evaluates_the_recording_rules(daemon:
                                   if float(r["value"][1]) >= 5], "the /healthz requests scraped")
     assert healthz[0]["metric"]["method"] == "GET" and healthz[0]["metric"]["status"] == "200"
     events = eventually(lambda: query(prometheus, "logchat_store_events"), "the store's size")
-    assert float(events[0]["value"][1]) == 21
+    assert float(events[0]["value"][1]) == EVENTS
     by_level = eventually(lambda: query(prometheus, "sum(logchat_log_events_total)"), "the events by level")
-    assert float(by_level[0]["value"][1]) == 21
+    assert float(by_level[0]["value"][1]) == EVENTS
     assert query(prometheus, "process_resident_memory_bytes")  # the process's own metrics
 
     # Recorded series, evaluated by Prometheus from what it scraped.
@@ -141,6 +145,15 @@ def test_prometheus_scrapes_the_daemon_and_evaluates_the_recording_rules(daemon:
     assert eventually(lambda: query(prometheus, "logchat:http_requests:rate5m"), "the recorded request rate")
     assert eventually(lambda: query(prometheus, "logchat:log_error_templates:max"), "the recorded error templates")
 
+    # The anomaly scores, scraped and recorded: the error pattern is new in the last hour of the logs.
+    new_error = eventually(lambda: query(prometheus, 'logchat:log_anomaly_score:max{kind="new", level="ERROR"}'),
+                           "the recorded anomaly score of the new error pattern")
+    assert "payment service unreachable" in new_error[0]["metric"]["pattern"]
+    # One event against none is news, but no rate change one can be sure of: score 0.
+    assert float(new_error[0]["value"][1]) == 0
+    new_patterns = eventually(lambda: query(prometheus, "logchat_log_new_patterns"), "the number of new patterns")
+    assert float(new_patterns[0]["value"][1]) == 2
+
     def rules_evaluated() -> list[dict[str, Any]]:
         groups = get(f"{prometheus}/api/v1/rules")["data"]["groups"]
         rules = [rule for group in groups for rule in group["rules"]]
@@ -149,3 +162,8 @@ def test_prometheus_scrapes_the_daemon_and_evaluates_the_recording_rules(daemon:
     rules = eventually(rules_evaluated, "every rule evaluated")
     assert [rule["name"] for rule in rules if rule["health"] != "ok"] == []
     assert {rule["name"] for rule in rules if rule["type"] == "alerting"} >= {"LogchatDown", "LogchatLoginBruteForce"}
+    # The new error pattern's alert fires (it has no `for`): the rule read the scraped score.
+    alerts = eventually(lambda: [a for a in get(f"{prometheus}/api/v1/alerts")["data"]["alerts"]
+                                 if a["labels"]["alertname"] == "LogchatNewErrorPattern"],
+                        "the new error pattern alert")
+    assert "payment service unreachable" in alerts[0]["annotations"]["summary"]

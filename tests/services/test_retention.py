@@ -58,12 +58,13 @@ def test_a_dry_run_counts_what_the_prune_deletes(small_store: Any, settings: Any
     before = {model: _count(store, model) for model in (ChatTurn, ChatSession, AuditEntry, UsageRecord)}
 
     planned = prune(store, settings, dry_run=True, now=now)
-    assert {kind: facts["deleted"] for kind, facts in planned["kinds"].items()} == {"chat": 2, "audit": 3, "usage": 2}
+    expected = {"events": 0, "chat": 2, "audit": 3, "usage": 2}
+    assert {kind: facts["deleted"] for kind, facts in planned["kinds"].items()} == expected
     assert planned["kinds"]["chat"]["sessions_deleted"] == 1
     assert {model: _count(store, model) for model in before} == before  # nothing deleted
 
     done = prune(store, settings, now=now)
-    assert {kind: facts["deleted"] for kind, facts in done["kinds"].items()} == {"chat": 2, "audit": 3, "usage": 2}
+    assert {kind: facts["deleted"] for kind, facts in done["kinds"].items()} == expected
     assert _count(store, ChatTurn) == before[ChatTurn] - 2 and _count(store, ChatSession) == before[ChatSession] - 1
     assert _count(store, UsageRecord) == before[UsageRecord] - 2
     entries, _ = audit.list_entries(store, audit.AuditQuery(), limit=100)

@@ -114,7 +114,7 @@ def test_lock_windows_excludes_a_second_writer_on_postgresql(indexed: Any, datab
         try:
             with other.connect() as connection:
                 taken = connection.scalar(
-                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": vector_repo._PG_LOCK_KEY}
+                    text(f"SELECT pg_try_advisory_xact_lock({vector_repo.WINDOW_LOCK_KEY_SQL})")
                 )
                 assert taken is False
         finally:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from logchat.storage.models import Event, Source, SourceGeneration, Template, TemplateMinerState
+from logchat.storage.models import Event, Source, SourceGeneration, StoreIdentity, Template, TemplateMinerState
 from logchat.vocabulary import EVENT_COLUMNS, EventRow
 
 
@@ -106,8 +106,11 @@ def create_source(session: Session, *, location: str, name: str, kind: str, fmt:
 
 
 def next_event_id(session: Session) -> int:
-    # Safe only under the ingest lock: ids are allocated by the single writer.
-    return (session.scalar(select(func.max(Event.id))) or 0) + 1
+    # Safe only under the ingest lock: ids are allocated by the single writer. Above the highest id
+    # ever given out, not only the highest stored: retention may have deleted the newest events.
+    newest = session.scalar(select(func.max(Event.id))) or 0
+    given = session.scalar(select(StoreIdentity.event_id_high).where(StoreIdentity.id == 1)) or 0
+    return max(newest, given) + 1
 
 
 def load_miner_state(session: Session) -> bytes | None:

@@ -19,6 +19,7 @@ from logchat.storage.models import (
     Event,
     EventRollup,
     Source,
+    StoreIdentity,
     Template,
     VectorSignature,
     VectorWindow,
@@ -118,6 +119,19 @@ def next_event_batch_end(session: Session, cutoff_us: int, batch_rows: int) -> i
     return int(after_batch) if after_batch > oldest else int(oldest) + 1
 
 
+def _keep_event_id_high(session: Session) -> None:
+    """Record the highest event id given out before deleting any: the newest events may be among
+    those deleted, and their ids must not be given to other lines (answers cite them)."""
+    from logchat.storage.vector_repo import store_identity
+
+    store_identity(session)  # the row exists from here on
+    newest = session.scalar(select(func.max(Event.id))) or 0
+    row = session.get_one(StoreIdentity, 1)
+    if newest > (row.event_id_high or 0):
+        row.event_id_high = newest
+        session.flush()
+
+
 def delete_events_before(session: Session, end_us: int) -> PrunedEvents:
     """Delete the events before ``end_us`` with their full-text rows, in the caller's transaction, and
     keep what is derived from them in step: the hourly rollup, the sources' event counts, the
@@ -133,6 +147,7 @@ def delete_events_before(session: Session, end_us: int) -> PrunedEvents:
     pruned = PrunedEvents()
     if not groups:
         return pruned
+    _keep_event_id_high(session)
     if conn.dialect.name == "sqlite":
         # External-content FTS5 forgets a row only when told its indexed text; in rowid order its
         # doclists are updated in sequence (three times faster than in time order here).

@@ -223,3 +223,21 @@ def test_a_prune_waits_for_a_running_ingest_and_deletes_nothing_when_it_gives_up
         prune_events(store, settings, events_cutoff(NOW, 3))
     assert _count(store, Event) == 1
     assert prune_events(store, settings, events_cutoff(NOW, 3))["deleted"] == 1
+
+
+def test_ids_of_deleted_events_are_never_given_again(store: Any, settings: Any, tmp_path: Path) -> None:
+    """The newest events expire too (an old archive indexed last): lines read afterwards get ids above
+    every id given before, so an answer that cited an old id never names a new line."""
+    from logchat.services.maintenance import prune_events
+
+    old = [(START, json.dumps({"time": "2026-03-01T00:00:00Z", "level": "error", "msg": f"fan {n} failed"}))
+           for n in range(5)]
+    assert not index_inputs(store, settings, [str(_write(tmp_path / "old.jsonl", old))]).failed
+    with store.session() as session:
+        given = session.scalar(select(func.max(Event.id)))
+    assert prune_events(store, settings, events_cutoff(NOW, 3))["deleted"] == 5
+    new = [(NOW, json.dumps({"time": "2026-03-11T09:00:00Z", "level": "error", "msg": "fan 9 failed"}))]
+    assert not index_inputs(store, settings, [str(_write(tmp_path / "new.jsonl", new))]).failed
+    with store.session() as session:
+        ids = list(session.scalars(select(Event.id)))
+    assert len(ids) == 1 and ids[0] > given

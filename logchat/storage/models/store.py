@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String
+from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from logchat.storage.models.base import Base, UTCMicros
@@ -15,6 +15,9 @@ class StoreIdentity(Base):
 
     Files kept beside the database (the vector index) record it, so that pointing `database.url` at
     another database with the same data directory is noticed rather than mixing foreign row ids.
+
+    ``event_id_high`` is the highest event id ever given out, kept by retention before it deletes
+    events: new events are numbered above it, so an id cited by a stored answer never names another line.
     """
 
     __tablename__ = "store_identity"
@@ -22,3 +25,4 @@ class StoreIdentity(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     store_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCMicros)
+    event_id_high: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

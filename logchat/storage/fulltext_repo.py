@@ -4,12 +4,14 @@ A text query (built and resolved by :mod:`logchat.retrieval.fulltext`) arrives h
 all match (``required``) plus, in mode "any", a group of which one must match (``optional``):
 
 - A plain word goes through the full-text index, stemmed (porter on SQLite, the 'english'
-  configuration on PostgreSQL), so "rejected" finds "reject".
+  configuration on PostgreSQL), so "rejected" finds "reject". Both indexes hold the runs of letters
+  and digits of the text: FTS5's unicode61 tokenizer splits on everything else, and PostgreSQL's
+  ``events.search`` is built from the text with ASCII punctuation turned into spaces, so the word
+  "payments" inside ``com.example.payments.GatewayClient`` or ``/api/v1/payments`` is found on both.
 - A verbatim term (an identifier with punctuation, a quoted phrase) is checked with a regular
-  expression on the message, word boundaries and case ignored, because the two tokenizers split such
-  strings differently (FTS5 into "10", "0", "0", "1"; PostgreSQL keeps "/10.0.0.1" as a path). On
-  SQLite the identifier's pieces are also sent to FTS5 first, so the expression only runs on rows
-  that contain every piece.
+  expression on the message, word boundaries and case ignored, because neither index keeps the
+  punctuation ("10.0.0.1" is "10", "0", "0", "1" to both). On SQLite the identifier's pieces are also
+  sent to FTS5 first, so the expression only runs on rows that contain every piece.
 
 User text never reaches FTS5's query syntax: every token is a double-quoted string of letters and
 digits, so quotes, colons, NEAR, AND/OR/NOT or parentheses in a question cannot cause a syntax error.
@@ -142,8 +144,10 @@ def _pg_term_query(term: TextTerm) -> Any:
     def one(words: str) -> Any:
         return func.plainto_tsquery(literal_column("'english'"), words)
 
+    # The runs of letters and digits, space-separated: what events.search was built from (migration
+    # 0011), so the parser reads a query exactly as it read the events.
     phrases = [" ".join(term.tokens)] if term.tokens else []
-    phrases.extend(term.alternatives)
+    phrases.extend(" ".join(_tokens_of(alternative)) for alternative in term.alternatives)
     query = one(phrases[0])
     for alternative in phrases[1:]:
         query = query.op("||")(one(alternative))

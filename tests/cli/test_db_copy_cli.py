@@ -155,8 +155,8 @@ def test_a_copied_store_answers_as_the_original_and_keeps_ingesting(tmp_path: Pa
     assert (last.action, last.target) == ("db.copy", str(data / "logchat.db"))
 
     # The target, with the same data dir (vector index, JWT secret), answers as the source did. Full-text
-    # search is the backend's own (FTS5 on SQLite, tsvector on PostgreSQL), so on PostgreSQL the answers
-    # are those of the same logs indexed there directly.
+    # ranking is the backend's own (bm25 on SQLite, ts_rank on PostgreSQL), so on PostgreSQL the answers
+    # are those of the same logs indexed there directly, and only the counts are the source's.
     if target_url.startswith("sqlite"):
         assert answers(data, target_url) == before
     else:
@@ -169,6 +169,7 @@ def test_a_copied_store_answers_as_the_original_and_keeps_ingesting(tmp_path: Pa
             expected = answers(direct_data, direct_url)
         assert answers(data, target_url) == expected
         assert expected["stat"] == before["stat"]
+        assert {q: expected[q]["matched"] for q in QUESTIONS} == {q: before[q]["matched"] for q in QUESTIONS}
     target_audit = audit_verify(data, target_url)
     assert target_audit["ok"] and target_audit["checked"] == source_audit["checked"] + 1 + len(QUESTIONS)
     assert target_audit["first_id"] == source_audit["first_id"]

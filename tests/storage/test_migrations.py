@@ -205,3 +205,38 @@ def test_a_schema_newer_than_this_version_is_refused_with_a_clear_message(databa
         assert "upgrade logchat" in (info.value.hint or "")
     finally:
         store.close()
+
+
+def test_full_text_column_is_rebuilt_to_split_dotted_names_on_a_used_store(database_url: str, tmp_path: Path) -> None:
+    from alembic import command
+
+    from logchat.config import load_settings
+    from logchat.retrieval.fulltext import parse_text_query, resolve_query
+    from logchat.services.ingest import index_inputs
+    from logchat.storage import fulltext_repo
+    from logchat.storage.migrate import alembic_config
+
+    def payments_lines() -> int:
+        with store.session() as session:
+            # A word found in no event is dropped from the query: count the lines search returns.
+            resolved = resolve_query(session, parse_text_query("payments"))
+            return len(fulltext_repo.search_events(session, resolved, [], 10))
+
+    store = open_store(database_url)
+    try:
+        settings = load_settings(data_dir=tmp_path / "data", database={"url": database_url})
+        log = tmp_path / "app.log"
+        log.write_text("2026-01-05T10:00:00+00:00 web-01 app[1]: com.example.payments.GatewayClient: timeout\n"
+                       "2026-01-05T10:00:01+00:00 web-01 app[1]: POST /api/v1/payments returned 502\n"
+                       "2026-01-05T10:00:02+00:00 web-01 app[1]: started\n", encoding="utf-8")
+        assert not index_inputs(store, settings, [str(log)]).failed
+        assert payments_lines() == 2
+        with store.engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0010_event_id_high")
+        # Before 0011 PostgreSQL kept the dotted name and the path whole; SQLite's index never changed.
+        assert payments_lines() == (2 if store.is_sqlite else 0)
+        assert upgrade_to_head(store) is True
+        assert payments_lines() == 2
+        test_full_text_objects_exist(store)
+    finally:
+        store.close()

@@ -103,6 +103,11 @@ class RemoteHost:
         self.close()
         self.connect()
 
+    @property
+    def connected(self) -> bool:
+        """Whether the last attempt left a connection that has not been seen to fail since."""
+        return self._connection is not None and not self.lost
+
     def close(self) -> None:
         with self._lock:
             connection, self._connection, self._sftp = self._connection, None, None
@@ -444,6 +449,10 @@ class RemoteFiles:
     @property
     def lost(self) -> bool:
         return self.host.lost
+
+    @property
+    def connected(self) -> bool:
+        return self.host.connected
 
     def reconnect(self) -> None:
         self.host.reconnect()

@@ -119,8 +119,8 @@ def test_a_remote_file_is_followed_across_appends_rotation_and_truncation_beside
             process.communicate()
     assert code == 0, err
     remote_lines = [item for location, item in stored(data) if location == url]
-    assert remote_lines == (lines(range(8)) + [line(8, "late")] + lines(range(9, 11), "fresh")
-                            + [line(11, "again"), line(12, "last")])
+    assert remote_lines == [*lines(range(8)), line(8, "late"), *lines(range(9, 11), "fresh"), line(11, "again"),
+                            line(12, "last")]
     assert [item for location, item in stored(data) if location == str(local)] == lines(range(100, 103), "local")
     report = json.loads(out)
     assert report["ok"] and report["new_events"] == 16

@@ -240,6 +240,22 @@ class RemoteHost:
             raise SourceUnreadable(f"{self.url.location(path)}: not a regular file")
         return FileIdentity(int(device), int(inode), int(size), float(mtime))
 
+    def size_and_mtime(self, path: str) -> tuple[int, int]:
+        """(size, mtime) by an SFTP stat on the open connection: a few milliseconds where `identify`
+        starts a command on the host (tens to hundreds). No inode: for noticing that a file changed."""
+        self.connect()
+        assert self._sftp is not None
+        try:
+            attributes = self._sftp.stat(path)
+        except FileNotFoundError as exc:
+            raise SourceNotFound(f"{self.url.location(path)}: no such file") from exc
+        except PermissionError as exc:
+            raise SourceUnreadable(f"{self.url.location(path)}: permission denied") from exc
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            self.lost = True
+            raise SourceUnreadable(f"{self.label}: connection lost: {exc or type(exc).__name__}") from exc
+        return attributes.st_size or 0, attributes.st_mtime or 0
+
     def siblings(self, path: str) -> list[tuple[str, FileIdentity]]:
         """Regular files named PATH* (logrotate's PATH.1, PATH-20261203) with their identity."""
         _, out, _ = self._run(_SIBLINGS, path)
@@ -445,6 +461,9 @@ class RemoteFiles:
 
     def siblings(self, path: PurePosixPath) -> Iterable[tuple[PurePosixPath, FileIdentity]]:
         return [(PurePosixPath(name), identity) for name, identity in self.host.siblings(str(path))]
+
+    def size_and_mtime(self, path: PurePosixPath) -> tuple[int, int]:
+        return self.host.size_and_mtime(str(path))
 
     @property
     def lost(self) -> bool:

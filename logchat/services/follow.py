@@ -86,6 +86,9 @@ class _Tail:
     seen: src.FileIdentity | None = None  # as it was when last read
     handle: BinaryIO | None = None  # kept open so a rotated file can be read to its end
     handle_identity: src.FileIdentity | None = None
+    # A remote file: (size, mtime) at the last look, and as it was when last read.
+    looked: tuple[int, int] | None = None
+    read: tuple[int, int] | None = None
 
 
 def local_file(spec: src.SourceSpec) -> src.ReadableFile:
@@ -287,17 +290,18 @@ class _Follower:
         return current != tail.seen
 
     def _remote_changed(self, tail: _Tail) -> bool:
-        """A remote file's look: its host's `stat`; a lost connection starts (or goes on with) an outage
-        rather than making the file look deleted."""
+        """A remote file's look: its size and mtime by an SFTP stat (the inode, which takes a command on
+        the host, is checked by the read that follows a change: rotation leaves a file of another size).
+        A lost connection starts (or goes on with) an outage rather than making the file look deleted."""
         assert self.remote is not None
         try:
-            current: src.FileIdentity | None = tail.file.identify()
+            tail.looked = src.files_of(tail.spec).size_and_mtime(tail.spec.path)  # type: ignore[attr-defined]
         except SourceError as exc:
             if self.remote.is_lost(tail.spec):
                 self.remote.host_failed(self.remote.host_for(tail.spec), str(exc))
                 return False
-            current = None
-        changed = current != tail.seen
+            tail.looked = None
+        changed = tail.looked != tail.read
         self.remote.looked(tail.spec, changed, time.monotonic())
         return changed
 
@@ -370,6 +374,9 @@ class _Follower:
         return ingester
 
     def _read(self, ingester: Ingester, tail: _Tail, give_up: Callable[[], bool]) -> None:
+        if self.remote is not None and self.remote.is_remote(tail.spec):
+            self._read_remote(ingester, tail, give_up)
+            return
         current = self._identify(tail)
         if tail.handle is not None and not _same_file(current, tail.handle_identity):
             assert tail.handle_identity is not None
@@ -378,25 +385,36 @@ class _Follower:
         if current is None:
             tail.seen = None  # gone for now; read from the start if it comes back
             return
-        remote = self.remote is not None and self.remote.is_remote(tail.spec)
-        # A remote file is read as `logchat index` reads it (a connection lost in the middle is retried
-        # with back-off); a rotated remote file is finished through its sibling (Ingester._finish_rotated).
-        result = ingester.ingest(tail.spec) if remote else ingester.ingest(tail.spec, file=tail.file)
+        result = ingester.ingest(tail.spec, file=tail.file)
         if result.failed and tail.spec.from_walk and result.errors and "binary data" in result.errors[0]:
             result.status = "skipped"  # as `logchat index` of a directory does
-        if remote and result.failed and self.remote is not None and self.remote.is_lost(tail.spec):
-            # The host went away during the read: what was read is committed, the rest is read from
-            # the checkpoint once it is back. Said once, as an outage, not as this file's failure.
-            self.remote.host_failed(self.remote.host_for(tail.spec), result.errors[0] if result.errors else "")
-            tail.seen = None
-            result.status, result.errors = "ok", []
-            self._merge(result, counts_only=True)
-            return
         # A failed file is tried again once it changes; one left part-read (asked to stop) at the next look.
         tail.seen = None if give_up() else current
         self._merge(result)
-        if not result.failed and tail.spec.kind == "file" and tail.handle is None and not remote:
+        if not result.failed and tail.spec.kind == "file" and tail.handle is None:
             self._keep_open(tail, current)
+
+    def _read_remote(self, ingester: Ingester, tail: _Tail, give_up: Callable[[], bool]) -> None:
+        """A remote file is read as `logchat index` reads it: a connection lost in the middle is retried
+        with back-off, and a rotated file is finished through its renamed sibling before the new one is
+        read from its start (Ingester._finish_rotated). No handle is kept open: the sibling serves."""
+        assert self.remote is not None
+        if tail.looked is None:
+            tail.read = None  # gone for now; read from the start if it comes back
+            return
+        result = ingester.ingest(tail.spec)
+        if result.failed and tail.spec.from_walk and result.errors and "binary data" in result.errors[0]:
+            result.status = "skipped"
+        if result.failed and self.remote.is_lost(tail.spec):
+            # The host went away during the read: what was read is committed, the rest is read from
+            # the checkpoint once it is back. Said once, as an outage, not as this file's failure.
+            self.remote.host_failed(self.remote.host_for(tail.spec), result.errors[0] if result.errors else "")
+            tail.read = None
+            result.status, result.errors = "ok", []
+            self._merge(result, counts_only=True)
+            return
+        tail.read = None if give_up() else tail.looked
+        self._merge(result)
 
     def _keep_open(self, tail: _Tail, expected: src.FileIdentity) -> None:
         try:

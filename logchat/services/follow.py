@@ -175,7 +175,9 @@ class _Follower:
         vectors = _VectorRefresher(self.store, self.settings, self.report) if update_vectors else None
         try:
             self._rescan()
-            self._pass(list(self.tails.values()))  # the catch-up
+            # The catch-up: every local file; a remote one once looked at (not on a host that is away).
+            self._pass([tail for tail in self.tails.values()
+                        if self.remote is None or not self.remote.is_remote(tail.spec) or self._changed(tail)])
             self.reader_process = False  # from here on other threads run: no forking
             if self.ingester is not None:
                 self.ingester.reader_process = False

@@ -5,9 +5,10 @@ against the obvious alternative: running `logchat index FILE` again in a loop (a
 `while true; do logchat index app.log; sleep 1; done`). Lines are appended at a steady rate, each
 with a unique word; a reader in this process searches for every pending word (the full-text
 search behind `ask` and GET /api/v1/logs/search) every 10 ms. Prints p50/p95/max per way of
-reading, and the CPU time the follower used.
+reading, and the CPU time the follower used. With --remote, the same file is also followed as
+ssh://127.0.0.1:PORT/… through a real sshd started for the run (OpenSSH's server must be installed).
 
-    python benchmarks/bench_follow.py [--appends 200] [--rate 10]
+    python benchmarks/bench_follow.py [--appends 200] [--rate 10] [--remote]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -77,12 +79,21 @@ class Reloader:
         return self.cpu
 
 
-def measure(way: str, extra: list[str] | None, appends: int, rate: float, workdir: Path) -> dict[str, float]:
-    directory = workdir / way.replace(" ", "-")
+def measure(way: str, extra: list[str] | None, appends: int, rate: float, workdir: Path,
+            server: Any = None) -> dict[str, float]:
+    directory = workdir / way.replace(" ", "-").replace("/", "")
     directory.mkdir()
     log, data = directory / "app.log", directory / "data"
     log.write_text(line(0))
-    subprocess.run([*LOGCHAT, "--data-dir", str(data), "index", str(log)], check=True, stdout=subprocess.DEVNULL)
+    target, options = str(log), []
+    if server is not None:  # the same file, read over SSH
+        config = directory / "logchat.toml"
+        config.write_text(f'[remote]\nknown_hosts_file = "{server.known_hosts}"\n')
+        target, options = server.url(log), ["--identity", str(server.client_key)]
+        data_options = ["--config", str(config), "--data-dir", str(data)]
+    else:
+        data_options = ["--data-dir", str(data)]
+    subprocess.run([*LOGCHAT, *data_options, "index", *options, target], check=True, stdout=subprocess.DEVNULL)
     store, found = searcher(data)
     _children_cpu()  # the setup's index is not the follower's
     follower = reloader = None
@@ -90,7 +101,7 @@ def measure(way: str, extra: list[str] | None, appends: int, rate: float, workdi
         reloader = Reloader(data, log)
         reloader.start()
     else:
-        follower = subprocess.Popen([*LOGCHAT, "--data-dir", str(data), "index", "--follow", *extra, str(log)],
+        follower = subprocess.Popen([*LOGCHAT, *data_options, "index", "--follow", *options, *extra, target],
                                     stdout=subprocess.DEVNULL)
         time.sleep(3)  # started and caught up
     appended: dict[int, float] = {}  # mark -> when it was written, until search finds it
@@ -153,22 +164,42 @@ def _children_cpu() -> float:
     return spent
 
 
+def _start_sshd(root: Path) -> Any:
+    """The tests' real OpenSSH server (tests/sshd_server.py), on a free port of 127.0.0.1."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from sshd_server import SshServer
+
+    server = SshServer.create(root)
+    server.start()
+    return server
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--appends", type=int, default=200)
     parser.add_argument("--rate", type=float, default=10.0, help="lines appended per second")
+    parser.add_argument("--remote", action="store_true", help="also follow the file over SSH (a local sshd)")
     args = parser.parse_args()
-    ways = [
-        ("follow, inotify", []),
-        ("follow, polling 0.5 s", ["--poll-interval", "0.5"]),
-        ("follow, polling 0.1 s", ["--poll-interval", "0.1"]),
-        ("index in a loop, 1 s apart", None),
+    ways: list[tuple[str, list[str] | None, bool]] = [
+        ("follow, inotify", [], False),
+        ("follow, polling 0.5 s", ["--poll-interval", "0.5"], False),
+        ("follow, polling 0.1 s", ["--poll-interval", "0.1"], False),
+        ("index in a loop, 1 s apart", None, False),
     ]
+    if args.remote:
+        ways += [("follow ssh://, polling 0.5 s", ["--poll-interval", "0.5"], True),
+                 ("follow ssh://, polling 0.1 s", ["--poll-interval", "0.1"], True)]
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-follow-") as workdir:
-        for way, extra in ways:
-            results[way] = measure(way, extra, args.appends, args.rate, Path(workdir))
-            print(f"  {way}: done", file=sys.stderr)
+        server = _start_sshd(Path(workdir) / "sshd") if args.remote else None
+        try:
+            for way, extra, remote in ways:
+                results[way] = measure(way, extra, args.appends, args.rate, Path(workdir),
+                                       server if remote else None)
+                print(f"  {way}: done", file=sys.stderr)
+        finally:
+            if server is not None:
+                server.stop()
     print(f"\nAppend -> found by search, {args.appends} appends at {args.rate:g}/s "
           f"(target p95 < {TARGET_SECONDS:g} s)\n")
     print(f"{'way of reading':<30} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'missed':>7} {'CPU s':>7} "

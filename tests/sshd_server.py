@@ -4,6 +4,7 @@ machine, so the "remote" paths the tests read are local paths under a temporary 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -17,6 +18,26 @@ import pytest
 
 SSHD = "/usr/sbin/sshd"
 SSH_KEYGEN = "ssh-keygen"
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes below ``pid``, from /proc (children first found, then theirs)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # ended meanwhile
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(parent, []).append(int(entry.name))
+    found, queue = [], [pid]
+    while queue:
+        children = parents.get(queue.pop(), [])
+        found.extend(children)
+        queue.extend(children)
+    return found
 
 
 def free_port() -> int:
@@ -95,9 +116,14 @@ class SshServer:
         raise RuntimeError("sshd did not answer within 15 s")
 
     def kill(self) -> None:
-        """SIGKILL sshd and every session it serves (its whole process group)."""
+        """SIGKILL sshd and every session it serves. Each session's process calls setsid(), so it is
+        not in sshd's process group: they are found as sshd's descendants."""
         if self.process is not None and self.process.poll() is None:
+            sessions = _descendants(self.process.pid)
             os.killpg(self.process.pid, signal.SIGKILL)
+            for pid in sessions:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             self.process.wait()
         self.process = None
 

@@ -55,6 +55,8 @@ def index(
     Example: logchat index ssh://deploy@web-01:22/var/log/nginx/'*.log' --identity ~/.ssh/id_ed25519
 
     Example: logchat index --follow /var/log/syslog 'app/logs/*.log'
+
+    Example: logchat index --follow ssh://deploy@web-01/var/log/app.log /var/log/syslog
     """
     from logchat.errors import UsageError
     from logchat.services.ingest import IngestReport, index_inputs
@@ -71,7 +73,8 @@ def index(
     _check_format(fmt)
     store = app.open_store(for_writing=True)
     if follow:
-        _follow(app, store, paths, name=name, fmt=fmt, poll_interval=poll_interval, json_output=json_output)
+        _follow(app, store, paths, name=name, fmt=fmt, poll_interval=poll_interval, json_output=json_output,
+                identity=identity, accept_new_host_key=accept_new_host_key)
         return
     report = _with_progress(
         app,
@@ -86,7 +89,8 @@ def index(
 
 
 def _follow(app: AppContext, store: Store, paths: list[str], *, name: str | None, fmt: str,
-            poll_interval: float | None, json_output: bool) -> None:
+            poll_interval: float | None, json_output: bool, identity: str | None = None,
+            accept_new_host_key: bool = False) -> None:
     """Follow until Ctrl-C or SIGTERM: both end the run cleanly, with what was read committed."""
     import signal
     import threading
@@ -105,10 +109,12 @@ def _follow(app: AppContext, store: Store, paths: list[str], *, name: str | None
 
             with FollowStatusLine() as status:
                 report = follow(store, app.settings, paths, stop=stop, name=name, fmt=fmt,
-                                poll_interval=poll_interval, on_pass=status.update)
+                                poll_interval=poll_interval, on_pass=status.update, identity=identity,
+                                accept_new_host_key=accept_new_host_key)
         else:
             report = follow(store, app.settings, paths, stop=stop, name=name, fmt=fmt, poll_interval=poll_interval,
-                            on_pass=None if app.quiet or json_output else _say_waiting())
+                            on_pass=None if app.quiet or json_output else _say_waiting(), identity=identity,
+                            accept_new_host_key=accept_new_host_key)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -131,11 +137,21 @@ def _say_waiting():  # type: ignore[no-untyped-def]
     """Without a status line: say once on stderr which named paths and globs have no file yet."""
     said: set[str] = set()
 
+    outages_said: set[int] = set()
+
     def on_pass(report) -> None:  # type: ignore[no-untyped-def]
         for item in report.waiting_for:
             if item not in said:
                 said.add(item)
                 typer.echo(f"logchat: note: {item}: no such file yet; it is read once it appears", err=True)
+        for outage in report.outages:  # once when a host goes away, once when it is back
+            if id(outage) not in outages_said:
+                outages_said.add(id(outage))
+                typer.echo(f"logchat: warning: {outage.error}; retrying with back-off, following the other "
+                           "files meanwhile", err=True)
+            if outage.until is not None and -id(outage) not in outages_said:
+                outages_said.add(-id(outage))
+                typer.echo(f"logchat: note: {outage.host}: reachable again, reading on", err=True)
 
     return on_pass
 

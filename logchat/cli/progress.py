@@ -108,6 +108,9 @@ class FollowStatusLine:
         first_time, first_lines = self._samples[0]
         rate = (lines - first_lines) / (now - first_time) if now > first_time else 0.0
         waiting = f", waiting for {len(report.waiting_for)}" if report.waiting_for else ""
+        away = [outage.host for outage in getattr(report, "outages", []) if outage.until is None]
+        if away:  # a host that went away: named while it is, gone from the line once it is back
+            waiting += f", {', '.join(away)} unreachable, retrying"
         self._live.update(Text(
             f"following {report.files:,} file(s) ({report.watcher}{waiting}): {report.ingest.new_events:,} events, "
             f"{lines:,} lines, {rate:,.1f} lines/s; Ctrl-C stops"

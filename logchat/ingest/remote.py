@@ -103,6 +103,11 @@ class RemoteHost:
         self.close()
         self.connect()
 
+    @property
+    def connected(self) -> bool:
+        """Whether the last attempt left a connection that has not been seen to fail since."""
+        return self._connection is not None and not self.lost
+
     def close(self) -> None:
         with self._lock:
             connection, self._connection, self._sftp = self._connection, None, None
@@ -234,6 +239,22 @@ class RemoteHost:
         if not stat_module.S_ISREG(int(mode, 16)):
             raise SourceUnreadable(f"{self.url.location(path)}: not a regular file")
         return FileIdentity(int(device), int(inode), int(size), float(mtime))
+
+    def size_and_mtime(self, path: str) -> tuple[int, int]:
+        """(size, mtime) by an SFTP stat on the open connection: a few milliseconds where `identify`
+        starts a command on the host (tens to hundreds). No inode: for noticing that a file changed."""
+        self.connect()
+        assert self._sftp is not None
+        try:
+            attributes = self._sftp.stat(path)
+        except FileNotFoundError as exc:
+            raise SourceNotFound(f"{self.url.location(path)}: no such file") from exc
+        except PermissionError as exc:
+            raise SourceUnreadable(f"{self.url.location(path)}: permission denied") from exc
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            self.lost = True
+            raise SourceUnreadable(f"{self.label}: connection lost: {exc or type(exc).__name__}") from exc
+        return attributes.st_size or 0, attributes.st_mtime or 0
 
     def siblings(self, path: str) -> list[tuple[str, FileIdentity]]:
         """Regular files named PATH* (logrotate's PATH.1, PATH-20261203) with their identity."""
@@ -441,9 +462,16 @@ class RemoteFiles:
     def siblings(self, path: PurePosixPath) -> Iterable[tuple[PurePosixPath, FileIdentity]]:
         return [(PurePosixPath(name), identity) for name, identity in self.host.siblings(str(path))]
 
+    def size_and_mtime(self, path: PurePosixPath) -> tuple[int, int]:
+        return self.host.size_and_mtime(str(path))
+
     @property
     def lost(self) -> bool:
         return self.host.lost
+
+    @property
+    def connected(self) -> bool:
+        return self.host.connected
 
     def reconnect(self) -> None:
         self.host.reconnect()

@@ -12,7 +12,8 @@ concurrent `logchat index` or `reload` waits at most for one pass, and the next 
 whatever it committed (the Ingester is rebuilt when another writer added events meanwhile).
 
 Where a file's bytes come from is behind ``ingest.sources.ReadableFile`` (identify, open at an
-offset): ``file_for`` lets a caller follow files that are not local.
+offset): ``file_for`` lets a caller follow files that are not local. ssh:// inputs are followed by
+polling (services/follow_remote.py) beside the local files, through one set of connections.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from typing import Any, BinaryIO
 from logchat.config import Settings
 from logchat.errors import SourceError, SourceNotFound, StoreBusy, UsageError
 from logchat.ingest import sources as src
+from logchat.ingest.ssh_location import is_ssh_url
+from logchat.services.follow_remote import Outage, RemoteFollowing, remote_file
 from logchat.services.ingest import Ingester, IngestReport, Progress, SourceReport, TimeWindow
 from logchat.storage import ingest_writer as writer
 from logchat.storage.db import Store
@@ -61,13 +64,16 @@ class FollowReport:
     vectors: dict[str, Any] | None = None  # the last vector index update
     vector_updates: int = 0
     waiting_for: list[str] = field(default_factory=list)  # named paths and globs with no file yet
+    remote_files: int = 0  # of ``files``, those on other hosts (polled)
+    outages: list[Outage] = field(default_factory=list)  # hosts that could not be reached, and when
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **self.ingest.to_dict(),
             "follow": {
                 "watcher": self.watcher, "watcher_note": self.watcher_note, "passes": self.passes,
-                "files": self.files, "vector_updates": self.vector_updates, "waiting_for": self.waiting_for,
+                "files": self.files, "remote_files": self.remote_files, "vector_updates": self.vector_updates,
+                "waiting_for": self.waiting_for, "outages": [outage.to_dict() for outage in self.outages],
             },
             "vectors": self.vectors,
         }
@@ -80,6 +86,9 @@ class _Tail:
     seen: src.FileIdentity | None = None  # as it was when last read
     handle: BinaryIO | None = None  # kept open so a rotated file can be read to its end
     handle_identity: src.FileIdentity | None = None
+    # A remote file: (size, mtime) at the last look, and as it was when last read.
+    looked: tuple[int, int] | None = None
+    read: tuple[int, int] | None = None
 
 
 def local_file(spec: src.SourceSpec) -> src.ReadableFile:
@@ -101,27 +110,44 @@ def follow(
     reader_process: bool = True,
     file_for: Callable[[src.SourceSpec], src.ReadableFile] = local_file,
     expand: Callable[[list[str]], src.Expansion] | None = None,
+    identity: str | None = None,
+    accept_new_host_key: bool = False,
 ) -> FollowReport:
     """Ingest ``inputs`` (paths, globs, directories) and keep ingesting what is appended until ``stop``
     is set; then return with everything read committed. ``poll_interval``: poll instead of inotify
     (default: ``ingest.follow_poll_interval``). ``on_pass`` is called after every pass and idle tick
     (a front end's status line). ``reader_process=False`` for callers with other threads (the daemon).
     ``expand`` (the inputs -> the files, local globs and directories by default) and ``file_for`` (a
-    file -> where its bytes come from) let files that are not local be followed the same way."""
+    file -> where its bytes come from) let files that are not local be followed the same way.
+    ssh://[user@]host[:port]/path-or-glob inputs are polled (every ``poll_interval``, backing off while
+    unchanged) with ``identity`` and ``accept_new_host_key`` as for `logchat index`."""
     if "-" in inputs:
         raise UsageError("--follow reads files; stdin is read to its end without it: logchat index -")
-    expand = expand or (lambda items: src.expand_inputs(items, name=name, fmt=fmt))
     if file_for is not local_file and poll_interval is None:
         poll_interval = settings.ingest.follow_poll_interval or FALLBACK_POLL_SECONDS  # inotify sees local files only
+    remote = None
+    if expand is None and any(is_ssh_url(item) for item in inputs):
+        remote = RemoteFollowing(settings, poll_interval or settings.ingest.follow_poll_interval
+                                 or FALLBACK_POLL_SECONDS, name=name, fmt=fmt, identity=identity,
+                                 accept_new_host_key=accept_new_host_key)
+        expand = remote.expand
+        if file_for is local_file:
+            file_for = remote_file
+    expand = expand or (lambda items: src.expand_inputs(items, name=name, fmt=fmt))
     follower = _Follower(store, settings, inputs, stop=stop, expand=expand, file_for=file_for,
-                         reader_process=reader_process)
-    return follower.run(poll_interval or settings.ingest.follow_poll_interval, on_pass, update_vectors)
+                         reader_process=reader_process, remote=remote)
+    try:
+        return follower.run(poll_interval or settings.ingest.follow_poll_interval, on_pass, update_vectors)
+    finally:
+        if remote is not None:
+            remote.close()
 
 
 class _Follower:
     def __init__(self, store: Store, settings: Settings, inputs: list[str], *, stop: threading.Event,
                  expand: Callable[[list[str]], src.Expansion],
-                 file_for: Callable[[src.SourceSpec], src.ReadableFile], reader_process: bool) -> None:
+                 file_for: Callable[[src.SourceSpec], src.ReadableFile], reader_process: bool,
+                 remote: RemoteFollowing | None = None) -> None:
         self.store = store
         self.settings = settings
         self.inputs = inputs
@@ -129,6 +155,7 @@ class _Follower:
         self.expand = expand
         self.file_for = file_for
         self.reader_process = reader_process
+        self.remote = remote
         self.tails: dict[str, _Tail] = {}
         self.report = FollowReport()
         self.merged: dict[str, SourceReport] = {}
@@ -148,7 +175,9 @@ class _Follower:
         vectors = _VectorRefresher(self.store, self.settings, self.report) if update_vectors else None
         try:
             self._rescan()
-            self._pass(list(self.tails.values()))  # the catch-up
+            # The catch-up: every local file; a remote one once looked at (not on a host that is away).
+            self._pass([tail for tail in self.tails.values()
+                        if self.remote is None or not self.remote.is_remote(tail.spec) or self._changed(tail)])
             self.reader_process = False  # from here on other threads run: no forking
             if self.ingester is not None:
                 self.ingester.reader_process = False
@@ -163,7 +192,7 @@ class _Follower:
             self.wake.set()
             last_rescan = time.monotonic()
             while not self.stop.is_set() and self.report.ingest.error is None:
-                self.wake.wait(interval)
+                self.wake.wait(self._wait_seconds(interval))
                 self.wake.clear()
                 if self.stop.is_set():
                     break
@@ -176,7 +205,7 @@ class _Follower:
                     self.file_added.clear()
                     self._rescan()
                     last_rescan = now
-                changed = [tail for tail in self.tails.values() if self._changed(tail)]
+                changed = [tail for tail in self.tails.values() if self._due(tail, now) and self._changed(tail)]
                 stored_before = self._new_events()
                 if changed:
                     self._pass(changed)
@@ -203,6 +232,33 @@ class _Follower:
         self.report.ingest.sources = list(self.merged.values())
         self.report.ingest.elapsed_seconds = time.perf_counter() - started
         self.report.files = sum(1 for tail in self.tails.values() if tail.spec.kind == "file")
+        if self.remote is not None:
+            self.report.remote_files = sum(1 for tail in self._remote_tails() if tail.spec.kind == "file")
+            self.report.outages = list(self.remote.outages)
+
+    def _remote_tails(self) -> list[_Tail]:
+        assert self.remote is not None
+        return [tail for tail in self.tails.values() if self.remote.is_remote(tail.spec)]
+
+    def _wait_seconds(self, interval: float) -> float:
+        """The local wait (an inotify safety tick or the poll interval), shortened to the next remote look."""
+        if self.remote is None:
+            return interval
+        remote_in = self.remote.next_due_in([tail.spec for tail in self._remote_tails()], time.monotonic())
+        return interval if remote_in is None else max(0.01, min(interval, remote_in))
+
+    def _due(self, tail: _Tail, now: float) -> bool:
+        return self.remote is None or not self.remote.is_remote(tail.spec) or self.remote.due(tail.spec, now)
+
+    def _host_away_at_the_end(self) -> None:
+        """A host still away when the follow stops: its files could not be read up to the stop."""
+        if self.remote is None:
+            return
+        for outage in self.remote.away():
+            for tail in self._remote_tails():
+                if tail.spec.location.startswith(outage.host + "/"):
+                    self._merge(SourceReport(location=tail.spec.location, name=tail.spec.name, kind=tail.spec.kind,
+                                             status="error", errors=[outage.error]))
 
     # -- which files -------------------------------------------------------------------------
 
@@ -228,10 +284,28 @@ class _Follower:
                 self.report.ingest.passed_over.append({"path": item, "reason": why})
 
     def _changed(self, tail: _Tail) -> bool:
+        if self.remote is not None and self.remote.is_remote(tail.spec):
+            return self._remote_changed(tail)
         current = self._identify(tail)
         if tail.handle_identity is not None and not _same_file(current, tail.handle_identity):
             return True  # rotated or deleted: the open handle is read to its end
         return current != tail.seen
+
+    def _remote_changed(self, tail: _Tail) -> bool:
+        """A remote file's look: its size and mtime by an SFTP stat (the inode, which takes a command on
+        the host, is checked by the read that follows a change: rotation leaves a file of another size).
+        A lost connection starts (or goes on with) an outage rather than making the file look deleted."""
+        assert self.remote is not None
+        try:
+            tail.looked = src.files_of(tail.spec).size_and_mtime(tail.spec.path)  # type: ignore[attr-defined]
+        except SourceError as exc:
+            if self.remote.is_lost(tail.spec):
+                self.remote.host_failed(self.remote.host_for(tail.spec), str(exc))
+                return False
+            tail.looked = None
+        changed = tail.looked != tail.read
+        self.remote.looked(tail.spec, changed, time.monotonic())
+        return changed
 
     @staticmethod
     def _identify(tail: _Tail) -> src.FileIdentity | None:
@@ -247,8 +321,12 @@ class _Follower:
         written before a Ctrl-C or SIGTERM are stored."""
         deadline = time.monotonic() + FINAL_PASS_SECONDS
         self._rescan()
-        changed = [tail for tail in self.tails.values() if self._changed(tail)]
+        if self.remote is not None:  # every remote file is looked at now, whatever its schedule
+            for tail in self._remote_tails():
+                self.remote.looked(tail.spec, True, 0.0)
+        changed = [tail for tail in self.tails.values() if self._due(tail, time.monotonic()) and self._changed(tail)]
         self._pass(changed, give_up=lambda: time.monotonic() >= deadline)
+        self._host_away_at_the_end()
 
     def _pass(self, tails: list[_Tail], give_up: Callable[[], bool] | None = None) -> None:
         """Read the new lines of ``tails``; ``give_up`` ends it at a batch boundary (default: the stop
@@ -298,6 +376,9 @@ class _Follower:
         return ingester
 
     def _read(self, ingester: Ingester, tail: _Tail, give_up: Callable[[], bool]) -> None:
+        if self.remote is not None and self.remote.is_remote(tail.spec):
+            self._read_remote(ingester, tail, give_up)
+            return
         current = self._identify(tail)
         if tail.handle is not None and not _same_file(current, tail.handle_identity):
             assert tail.handle_identity is not None
@@ -314,6 +395,28 @@ class _Follower:
         self._merge(result)
         if not result.failed and tail.spec.kind == "file" and tail.handle is None:
             self._keep_open(tail, current)
+
+    def _read_remote(self, ingester: Ingester, tail: _Tail, give_up: Callable[[], bool]) -> None:
+        """A remote file is read as `logchat index` reads it: a connection lost in the middle is retried
+        with back-off, and a rotated file is finished through its renamed sibling before the new one is
+        read from its start (Ingester._finish_rotated). No handle is kept open: the sibling serves."""
+        assert self.remote is not None
+        if tail.looked is None:
+            tail.read = None  # gone for now; read from the start if it comes back
+            return
+        result = ingester.ingest(tail.spec)
+        if result.failed and tail.spec.from_walk and result.errors and "binary data" in result.errors[0]:
+            result.status = "skipped"
+        if result.failed and self.remote.is_lost(tail.spec):
+            # The host went away during the read: what was read is committed, the rest is read from
+            # the checkpoint once it is back. Said once, as an outage, not as this file's failure.
+            self.remote.host_failed(self.remote.host_for(tail.spec), result.errors[0] if result.errors else "")
+            tail.read = None
+            result.status, result.errors = "ok", []
+            self._merge(result, counts_only=True)
+            return
+        tail.read = None if give_up() else tail.looked
+        self._merge(result)
 
     def _keep_open(self, tail: _Tail, expected: src.FileIdentity) -> None:
         try:
@@ -376,7 +479,10 @@ class _Follower:
         except ImportError:
             self.report.watcher_note = "watchfiles is not installed"
             return None
-        directories, recursive = watch_roots(self.inputs)
+        local = [item for item in self.inputs if not is_ssh_url(item)]
+        if not local:
+            return None  # only remote files: polled, and nothing to say about it
+        directories, recursive = watch_roots(local)
         if not directories:
             self.report.watcher_note = "no existing directory to watch"
             return None

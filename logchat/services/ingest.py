@@ -240,7 +240,8 @@ class Ingester:
                 # The counts of the next attempt go on from this one's.
                 self._carried = (report.new_lines, report.bytes_read)
                 while True:  # the host may take a while to come back: each wait is twice the last
-                    time.sleep(remote.retry_backoff_seconds * 2 ** attempt)
+                    if self._wait_unless_stopped(remote_backoff_seconds(self.settings, attempt)):
+                        raise SourceUnreadable(f"{spec.location}: connection lost; stopped before reconnecting")
                     attempt += 1
                     try:
                         files.reconnect()  # type: ignore[attr-defined]
@@ -250,6 +251,15 @@ class Ingester:
                             raise
         finally:
             self._carried = (0, 0)
+
+    def _wait_unless_stopped(self, seconds: float) -> bool:
+        """Sleep, in short steps so that a follow asked to stop is not held up; True if asked to stop."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self.should_stop():
+                return True
+            time.sleep(min(left, 0.1))
+        return self.should_stop()
 
     # -- per kind ---------------------------------------------------------------------------
 
@@ -677,7 +687,7 @@ def index_inputs(
     ``identity`` and ``accept_new_host_key`` apply to the ssh:// ones."""
     from logchat.ingest.ssh_location import is_ssh_url
 
-    hosts = _host_pool(settings) if any(is_ssh_url(item) for item in inputs) else None
+    hosts = host_pool(settings) if any(is_ssh_url(item) for item in inputs) else None
     try:
         options = remote_options(settings, identity=identity, accept_new_host_key=accept_new_host_key)
         expansion = src.expand_inputs(inputs, name=name, fmt=fmt, hosts=hosts, remote_options=options)
@@ -701,7 +711,12 @@ def remote_options(settings: Settings, *, identity: str | None = None,
     )
 
 
-def _host_pool(settings: Settings) -> HostPool:
+def remote_backoff_seconds(settings: Settings, attempt: int) -> float:
+    """The wait before reconnecting to a host for the ``attempt``-th time (from 0): doubled each time."""
+    return settings.remote.retry_backoff_seconds * 2 ** attempt
+
+
+def host_pool(settings: Settings) -> HostPool:
     from logchat.ingest.remote import HostPool
 
     return HostPool(max_hosts=settings.remote.max_hosts)
@@ -726,7 +741,7 @@ def reload_sources(
     configured_sources = sources_to_reload(store, settings)
     enabled = [configured for configured in configured_sources if configured.enabled]
     remote_urls = [(configured, url) for configured in enabled for url in configured.locations() if is_ssh_url(url)]
-    hosts = _host_pool(settings) if remote_urls else None
+    hosts = host_pool(settings) if remote_urls else None
     try:
         return _reload(store, settings, configured_sources, enabled, remote_urls, hosts, window=window,
                        progress=progress, wait_seconds=wait_seconds, reader_process=reader_process,

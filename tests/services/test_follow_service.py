@@ -147,3 +147,38 @@ def test_stopping_leaves_nothing_uncommitted_and_a_half_written_line_for_later(s
     wait_until(lambda: len(stored(store)) == 3, "the finished line")
     again.finish()
     assert stored(store) == [line(0), line(1), line(2)]
+
+
+def test_remote_files_are_followed_through_one_connection_for_the_whole_follow(  # type: ignore[no-untyped-def]
+        store, settings, tmp_path: Path, sshd) -> None:
+    from sshd_server import SshServer
+
+    # An sshd of this test's own that logs every login, to count the connections the follow opens.
+    server = SshServer.create(tmp_path / "counting-sshd")
+    config = server.root / "sshd_config"
+    config.write_text(config.read_text().replace("LogLevel ERROR", "LogLevel INFO"))
+    server.start()
+    try:
+        settings.remote.known_hosts_file = str(server.known_hosts)
+        remote_dir = tmp_path / "host"
+        remote_dir.mkdir()
+        first, second = remote_dir / "a.log", remote_dir / "b.log"
+        append(first, [line(n) for n in range(2)])
+        local = tmp_path / "local.log"
+        append(local, [line(100, "local")])
+        running = Running(store=store, settings=settings, inputs=[server.url(remote_dir) + "/*.log", str(local)],
+                          poll_interval=0.05, identity=str(server.client_key), update_vectors=False)
+        wait_until(lambda: len(stored(store)) == 3, "the catch-up")
+        for n in range(2, 6):  # several looks and passes, and a file that appears on the host
+            append(first, [line(n)])
+            wait_until(lambda n=n: line(n) in stored(store), f"line {n}")
+        append(second, [line(200, "second")])
+        wait_until(lambda: line(200, "second") in stored(store), "the new remote file")
+        report = running.finish()
+    finally:
+        server.stop()
+    assert sorted(stored(store)) == sorted([line(n) for n in range(6)] + [line(100, "local"), line(200, "second")])
+    assert report.remote_files == 2 and report.files == 3 and report.outages == []
+    assert report.passes > 5
+    logins = (server.root / "sshd.log").read_text().count("Accepted publickey")
+    assert logins == 1, (server.root / "sshd.log").read_text()

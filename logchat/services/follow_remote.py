@@ -1,0 +1,213 @@
+"""The ssh:// part of a follow (services/follow.py): one HostPool for the whole follow, each remote file
+polled on a schedule that backs off while it does not change, and hosts that went away retried with
+back-off while the local files and the other hosts are followed on.
+
+inotify sees local files only, so a remote file is looked at by the host's `stat` (one command over the
+connection already open). A host that cannot be reached is one outage: said once when it starts and once
+when it ends, never at every look; its files keep their checkpoints and are read on from them when it
+is back.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from logchat.config import Settings
+from logchat.errors import SourceError
+from logchat.ingest import sources as src
+from logchat.ingest.ssh_location import is_ssh_url, parse_ssh_url
+from logchat.services.ingest import host_pool, remote_backoff_seconds, remote_options
+
+if TYPE_CHECKING:
+    from logchat.ingest.remote import RemoteHost
+
+# An unchanged remote file is looked at less and less often, down to once per this many seconds
+# (or the poll interval, when that is longer): an idle host costs a `stat` a second, a busy one is read
+# at the poll interval.
+IDLE_POLL_MAX_SECONDS = 2.0
+# Globs and directories on hosts are expanded again at most this often (a command on each host).
+REMOTE_RESCAN_SECONDS = 5.0
+# The longest wait between two attempts to reach a host that went away.
+RECONNECT_MAX_SECONDS = 30.0
+
+
+@dataclass
+class Outage:
+    """A host that could not be reached, from ``since`` (wall clock) until ``until``."""
+
+    host: str
+    error: str
+    since: float
+    until: float | None = None
+    attempts: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"host": self.host, "error": self.error, "since": round(self.since, 3),
+                "until": None if self.until is None else round(self.until, 3), "attempts": self.attempts}
+
+
+@dataclass
+class _HostState:
+    outage: Outage | None = None
+    retry_at: float = 0.0  # monotonic
+
+
+@dataclass
+class _Schedule:
+    interval: float
+    next_look: float = 0.0  # monotonic
+
+
+@dataclass
+class RemoteFollowing:
+    """Everything a follow needs for its ssh:// inputs; ``close`` closes the connections."""
+
+    settings: Settings
+    poll_seconds: float
+    name: str | None = None
+    fmt: str = "auto"
+    identity: str | None = None
+    accept_new_host_key: bool = False
+    outages: list[Outage] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.pool = host_pool(self.settings)
+        self.options = remote_options(self.settings, identity=self.identity,
+                                      accept_new_host_key=self.accept_new_host_key)
+        self._hosts: dict[int, _HostState] = {}
+        self._schedules: dict[str, _Schedule] = {}
+        self._last_expansion: dict[str, src.Expansion] = {}
+        self._expanded_at: dict[str, float] = {}
+
+    def close(self) -> None:
+        self.pool.close()
+
+    # -- which files -------------------------------------------------------------------------
+
+    def expand(self, inputs: list[str]) -> src.Expansion:
+        """Local inputs expanded now; remote ones at most every REMOTE_RESCAN_SECONDS and only on hosts
+        that are up (a host that is away keeps the files it had, and says nothing more about them)."""
+        local = [item for item in inputs if not is_ssh_url(item)]
+        result = src.expand_inputs(local, name=self.name, fmt=self.fmt) if local else src.Expansion()
+        now = time.monotonic()
+        for item in (item for item in inputs if is_ssh_url(item)):
+            host = self._host_of(item)
+            fresh = item not in self._expanded_at or now - self._expanded_at[item] >= REMOTE_RESCAN_SECONDS
+            if fresh and (host is None or self._usable(host, now)):
+                self._expanded_at[item] = now
+                part = src.expand_inputs([item], name=self.name, fmt=self.fmt, hosts=self.pool,
+                                         remote_options=self.options)
+                if host is not None and not host.connected and part.problems:
+                    self.host_failed(host, str(part.problems[0][1]))
+                    part = self._last_expansion.get(item, src.Expansion())
+                elif host is not None:
+                    self.host_answered(host)
+                self._last_expansion[item] = part
+            part = self._last_expansion.get(item, src.Expansion())
+            result.specs.extend(spec for spec in part.specs
+                                if spec.location not in {known.location for known in result.specs})
+            result.problems.extend(part.problems)
+            result.passed_over.extend(part.passed_over)
+        return result
+
+    def _host_of(self, item: str) -> RemoteHost | None:
+        try:
+            return self.pool.host(parse_ssh_url(item), self.options)
+        except SourceError:
+            return None  # a malformed URL: expand_inputs says what is wrong with it
+
+    # -- when to look ------------------------------------------------------------------------
+
+    @staticmethod
+    def is_remote(spec: src.SourceSpec) -> bool:
+        return src.files_of(spec).remote
+
+    @staticmethod
+    def host_for(spec: src.SourceSpec) -> RemoteHost:
+        return spec.files.host  # type: ignore[union-attr]
+
+    def due(self, spec: src.SourceSpec, now: float) -> bool:
+        """Whether a remote file is to be looked at now: its host is up (or due for another try) and its
+        poll interval has passed."""
+        if not self._usable(self.host_for(spec), now):
+            return False
+        return now >= self._schedule(spec).next_look
+
+    def looked(self, spec: src.SourceSpec, changed: bool, now: float) -> None:
+        """Back off while a file does not change; back to the poll interval as soon as it does."""
+        schedule = self._schedule(spec)
+        ceiling = max(self.poll_seconds, IDLE_POLL_MAX_SECONDS)
+        schedule.interval = self.poll_seconds if changed else min(schedule.interval * 2, ceiling)
+        schedule.next_look = now + schedule.interval
+
+    def next_due_in(self, specs: list[src.SourceSpec], now: float) -> float | None:
+        """Seconds until the next remote look (a file's poll or a host's retry); None without remote files."""
+        times = []
+        for spec in specs:
+            state = self._hosts.get(id(self.host_for(spec)))
+            if state is not None and state.outage is not None:
+                times.append(state.retry_at)
+            else:
+                times.append(self._schedule(spec).next_look)
+        return max(0.0, min(times) - now) if times else None
+
+    def _schedule(self, spec: src.SourceSpec) -> _Schedule:
+        return self._schedules.setdefault(spec.location, _Schedule(self.poll_seconds))
+
+    # -- hosts that go away ------------------------------------------------------------------
+
+    def _usable(self, host: RemoteHost, now: float) -> bool:
+        """Up, or away and due for another try: then reconnect here, once per back-off step."""
+        state = self._hosts.get(id(host))
+        if state is None or state.outage is None:
+            return True
+        if now < state.retry_at:
+            return False
+        try:
+            host.reconnect()
+        except SourceError as exc:
+            self.host_failed(host, str(exc))
+            return False
+        self.host_answered(host)
+        return True
+
+    def host_failed(self, host: RemoteHost, error: str) -> bool:
+        """A host did not answer; True when this starts an outage (to be said), False during one."""
+        state = self._hosts.setdefault(id(host), _HostState())
+        starts = state.outage is None
+        if starts:
+            state.outage = Outage(host=host.label, error=error, since=time.time())
+            self.outages.append(state.outage)
+        assert state.outage is not None
+        wait = min(remote_backoff_seconds(self.settings, state.outage.attempts), RECONNECT_MAX_SECONDS)
+        state.outage.attempts += 1
+        state.retry_at = time.monotonic() + max(wait, self.poll_seconds)
+        return starts
+
+    def host_answered(self, host: RemoteHost) -> None:
+        state = self._hosts.get(id(host))
+        if state is not None and state.outage is not None:
+            state.outage.until = time.time()
+            state.outage = None
+            # Look at every file of the host at once: lines appended while it was away are read now.
+            for location in [loc for loc in self._schedules if loc.startswith(host.label + "/")]:
+                self._schedules[location] = _Schedule(self.poll_seconds)
+
+    def is_lost(self, spec: src.SourceSpec) -> bool:
+        """After a failed look or read: whether the connection is what failed (not the file)."""
+        return not self.host_for(spec).connected
+
+    def away(self) -> list[Outage]:
+        """The outages still going on."""
+        return [outage for outage in self.outages if outage.until is None]
+
+
+def remote_file(spec: src.SourceSpec) -> src.ReadableFile:
+    """A file for the follower to identify: a remote one through its host's FileAccess."""
+    if spec.files is not None:
+        assert spec.path is not None
+        return src.AccessedFile(spec.files, spec.path, spec.location)
+    assert spec.path is not None
+    return src.LocalFile(spec.path)

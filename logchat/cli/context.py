@@ -24,6 +24,7 @@ class AppContext:
     _settings: Settings | None = None
     _store: Store | None = None
     _saved_umask: int | None = None
+    _data_dir_ready: bool = False
 
     @property
     def settings(self) -> Settings:
@@ -50,14 +51,21 @@ class AppContext:
             )
         return self._store
 
+    def prepare_data_dir(self) -> None:
+        """What opening the store does to the data directory and the umask, for readers that skip the store."""
+        self._private_files(self.settings.data_dir)
+
     def _private_files(self, data_dir: Path) -> None:
         # Everything this process writes in the data dir (database, -wal/-shm, vector files, locks)
         # is for this user only; the umask covers files created by libraries such as FAISS.
-        from logchat.storage.db import secure_data_dir
+        from logchat.storage.sqlite_files import secure_data_dir
 
         if self._saved_umask is None:
             self._saved_umask = os.umask(0o077)
             os.umask(self._saved_umask | 0o077)
+        if self._data_dir_ready:
+            return
+        self._data_dir_ready = True
         for notice in secure_data_dir(data_dir):
             if not self.quiet:
                 print(f"logchat: warning: {notice}", file=sys.stderr)

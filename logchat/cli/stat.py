@@ -45,7 +45,7 @@ def stat(
     Example: logchat stat --anomalies --since "2 hours ago" --baseline 3d
     """
     from logchat.errors import UsageError
-    from logchat.services.stats import StatQuery, compute_stats, resolve_level
+    from logchat.services.stats import StatQuery, compute_stats, compute_stats_from_sqlite_file, resolve_level
     from logchat.services.timeparse import parse_cli_window
 
     app: AppContext = ctx.obj
@@ -75,7 +75,13 @@ def stat(
         hosts=host or [],
         top=top,
     )
-    result = compute_stats(app.store, query)
+    # A current SQLite store is read without SQLAlchemy: the imports would cost more than the queries.
+    result = None
+    if app.settings.is_sqlite:
+        app.prepare_data_dir()
+        result = compute_stats_from_sqlite_file(app.settings.database_url, query)
+    if result is None:
+        result = compute_stats(app.store, query)
     if json_output:
         print_json(result)
     else:

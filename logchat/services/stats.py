@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from logchat.errors import UsageError
 from logchat.ingest.levels import normalize_level
 from logchat.redaction import mask_tree
 from logchat.retrieval.timerange import check_range_order
-from logchat.storage import stats_repo
-from logchat.storage.db import Store
-from logchat.vocabulary import LEVELS
+from logchat.vocabulary import LEVEL_RANK, LEVELS
+
+if TYPE_CHECKING:
+    from logchat.storage.db import Store
 
 
 @dataclass
@@ -39,56 +40,107 @@ def compute_stats(store: Store, query: StatQuery) -> dict[str, Any]:
     return mask_tree(_stats(store, query))  # type: ignore[no-any-return]
 
 
+def compute_stats_from_sqlite_file(database_url: str, query: StatQuery, *, quick_check_max_bytes: int | None = None
+                                   ) -> dict[str, Any] | None:
+    """compute_stats() for a SQLite store already at the newest schema, read through plain sqlite3 so that
+    neither SQLAlchemy nor the models are imported (most of `logchat stat`'s time). None when the store is
+    anything else or the read fails: the caller then opens the store and calls compute_stats()."""
+    from logchat.storage import stats_sqlite
+    from logchat.storage.sqlite_files import QUICK_CHECK_MAX_BYTES
+
+    if quick_check_max_bytes is None:
+        quick_check_max_bytes = QUICK_CHECK_MAX_BYTES
+    check_range_order(query.since, query.until, phrase=f"since {query.since} until {query.until}")
+    connection = stats_sqlite.open_reader(database_url, quick_check_max_bytes=quick_check_max_bytes)
+    if connection is None:
+        return None
+    try:
+        with connection:  # one transaction: every number from the same snapshot
+            connection.execute("BEGIN")
+            numbers = stats_sqlite.overview(
+                connection, since=query.since, until=query.until, levels=_levels(query), sources=query.sources,
+                hosts=query.hosts, processes=query.processes, top=query.top,
+            )
+    except stats_sqlite.StatsReadFailed:
+        return None
+    finally:
+        connection.close()
+    result = _empty_result(query, total=0, first=None, last=None)
+    if numbers is not None:
+        result = _empty_result(query, total=numbers["total"], first=numbers["first"], last=numbers["last"])
+        _fill(result, by_level=numbers["by_level"], by_source=numbers["by_source"], by_host=numbers["by_host"],
+              by_process=numbers["by_process"], histogram=numbers["histogram"],
+              top_templates=numbers["top_templates"])
+    return mask_tree(result)  # type: ignore[no-any-return]
+
+
+def _levels(query: StatQuery) -> list[str]:
+    return list(LEVELS[LEVEL_RANK[query.level]:]) if query.level else []
+
+
+def _empty_result(query: StatQuery, *, total: int, first: datetime | None, last: datetime | None
+                  ) -> dict[str, Any]:
+    return {
+        "filters": {
+            "since": query.since, "until": query.until, "level": query.level,
+            "sources": query.sources, "hosts": query.hosts, "processes": query.processes,
+        },
+        "total": total,
+        "time_span": {"first": first, "last": last},
+        "by_level": {},
+        "by_source": [],
+        "by_host": [],
+        "by_process": [],
+        "histogram": {"bucket_seconds": None, "buckets": []},
+        "top_templates": [],
+    }
+
+
+def _fill(result: dict[str, Any], *, by_level: list[tuple[str | None, int]], by_source: list[tuple[str, str, int]],
+          by_host: list[tuple[str | None, int]], by_process: list[tuple[str | None, int]],
+          histogram: tuple[int, list[tuple[datetime, int]]] | None, top_templates: list[dict[str, Any]]) -> None:
+    """The overview's shape from the repository's rows; shared by both ways of reading them."""
+    levels = dict(by_level)
+    result["by_level"] = {name: levels[name] for name in reversed(LEVELS) if name in levels}
+    if None in levels:
+        result["by_level"]["NONE"] = levels[None]
+    result["by_source"] = [{"name": name, "location": location, "count": n} for name, location, n in by_source]
+    result["by_host"] = [{"host": host, "count": n} for host, n in by_host if host]
+    result["by_process"] = [{"process": proc, "count": n} for proc, n in by_process if proc]
+    if histogram is not None:
+        bucket, buckets = histogram
+        result["histogram"] = {"bucket_seconds": bucket, "buckets": [{"start": s, "count": n} for s, n in buckets]}
+    result["top_templates"] = top_templates
+
+
 def _stats(store: Store, query: StatQuery) -> dict[str, Any]:
+    from logchat.storage import stats_repo
+
     flt = stats_repo.EventFilter(
         since=query.since,
         until=query.until,
-        levels=stats_repo.levels_at_least(query.level) if query.level else [],
+        levels=_levels(query),
         sources=query.sources,
         hosts=query.hosts,
         processes=query.processes,
     )
     with store.session() as session:
         overview = stats_repo.summary(session, flt)
-        result: dict[str, Any] = {
-            "filters": {
-                "since": query.since, "until": query.until, "level": query.level,
-                "sources": query.sources, "hosts": query.hosts, "processes": query.processes,
-            },
-            "total": overview["total"],
-            "time_span": {"first": overview["first"], "last": overview["last"]},
-            "by_level": {},
-            "by_source": [],
-            "by_host": [],
-            "by_process": [],
-            "histogram": {"bucket_seconds": None, "buckets": []},
-            "top_templates": [],
-        }
+        result = _empty_result(query, total=overview["total"], first=overview["first"], last=overview["last"])
         if overview["total"] == 0:
             return result
-        by_level = dict(stats_repo.counts_by(session, flt, "level", limit=len(LEVELS) + 1))
-        result["by_level"] = {name: by_level[name] for name in reversed(LEVELS) if name in by_level}
-        if None in by_level:
-            result["by_level"]["NONE"] = by_level[None]
-        result["by_source"] = [
-            {"name": name, "location": location, "count": n}
-            for name, location, n in stats_repo.counts_by_source(session, flt, limit=query.top)
-        ]
-        result["by_host"] = [
-            {"host": host, "count": n} for host, n in stats_repo.counts_by(session, flt, "host", query.top) if host
-        ]
-        result["by_process"] = [
-            {"process": proc, "count": n}
-            for proc, n in stats_repo.counts_by(session, flt, "process", query.top)
-            if proc
-        ]
+        histogram = None
         if overview["first"] is not None:
-            bucket, buckets = stats_repo.histogram(session, flt, overview["first"], overview["last"])
-            result["histogram"] = {
-                "bucket_seconds": bucket,
-                "buckets": [{"start": start, "count": n} for start, n in buckets],
-            }
-        result["top_templates"] = stats_repo.top_templates(session, flt, limit=query.top)
+            histogram = stats_repo.histogram(session, flt, overview["first"], overview["last"])
+        _fill(
+            result,
+            by_level=stats_repo.counts_by(session, flt, "level", limit=len(LEVELS) + 1),
+            by_source=stats_repo.counts_by_source(session, flt, limit=query.top),
+            by_host=stats_repo.counts_by(session, flt, "host", query.top),
+            by_process=stats_repo.counts_by(session, flt, "process", query.top),
+            histogram=histogram,
+            top_templates=stats_repo.top_templates(session, flt, limit=query.top),
+        )
     return result
 
 
@@ -97,7 +149,7 @@ def list_sources(store: Store, now: datetime | None = None) -> list[dict[str, An
     (None for a source with no timed event), with its last read (success, error). Locations that were
     tried but never read (a missing path, a glob matching nothing) are listed too, with an empty
     checkpoint. Secret-masked like `stat`: a viewer may read it."""
-    from logchat.storage import sources_repo
+    from logchat.storage import sources_repo, stats_repo
 
     now = now or datetime.now(UTC)
     with store.session() as session:

@@ -1,7 +1,8 @@
 """Apply the Alembic migrations shipped inside the package, from code.
 
 The common case (schema already current) is answered with one SELECT and without importing
-Alembic, which keeps `logchat stat` fast.
+Alembic, which keeps `logchat stat` fast; head_revision() needs no SQLAlchemy either, so a plain
+sqlite3 reader can make the same check.
 """
 
 from __future__ import annotations
@@ -10,9 +11,6 @@ import re
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 
 if TYPE_CHECKING:
     from logchat.storage.db import Store
@@ -55,6 +53,9 @@ def _revision_graph() -> tuple[frozenset[str], frozenset[str]]:
 
 
 def current_revision(store: Store) -> str | None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
     with store.engine.connect() as conn:
         try:
             row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
@@ -89,6 +90,7 @@ def upgrade_to_head(store: Store) -> bool:
             hint="upgrade logchat (pip install -U logchat) on this machine too",
         )
     from alembic import command
+    from sqlalchemy import text
 
     with store.engine.begin() as conn:
         if store.dialect == "postgresql":

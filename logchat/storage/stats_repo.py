@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session
 from logchat.redaction import mask_secrets
 from logchat.storage.models import Event, EventRollup, Source, Template
 from logchat.storage.models.base import from_micros, to_micros
+from logchat.storage.stats_sqlite import HOUR_US, choose_bucket_seconds
 from logchat.vocabulary import LEVEL_RANK, LEVELS
 
-HOUR_US = 3_600_000_000
 # The raw integer microseconds, for arithmetic in SQL.
 _ts_micros = type_coerce(Event.ts, BigInteger)
 
@@ -166,16 +166,6 @@ def counts_by_source(session: Session, flt: EventFilter, limit: int = 10) -> lis
         select(Source.name, Source.location, sub.c.n).join(sub, sub.c.source_id == Source.id).order_by(sub.c.n.desc())
     ).all()
     return [(name, location, int(n)) for name, location, n in rows]
-
-
-_BUCKETS_SECONDS = (1, 5, 15, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400, 30 * 86400)
-
-
-def choose_bucket_seconds(span_seconds: float, max_buckets: int = 48) -> int:
-    for bucket in _BUCKETS_SECONDS:
-        if span_seconds / bucket <= max_buckets:
-            return bucket
-    return _BUCKETS_SECONDS[-1]
 
 
 def histogram(

@@ -76,7 +76,8 @@ def open_reader(url: str, *, quick_check_max_bytes: int) -> sqlite3.Connection |
 
 
 class _Params:
-    """Named parameters for one statement (sqlite3 takes :name)."""
+    """Named parameters for one statement (sqlite3 takes :name). The SQL here is built from fixed text,
+    column names chosen in this module and placeholders; every value is a parameter."""
 
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
@@ -98,7 +99,7 @@ def matching_source_ids(connection: sqlite3.Connection, patterns: list[str]) -> 
         escaped = pattern.replace("/", "//").replace("%", "/%").replace("_", "/_")
         name, part = params.add(pattern), params.add(escaped)
         clauses.append(f"(name = {name} OR location LIKE '%' || {part} || '%' ESCAPE '/')")
-    sql = f"SELECT id FROM sources WHERE {' OR '.join(clauses)}"  # nosec B608 - only placeholders are interpolated
+    sql = f"SELECT id FROM sources WHERE {' OR '.join(clauses)}"  # nosec B608
     return [row[0] for row in connection.execute(sql, params.values)]
 
 
@@ -155,7 +156,7 @@ class _Filter:
             conds.append(f"hour >= {params.add(lo)}")
         if hi is not None:
             conds.append(f"hour < {params.add(hi)}")
-        return ("SELECT hour, source_id, level, host, process, template_id, count AS n, first_ts, last_ts "
+        return ("SELECT hour, source_id, level, host, process, template_id, count AS n, first_ts, last_ts "  # nosec B608
                 f"FROM event_rollup{_where(conds)}")
 
     def _events(self, params: _Params, lo: int | None, hi: int | None) -> str:
@@ -166,7 +167,7 @@ class _Filter:
         if hi is not None:
             conds.append(f"ts < {params.add(hi)}")
         hour = f"(ts / {HOUR_US}) * {HOUR_US}"
-        return (f"SELECT {hour} AS hour, source_id, coalesce(level, '') AS level, coalesce(host, '') AS host, "
+        return (f"SELECT {hour} AS hour, source_id, coalesce(level, '') AS level, coalesce(host, '') AS host, "  # nosec B608
                 "coalesce(process, '') AS process, template_id, count(*) AS n, min(ts) AS first_ts, "
                 f"max(ts) AS last_ts FROM events{_where(conds)} "
                 f"GROUP BY {hour}, source_id, coalesce(level, ''), coalesce(host, ''), coalesce(process, ''), "
@@ -195,12 +196,12 @@ def _query(connection: sqlite3.Connection, flt: _Filter, select: str, extra: dic
     params = _Params()
     facts = flt.facts(params)
     # Only SQL built here from fixed text and placeholders is interpolated; every value is a parameter.
-    sql = f"WITH facts AS ({facts}) {select}"  # nosec B608
+    sql = f"WITH facts AS ({facts}) {select}"
     return connection.execute(sql, {**params.values, **(extra or {})}).fetchall()
 
 
 def _counts_by(connection: sqlite3.Connection, flt: _Filter, column: str, limit: int) -> list[tuple[str | None, int]]:
-    rows = _query(connection, flt, f"SELECT {column}, sum(n) AS total FROM facts GROUP BY {column} "
+    rows = _query(connection, flt, f"SELECT {column}, sum(n) AS total FROM facts GROUP BY {column} "  # nosec B608
                                    f"ORDER BY total DESC, {column} LIMIT :limit", {"limit": limit})
     return [(value or None, int(n)) for value, n in rows]
 
@@ -251,7 +252,7 @@ def _top_templates(connection: sqlite3.Connection, flt: _Filter, limit: int) -> 
     rank = " ".join(f"WHEN level = '{name}' THEN {rank}" for name, rank in LEVEL_RANK.items())
     rows = _query(
         connection, flt,
-        "SELECT sub.template_id, sub.n, sub.first_us, sub.last_us, sub.worst, templates.template FROM "
+        "SELECT sub.template_id, sub.n, sub.first_us, sub.last_us, sub.worst, templates.template FROM "  # nosec B608
         f"(SELECT template_id, sum(n) AS n, min(first_ts) AS first_us, max(last_ts) AS last_us, "
         f"max(CASE {rank} ELSE -1 END) AS worst FROM facts GROUP BY template_id) AS sub "
         "LEFT OUTER JOIN templates ON templates.id = sub.template_id "

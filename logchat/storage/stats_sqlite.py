@@ -110,6 +110,14 @@ class _Filter:
         self.until = to_micros(until) if until is not None else None
         self.levels, self.hosts, self.processes = levels, hosts, processes
         self.source_ids = matching_source_ids(connection, sources) if sources else None
+        self.materialised = False
+
+    def materialise(self, connection: sqlite3.Connection) -> None:
+        """Compute the facts once for the several queries that read them: with a time window they
+        include events counted one by one in the edge hours, worth not scanning seven times."""
+        params = _Params()
+        connection.execute(f"CREATE TEMP TABLE stat_facts AS {self.facts(params)}", params.values)  # nosec B608
+        self.materialised = True
 
     def dimensions(self, params: _Params) -> list[str]:
         conds = []
@@ -134,6 +142,8 @@ class _Filter:
     def facts(self, params: _Params) -> str:
         """SQL for rows (hour, source_id, level, host, process, template_id, n, first_ts, last_ts)
         summing exactly to the matching events (stats_repo.facts)."""
+        if self.materialised:
+            return "SELECT * FROM temp.stat_facts"
         since, until = self.since, self.until
         if since is None and until is None:
             return self._rollup(params, None, None, timed_only=False)
@@ -186,6 +196,8 @@ def overview(connection: sqlite3.Connection, *, since: datetime | None, until: d
     try:
         flt = _Filter(connection, since=since, until=until, levels=levels, sources=sources, hosts=hosts,
                       processes=processes)
+        if since is not None or until is not None:
+            flt.materialise(connection)
         return _overview(connection, flt, top)
     except sqlite3.Error as exc:
         raise StatsReadFailed(str(exc)) from exc

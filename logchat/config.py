@@ -320,6 +320,7 @@ class ServeSettings(_Section):
     # in parallel (Ollama: OLLAMA_NUM_PARALLEL); more threads only queue inside the model server.
     answer_threads: int = Field(default=4, ge=1, le=256)
     # Questions one account may have in flight at once, over all of its sockets and requests (429 beyond).
+    # Counted in Redis, over every replica, when redis.url is set, else in this process.
     questions_per_user: int = Field(default=4, ge=1, le=1000)
     # Requests a minute before 429 (0 = unlimited): sign-ins per client address, questions and
     # reloads per user. Counted in Redis when redis.url is set, else in this process.

@@ -8,6 +8,8 @@
   which has already delivered to its own sockets, ignores its echo.
 - Timed jobs: one key per job and interval slot (``SET NX``), so each interval's run happens on one
   replica only.
+- Questions in flight per account (`serve.questions_per_user`): one sorted set per account, so the
+  limit holds over all replicas (quota.py).
 
 Without `redis.url` the daemon is alone and :class:`LocalCluster` keeps everything in the process.
 Job records live in Redis rather than in the database: they are short-lived status for people
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     import redis.asyncio
 
     from logchat.config import Settings
+    from logchat.daemon.quota import QuestionQuota
 
 log = logging.getLogger("logchat.daemon.cluster")
 
@@ -88,6 +91,11 @@ class LocalCluster:
 
     async def claim_slot(self, name: str, interval_seconds: float) -> bool:
         return True
+
+    def question_quota(self, per_account: int) -> QuestionQuota:
+        from logchat.daemon.quota import QuestionQuota
+
+        return QuestionQuota(per_account)
 
     async def publish(self, user: str, frame: dict[str, Any], skip_socket: str | None) -> None:
         return None
@@ -164,6 +172,11 @@ class RedisCluster(LocalCluster):
             key, self.replica_id, nx=True, px=int(interval_seconds * 2000)))
         return bool(claimed)
 
+    def question_quota(self, per_account: int) -> QuestionQuota:
+        from logchat.daemon.quota import SharedQuestionQuota
+
+        return SharedQuestionQuota(self._client, self._prefix, per_account, replica_id=self.replica_id)
+
     async def publish(self, user: str, frame: dict[str, Any], skip_socket: str | None) -> None:
         message = json.dumps({"replica": self.replica_id, "user": user, "skip": skip_socket, "frame": frame},
                              default=str)
@@ -222,12 +235,16 @@ CLUSTER = web.AppKey("cluster", LocalCluster)
 
 
 async def own_cluster(app: web.Application) -> AsyncIterator[None]:
-    """Cleanup context: the cluster, and the task that delivers other replicas' frames to our sockets."""
+    """Cleanup context: the cluster, the question limit counted through it, and the task that delivers
+    other replicas' frames to our sockets."""
     from logchat.daemon import ws
     from logchat.daemon.app import SERVICES
 
-    cluster = make_cluster(app[SERVICES].settings)
+    services = app[SERVICES]
+    cluster = make_cluster(services.settings)
     app[CLUSTER] = cluster
+    if cluster.shared:
+        services.questions = cluster.question_quota(services.settings.serve.questions_per_user)
     listener = asyncio.create_task(cluster.listen(lambda user, frame, skip: ws.deliver(app, user, frame, skip)))
     try:
         yield

@@ -232,20 +232,25 @@ class ChatSocket:
     def _start(self, frame: AskFrame) -> None:
         assert self.principal is not None
         account = self.principal.user_id if self.principal.user_id is not None else self.principal.username
-        quota = self.services.questions
-        quota.take(account)  # TooManyQuestions is an error frame; the socket stays usable
         work = self._command(frame) if frame.question.startswith("/") else self._answer(frame)
         # Each question is a request of its own: its frames, log lines and trace carry its id.
         kind = "chat command" if frame.question.startswith("/") else "chat question"
         with logs.bound(request_id=uuid.uuid4().hex):
-            task = asyncio.create_task(_traced(kind, work))
+            task = asyncio.create_task(_traced(kind, self._within_quota(account, frame.id, work)))
         self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
-        def finished(done: asyncio.Task[None]) -> None:
-            self.tasks.discard(done)
-            quota.give_back(account)
-
-        task.add_done_callback(finished)
+    async def _within_quota(self, account: object, frame_id: str, work: Coroutine[Any, Any, None]) -> None:
+        try:
+            slot = await self.services.questions.take(account)
+        except LogchatError as exc:  # TooManyQuestions is an error frame; the socket stays usable
+            work.close()
+            self.send_error(frame_id, exc)
+            return
+        try:
+            await work
+        finally:
+            await slot.release()
 
     async def _answer(self, frame: AskFrame) -> None:
         from logchat.daemon.streaming import answer_events

@@ -1,6 +1,7 @@
 """Questions one account may have in flight at once (serve.questions_per_user), shared by its chat
 sockets and its HTTP requests: the next one is refused plainly, other accounts go on, and the slots
-come back when the answers are done."""
+come back when the answers are done. Each test runs on a daemon alone (counted in its process) and on
+one with Redis (counted there, test_shared_question_quota.py shows it over two replicas)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,17 @@ QUESTION = "how many failed password attempts for root?"
 HANG = 60.0  # a hang guard, not a timing assertion
 
 
-@pytest.fixture
-def settings(settings: Any, fake_ollama: FakeOllama) -> Any:
+@pytest.fixture(params=["alone", "redis"])
+def settings(request: pytest.FixtureRequest, settings: Any, fake_ollama: FakeOllama) -> Any:
     fake_ollama.reply = "Two failed passwords for root [E1]."
     llm = {"provider": "ollama", "model": "llama3.2", "base_url": fake_ollama.url, "timeout_seconds": 30.0,
            "connect_timeout_seconds": 5.0}  # fmt: skip
     serve = settings.serve.model_copy(update={"questions_per_user": 3})
-    return settings.model_copy(update={"llm": settings.llm.model_copy(update=llm), "serve": serve})
+    update = {"llm": settings.llm.model_copy(update=llm), "serve": serve}
+    if request.param == "redis":
+        update["redis"] = settings.redis.model_copy(update={
+            "url": request.getfixturevalue("redis_url"), "key_prefix": request.getfixturevalue("redis_prefix")})
+    return settings.model_copy(update=update)
 
 
 def _release(server: FakeOllama) -> None:

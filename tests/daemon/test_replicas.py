@@ -1,5 +1,6 @@
 """Two real `logchat serve` processes on one PostgreSQL and one Redis behave as one service: sign-in
-state, reload jobs and their frames, the schedule, and a replica killed in the middle of a reload."""
+state, reload jobs and their frames, the schedule, questions in flight per account, and a replica
+killed in the middle of a reload."""
 
 from __future__ import annotations
 
@@ -86,7 +87,8 @@ def deploy(tmp_path: Path, postgres_url: str, redis_url: str, redis_prefix: str,
     (as two pods), an admin and an analyst; ``lines`` events in the configured source."""
     started: list[Replica] = []
 
-    def make(*, lines: int = 10, reload_interval: float = 0.0, extra_serve: str = "") -> Deployment:
+    def make(*, lines: int = 10, reload_interval: float = 0.0, extra_serve: str = "",
+             llm: str = 'provider = "none"') -> Deployment:
         from logchat.services.accounts import UserInfo  # noqa: F401  (the models are registered)
         from logchat.storage import auth_repo
         from logchat.storage.db import open_store
@@ -98,7 +100,7 @@ def deploy(tmp_path: Path, postgres_url: str, redis_url: str, redis_prefix: str,
         config = tmp_path / "deployment.toml"
         config.write_text(
             f'[database]\nurl = "{postgres_url}"\n\n[redis]\nurl = "{redis_url}"\nkey_prefix = "{redis_prefix}"\n\n'
-            f'[auth]\njwt_secret = "{"s" * 48}"\nmax_failed_logins = 3\n\n[llm]\nprovider = "none"\n\n'
+            f'[auth]\njwt_secret = "{"s" * 48}"\nmax_failed_logins = 3\n\n[llm]\n{llm}\n\n'
             f"[serve]\nreload_interval_seconds = {reload_interval}\nlogin_rate_per_minute = 0\n"
             f"ask_rate_per_minute = 0\nreload_rate_per_minute = 0\nshutdown_grace_seconds = 5\n{extra_serve}\n"
             f'[[sources]]\npath = "{log_path}"\n',
@@ -220,6 +222,55 @@ async def test_sign_out_and_sign_in_throttling_hold_on_every_replica(deploy: Any
     for replica in (a, b):
         status, error = await sign_in(http, replica, "admin")
         assert status == 429 and error["error"]["code"] == "too_many_attempts", error
+
+
+async def test_questions_in_flight_are_counted_over_both_replicas(deploy: Any, http: Any, fake_ollama: Any) -> None:
+    from test_question_quota import _release
+
+    fake_ollama.reply = "Failed passwords for several users [E1]."
+    fake_ollama.chunk_delay = PATIENCE_SECONDS  # one token, then the answer stalls until released
+    model = (f'provider = "ollama"\nmodel = "llama3.2"\nbase_url = "{fake_ollama.url}"\ntimeout_seconds = 300.0\n'
+             "connect_timeout_seconds = 5.0")
+    cluster = deploy(extra_serve="questions_per_user = 1", llm=model)
+    a, b = cluster.a, cluster.b
+    token = (await tokens(http, a, "analyst"))["access_token"]
+    status, started = await call(http, "POST", a.base + "/api/v1/logs/reload", token)
+    assert status == 202, started
+
+    async def reloaded() -> bool:
+        status, job = await call(http, "GET", a.base + f"/api/v1/logs/jobs/{started['job']}", token)
+        assert status == 200 and job["state"] in ("running", "succeeded"), job
+        return job["state"] == "succeeded"  # type: ignore[no-any-return]
+
+    await eventually(reloaded, "the reload of the configured source")
+    on_a = await open_socket(http, a, token)
+    try:
+        await on_a.send_json({"type": "ask", "id": "q1", "question": "failed password for user7"})
+        await eventually(lambda: _now(bool(fake_ollama.chat_requests)), "the question on A reaching the model")
+        # The account's one slot is in use on A: B refuses its next question (even one it would answer
+        # without the model).
+        status, error = await call(http, "POST", b.base + "/api/v1/ask", token, question="failed password",
+                                   no_llm=True)
+        assert status == 429 and error["error"]["code"] == "too_many_questions", error
+        assert "at most 1 questions at once" in error["error"]["message"]
+    finally:
+        _release(fake_ollama)
+    answered = await frames_until(on_a, lambda f: f["type"] in ("answer", "error") and f.get("id") == "q1")
+    assert answered[-1]["type"] == "answer", answered[-1]
+    await on_a.close()
+
+    async def asked_on_b() -> bool:
+        status, body = await call(http, "POST", b.base + "/api/v1/ask", token, question="failed password",
+                                  no_llm=True)
+        assert status in (200, 429), body
+        return status == 200
+
+    # A gave the slot back once its answer was done: B answers.
+    await eventually(asked_on_b, "a question on B once A's answer was done")
+
+
+async def _now(value: Any) -> Any:
+    return value
 
 
 async def test_a_reload_started_on_one_replica_is_followed_from_the_other(deploy: Any, http: Any) -> None:

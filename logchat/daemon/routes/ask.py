@@ -184,7 +184,7 @@ async def ask_question(call: Call) -> Any:
     if _wants_stream(call.request, call.body):
         return await _stream(call, request, account)
     relay = Relay(asyncio.get_running_loop(), None, answer_seconds(settings), call.services.metrics)
-    with call.services.questions.held(account):
+    async with call.services.questions.held(account):
         outcome = await run_answer(call.request, answer, call.services.store, settings, request, relay)
     if outcome is None:  # only an abandoned relay gives None, and nothing abandons this one
         raise RuntimeError("an answer was abandoned with its client still waiting")
@@ -211,22 +211,27 @@ async def _stream(call: Call, ask_request: AskRequest, account: object) -> web.S
     from logchat.daemon.app import run_answer
 
     request = call.request
-    quota = call.services.questions
-    quota.take(account)  # before the response starts, so that a refusal is a plain 429
+    # Taken before the response starts, so that a refusal is a plain 429.
+    slot = await call.services.questions.take(account)
     # The request id and security headers are added as the headers go out (middleware.add_headers).
     response = web.StreamResponse(headers={"Content-Type": SSE, "X-Accel-Buffering": "no"})
     queue: asyncio.Queue[Any] = asyncio.Queue()
     relay = Relay(asyncio.get_running_loop(), queue, answer_seconds(call.services.settings), call.services.metrics)
+
+    async def answer_then_release() -> Any:
+        # The slot is held until the worker is done, even when the client leaves first: an abandoned
+        # answer still holds its thread until the model's next token.
+        try:
+            return await run_answer(request, answer, call.services.store, call.services.settings, ask_request, relay)
+        finally:
+            await slot.release()
+
     try:
         await response.prepare(request)
-        job = asyncio.ensure_future(run_answer(request, answer, call.services.store, call.services.settings,
-                                               ask_request, relay))
     except BaseException:
-        quota.give_back(account)
+        await slot.release()
         raise
-    # The slot is held until the worker is done, even when the client leaves first: an abandoned
-    # answer still holds its thread until the model's next token.
-    job.add_done_callback(lambda _: quota.give_back(account))
+    job = asyncio.ensure_future(answer_then_release())
     try:
         await _relay_events(response, queue)
         await response.write(await _final_event(job))

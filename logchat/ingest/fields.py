@@ -80,6 +80,8 @@ _VAGUE = frozenset({"a", "an", "the", "of", "is", "was", "are", "be", "and", "or
 # Words whose next word is a value even while the template still holds it literally.
 _NAMING_WORDS = {"user": "user", "users": "user", "username": "user", "ruser": "ruser", "rhost": "rhost",
                  "from": "from", "port": "port", "host": "host"}  # fmt: skip
+# Names whose values are names even when they look like numbers (a user "0", a host "1").
+_TEXT_NAMES = frozenset({"user", "ruser", "username", "logname", "host", "rhost", "hostname"})
 # Keys logfmt and JSON records use for the header (time, level, message): columns of the event already.
 _HEADER_KEYS = frozenset({"time", "ts", "t", "timestamp", "@timestamp", "date", "datetime", "level", "lvl",
                           "severity", "msg", "message", "@message", "@t", "@l", "@m", "@mt"})
@@ -114,8 +116,9 @@ def typed_value(text: str, unit_word: str | None = None) -> tuple[FieldValue, st
     if unit is None:
         if "." in number:
             return float(number), None
-        if len(number.lstrip("+-")) > 18:  # beyond 64-bit integers: an identifier, not a quantity
-            return text, None
+        digits = number.lstrip("+-")
+        if len(digits) > 18 or (digits[0] == "0" and len(digits) > 1):
+            return text, None  # beyond 64-bit integers, or "0101": an identifier or a name, not a quantity
         return int(number), None
     scale, normal = _UNIT_SCALE[unit.lower()]
     if "." not in number and scale >= 1 and len(number) <= 15:
@@ -267,6 +270,9 @@ def extract_fields(template: str, message: str, fmt: str = "", raw: str = "") ->
 
 
 def _put(fields: Fields, name: str, text: str, unit_word: str | None = None) -> str | None:
+    if name in _TEXT_NAMES:
+        fields[name] = text[:_MAX_TEXT]
+        return None
     first = text[0]
     if first.isdigit() or first == "/":
         address = _IP_WITH_PORT.fullmatch(text)
@@ -410,14 +416,14 @@ class FieldTally:
     __slots__ = ("shapes", "units")
 
     def __init__(self) -> None:
-        # (template_id, field names) -> [events, the fields of the first of them]
-        self.shapes: dict[tuple[int, tuple[str, ...]], list[Any]] = {}
+        # (template_id, field names, value classes) -> [events, the fields of the first of them]
+        self.shapes: dict[tuple[int, tuple[str, ...], tuple[type, ...]], list[Any]] = {}
         self.units: dict[tuple[int, str], str] = {}
 
     def add(self, template_id: int, fields: Fields, units: Units | None) -> None:
         if not fields:
             return
-        key = (template_id, tuple(fields))
+        key = (template_id, tuple(fields), tuple(map(type, fields.values())))
         entry = self.shapes.get(key)
         if entry is None:
             self.shapes[key] = [1, fields]
@@ -430,7 +436,7 @@ class FieldTally:
     def rows(self) -> list[tuple[int, str, str, str, str | None, int, str]]:
         """(template_id, name, type, kind, unit, events, example), one per field of a template."""
         folded: dict[tuple[int, str], list[Any]] = {}
-        for (template_id, names), (count, example) in self.shapes.items():
+        for (template_id, names, _), (count, example) in self.shapes.items():
             for name in names:
                 value = example[name]
                 entry = folded.get((template_id, name))

@@ -14,6 +14,7 @@ number) that the answers of ``ask`` read from sampled messages.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -115,7 +116,8 @@ def typed_value(text: str, unit_word: str | None = None) -> tuple[FieldValue, st
         unit = unit_word
     if unit is None:
         if "." in number:
-            return float(number), None
+            value = float(number)
+            return (value, None) if math.isfinite(value) else (text[:_MAX_TEXT], None)
         digits = number.lstrip("+-")
         if len(digits) > 18 or (digits[0] == "0" and len(digits) > 1):
             return text, None  # beyond 64-bit integers, or "0101": an identifier or a name, not a quantity
@@ -123,7 +125,8 @@ def typed_value(text: str, unit_word: str | None = None) -> tuple[FieldValue, st
     scale, normal = _UNIT_SCALE[unit.lower()]
     if "." not in number and scale >= 1 and len(number) <= 15:
         return int(number) * int(scale), normal
-    return float(number) * scale, normal
+    value = float(number) * scale
+    return (value, normal) if math.isfinite(value) else (text[:_MAX_TEXT], None)
 
 
 def type_of(value: FieldValue) -> str:
@@ -225,21 +228,49 @@ def _plan(template: str) -> _Plan:
 Units = dict[str, str]
 
 
-def extract_fields(template: str, message: str, fmt: str = "", raw: str = "") -> tuple[Fields, Units | None]:
+def extract_fields(
+    template: str, message: str, fmt: str = "", raw: str = "", *, secrets: bool | None = None
+) -> tuple[Fields, Units | None]:
     """The named, typed values of one event, and the unit of those that have one.
 
     ``message`` is the message the template was mined from (secrets masked); ``fmt`` the parser's
-    format name, ``raw`` the event's original text (read instead for JSON lines, logfmt and access logs).
+    format name, ``raw`` the event's original text (read instead for JSON lines, logfmt and access logs);
+    ``secrets`` whether the message held any (None: look in ``raw``).
     """
-    if fmt:
-        structured = _STRUCTURED.get(fmt.rpartition("+")[2])
-        if structured is not None:
-            found = structured(raw)
+    structured = _STRUCTURED.get(fmt.rpartition("+")[2]) if fmt else None
+    if structured is not None:
+        found = structured(raw, might_hold_secret(raw) if secrets is None else secrets)
+        if found is not None:
+            return found
+    return _read_by_plan(_plan(template), message)
+
+
+class FieldReader:
+    """Reads the fields of the events of one source as ingest produces them: the plan of each template
+    is kept until the miner changes that template, so most events cost a dict lookup and the reads."""
+
+    __slots__ = ("_plans", "_structured")
+
+    def __init__(self, fmt: str) -> None:
+        self._structured = _STRUCTURED.get(fmt.rpartition("+")[2]) if fmt else None
+        self._plans: dict[int, tuple[Any, _Plan]] = {}
+
+    def read(self, template_id: int, tokens: Any, message: str, raw: str, secrets: bool) -> tuple[Fields, Units | None]:
+        """``tokens``: the template's current tokens (a new object whenever the miner changes it)."""
+        if self._structured is not None:
+            found = self._structured(raw, secrets)
             if found is not None:
                 return found
+        cached = self._plans.get(template_id)
+        if cached is None or cached[0] is not tokens:
+            cached = (tokens, _plan(" ".join(tokens)))
+            self._plans[template_id] = cached
+        return _read_by_plan(cached[1], message)
+
+
+def _read_by_plan(plan: _Plan, message: str) -> tuple[Fields, Units | None]:
     line = message.partition("\n")[0]
     words = line.split()
-    plan = _plan(template)
     if len(words) != plan.width:
         return _loose_fields(line), None
     fields: Fields = dict(plan.constants) if plan.constants else {}
@@ -322,7 +353,7 @@ def _pairs_fields(pairs: Any, masked: bool) -> tuple[Fields, Units | None]:
             fields[name] = "true" if value else "false"
             continue
         if isinstance(value, int | float):
-            if isinstance(value, float) and value != value:  # NaN has no place in JSON
+            if isinstance(value, float) and not math.isfinite(value):  # NaN and Infinity have no place in JSON
                 continue
             fields[name] = value
             continue
@@ -337,14 +368,14 @@ def _pairs_fields(pairs: Any, masked: bool) -> tuple[Fields, Units | None]:
     return fields, units
 
 
-def _json_fields(raw: str) -> tuple[Fields, Units | None] | None:
+def _json_fields(raw: str, secrets: bool) -> tuple[Fields, Units | None] | None:
     try:
         record = json.loads(raw)
     except (ValueError, RecursionError):
         return None
     if not isinstance(record, dict):
         return None
-    return _pairs_fields(_flatten(record), might_hold_secret(raw))
+    return _pairs_fields(_flatten(record), secrets)
 
 
 def _flatten(record: dict[str, Any], prefix: str = "", depth: int = 0) -> list[tuple[str, Any]]:
@@ -358,17 +389,16 @@ def _flatten(record: dict[str, Any], prefix: str = "", depth: int = 0) -> list[t
     return pairs
 
 
-def _logfmt_fields(raw: str) -> tuple[Fields, Units | None] | None:
+def _logfmt_fields(raw: str, secrets: bool) -> tuple[Fields, Units | None] | None:
     pairs = [(key, _unquote(value)) for key, value in _PAIR.findall(raw)]
-    return _pairs_fields(pairs, might_hold_secret(raw)) if pairs else None
+    return _pairs_fields(pairs, secrets) if pairs else None
 
 
-def _access_fields(raw: str) -> tuple[Fields, Units | None] | None:
+def _access_fields(raw: str, masked: bool) -> tuple[Fields, Units | None] | None:
     match = _ACCESS.match(raw)
     if match is None:
         return None
     client, user, request, status, size, referer, agent, rest = match.groups()
-    masked = might_hold_secret(raw)
     fields: Fields = {}
     _put(fields, "client", client)
     if user != "-":
@@ -402,7 +432,7 @@ def _access_fields(raw: str) -> tuple[Fields, Units | None] | None:
     return fields, units
 
 
-_STRUCTURED: dict[str, Callable[[str], tuple[Fields, Units | None] | None]] = {
+_STRUCTURED: dict[str, Callable[[str, bool], tuple[Fields, Units | None] | None]] = {
     "json": _json_fields,
     "logfmt": _logfmt_fields,
     "access": _access_fields,
@@ -452,9 +482,25 @@ class FieldTally:
         ]
 
 
+_ENCODE_TEXT = json.encoder.encode_basestring  # the C encoder of JSON strings
+
+
 def encode_fields(fields: Fields) -> str:
-    """The stored form: a JSON object ("{}" for an event without fields, so it is not read again)."""
-    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")) if fields else "{}"
+    """The stored form: a JSON object ("{}" for an event without fields, so it is not read again).
+    Written by hand because json.dumps costs more than the rest of reading the fields; names are
+    [a-z0-9_] (field_name), so only values need escaping, and numbers are finite."""
+    if not fields:
+        return "{}"
+    parts = []
+    for name, value in fields.items():
+        kind = value.__class__
+        if kind is str:
+            parts.append(f'"{name}":{_ENCODE_TEXT(value)}')  # type: ignore[arg-type]
+        elif kind is int:
+            parts.append(f'"{name}":{int.__repr__(value)}')  # type: ignore[arg-type]
+        else:
+            parts.append(f'"{name}":{float.__repr__(value)}')  # type: ignore[arg-type]
+    return "{" + ",".join(parts) + "}"
 
 
 # --- coarse variables for `ask` ------------------------------------------------------------

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from logchat.ingest.events import Event
-from logchat.ingest.fields import FieldTally, encode_fields, extract_fields
+from logchat.ingest.fields import FieldReader, FieldTally, encode_fields
 from logchat.ingest.sources import LineReader
 from logchat.ingest.templates import TemplateMiner
 from logchat.redaction import mask_secrets
@@ -103,8 +103,8 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
     since_us, until_us = plan.since_us, plan.until_us
     windowed = since_us is not None or until_us is not None
     keep_untimed = True
-    assign, mask, template_of = miner.assign, mask_secrets, miner.template
-    fmt = getattr(parser, "name", "") or ""
+    assign, mask, tokens_of = miner.assign, mask_secrets, miner.template_tokens
+    read_fields = FieldReader(getattr(parser, "name", "") or "").read
     for event in events:
         if len(batch.rows) >= batch_size:
             # The batch ends where this event starts: a clean checkpoint.
@@ -123,9 +123,11 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
                 batch.skipped += 1
                 continue
         # Templates and fields are read from the masked message: nothing derived from them holds a secret.
-        masked = mask(event.message)
+        message = event.message
+        masked = mask(message)
         template_id = assign(masked)
-        fields, units = extract_fields(template_of(template_id), masked, fmt, event.raw)
+        # mask_secrets returns its argument itself when there was nothing to mask.
+        fields, units = read_fields(template_id, tokens_of(template_id), masked, event.raw, masked is not message)
         row = (
             next_id, source_id, generation, event.line_no, event.line_end, event.offset, ts_us,
             event.level, event.host, event.process, event.pid, template_id, event.message, event.raw,

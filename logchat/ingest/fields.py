@@ -108,6 +108,10 @@ def field_name(key: str) -> str:
 def typed_value(text: str, unit_word: str | None = None) -> tuple[FieldValue, str | None]:
     """A value as stored, and its normalised unit: "877ms" -> (0.877, "s"), "3" -> (3, None),
     "1.2.3.4" -> ("1.2.3.4", None). ``unit_word`` is a unit written as the next word ("512 bytes")."""
+    if unit_word is None and text.isdigit() and text.isascii():  # the common case, without a regex
+        if len(text) > 18 or (text[0] == "0" and len(text) > 1):
+            return text, None  # beyond 64-bit integers, or "0101": an identifier or a name, not a quantity
+        return int(text), None
     match = _NUMBER_WITH_UNIT.fullmatch(text)
     if match is None:
         return text[:_MAX_TEXT], None
@@ -304,8 +308,7 @@ def _put(fields: Fields, name: str, text: str, unit_word: str | None = None) -> 
     if name in _TEXT_NAMES:
         fields[name] = text[:_MAX_TEXT]
         return None
-    first = text[0]
-    if first.isdigit() or first == "/":
+    if text.count(".") == 3:
         address = _IP_WITH_PORT.fullmatch(text)
         if address is not None:
             fields[name] = address.group(1)

@@ -249,15 +249,32 @@ def extract_fields(
     return _read_by_plan(_plan(template), message)
 
 
-class FieldReader:
-    """Reads the fields of the events of one source as ingest produces them: the plan of each template
-    is kept until the miner changes that template, so most events cost a dict lookup and the reads."""
+def _json_fields(raw: str, secrets: bool) -> tuple[Fields, Units | None] | None:
+    try:
+        record = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(record, dict):
+        return None
+    return _pairs_fields(_flatten(record), secrets)
 
-    __slots__ = ("_plans", "_structured")
+
+class FieldReader:
+    """Reads the fields of the events of one source as ingest produces them, straight to their stored JSON.
+
+    The plan of each template is kept until the miner changes that template. On top of it, messages that
+    differ only in their digits 1-9 (the miner's digit key) split into the same words, type their values
+    the same way and need the same escaping, so the first of them yields a recipe: the JSON text with
+    holes and the character spans of the message that fill them. Every later message of that shape costs
+    a dict lookup, one slicing and one string formatting. Shapes a recipe cannot express (units, floats,
+    names holding digits, escaped text) are read in full, as are JSON lines, logfmt and access logs."""
+
+    __slots__ = ("_plans", "_recipes", "_structured")
 
     def __init__(self, fmt: str) -> None:
         self._structured = _STRUCTURED.get(fmt.rpartition("+")[2]) if fmt else None
-        self._plans: dict[int, tuple[Any, _Plan]] = {}
+        self._plans: dict[int, list[Any]] = {}
+        self._recipes: dict[tuple[int, bytes], tuple[Any, _Recipe | None]] = {}
 
     def read(self, template_id: int, tokens: Any, message: str, raw: str, secrets: bool) -> tuple[Fields, Units | None]:
         """``tokens``: the template's current tokens (a new object whenever the miner changes it)."""
@@ -265,11 +282,212 @@ class FieldReader:
             found = self._structured(raw, secrets)
             if found is not None:
                 return found
+        return _read_by_plan(self._plan_of(template_id, tokens), message)
+
+    def read_encoded(
+        self, tally: FieldTally, template_id: int, tokens: Any, message: str, raw: str, secrets: bool,
+        record: dict[str, Any] | None = None,
+    ) -> str:
+        """The stored JSON of one event's fields, counted into ``tally``. ``record``: the event's line as
+        its JSON parser decoded it (then it is not decoded again)."""
+        if record is not None and self._structured is _json_fields:
+            fields, units = _pairs_fields(_flatten(record), secrets)
+            tally.add(template_id, fields, units)
+            return encode_fields(fields)
+        if self._structured is None:
+            cached = self._plans.get(template_id)
+            if cached is None or cached[0] is not tokens:
+                cached = self._plan_entry(template_id, tokens)
+            plan, recipes_seen = cached[1], cached[2]
+            if not plan.slots and not plan.constants:
+                return "{}"  # a template without variables has no fields
+            if recipes_seen is not None:
+                recipes_seen[0] += 1
+                line = message.partition("\n")[0]
+                key = (template_id, line.encode("utf-8", "surrogatepass").translate(_DIGIT_KEY))
+                entry = self._recipes.get(key)
+                if entry is None or entry[0] is not tokens:
+                    entry = self._new_recipe(key, tokens, cached, line)
+                recipe = entry[1]
+                if recipe is not None:
+                    tally.count(recipe.shape, recipe.example, recipe.units)
+                    return recipe.text % recipe.spans(line) if recipe.spans is not None else recipe.text
+        fields, units = self.read(template_id, tokens, message, raw, secrets)
+        tally.add(template_id, fields, units)
+        return encode_fields(fields)
+
+    def _plan_of(self, template_id: int, tokens: Any) -> _Plan:
         cached = self._plans.get(template_id)
         if cached is None or cached[0] is not tokens:
-            cached = (tokens, _plan(" ".join(tokens)))
-            self._plans[template_id] = cached
-        return _read_by_plan(cached[1], message)
+            cached = self._plan_entry(template_id, tokens)
+        return cached[1]  # type: ignore[no-any-return]
+
+    def _plan_entry(self, template_id: int, tokens: Any) -> list[Any]:
+        # [tokens, plan, recipe counts: [messages, recipes made] or None once recipes do not pay off]
+        entry = [tokens, _plan(" ".join(tokens)), [0, 0]]
+        self._plans[template_id] = entry
+        return entry
+
+    def _new_recipe(
+        self, key: tuple[int, bytes], tokens: Any, plan_entry: list[Any], line: str
+    ) -> tuple[Any, _Recipe | None]:
+        counts = plan_entry[2]
+        counts[1] += 1
+        if counts[1] >= _RECIPE_TRIAL and counts[1] * _RECIPE_REUSE > counts[0]:
+            # Most messages of this template have a shape of their own (ids of varying letters and
+            # lengths): making a recipe costs more than reading them in full, so stop making them.
+            plan_entry[2] = None
+        elif counts[0] >= 1 << 16:
+            counts[0] >>= 1
+            counts[1] >>= 1
+        if len(self._recipes) >= _RECIPE_LIMIT:
+            self._recipes.clear()
+        entry = (tokens, _recipe(key[0], plan_entry[1], line))
+        self._recipes[key] = entry
+        return entry
+
+# The miner's digit key: digits 1-9 become "1"; lengths, zeros and every other character stay.
+_DIGIT_KEY = bytes.maketrans(b"23456789", b"11111111")
+_VARYING_DIGIT = re.compile(r"[1-9]")
+_WORD_SPAN = re.compile(r"\S+")
+_RECIPE_LIMIT = 200_000
+# Recipes are kept making for a template while each is used by at least this many messages on average
+# (judged after this many recipes).
+_RECIPE_REUSE, _RECIPE_TRIAL = 4, 256
+
+
+@dataclass(frozen=True, slots=True)
+class _Recipe:
+    text: str  # the JSON with %s holes ("%" itself doubled)
+    spans: Callable[[str], tuple[str, ...]] | None  # the strings filling the holes, from the message's first line
+    shape: tuple[int, tuple[str, ...], tuple[type, ...]]  # FieldTally's key
+    example: Fields  # the fields of the message the recipe was made from
+    units: Units | None
+
+
+def _recipe(template_id: int, plan: _Plan, line: str) -> _Recipe | None:
+    """The recipe of the messages with ``line``'s digit key, or None when one of its values cannot be
+    written from the message's characters alone (then each message is read in full)."""
+    from operator import itemgetter
+
+    words = [(match.start(), match.group()) for match in _WORD_SPAN.finditer(line)]
+    if len(words) != plan.width:
+        return None
+    # name -> the JSON of a constant, or (start, end, how): dict order and overwrites as _read_by_plan's.
+    found: dict[str, str | tuple[int, int, Callable[[str], str] | None]] = {}
+    units: Units = {}
+    for name, value in plan.constants:
+        found[name] = _encode_value(value)
+    for slot in plan.slots:
+        start, word = words[slot.position]
+        text = word.strip(_STRIP).rstrip(_STRIP_END)
+        start += len(word) - len(word.lstrip(_STRIP))
+        name = slot.name
+        if slot.prefix:
+            if not text.startswith(slot.prefix):
+                continue
+            text, start = text[len(slot.prefix):], start + len(slot.prefix)
+        elif "=" in text:
+            key, _, rest = text.partition("=")
+            if _KEY.fullmatch(key):
+                if _VARYING_DIGIT.search(key):
+                    return None  # the name would change with the digits
+                name = field_name(key)
+                if _CREDENTIAL_FIELD.search(name) or name in found:
+                    continue
+                text, start = rest, start + len(key) + 1
+        if not text:
+            continue
+        end = start + len(text)
+        if name in _TEXT_NAMES:
+            found[name] = (start, min(end, start + _MAX_TEXT), _quoted)
+            continue
+        if text.count(".") == 3 and (address := _IP_WITH_PORT.fullmatch(text)) is not None:
+            found[name] = (start + address.start(1), start + address.end(1), _quoted)
+            if address.group(2):
+                if not _verbatim_int(address.group(2)):
+                    return None
+                found[f"{name}_port"] = (start + address.start(2), start + address.end(2), None)
+            continue
+        if slot.unit_word is None and _verbatim_int(text):
+            found[name] = (start, end, None)
+            continue
+        number = _NUMBER_WITH_UNIT.fullmatch(text)
+        if number is None:
+            found[name] = (start, min(end, start + _MAX_TEXT), _quoted)
+            continue
+        if slot.unit_word is None and number.group(2) is None and "." not in text:
+            return None  # a signed integer or one with a leading zero: rare, read in full
+        if len(text) > 40:
+            return None  # far from where float conversions could overflow
+        unit = number.group(2) or slot.unit_word
+        scale, normal = _UNIT_SCALE[unit.lower()] if unit else (1.0, None)
+        digits_end = start + number.end(1)
+        if "." not in number.group(1) and scale >= 1 and len(number.group(1)) <= 15:
+            found[name] = (start, digits_end, _int_times(int(scale)))
+        else:
+            found[name] = (start, digits_end, _float_times(scale))
+        if normal is not None:
+            units[name] = normal
+    parts: list[str] = []
+    holes: list[tuple[slice, Callable[[str], str] | None]] = []
+    example: Fields = {}
+    for name, how in found.items():
+        if isinstance(how, str):
+            parts.append(f'"{name}":{how.replace("%", "%%")}')
+            example[name] = json.loads(how)
+            continue
+        start, end, convert = how
+        value = line[start:end]
+        if convert is _quoted and _ENCODE_TEXT(value) != f'"{value}"':
+            return None  # text that needs escaping: rare, read in full
+        if convert is _quoted:
+            parts.append(f'"{name}":"%s"')
+            example[name] = value
+            convert = None
+        else:
+            parts.append(f'"{name}":%s')
+            example[name] = json.loads(convert(value) if convert is not None else value)
+        holes.append((slice(start, end), convert))
+    text = "{" + ",".join(parts) + "}"
+    spans: Callable[[str], tuple[str, ...]] | None
+    if not holes:
+        spans, text = None, text.replace("%%", "%")
+    elif all(convert is None for _, convert in holes):
+        spans = itemgetter(*(where for where, _ in holes)) if len(holes) > 1 else _one_slice(holes[0][0])
+    else:
+        spans = _converting(tuple(holes))
+    shape = (template_id, tuple(example), tuple(map(type, example.values())))
+    return _Recipe(text, spans, shape, example, units or None)
+
+
+def _quoted(text: str) -> str:
+    return f'"{text}"'
+
+
+def _int_times(scale: int) -> Callable[[str], str]:
+    if scale == 1:
+        return lambda text: int.__repr__(int(text))
+    return lambda text: int.__repr__(int(text) * scale)
+
+
+def _float_times(scale: float) -> Callable[[str], str]:
+    if scale == 1.0:
+        return lambda text: float.__repr__(float(text))
+    return lambda text: float.__repr__(float(text) * scale)
+
+
+def _one_slice(where: slice) -> Callable[[str], tuple[str, ...]]:
+    return lambda line: (line[where],)
+
+
+def _converting(holes: tuple[tuple[slice, Callable[[str], str] | None], ...]) -> Callable[[str], tuple[str, ...]]:
+    return lambda line: tuple(line[where] if convert is None else convert(line[where]) for where, convert in holes)
+
+
+def _verbatim_int(text: str) -> bool:
+    """Digits whose integer is written exactly so in JSON (no sign, no leading zero, within 64 bits)."""
+    return text.isdigit() and text.isascii() and len(text) <= 18 and (text[0] != "0" or len(text) == 1)
 
 
 def _read_by_plan(plan: _Plan, message: str) -> tuple[Fields, Units | None]:
@@ -371,16 +589,6 @@ def _pairs_fields(pairs: Any, masked: bool) -> tuple[Fields, Units | None]:
     return fields, units
 
 
-def _json_fields(raw: str, secrets: bool) -> tuple[Fields, Units | None] | None:
-    try:
-        record = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(record, dict):
-        return None
-    return _pairs_fields(_flatten(record), secrets)
-
-
 def _flatten(record: dict[str, Any], prefix: str = "", depth: int = 0) -> list[tuple[str, Any]]:
     pairs: list[tuple[str, Any]] = []
     for key, value in record.items():
@@ -466,6 +674,17 @@ class FieldTally:
             for name, unit in units.items():
                 self.units[(template_id, name)] = unit
 
+    def count(self, shape: tuple[int, tuple[str, ...], tuple[type, ...]], example: Fields, units: Units | None) -> None:
+        """One more event of a known shape (its template, names and value classes)."""
+        entry = self.shapes.get(shape)
+        if entry is None:
+            self.shapes[shape] = [1, example]
+        else:
+            entry[0] += 1
+        if units:
+            for name, unit in units.items():
+                self.units[(shape[0], name)] = unit
+
     def rows(self) -> list[tuple[int, str, str, str, str | None, int, str]]:
         """(template_id, name, type, kind, unit, events, example), one per field of a template."""
         folded: dict[tuple[int, str], list[Any]] = {}
@@ -486,6 +705,15 @@ class FieldTally:
 
 
 _ENCODE_TEXT = json.encoder.encode_basestring  # the C encoder of JSON strings
+
+
+def _encode_value(value: FieldValue) -> str:
+    kind = value.__class__
+    if kind is str:
+        return _ENCODE_TEXT(value)  # type: ignore[no-any-return]
+    if kind is int:
+        return int.__repr__(value)  # type: ignore[arg-type]
+    return float.__repr__(value)  # type: ignore[arg-type]
 
 
 def encode_fields(fields: Fields) -> str:

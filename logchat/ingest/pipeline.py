@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from logchat.ingest.events import Event
-from logchat.ingest.fields import FieldReader, FieldTally, encode_fields
+from logchat.ingest.fields import FieldReader, FieldTally
 from logchat.ingest.sources import LineReader
 from logchat.ingest.templates import TemplateMiner
 from logchat.redaction import mask_secrets
@@ -108,7 +108,7 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
     windowed = since_us is not None or until_us is not None
     keep_untimed = True
     assign, mask, tokens_of = miner.assign, mask_secrets, miner.template_tokens
-    read_fields = FieldReader(getattr(parser, "name", "") or "").read
+    read_fields = FieldReader(getattr(parser, "name", "") or "").read_encoded
     max_seconds = plan.max_seconds
     started = time.monotonic() if max_seconds is not None else 0.0
     for event in events:
@@ -138,15 +138,14 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
         masked = mask(message)
         template_id = assign(masked)
         # mask_secrets returns its argument itself when there was nothing to mask.
-        fields, units = read_fields(template_id, tokens_of(template_id), masked, event.raw, masked is not message)
         row = (
             next_id, source_id, generation, event.line_no, event.line_end, event.offset, ts_us,
             event.level, event.host, event.process, event.pid, template_id, event.message, event.raw,
-            encode_fields(fields),
+            read_fields(batch.fields, template_id, tokens_of(template_id), masked, event.raw, masked is not message,
+                        event.record if event.line_end == event.line_no else None),
         )
         next_id += 1
         batch.add(row, ts_us)
-        batch.fields.add(template_id, fields, units)
     batch.error = reader.error
     batch.end_offset, batch.end_line = reader.offset, reader.line_no
     _close(batch, miner)

@@ -212,3 +212,65 @@ def test_tally_gives_one_row_per_template_field_with_the_widest_type() -> None:
     tally.add(1, {"took": 4, "user": "c"}, None)
     tally.add(2, {}, None)
     assert tally.rows() == [(1, "took", "float", "measure", "s", 3, "3"), (1, "user", "string", "label", None, 3, "a")]
+
+
+LOGHUB_SYSTEMS = ("Android", "Apache", "BGL", "HDFS", "HPC", "Hadoop", "HealthApp", "Linux", "Mac", "OpenSSH",
+                  "OpenStack", "Proxifier", "Spark", "Thunderbird", "Windows", "Zookeeper")
+
+
+@pytest.mark.parametrize("system", LOGHUB_SYSTEMS)
+def test_ingest_reader_writes_what_a_full_read_gives(loghub: Path, system: str) -> None:
+    """The reader ingest uses (recipes per message shape) stores, event by event, the JSON and template
+    fields that reading each message in full gives, while the templates change under it."""
+    from logchat.ingest.fields import FieldReader
+
+    miner = TemplateMiner()
+    reader, fast, full = FieldReader(""), FieldTally(), FieldTally()
+    recipes = 0
+    with (loghub / system / f"{system}_2k.log_structured.csv").open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            message = row["Content"]
+            masked = mask_secrets(message)
+            template_id = miner.assign(masked)
+            tokens = miner.template_tokens(template_id)
+            stored = reader.read_encoded(fast, template_id, tokens, masked, message, masked is not message)
+            fields, units = extract_fields(miner.template(template_id), masked)
+            full.add(template_id, fields, units)
+            assert json.loads(stored) == fields and stored == encode_fields(fields), message
+    recipes = sum(1 for _, recipe in reader._recipes.values() if recipe is not None)
+    assert fast.rows() == full.rows()
+    assert recipes > 0
+
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+@pytest.mark.parametrize("log", sorted(p.name for p in CORPUS.iterdir() if p.suffix in (".log", ".jsonl")))
+def test_ingest_batches_carry_the_fields_a_full_read_gives(log: str) -> None:
+    """Every row ingest produces holds the fields that reading its event in full gives, whatever the
+    format: JSON lines reuse their parser's decoding, other lines recipes, access logs their own reading."""
+    from logchat.ingest.detect import detect_format
+    from logchat.ingest.formats import make_parser
+    from logchat.ingest.multiline import join_events
+    from logchat.ingest.pipeline import BatchPlan, produce_batches
+    from logchat.ingest.sources import LineReader, sample_lines
+    from logchat.ingest.timestamps import TimeContext
+
+    data = (CORPUS / log).read_bytes()
+    fmt = detect_format(sample_lines(data[:8192]))
+    plan = BatchPlan(source_id=1, generation=0, first_id=1, batch_size=100_000, multiline=True)
+    with (CORPUS / log).open("rb") as handle:
+        parser = make_parser(fmt, TimeContext())
+        reader = LineReader(handle, start_line=0, start_offset=0, max_line_bytes=65536)
+        rows = [row for batch in produce_batches(reader, parser, TemplateMiner(), plan) for row in batch.rows]
+    miner, expected = TemplateMiner(), []
+    with (CORPUS / log).open("rb") as handle:
+        parser = make_parser(fmt, TimeContext())
+        reader = LineReader(handle, start_line=0, start_offset=0, max_line_bytes=65536)
+        for event in join_events(reader, parser, multiline=True):
+            masked = mask_secrets(event.message)
+            template_id = miner.assign(masked)
+            fields, _ = extract_fields(miner.template(template_id), masked, getattr(parser, "name", "") or "",
+                                       event.raw, secrets=masked is not event.message)
+            expected.append(encode_fields(fields))
+    assert rows and [row[14] for row in rows] == expected

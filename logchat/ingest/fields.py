@@ -306,10 +306,13 @@ class FieldReader:
                 line = message.partition("\n")[0]
                 key = (template_id, line.encode("utf-8", "surrogatepass").translate(_DIGIT_KEY))
                 entry = self._recipes.get(key)
-                if entry is None or entry[0] is not tokens:
+                if entry is None:
+                    # Seen once: read in full. Shapes of one message (ids of letters and digits) are
+                    # common, and a recipe costs a few full reads to make.
+                    self._recipes[key] = (None, None)
+                elif entry[0] is not tokens:
                     entry = self._new_recipe(key, tokens, cached, line)
-                recipe = entry[1]
-                if recipe is not None:
+                if entry is not None and (recipe := entry[1]) is not None:
                     tally.count(recipe.shape, recipe.example, recipe.units)
                     return recipe.text % recipe.spans(line) if recipe.spans is not None else recipe.text
         fields, units = self.read(template_id, tokens, message, raw, secrets)
@@ -350,10 +353,10 @@ class FieldReader:
 _DIGIT_KEY = bytes.maketrans(b"23456789", b"11111111")
 _VARYING_DIGIT = re.compile(r"[1-9]")
 _WORD_SPAN = re.compile(r"\S+")
-_RECIPE_LIMIT = 200_000
+_RECIPE_LIMIT = 50_000
 # Recipes are kept making for a template while each is used by at least this many messages on average
 # (judged after this many recipes).
-_RECIPE_REUSE, _RECIPE_TRIAL = 4, 256
+_RECIPE_REUSE, _RECIPE_TRIAL = 2, 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,8 +379,10 @@ def _recipe(template_id: int, plan: _Plan, line: str) -> _Recipe | None:
     # name -> the JSON of a constant, or (start, end, how): dict order and overwrites as _read_by_plan's.
     found: dict[str, str | tuple[int, int, Callable[[str], str] | None]] = {}
     units: Units = {}
+    example: Fields = {}
     for name, value in plan.constants:
         found[name] = _encode_value(value)
+        example[name] = value
     for slot in plan.slots:
         start, word = words[slot.position]
         text = word.strip(_STRIP).rstrip(_STRIP_END)
@@ -431,11 +436,10 @@ def _recipe(template_id: int, plan: _Plan, line: str) -> _Recipe | None:
             units[name] = normal
     parts: list[str] = []
     holes: list[tuple[slice, Callable[[str], str] | None]] = []
-    example: Fields = {}
     for name, how in found.items():
         if isinstance(how, str):
             parts.append(f'"{name}":{how.replace("%", "%%")}')
-            example[name] = json.loads(how)
+            example[name] = example.pop(name)  # the order of the JSON
             continue
         start, end, convert = how
         value = line[start:end]
@@ -443,11 +447,13 @@ def _recipe(template_id: int, plan: _Plan, line: str) -> _Recipe | None:
             return None  # text that needs escaping: rare, read in full
         if convert is _quoted:
             parts.append(f'"{name}":"%s"')
+            example.pop(name, None)
             example[name] = value
             convert = None
         else:
             parts.append(f'"{name}":%s')
-            example[name] = json.loads(convert(value) if convert is not None else value)
+            example.pop(name, None)
+            example[name] = int(value) if convert is None else json.loads(convert(value))
         holes.append((slice(start, end), convert))
     text = "{" + ",".join(parts) + "}"
     spans: Callable[[str], tuple[str, ...]] | None

@@ -552,7 +552,7 @@ class Ingester:
                 self.store.session() as session:
             writer.write_batch(
                 session, source_id, batch.rows, batch.template_stats(), batch.rollup, batch.changed_templates,
-                batch.miner_state, checkpoint,
+                batch.miner_state, checkpoint, template_fields=batch.fields.rows(),
             )
         if batch.rows:
             self.next_id = batch.rows[-1][0] + 1

@@ -84,7 +84,7 @@ def _store_before_fields(url: str, log: Path) -> int:
     store = open_store(url, migrate=False)
     try:
         with store.engine.begin() as conn:
-            command.upgrade(alembic_config(conn), "0009_vector_embeddings")
+            command.upgrade(alembic_config(conn), "0011_pg_search_tokens")
         data = log.read_bytes()
         fmt = detect_format(sample_lines(data[:8192]))
         miner = TemplateMiner()
@@ -120,7 +120,7 @@ def test_db_upgrade_reads_the_fields_of_events_stored_before_fields_existed(data
 
     upgraded = logchat("db", "upgrade", url=database_url)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "upgraded to 0010_event_fields" in upgraded.stdout
+    assert "upgraded to 0012_event_fields" in upgraded.stdout
     assert f"read the fields of {stored:,} stored events" in upgraded.stdout
     assert "reading the fields of 2,000 stored events" in upgraded.stderr  # no terminal: one line, no bar
 
@@ -150,4 +150,4 @@ def test_db_upgrade_reads_the_fields_of_events_stored_before_fields_existed(data
     assert kinds == {"user": "label", "port": "identifier"}
 
     again = logchat("db", "upgrade", url=database_url)
-    assert again.returncode == 0 and "already at 0010_event_fields" in again.stdout and "read the" not in again.stdout
+    assert again.returncode == 0 and "already at 0012_event_fields" in again.stdout and "read the" not in again.stdout

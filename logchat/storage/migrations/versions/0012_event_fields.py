@@ -4,8 +4,8 @@ Events stored before this revision have no fields yet (NULL); `logchat db upgrad
 after migrating, with a progress bar (logchat.services.fields.backfill_fields), and so does the first
 `logchat fields`. The schema change itself is instant: adding a nullable column rewrites no rows.
 
-Revision ID: 0010_event_fields
-Revises: 0009_vector_embeddings
+Revision ID: 0012_event_fields
+Revises: 0011_pg_search_tokens
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0010_event_fields"
-down_revision = "0009_vector_embeddings"
+revision = "0012_event_fields"
+down_revision = "0011_pg_search_tokens"
 branch_labels = None
 depends_on = None
 

@@ -24,12 +24,15 @@ def fields(
 ) -> None:
     """List the fields of the stored events: name, type (int, float, ip, id, string), kind (measure,
     identifier, label), unit, how many events carry it, distinct values and the most frequent ones.
+    Needs `[ingest] fields = true` (off by default: reading fields costs ingest time); the first run
+    after turning it on reads the events stored before.
 
     Example: logchat fields --source auth.log
     """
-    from logchat.services.fields import FieldsQuery, list_fields
+    from logchat.services.fields import FieldsQuery, list_fields, require_fields_enabled
 
     app: AppContext = ctx.obj
+    require_fields_enabled(app.settings)
     store = app.open_store(for_writing=True)
     read_stored_events(store, app.quiet)
     found = list_fields(store, FieldsQuery(template=template, sources=list(source or [])))

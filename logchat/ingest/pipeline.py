@@ -85,6 +85,8 @@ class BatchPlan:
     # Also end a batch once it has been filling this long (following a file: new lines become
     # searchable within about this time even while a burst is being read).
     max_seconds: float | None = None
+    # Read named fields (settings ingest.fields); off, rows carry None and no field work is done.
+    fields: bool = False
 
 
 def micros(value: datetime) -> int:
@@ -108,7 +110,7 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
     windowed = since_us is not None or until_us is not None
     keep_untimed = True
     assign, mask, tokens_of = miner.assign, mask_secrets, miner.template_tokens
-    read_fields = FieldReader(getattr(parser, "name", "") or "").read_encoded
+    read_fields = FieldReader(getattr(parser, "name", "") or "").read_encoded if plan.fields else None
     max_seconds = plan.max_seconds
     started = time.monotonic() if max_seconds is not None else 0.0
     for event in events:
@@ -137,10 +139,11 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
         message = event.message
         masked = mask(message)
         template_id = assign(masked)
-        # mask_secrets returns its argument itself when there was nothing to mask.
         row = (
             next_id, source_id, generation, event.line_no, event.line_end, event.offset, ts_us,
-            event.level, event.host, event.process, event.pid, template_id, event.message, event.raw,
+            event.level, event.host, event.process, event.pid, template_id, message, event.raw,
+            None if read_fields is None else
+            # mask_secrets returns its argument itself when there was nothing to mask.
             read_fields(batch.fields, template_id, tokens_of(template_id), masked, event.raw, masked is not message,
                         event.record if event.line_end == event.line_no else None),
         )

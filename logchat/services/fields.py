@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from logchat.errors import UsageError
+from logchat.config import Settings
+from logchat.errors import ConfigError, UsageError
 from logchat.ingest.fields import FieldTally, encode_fields, extract_fields
 from logchat.redaction import mask_secrets, mask_tree
 from logchat.storage import fields_repo
@@ -27,6 +28,15 @@ ProgressCallback = Callable[[int, int], None]  # (events done, events to do)
 class FieldsQuery:
     template: int | None = None
     sources: list[str] = field(default_factory=list)
+
+
+def require_fields_enabled(settings: Settings) -> None:
+    """Fields are read only when ingest.fields is on (it costs ingest time); say how to turn it on."""
+    if not settings.ingest.fields:
+        raise ConfigError(
+            "field extraction is off: turn it on with `fields = true` under [ingest] in the configuration "
+            "file or LOGCHAT_INGEST__FIELDS=true; events already stored are then read on the next `logchat fields`"
+        )
 
 
 def pending_backfill(store: Store) -> int:

@@ -504,7 +504,7 @@ class Ingester:
             batch_size=self.settings.ingest.batch_size, multiline=self.settings.ingest.multiline,
             since_us=to_micros(self.window.since) if self.window.since else None,
             until_us=to_micros(self.window.until) if self.window.until else None,
-            max_seconds=self.max_batch_seconds,
+            max_seconds=self.max_batch_seconds, fields=self.settings.ingest.fields,
         )
         remaining = None if total is None else total - start[0]
         self.progress.start_source(report, remaining)

@@ -1,10 +1,11 @@
-"""`logchat fields`: discovering the fields of stored events; and `logchat db upgrade` reading the fields
-of events stored before fields existed."""
+"""`logchat fields`: discovering the fields of stored events; `logchat db upgrade` reading the fields
+of events stored before fields existed; and all of it only when field extraction is turned on."""
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
@@ -20,9 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "storage"))
 from test_fields_repo import parsed, write_access_log
 
 
-def logchat(*args: str, url: str) -> subprocess.CompletedProcess[str]:
+def logchat(*args: str, url: str, fields: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run logchat with field extraction on (``fields``) or off, set through the environment."""
+    env = {**os.environ, "LOGCHAT_INGEST__FIELDS": "true" if fields else "false"}
     return subprocess.run([sys.executable, "-m", "logchat", "--database-url", url, *args],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env=env)
 
 
 def test_fields_json_lists_types_units_counts_and_examples(database_url: str, tmp_path: Path, loghub: Path) -> None:
@@ -69,7 +72,7 @@ def test_fields_refuses_an_unknown_source_or_template(database_url: str, tmp_pat
 
 
 def _store_before_fields(url: str, log: Path) -> int:
-    """A store with the schema of revision 0009 holding ``log``'s events, as the ingest of that time
+    """A store with the schema of revision 0011 holding ``log``'s events, as the ingest of that time
     wrote them (every column but the fields)."""
     from alembic import command
 
@@ -151,3 +154,53 @@ def test_db_upgrade_reads_the_fields_of_events_stored_before_fields_existed(data
 
     again = logchat("db", "upgrade", url=database_url)
     assert again.returncode == 0 and "already at 0012_event_fields" in again.stdout and "read the" not in again.stdout
+
+
+def _stored_fields(url: str) -> tuple[int, int, int]:
+    """(events, events without fields, template field rows) in the store at ``url``."""
+    store = open_store(url, migrate=False)
+    try:
+        with store.engine.connect() as conn:
+            events = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
+            without = conn.execute(text("SELECT count(*) FROM events WHERE fields IS NULL")).scalar_one()
+            template_fields = conn.execute(text("SELECT count(*) FROM template_fields")).scalar_one()
+    finally:
+        store.close()
+    return events, without, template_fields
+
+
+def test_fields_are_off_by_default_and_read_on_first_use_once_turned_on(database_url: str, tmp_path: Path) -> None:
+    access = tmp_path / "access.log"
+    rows = [parsed(line) for line in write_access_log(access, lines=400)]
+    default = {key: value for key, value in os.environ.items() if key != "LOGCHAT_INGEST__FIELDS"}
+    indexed = subprocess.run([sys.executable, "-m", "logchat", "--database-url", database_url, "--quiet", "index",
+                              str(access)], capture_output=True, text=True, timeout=300, env=default)
+    assert indexed.returncode == 0, indexed.stderr
+    assert _stored_fields(database_url) == (len(rows), len(rows), 0)  # no field work at ingest
+
+    refused = logchat("fields", "--json", url=database_url, fields=False)
+    assert refused.returncode != 0 and not refused.stdout
+    assert "field extraction is off" in refused.stderr
+    assert "[ingest]" in refused.stderr and "LOGCHAT_INGEST__FIELDS=true" in refused.stderr
+    assert "events already stored are then read" in refused.stderr
+    upgraded = logchat("db", "upgrade", url=database_url, fields=False)
+    assert upgraded.returncode == 0 and "read the" not in upgraded.stdout + upgraded.stderr
+    assert _stored_fields(database_url)[1] == len(rows)
+
+    listed = logchat("fields", "--json", url=database_url)
+    assert listed.returncode == 0, listed.stderr
+    assert f"reading the fields of {len(rows):,} stored events" in listed.stderr
+    found = {item["name"]: item for item in json.loads(listed.stdout)["fields"]}
+    statuses = Counter(str(r["status"]) for r in rows)
+    assert found["status"]["events"] == len(rows) and found["status"]["distinct"] == len(statuses)
+    assert found["status"]["examples"][0] == {"value": statuses.most_common(1)[0][0],
+                                              "events": statuses.most_common(1)[0][1]}
+    events, without, template_fields = _stored_fields(database_url)
+    assert (events, without) == (len(rows), 0) and template_fields > 0
+
+    # Turned on, ingest reads the fields of new events itself.
+    more = tmp_path / "more.log"
+    added = len(write_access_log(more, lines=50))
+    more.write_text(more.read_text(encoding="utf-8").replace("10.0.", "10.9."), encoding="utf-8")  # another file
+    assert logchat("--quiet", "index", str(more), url=database_url).returncode == 0
+    assert _stored_fields(database_url)[:2] == (len(rows) + added, 0)

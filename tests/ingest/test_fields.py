@@ -258,7 +258,7 @@ def test_ingest_batches_carry_the_fields_a_full_read_gives(log: str) -> None:
 
     data = (CORPUS / log).read_bytes()
     fmt = detect_format(sample_lines(data[:8192]))
-    plan = BatchPlan(source_id=1, generation=0, first_id=1, batch_size=100_000, multiline=True)
+    plan = BatchPlan(source_id=1, generation=0, first_id=1, batch_size=100_000, multiline=True, fields=True)
     with (CORPUS / log).open("rb") as handle:
         parser = make_parser(fmt, TimeContext())
         reader = LineReader(handle, start_line=0, start_offset=0, max_line_bytes=65536)
@@ -274,3 +274,26 @@ def test_ingest_batches_carry_the_fields_a_full_read_gives(log: str) -> None:
                                        event.raw, secrets=masked is not event.message)
             expected.append(encode_fields(fields))
     assert rows and [row[14] for row in rows] == expected
+
+
+def test_ingest_batches_read_no_fields_by_default() -> None:
+    """Off (the default), rows carry no fields and batches no template fields, for every format."""
+    from logchat.ingest.detect import detect_format
+    from logchat.ingest.formats import make_parser
+    from logchat.ingest.pipeline import BatchPlan, produce_batches
+    from logchat.ingest.sources import LineReader, sample_lines
+    from logchat.ingest.timestamps import TimeContext
+
+    logs = sorted(p for p in CORPUS.iterdir() if p.suffix in (".log", ".jsonl"))
+    assert logs
+    for log in logs:
+        fmt = detect_format(sample_lines(log.read_bytes()[:8192]))
+        plan = BatchPlan(source_id=1, generation=0, first_id=1, batch_size=100_000, multiline=True)
+        with log.open("rb") as handle:
+            parser = make_parser(fmt, TimeContext())
+            reader = LineReader(handle, start_line=0, start_offset=0, max_line_bytes=65536)
+            batches = list(produce_batches(reader, parser, TemplateMiner(), plan))
+        rows = [row for batch in batches for row in batch.rows]
+        assert rows, log.name
+        assert all(row[14] is None for row in rows), log.name
+        assert all(batch.fields.rows() == [] for batch in batches), log.name

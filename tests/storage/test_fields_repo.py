@@ -54,6 +54,14 @@ def interpolated(values: list[float], q: float) -> float:
 
 
 @pytest.fixture
+def settings(data_dir: Path, database_url: str):  # type: ignore[no-untyped-def]
+    """The test settings with field extraction on (it is off by default)."""
+    from logchat.config import load_settings
+
+    return load_settings(data_dir=data_dir, database={"url": database_url}, ingest={"fields": True})
+
+
+@pytest.fixture
 def access_store(store, settings, tmp_path: Path):  # type: ignore[no-untyped-def]
     path = tmp_path / "access.log"
     lines = write_access_log(path)

@@ -11,9 +11,10 @@ from typing import Any
 LEVELS: tuple[str, ...] = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL")
 LEVEL_RANK: dict[str, int] = {name: rank for rank, name in enumerate(LEVELS)}
 
-# An event as the ingester hands it to the writer: values in this column order, ts as epoch microseconds.
+# An event as the ingester hands it to the writer: values in this column order, ts as epoch microseconds,
+# fields as JSON text.
 EVENT_COLUMNS: tuple[str, ...] = (
     "id", "source_id", "generation", "line_no", "line_end", "byte_offset", "ts", "level", "host",
-    "process", "pid", "template_id", "message", "raw",
+    "process", "pid", "template_id", "message", "raw", "fields",
 )  # fmt: skip
 EventRow = tuple[Any, ...]

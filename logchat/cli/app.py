@@ -54,10 +54,10 @@ def main_callback(
 
 
 def _register() -> None:
-    from logchat.cli import ask, audit, db, formats, index, maintenance, serve, sessions, sources, stat, users
+    from logchat.cli import ask, audit, db, fields, formats, index, maintenance, serve, sessions, sources, stat, users
     from logchat.cli.errors import wrap_commands
 
-    for module in (index, stat, ask, sessions, sources, users, audit, maintenance, db, serve, formats):
+    for module in (index, stat, ask, fields, sessions, sources, users, audit, maintenance, db, serve, formats):
         module.register(app)
     wrap_commands(app)
 

@@ -18,15 +18,23 @@ db_app = typer.Typer(help="Database schema: apply migrations, show the current r
 
 @db_app.command("upgrade")
 def upgrade(ctx: typer.Context) -> None:
-    """Apply pending migrations (they are also applied automatically on first use).
+    """Apply pending migrations (they are also applied automatically on first use), then, when field
+    extraction is on (`[ingest] fields = true`), read the fields of events stored without them, with a
+    progress bar.
 
     Example: logchat db upgrade
     """
+    from logchat.cli.fields import read_stored_events
     from logchat.services.database import upgrade_database
 
     app: AppContext = ctx.obj
     ran, revision = upgrade_database(app.settings)
     typer.echo(f"{'upgraded to' if ran else 'already at'} {revision}")
+    if not app.settings.ingest.fields:
+        return  # no fields to read: ingest stores none either
+    read = read_stored_events(app.open_store(for_writing=True), app.quiet)
+    if read:
+        typer.echo(f"read the fields of {read:,} stored events")
 
 
 @db_app.command("current")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from logchat.vocabulary import LEVEL_RANK, LEVELS
 
@@ -29,6 +30,7 @@ class ParsedHeader:
     process: str | None  # program / component / logger name
     pid: int | None
     message: str  # the free text after the header fields
+    record: dict[str, Any] | None = None  # the decoded line, for parsers of structured lines (JSON)
 
 
 @dataclass(slots=True)
@@ -46,3 +48,4 @@ class Event:
     message: str  # header message plus continuation lines, joined with "\n"
     raw: str  # the original text of all lines, joined with "\n"
     template_id: int | None = None
+    record: dict[str, Any] | None = None  # the parser's decoded line, so that fields need not decode it again

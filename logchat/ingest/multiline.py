@@ -117,6 +117,7 @@ def join_events(
                 header.pid,
                 header.message,
                 text,
+                record=header.record,
             )
             count = 1
         elif event is None:
@@ -230,4 +231,5 @@ def _single_line_events(lines: Iterable[RawLine], parser: Parser) -> Iterator[Ev
                 header.pid,
                 header.message,
                 text,
+                record=header.record,
             )

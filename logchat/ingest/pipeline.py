@@ -1,4 +1,4 @@
-"""From lines to batches of event rows: parse, join multi-line events, assign templates, roll up.
+"""From lines to batches of event rows: parse, join multi-line events, assign templates, read fields, roll up.
 
 Pure (no storage): a batch carries everything its transaction writes, including where the next
 run resumes, so the same batches can be produced in this process or in a reader process.
@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from logchat.ingest.events import Event
+from logchat.ingest.fields import FieldReader, FieldTally
 from logchat.ingest.sources import LineReader
 from logchat.ingest.templates import TemplateMiner
 from logchat.redaction import mask_secrets
@@ -35,6 +36,7 @@ class Batch:
     changed_templates: dict[int, str] = field(default_factory=dict)
     miner_state: bytes | None = None  # set when templates changed
     error: str | None = None  # a read error after the rows of this batch
+    fields: FieldTally = field(default_factory=lambda: FieldTally())  # the fields of each template
 
     def add(self, row: EventRow, ts_us: int | None) -> None:
         self.rows.append(row)
@@ -83,6 +85,8 @@ class BatchPlan:
     # Also end a batch once it has been filling this long (following a file: new lines become
     # searchable within about this time even while a burst is being read).
     max_seconds: float | None = None
+    # Read named fields (settings ingest.fields); off, rows carry None and no field work is done.
+    fields: bool = False
 
 
 def micros(value: datetime) -> int:
@@ -105,7 +109,8 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
     since_us, until_us = plan.since_us, plan.until_us
     windowed = since_us is not None or until_us is not None
     keep_untimed = True
-    assign, mask = miner.assign, mask_secrets
+    assign, mask, tokens_of = miner.assign, mask_secrets, miner.template_tokens
+    read_fields = FieldReader(getattr(parser, "name", "") or "").read_encoded if plan.fields else None
     max_seconds = plan.max_seconds
     started = time.monotonic() if max_seconds is not None else 0.0
     for event in events:
@@ -130,10 +135,17 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
             if not keep:
                 batch.skipped += 1
                 continue
+        # Templates and fields are read from the masked message: nothing derived from them holds a secret.
+        message = event.message
+        masked = mask(message)
+        template_id = assign(masked)
         row = (
             next_id, source_id, generation, event.line_no, event.line_end, event.offset, ts_us,
-            # Templates are mined from the masked message: nothing derived from them holds a secret.
-            event.level, event.host, event.process, event.pid, assign(mask(event.message)), event.message, event.raw,
+            event.level, event.host, event.process, event.pid, template_id, message, event.raw,
+            None if read_fields is None else
+            # mask_secrets returns its argument itself when there was nothing to mask.
+            read_fields(batch.fields, template_id, tokens_of(template_id), masked, event.raw, masked is not message,
+                        event.record if event.line_end == event.line_no else None),
         )
         next_id += 1
         batch.add(row, ts_us)

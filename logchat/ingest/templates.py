@@ -98,6 +98,11 @@ class TemplateMiner:
         cluster = self._drain.id_to_cluster.get(cluster_id)
         return cluster.get_template() if cluster is not None else ""
 
+    def template_tokens(self, cluster_id: int) -> tuple[str, ...]:
+        """The template as tokens: the same object until the template changes (cheaper than its text)."""
+        cluster = self._drain.id_to_cluster.get(cluster_id)
+        return cluster.log_template_tokens if cluster is not None else ()
+
     def take_changed(self) -> dict[int, str]:
         """Templates created or changed since the last call, as {id: template text}."""
         changed = {cid: self.template(cid) for cid in self._changed}

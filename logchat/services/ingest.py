@@ -504,7 +504,7 @@ class Ingester:
             batch_size=self.settings.ingest.batch_size, multiline=self.settings.ingest.multiline,
             since_us=to_micros(self.window.since) if self.window.since else None,
             until_us=to_micros(self.window.until) if self.window.until else None,
-            max_seconds=self.max_batch_seconds,
+            max_seconds=self.max_batch_seconds, fields=self.settings.ingest.fields,
         )
         remaining = None if total is None else total - start[0]
         self.progress.start_source(report, remaining)
@@ -552,7 +552,7 @@ class Ingester:
                 self.store.session() as session:
             writer.write_batch(
                 session, source_id, batch.rows, batch.template_stats(), batch.rollup, batch.changed_templates,
-                batch.miner_state, checkpoint,
+                batch.miner_state, checkpoint, template_fields=batch.fields.rows(),
             )
         if batch.rows:
             self.next_id = batch.rows[-1][0] + 1

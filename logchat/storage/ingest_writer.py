@@ -131,8 +131,11 @@ def write_batch(
     changed_templates: dict[int, str],
     miner_state: bytes | None,
     checkpoint: Checkpoint,
+    *,
+    template_fields: Sequence[tuple[Any, ...]] = (),
 ) -> None:
-    """Everything one batch changes, in the session's transaction (the caller commits)."""
+    """Everything one batch changes, in the session's transaction (the caller commits).
+    ``template_fields``: (template_id, name, type, kind, unit, events, example) rows to add."""
     conn = session.connection()
     dialect = conn.dialect.name
     if rows:
@@ -152,6 +155,7 @@ def write_batch(
                 )
     _upsert_templates(conn, templates, changed_templates)
     _upsert_rollup(conn, rollup)
+    upsert_template_fields(conn, template_fields)
     if miner_state is not None:
         _save_miner_state(session, miner_state)
     source = session.get_one(Source, source_id)
@@ -180,10 +184,12 @@ def _copy_events_postgres(conn: Any, rows: Sequence[EventRow]) -> None:
 
 
 def _without_nul(row: EventRow) -> EventRow:
-    # PostgreSQL text cannot hold NUL; SQLite can. Keep the line, lose only the NUL byte.
-    message, raw = row[12], row[13]
+    # PostgreSQL text cannot hold NUL (nor jsonb its escape); SQLite can. Keep the line, lose only the NUL byte.
+    message, raw, fields = row[12], row[13], row[14]
     if "\x00" in message or "\x00" in raw:
-        return (*row[:12], message.replace("\x00", "\ufffd"), raw.replace("\x00", "\ufffd"))
+        if fields is not None:
+            fields = fields.replace("\\u0000", "\ufffd")
+        return (*row[:12], message.replace("\x00", "\ufffd"), raw.replace("\x00", "\ufffd"), fields, *row[15:])
     return row
 
 
@@ -213,6 +219,28 @@ def _upsert_templates(conn: Any, templates: dict[int, list[Any]], changed: dict[
         f"last_seen = COALESCE({greatest}(templates.last_seen, excluded.last_seen), "
         "templates.last_seen, excluded.last_seen)",
         params,
+    )
+
+
+# Wider types win: a field seen as 3 and as 2.5 is a float, as 3 and "n/a" a string.
+_TYPE_RANK = "CASE {0}.type WHEN 'string' THEN 4 WHEN 'ip' THEN 3 WHEN 'id' THEN 3 WHEN 'float' THEN 2 ELSE 1 END"
+
+
+def upsert_template_fields(conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Add events to the fields of templates: (template_id, name, type, kind, unit, events, example)."""
+    if not rows:
+        return
+    marks = ", ".join(["?" if conn.dialect.name == "sqlite" else "%s"] * 7)
+    wider = f"({_TYPE_RANK.format('excluded')}) > ({_TYPE_RANK.format('template_fields')})"
+    conn.exec_driver_sql(
+        # Placeholders and constant SQL; values are bound.
+        "INSERT INTO template_fields (template_id, name, type, kind, unit, count, example) "  # nosec B608
+        f"VALUES ({marks}) ON CONFLICT (template_id, name) DO UPDATE SET "
+        "count = template_fields.count + excluded.count, "
+        f"type = CASE WHEN {wider} THEN excluded.type ELSE template_fields.type END, "
+        f"kind = CASE WHEN {wider} THEN excluded.kind ELSE template_fields.kind END, "
+        "unit = COALESCE(template_fields.unit, excluded.unit), example = excluded.example",
+        list(rows),
     )
 
 

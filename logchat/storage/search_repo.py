@@ -3,8 +3,8 @@
 Every count here is computed by the database over all matching events. Without a text condition the
 hourly rollup answers (see :func:`logchat.storage.stats_repo.facts`); with one, the matching events
 are grouped directly. Values of template variables (IPs, users, ports...) are read from messages in
-Python: exact when every matching message of the pattern was read, otherwise from the most recent
-ones, and the result says which.
+Python (with :mod:`logchat.ingest.fields`): exact when every matching message of the pattern was read,
+otherwise from the most recent ones, and the result says which.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -32,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from logchat.ingest.fields import extract_variables, to_number, variable_reader
 from logchat.redaction import MASK, mask_secrets
 from logchat.storage import stats_repo
 from logchat.storage.models import Event, EventRollup, Source, Template, VectorWindow
@@ -535,7 +535,7 @@ def numeric_values(
     for event_id, stored in rows:
         message = mask_secrets(stored)
         if read is None:
-            read = _variable_reader(pattern.template, name, message)
+            read = variable_reader(pattern.template, name, message)
         value = read(message)
         if value is None:
             continue
@@ -543,41 +543,6 @@ def numeric_values(
         if number is not None:
             found.append((number, int(event_id)))
     return found, len(rows) >= pattern.count
-
-
-def _variable_reader(template: str, name: str, sample: str) -> Callable[[str], str | None]:
-    """A fast reader of one variable: the template token and placeholder where ``sample`` has it."""
-    plan = _template_plan(template) if template else None
-    width = len(template.split())
-    if plan is not None:
-        words = sample.split("\n", 1)[0].split()
-        if len(words) == width:
-            for position, pattern, labels in plan:
-                match = pattern.match(words[position])
-                if match is None:
-                    continue
-                for group, (label, value) in enumerate(zip(labels, match.groups(), strict=True), start=1):
-                    if any(found == name for found, _ in _normalise_value(label, value.strip("[](),;'\""))):
-
-                        def read(message: str, position: int = position, pattern: re.Pattern[str] = pattern,
-                                 group: int = group, label: str = label) -> str | None:
-                            words = message.split("\n", 1)[0].split()
-                            if len(words) != width:
-                                return None
-                            match = pattern.match(words[position])
-                            if match is None:
-                                return None
-                            for found, value in _normalise_value(label, match.group(group).strip("[](),;'\"")):
-                                if found == name:
-                                    return value
-                            return None
-
-                        return read
-
-    def slow(message: str) -> str | None:
-        return next((value for found, value in extract_variables(template, message) if found == name), None)
-
-    return slow
 
 
 # A variable named like a credential ("password hunter2", no "=" for the masker to see) is never shown.
@@ -591,129 +556,3 @@ def top_by_name(counts: Counter[tuple[str, str]], top: int = TOP_VALUES) -> dict
         by_name.setdefault(name, Counter())[shown] += count
     ordered = sorted(by_name.items(), key=lambda item: (-sum(item[1].values()), item[0]))
     return {name: sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))[:top] for name, values in ordered}
-
-
-_IP_RX = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
-_IP_PORT_RX = re.compile(r"/?(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?")
-_NUMBER_RX = re.compile(r"[-+]?\d+(?:\.\d+)?")
-_PLACEHOLDER_RX = re.compile(r"<(?:\*|[A-Z]+)>")
-_KEY_LABELS = {"rhost": "ip", "ruser": "user", "user": "user", "logname": "user", "username": "user",
-               "uid": "uid", "euid": "uid", "src": "ip", "dest": "ip", "client": "ip", "ip": "ip",
-               "port": "port"}  # fmt: skip
-_WORD_LABELS = {"port": "port", "user": "user", "users": "user", "from": "ip", "to": "ip", "by": "user",
-                "for": "user", "host": "host", "size": "size", "block": "block"}  # fmt: skip
-_TYPE_LABELS = {"IP": "ip", "NUM": "number", "HEX": "hex", "ID": "id", "UUID": "uuid", "PATH": "path"}
-
-
-@lru_cache(maxsize=4096)
-def _template_plan(template: str) -> tuple[tuple[int, re.Pattern[str], tuple[str, ...]], ...] | None:
-    """For each template token holding placeholders: its position, a regex capturing the values, and
-    a label per placeholder."""
-    tokens = template.split()
-    if not tokens:
-        return None
-    plan = []
-    for position, token in enumerate(tokens):
-        holes = list(_PLACEHOLDER_RX.finditer(token))
-        if not holes:
-            continue
-        parts: list[str] = []
-        labels: list[str] = []
-        cursor = 0
-        for hole in holes:
-            literal = token[cursor : hole.start()]
-            parts.append(re.escape(literal))
-            parts.append("(.+?)")
-            if labels and not any(char.isalpha() for char in literal):
-                labels.append(labels[-1])  # rdd_<NUM>_<NUM>: both parts belong to "rdd"
-            else:
-                labels.append(_label_for(tokens, position, literal, hole.group(0)))
-            cursor = hole.end()
-        parts.append(re.escape(token[cursor:]))
-        plan.append((position, re.compile("".join(parts) + r"\Z", re.S), tuple(labels)))
-    return tuple(plan)
-
-
-def _label_for(tokens: list[str], position: int, literal: str, placeholder: str) -> str:
-    key = literal.rstrip("=:_-").lower().lstrip("(/[")
-    if literal.endswith(("=", ":", "_", "-")) and key.replace("_", "").replace("-", "").isalpha():
-        return _KEY_LABELS.get(key, key[:24])
-    kind = placeholder[1:-1]
-    if kind == "IP":
-        return "ip"
-    previous = tokens[position - 1].lower().strip(":,;()[]") if position > 0 else ""
-    if previous and not _PLACEHOLDER_RX.search(previous) and previous.isalpha():
-        return _WORD_LABELS.get(previous, previous[:24])
-    return _TYPE_LABELS.get(kind, "value")
-
-
-def extract_variables(template: str, message: str) -> list[tuple[str, str]]:
-    """(name, value) of each variable of ``message`` under ``template``, e.g. ("ip", "10.0.0.1")."""
-    first_line = message.split("\n", 1)[0]
-    plan = _template_plan(template) if template else None
-    words = first_line.split()
-    if plan is None or len(words) != len(template.split()):
-        return _fallback_variables(first_line)
-    found: list[tuple[str, str]] = []
-    for position, pattern, labels in plan:
-        match = pattern.match(words[position])
-        if match is None:
-            continue
-        for label, value in zip(labels, match.groups(), strict=True):
-            found.extend(_normalise_value(label, value.strip("[](),;'\"")))
-    return found
-
-
-def _normalise_value(label: str, value: str) -> list[tuple[str, str]]:
-    if not value:
-        return []
-    if label == "value" and "=" in value:
-        # Drain generalised a whole "key=value" token.
-        key, _, value = value.partition("=")
-        if not key.replace("_", "").replace("-", "").isalpha() or not value:
-            return []
-        label = _KEY_LABELS.get(key.lower(), key.lower()[:24])
-    address = _IP_PORT_RX.fullmatch(value)
-    if address is not None:
-        pairs = [("ip" if label in ("ip", "host", "value", "number") else label, address.group(1))]
-        if address.group(2):
-            pairs.append(("port", address.group(2)))
-        return pairs
-    if label == "ip" and not _IP_RX.fullmatch(value):
-        return [("host", value)]
-    if label == "user" and value.isdigit():
-        return [("number", value)]
-    if label == "user" and "." in value and not value.startswith("."):
-        return [("host", value)]
-    if label == "value":
-        # Free words in a generalised slot tell little; numbers may still be asked about.
-        return [("number", value)] if to_number(value) is not None else []
-    return [(label, value)]
-
-
-_FALLBACK_RX = re.compile(
-    r"(?P<ip>(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.]))|\bport[ =:](?P<port>\d{1,5})\b|\buser[ =:](?P<user>[\w.@-]+)"
-)
-
-
-def _fallback_variables(message: str) -> list[tuple[str, str]]:
-    found = []
-    for match in _FALLBACK_RX.finditer(message):
-        name = match.lastgroup
-        if name:
-            found.append((name, match.group(name)))
-    return found
-
-
-_UNIT_RX = re.compile(r"(?<=\d)(?:ms|us|µs|ns|s|sec|secs|kb|mb|gb|b|bytes|%)\Z", re.I)
-
-
-def to_number(value: str) -> float | None:
-    """A number, allowing a unit suffix: "877ms" -> 877.0 (units are not converted)."""
-    match = _NUMBER_RX.fullmatch(_UNIT_RX.sub("", value.replace(",", "")))
-    if match is None:
-        return None
-    try:
-        return float(match.group(0))
-    except ValueError:
-        return None

@@ -184,4 +184,4 @@ class JsonLinesParser(ParserBase):
         )
         if extras:
             message = f"{message} {' '.join(extras)}" if message else " ".join(extras)
-        return ParsedHeader(ts, level, host, process, pid, message)
+        return ParsedHeader(ts, level, host, process, pid, message, record)

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from logchat.storage.models.base import Base, UTCMicros
+
+# JSONB on PostgreSQL: typed access (jsonb_typeof) and a binary form that is read without re-parsing.
+FIELDS_JSON = JSON().with_variant(JSONB(), "postgresql")
 
 
 class Source(Base):
@@ -89,6 +94,11 @@ class Event(Base):
     template_id: Mapped[int | None] = mapped_column(Integer)
     message: Mapped[str] = mapped_column(Text)
     raw: Mapped[str] = mapped_column(Text)
+    # The named values of the event's variables as one JSON object ({"user": "root", "port": 22}),
+    # written with the event (logchat.ingest.fields). One column instead of a row per value: a row per
+    # value with its indexes made ingest several times slower. NULL: not read yet (events stored before
+    # fields existed, until the backfill reaches them).
+    fields: Mapped[dict[str, Any] | None] = mapped_column(FIELDS_JSON)
 
 
 class TemplateMinerState(Base):
@@ -121,3 +131,20 @@ class EventRollup(Base):
     count: Mapped[int] = mapped_column(BigInteger)
     first_ts: Mapped[int | None] = mapped_column(BigInteger)
     last_ts: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class TemplateField(Base):
+    """A field that events of a template carry: its type, kind and unit, how many events have it and a
+    recent example. Kept by the ingester in the same transaction as the events, so the fields of the
+    store are known without reading events, and a query on a field reads only the templates that have it."""
+
+    __tablename__ = "template_fields"
+    __table_args__ = (Index("ix_template_fields_name", "name"),)
+
+    template_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(8))  # int, float, ip, id, string
+    kind: Mapped[str] = mapped_column(String(16))  # measure, identifier, label
+    unit: Mapped[str | None] = mapped_column(String(8))  # s, B, % (values are stored converted to it)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    example: Mapped[str | None] = mapped_column(String(256))

@@ -1,0 +1,905 @@
+"""Named, typed values of an event's variables: pure functions shared by ingest and the queries.
+
+Two readers live here. :func:`extract_fields` runs at ingest for every event: it names each variable of
+the event's template from its context (``port <NUM>`` -> port, ``from <IP>`` -> from, ``key=<*>`` ->
+key, ``took <NUM>ms`` -> took), or by its position (``arg3``) when nothing names it, and types the value
+(int, float, ip, id, string), converting numbers with units to seconds, bytes or percent. JSON lines,
+logfmt and access logs are read by their own structure instead. The result is stored with the event,
+so SQL can filter, group and aggregate on it.
+
+:func:`extract_variables` and :func:`variable_reader` are the older, coarser labels (ip, user, port,
+number) that the answers of ``ask`` read from sampled messages.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from logchat.redaction import mask_secrets, might_hold_secret
+
+FieldValue = str | int | float
+Fields = dict[str, FieldValue]
+
+# Field types (what a value is) and kinds (what may be computed over it).
+TYPES = ("int", "float", "ip", "id", "string")
+MEASURE = "measure"  # a quantity: min/max/sum/avg/percentiles
+IDENTIFIER = "identifier"  # a number or code that names something (port, pid, status): never summed
+LABEL = "label"  # text, addresses: grouped and filtered, never computed over
+
+# Normalised units: durations in seconds, sizes in bytes, shares in percent.
+SECONDS, BYTES, PERCENT = "s", "B", "%"
+_UNIT_SCALE: dict[str, tuple[float, str]] = {
+    "ns": (1e-9, SECONDS), "us": (1e-6, SECONDS), "µs": (1e-6, SECONDS), "ms": (1e-3, SECONDS),
+    "s": (1.0, SECONDS), "sec": (1.0, SECONDS), "secs": (1.0, SECONDS), "second": (1.0, SECONDS),
+    "seconds": (1.0, SECONDS), "min": (60.0, SECONDS), "mins": (60.0, SECONDS),
+    "b": (1.0, BYTES), "byte": (1.0, BYTES), "bytes": (1.0, BYTES),
+    # Sizes in logs are written by software that counts in powers of two (Java, Linux, databases).
+    "k": (1024.0, BYTES), "kb": (1024.0, BYTES), "kib": (1024.0, BYTES),
+    "m": (1024.0**2, BYTES), "mb": (1024.0**2, BYTES), "mib": (1024.0**2, BYTES),
+    "g": (1024.0**3, BYTES), "gb": (1024.0**3, BYTES), "gib": (1024.0**3, BYTES),
+    "%": (1.0, PERCENT),
+}  # fmt: skip
+# A unit glued to a number ("877ms", "3.5GB", "12%"); "m" and "k" alone only as separate words would be
+# too loose, so the glued form accepts the unambiguous spellings.
+_NUMBER_WITH_UNIT = re.compile(
+    r"([-+]?\d+(?:\.\d+)?)(ns|us|µs|ms|s|sec|secs|min|b|bytes|kb|kib|mb|mib|gb|gib|%)?", re.IGNORECASE
+)
+_INT = re.compile(r"[-+]?\d{1,18}")
+_IP = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_IP_WITH_PORT = re.compile(r"/?(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?")
+_HEX_ID = re.compile(r"0[xX][0-9a-fA-F]+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+                     r"|(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}")
+# Names of numbers that identify rather than measure.
+_IDENTIFIER_NAMES = frozenset({
+    "port", "pid", "ppid", "tid", "uid", "gid", "euid", "egid", "id", "status", "code", "status_code", "errno",
+    "exit", "exit_code", "line", "lineno", "thread", "block", "blk", "session", "sid", "seq", "version",
+    "request_id", "job", "task", "attempt", "container", "slot", "partition", "rdd", "shard", "node",
+})  # fmt: skip
+# A key named like a credential is never stored as a field (its value would be the secret).
+CREDENTIAL_NAME = re.compile(r"pass|pwd|token|secret|key|cookie|sess|auth|credential|bearer", re.IGNORECASE)
+_MAX_FIELDS = 64
+_MAX_TEXT = 256
+_MAX_NAME = 48
+_STRIP = "[](),;'\"{}<>"
+_STRIP_TEMPLATE = "[](),;'\"{}"
+_STRIP_END = _STRIP + ":."  # and the sentence's punctuation after a value: "from 10.0.0.1." "(TID 3)."
+
+
+# --- typed fields --------------------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"<(?:\*|[A-Z]+)>")
+_KEY = re.compile(r"[A-Za-z_][\w.-]{0,47}")
+_WORD = re.compile(r"[a-z][a-z_-]{0,47}")
+# Words too vague to name the value that follows them.
+_VAGUE = frozenset({"a", "an", "the", "of", "is", "was", "are", "be", "and", "or", "in", "on", "at", "as", "it"})
+# Words whose next word is a value even while the template still holds it literally.
+_NAMING_WORDS = {"user": "user", "users": "user", "username": "user", "ruser": "ruser", "rhost": "rhost",
+                 "from": "from", "port": "port", "host": "host"}  # fmt: skip
+# Names whose values are names even when they look like numbers (a user "0", a host "1").
+_TEXT_NAMES = frozenset({"user", "ruser", "username", "logname", "host", "rhost", "hostname"})
+# Keys logfmt and JSON records use for the header (time, level, message): columns of the event already.
+_HEADER_KEYS = frozenset({"time", "ts", "t", "timestamp", "@timestamp", "date", "datetime", "level", "lvl",
+                          "severity", "msg", "message", "@message", "@t", "@l", "@m", "@mt"})
+_PAIR = re.compile(r'([A-Za-z_@][\w.@-]{0,63})=("(?:[^"\\]|\\.)*"|[^\s"]+)')
+_LOOSE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])|\b(port|user)[ :](\S+)")
+_ACCESS = re.compile(
+    r'(\S+) \S+ (\S+) \[[^\]]*\] "((?:[^"\\]|\\.)*)" (\d{3}) (\d+|-)'
+    r'(?: "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)")?(.*)'
+)
+_TOKEN_ID = re.compile(r"[A-Za-z][A-Za-z0-9]*[_-]-?\d[\w-]*")
+_CREDENTIAL_FIELD = re.compile(
+    r"pass|pwd|token|secret|cookie|credential|bearer|authorization|(?:^|_)key$|private_?key|api_?key", re.IGNORECASE
+)
+_NAME_CHARS = re.compile(r"[^a-z0-9_]+")
+
+
+def field_name(key: str) -> str:
+    """A key as a field name: lower-case letters, digits and "_" ("http.status" -> "http_status")."""
+    name = _NAME_CHARS.sub("_", key.lower()).strip("_")[:_MAX_NAME]
+    return name if name and not name[0].isdigit() else f"f_{name}"[:_MAX_NAME]
+
+
+def typed_value(text: str, unit_word: str | None = None) -> tuple[FieldValue, str | None]:
+    """A value as stored, and its normalised unit: "877ms" -> (0.877, "s"), "3" -> (3, None),
+    "1.2.3.4" -> ("1.2.3.4", None). ``unit_word`` is a unit written as the next word ("512 bytes")."""
+    if unit_word is None and text.isdigit() and text.isascii():  # the common case, without a regex
+        if len(text) > 18 or (text[0] == "0" and len(text) > 1):
+            return text, None  # beyond 64-bit integers, or "0101": an identifier or a name, not a quantity
+        return int(text), None
+    match = _NUMBER_WITH_UNIT.fullmatch(text)
+    if match is None:
+        return text[:_MAX_TEXT], None
+    number, unit = match.groups()
+    if unit is None and unit_word is not None:
+        unit = unit_word
+    if unit is None:
+        if "." in number:
+            value = float(number)
+            return (value, None) if math.isfinite(value) else (text[:_MAX_TEXT], None)
+        digits = number.lstrip("+-")
+        if len(digits) > 18 or (digits[0] == "0" and len(digits) > 1):
+            return text, None  # beyond 64-bit integers, or "0101": an identifier or a name, not a quantity
+        return int(number), None
+    scale, normal = _UNIT_SCALE[unit.lower()]
+    if "." not in number and scale >= 1 and len(number) <= 15:
+        return int(number) * int(scale), normal
+    value = float(number) * scale
+    return (value, normal) if math.isfinite(value) else (text[:_MAX_TEXT], None)
+
+
+def type_of(value: FieldValue) -> str:
+    """int, float, ip, id or string."""
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if _IP.fullmatch(value):
+        return "ip"
+    if _HEX_ID.fullmatch(value) or _TOKEN_ID.fullmatch(value):
+        return "id"
+    return "string"
+
+
+def kind_of(name: str, value_type: str) -> str:
+    """measure (numbers one may add up), identifier (ports, pids, codes, ids) or label (text, addresses)."""
+    if value_type in ("int", "float"):
+        base = name.rsplit("_", 1)[0] if name[-1:].isdigit() and "_" in name else name
+        if base in _IDENTIFIER_NAMES or base.endswith(("_id", "port", "pid", "_code", "_status")):
+            return IDENTIFIER
+        return MEASURE
+    return IDENTIFIER if value_type == "id" else LABEL
+
+
+def widest_type(first: str, second: str) -> str:
+    """The type that holds both: a slot seen with 3 and with 2.5 is float, with 3 and "n/a" string."""
+    if first == second:
+        return first
+    if {first, second} <= {"int", "float"}:
+        return "float"
+    return "string"
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    position: int  # index of the template token holding the variable
+    name: str
+    prefix: str  # "key=" of a key=value token: the value follows it
+    unit_word: str | None  # a unit written as the next word ("<NUM> bytes")
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    width: int
+    slots: tuple[_Slot, ...]
+    constants: tuple[tuple[str, FieldValue], ...]  # key=value tokens the template holds literally
+
+
+@lru_cache(maxsize=8192)
+def _plan(template: str) -> _Plan:
+    tokens = template.split()
+    slots: list[_Slot] = []
+    constants: list[tuple[str, FieldValue]] = []
+    taken: set[str] = set()
+
+    def unique(name: str) -> str:
+        candidate, n = name, 1
+        while candidate in taken:
+            n += 1
+            candidate = f"{name}_{n}"
+        taken.add(candidate)
+        return candidate
+
+    for position, token in enumerate(tokens):
+        core = token.strip(_STRIP_TEMPLATE)
+        previous = tokens[position - 1].strip(_STRIP_TEMPLATE).rstrip(":=").lower() if position else ""
+        if _PLACEHOLDER.search(core) is None:
+            key, sep, value = core.partition("=")
+            if sep and value and _KEY.fullmatch(key) and not _CREDENTIAL_FIELD.search(key):
+                constants.append((unique(field_name(key)), typed_value(value)[0]))
+            elif previous in _NAMING_WORDS and core and not sep:
+                # "user webmaster" before the miner has seen a second user: already the user's value,
+                # so the field exists from a template's first event on.
+                slots.append(_Slot(position, unique(_NAMING_WORDS[previous]), "", None))
+            continue
+        prefix = ""
+        key, sep, rest = core.partition("=") if "=" in core else core.partition(":")
+        if sep and _KEY.fullmatch(key) and _PLACEHOLDER.match(rest):
+            name, prefix = field_name(key), key + sep
+        elif (dash := re.match(r"([A-Za-z]{2,})[_-]<", core)) is not None:
+            name = field_name(dash.group(1))  # blk_<NUM>, job_<NUM>_<NUM>: the whole token is an id
+        else:
+            if previous in ("=", ":", "") and position >= 2:  # "total = <NUM>", "user : <*>"
+                previous = tokens[position - 2].strip(_STRIP_TEMPLATE).rstrip(":=").lower()
+            usable = _WORD.fullmatch(previous) is not None and previous not in _VAGUE
+            # By position, which stays the same when the miner generalises another token of the template.
+            name = field_name(previous) if usable else f"arg{position + 1}"
+        following = tokens[position + 1].strip(_STRIP_TEMPLATE).lower() if position + 1 < len(tokens) else ""
+        unit_word = following if following in _UNIT_SCALE and len(following) > 1 else None
+        if unit_word is not None and name.startswith("arg"):
+            name = field_name(following)  # "<NUM> bytes result sent": the unit is the best name there is
+        if _CREDENTIAL_FIELD.search(name):
+            continue
+        slots.append(_Slot(position, unique(name), prefix, unit_word))
+    return _Plan(len(tokens), tuple(slots), tuple(constants))
+
+
+Units = dict[str, str]
+
+
+def extract_fields(
+    template: str, message: str, fmt: str = "", raw: str = "", *, secrets: bool | None = None
+) -> tuple[Fields, Units | None]:
+    """The named, typed values of one event, and the unit of those that have one.
+
+    ``message`` is the message the template was mined from (secrets masked); ``fmt`` the parser's
+    format name, ``raw`` the event's original text (read instead for JSON lines, logfmt and access logs);
+    ``secrets`` whether the message held any (None: look in ``raw``).
+    """
+    structured = _STRUCTURED.get(fmt.rpartition("+")[2]) if fmt else None
+    if structured is not None:
+        found = structured(raw, might_hold_secret(raw) if secrets is None else secrets)
+        if found is not None:
+            return found
+    return _read_by_plan(_plan(template), message)
+
+
+def _json_fields(raw: str, secrets: bool) -> tuple[Fields, Units | None] | None:
+    try:
+        record = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(record, dict):
+        return None
+    return _pairs_fields(_flatten(record), secrets)
+
+
+class FieldReader:
+    """Reads the fields of the events of one source as ingest produces them, straight to their stored JSON.
+
+    The plan of each template is kept until the miner changes that template. On top of it, messages that
+    differ only in their digits 1-9 (the miner's digit key) split into the same words, type their values
+    the same way and need the same escaping, so the first of them yields a recipe: the JSON text with
+    holes and the character spans of the message that fill them. Every later message of that shape costs
+    a dict lookup, one slicing and one string formatting. Shapes a recipe cannot express (units, floats,
+    names holding digits, escaped text) are read in full, as are JSON lines, logfmt and access logs."""
+
+    __slots__ = ("_plans", "_recipes", "_structured")
+
+    def __init__(self, fmt: str) -> None:
+        self._structured = _STRUCTURED.get(fmt.rpartition("+")[2]) if fmt else None
+        self._plans: dict[int, list[Any]] = {}
+        self._recipes: dict[tuple[int, bytes], tuple[Any, _Recipe | None]] = {}
+
+    def read(self, template_id: int, tokens: Any, message: str, raw: str, secrets: bool) -> tuple[Fields, Units | None]:
+        """``tokens``: the template's current tokens (a new object whenever the miner changes it)."""
+        if self._structured is not None:
+            found = self._structured(raw, secrets)
+            if found is not None:
+                return found
+        return _read_by_plan(self._plan_of(template_id, tokens), message)
+
+    def read_encoded(
+        self, tally: FieldTally, template_id: int, tokens: Any, message: str, raw: str, secrets: bool,
+        record: dict[str, Any] | None = None,
+    ) -> str:
+        """The stored JSON of one event's fields, counted into ``tally``. ``record``: the event's line as
+        its JSON parser decoded it (then it is not decoded again)."""
+        if record is not None and self._structured is _json_fields:
+            fields, units = _pairs_fields(_flatten(record), secrets)
+            tally.add(template_id, fields, units)
+            return encode_fields(fields)
+        if self._structured is None:
+            cached = self._plans.get(template_id)
+            if cached is None or cached[0] is not tokens:
+                cached = self._plan_entry(template_id, tokens)
+            plan, recipes_seen = cached[1], cached[2]
+            if not plan.slots and not plan.constants:
+                return "{}"  # a template without variables has no fields
+            if recipes_seen is not None:
+                recipes_seen[0] += 1
+                line = message.partition("\n")[0]
+                key = (template_id, line.encode("utf-8", "surrogatepass").translate(_DIGIT_KEY))
+                entry = self._recipes.get(key)
+                if entry is None:
+                    # Seen once: read in full. Shapes of one message (ids of letters and digits) are
+                    # common, and a recipe costs a few full reads to make.
+                    self._recipes[key] = (None, None)
+                elif entry[0] is not tokens:
+                    entry = self._new_recipe(key, tokens, cached, line)
+                if entry is not None and (recipe := entry[1]) is not None:
+                    tally.count(recipe.shape, recipe.example, recipe.units)
+                    return recipe.text % recipe.spans(line) if recipe.spans is not None else recipe.text
+        fields, units = self.read(template_id, tokens, message, raw, secrets)
+        tally.add(template_id, fields, units)
+        return encode_fields(fields)
+
+    def _plan_of(self, template_id: int, tokens: Any) -> _Plan:
+        cached = self._plans.get(template_id)
+        if cached is None or cached[0] is not tokens:
+            cached = self._plan_entry(template_id, tokens)
+        return cached[1]  # type: ignore[no-any-return]
+
+    def _plan_entry(self, template_id: int, tokens: Any) -> list[Any]:
+        # [tokens, plan, recipe counts: [messages, recipes made] or None once recipes do not pay off]
+        entry = [tokens, _plan(" ".join(tokens)), [0, 0]]
+        self._plans[template_id] = entry
+        return entry
+
+    def _new_recipe(
+        self, key: tuple[int, bytes], tokens: Any, plan_entry: list[Any], line: str
+    ) -> tuple[Any, _Recipe | None]:
+        counts = plan_entry[2]
+        counts[1] += 1
+        if counts[1] >= _RECIPE_TRIAL and counts[1] * _RECIPE_REUSE > counts[0]:
+            # Most messages of this template have a shape of their own (ids of varying letters and
+            # lengths): making a recipe costs more than reading them in full, so stop making them.
+            plan_entry[2] = None
+        elif counts[0] >= 1 << 16:
+            counts[0] >>= 1
+            counts[1] >>= 1
+        if len(self._recipes) >= _RECIPE_LIMIT:
+            self._recipes.clear()
+        entry = (tokens, _recipe(key[0], plan_entry[1], line))
+        self._recipes[key] = entry
+        return entry
+
+# The miner's digit key: digits 1-9 become "1"; lengths, zeros and every other character stay.
+_DIGIT_KEY = bytes.maketrans(b"23456789", b"11111111")
+_VARYING_DIGIT = re.compile(r"[1-9]")
+_WORD_SPAN = re.compile(r"\S+")
+_RECIPE_LIMIT = 50_000
+# Recipes are kept making for a template while each is used by at least this many messages on average
+# (judged after this many recipes).
+_RECIPE_REUSE, _RECIPE_TRIAL = 2, 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _Recipe:
+    text: str  # the JSON with %s holes ("%" itself doubled)
+    spans: Callable[[str], tuple[str, ...]] | None  # the strings filling the holes, from the message's first line
+    shape: tuple[int, tuple[str, ...], tuple[type, ...]]  # FieldTally's key
+    example: Fields  # the fields of the message the recipe was made from
+    units: Units | None
+
+
+def _recipe(template_id: int, plan: _Plan, line: str) -> _Recipe | None:
+    """The recipe of the messages with ``line``'s digit key, or None when one of its values cannot be
+    written from the message's characters alone (then each message is read in full)."""
+    from operator import itemgetter
+
+    words = [(match.start(), match.group()) for match in _WORD_SPAN.finditer(line)]
+    if len(words) != plan.width:
+        return None
+    # name -> the JSON of a constant, or (start, end, how): dict order and overwrites as _read_by_plan's.
+    found: dict[str, str | tuple[int, int, Callable[[str], str] | None]] = {}
+    units: Units = {}
+    example: Fields = {}
+    for name, value in plan.constants:
+        found[name] = _encode_value(value)
+        example[name] = value
+    for slot in plan.slots:
+        start, word = words[slot.position]
+        text = word.strip(_STRIP).rstrip(_STRIP_END)
+        start += len(word) - len(word.lstrip(_STRIP))
+        name = slot.name
+        if slot.prefix:
+            if not text.startswith(slot.prefix):
+                continue
+            text, start = text[len(slot.prefix):], start + len(slot.prefix)
+        elif "=" in text:
+            key, _, rest = text.partition("=")
+            if _KEY.fullmatch(key):
+                if _VARYING_DIGIT.search(key):
+                    return None  # the name would change with the digits
+                name = field_name(key)
+                if _CREDENTIAL_FIELD.search(name) or name in found:
+                    continue
+                text, start = rest, start + len(key) + 1
+        if not text:
+            continue
+        end = start + len(text)
+        if name in _TEXT_NAMES:
+            found[name] = (start, min(end, start + _MAX_TEXT), _quoted)
+            continue
+        if text.count(".") == 3 and (address := _IP_WITH_PORT.fullmatch(text)) is not None:
+            found[name] = (start + address.start(1), start + address.end(1), _quoted)
+            if address.group(2):
+                if not _verbatim_int(address.group(2)):
+                    return None
+                found[f"{name}_port"] = (start + address.start(2), start + address.end(2), None)
+            continue
+        if slot.unit_word is None and _verbatim_int(text):
+            found[name] = (start, end, None)
+            continue
+        number = _NUMBER_WITH_UNIT.fullmatch(text)
+        if number is None:
+            found[name] = (start, min(end, start + _MAX_TEXT), _quoted)
+            continue
+        if slot.unit_word is None and number.group(2) is None and "." not in text:
+            return None  # a signed integer or one with a leading zero: rare, read in full
+        if len(text) > 40:
+            return None  # far from where float conversions could overflow
+        unit = number.group(2) or slot.unit_word
+        scale, normal = _UNIT_SCALE[unit.lower()] if unit else (1.0, None)
+        digits_end = start + number.end(1)
+        if "." not in number.group(1) and scale >= 1 and len(number.group(1)) <= 15:
+            found[name] = (start, digits_end, _int_times(int(scale)))
+        else:
+            found[name] = (start, digits_end, _float_times(scale))
+        if normal is not None:
+            units[name] = normal
+    parts: list[str] = []
+    holes: list[tuple[slice, Callable[[str], str] | None]] = []
+    for name, how in found.items():
+        if isinstance(how, str):
+            parts.append(f'"{name}":{how.replace("%", "%%")}')
+            example[name] = example.pop(name)  # the order of the JSON
+            continue
+        start, end, convert = how
+        value = line[start:end]
+        if convert is _quoted and _ENCODE_TEXT(value) != f'"{value}"':
+            return None  # text that needs escaping: rare, read in full
+        if convert is _quoted:
+            parts.append(f'"{name}":"%s"')
+            example.pop(name, None)
+            example[name] = value
+            convert = None
+        else:
+            parts.append(f'"{name}":%s')
+            example.pop(name, None)
+            example[name] = int(value) if convert is None else json.loads(convert(value))
+        holes.append((slice(start, end), convert))
+    text = "{" + ",".join(parts) + "}"
+    spans: Callable[[str], tuple[str, ...]] | None
+    if not holes:
+        spans, text = None, text.replace("%%", "%")
+    elif all(convert is None for _, convert in holes):
+        spans = itemgetter(*(where for where, _ in holes)) if len(holes) > 1 else _one_slice(holes[0][0])
+    else:
+        spans = _converting(tuple(holes))
+    shape = (template_id, tuple(example), tuple(map(type, example.values())))
+    return _Recipe(text, spans, shape, example, units or None)
+
+
+def _quoted(text: str) -> str:
+    return f'"{text}"'
+
+
+def _int_times(scale: int) -> Callable[[str], str]:
+    if scale == 1:
+        return lambda text: int.__repr__(int(text))
+    return lambda text: int.__repr__(int(text) * scale)
+
+
+def _float_times(scale: float) -> Callable[[str], str]:
+    if scale == 1.0:
+        return lambda text: float.__repr__(float(text))
+    return lambda text: float.__repr__(float(text) * scale)
+
+
+def _one_slice(where: slice) -> Callable[[str], tuple[str, ...]]:
+    return lambda line: (line[where],)
+
+
+def _converting(holes: tuple[tuple[slice, Callable[[str], str] | None], ...]) -> Callable[[str], tuple[str, ...]]:
+    return lambda line: tuple(line[where] if convert is None else convert(line[where]) for where, convert in holes)
+
+
+def _verbatim_int(text: str) -> bool:
+    """Digits whose integer is written exactly so in JSON (no sign, no leading zero, within 64 bits)."""
+    return text.isdigit() and text.isascii() and len(text) <= 18 and (text[0] != "0" or len(text) == 1)
+
+
+def _read_by_plan(plan: _Plan, message: str) -> tuple[Fields, Units | None]:
+    line = message.partition("\n")[0]
+    words = line.split()
+    if len(words) != plan.width:
+        return _loose_fields(line), None
+    fields: Fields = dict(plan.constants) if plan.constants else {}
+    units: Units | None = None
+    for slot in plan.slots:
+        text = words[slot.position].strip(_STRIP).rstrip(_STRIP_END)
+        name = slot.name
+        if slot.prefix:
+            if not text.startswith(slot.prefix):
+                continue
+            text = text[len(slot.prefix):]
+        elif "=" in text:
+            # A slot the miner generalised over whole "key=value" tokens: the key names this value.
+            key, _, rest = text.partition("=")
+            if _KEY.fullmatch(key):
+                name = field_name(key)
+                if _CREDENTIAL_FIELD.search(name) or name in fields:
+                    continue
+                text = rest
+        if not text:
+            continue
+        unit = _put(fields, name, text, slot.unit_word)
+        if unit is not None:
+            if units is None:
+                units = {}
+            units[name] = unit
+    return fields, units
+
+
+def _put(fields: Fields, name: str, text: str, unit_word: str | None = None) -> str | None:
+    if name in _TEXT_NAMES:
+        fields[name] = text[:_MAX_TEXT]
+        return None
+    if text.count(".") == 3:
+        address = _IP_WITH_PORT.fullmatch(text)
+        if address is not None:
+            fields[name] = address.group(1)
+            if address.group(2):
+                fields[f"{name}_port"] = int(address.group(2))
+            return None
+    value, unit = typed_value(text, unit_word)
+    fields[name] = value
+    return unit
+
+
+def _loose_fields(line: str) -> Fields:
+    """Fields of a message that does not line up with its template: pairs, addresses, ports, users."""
+    fields: Fields = {}
+    for key, value in _PAIR.findall(line):
+        name = field_name(key)
+        if name not in fields and not _CREDENTIAL_FIELD.search(name):
+            _put(fields, name, _unquote(value).strip(_STRIP) or '""')
+    for address, word, value in _LOOSE.findall(line):
+        if address:
+            fields.setdefault("ip", address)
+        elif word not in fields and (value := value.strip(_STRIP)):
+            _put(fields, word, value)
+    return fields
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+        return value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    return value
+
+
+def _pairs_fields(pairs: Any, masked: bool) -> tuple[Fields, Units | None]:
+    fields: Fields = {}
+    units: Units | None = None
+    for key, value in pairs:
+        if len(fields) >= _MAX_FIELDS:
+            break
+        if key in _HEADER_KEYS:
+            continue
+        name = field_name(key)
+        if name in fields or _CREDENTIAL_FIELD.search(name):
+            continue
+        if isinstance(value, bool):
+            fields[name] = "true" if value else "false"
+            continue
+        if isinstance(value, int | float):
+            if isinstance(value, float) and not math.isfinite(value):  # NaN and Infinity have no place in JSON
+                continue
+            fields[name] = value
+            continue
+        if not isinstance(value, str) or not value:
+            continue
+        if masked:
+            value = mask_secrets(value)
+        unit = _put(fields, name, value[:_MAX_TEXT])
+        if unit is not None:
+            units = units or {}
+            units[name] = unit
+    return fields, units
+
+
+def _flatten(record: dict[str, Any], prefix: str = "", depth: int = 0) -> list[tuple[str, Any]]:
+    pairs: list[tuple[str, Any]] = []
+    for key, value in record.items():
+        if isinstance(value, dict):
+            if depth < 3:
+                pairs.extend(_flatten(value, f"{prefix}{key}.", depth + 1))
+        elif not isinstance(value, list) and value is not None:
+            pairs.append((f"{prefix}{key}", value))
+    return pairs
+
+
+def _logfmt_fields(raw: str, secrets: bool) -> tuple[Fields, Units | None] | None:
+    pairs = [(key, _unquote(value)) for key, value in _PAIR.findall(raw)]
+    return _pairs_fields(pairs, secrets) if pairs else None
+
+
+def _access_fields(raw: str, masked: bool) -> tuple[Fields, Units | None] | None:
+    match = _ACCESS.match(raw)
+    if match is None:
+        return None
+    client, user, request, status, size, referer, agent, rest = match.groups()
+    fields: Fields = {}
+    _put(fields, "client", client)
+    if user != "-":
+        fields["user"] = user
+    parts = request.split(" ")
+    if len(parts) == 3:
+        fields["method"] = parts[0]
+        target = mask_secrets(parts[1]) if masked else parts[1]
+        fields["path"] = target.partition("?")[0][:_MAX_TEXT]
+        fields["protocol"] = parts[2]
+    fields["status"] = int(status)
+    units: Units = {}
+    if size != "-":
+        fields["bytes"] = int(size)
+        units["bytes"] = BYTES
+    if referer and referer != "-":
+        fields["referer"] = (mask_secrets(referer) if masked else referer)[:_MAX_TEXT]
+    if agent and agent != "-":
+        fields["user_agent"] = agent[:_MAX_TEXT]
+    for key, value in _PAIR.findall(rest):
+        name = field_name(key)
+        if name not in fields and not _CREDENTIAL_FIELD.search(name):
+            unit = _put(fields, name, _unquote(value) or '""')
+            if unit is not None:
+                units[name] = unit
+    tail = rest.split()
+    # nginx's $request_time (seconds, with a fraction) is commonly appended after the user agent.
+    if tail and "=" not in tail[-1] and re.fullmatch(r"\d+\.\d+", tail[-1]):
+        fields["duration"] = float(tail[-1])
+        units["duration"] = SECONDS
+    return fields, units
+
+
+_STRUCTURED: dict[str, Callable[[str, bool], tuple[Fields, Units | None] | None]] = {
+    "json": _json_fields,
+    "logfmt": _logfmt_fields,
+    "access": _access_fields,
+}
+
+
+class FieldTally:
+    """Which fields the events of each template carry, how many, with a unit and an example: the rows of
+    the store's template_fields, gathered cheaply (one dict update per event, keyed by the field names)."""
+
+    __slots__ = ("shapes", "units")
+
+    def __init__(self) -> None:
+        # (template_id, field names, value classes) -> [events, the fields of the first of them]
+        self.shapes: dict[tuple[int, tuple[str, ...], tuple[type, ...]], list[Any]] = {}
+        self.units: dict[tuple[int, str], str] = {}
+
+    def add(self, template_id: int, fields: Fields, units: Units | None) -> None:
+        if not fields:
+            return
+        key = (template_id, tuple(fields), tuple(map(type, fields.values())))
+        entry = self.shapes.get(key)
+        if entry is None:
+            self.shapes[key] = [1, fields]
+        else:
+            entry[0] += 1
+        if units:
+            for name, unit in units.items():
+                self.units[(template_id, name)] = unit
+
+    def count(self, shape: tuple[int, tuple[str, ...], tuple[type, ...]], example: Fields, units: Units | None) -> None:
+        """One more event of a known shape (its template, names and value classes)."""
+        entry = self.shapes.get(shape)
+        if entry is None:
+            self.shapes[shape] = [1, example]
+        else:
+            entry[0] += 1
+        if units:
+            for name, unit in units.items():
+                self.units[(shape[0], name)] = unit
+
+    def rows(self) -> list[tuple[int, str, str, str, str | None, int, str]]:
+        """(template_id, name, type, kind, unit, events, example), one per field of a template."""
+        folded: dict[tuple[int, str], list[Any]] = {}
+        for (template_id, names, _), (count, example) in self.shapes.items():
+            for name in names:
+                value = example[name]
+                entry = folded.get((template_id, name))
+                if entry is None:
+                    folded[(template_id, name)] = [type_of(value), count, value]
+                else:
+                    entry[0] = widest_type(entry[0], type_of(value))
+                    entry[1] += count
+        return [
+            (template_id, name, value_type, kind_of(name, value_type), self.units.get((template_id, name)),
+             count, str(example)[:_MAX_TEXT])
+            for (template_id, name), (value_type, count, example) in sorted(folded.items())
+        ]
+
+
+_ENCODE_TEXT = json.encoder.encode_basestring  # the C encoder of JSON strings
+
+
+def _encode_value(value: FieldValue) -> str:
+    kind = value.__class__
+    if kind is str:
+        return _ENCODE_TEXT(value)  # type: ignore[no-any-return]
+    if kind is int:
+        return int.__repr__(value)  # type: ignore[arg-type]
+    return float.__repr__(value)  # type: ignore[arg-type]
+
+
+def encode_fields(fields: Fields) -> str:
+    """The stored form: a JSON object ("{}" for an event without fields, so it is not read again).
+    Written by hand because json.dumps costs more than the rest of reading the fields; names are
+    [a-z0-9_] (field_name), so only values need escaping, and numbers are finite."""
+    if not fields:
+        return "{}"
+    parts = []
+    for name, value in fields.items():
+        kind = value.__class__
+        if kind is str:
+            parts.append(f'"{name}":{_ENCODE_TEXT(value)}')  # type: ignore[arg-type]
+        elif kind is int:
+            parts.append(f'"{name}":{int.__repr__(value)}')  # type: ignore[arg-type]
+        else:
+            parts.append(f'"{name}":{float.__repr__(value)}')  # type: ignore[arg-type]
+    return "{" + ",".join(parts) + "}"
+
+
+# --- coarse variables for `ask` ------------------------------------------------------------
+
+
+def variable_reader(template: str, name: str, sample: str) -> Callable[[str], str | None]:
+    """A fast reader of one variable: the template token and placeholder where ``sample`` has it."""
+    plan = _template_plan(template) if template else None
+    width = len(template.split())
+    if plan is not None:
+        words = sample.split("\n", 1)[0].split()
+        if len(words) == width:
+            for position, pattern, labels in plan:
+                match = pattern.match(words[position])
+                if match is None:
+                    continue
+                for group, (label, value) in enumerate(zip(labels, match.groups(), strict=True), start=1):
+                    if any(found == name for found, _ in _normalise_value(label, value.strip("[](),;'\""))):
+
+                        def read(message: str, position: int = position, pattern: re.Pattern[str] = pattern,
+                                 group: int = group, label: str = label) -> str | None:
+                            words = message.split("\n", 1)[0].split()
+                            if len(words) != width:
+                                return None
+                            match = pattern.match(words[position])
+                            if match is None:
+                                return None
+                            for found, value in _normalise_value(label, match.group(group).strip("[](),;'\"")):
+                                if found == name:
+                                    return value
+                            return None
+
+                        return read
+
+    def slow(message: str) -> str | None:
+        return next((value for found, value in extract_variables(template, message) if found == name), None)
+
+    return slow
+
+
+
+_IP_RX = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_IP_PORT_RX = re.compile(r"/?(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?")
+_NUMBER_RX = re.compile(r"[-+]?\d+(?:\.\d+)?")
+_PLACEHOLDER_RX = re.compile(r"<(?:\*|[A-Z]+)>")
+_KEY_LABELS = {"rhost": "ip", "ruser": "user", "user": "user", "logname": "user", "username": "user",
+               "uid": "uid", "euid": "uid", "src": "ip", "dest": "ip", "client": "ip", "ip": "ip",
+               "port": "port"}  # fmt: skip
+_WORD_LABELS = {"port": "port", "user": "user", "users": "user", "from": "ip", "to": "ip", "by": "user",
+                "for": "user", "host": "host", "size": "size", "block": "block"}  # fmt: skip
+_TYPE_LABELS = {"IP": "ip", "NUM": "number", "HEX": "hex", "ID": "id", "UUID": "uuid", "PATH": "path"}
+
+
+@lru_cache(maxsize=4096)
+def _template_plan(template: str) -> tuple[tuple[int, re.Pattern[str], tuple[str, ...]], ...] | None:
+    """For each template token holding placeholders: its position, a regex capturing the values, and
+    a label per placeholder."""
+    tokens = template.split()
+    if not tokens:
+        return None
+    plan = []
+    for position, token in enumerate(tokens):
+        holes = list(_PLACEHOLDER_RX.finditer(token))
+        if not holes:
+            continue
+        parts: list[str] = []
+        labels: list[str] = []
+        cursor = 0
+        for hole in holes:
+            literal = token[cursor : hole.start()]
+            parts.append(re.escape(literal))
+            parts.append("(.+?)")
+            if labels and not any(char.isalpha() for char in literal):
+                labels.append(labels[-1])  # rdd_<NUM>_<NUM>: both parts belong to "rdd"
+            else:
+                labels.append(_label_for(tokens, position, literal, hole.group(0)))
+            cursor = hole.end()
+        parts.append(re.escape(token[cursor:]))
+        plan.append((position, re.compile("".join(parts) + r"\Z", re.S), tuple(labels)))
+    return tuple(plan)
+
+
+def _label_for(tokens: list[str], position: int, literal: str, placeholder: str) -> str:
+    key = literal.rstrip("=:_-").lower().lstrip("(/[")
+    if literal.endswith(("=", ":", "_", "-")) and key.replace("_", "").replace("-", "").isalpha():
+        return _KEY_LABELS.get(key, key[:24])
+    kind = placeholder[1:-1]
+    if kind == "IP":
+        return "ip"
+    previous = tokens[position - 1].lower().strip(":,;()[]") if position > 0 else ""
+    if previous and not _PLACEHOLDER_RX.search(previous) and previous.isalpha():
+        return _WORD_LABELS.get(previous, previous[:24])
+    return _TYPE_LABELS.get(kind, "value")
+
+
+def extract_variables(template: str, message: str) -> list[tuple[str, str]]:
+    """(name, value) of each variable of ``message`` under ``template``, e.g. ("ip", "10.0.0.1")."""
+    first_line = message.split("\n", 1)[0]
+    plan = _template_plan(template) if template else None
+    words = first_line.split()
+    if plan is None or len(words) != len(template.split()):
+        return _fallback_variables(first_line)
+    found: list[tuple[str, str]] = []
+    for position, pattern, labels in plan:
+        match = pattern.match(words[position])
+        if match is None:
+            continue
+        for label, value in zip(labels, match.groups(), strict=True):
+            found.extend(_normalise_value(label, value.strip("[](),;'\"")))
+    return found
+
+
+def _normalise_value(label: str, value: str) -> list[tuple[str, str]]:
+    if not value:
+        return []
+    if label == "value" and "=" in value:
+        # Drain generalised a whole "key=value" token.
+        key, _, value = value.partition("=")
+        if not key.replace("_", "").replace("-", "").isalpha() or not value:
+            return []
+        label = _KEY_LABELS.get(key.lower(), key.lower()[:24])
+    address = _IP_PORT_RX.fullmatch(value)
+    if address is not None:
+        pairs = [("ip" if label in ("ip", "host", "value", "number") else label, address.group(1))]
+        if address.group(2):
+            pairs.append(("port", address.group(2)))
+        return pairs
+    if label == "ip" and not _IP_RX.fullmatch(value):
+        return [("host", value)]
+    if label == "user" and value.isdigit():
+        return [("number", value)]
+    if label == "user" and "." in value and not value.startswith("."):
+        return [("host", value)]
+    if label == "value":
+        # Free words in a generalised slot tell little; numbers may still be asked about.
+        return [("number", value)] if to_number(value) is not None else []
+    return [(label, value)]
+
+
+_FALLBACK_RX = re.compile(
+    r"(?P<ip>(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.]))|\bport[ =:](?P<port>\d{1,5})\b|\buser[ =:](?P<user>[\w.@-]+)"
+)
+
+
+def _fallback_variables(message: str) -> list[tuple[str, str]]:
+    found = []
+    for match in _FALLBACK_RX.finditer(message):
+        name = match.lastgroup
+        if name:
+            found.append((name, match.group(name)))
+    return found
+
+
+_UNIT_RX = re.compile(r"(?<=\d)(?:ms|us|µs|ns|s|sec|secs|kb|mb|gb|b|bytes|%)\Z", re.I)
+
+
+def to_number(value: str) -> float | None:
+    """A number, allowing a unit suffix: "877ms" -> 877.0 (units are not converted)."""
+    match = _NUMBER_RX.fullmatch(_UNIT_RX.sub("", value.replace(",", "")))
+    if match is None:
+        return None
+    try:
+        return float(match.group(0))
+    except ValueError:
+        return None

@@ -1,0 +1,299 @@
+"""Named fields read from real log lines: compared with the parameters of loghub's ground-truth
+templates (never with logchat's own output), and the structured formats, units and types."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from logchat.ingest.fields import (
+    FieldTally,
+    encode_fields,
+    extract_fields,
+    field_name,
+    kind_of,
+    type_of,
+    typed_value,
+)
+from logchat.ingest.templates import TemplateMiner
+from logchat.redaction import mask_secrets
+
+
+def ground_truth(loghub: Path, system: str, event_id: str) -> list[tuple[int, list[str]]]:
+    """(line number, parameters) of the lines of one loghub template, the parameters read by aligning
+    the line's content with the template's <*> slots."""
+    found = []
+    with (loghub / system / f"{system}_2k.log_structured.csv").open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["EventId"] != event_id:
+                continue
+            parts = [re.escape(part) for part in row["EventTemplate"].split("<*>")]
+            match = re.fullmatch("(.*?)".join(parts), row["Content"])
+            assert match is not None, row
+            found.append((int(row["LineId"]), list(match.groups())))
+    assert found
+    return found
+
+
+def fields_of_contents(loghub: Path, system: str) -> dict[int, dict[str, object]]:
+    """Fields of every line's content, read the way ingest reads them: templates mined in file order
+    from the masked message, fields read under the template as it is at that moment."""
+    miner = TemplateMiner()
+    fields = {}
+    with (loghub / system / f"{system}_2k.log_structured.csv").open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            masked = mask_secrets(row["Content"])
+            template_id = miner.assign(masked)
+            fields[int(row["LineId"])], _ = extract_fields(miner.template(template_id), masked)
+    return fields
+
+
+def test_openssh_failed_invalid_user_fields_equal_loghub_parameters(loghub: Path) -> None:
+    truth = ground_truth(loghub, "OpenSSH", "E10")  # Failed password for invalid user <*> from <*> port <*> ssh2
+    fields = fields_of_contents(loghub, "OpenSSH")
+    assert len(truth) > 50
+    for line, (user, address, port) in truth:
+        # User names stay text, even "0" or "0101"; a double space before the name ("user  0101") is
+        # part of loghub's parameter, not of the name.
+        assert fields[line]["user"] == user.strip(), line
+        assert fields[line]["from"] == address, line
+        assert fields[line]["port"] == int(port), line
+
+
+def test_openssh_invalid_user_is_a_user_from_the_first_line_on(loghub: Path) -> None:
+    truth = ground_truth(loghub, "OpenSSH", "E13")  # Invalid user <*> from <*>
+    fields = fields_of_contents(loghub, "OpenSSH")
+    expected = [(user.strip(), address) for _, (user, address) in truth]
+    assert [(fields[line]["user"], fields[line]["from"]) for line, _ in truth] == expected
+
+
+def test_hdfs_receiving_block_fields_equal_loghub_parameters(loghub: Path) -> None:
+    truth = ground_truth(loghub, "HDFS", "E13")  # Receiving block blk_<*> src: /<*>:<*> dest: /<*>:<*>
+    fields = fields_of_contents(loghub, "HDFS")
+    for line, (block, src, src_port, dest, dest_port) in truth:
+        got = fields[line]
+        assert got["blk"] == f"blk_{block}", line
+        assert (got["src"], got["src_port"], got["dest"], got["dest_port"]) == (
+            src, int(src_port), dest, int(dest_port)), line
+
+
+def test_spark_finished_task_bytes_with_their_unit(loghub: Path) -> None:
+    truth = ground_truth(loghub, "Spark", "E9")  # Finished task <*> in stage <*> (TID <*>). <*> bytes result sent
+    miner = TemplateMiner()
+    by_line: dict[int, tuple[dict[str, object], dict[str, str] | None]] = {}
+    with (loghub / "Spark" / "Spark_2k.log_structured.csv").open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            template_id = miner.assign(row["Content"])
+            by_line[int(row["LineId"])] = extract_fields(miner.template(template_id), row["Content"])
+    for line, (task, stage, tid, size) in truth:
+        fields, units = by_line[line]
+        assert fields["bytes"] == int(size) and units == {"bytes": "B"}, line
+        assert fields["tid"] == int(tid), line
+        assert fields["task"] == float(task) and fields["stage"] == float(stage), line
+
+
+def test_apache_error_scoreboard_fields(loghub: Path) -> None:
+    truth = ground_truth(loghub, "Apache", "E1")  # jk2_init() Found child <*> in scoreboard slot <*>
+    fields = fields_of_contents(loghub, "Apache")
+    for line, (child, slot) in truth:
+        assert (fields[line]["child"], fields[line]["slot"]) == (int(child), int(slot)), line
+
+
+ACCESS_LINES = [
+    '203.0.113.7 - alice [10/Oct/2026:13:55:36 +0000] "GET /api/items?id=3&token=abc HTTP/1.1" 502 1234 '
+    '"https://example.com/" "Mozilla/5.0 (X11)" 0.254',
+    '198.51.100.2 - - [10/Oct/2026:13:55:37 +0000] "POST /login HTTP/2.0" 200 - "-" "curl/8.5"',
+]
+
+
+def test_access_log_standard_fields() -> None:
+    fields, units = extract_fields("", "", "access", ACCESS_LINES[0])
+    assert fields == {"client": "203.0.113.7", "user": "alice", "method": "GET", "path": "/api/items",
+                      "protocol": "HTTP/1.1", "status": 502, "bytes": 1234, "referer": "https://example.com/",
+                      "user_agent": "Mozilla/5.0 (X11)", "duration": 0.254}
+    assert units == {"bytes": "B", "duration": "s"}
+    fields, units = extract_fields("", "", "access", ACCESS_LINES[1])
+    assert fields == {"client": "198.51.100.2", "method": "POST", "path": "/login", "protocol": "HTTP/2.0",
+                      "status": 200, "user_agent": "curl/8.5"}
+    assert kind_of("status", type_of(502)) == "identifier"
+    assert kind_of("bytes", type_of(1234)) == "measure"
+
+
+def test_json_lines_keys_nested_and_typed_secrets_left_out() -> None:
+    raw = json.dumps({"time": "2026-10-10T13:55:36Z", "level": "info", "msg": "request done", "status": "503",
+                      "took": "877ms", "http": {"method": "GET", "bytes": 42}, "ok": True, "password": "hunter2",
+                      "tags": ["a", "b"], "api_key": "sk-123"})
+    fields, units = extract_fields("request done", "request done", "json", raw)
+    assert fields == {"status": 503, "took": 0.877, "http_method": "GET", "http_bytes": 42, "ok": "true"}
+    assert units == {"took": "s"}
+
+
+def test_logfmt_pairs() -> None:
+    raw = 'time=2026-10-10T13:55:36Z level=warn msg="slow query" db=orders duration=1.5s rows=120 user="bob smith"'
+    fields, units = extract_fields("", "", "logfmt", raw)
+    assert fields == {"db": "orders", "duration": 1.5, "rows": 120, "user": "bob smith"}
+    assert units == {"duration": "s"}
+
+
+def test_a_wrapped_format_is_read_by_its_inner_format() -> None:
+    raw = '{"msg": "x", "status": 404}'
+    assert extract_fields("", "", "docker+json", raw)[0] == {"status": 404}
+
+
+@pytest.mark.parametrize(("text", "unit_word", "expected"), [
+    ("877ms", None, (0.877, "s")),
+    ("250us", None, (0.00025, "s")),
+    ("2s", None, (2, "s")),
+    ("3.5GB", None, (3.5 * 1024**3, "B")),
+    ("12KB", None, (12 * 1024, "B")),
+    ("512", "bytes", (512, "B")),
+    ("97%", None, (97, "%")),
+    ("42", None, (42, None)),
+    ("-7", None, (-7, None)),
+    ("0101", None, ("0101", None)),
+    ("0", None, (0, None)),
+    ("0.25", None, (0.25, None)),
+    ("12345678901234567890", None, ("12345678901234567890", None)),
+    ("1.2.3", None, ("1.2.3", None)),
+    ("ssh2", None, ("ssh2", None)),
+])  # fmt: skip
+def test_numbers_and_units_are_normalised(text: str, unit_word: str | None, expected: tuple[object, object]) -> None:
+    assert typed_value(text, unit_word) == expected
+
+
+def test_names_from_context_units_and_positions() -> None:
+    template = "Request <*> took <NUM>ms size <NUM> KB for <*> status=<NUM> method=GET <NUM> <NUM>"
+    message = "Request r-17 took 877ms size 12 KB for carol status=502 method=GET 7 9"
+    fields, units = extract_fields(template, message)
+    assert fields == {"method": "GET", "request": "r-17", "took": 0.877, "size": 12 * 1024, "for": "carol",
+                      "status": 502, "arg12": 7, "arg13": 9}
+    assert units == {"took": "s", "size": "B"}
+    assert type_of("r-17") == "id" and type_of("10.0.0.1") == "ip" and type_of("carol") == "string"
+
+
+def test_key_colon_value_and_key_equals_value_with_spaces() -> None:
+    fields, _ = extract_fields("Times: total = <NUM>, boot = <NUM> user: <*>",
+                               "Times: total = 210, boot = 6 user: dave")
+    assert fields == {"total": 210, "boot": 6, "user": "dave"}
+
+
+def test_addresses_with_ports_and_sentence_punctuation() -> None:
+    fields, _ = extract_fields("Connection from <IP> closed by <IP>.",
+                               "Connection from 10.1.2.3:5544 closed by 10.9.9.9.")
+    assert fields == {"from": "10.1.2.3", "from_port": 5544, "by": "10.9.9.9"}
+
+
+def test_credentials_are_never_fields() -> None:
+    message = mask_secrets("login user=erin password=hunter2 key=abc")
+    fields, _ = extract_fields("login user=<*> password=<*> key=<*>", message)
+    assert fields == {"user": "erin"}
+    assert "hunter2" not in encode_fields(fields)
+
+
+def test_a_message_that_does_not_line_up_with_its_template_keeps_pairs_and_addresses() -> None:
+    fields, _ = extract_fields("a b", "odd line rc=3 from 10.0.0.5 port 22 user=frank")
+    assert fields == {"rc": 3, "user": "frank", "ip": "10.0.0.5", "port": 22}
+
+
+def test_field_names_are_safe_identifiers() -> None:
+    assert field_name("http.status") == "http_status"
+    assert field_name("User-Agent") == "user_agent"
+    assert field_name("3xx") == "f_3xx"
+
+
+def test_tally_gives_one_row_per_template_field_with_the_widest_type() -> None:
+    tally = FieldTally()
+    tally.add(1, {"took": 3, "user": "a"}, {"took": "s"})
+    tally.add(1, {"took": 2.5, "user": "b"}, None)
+    tally.add(1, {"took": 4, "user": "c"}, None)
+    tally.add(2, {}, None)
+    assert tally.rows() == [(1, "took", "float", "measure", "s", 3, "3"), (1, "user", "string", "label", None, 3, "a")]
+
+
+LOGHUB_SYSTEMS = ("Android", "Apache", "BGL", "HDFS", "HPC", "Hadoop", "HealthApp", "Linux", "Mac", "OpenSSH",
+                  "OpenStack", "Proxifier", "Spark", "Thunderbird", "Windows", "Zookeeper")
+
+
+@pytest.mark.parametrize("system", LOGHUB_SYSTEMS)
+def test_ingest_reader_writes_what_a_full_read_gives(loghub: Path, system: str) -> None:
+    """The reader ingest uses (recipes per message shape) stores, event by event, the JSON and template
+    fields that reading each message in full gives, while the templates change under it."""
+    from logchat.ingest.fields import FieldReader
+
+    miner = TemplateMiner()
+    reader, fast, full = FieldReader(""), FieldTally(), FieldTally()
+    recipes = 0
+    with (loghub / system / f"{system}_2k.log_structured.csv").open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            message = row["Content"]
+            masked = mask_secrets(message)
+            template_id = miner.assign(masked)
+            tokens = miner.template_tokens(template_id)
+            stored = reader.read_encoded(fast, template_id, tokens, masked, message, masked is not message)
+            fields, units = extract_fields(miner.template(template_id), masked)
+            full.add(template_id, fields, units)
+            assert json.loads(stored) == fields and stored == encode_fields(fields), message
+    recipes = sum(1 for _, recipe in reader._recipes.values() if recipe is not None)
+    assert fast.rows() == full.rows()
+    assert recipes > 0
+
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+@pytest.mark.parametrize("log", sorted(p.name for p in CORPUS.iterdir() if p.suffix in (".log", ".jsonl")))
+def test_ingest_batches_carry_the_fields_a_full_read_gives(log: str) -> None:
+    """Every row ingest produces holds the fields that reading its event in full gives, whatever the
+    format: JSON lines reuse their parser's decoding, other lines recipes, access logs their own reading."""
+    from logchat.ingest.detect import detect_format
+    from logchat.ingest.formats import make_parser
+    from logchat.ingest.multiline import join_events
+    from logchat.ingest.pipeline import BatchPlan, produce_batches
+    from logchat.ingest.sources import LineReader, sample_lines
+    from logchat.ingest.timestamps import TimeContext
+
+    data = (CORPUS / log).read_bytes()
+    fmt = detect_format(sample_lines(data[:8192]))
+    plan = BatchPlan(source_id=1, generation=0, first_id=1, batch_size=100_000, multiline=True, fields=True)
+    with (CORPUS / log).open("rb") as handle:
+        parser = make_parser(fmt, TimeContext())
+        reader = LineReader(handle, start_line=0, start_offset=0, max_line_bytes=65536)
+        rows = [row for batch in produce_batches(reader, parser, TemplateMiner(), plan) for row in batch.rows]
+    miner, expected = TemplateMiner(), []
+    with (CORPUS / log).open("rb") as handle:
+        parser = make_parser(fmt, TimeContext())
+        reader = LineReader(handle, start_line=0, start_offset=0, max_line_bytes=65536)
+        for event in join_events(reader, parser, multiline=True):
+            masked = mask_secrets(event.message)
+            template_id = miner.assign(masked)
+            fields, _ = extract_fields(miner.template(template_id), masked, getattr(parser, "name", "") or "",
+                                       event.raw, secrets=masked is not event.message)
+            expected.append(encode_fields(fields))
+    assert rows and [row[14] for row in rows] == expected
+
+
+def test_ingest_batches_read_no_fields_by_default() -> None:
+    """Off (the default), rows carry no fields and batches no template fields, for every format."""
+    from logchat.ingest.detect import detect_format
+    from logchat.ingest.formats import make_parser
+    from logchat.ingest.pipeline import BatchPlan, produce_batches
+    from logchat.ingest.sources import LineReader, sample_lines
+    from logchat.ingest.timestamps import TimeContext
+
+    logs = sorted(p for p in CORPUS.iterdir() if p.suffix in (".log", ".jsonl"))
+    assert logs
+    for log in logs:
+        fmt = detect_format(sample_lines(log.read_bytes()[:8192]))
+        plan = BatchPlan(source_id=1, generation=0, first_id=1, batch_size=100_000, multiline=True)
+        with log.open("rb") as handle:
+            parser = make_parser(fmt, TimeContext())
+            reader = LineReader(handle, start_line=0, start_offset=0, max_line_bytes=65536)
+            batches = list(produce_batches(reader, parser, TemplateMiner(), plan))
+        rows = [row for batch in batches for row in batch.rows]
+        assert rows, log.name
+        assert all(row[14] is None for row in rows), log.name
+        assert all(batch.fields.rows() == [] for batch in batches), log.name

@@ -36,6 +36,8 @@ LEFT_EMPTY = {"source_generations"}
 def logchat(data_dir: Path, *args: str, database_url: str | None = None,
             stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("LOGCHAT_")}
+    # Named fields on, so that their column and table are copied too.
+    env["LOGCHAT_INGEST__FIELDS"] = "true"
     if database_url:
         env["LOGCHAT_DATABASE__URL"] = database_url
     return subprocess.run([sys.executable, "-m", "logchat", "--data-dir", str(data_dir), *args], input=stdin,

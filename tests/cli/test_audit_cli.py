@@ -28,6 +28,9 @@ def test_audit_list_export_and_verify(tmp_path: Path) -> None:
     failed = json.loads(logchat(data, "audit", "list", "--json", "--outcome", "failed").stdout)["entries"]
     assert [e["target"] for e in failed] == ["ops"]
     assert logchat(data, "audit", "list", "--outcome", "maybe").returncode == 2
+    shown = logchat(data, "audit", "list").stdout  # the table a person reads
+    assert "user.delete" in shown and "jdoe" in shown and "failed" in shown
+    assert "no audit entries match" in logchat(data, "audit", "list", "--actor", "nobody").stdout
 
     lines = logchat(data, "audit", "export").stdout.splitlines()
     assert [json.loads(line)["action"] for line in lines] == ["user.create", "user.create", "user.update",

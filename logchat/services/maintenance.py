@@ -78,7 +78,7 @@ def prune_events(store: Store, settings: Settings, cutoff: datetime, *, dry_run:
         with ingest_lock(store, settings.data_dir, wait_seconds=settings.ingest.lock_timeout_seconds), \
                 busy_means_try_again("prune log events"), store.session() as session:
             begin_write(session)
-            vector_repo.lock_windows(session, write_begun=True)  # no window is cut while this batch removes windows
+            vector_repo.lock_windows(session)  # no window is cut while this batch removes windows
             end_us = retention_repo.next_event_batch_end(session, cutoff_us, batch_rows)
             if end_us is None:
                 break

@@ -177,7 +177,7 @@ def _cut_windows(store: Store, window_size: int, *, forget: bool = False) -> tup
     with store.session() as session:
         vector_repo.lock_windows(session)
         if forget:
-            vector_repo.lock_embeddings(session, windows_locked=True)
+            vector_repo.lock_embeddings(session)
             vector_repo.forget_windows(session)
         watermark = vector_repo.windowed_upto(session)
         top = vector_repo.newest_event_id(session)

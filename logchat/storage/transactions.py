@@ -20,6 +20,8 @@ WRITE_WAIT_SECONDS = 10
 
 _SQLITE_BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
 _PG_LOCK_NOT_AVAILABLE = "55P03"
+# session.info key: the transaction that begin_write already made a writer.
+_WRITER_KEY = "logchat.write_transaction"
 
 
 def begin_write(session: Session) -> None:
@@ -32,11 +34,24 @@ def begin_write(session: Session) -> None:
     it lets an explicit BEGIN through and then commits and rolls back that transaction as its own
     (CPython bpo-28518), which is what SQLAlchemy's session calls. On PostgreSQL a transaction
     always starts with its first statement; this only bounds how long it waits for locks.
+
+    Calling it again in the same transaction does nothing, so helpers that need the write lock can
+    ask for it whether or not their caller already did.
     """
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get(_WRITER_KEY) is transaction:
+        return
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("BEGIN IMMEDIATE"))
     else:
         session.execute(text(f"SET LOCAL lock_timeout = '{WRITE_WAIT_SECONDS}s'"))
+    session.info[_WRITER_KEY] = session.get_transaction()
+
+
+def begin_sqlite_write(session: Session) -> None:
+    """On SQLite, :func:`begin_write`; on PostgreSQL nothing (its callers take an advisory lock instead)."""
+    if session.get_bind().dialect.name == "sqlite":
+        begin_write(session)
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from sqlalchemy import BigInteger, bindparam, column, delete, func, insert, sele
 from sqlalchemy.orm import Session
 
 from logchat.storage.models import Event, StoreIdentity, Template, VectorEmbedding, VectorSignature, VectorWindow
+from logchat.storage.transactions import begin_sqlite_write
 
 # The advisory locks' keys on PostgreSQL: one per schema (constant SQL, no input), so that stores in
 # other schemas of the database go on while one holds a lock a while (retention, a big update).
@@ -67,28 +68,26 @@ def store_identity(session: Session) -> str:
     return row.store_id
 
 
-def lock_windows(session: Session, *, write_begun: bool = False) -> None:
-    """Hold, until the transaction ends, the right to cut windows; call it first in the transaction
-    (or right after :func:`logchat.storage.transactions.begin_write`, saying so with ``write_begun``)."""
+def lock_windows(session: Session) -> None:
+    """Hold, until the transaction ends, the right to cut windows; call it before the transaction reads."""
     if session.get_bind().dialect.name == "postgresql":
         # Two machines sharing the database must not window the same events twice.
         session.execute(text(f"SELECT pg_advisory_xact_lock({WINDOW_LOCK_KEY_SQL})"))
-    elif not write_begun:
+    else:
         # Two processes sharing the file must not either: the write lock, taken before the
         # watermark is read, keeps what is read true until the commit.
-        session.execute(text("BEGIN IMMEDIATE"))
+        begin_sqlite_write(session)
 
 
-def lock_embeddings(session: Session, *, windows_locked: bool = False) -> None:
-    """Hold, until the transaction ends, the right to write vectors; call it first in the transaction
-    (or right after :func:`lock_windows`, saying so with ``windows_locked``).
+def lock_embeddings(session: Session) -> None:
+    """Hold, until the transaction ends, the right to write vectors; call it before the transaction reads.
 
     Writers of vectors take turns, so that no two embed the same item and rows become visible in
     ``seq`` order: a reader that has every row up to some ``seq`` never misses one below it."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(f"SELECT pg_advisory_xact_lock({EMBED_LOCK_KEY_SQL})"))
-    elif not windows_locked:
-        session.execute(text("BEGIN IMMEDIATE"))
+    else:
+        begin_sqlite_write(session)
 
 
 def windowed_upto(session: Session) -> int:

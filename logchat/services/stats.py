@@ -65,13 +65,16 @@ def compute_stats_from_sqlite_file(database_url: str, query: StatQuery, *, quick
         return None
     finally:
         connection.close()
-    result = _empty_result(query, total=0, first=None, last=None)
-    if numbers is not None:
-        result = _empty_result(query, total=numbers["total"], first=numbers["first"], last=numbers["last"])
-        _fill(result, by_level=numbers["by_level"], by_source=numbers["by_source"], by_host=numbers["by_host"],
-              by_process=numbers["by_process"], histogram=numbers["histogram"],
-              top_templates=numbers["top_templates"])
-    return mask_tree(result)  # type: ignore[no-any-return]
+    return mask_tree(_from_numbers(query, numbers))  # type: ignore[no-any-return]
+
+
+def _from_numbers(query: StatQuery, numbers: dict[str, Any] | None) -> dict[str, Any]:
+    if numbers is None:
+        return _empty_result(query, total=0, first=None, last=None)
+    result = _empty_result(query, total=numbers["total"], first=numbers["first"], last=numbers["last"])
+    _fill(result, by_level=numbers["by_level"], by_source=numbers["by_source"], by_host=numbers["by_host"],
+          by_process=numbers["by_process"], histogram=numbers["histogram"], top_templates=numbers["top_templates"])
+    return result
 
 
 def _levels(query: StatQuery) -> list[str]:
@@ -125,23 +128,8 @@ def _stats(store: Store, query: StatQuery) -> dict[str, Any]:
         processes=query.processes,
     )
     with store.session() as session:
-        overview = stats_repo.summary(session, flt)
-        result = _empty_result(query, total=overview["total"], first=overview["first"], last=overview["last"])
-        if overview["total"] == 0:
-            return result
-        histogram = None
-        if overview["first"] is not None:
-            histogram = stats_repo.histogram(session, flt, overview["first"], overview["last"])
-        _fill(
-            result,
-            by_level=stats_repo.counts_by(session, flt, "level", limit=len(LEVELS) + 1),
-            by_source=stats_repo.counts_by_source(session, flt, limit=query.top),
-            by_host=stats_repo.counts_by(session, flt, "host", query.top),
-            by_process=stats_repo.counts_by(session, flt, "process", query.top),
-            histogram=histogram,
-            top_templates=stats_repo.top_templates(session, flt, limit=query.top),
-        )
-    return result
+        numbers = stats_repo.overview(session, flt, query.top)
+    return _from_numbers(query, numbers)
 
 
 def list_sources(store: Store, now: datetime | None = None) -> list[dict[str, Any]]:

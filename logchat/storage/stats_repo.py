@@ -2,7 +2,9 @@
 
 Counts come from the hourly rollup (kept in step with events by the ingester); only the partial
 hours at the edges of a time filter are counted from the events themselves, so the numbers are
-exact and a million events cost a few thousand rows to aggregate.
+exact and a million events cost a few thousand rows to aggregate. The overview's SQL text lives in
+stats_sqlite (which `stat` also runs through plain sqlite3); ``facts`` builds the same rows as a
+SQLAlchemy subquery for the queries that compose it further (anomalies, search).
 """
 
 from __future__ import annotations
@@ -16,20 +18,20 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Subquery,
-    case,
     func,
     literal,
     or_,
     select,
+    text,
     type_coerce,
     union_all,
 )
 from sqlalchemy.orm import Session
 
-from logchat.redaction import mask_secrets
-from logchat.storage.models import Event, EventRollup, Source, Template
+from logchat.storage import stats_sqlite
+from logchat.storage.models import Event, EventRollup, Source
 from logchat.storage.models.base import from_micros, to_micros
-from logchat.storage.stats_sqlite import HOUR_US, choose_bucket_seconds
+from logchat.storage.stats_sqlite import HOUR_US
 from logchat.vocabulary import LEVEL_RANK, LEVELS
 
 # The raw integer microseconds, for arithmetic in SQL.
@@ -138,91 +140,17 @@ def facts(session: Session, flt: EventFilter) -> Subquery:
     return union_all(*parts).subquery("facts")
 
 
-def summary(session: Session, flt: EventFilter) -> dict[str, Any]:
-    f = facts(session, flt)
-    total, first_us, last_us = session.execute(
-        select(func.coalesce(func.sum(f.c.n), 0), func.min(f.c.first_ts), func.max(f.c.last_ts))
-    ).one()
-    return {
-        "total": int(total),
-        "first": from_micros(first_us) if first_us is not None else None,
-        "last": from_micros(last_us) if last_us is not None else None,
-    }
+def overview(session: Session, flt: EventFilter, top: int) -> dict[str, Any] | None:
+    """Total and span, counts by level/source/host/process, histogram and top templates of the events
+    matching ``flt`` (None when none match). The SQL is stats_sqlite's, run here through the session, so
+    `stat` read by plain sqlite3 and read through SQLAlchemy (any backend) cannot drift apart."""
 
+    def run(sql: str, params: dict[str, Any]) -> list[Any]:
+        return list(session.execute(text(sql), params).all())
 
-def counts_by(session: Session, flt: EventFilter, column: str, limit: int = 10) -> list[tuple[str | None, int]]:
-    f = facts(session, flt)
-    col = f.c[column]
-    total = func.sum(f.c.n)
-    rows = session.execute(select(col, total).group_by(col).order_by(total.desc(), col).limit(limit)).all()
-    return [(value or None, int(n)) for value, n in rows]
-
-
-def counts_by_source(session: Session, flt: EventFilter, limit: int = 10) -> list[tuple[str, str, int]]:
-    f = facts(session, flt)
-    total = func.sum(f.c.n).label("n")
-    sub = select(f.c.source_id, total).group_by(f.c.source_id).order_by(total.desc()).limit(limit).subquery()
-    rows = session.execute(
-        select(Source.name, Source.location, sub.c.n).join(sub, sub.c.source_id == Source.id).order_by(sub.c.n.desc())
-    ).all()
-    return [(name, location, int(n)) for name, location, n in rows]
-
-
-def histogram(
-    session: Session, flt: EventFilter, first: datetime, last: datetime, max_buckets: int = 48
-) -> tuple[int, list[tuple[datetime, int]]]:
-    """Events per interval; the interval is chosen from the span so the chart fits a terminal."""
-    bucket = choose_bucket_seconds((last - first).total_seconds() + 1, max_buckets)
-    width = bucket * 1_000_000
-    origin = (to_micros(first) // width) * width
-    if width % HOUR_US == 0:
-        # Whole-hour buckets: the rollup has them.
-        f = facts(session, flt)
-        index = ((f.c.hour - origin) // width).label("b")
-        query = select(index, func.sum(f.c.n)).where(f.c.hour >= 0).group_by(index)
-    else:
-        # Integer division of integer microseconds: identical on SQLite and PostgreSQL.
-        index = ((_ts_micros - origin) // width).label("b")
-        query = select(index, func.count()).where(*flt.conditions(session), Event.ts.isnot(None)).group_by(index)
-    counts = {int(b): int(n) for b, n in session.execute(query).all()}
-    n_buckets = int((to_micros(last) - origin) // width) + 1
-    return bucket, [(from_micros(origin + i * width), counts.get(i, 0)) for i in range(n_buckets)]
-
-
-def top_templates(session: Session, flt: EventFilter, limit: int = 10) -> list[dict[str, Any]]:
-    """Most frequent templates, errors first, with exact counts and first/last seen."""
-    f = facts(session, flt)
-    rank = case(*[(f.c.level == name, rank) for name, rank in LEVEL_RANK.items()], else_=-1)
-    sub = (
-        select(
-            f.c.template_id,
-            func.sum(f.c.n).label("n"),
-            func.min(f.c.first_ts).label("first_us"),
-            func.max(f.c.last_ts).label("last_us"),
-            func.max(rank).label("worst"),
-        )
-        .group_by(f.c.template_id)
-        .subquery()
-    )
-    is_error = case((sub.c.worst >= LEVEL_RANK["ERROR"], 1), else_=0)
-    rows = session.execute(
-        select(sub, Template.template)
-        .join(Template, Template.id == sub.c.template_id, isouter=True)
-        .order_by(is_error.desc(), sub.c.n.desc(), sub.c.template_id)
-        .limit(limit)
-    ).all()
-    return [
-        {
-            "template_id": row.template_id,
-            # Templates stored before they were mined from masked messages may hold secrets.
-            "template": mask_secrets(row.template or ""),
-            "count": int(row.n),
-            "first_seen": from_micros(row.first_us) if row.first_us is not None else None,
-            "last_seen": from_micros(row.last_us) if row.last_us is not None else None,
-            "level": LEVELS[row.worst] if row.worst is not None and row.worst >= 0 else None,
-        }
-        for row in rows
-    ]
+    plain = stats_sqlite.make_filter(run, since=flt.since, until=flt.until, levels=flt.levels, sources=flt.sources,
+                                     hosts=flt.hosts, processes=flt.processes)
+    return stats_sqlite.overview_with(run, plain, top)
 
 
 def source_overview(session: Session) -> list[dict[str, Any]]:

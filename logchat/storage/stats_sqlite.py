@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,14 @@ _BUCKETS_SECONDS = (1, 5, 15, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 *
 # Only the URL shape that settings build for the data directory (and its explicit-driver twin):
 # anything fancier (query options, in-memory) takes the ordinary path.
 _PLAIN_SQLITE_URL = re.compile(r"sqlite(?:\+pysqlite)?:///(?P<path>[^?]+)")
+
+
+# Runs one statement (``:name`` placeholders) and returns its rows: sqlite3 here, a SQLAlchemy session in stats_repo.
+Runner = Callable[[str, dict[str, Any]], list[Any]]
+
+
+def sqlite3_runner(connection: sqlite3.Connection) -> Runner:
+    return lambda sql, params: connection.execute(sql, params).fetchall()
 
 
 class StatsReadFailed(Exception):
@@ -91,7 +100,7 @@ class _Params:
         return f"{column} IN ({', '.join(self.add(v) for v in values)})"
 
 
-def matching_source_ids(connection: sqlite3.Connection, patterns: list[str]) -> list[int]:
+def matching_source_ids(run: Runner, patterns: list[str]) -> list[int]:
     """Sources whose name equals a pattern or whose location contains it (as stats_repo: LIKE, '/' escapes)."""
     params = _Params()
     clauses = []
@@ -100,21 +109,22 @@ def matching_source_ids(connection: sqlite3.Connection, patterns: list[str]) -> 
         name, part = params.add(pattern), params.add(escaped)
         clauses.append(f"(name = {name} OR location LIKE '%' || {part} || '%' ESCAPE '/')")
     sql = f"SELECT id FROM sources WHERE {' OR '.join(clauses)}"  # nosec B608
-    return [row[0] for row in connection.execute(sql, params.values)]
+    return [row[0] for row in run(sql, params.values)]
 
 
 class _Filter:
-    def __init__(self, connection: sqlite3.Connection, *, since: datetime | None, until: datetime | None,
+    def __init__(self, run: Runner, *, since: datetime | None, until: datetime | None,
                  levels: list[str], sources: list[str], hosts: list[str], processes: list[str]) -> None:
         self.since = to_micros(since) if since is not None else None
         self.until = to_micros(until) if until is not None else None
         self.levels, self.hosts, self.processes = levels, hosts, processes
-        self.source_ids = matching_source_ids(connection, sources) if sources else None
+        self.source_ids = matching_source_ids(run, sources) if sources else None
         self.materialised = False
 
     def materialise(self, connection: sqlite3.Connection) -> None:
         """Compute the facts once for the several queries that read them: with a time window they
-        include events counted one by one in the edge hours, worth not scanning seven times."""
+        include events counted one by one in the edge hours, worth not scanning seven times. Only on a
+        connection of our own (sqlite3), which is closed afterwards, so the temporary table goes with it."""
         params = _Params()
         connection.execute(f"CREATE TEMP TABLE stat_facts AS {self.facts(params)}", params.values)  # nosec B608
         self.materialised = True
@@ -128,7 +138,7 @@ class _Filter:
         if self.processes:
             conds.append(params.in_list("process", self.processes))
         if self.source_ids is not None:
-            conds.append(params.in_list("source_id", self.source_ids) if self.source_ids else "0")
+            conds.append(params.in_list("source_id", self.source_ids) if self.source_ids else "1 = 0")
         return conds
 
     def event_conditions(self, params: _Params) -> list[str]:
@@ -194,76 +204,82 @@ def overview(connection: sqlite3.Connection, *, since: datetime | None, until: d
     """The numbers of services.stats' overview: total and span, counts by level/source/host/process,
     histogram, top templates. None when nothing matches. Raises StatsReadFailed on any sqlite3 error."""
     try:
-        flt = _Filter(connection, since=since, until=until, levels=levels, sources=sources, hosts=hosts,
+        run = sqlite3_runner(connection)
+        flt = _Filter(run, since=since, until=until, levels=levels, sources=sources, hosts=hosts,
                       processes=processes)
         if since is not None or until is not None:
             flt.materialise(connection)
-        return _overview(connection, flt, top)
+        return overview_with(run, flt, top)
     except sqlite3.Error as exc:
         raise StatsReadFailed(str(exc)) from exc
 
 
-def _query(connection: sqlite3.Connection, flt: _Filter, select: str, extra: dict[str, Any] | None = None
+def make_filter(run: Runner, *, since: datetime | None, until: datetime | None, levels: list[str],
+                sources: list[str], hosts: list[str], processes: list[str]) -> _Filter:
+    return _Filter(run, since=since, until=until, levels=levels, sources=sources, hosts=hosts, processes=processes)
+
+
+def _query(run: Runner, flt: _Filter, select: str, extra: dict[str, Any] | None = None
            ) -> list[Any]:
     params = _Params()
     facts = flt.facts(params)
     # Only SQL built here from fixed text and placeholders is interpolated; every value is a parameter.
     sql = f"WITH facts AS ({facts}) {select}"
-    return connection.execute(sql, {**params.values, **(extra or {})}).fetchall()
+    return run(sql, {**params.values, **(extra or {})})
 
 
-def _counts_by(connection: sqlite3.Connection, flt: _Filter, column: str, limit: int) -> list[tuple[str | None, int]]:
-    rows = _query(connection, flt, f"SELECT {column}, sum(n) AS total FROM facts GROUP BY {column} "  # nosec B608
+def _counts_by(run: Runner, flt: _Filter, column: str, limit: int) -> list[tuple[str | None, int]]:
+    rows = _query(run, flt, f"SELECT {column}, sum(n) AS total FROM facts GROUP BY {column} "  # nosec B608
                                    f"ORDER BY total DESC, {column} LIMIT :limit", {"limit": limit})
     return [(value or None, int(n)) for value, n in rows]
 
 
-def _overview(connection: sqlite3.Connection, flt: _Filter, top: int) -> dict[str, Any] | None:
+def overview_with(run: Runner, flt: _Filter, top: int) -> dict[str, Any] | None:
     total, first_us, last_us = _query(
-        connection, flt, "SELECT coalesce(sum(n), 0), min(first_ts), max(last_ts) FROM facts")[0]
+        run, flt, "SELECT coalesce(sum(n), 0), min(first_ts), max(last_ts) FROM facts")[0]
     if not total:
         return None
     first = from_micros(first_us) if first_us is not None else None
     last = from_micros(last_us) if last_us is not None else None
-    sources = _query(connection, flt,
+    sources = _query(run, flt,
                      "SELECT sources.name, sources.location, sub.n FROM sources JOIN "
                      "(SELECT source_id, sum(n) AS n FROM facts GROUP BY source_id ORDER BY n DESC LIMIT :limit) "
                      "AS sub ON sub.source_id = sources.id ORDER BY sub.n DESC", {"limit": top})
     result: dict[str, Any] = {
         "total": int(total), "first": first, "last": last,
-        "by_level": _counts_by(connection, flt, "level", len(LEVELS) + 1),
+        "by_level": _counts_by(run, flt, "level", len(LEVELS) + 1),
         "by_source": [(name, location, int(n)) for name, location, n in sources],
-        "by_host": _counts_by(connection, flt, "host", top),
-        "by_process": _counts_by(connection, flt, "process", top),
-        "histogram": _histogram(connection, flt, first, last) if first is not None and last is not None else None,
-        "top_templates": _top_templates(connection, flt, top),
+        "by_host": _counts_by(run, flt, "host", top),
+        "by_process": _counts_by(run, flt, "process", top),
+        "histogram": _histogram(run, flt, first, last) if first is not None and last is not None else None,
+        "top_templates": _top_templates(run, flt, top),
     }
     return result
 
 
-def _histogram(connection: sqlite3.Connection, flt: _Filter, first: datetime, last: datetime,
+def _histogram(run: Runner, flt: _Filter, first: datetime, last: datetime,
                max_buckets: int = 48) -> tuple[int, list[tuple[datetime, int]]]:
     bucket = choose_bucket_seconds((last - first).total_seconds() + 1, max_buckets)
     width = bucket * 1_000_000
     origin = (to_micros(first) // width) * width
     extra = {"origin": origin, "width": width}
     if width % HOUR_US == 0:
-        rows = _query(connection, flt, "SELECT (hour - :origin) / :width AS b, sum(n) FROM facts "
+        rows = _query(run, flt, "SELECT (hour - :origin) / :width AS b, sum(n) FROM facts "
                                        "WHERE hour >= 0 GROUP BY b", extra)
     else:
         params = _Params()
         conds = [*flt.event_conditions(params), "ts IS NOT NULL"]
         sql = f"SELECT (ts - :origin) / :width AS b, count(*) FROM events{_where(conds)} GROUP BY b"  # nosec B608
-        rows = connection.execute(sql, {**params.values, **extra}).fetchall()
+        rows = run(sql, {**params.values, **extra})
     counts = {int(b): int(n) for b, n in rows}
     n_buckets = int((to_micros(last) - origin) // width) + 1
     return bucket, [(from_micros(origin + i * width), counts.get(i, 0)) for i in range(n_buckets)]
 
 
-def _top_templates(connection: sqlite3.Connection, flt: _Filter, limit: int) -> list[dict[str, Any]]:
+def _top_templates(run: Runner, flt: _Filter, limit: int) -> list[dict[str, Any]]:
     rank = " ".join(f"WHEN level = '{name}' THEN {rank}" for name, rank in LEVEL_RANK.items())
     rows = _query(
-        connection, flt,
+        run, flt,
         "SELECT sub.template_id, sub.n, sub.first_us, sub.last_us, sub.worst, templates.template FROM "  # nosec B608
         f"(SELECT template_id, sum(n) AS n, min(first_ts) AS first_us, max(last_ts) AS last_us, "
         f"max(CASE {rank} ELSE -1 END) AS worst FROM facts GROUP BY template_id) AS sub "

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from logchat.services.ingest import index_inputs
-from logchat.storage import stats_repo
+from logchat.storage import stats_repo, stats_sqlite
 from logchat.storage.models import Event
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "logchat" / "examples"
@@ -45,21 +45,19 @@ WINDOWS = [
 def test_rollup_counts_are_exact(indexed, since, until, levels) -> None:  # type: ignore[no-untyped-def]
     flt = stats_repo.EventFilter(since=since, until=until, levels=levels)
     with indexed.session() as session:
-        overview = stats_repo.summary(session, flt)
+        overview = stats_repo.overview(session, flt, top=1000)
+        assert overview is not None
         assert overview["total"] == direct(session, flt) > 0
-        by_level = dict(stats_repo.counts_by(session, flt, "level", limit=20))
-        assert by_level == direct(session, flt, "level")
-        by_host = dict(stats_repo.counts_by(session, flt, "host", limit=20))
-        assert by_host == direct(session, flt, "host")
-        templates = stats_repo.top_templates(session, flt, limit=1000)
+        assert dict(overview["by_level"]) == direct(session, flt, "level")
+        assert dict(overview["by_host"]) == direct(session, flt, "host")
+        templates = overview["top_templates"]
         assert {t["template_id"]: t["count"] for t in templates} == direct(session, flt, "template_id")
         first = session.scalar(select(func.min(Event.ts)).where(*flt.conditions(session)))
         assert overview["first"] == first
         if overview["first"]:
-            _, buckets = stats_repo.histogram(session, flt, overview["first"], overview["last"])
-            timed = stats_repo.EventFilter(since=since, until=until, levels=levels)
+            _, buckets = overview["histogram"]
             assert sum(n for _, n in buckets) == session.scalar(
-                select(func.count()).select_from(Event).where(*timed.conditions(session), Event.ts.isnot(None))
+                select(func.count()).select_from(Event).where(*flt.conditions(session), Event.ts.isnot(None))
             )
             assert len(buckets) <= 49
 
@@ -67,15 +65,15 @@ def test_rollup_counts_are_exact(indexed, since, until, levels) -> None:  # type
 def test_templates_errors_first_and_source_filter(indexed) -> None:  # type: ignore[no-untyped-def]
     with indexed.session() as session:
         flt = stats_repo.EventFilter(sources=["payments-service"])
-        top = stats_repo.top_templates(session, flt)
+        overview = stats_repo.overview(session, flt, top=10)
+        top = overview["top_templates"]
         assert top[0]["level"] == "ERROR"
         assert "Bad Gateway" in top[0]["template"]
-        assert {name for name, _, _ in stats_repo.counts_by_source(session, flt)} == {"payments-service.log"}
-        empty = stats_repo.EventFilter(sources=["no-such-source"])
-        assert stats_repo.summary(session, empty)["total"] == 0
+        assert {name for name, _, _ in overview["by_source"]} == {"payments-service.log"}
+        assert stats_repo.overview(session, stats_repo.EventFilter(sources=["no-such-source"]), top=10) is None
 
 
 def test_bucket_choice_fits_a_terminal() -> None:
-    assert stats_repo.choose_bucket_seconds(timedelta(hours=2).total_seconds()) == 300
-    assert stats_repo.choose_bucket_seconds(timedelta(days=1).total_seconds()) == 1800
-    assert stats_repo.choose_bucket_seconds(timedelta(days=30).total_seconds()) == 86400
+    assert stats_sqlite.choose_bucket_seconds(timedelta(hours=2).total_seconds()) == 300
+    assert stats_sqlite.choose_bucket_seconds(timedelta(days=1).total_seconds()) == 1800
+    assert stats_sqlite.choose_bucket_seconds(timedelta(days=30).total_seconds()) == 86400

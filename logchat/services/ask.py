@@ -307,7 +307,7 @@ def _match(session: Session, scope: _Scope, resolved: fulltext.ResolvedQuery) ->
             aggregate = search_repo.aggregate(session, flt, None, errors_first=False, templates=full)
             return _Retrieval(resolved, search_repo.of_templates(full), aggregate)
     _, matched = search_repo.materialise_matches(session, search_repo.event_conditions(session, flt, condition))
-    aggregate = search_repo.aggregate(session, flt, matched, errors_first=False)
+    aggregate = search_repo.aggregate_matches(session, errors_first=False)
     # How sparse the matches are in each template decides how later queries walk them.
     totals = search_repo.template_counts(session, [p.template_id for p in aggregate.patterns if p.template_id])
     counts = {p.template_id: (p.count, totals.get(p.template_id, p.count))

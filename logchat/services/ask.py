@@ -44,9 +44,9 @@ log = logging.getLogger(__name__)
 
 __all__ = ["AskListener", "AskRequest", "AskResult", "ask", "ask_in_session", "ask_many"]
 
-# A vector index behind by at most this many events is brought up to date before answering;
-# further behind, the answer goes on without the newest events in vector space (and says so).
-AUTO_UPDATE_EVENTS = 100_000
+# Vectors behind the store by more than this many events earn a notice; a few behind is the normal
+# moment between new lines and the update that `index`, `reload` or `follow` runs after them.
+VECTORS_BEHIND_NOTICE = 100_000
 PER_TEMPLATE_IN_EVIDENCE = 3
 PATTERN_SAMPLES = 5
 NUMERIC_SCAN_LIMIT = 20_000
@@ -247,8 +247,10 @@ def _known_values(store: Store, settings: Settings) -> dict[str, list[str]]:
 
 
 def _vector_side(store: Store, settings: Settings, notices: list[str]) -> VectorSide | None:
+    """The vectors as they are: `index`, `reload`, `follow` and the daemon's jobs keep them up to date,
+    so a question never windows or embeds (it only reads, and says when the vectors lag behind)."""
     from logchat.retrieval.hybrid import VectorSide
-    from logchat.services.vectors import load_vectors, update_vector_index
+    from logchat.services.vectors import load_vectors
 
     loaded = load_vectors(settings, store)
     with store.session() as session:
@@ -256,18 +258,11 @@ def _vector_side(store: Store, settings: Settings, notices: list[str]) -> Vector
     if newest == 0:
         return None
     behind = newest - (loaded.events_upto if loaded is not None else 0)
-    if behind > 0:
-        if behind <= AUTO_UPDATE_EVENTS:
-            try:
-                update_vector_index(store, settings)
-            except OSError as exc:
-                notices.append(f"vector index not updated ({exc.strerror or exc}); using full-text search only")
-            loaded = load_vectors(settings, store)
-        else:
-            notices.append(
-                f"the vector index is {behind:,} events behind; run `logchat index --rebuild-vectors` "
-                "(full-text search covers every event)"
-            )
+    if behind > VECTORS_BEHIND_NOTICE:
+        notices.append(
+            f"the vector index is {behind:,} events behind; `logchat reload` (or `logchat index` on the same "
+            "paths) brings it up to date (full-text search covers every event)"
+        )
     if loaded is None:
         return None
     return VectorSide(loaded.templates, loaded.windows, loaded.embedder)
@@ -307,7 +302,7 @@ def _match(session: Session, scope: _Scope, resolved: fulltext.ResolvedQuery) ->
             aggregate = search_repo.aggregate(session, flt, None, errors_first=False, templates=full)
             return _Retrieval(resolved, search_repo.of_templates(full), aggregate)
     _, matched = search_repo.materialise_matches(session, search_repo.event_conditions(session, flt, condition))
-    aggregate = search_repo.aggregate(session, flt, matched, errors_first=False)
+    aggregate = search_repo.aggregate_matches(session, errors_first=False)
     # How sparse the matches are in each template decides how later queries walk them.
     totals = search_repo.template_counts(session, [p.template_id for p in aggregate.patterns if p.template_id])
     counts = {p.template_id: (p.count, totals.get(p.template_id, p.count))

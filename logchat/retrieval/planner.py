@@ -532,8 +532,8 @@ def _bind_conditions(question: str, filters: QuestionFilters, store: StoreVocabu
         if info is None:
             continue
         is_ip = _IP_RX.fullmatch(value) is not None
-        if noun.lower() in _PREPOSITIONS and not (is_ip and info.type in ("ip", "string")):
-            continue
+        if noun.lower() in _PREPOSITIONS and not (is_ip and _is_address_field(info)):
+            continue  # "for 10.0.0.1" binds only to a field that holds addresses
         if info.type == "ip" and not is_ip:
             continue
         if info.type in ("int", "float") and is_ip:

@@ -288,6 +288,31 @@ def _resolve_plan(session: Session, scope: _Scope, extra_words: Sequence[str] = 
     return candidate
 
 
+def _unbound_if_misread(session: Session, scope: _Scope, bound_retrieval: _Retrieval) -> _Retrieval:
+    """Nothing matched the plan's field conditions. When the lines the text finds carry those fields, that is
+    the answer ("stage 35.0": no such stage). When they do not, the value was bound to a field these lines lack
+    (a field named differently in their template), so the values are matched as text, as before plans."""
+    from sqlalchemy import and_
+
+    from logchat.storage import fields_repo
+
+    assert scope.plan is not None
+    bound = scope.plan
+    described = ", ".join(f"{c.name} {c.operator} {c.value}" for c in bound.conditions)
+    scope.plan = _without_conditions(bound)
+    looser = _match(session, scope, _resolve_plan(session, scope))
+    if looser.aggregate.total > 0:
+        within = and_(*search_repo.event_conditions(session, scope.flt, looser.matched))
+        carried = fields_repo.field_event_counts(session, [c.name for c in bound.conditions], within)
+        if not any(carried.values()):
+            looser.notices.append(scope.plan.notes[-1])
+            return looser
+    scope.plan = bound
+    retrieval = _match(session, scope, _resolve_plan(session, scope))
+    retrieval.notices.append(f"no event has {described}")
+    return retrieval
+
+
 def _without_conditions(plan: Plan) -> Plan:
     """The plan with its field conditions matched as text again (today's reading of the question)."""
     from dataclasses import replace
@@ -379,15 +404,7 @@ def _match(session: Session, scope: _Scope, resolved: fulltext.ResolvedQuery) ->
 def _resolve_and_aggregate(session: Session, scope: _Scope) -> _Retrieval:
     retrieval = _match(session, scope, _resolve_plan(session, scope))
     if retrieval.aggregate.total == 0 and scope.plan is not None and scope.plan.conditions:
-        # A field condition read into the question can be wrong (a field named differently in some lines):
-        # then the values are matched as text, as they were before plans.
-        bound, scope.plan = scope.plan, _without_conditions(scope.plan)
-        looser = _match(session, scope, _resolve_plan(session, scope))
-        if looser.aggregate.total > 0:
-            retrieval = looser
-            retrieval.notices.append(scope.plan.notes[-1])
-        else:
-            scope.plan = bound
+        retrieval = _unbound_if_misread(session, scope, retrieval)
 
     if (retrieval.aggregate.total == 0 and scope.flt.levels and not scope.levels_from_flag and scope.level_terms
             and search_repo.levels_in_scope(session, scope.flt) == (True, False)):
@@ -994,7 +1011,7 @@ def _plan_json(scope: _Scope, retrieval: _Retrieval) -> dict[str, Any] | None:
     notes = scope.plan.notes
     if retrieval.level_fallback:
         notes = (*notes, "these events carry no level: the level words were matched as text")
-    return replace(scope.plan, filters=filters, notes=notes).to_json()
+    return _serialise(replace(scope.plan, filters=filters, notes=notes).to_json())  # type: ignore[no-any-return]
 
 
 def _record_turn(store: Store, name: str, owner: int | None, **turn: Any) -> None:

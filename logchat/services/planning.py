@@ -108,17 +108,41 @@ def prefix_fallback(plan: Plan, missing: tuple[str, ...]) -> Plan | None:
                    notes=(*plan.notes, f"nothing matched {names} whole; matched as the start of logged ids"))
 
 
+# A value bound through a preposition ("from 1.2.3.4") binds to the field of that name where the line has one;
+# lines of other templates may hold the same address under another name ("connection request /1.2.3.4").
+_LOOSE_MARKERS = frozenset({"from", "for", "to", "by", "at", "on", "in", "with", "via"})
+
+
 def field_conditions(session: Session, plan: Plan) -> list[Condition]:
-    """SQL conditions for the plan's field conditions (see :func:`logchat.storage.fields_repo.field_condition`)."""
+    """SQL conditions for the plan's field conditions (see :func:`logchat.storage.fields_repo.field_condition`).
+
+    A condition read from a noun ("stage 26.0", "status 502") holds for the events whose field has that value.
+    One read from a preposition ("from 10.0.0.1") holds for those, and for events that contain the address as
+    text where their field of that name holds no other address: "from" names the field in some templates
+    only, and not always the address.
+    """
     if not plan.conditions:
         return []
-    from logchat.storage import fields_repo
+    from sqlalchemy import and_, not_, or_
+
+    from logchat.storage import fields_repo, fulltext_repo
+    from logchat.storage.models import Event
 
     conditions = []
     for condition in plan.conditions:
-        if condition.operator == "prefix":
-            conditions.append(fields_repo.field_condition(session, condition.name, "contains", condition.value))
-        else:
-            conditions.append(fields_repo.field_condition(session, condition.name, condition.operator,
-                                                          condition.value))
+        operator = "contains" if condition.operator == "prefix" else condition.operator
+        bound = fields_repo.field_condition(session, condition.name, operator, condition.value)
+        marker = condition.source_text.split()[0].lower() if condition.source_text else ""
+        if marker in _LOOSE_MARKERS and operator == "=":
+            text = fulltext.resolve_query(session, fulltext.parse_text_query(str(condition.value),
+                                                                             [str(condition.value)]))
+            as_text = fulltext_repo.match_condition(session, text)
+            if as_text is not None:
+                # The address anywhere in a line whose field of that name holds no other address: "Connection
+                # request from old client /1.2.3.4" (from = "old") counts, "from 1.2.3.5 to 1.2.3.4" does not.
+                carrying = Event.template_id.in_(fields_repo.templates_with(session, condition.name))
+                held = fields_repo.field_text(session, condition.name)
+                other_role = or_(not_(carrying), held.is_(None), not_(held.like("%.%.%.%")))
+                bound = or_(bound, and_(as_text, other_role))
+        conditions.append(bound)
     return conditions

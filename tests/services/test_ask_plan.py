@@ -23,7 +23,8 @@ def spark_and_sshd(settings: Any, loghub: Path) -> tuple[Any, Any]:
     with_fields = load_settings(data_dir=settings.data_dir, database={"url": settings.database_url},
                                 ingest={"fields": True})  # fmt: skip
     store = open_store(with_fields.database_url)
-    report = index_inputs(store, with_fields, [str(loghub / name / f"{name}_2k.log") for name in ("Spark", "OpenSSH")])
+    logs = [str(loghub / name / f"{name}_2k.log") for name in ("Spark", "OpenSSH", "Zookeeper")]
+    report = index_inputs(store, with_fields, logs)
     assert not report.failed
     yield store, with_fields
     store.close()
@@ -86,3 +87,15 @@ def test_a_value_the_field_never_takes_matches_nothing(spark_and_sshd: tuple[Any
     assert result["matched"] == 0
     assert "no event has stage = 35.0" in result["notices"]
     assert result["answer"] == "No events match (matching tasks; stage = 35.0)."
+
+
+def test_from_an_address_also_counts_lines_that_name_the_address_otherwise(
+    spark_and_sshd: tuple[Any, Any], loghub: Path
+) -> None:
+    store, settings = spark_and_sshd
+    # "Received connection request /10.10.34.13:…" has no from field; "Connection request from old client
+    # /10.10.34.13:…" has one, holding "old": both are connection requests from that address.
+    lines = _raw(loghub, "Zookeeper", r"(?i)connection request.*/10\.10\.34\.13:")
+    result = _ask(store, settings, "how many connection requests came from 10.10.34.13?")
+    assert result["matched"] == len(lines) == 115
+    assert result["plan"]["conditions"][0]["name"] == "from"

@@ -37,6 +37,9 @@ Run:
     .venv/bin/python benchmarks/eval_answers.py                      # every system, a table
     .venv/bin/python benchmarks/eval_answers.py --system OpenSSH --category top_n --show-failures
     .venv/bin/python benchmarks/eval_answers.py --json > scores.json
+    .venv/bin/python benchmarks/eval_answers.py --fields --explain   # named fields on; each answer's plan kept
+
+`--fields` indexes with `[ingest] fields = true` (field conditions such as "stage 26.0" need named fields).
 """
 
 from __future__ import annotations

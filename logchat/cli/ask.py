@@ -36,6 +36,10 @@ def ask(
     process: Annotated[list[str] | None, typer.Option("--process", "-p", help="Only this process/program.")] = None,
     no_llm: Annotated[bool, typer.Option("--no-llm", help="Extractive answer only; no model is asked.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object per question.")] = False,
+    explain: Annotated[
+        bool,
+        typer.Option("--explain", help="Show how the question was read (its plan), then the answer; no model."),
+    ] = False,
 ) -> None:
     """Answer a question from the logs: exact counts, the lines that matter, cited as file:line.
 
@@ -47,6 +51,8 @@ def ask(
     Example: logchat ask "how many times did the gateway return 502 since 10:00?" --source payments --json
 
     Example: logchat ask --file nightly-questions.txt --json --no-llm
+
+    Example: logchat ask "how many tasks finished in stage 3.0?" --explain
     """
     from logchat.errors import UsageError
     from logchat.services.ask import AskRequest
@@ -67,14 +73,14 @@ def ask(
         parse_cli_window(since, until, settings.ingest.default_timezone, now=anchor)
     template = AskRequest(
         question=question or "", now=anchor, since=since, until=until, levels=level or [], hosts=host or [],
-        sources=source or [], processes=process or [], session=session, use_llm=not no_llm,
+        sources=source or [], processes=process or [], session=session, use_llm=not (no_llm or explain),
     )  # fmt: skip
     if file is not None:
         questions = _read_questions(file)
         for text in questions:
-            _answer_one(app, _with_question(template, text), json_output)
+            _answer_one(app, _with_question(template, text), json_output, explain)
         return
-    _answer_one(app, template, json_output)
+    _answer_one(app, template, json_output, explain)
 
 
 def _with_question(template: AskRequest, question: str) -> AskRequest:
@@ -120,7 +126,7 @@ class _TerminalListener:
             sys.stdout.flush()
 
 
-def _answer_one(app: AppContext, request: AskRequest, json_output: bool) -> None:
+def _answer_one(app: AppContext, request: AskRequest, json_output: bool, explain: bool = False) -> None:
     import time
 
     from logchat.redaction import mask_secrets
@@ -134,8 +140,12 @@ def _answer_one(app: AppContext, request: AskRequest, json_output: bool) -> None
     result = ask(app.store, app.settings, request, listener=listener)  # type: ignore[arg-type]
     usage.record_answer(app.store, result, front_end="cli", total_ms=(time.perf_counter() - started) * 1000)
     if json_output:
-        print_json(result.to_dict())
+        print_json(result.to_dict())  # the plan is in it, under "plan"
         return
+    if explain and result.to_dict().get("plan"):
+        from logchat.cli.plan_view import render_plan
+
+        render_plan(result.to_dict()["plan"])
     _render(result, listener)
 
 

@@ -74,11 +74,14 @@ class Term:
     tokens: tuple[str, ...]  # lower-cased letter/digit runs
     verbatim: bool = False  # must appear exactly (identifier with punctuation, quoted phrase)
     alternatives: tuple[str, ...] = ()  # synonyms standing in for a word the store lacks
+    prefix: bool = False  # a verbatim identifier that may go on in the line: job_42 matches job_42_1
 
     @property
     def display(self) -> str:
         if self.alternatives:
             return f"{self.text} (~ {', '.join(self.alternatives)})"
+        if self.prefix:
+            return f"{self.text}… (ids starting with it)"
         return self.text
 
 

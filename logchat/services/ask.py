@@ -30,8 +30,10 @@ from logchat.errors import UsageError
 from logchat.observability import tracing
 from logchat.redaction import mask_secrets, mask_tree, redact_url
 from logchat.retrieval import fulltext
+from logchat.retrieval.plan import Plan, TextTerm
 from logchat.retrieval.question import QuestionFilters, normalise_levels, parse_question
 from logchat.retrieval.timerange import TimeRange
+from logchat.services import planning
 from logchat.storage import chat_repo, fulltext_repo, search_repo
 from logchat.storage.db import Store
 from logchat.storage.stats_repo import EventFilter
@@ -127,6 +129,8 @@ class _Scope:
     inherited: bool = False
     level_terms: list[str] = field(default_factory=list)
     levels_from_flag: bool = False
+    # The question's plan: its text terms and field conditions select the events (see _plan_question).
+    plan: Plan | None = None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -243,6 +247,83 @@ def _known_values(store: Store, settings: Settings) -> dict[str, list[str]]:
     return values
 
 
+# --- plan ---------------------------------------------------------------------------------------------
+
+
+def _plan_question(store: Store, settings: Settings, scope: _Scope, known: dict[str, list[str]]) -> Plan:
+    """The question's plan, read against the store's fields and names (``ask --explain`` shows it)."""
+    from dataclasses import replace
+
+    from logchat.retrieval.planner import build_plan
+
+    with store.session() as session:
+        vocabulary = planning.store_vocabulary(session, known, fields_enabled=settings.ingest.fields)
+    # A follow-up's inherited words are part of what it asks.
+    reading = replace(scope.filters, text_query=scope.text_query, keywords=list(scope.keywords))
+    return build_plan(scope.question, reading, vocabulary)
+
+
+def _text_query(scope: _Scope, extra_words: Sequence[str] = ()) -> fulltext.TextQuery:
+    """The full-text query that selects the plan's events (the question's words without a plan)."""
+    if scope.plan is None:
+        words = " ".join([scope.text_query, *extra_words]).strip()
+        return fulltext.parse_text_query(words, scope.keywords)
+    return planning.text_query([*scope.plan.terms, *(TextTerm(text=word) for word in extra_words)])
+
+
+def _resolve_plan(session: Session, scope: _Scope, extra_words: Sequence[str] = ()) -> fulltext.ResolvedQuery:
+    """The plan's text checked against the store; identifiers that match nothing whole are tried as the
+    start of logged ids (job_42 -> job_42_1), and the plan says so."""
+    resolved = fulltext.resolve_query(session, _text_query(scope, extra_words))
+    if resolved.mode != "impossible" or scope.plan is None:
+        return resolved
+    prefixed = planning.prefix_fallback(scope.plan, resolved.missing)
+    if prefixed is None:
+        return resolved
+    plan, scope.plan = scope.plan, prefixed
+    candidate = fulltext.resolve_query(session, _text_query(scope, extra_words))
+    if candidate.mode == "impossible":
+        scope.plan = plan
+        return resolved
+    return candidate
+
+
+def _unbound_if_misread(session: Session, scope: _Scope, bound_retrieval: _Retrieval) -> _Retrieval:
+    """Nothing matched the plan's field conditions. When the lines the text finds carry those fields, that is
+    the answer ("stage 35.0": no such stage). When they do not, the value was bound to a field these lines lack
+    (a field named differently in their template), so the values are matched as text, as before plans."""
+    from sqlalchemy import and_
+
+    from logchat.storage import fields_repo
+
+    assert scope.plan is not None
+    bound = scope.plan
+    described = ", ".join(f"{c.name} {c.operator} {c.value}" for c in bound.conditions)
+    scope.plan = _without_conditions(bound)
+    looser = _match(session, scope, _resolve_plan(session, scope))
+    if looser.aggregate.total > 0:
+        within = and_(*search_repo.event_conditions(session, scope.flt, looser.matched))
+        carried = fields_repo.field_event_counts(session, [c.name for c in bound.conditions], within)
+        if not any(carried.values()):
+            looser.notices.append(scope.plan.notes[-1])
+            return looser
+    scope.plan = bound
+    retrieval = _match(session, scope, _resolve_plan(session, scope))
+    retrieval.notices.append(f"no event has {described}")
+    return retrieval
+
+
+def _without_conditions(plan: Plan) -> Plan:
+    """The plan with its field conditions matched as text again (today's reading of the question)."""
+    from dataclasses import replace
+
+    values = [TextTerm(text=condition.source_text.split()[-1].lstrip("/")) for condition in plan.conditions
+              if condition.source_text]
+    described = ", ".join(f"{c.name} {c.operator} {c.value}" for c in plan.conditions)
+    return replace(plan, conditions=(), terms=(*plan.terms, *values),
+                   notes=(*plan.notes, f"no event has {described}; matched the values as text instead"))
+
+
 # --- vectors ------------------------------------------------------------------------------------------
 
 
@@ -292,9 +373,14 @@ def _match(session: Session, scope: _Scope, resolved: fulltext.ResolvedQuery) ->
     if resolved.mode == "impossible":
         return _Retrieval(resolved, search_repo.no_events(), search_repo.Aggregate())
     condition = fulltext_repo.match_condition(session, resolved)
+    fields = planning.field_conditions(session, scope.plan) if scope.plan is not None else []
+    if fields:
+        from sqlalchemy import and_
+
+        condition = and_(*([condition] if condition is not None else []), *fields)
     if condition is None:
         return _Retrieval(resolved, None, search_repo.aggregate(session, flt, None, errors_first=True))
-    full = fulltext_repo.templates_fully_matching(session, resolved)
+    full = fulltext_repo.templates_fully_matching(session, resolved) if not fields else frozenset()
     if full:
         hits = fulltext_repo.fts_hits(session, resolved)
         if hits is not None and hits == search_repo.rollup_total(session, full):
@@ -311,17 +397,16 @@ def _match(session: Session, scope: _Scope, resolved: fulltext.ResolvedQuery) ->
 
 
 def _resolve_and_aggregate(session: Session, scope: _Scope) -> _Retrieval:
-    query = fulltext.parse_text_query(scope.text_query, scope.keywords)
-    retrieval = _match(session, scope, fulltext.resolve_query(session, query))
+    retrieval = _match(session, scope, _resolve_plan(session, scope))
+    if retrieval.aggregate.total == 0 and scope.plan is not None and scope.plan.conditions:
+        retrieval = _unbound_if_misread(session, scope, retrieval)
 
     if (retrieval.aggregate.total == 0 and scope.flt.levels and not scope.levels_from_flag and scope.level_terms
             and search_repo.levels_in_scope(session, scope.flt) == (True, False)):
         # These logs carry no levels at all ("errors" in sshd's syslog): look for the word instead.
-        words = " ".join([scope.text_query, *scope.level_terms]).strip()
         scope.flt.levels = []
         scope.filters.levels = []
-        resolved = fulltext.resolve_query(session, fulltext.parse_text_query(words, scope.keywords))
-        retrieval = _match(session, scope, resolved)
+        retrieval = _match(session, scope, _resolve_plan(session, scope, scope.level_terms))
         retrieval.level_fallback = True
         retrieval.notices.append(
             f"these events carry no level; matched the word{'s' if len(scope.level_terms) > 1 else ''} "
@@ -552,6 +637,8 @@ def _describe_scope(scope: _Scope, retrieval: _Retrieval) -> str:
                           ("process", scope.flt.processes)):
         if values:
             parts.append(f"{label} {', '.join(values)}")
+    if scope.plan is not None:
+        parts.extend(f"{c.name} {c.operator} {c.value}" for c in scope.plan.conditions)
     return "; ".join(parts)
 
 
@@ -768,6 +855,7 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
     previous, history = _previous_filters(store, session_name, request.owner)
     known = _known_values(store, settings)
     scope = _parse(store, settings, request, known, previous)
+    scope.plan = _plan_question(store, settings, scope, known)
     parsed_at = time.perf_counter()
     parsed_ns = time.time_ns()
     tracing.record_span("ask.parse", started_ns, parsed_ns)
@@ -858,6 +946,7 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
         "question": scope.question,
         "answer": answer,
         "mode": mode,
+        "plan": _plan_json(scope, retrieval),
         "time_range": {
             "since": _iso(scope.flt.since),
             "until": _iso(scope.flt.until),
@@ -900,6 +989,24 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
     data = mask_tree(data)
     evidence_by_id = {item["id"]: item for item in data["evidence"]}
     return AskResult(data=data, evidence_by_id=evidence_by_id, streamed=streamed, usage=usage)
+
+
+def _plan_json(scope: _Scope, retrieval: _Retrieval) -> dict[str, Any] | None:
+    """The plan as it was run: its filters are the ones retrieval used (after a session's inherited scope
+    or a fallback for logs without levels), its notes the prefix and field fallbacks taken."""
+    if scope.plan is None:
+        return None
+    from dataclasses import replace
+
+    from logchat.retrieval.plan import PlanFilters
+
+    flt = scope.flt
+    filters = PlanFilters(start=flt.since, end=flt.until, levels=tuple(flt.levels), hosts=tuple(flt.hosts),
+                          sources=tuple(flt.sources), processes=tuple(flt.processes))
+    notes = scope.plan.notes
+    if retrieval.level_fallback:
+        notes = (*notes, "these events carry no level: the level words were matched as text")
+    return _serialise(replace(scope.plan, filters=filters, notes=notes).to_json())  # type: ignore[no-any-return]
 
 
 def _record_turn(store: Store, name: str, owner: int | None, **turn: Any) -> None:

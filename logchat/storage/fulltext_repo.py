@@ -127,8 +127,12 @@ def verbatim_pattern(term: TextTerm) -> str:
             pieces.append("\\" + char)
     body = "".join(pieces)
     start = r"(^|[^0-9a-z_.])" if term.text[:1].isalnum() else ""
-    # A sentence may end right after the identifier ("from 10.0.0.1."), another number may not.
-    end = r"($|[^0-9a-z_.]|\.($|[^0-9a-z_]))" if term.text[-1:].isalnum() else ""
+    # A sentence may end right after the identifier ("from 10.0.0.1."), another number may not. A prefix
+    # (job_42 for job_42_1, job_42.3) may go on after punctuation, but not within a number or a word.
+    if getattr(term, "prefix", False):
+        end = r"($|[^0-9a-z])" if term.text[-1:].isalnum() else ""
+    else:
+        end = r"($|[^0-9a-z_.]|\.($|[^0-9a-z_]))" if term.text[-1:].isalnum() else ""
     return start + body + end
 
 

@@ -65,6 +65,15 @@ async def test_the_json_answer_is_the_cli_contract(client: Any, tokens: dict[str
     assert body["mode"] == "extractive" and body["matched"] == 2
     assert body["answer"].startswith("2 events match")
     assert {item["line"] for item in body["evidence"]} >= {1, 2}
+    assert body["plan"]["operation"]["kind"] == "count"  # how the question was read, as `ask --explain` shows
+
+
+async def test_the_openapi_document_describes_the_plan(client: Any) -> None:
+    document = await (await client.get("/api/v1/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    assert "plan" in schemas["AskAnswer"]["properties"]
+    assert set(schemas["PlanOut"]["properties"]) == {"question", "filters", "terms", "conditions", "operation",
+                                                     "ignored", "notes"}
 
 
 async def test_a_model_answer_as_json(client: Any, tokens: dict[str, str], small_store: Any,

@@ -103,6 +103,51 @@ class PatternOut(BaseModel):
     top_values: dict[str, Any]
 
 
+class PlanFiltersOut(BaseModel):
+    start: datetime | None
+    end: datetime | None
+    levels: list[str]
+    hosts: list[str]
+    sources: list[str]
+    processes: list[str]
+
+
+class TextTermOut(BaseModel):
+    text: str
+    alternatives: list[str] = Field(description="The word first, then the words logs use for it.")
+    prefix: bool = Field(description="Matched as the start of logged ids (nothing matched it whole).")
+    required: bool
+
+
+class FieldConditionOut(BaseModel):
+    name: str
+    operator: str
+    value: Any
+    source_text: str = Field(description="The words of the question the condition was read from.")
+
+
+class OperationOut(BaseModel):
+    kind: str = Field(description="list, count, count_distinct, min, max, sum, avg, percentile, top, first, last, "
+                                  "series or explain.")
+    field: str | None
+    by: str | None
+    limit: int | None
+    percentile: float | None
+    interval: int | None = Field(description="Seconds per bucket of a series; null: chosen from the time range.")
+
+
+class PlanOut(BaseModel):
+    """How the question was read (`logchat ask --explain`); docs/ask.md, "The plan"."""
+
+    question: str
+    filters: PlanFiltersOut
+    terms: list[TextTermOut]
+    conditions: list[FieldConditionOut]
+    operation: OperationOut
+    ignored: list[str]
+    notes: list[str]
+
+
 class AskAnswer(BaseModel):
     """Exactly what `logchat ask --json` prints (docs/ask.md, "JSON output")."""
 
@@ -111,6 +156,7 @@ class AskAnswer(BaseModel):
     question: str
     answer: str
     mode: Literal["llm", "extractive"]
+    plan: PlanOut | None = None
     time_range: TimeRangeOut
     filters: dict[str, Any]
     matched: int

@@ -1,0 +1,148 @@
+"""A question's plan, built from what the store knows, and turned into what retrieval runs.
+
+:func:`store_vocabulary` reads the store's named fields (with the words of the templates that carry them)
+and the known hosts, processes and sources; :func:`logchat.retrieval.planner.build_plan` reads the question
+against them. :func:`text_query` and :func:`field_conditions` turn the plan's text terms and field
+conditions into the full-text query and the SQL conditions that select the plan's events, so counts,
+evidence and every computed value respect them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from logchat.retrieval import fulltext
+from logchat.retrieval.plan import Plan, TextTerm
+from logchat.retrieval.planner import KnownField, StoreVocabulary
+
+if TYPE_CHECKING:
+    from logchat.storage.db import Session
+    from logchat.storage.fields_repo import FieldInfo
+    from logchat.storage.search_repo import Condition
+
+__all__ = ["field_conditions", "prefix_fallback", "store_vocabulary", "text_query"]
+
+# A question reads at most this many fields (the most common first), each with the words of at most
+# this many of its templates: enough to tell fields apart, bounded on stores with thousands of templates.
+MAX_FIELDS = 300
+MAX_TEMPLATES_PER_FIELD = 12
+_PLACEHOLDER_RX = re.compile(r"<[^<>\s]*>")
+_CONTEXT_WORD_RX = re.compile(r"[a-z]{2,}")
+
+
+def store_vocabulary(session: Session, known: dict[str, list[str]], *, fields_enabled: bool) -> StoreVocabulary:
+    """What a question can name in this store. With named fields off, no field is offered, so questions
+    are read as before fields existed (the plan's notes say so)."""
+    fields: tuple[KnownField, ...] = ()
+    if fields_enabled:
+        from logchat.storage import fields_repo, search_repo
+
+        infos = fields_repo.field_infos(session)[:MAX_FIELDS]
+        wanted = sorted({tid for info in infos for tid in info.template_ids[:MAX_TEMPLATES_PER_FIELD]})
+        texts = search_repo.template_texts(session, wanted)
+        fields = tuple(_known_field(info, texts) for info in infos)
+    return StoreVocabulary(
+        fields=fields, fields_enabled=fields_enabled, hosts=tuple(known.get("hosts", ())),
+        processes=tuple(known.get("processes", ())), sources=tuple(known.get("sources", ())),
+    )  # fmt: skip
+
+
+def _known_field(info: FieldInfo, texts: dict[int, str]) -> KnownField:
+    templates = tuple(
+        frozenset(_CONTEXT_WORD_RX.findall(_PLACEHOLDER_RX.sub(" ", texts.get(tid, "")).lower()))
+        for tid in info.template_ids[:MAX_TEMPLATES_PER_FIELD]
+    )
+    return KnownField(
+        name=info.name, type=info.type, kind=info.kind, unit=info.unit, events=info.events, example=info.example,
+        context=frozenset().union(*templates), templates=templates,
+    )
+
+
+def text_query(terms: tuple[TextTerm, ...] | list[TextTerm]) -> fulltext.TextQuery:
+    """The full-text query of the plan's required terms: identifiers verbatim (as prefixes when the plan
+    says so), words through the index, each word matching itself or any of the words logs use for it."""
+    query_terms: list[fulltext.Term] = []
+    seen: set[str] = set()
+    for term in terms:
+        if not term.required:
+            continue
+        parsed = fulltext.parse_text_query(
+            f'"{term.text}"' if " " in term.text else term.text,
+            [term.text] if _is_identifier(term.text) else [],
+        )
+        for piece in parsed.terms:
+            if piece.text.lower() in seen:
+                continue
+            seen.add(piece.text.lower())
+            alternatives = tuple(alt for alt in term.alternatives if alt.lower() != piece.text.lower())
+            if alternatives and len(parsed.terms) == 1:
+                piece = replace(piece, alternatives=alternatives)
+            if term.prefix:
+                piece = replace(piece, prefix=True)
+            query_terms.append(piece)
+    return fulltext.TextQuery(tuple(query_terms))
+
+
+def _is_identifier(text: str) -> bool:
+    return any(char.isdigit() for char in text) or any(char in text for char in "_=@/:#.")
+
+
+def prefix_fallback(plan: Plan, missing: tuple[str, ...]) -> Plan | None:
+    """The plan with the identifiers that matched nothing whole turned into prefixes of logged ids
+    (``job_42`` -> ``job_42_1``, ``job_42_2``); None when none of the missing terms is an identifier."""
+    lowered = {text.lower() for text in missing}
+    changed = False
+    terms = []
+    for term in plan.terms:
+        if term.text.lower() in lowered and _is_identifier(term.text) and not term.prefix:
+            terms.append(replace(term, prefix=True))
+            changed = True
+        else:
+            terms.append(term)
+    if not changed:
+        return None
+    names = ", ".join(term.text for term in terms if term.prefix)
+    return replace(plan, terms=tuple(terms),
+                   notes=(*plan.notes, f"nothing matched {names} whole; matched as the start of logged ids"))
+
+
+# A value bound through a preposition ("from 1.2.3.4") binds to the field of that name where the line has one;
+# lines of other templates may hold the same address under another name ("connection request /1.2.3.4").
+_LOOSE_MARKERS = frozenset({"from", "for", "to", "by", "at", "on", "in", "with", "via"})
+
+
+def field_conditions(session: Session, plan: Plan) -> list[Condition]:
+    """SQL conditions for the plan's field conditions (see :func:`logchat.storage.fields_repo.field_condition`).
+
+    A condition read from a noun ("stage 26.0", "status 502") holds for the events whose field has that value.
+    One read from a preposition ("from 10.0.0.1") holds for those, and for events that contain the address as
+    text where their field of that name holds no other address: "from" names the field in some templates
+    only, and not always the address.
+    """
+    if not plan.conditions:
+        return []
+    from sqlalchemy import and_, not_, or_
+
+    from logchat.storage import fields_repo, fulltext_repo
+    from logchat.storage.models import Event
+
+    conditions = []
+    for condition in plan.conditions:
+        operator = "contains" if condition.operator == "prefix" else condition.operator
+        bound = fields_repo.field_condition(session, condition.name, operator, condition.value)
+        marker = condition.source_text.split()[0].lower() if condition.source_text else ""
+        if marker in _LOOSE_MARKERS and operator == "=":
+            text = fulltext.resolve_query(session, fulltext.parse_text_query(str(condition.value),
+                                                                             [str(condition.value)]))
+            as_text = fulltext_repo.match_condition(session, text)
+            if as_text is not None:
+                # The address anywhere in a line whose field of that name holds no other address: "Connection
+                # request from old client /1.2.3.4" (from = "old") counts, "from 1.2.3.5 to 1.2.3.4" does not.
+                carrying = Event.template_id.in_(fields_repo.templates_with(session, condition.name))
+                held = fields_repo.field_text(session, condition.name)
+                other_role = or_(not_(carrying), held.is_(None), not_(held.like("%.%.%.%")))
+                bound = or_(bound, and_(as_text, other_role))
+        conditions.append(bound)
+    return conditions

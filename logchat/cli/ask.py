@@ -97,27 +97,37 @@ def _read_questions(path: Path) -> list[str]:
 
 
 class _TerminalListener:
-    """Streams tokens to stdout as they arrive; notices go to stderr."""
+    """Streams tokens to stdout as they arrive; notices go to stderr, each on a line of its own."""
 
     def __init__(self, *, stream_tokens: bool, quiet: bool) -> None:
         self.stream_tokens = stream_tokens
         self.quiet = quiet
         self.printed = False
+        # The streamed answer's last line is not ended yet: anything else written now would join it.
+        self.line_open = False
 
     def on_token(self, token: str) -> None:
         if self.stream_tokens:
             sys.stdout.write(token)
             sys.stdout.flush()
             self.printed = True
+            self.line_open = not token.endswith("\n")
+
+    def end_line(self) -> None:
+        if self.line_open:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            self.line_open = False
 
     def on_notice(self, message: str) -> None:
         if not self.quiet:
+            # stdout and stderr share the terminal: end the answer's line before the notice.
+            self.end_line()
             sys.stderr.write(f"logchat: note: {message}\n")
+            sys.stderr.flush()
 
     def on_llm_failed(self, message: str) -> None:
-        if self.printed:
-            sys.stdout.write("\n")
-            sys.stdout.flush()
+        self.end_line()
 
 
 def _answer_one(app: AppContext, request: AskRequest, json_output: bool) -> None:
@@ -141,14 +151,20 @@ def _answer_one(app: AppContext, request: AskRequest, json_output: bool) -> None
 
 def _render(result: AskResult, listener: _TerminalListener) -> None:
     from logchat.llm.citations import render_citations
+    from logchat.llm.numbers import check_numbers, mark_unverified
 
     data = result.to_dict()
     out = sys.stdout
     if data["mode"] == "llm":
+        unverified = data.get("unverified_numbers") or []
         if listener.printed:
-            out.write("\n")
+            listener.end_line()
         else:
-            out.write(render_citations(data["answer"], result.evidence_by_id) + "\n")
+            # Numbers no tool result or evidence line gave are marked where they stand.
+            check = check_numbers(data["answer"], _known_except(data["answer"], unverified))
+            out.write(render_citations(mark_unverified(data["answer"], check), result.evidence_by_id) + "\n")
+        if unverified:
+            out.write(f"\nUnverified numbers (no tool result or evidence line gives them): {', '.join(unverified)}\n")
         cited = [result.evidence_by_id[c] for c in data["citations"] if c in result.evidence_by_id]
         if cited:
             out.write("\nSources:\n")
@@ -156,6 +172,7 @@ def _render(result: AskResult, listener: _TerminalListener) -> None:
                 out.write(f"  [{item['id']}] {item['path']}:{item['line']}  {_one_line(item['text'], 160)}\n")
     else:
         if listener.printed:
+            listener.end_line()
             out.write("\n--- extractive answer ---\n")
         out.write(data["answer"] + "\n")
     timings = data["timings_ms"]
@@ -164,6 +181,13 @@ def _render(result: AskResult, listener: _TerminalListener) -> None:
         footer += f", model {timings['llm']:.0f} ms"
     out.write(footer + ")\n")
     out.flush()
+
+
+def _known_except(answer: str, unverified: list[str]) -> set[str]:
+    # Every number of the answer counts as known except those the service found unverified.
+    from logchat.llm.numbers import canonical, known_numbers
+
+    return known_numbers([answer]) - {canonical(number) for number in unverified}
 
 
 def _one_line(text: str, limit: int) -> str:

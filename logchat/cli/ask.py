@@ -151,7 +151,6 @@ def _answer_one(app: AppContext, request: AskRequest, json_output: bool) -> None
 
 def _render(result: AskResult, listener: _TerminalListener) -> None:
     from logchat.llm.citations import render_citations
-    from logchat.llm.numbers import check_numbers, mark_unverified
 
     data = result.to_dict()
     out = sys.stdout
@@ -160,9 +159,7 @@ def _render(result: AskResult, listener: _TerminalListener) -> None:
         if listener.printed:
             listener.end_line()
         else:
-            # Numbers no tool result or evidence line gave are marked where they stand.
-            check = check_numbers(data["answer"], _known_except(data["answer"], unverified))
-            out.write(render_citations(mark_unverified(data["answer"], check), result.evidence_by_id) + "\n")
+            out.write(render_citations(data["answer"], result.evidence_by_id) + "\n")
         if unverified:
             out.write(f"\nUnverified numbers (no tool result or evidence line gives them): {', '.join(unverified)}\n")
         cited = [result.evidence_by_id[c] for c in data["citations"] if c in result.evidence_by_id]
@@ -181,13 +178,6 @@ def _render(result: AskResult, listener: _TerminalListener) -> None:
         footer += f", model {timings['llm']:.0f} ms"
     out.write(footer + ")\n")
     out.flush()
-
-
-def _known_except(answer: str, unverified: list[str]) -> set[str]:
-    # Every number of the answer counts as known except those the service found unverified.
-    from logchat.llm.numbers import canonical, known_numbers
-
-    return known_numbers([answer]) - {canonical(number) for number in unverified}
 
 
 def _one_line(text: str, limit: int) -> str:

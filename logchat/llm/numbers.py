@@ -3,7 +3,7 @@
 Every number a user sees must be computed by code. A model's answer is checked against what it was
 given: the question, the computed facts and evidence lines of the prompt, and every tool result. A
 number in the answer that none of them holds ("There were 251 such events" when no count said 251) is
-unverified: ``ask --json`` lists it under ``unverified_numbers`` and the terminal marks it.
+unverified: ``ask --json`` lists it under ``unverified_numbers`` and the terminal shows it after the answer.
 
 A number is a run of digits, with thousands separators (``1,234`` is 1234), a decimal part (``3.50`` is
 3.5) or more dotted parts (``10.0.0.1``, compared whole). Digits glued to the end of a word are part of
@@ -31,8 +31,6 @@ _THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
 class NumberCheck:
     # The unverified numbers as written in the answer, in order of first appearance, without repeats.
     unverified: list[str]
-    # (start, end) of every unverified number in the answer, for marking it.
-    spans: list[tuple[int, int]]
 
     @property
     def ok(self) -> bool:
@@ -72,25 +70,9 @@ def check_numbers(answer: str, known: set[str]) -> NumberCheck:
 
     skip = citation_spans(answer)
     unverified: dict[str, None] = {}
-    spans: list[tuple[int, int]] = []
     for match in _STATED.finditer(answer):
         if any(start <= match.start() < end for start, end in skip):
             continue
         if canonical(match.group(0)) not in known:
             unverified.setdefault(match.group(0), None)
-            spans.append(match.span())
-    return NumberCheck(unverified=list(unverified), spans=spans)
-
-
-def mark_unverified(answer: str, check: NumberCheck, marker: str = " (unverified)") -> str:
-    """``answer`` with ``marker`` after each unverified number, for a terminal."""
-    if not check.spans:
-        return answer
-    pieces: list[str] = []
-    last = 0
-    for _, end in check.spans:
-        pieces.append(answer[last:end])
-        pieces.append(marker)
-        last = end
-    pieces.append(answer[last:])
-    return "".join(pieces)
+    return NumberCheck(unverified=list(unverified))

@@ -42,7 +42,7 @@ def backend(store: Any, fields_settings: Any, loghub: Path) -> StoreTools:
 
 
 def lines_with_ip(lines: list[str], ip: str) -> int:
-    pattern = re.compile(r"(?<![\d.])" + re.escape(ip) + r"(?![\d.])")
+    pattern = re.compile(r"(?<![\d.])" + re.escape(ip) + r"(?!\.?\d)")
     return sum(1 for line in lines if pattern.search(line))
 
 

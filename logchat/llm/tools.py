@@ -19,6 +19,7 @@ Tokens of every round stream to ``on_token`` as they arrive, so the final answer
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -280,9 +281,11 @@ TOOLS: dict[str, _Tool] = {
 }
 
 
-def tool_schemas() -> list[dict[str, Any]]:
-    """The tools as OpenAI-style function schemas, which ``bind_tools`` of every LangChain chat model takes."""
-    return [tool.schema() for tool in TOOLS.values()]
+@functools.cache
+def tool_schemas() -> tuple[dict[str, Any], ...]:
+    """The tools as OpenAI-style function schemas, which ``bind_tools`` of every LangChain chat model takes
+    (built once: pydantic's JSON schemas are not free, and they never change)."""
+    return tuple(tool.schema() for tool in TOOLS.values())
 
 
 # --- running the calls --------------------------------------------------------------------------------
@@ -388,12 +391,12 @@ def answer_with_tools(
     started = time.perf_counter()
     book = _Evidence(evidence, evidence_sent)
     conversation = list(messages)
-    schemas = tool_schemas() if backend is not None and max_steps > 0 else []
+    schemas: Sequence[dict[str, Any]] = tool_schemas() if backend is not None and max_steps > 0 else ()
     if schemas:
         try:
-            model.bind_tools(schemas)
+            model.bind_tools(list(schemas))
         except NotImplementedError:
-            schemas = []  # this chat model class has no tool calling: one plain answer, as before
+            schemas = ()  # this chat model class has no tool calling: one plain answer, as before
     if schemas and conversation and isinstance(conversation[0], SystemMessage):
         guide = TOOLS_GUIDE.format(steps=max_steps)
         conversation[0] = SystemMessage(content=f"{conversation[0].content}{guide}")
@@ -419,7 +422,7 @@ def answer_with_tools(
     step = 0
     asked_to_answer = False
     while True:
-        offer = schemas if step < max_steps and answer.stopped is None else []
+        offer = schemas if step < max_steps and answer.stopped is None else ()
         streamed = stream_answer(model, conversation, forward, tools=offer)
         _add_usage(answer, streamed)
         if offer and streamed.failure_kind == "malformed_tool_call":

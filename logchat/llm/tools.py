@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from logchat.errors import LogchatError
-from logchat.llm.prompts import FENCE_CLOSE, FENCE_OPEN, sanitise_log_text
+from logchat.llm.prompts import FENCE_CLOSE, FENCE_OPEN, defuse_markup, sanitise_log_text
 from logchat.redaction import mask_secrets
 
 if TYPE_CHECKING:
@@ -340,8 +340,9 @@ def _validation_message(exc: ValidationError) -> str:
 
 
 def result_text(result: Mapping[str, Any]) -> str:
-    """A tool result as the model reads it: JSON, fenced as data like the prompt's log lines."""
-    text = json.dumps(result, default=str, ensure_ascii=False, separators=(",", ":"))
+    """A tool result as the model reads it: JSON, fenced as data like the prompt's log lines. Any text from the
+    logs in it (a template, a value) could hold a fence tag or an id look-alike: both are defused."""
+    text = defuse_markup(json.dumps(result, default=str, ensure_ascii=False, separators=(",", ":")))
     if len(text) > MAX_RESULT_CHARS:
         text = text[: MAX_RESULT_CHARS - 30] + "…(cut: ask for fewer)"
     return f"{FENCE_OPEN}\n{text}\n{FENCE_CLOSE}"

@@ -283,6 +283,9 @@ class LLMSettings(_Section):
     connect_timeout_seconds: float = Field(default=3.0, gt=0)
     # Tokens of patterns and evidence lines sent to the model.
     context_token_budget: int = Field(default=3_000, ge=200)
+    # Rounds of tool calls (count, search, aggregate a field, top values, time series, context of a line)
+    # the model may make before it must answer; 0: no tools, one plain answer.
+    max_tool_steps: int = Field(default=4, ge=0, le=20)
     # Extra keyword arguments for the chat model class.
     options: dict[str, Any] = Field(default_factory=dict)
 

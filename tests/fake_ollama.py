@@ -15,6 +15,13 @@ Behaviour is scriptable per test by setting attributes before the request is mad
 connection abruptly mid-stream), ``error_after_chunks`` (send an ``{"error": ...}`` line
 mid-stream), ``end_early_after_chunks`` (finish the HTTP response cleanly but without the final
 ``"done": true`` object), ``first_byte_delay`` (sleep before answering) and ``chunk_delay``.
+
+A model that calls tools is scripted with ``turns``: one entry per /api/chat request, taken in order
+(``reply`` answers once they run out). A turn is a string (the answer), a :class:`Turn`, or a function of
+the request's messages returning either. A ``Turn`` can stream text, then emit ``tool_calls`` exactly as
+Ollama does (``message.tool_calls: [{"function": {"name": ..., "arguments": {...}}}]`` in a chunk of its
+own, then the final ``done`` object), or fail with an ``{"error": ...}`` line or a dropped connection.
+The ``tool`` messages sent back are checked as Ollama reads them (a string ``content``).
 """
 
 from __future__ import annotations
@@ -34,6 +41,31 @@ from typing import Any
 import pytest
 
 Reply = str | Callable[[list[dict[str, Any]]], str]
+ROLES = frozenset({"system", "user", "assistant", "tool"})
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One scripted answer of the model: ``content`` streamed token by token, then ``tool_calls``
+    ((name, arguments) pairs; arguments as the model wrote them), or ``error`` / ``die`` after the content."""
+
+    content: str = ""
+    tool_calls: tuple[tuple[str, Any], ...] = ()
+    error: str | None = None
+    die: bool = False
+
+
+ScriptedTurn = str | Turn | Callable[[list[dict[str, Any]]], "str | Turn"]
+
+
+def tool_call(name: str, **arguments: Any) -> Turn:
+    """A turn that only calls one tool, as small models usually do."""
+    return Turn(tool_calls=((name, arguments),))
+
+
+def tool_messages(request: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``tool`` role messages of a recorded /api/chat request, in order."""
+    return [message for message in request.get("messages") or [] if message.get("role") == "tool"]
 
 OLLAMA_VERSION = "0.12.6"
 DEFAULT_MODELS = ("llama3.2", "nomic-embed-text")
@@ -99,6 +131,7 @@ class FakeOllama:
         self.embedding_dims = embedding_dims
         self.requests: list[RecordedRequest] = []
         self.reply: Reply = reply
+        self.turns: list[ScriptedTurn] = []
         self.die_after_chunks: int | None = None
         self.error_after_chunks: int | None = None
         self.error_message = "an error was encountered while running the model"
@@ -146,6 +179,7 @@ class FakeOllama:
     def reset(self) -> None:
         """Forget recorded requests and scripted behaviour (the reply is kept)."""
         self.requests.clear()
+        self.turns.clear()
         self.die_after_chunks = None
         self.error_after_chunks = None
         self.end_early_after_chunks = None
@@ -332,8 +366,11 @@ class FakeOllama:
         if not self._known(name):
             return _model_not_found(name)
         messages = body.get("messages") or []
-        text = self.reply(messages) if callable(self.reply) else self.reply
-        tokens = split_into_tokens(text)
+        problem = _message_problem(messages)
+        if problem is not None:
+            return _error(400, problem)
+        turn = self._next_turn(messages)
+        tokens = split_into_tokens(turn.content)
         prompt_tokens = sum(len(str(m.get("content", ""))) // 4 for m in messages)
         final = {
             "model": name,
@@ -345,23 +382,31 @@ class FakeOllama:
             "load_duration": 12_345,
             "prompt_eval_count": prompt_tokens,
             "prompt_eval_duration": 456_789,
-            "eval_count": len(tokens),
+            "eval_count": len(tokens) + len(turn.tool_calls),
             "eval_duration": 765_432,
         }
         if body.get("stream") is False:
-            return web.json_response({**final, "message": {"role": "assistant", "content": text}})
+            message: dict[str, Any] = {"role": "assistant", "content": turn.content}
+            if turn.tool_calls:
+                message["tool_calls"] = _wire_tool_calls(turn)
+            return web.json_response({**final, "message": message})
 
         response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
         response.enable_chunked_encoding()
         await response.prepare(request)
         try:
-            return await self._stream_chat(request, response, name, tokens, final)
+            return await self._stream_chat(request, response, name, tokens, final, turn)
         except ConnectionResetError:
             # The client went away (it timed out or stopped reading); nothing left to send.
             return response
 
+    def _next_turn(self, messages: list[dict[str, Any]]) -> Turn:
+        scripted: ScriptedTurn | Reply = self.turns.pop(0) if self.turns else self.reply
+        turn = scripted(messages) if callable(scripted) else scripted
+        return turn if isinstance(turn, Turn) else Turn(content=turn)
+
     async def _stream_chat(
-        self, request: Any, response: Any, name: str, tokens: list[str], final: dict[str, Any]
+        self, request: Any, response: Any, name: str, tokens: list[str], final: dict[str, Any], turn: Turn
     ) -> Any:
         for index, token in enumerate(tokens):
             if self.die_after_chunks is not None and index >= self.die_after_chunks:
@@ -381,6 +426,16 @@ class FakeOllama:
             }
             await response.write(_line(chunk))
             await self._pause(self.chunk_delay)
+        if turn.die:
+            return await self._die(request, response)
+        if turn.error is not None:
+            await response.write(_line({"error": turn.error}))
+            await response.write_eof()
+            return response
+        if turn.tool_calls:
+            # Ollama sends the calls in a chunk of their own, content empty, before the final object.
+            message = {"role": "assistant", "content": "", "tool_calls": _wire_tool_calls(turn)}
+            await response.write(_line({"model": name, "created_at": _now(), "message": message, "done": False}))
         await response.write(_line(final))
         await response.write_eof()
         return response
@@ -400,6 +455,22 @@ async def _json_body(request: Any) -> dict[str, Any]:
     raw = await request.read()
     body = json.loads(raw) if raw else {}
     return body if isinstance(body, dict) else {}
+
+
+def _wire_tool_calls(turn: Turn) -> list[dict[str, Any]]:
+    return [{"function": {"name": name, "arguments": arguments}} for name, arguments in turn.tool_calls]
+
+
+def _message_problem(messages: Any) -> str | None:
+    # What Ollama refuses with a 400: a role it does not know, or content that is not text.
+    if not isinstance(messages, list):
+        return "messages must be a list"
+    for message in messages:
+        if not isinstance(message, dict) or message.get("role") not in ROLES:
+            return f"invalid message role: {message.get('role') if isinstance(message, dict) else message!r}"
+        if not isinstance(message.get("content", ""), str):
+            return "invalid message content: must be a string"
+    return None
 
 
 def _line(payload: dict[str, Any]) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 
@@ -131,3 +132,33 @@ def test_end_early_closes_cleanly_without_done(server: FakeOllama, client: ollam
     server.end_early_after_chunks = 2
     parts = list(client.chat(model="llama3.2", messages=[], stream=True))
     assert len(parts) == 2 and not any(part.done for part in parts)
+
+
+def test_scripted_turns_emit_tool_calls_in_ollamas_wire_format(server: FakeOllama) -> None:
+    from fake_ollama import Turn, tool_call, tool_messages
+
+    server.turns = [tool_call("count_events", text="sshd"), Turn(content="Counted.")]
+    first = httpx.post(f"{server.url}/api/chat", json={"model": "llama3.2", "messages": [
+        {"role": "user", "content": "how many?"}]})
+    objects = [json.loads(line) for line in first.text.splitlines()]
+    assert objects[-1]["done"] is True
+    assert objects[0]["message"]["tool_calls"] == [{"function": {"name": "count_events",
+                                                                 "arguments": {"text": "sshd"}}}]
+    client = ollama.Client(host=server.url, timeout=10)
+    reply = client.chat(model="llama3.2", messages=[
+        {"role": "user", "content": "how many?"},
+        {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "count_events",
+                                                                          "arguments": {"text": "sshd"}}}]},
+        {"role": "tool", "content": '{"matched": 3}', "tool_name": "count_events"},
+    ])
+    assert reply.message.content == "Counted."
+    assert tool_messages(server.last_chat_request) == [
+        {"role": "tool", "content": '{"matched": 3}', "tool_name": "count_events"}]
+    assert client.chat(model="llama3.2", messages=[{"role": "user", "content": "again"}]).message.content == \
+        server.reply  # the script is used up: back to ``reply``
+
+
+def test_a_message_role_ollama_does_not_know_is_a_400(server: FakeOllama) -> None:
+    response = httpx.post(f"{server.url}/api/chat", json={"model": "llama3.2", "messages": [
+        {"role": "narrator", "content": "once upon a time"}]})
+    assert response.status_code == 400 and "narrator" in response.json()["error"]

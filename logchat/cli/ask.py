@@ -103,27 +103,37 @@ def _read_questions(path: Path) -> list[str]:
 
 
 class _TerminalListener:
-    """Streams tokens to stdout as they arrive; notices go to stderr."""
+    """Streams tokens to stdout as they arrive; notices go to stderr, each on a line of its own."""
 
     def __init__(self, *, stream_tokens: bool, quiet: bool) -> None:
         self.stream_tokens = stream_tokens
         self.quiet = quiet
         self.printed = False
+        # The streamed answer's last line is not ended yet: anything else written now would join it.
+        self.line_open = False
 
     def on_token(self, token: str) -> None:
         if self.stream_tokens:
             sys.stdout.write(token)
             sys.stdout.flush()
             self.printed = True
+            self.line_open = not token.endswith("\n")
+
+    def end_line(self) -> None:
+        if self.line_open:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            self.line_open = False
 
     def on_notice(self, message: str) -> None:
         if not self.quiet:
+            # stdout and stderr share the terminal: end the answer's line before the notice.
+            self.end_line()
             sys.stderr.write(f"logchat: note: {message}\n")
+            sys.stderr.flush()
 
     def on_llm_failed(self, message: str) -> None:
-        if self.printed:
-            sys.stdout.write("\n")
-            sys.stdout.flush()
+        self.end_line()
 
 
 def _answer_one(app: AppContext, request: AskRequest, json_output: bool, explain: bool = False) -> None:
@@ -155,10 +165,13 @@ def _render(result: AskResult, listener: _TerminalListener) -> None:
     data = result.to_dict()
     out = sys.stdout
     if data["mode"] == "llm":
+        unverified = data.get("unverified_numbers") or []
         if listener.printed:
-            out.write("\n")
+            listener.end_line()
         else:
             out.write(render_citations(data["answer"], result.evidence_by_id) + "\n")
+        if unverified:
+            out.write(f"\nUnverified numbers (no tool result or evidence line gives them): {', '.join(unverified)}\n")
         cited = [result.evidence_by_id[c] for c in data["citations"] if c in result.evidence_by_id]
         if cited:
             out.write("\nSources:\n")
@@ -166,6 +179,7 @@ def _render(result: AskResult, listener: _TerminalListener) -> None:
                 out.write(f"  [{item['id']}] {item['path']}:{item['line']}  {_one_line(item['text'], 160)}\n")
     else:
         if listener.printed:
+            listener.end_line()
             out.write("\n--- extractive answer ---\n")
         out.write(data["answer"] + "\n")
     timings = data["timings_ms"]

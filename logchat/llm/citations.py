@@ -40,6 +40,11 @@ def extract_citations(answer: str) -> list[str]:
     return list(seen)
 
 
+def citation_spans(answer: str) -> list[tuple[int, int]]:
+    """(start, end) of each citation bracket in ``answer``: the digits of ids are not numbers of the answer."""
+    return [match.span() for match in _BRACKET.finditer(answer) if _ids_in(match.group(1)) is not None]
+
+
 def check_citations(answer: str, known_ids: Iterable[str]) -> CitationCheck:
     known = set(known_ids)
     cited = extract_citations(answer)

@@ -61,11 +61,15 @@ def estimate_tokens(text: str) -> int:
     return len(text) // 4 + 1
 
 
+def defuse_markup(text: str) -> str:
+    """``text`` with every fence tag and evidence-id look-alike made harmless (as log text is in the prompt)."""
+    text = _FENCE_TAG.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
+    return _ID_LIKE.sub(lambda m: "(" + m.group(1), text)
+
+
 def sanitise_log_text(text: str, *, limit: int | None = None) -> str:
     """Mask secrets and defuse fence tags and id look-alikes in one piece of log text."""
-    text = mask_secrets(text)
-    text = _FENCE_TAG.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
-    text = _ID_LIKE.sub(lambda m: "(" + m.group(1), text)
+    text = defuse_markup(mask_secrets(text))
     if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "…"
     # Continuation lines are indented so that none can start a line of its own in the prompt.

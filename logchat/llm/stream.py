@@ -38,22 +38,33 @@ class StreamResult:
     error: str | None
     first_token_ms: float | None
     total_ms: float
-    # Why it failed, in one word (connect, connect_timeout, timeout, dropped, response, ended_early, other).
+    # Why it failed, in one word (connect, connect_timeout, timeout, dropped, response, ended_early,
+    # malformed_tool_call, other).
     failure_kind: str | None = None
     # Token counts as the model server reports them (Ollama's final object); None when it does not.
     input_tokens: int | None = None
     output_tokens: int | None = None
+    # The tools the model asked to call (LangChain ToolCall dicts: name, args, id), when tools were bound;
+    # calls whose arguments could not be parsed are in ``invalid_tool_calls`` (name, args as text, error).
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    invalid_tool_calls: tuple[dict[str, Any], ...] = ()
 
 
 def stream_answer(
     model: BaseChatModel,
     messages: Sequence[BaseMessage],
     on_token: Callable[[str], None],
+    *,
+    tools: Sequence[dict[str, Any]] = (),
 ) -> StreamResult:
     """Call ``on_token`` for each piece of the answer as it arrives; never raises for model failures.
 
+    ``tools`` (OpenAI-style function schemas) are bound to the model for this call; the calls it asks
+    for come back in ``StreamResult.tool_calls``. A model class without tool calling raises
+    NotImplementedError from ``bind_tools``, before anything is sent.
     Errors raised by ``on_token`` itself (a closed pipe, say) are the caller's and propagate.
     """
+    runnable: Any = model.bind_tools(list(tools)) if tools else model
     started = time.perf_counter()
     first_token_ms: float | None = None
     pieces: list[str] = []
@@ -62,12 +73,16 @@ def stream_answer(
     failure_kind: str | None = None
     usage: dict[str, Any] = {}
     stream: Any = None
+    # Tool calls may arrive in pieces (one chunk each, or split arguments): the chunks carrying them are merged.
+    calls: Any = None
     try:
-        stream = model.stream(list(messages))
+        stream = runnable.stream(list(messages))
         for chunk in stream:
             if _is_final_ollama_chunk(chunk):
                 finished_normally = True
             usage = getattr(chunk, "usage_metadata", None) or usage
+            if getattr(chunk, "tool_call_chunks", None):
+                calls = chunk if calls is None else calls + chunk
             token = chunk.text
             if not token:
                 continue
@@ -106,6 +121,8 @@ def stream_answer(
         failure_kind=failure_kind,
         input_tokens=usage.get("input_tokens"),
         output_tokens=usage.get("output_tokens"),
+        tool_calls=tuple(dict(call) for call in getattr(calls, "tool_calls", None) or ()),
+        invalid_tool_calls=tuple(dict(call) for call in getattr(calls, "invalid_tool_calls", None) or ()),
     )
 
 
@@ -122,6 +139,8 @@ def describe_model_error(exc: BaseException, model: Any = None) -> str:
         message = f"the model server{at} did not answer in time"
     elif kind == "dropped":
         message = f"the connection to the model server{at} dropped mid-answer"
+    elif kind == "malformed_tool_call":
+        message = "the model's tool call could not be read: its arguments are not a JSON object"
     elif kind == "response":
         status = getattr(exc, "status_code", -1)
         detail = getattr(exc, "error", None) or str(exc)
@@ -137,10 +156,14 @@ def describe_model_error(exc: BaseException, model: Any = None) -> str:
 
 def _failure_kind(exc: BaseException) -> str:
     import httpx
+    from langchain_core.exceptions import OutputParserException
     from ollama import ResponseError
 
     if isinstance(exc, ResponseError):
         return "response"
+    if isinstance(exc, OutputParserException) or _is_bad_tool_call(exc):
+        # A tool call whose arguments are not a JSON object (the clients parse them while streaming).
+        return "malformed_tool_call"
     if isinstance(exc, httpx.ConnectTimeout):
         return "connect_timeout"
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
@@ -155,6 +178,13 @@ def _failure_kind(exc: BaseException) -> str:
     if isinstance(exc, httpx.TransportError | OSError):
         return "dropped"
     return "other"
+
+
+def _is_bad_tool_call(exc: BaseException) -> bool:
+    from pydantic import ValidationError
+
+    # The ollama client validates each streamed object; tool call arguments must be an object there.
+    return isinstance(exc, ValidationError) and any("tool_calls" in error["loc"] for error in exc.errors())
 
 
 def _is_expected_failure(exc: BaseException) -> bool:

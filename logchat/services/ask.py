@@ -39,6 +39,7 @@ from logchat.storage.db import Store
 from logchat.storage.stats_repo import EventFilter
 
 if TYPE_CHECKING:
+    from logchat.llm.tools import ToolBackend
     from logchat.retrieval.hybrid import HybridResult, VectorSide
     from logchat.storage.db import Session
 
@@ -733,13 +734,16 @@ def _filters_text(scope: _Scope, retrieval: _Retrieval, result: dict[str, Any]) 
 def _llm_answer(
     settings: Settings, scope: _Scope, retrieval: _Retrieval, result: dict[str, Any], patterns: list[dict[str, Any]],
     evidence: list[dict[str, Any]], history: str | None, listener: AskListener, usage: dict[str, Any],
+    tools: ToolBackend | None = None,
 ) -> tuple[dict[str, Any] | None, str | None, float]:
     """(answer fields, failure notice, milliseconds spent). None fields mean: fall back to extractive.
-    ``usage`` is filled with what the metrics count (AskResult.usage)."""
+    ``usage`` is filled with what the metrics count (AskResult.usage). ``tools`` answers the model's tool
+    calls (logchat.llm.tools), up to ``llm.max_tool_steps`` rounds."""
     from logchat.llm.citations import check_citations
     from logchat.llm.models import check_reachable, make_chat_model, ollama_base_url
+    from logchat.llm.numbers import check_numbers, known_numbers
     from logchat.llm.prompts import build_messages
-    from logchat.llm.stream import stream_answer
+    from logchat.llm.tools import answer_with_tools
 
     started = time.perf_counter()
     usage["llm_attempted"] = True
@@ -760,21 +764,29 @@ def _llm_answer(
         history_summary=history,
         budget=settings.llm.context_token_budget,
     )
-    streamed = stream_answer(model, messages, listener.on_token)
+    answered = answer_with_tools(model, messages, tools, listener.on_token, evidence=evidence, evidence_sent=included,
+                                 max_steps=settings.llm.max_tool_steps)
     elapsed = (time.perf_counter() - started) * 1000
-    usage["tokens_in"] = streamed.input_tokens
-    usage["tokens_out"] = streamed.output_tokens
-    if streamed.failure_kind is not None:
-        usage["llm_failure"] = streamed.failure_kind
-    if not streamed.completed:
-        listener.on_llm_failed(streamed.error or "the model failed")
-        return None, f"{streamed.error or 'the model failed'}; extractive answer", elapsed
-    check = check_citations(streamed.text, included)
+    usage["tokens_in"] = answered.input_tokens
+    usage["tokens_out"] = answered.output_tokens
+    usage["tool_calls"] = len(answered.calls)
+    if answered.failure_kind is not None:
+        usage["llm_failure"] = answered.failure_kind
+    if not answered.completed:
+        listener.on_llm_failed(answered.error or "the model failed")
+        return None, f"{answered.error or 'the model failed'}; extractive answer", elapsed
+    sent = answered.evidence_sent
+    check = check_citations(answered.text, sent)
+    # The question's own numbers ("status 502") may be repeated; any other must come from what code computed.
+    numbers = check_numbers(answered.text, known_numbers([scope.question, *answered.given]))
     return {
-        "answer": streamed.text,
-        "citations": [cited for cited in check.cited if cited in set(included)],
-        "citation_check": {"ok": check.ok, "unknown": check.unknown, "evidence_sent": included},
-        "first_token_ms": streamed.first_token_ms,
+        "answer": answered.text,
+        "citations": [cited for cited in check.cited if cited in set(sent)],
+        "citation_check": {"ok": check.ok, "unknown": check.unknown, "evidence_sent": sent},
+        "first_token_ms": answered.first_token_ms,
+        "unverified_numbers": numbers.unverified,
+        "tool_calls": [call.to_dict() for call in answered.calls],
+        "evidence_added": answered.evidence_added,
     }, None, elapsed
 
 
@@ -905,6 +917,8 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
     streamed = False
     llm_error: str | None = None
     usage: dict[str, Any] = {}
+    unverified_numbers: list[str] = []
+    tool_calls: list[dict[str, Any]] = []
     if not request.use_llm:
         pass
     elif settings.llm.provider.strip().lower() == "none":
@@ -912,10 +926,13 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
     elif not evidence:
         notices.append("nothing matched, so no model was asked")
     else:
+        from logchat.services.ask_tools import StoreTools
+
         counting = _CountingListener(listener)
+        tools = StoreTools(store, settings, scope.flt, request.now)
         with tracing.span("ask.llm", **{"gen_ai.request.model": settings.llm.model}):
             answered, failure, llm_ms = _llm_answer(
-                settings, scope, retrieval, result, patterns, evidence, history, counting, usage
+                settings, scope, retrieval, result, patterns, evidence, history, counting, usage, tools
             )
         streamed = counting.tokens > 0
         if usage.get("tokens_out") is None and counting.tokens:
@@ -927,6 +944,8 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
             mode, answer, citations = "llm", answered["answer"], answered["citations"]
             citation_check = answered["citation_check"]
             first_token_ms = answered["first_token_ms"]
+            unverified_numbers, tool_calls = answered["unverified_numbers"], answered["tool_calls"]
+            evidence.extend(answered["evidence_added"])  # lines the model's tool calls brought, with their ids
             if citation_check["unknown"]:
                 notices.append(f"the answer cites unknown evidence ids: {', '.join(citation_check['unknown'])}")
             elif not citation_check["ok"]:
@@ -975,6 +994,8 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
         "evidence": _serialise(evidence),
         "citations": citations,
         "citation_check": citation_check,
+        "unverified_numbers": unverified_numbers,
+        "tool_calls": tool_calls,
         "notices": notices,
         "llm_error": llm_error,
         "session": session_name,

@@ -70,7 +70,7 @@ def search_lines(store: Store, request: SearchRequest, *, timezone: str = "UTC",
     flt = stats_repo.EventFilter(since=since, until=until, levels=levels, sources=request.sources,
                                  hosts=request.hosts, processes=request.processes)
     with store.session() as session:
-        text = _text_query(session, request.q)
+        text = literal_text_query(session, request.q)
         conditions = flt.conditions(session)
         matched = fulltext_repo.match_condition(session, text)
         if matched is not None:
@@ -131,7 +131,8 @@ def _line(row: lines_repo.LineRow) -> dict[str, Any]:
     }
 
 
-def _text_query(session: Session, q: str | None) -> ResolvedQuery:
+def literal_text_query(session: Session, q: str | None) -> ResolvedQuery:
+    """``q`` as the search matches it: every word required, as written (no synonyms, nothing dropped)."""
     if q is None or not q.strip():
         return ResolvedQuery()
     parsed = parse_text_query(q)

@@ -67,6 +67,22 @@ def test_llm_answer_is_streamed_with_sources(indexed: dict[str, Any], tmp_path: 
     assert "(llm; 276 matching events" in done.stdout
 
 
+def test_notices_after_a_streamed_answer_start_a_line_of_their_own(indexed: dict[str, Any], tmp_path: Path) -> None:
+    # stdout and stderr into one pipe, as on a terminal where both land on the same screen.
+    command = [sys.executable, "-m", "logchat", "--data-dir", str(indexed["data_dir"]), "--database-url",
+               indexed["database_url"], "ask", QUESTION]
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("LOGCHAT_")}
+    with FakeOllama(reply="There were 251 such events [E99].") as server:
+        environment["LOGCHAT_LLM__BASE_URL"] = server.url
+        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+                              timeout=120, env=environment)
+    assert done.returncode == 0, done.stdout
+    lines = done.stdout.splitlines()
+    assert lines[0] == "There were 251 such events [E99]."
+    assert "logchat: note: the answer cites unknown evidence ids: E99" in lines
+    assert "Unverified numbers (no tool result or evidence line gives them): 251" in lines
+
+
 def test_unreachable_llm_is_a_notice_and_exit_code_zero(indexed: dict[str, Any], tmp_path: Path) -> None:
     env = {"LOGCHAT_LLM__BASE_URL": f"http://127.0.0.1:{_closed_port()}"}
     done = logchat("ask", QUESTION, **indexed, cwd=tmp_path, env=env)

@@ -3,6 +3,7 @@ slash commands by role, errors that leave the socket usable, dead tokens and shu
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,6 +61,36 @@ async def test_tokens_stream_then_the_answer_with_a_model(client: Any, small_sto
     assert streamed.startswith("Three failed sign-ins")
     assert frames[-1]["type"] == "answer" and frames[-1]["mode"] == "llm"
     assert [frame["type"] for frame in frames].index("token") < len(frames) - 1
+    await ws.close()
+
+
+async def test_a_model_calling_a_tool_still_streams_its_answer(
+    client: Any, small_store: Any, services: Any, tokens: dict[str, str], fake_ollama: Any, tmp_path: Path
+) -> None:
+    import json
+    import re
+
+    from fake_ollama import tool_call
+
+    def answer(messages: list[dict[str, Any]]) -> str:
+        result = [m for m in messages if m["role"] == "tool"][-1]["content"]
+        matched = json.loads(result.removeprefix("<logs>\n").removesuffix("\n</logs>"))["matched"]
+        return f"{matched} lines mention 10.0.0.1 [E1]; about 40 more were blocked."
+
+    fake_ollama.turns = [tool_call("count_events", text="10.0.0.1"), answer]
+    services.settings = services.settings.model_copy(update={"llm": services.settings.llm.model_copy(update={
+        "provider": "ollama", "base_url": fake_ollama.url, "timeout_seconds": 10.0})})
+    ws = await signed_in(client, tokens["viewer"])
+    await ws.send_json({"type": "ask", "id": "t1", "question": "why did logins fail?"})
+    frames = await frames_until(ws, "answer", "t1")
+    expected = len(re.findall(r"(?<![\d.])10\.0\.0\.1(?!\.?\d)", (tmp_path / "auth.log").read_text()))
+    final = frames[-1]
+    assert final["type"] == "answer" and final["mode"] == "llm"
+    assert final["answer"] == f"{expected} lines mention 10.0.0.1 [E1]; about 40 more were blocked."
+    assert "".join(frame["text"] for frame in frames if frame["type"] == "token") == final["answer"]
+    assert final["tool_calls"] == [{"tool": "count_events", "arguments": {"text": "10.0.0.1"}, "ok": True,
+                                    "error": None}]
+    assert final["unverified_numbers"] == ["40"]
     await ws.close()
 
 

@@ -169,6 +169,10 @@ class AskAnswer(BaseModel):
     evidence: list[EvidenceOut]
     citations: list[str]
     citation_check: dict[str, Any] | None
+    unverified_numbers: list[str] = Field(description=(
+        "Numbers of a model's answer that no tool result, computed fact or evidence line gave it; [] otherwise."))
+    tool_calls: list[dict[str, Any]] = Field(description=(
+        "The model's tool calls, in order: tool, arguments, ok, error."))
     notices: list[str]
     llm_error: str | None
     session: str | None

@@ -36,6 +36,13 @@ function meta(data) {
   return el("p", { class: "answer-meta" }, parts.join(" · "));
 }
 
+// Numbers of a model's answer that nothing computed gave it, said plainly under the answer.
+function unverifiedNote(numbers) {
+  if (!numbers || !numbers.length) return null;
+  return el("p", { class: "unverified", role: "note" },
+    `Unverified numbers (no tool result or evidence line gives them): ${numbers.join(", ")}`);
+}
+
 function patternTable(patterns) {
   if (!patterns || !patterns.length) return null;
   const rows = patterns.map((p) => el("tr", {},
@@ -89,8 +96,8 @@ export function turnView(question, openContext) {
     showAnswer(data) {
       const byId = Object.fromEntries((data.evidence || []).map((item) => [item.id, item]));
       const lineOf = (id) => byId[id] && { event_id: byId[id].event_id, citation: `${byId[id].path}:${byId[id].line}` };
-      answer.replaceChildren(answerText(data.answer || "", lineOf, openContext), meta(data),
-        patternTable(data.patterns) || "", evidenceList(data.evidence || [], data.citations || [], openContext) || "");
+      answer.replaceChildren(answerText(data.answer || "", lineOf, openContext),
+        unverifiedNote(data.unverified_numbers) || "", meta(data), patternTable(data.patterns) || "", evidenceList(data.evidence || [], data.citations || [], openContext) || "");
       answer.setAttribute("aria-busy", "false");
       element.classList.add("answered");
     },

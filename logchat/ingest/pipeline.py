@@ -23,6 +23,7 @@ HOUR_US = 3_600_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
+
 @dataclass
 class Batch:
     rows: list[EventRow] = field(default_factory=list)

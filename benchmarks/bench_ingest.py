@@ -7,6 +7,11 @@ Also: on how many loghub systems timestamps parse, template grouping accuracy ag
 ground truth, `logchat stat` on the 1M-event store and `logchat --help`.
 
     python benchmarks/bench_ingest.py [--lines 1000000] [--keep DIR]
+    python benchmarks/bench_ingest.py --baseline /path/to/other/checkout [--repeat 3] [--compare-only]
+
+With --baseline, the generated corpus is first indexed by the other checkout and by this one in turn,
+and a before/after table prints the best whole-command, ingest-only and vector-update times, the peak
+RSS and the CPU seconds of each.
 """
 
 from __future__ import annotations
@@ -148,12 +153,14 @@ def line_count(paths: list[Path]) -> int:
 
 # -- measurements -------------------------------------------------------------------------------
 
-def run_index(paths: list[Path], data_dir: Path) -> tuple[float, int, dict]:
-    """Wall time, peak RSS (KiB) and the --json summary of one `logchat index`."""
+def run_index(paths: list[Path], data_dir: Path, checkout: Path | None = None) -> tuple[float, int, dict]:
+    """Wall time, peak RSS (KiB) and the --json summary of one `logchat index` (of ``checkout``'s
+    package when given, else of the installed one)."""
+    env = None if checkout is None else {**os.environ, "PYTHONPATH": str(checkout)}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen([*LOGCHAT, "--quiet", "--data-dir", str(data_dir), "index", "--json",
-                                    *map(str, paths)], stdout=out, stderr=err)
+                                    *map(str, paths)], stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - started
         if os.waitstatus_to_exitcode(status) != 0:
@@ -161,6 +168,39 @@ def run_index(paths: list[Path], data_dir: Path) -> tuple[float, int, dict]:
             raise SystemExit(f"logchat index failed: {err.read().decode()[-2000:]}")
         out.seek(0)
         return elapsed, usage.ru_maxrss, json.loads(out.read())
+
+
+def compare_checkouts(paths: list[Path], work: Path, baseline: Path, repeat: int) -> None:
+    """`logchat index` of the same files by a baseline checkout and by this one, alternating, ``repeat``
+    times each into a fresh store; prints the best of each column (whole command, ingest alone, vector
+    update, peak RSS) and the CPU seconds of the whole command, reader process included."""
+    lines = line_count(paths)
+    checkouts = {"baseline": baseline.resolve(), "this checkout": ROOT}
+    runs: dict[str, list[tuple[float, float, float, int, float]]] = {label: [] for label in checkouts}
+    for attempt in range(repeat):
+        for label, checkout in checkouts.items():
+            data_dir = work / f"compare-{attempt}-{label.replace(' ', '-')}"
+            shutil.rmtree(data_dir, ignore_errors=True)
+            before = os.times()
+            elapsed, peak, summary = run_index(paths, data_dir, checkout)
+            after = os.times()
+            cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+            vectors = (summary.get("vectors") or {}).get("elapsed_seconds") or 0.0
+            runs[label].append((elapsed, summary["elapsed_seconds"], vectors, peak, cpu))
+            shutil.rmtree(data_dir, ignore_errors=True)
+            print(f"  {label} run {attempt + 1}: {lines / elapsed:,.0f} lines/s", file=sys.stderr)
+    print(f"\nbefore/after on {lines:,} generated lines, best of {repeat} alternating runs each")
+    header = (f"{'checkout':<15} {'command s':>9} {'lines/s':>9} {'ingest s':>8} {'ingest/s':>9} {'vectors s':>9} "
+              f"{'peak MiB':>8} {'CPU s':>7}")
+    print(header)
+    print("-" * len(header))
+    for label, results in runs.items():
+        whole = min(r[0] for r in results)
+        inner = min(r[1] for r in results)
+        print(f"{label:<15} {whole:>9.2f} {lines / whole:>9,.0f} {inner:>8.2f} {lines / inner:>9,.0f} "
+              f"{min(r[2] for r in results):>9.2f} {max(r[3] for r in results) / 1024:>8.0f} "
+              f"{min(r[4] for r in results):>7.2f}")
+    print("(peak MiB: the highest of the runs; CPU s: user + system of the command and its reader process)\n")
 
 
 def run_timed(command: list[str]) -> tuple[float, int]:
@@ -289,7 +329,14 @@ def main() -> None:
     parser.add_argument("--fallback-lines", type=int, default=200_000,
                         help="lines in the generated corpus of formats only the fallback parser reads")
     parser.add_argument("--keep", type=Path, help="keep the generated data and stores here")
+    parser.add_argument("--baseline", type=Path,
+                        help="also compare `logchat index` of the generated corpus with this checkout's")
+    parser.add_argument("--repeat", type=int, default=3, help="alternating runs per checkout with --baseline")
+    parser.add_argument("--compare-only", action="store_true",
+                        help="with --baseline: print only the before/after table")
     args = parser.parse_args()
+    if args.compare_only and args.baseline is None:
+        parser.error("--compare-only needs --baseline")
     if not LOGHUB.is_dir():
         raise SystemExit(f"the loghub datasets are expected at {LOGHUB}")
     work = args.keep or Path(tempfile.mkdtemp(prefix="logchat-bench-"))
@@ -299,6 +346,10 @@ def main() -> None:
         corpus_dir.mkdir(exist_ok=True)
         print(f"generating {args.lines:,} lines in {corpus_dir} ...", file=sys.stderr)
         corpus = generate_corpus(corpus_dir, args.lines)
+        if args.baseline is not None:
+            compare_checkouts(corpus, work, args.baseline, args.repeat)
+            if args.compare_only:
+                return
         fallback_dir = work / "fallback"
         fallback_dir.mkdir(exist_ok=True)
         fallback = generate_fallback_corpus(fallback_dir, args.fallback_lines)

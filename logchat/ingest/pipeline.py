@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from logchat.ingest.events import Event
@@ -20,8 +20,8 @@ from logchat.redaction import mask_secrets
 from logchat.vocabulary import EventRow
 
 HOUR_US = 3_600_000_000
-_EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
-
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass
@@ -40,20 +40,27 @@ class Batch:
 
     def add(self, row: EventRow, ts_us: int | None) -> None:
         self.rows.append(row)
-        if ts_us is not None:
-            self.timestamped += 1
-        key = (ts_us // HOUR_US * HOUR_US if ts_us is not None else -1, row[1], row[7] or "", row[8] or "",
-               row[9] or "", row[11])
+        # An hour's rollup holds only stamped events and the untimed key (-1) only untimed ones, so the
+        # bounds of an entry are both set or both None: no None checks per event.
+        if ts_us is None:
+            key = (-1, row[1], row[7] or "", row[8] or "", row[9] or "", row[11])
+            entry = self.rollup.get(key)
+            if entry is None:
+                self.rollup[key] = [1, None, None]
+            else:
+                entry[0] += 1
+            return
+        self.timestamped += 1
+        key = (ts_us - ts_us % HOUR_US, row[1], row[7] or "", row[8] or "", row[9] or "", row[11])
         entry = self.rollup.get(key)
         if entry is None:
             self.rollup[key] = [1, ts_us, ts_us]
             return
         entry[0] += 1
-        if ts_us is not None:
-            if entry[1] is None or ts_us < entry[1]:
-                entry[1] = ts_us
-            if entry[2] is None or ts_us > entry[2]:
-                entry[2] = ts_us
+        if ts_us < entry[1]:
+            entry[1] = ts_us
+        elif ts_us > entry[2]:
+            entry[2] = ts_us
 
     def template_stats(self) -> dict[int, list[Any]]:
         """{template_id: [count, first_us, last_us]} folded from the rollup."""
@@ -87,15 +94,15 @@ class BatchPlan:
     max_seconds: float | None = None
     # Read named fields (settings ingest.fields); off, rows carry None and no field work is done.
     fields: bool = False
+    # A smaller first batch: with a reader process, the writer waits for the first batch and the
+    # reader is idle while the last one is written, so a short first batch starts the overlap sooner.
+    first_batch_size: int | None = None
 
 
 def micros(value: datetime) -> int:
-    """Aware datetime -> epoch microseconds; inlined arithmetic, this runs once per event."""
-    offset = value.utcoffset()
-    seconds = (value.toordinal() - _EPOCH_ORDINAL) * 86400 + value.hour * 3600 + value.minute * 60 + value.second
-    if offset:
-        seconds -= int(offset.total_seconds())
-    return seconds * 1_000_000 + value.microsecond
+    """Aware datetime -> epoch microseconds, exactly: one subtraction and one division, both in C (this
+    runs once per event)."""
+    return (value - _EPOCH) // _MICROSECOND
 
 
 def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan: BatchPlan) -> Iterator[Batch]:
@@ -105,7 +112,8 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
     events: Iterator[Event] = join_events(reader, parser, multiline=plan.multiline)
     batch = Batch()
     next_id = plan.first_id
-    source_id, generation, batch_size = plan.source_id, plan.generation, plan.batch_size
+    source_id, generation = plan.source_id, plan.generation
+    batch_size = min(plan.first_batch_size or plan.batch_size, plan.batch_size)
     since_us, until_us = plan.since_us, plan.until_us
     windowed = since_us is not None or until_us is not None
     keep_untimed = True
@@ -123,6 +131,7 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
             _close(batch, miner)
             yield batch
             batch = Batch()
+            batch_size = plan.batch_size
             if max_seconds is not None:
                 started = time.monotonic()
         ts_us = micros(event.ts) if event.ts is not None else None

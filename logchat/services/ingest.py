@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
 # Smaller sources are not worth starting a reader process for.
 PARALLEL_MIN_BYTES = 1 << 20
+# With a reader process, its first batch is this many times smaller than the others (see BatchPlan).
+WARM_UP_SHARE = 10
 _VERIFY_BLOCK = 1 << 20
 _ROTATION_SUFFIX = re.compile(r"(?:[.-]\d+)+$")
 
@@ -515,6 +517,8 @@ class Ingester:
             feed = RemoteFeed(handle)
             reader.handle = feed.stream  # type: ignore[assignment]
         in_child = close_inherited_locks if feed is None else feed.in_child(close_inherited_locks)
+        if in_reader_process:
+            plan.first_batch_size = max(1, plan.batch_size // WARM_UP_SHARE)
         batches = ReaderProcess(reader, parser, self.miner, plan, in_child=in_child) if in_reader_process else None
         error = None
         stream = iter(batches) if batches is not None else produce_batches(reader, parser, self.miner, plan)

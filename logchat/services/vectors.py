@@ -188,12 +188,13 @@ def _cut_windows(store: Store, window_size: int, *, forget: bool = False) -> tup
         new_signatures: list[NewSignature] = []
         window_counts: dict[int, int] = {}
         windows: list[NewWindow] = []
-        open_windows: dict[int, list[tuple[int, int | None, int | None]]] = {}
+        # The rows as read, (event id, source id, template id, ts): no tuple of our own per event.
+        open_windows: dict[int, list[vector_repo.EventStamp]] = {}
         events = 0
 
-        def close(source_id: int, members: list[tuple[int, int | None, int | None]]) -> None:
+        def close(source_id: int, members: list[vector_repo.EventStamp]) -> None:
             nonlocal next_signature
-            template_ids = tuple(sorted({tid for _, tid, _ in members if tid is not None}))
+            template_ids = tuple(sorted({tid for _, _, tid, _ in members if tid is not None}))
             key = _signature_key(template_ids)
             signature_id = signatures.get(key)
             if signature_id is None:
@@ -202,7 +203,7 @@ def _cut_windows(store: Store, window_size: int, *, forget: bool = False) -> tup
                 signatures[key] = signature_id
                 new_signatures.append(NewSignature(signature_id, key, " ".join(map(str, template_ids))))
             window_counts[signature_id] = window_counts.get(signature_id, 0) + 1
-            stamps = [ts for _, _, ts in members if ts is not None]
+            stamps = [ts for _, _, _, ts in members if ts is not None]
             windows.append(NewWindow(
                 source_id=source_id,
                 signature_id=signature_id,
@@ -214,10 +215,13 @@ def _cut_windows(store: Store, window_size: int, *, forget: bool = False) -> tup
             ))  # fmt: skip
 
         for rows in vector_repo.events_after(session, watermark, top):
-            for event_id, source_id, template_id, ts in rows:
-                events += 1
-                members = open_windows.setdefault(source_id, [])
-                members.append((event_id, template_id, ts))
+            events += len(rows)
+            for row in rows:
+                source_id = row[1]
+                members = open_windows.get(source_id)
+                if members is None:
+                    members = open_windows[source_id] = []
+                members.append(row)
                 if len(members) >= window_size:
                     close(source_id, members)
                     open_windows[source_id] = []

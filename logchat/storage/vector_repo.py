@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import NamedTuple
 
-from sqlalchemy import BigInteger, bindparam, column, delete, func, insert, select, table, text, type_coerce
+from sqlalchemy import BigInteger, bindparam, column, delete, func, insert, select, table, text
 from sqlalchemy.orm import Session
 
 from logchat.storage.models import Event, StoreIdentity, Template, VectorEmbedding, VectorSignature, VectorWindow
@@ -112,16 +112,21 @@ def events_after(
 ) -> Iterator[Sequence[EventStamp]]:
     """The events after id ``low`` in id order, read ``chunk`` consecutive ids at a time until ``high`` is
     covered; the last chunk also holds any events above ``high`` in its id range."""
-    # Integer microseconds: cheaper than a datetime per event, and all windowing needs is min/max.
-    raw_ts = type_coerce(Event.ts, BigInteger)
-    while low < high:
-        upper = low + chunk
-        yield session.execute(
-            select(Event.id, Event.source_id, Event.template_id, raw_ts)
-            .where(Event.id > low, Event.id <= upper)
-            .order_by(Event.id)
-        ).all()
-        low = upper
+    # The driver's own cursor: plain tuples with the stamps as the integer microseconds they are stored
+    # as. A result row object and a datetime per event cost more than the windowing itself (a million
+    # events are read after every large `index`).
+    connection = session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    statement = f"SELECT id, source_id, template_id, ts FROM events WHERE id > {mark} AND id <= {mark} ORDER BY id"
+    cursor = connection.connection.cursor()
+    try:
+        while low < high:
+            upper = low + chunk
+            cursor.execute(statement, (low, upper))
+            yield cursor.fetchall()
+            low = upper
+    finally:
+        cursor.close()
 
 
 def save_windows(

@@ -37,6 +37,7 @@ Run:
     .venv/bin/python benchmarks/eval_answers.py                      # every system, a table
     .venv/bin/python benchmarks/eval_answers.py --system OpenSSH --category top_n --show-failures
     .venv/bin/python benchmarks/eval_answers.py --json > scores.json
+    .venv/bin/python benchmarks/eval_answers.py --fields             # with named fields indexed
 """
 
 from __future__ import annotations
@@ -307,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--explain", action="store_true", help="ask for each answer's plan (`ask --explain`)")
     parser.add_argument("--show-failures", action="store_true", help="list questions missed in the first sentence")
     parser.add_argument("--keep", type=Path, help="keep the data dirs under this directory")
+    parser.add_argument("--fields", action="store_true",
+                        help="index with named fields on ([ingest] fields = true in the run's own config)")
     args = parser.parse_args(argv)
 
     questions = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line]
@@ -322,6 +325,10 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="logchat-eval-")) if args.keep is None else args.keep
     work.mkdir(parents=True, exist_ok=True)
     env = isolated_env(work)
+    if args.fields:
+        config = work / "config" / "logchat" / "logchat.toml"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text("[ingest]\nfields = true\n", encoding="utf-8")
     explain = False
     if args.explain:
         explain = explain_supported(work, env)

@@ -197,3 +197,25 @@ def test_field_operations_say_fields_are_off(store, data_dir: Path, database_url
     rows = [row for row in _csv_rows(loghub, "OpenSSH") if FAILED in row["Content"]]
     assert counted.value == len(rows)
     assert processes.value == [["sshd", len(rows)]]
+
+
+def test_ask_leads_with_the_computed_result_and_cites_its_line(openssh, settings) -> None:  # type: ignore[no-untyped-def]
+    from logchat.services.ask import AskRequest, ask
+
+    store, rows = openssh
+    ports = [(int(re.search(r" port (\d+) ", row["Content"]).group(1)), int(row["LineId"])) for row in rows]  # type: ignore[union-attr]
+    highest = max(port for port, _ in ports)
+    result = ask(store, settings, AskRequest("what was the highest port of a failed password?", use_llm=False)
+                 ).to_dict()
+    first_line = result["answer"].splitlines()[0]
+    cited = result["evidence"][0]
+    assert cited["line"] == min(line for port, line in ports if port == highest)
+    assert first_line == f"The highest port was {highest}, in [E1] {cited['source']}:{cited['line']}."
+    assert result["result"]["operation"]["kind"] == "max" and result["result"]["value"] == highest
+    assert result["result"]["event_id"] == cited["event_id"] and result["result"]["exact"] is True
+
+    hours = Counter(f"{datetime.strptime(row['Time'], '%H:%M:%S'):%H}:00" for row in rows)
+    series = ask(store, settings, AskRequest("failed passwords per hour", use_llm=False)).to_dict()
+    assert series["result"]["operation"]["kind"] == "series" and series["result"]["operation"]["interval"] == 3600
+    said = re.findall(r"\d{4}-\d{2}-\d{2} (\d{2}:\d{2}) — ([\d,]+)", series["answer"].splitlines()[0])
+    assert [(hour, int(count.replace(",", ""))) for hour, count in said] == sorted(hours.items())

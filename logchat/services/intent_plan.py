@@ -140,7 +140,7 @@ def _choose_field(question: str, entity: str | None, kind: str, candidates: list
         if best is None or key[:2] > best[:2]:
             best = key
     column = None if numeric else _column(words, entity)
-    if column is not None and (best is None or best[0] < 5):
+    if column is not None and (best is None or best[0] < 4):
         return column
     if best is None or (best[0] <= 0 and not numeric):
         return column
@@ -159,7 +159,8 @@ def _score(candidate: _Candidate, words: set[str], entity: str | None, numeric: 
         score += 1 if verb else 6
     if entity is not None and name in _ENTITY_NAMES.get(entity, ()):
         score += 5
-    if (entity == "ip" or words & _IP_WORDS) and candidate.type == "ip":
+    # Hosts in logs are often addresses ("which hosts sent the most requests" -> from 10.10.34.13).
+    if (entity in ("ip", "host") or words & _IP_WORDS or words & _COLUMN_WORDS["host"]) and candidate.type == "ip":
         score += 4
     if numeric and words & _DURATION_WORDS and (candidate.unit == "s" or _DURATION_NAME.search(name)):
         score += 5

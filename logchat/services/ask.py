@@ -476,8 +476,7 @@ def _intent_result(
 
 
 def _computed(
-    session: Session, scope: _Scope, retrieval: _Retrieval, result: dict[str, Any], interval: int | None,
-    notices: list[str],
+    session: Session, scope: _Scope, retrieval: _Retrieval, interval: int | None, notices: list[str],
 ) -> ComputedResult | None:
     """The question's operation computed by SQL over every matching event (None for a list or an explanation,
     or when nothing matched)."""
@@ -499,9 +498,8 @@ def _computed(
     computed = compute(session, plan, within, matched=aggregate.total)
     fields_off = computed.reason == FIELDS_OFF or (
         computed.value is None and plan.operation.kind in FIELD_OPERATIONS and not compute_repo.has_fields(session))
-    if fields_off and any(key in result for key in ("value", "sum", "values")):
-        # The older reading of sampled lines found an answer: it leads, and the notice says how to get an
-        # exact one.
+    if fields_off:
+        # The count and the older reading of sampled lines lead, and the notice says how to get the exact answer.
         notices.append(FIELDS_OFF)
         return None
     return computed
@@ -892,7 +890,7 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
             budget=VALUES_SHOWN[1],
         )
         result, leading = _intent_result(session, scope, retrieval, settings, overall)
-        computed = _computed(session, scope, retrieval, result, interval, notices)
+        computed = _computed(session, scope, retrieval, interval, notices)
         if computed is not None and computed.event_id is not None:
             leading = [computed.event_id, *(event_id for event_id in leading if event_id != computed.event_id)]
         evidence_ids = _pick_evidence(session, scope, retrieval, settings, leading) if retrieval.aggregate.total else []

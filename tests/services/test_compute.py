@@ -198,6 +198,11 @@ def test_field_operations_say_fields_are_off(store, data_dir: Path, database_url
     assert counted.value == len(rows)
     assert processes.value == [["sshd", len(rows)]]
 
+    from logchat.services.ask import AskRequest, ask
+
+    answered = ask(store, plain, AskRequest("how many distinct IPs had failed passwords?", use_llm=False)).to_dict()
+    assert FIELDS_OFF in answered["notices"] and "operation" not in answered["result"]
+
 
 def test_ask_leads_with_the_computed_result_and_cites_its_line(openssh, settings) -> None:  # type: ignore[no-untyped-def]
     from logchat.services.ask import AskRequest, ask

@@ -140,7 +140,8 @@ def result_has_value(result: dict[str, Any] | None, expected: dict[str, Any], to
         values = [str(value) for value, _ in result.get("values") or []]
         return values[: len(expected["values"])] == [str(value) for value, _ in expected["values"]]
     if kind == "series":
-        return False  # no intent computes a series today
+        buckets = [[str(start).replace("T", " ")[:16], count] for start, count in result.get("series") or []]
+        return buckets == [[label, count] for label, count in expected["buckets"]]
     candidates = [result.get(key) for key in ("count", "value", "sum", "distinct", "avg")]
     wanted = expected["value"]
     abs_tol = tolerance.get("abs", 0) + 1e-9

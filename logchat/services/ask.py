@@ -20,10 +20,12 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_
 
 from logchat.config import Settings
 from logchat.errors import UsageError
@@ -41,6 +43,7 @@ from logchat.storage.stats_repo import EventFilter
 if TYPE_CHECKING:
     from logchat.llm.tools import ToolBackend
     from logchat.retrieval.hybrid import HybridResult, VectorSide
+    from logchat.retrieval.plan import ComputedResult
     from logchat.storage.db import Session
 
 log = logging.getLogger(__name__)
@@ -553,6 +556,68 @@ def _intent_result(
     return result, []
 
 
+def _computed(
+    session: Session, scope: _Scope, retrieval: _Retrieval, interval: int | None, notices: list[str],
+) -> ComputedResult | None:
+    """The question's operation computed by SQL over every matching event (None for a list or an explanation,
+    or when nothing matched)."""
+    from logchat.services.compute import FIELD_OPERATIONS, FIELDS_OFF, compute
+    from logchat.services.intent_plan import plan_from_intent
+    from logchat.storage import compute_repo
+
+    aggregate = retrieval.aggregate
+    if aggregate.total == 0 or retrieval.resolved.mode == "impossible":
+        return None
+    counts = {p.template_id: p.count for p in aggregate.patterns if p.template_id is not None}
+    fields = compute_repo.fields_of_templates(session, list(counts))
+    plan = scope.plan
+    if plan is None or plan.operation.kind == "list":
+        # The planner read no operation (or did not run): the intent's reading may still ask for one.
+        plan = plan_from_intent(scope.question, scope.filters, fields, counts, interval=interval)
+    elif interval and plan.operation.kind == "series" and plan.operation.interval is None:
+        plan = replace(plan, operation=replace(plan.operation, interval=interval))
+    if plan.operation.kind in ("list", "explain"):
+        return None
+    if plan.operation.kind in FIELD_OPERATIONS and plan.operation.field is None and compute_repo.has_fields(session):
+        return None  # no field of the matching events fits the question: the intent's own answer stays
+    within = and_(*_conditions(session, scope, retrieval))
+    computed = compute(session, plan, within, matched=aggregate.total)
+    fields_off = computed.reason == FIELDS_OFF or (
+        computed.value is None and plan.operation.kind in FIELD_OPERATIONS and not compute_repo.has_fields(session))
+    if fields_off:
+        # The count and the older reading of sampled lines lead, and the notice says how to get the exact answer.
+        notices.append(FIELDS_OFF)
+        return None
+    return computed
+
+
+def _with_computed(result: dict[str, Any], computed: ComputedResult) -> dict[str, Any]:
+    """The `result` object of `ask --json`: the computed result, beside the keys the intent answers kept."""
+    operation = computed.operation
+    merged = dict(result)
+    merged.update({
+        "operation": asdict(operation), "value": computed.value, "unit": computed.unit, "matched": computed.matched,
+        "exact": computed.exact, "reason": computed.reason, "event_id": computed.event_id,
+        "sentence": computed.sentence, "details": computed.details,
+    })  # fmt: skip
+    if operation.kind in ("first", "last"):
+        merged["ts"] = computed.value
+    elif operation.kind == "top" and not operation.by:
+        merged["values"] = computed.value
+        merged["entity"] = operation.field
+    elif operation.kind == "count_distinct":
+        merged["distinct"] = computed.value
+    elif operation.kind == "sum":
+        merged["sum"] = computed.value
+    elif operation.kind == "avg":
+        merged["avg"] = computed.value
+    elif operation.kind == "series":
+        merged["series"] = computed.value
+    if operation.kind in ("min", "max", "sum", "avg", "percentile"):
+        merged["variable"] = operation.field
+    return merged
+
+
 def _entity_label(scope: _Scope, top_values: search_repo.TopValues) -> str | None:
     entity = scope.filters.entity
     if entity:
@@ -664,7 +729,7 @@ def _one_line(text: str, limit: int) -> str:
 
 
 def _extractive_answer(scope: _Scope, retrieval: _Retrieval, result: dict[str, Any], patterns: list[dict[str, Any]],
-                       evidence: list[dict[str, Any]], leading: int) -> str:
+                       evidence: list[dict[str, Any]], leading: int, lead: str | None = None) -> str:
     aggregate = retrieval.aggregate
     what = _describe_scope(scope, retrieval)
     where = _range_text(scope)
@@ -682,7 +747,11 @@ def _extractive_answer(scope: _Scope, retrieval: _Retrieval, result: dict[str, A
     count_line = f"{aggregate.total:,} events match{scope_text}"
     span = f"from {_short_time(aggregate.first)} to {_short_time(aggregate.last)} UTC"
     lead_items = evidence[:leading]
-    if intent in ("first", "last") and lead_items:
+    if lead:
+        lines.append(lead)
+        counted = result.get("operation", {}).get("kind") == "count"
+        lines.append(f"The matches{scope_text} run {span}." if counted else f"{count_line}, {span}.")
+    elif intent in ("first", "last") and lead_items:
         word = "First" if intent == "first" else "Last"
         lines.append(f"{word} seen at {_short_time(result.get('ts'))} UTC: {_cite(lead_items[0])}")
         lines.append(f"{count_line}, {span}.")
@@ -723,6 +792,11 @@ def _filters_text(scope: _Scope, retrieval: _Retrieval, result: dict[str, Any]) 
     parts.append(f"matching events (exact count): {aggregate.total}")
     if aggregate.first is not None:
         parts.append(f"matches span {_short_time(aggregate.first)} to {_short_time(aggregate.last)} UTC")
+    if result.get("sentence"):
+        # Computed by code over every matching event: the answer states it first, as it is.
+        parts.append(f"computed result ({'exact' if result.get('exact', True) else 'not exact'}): "
+                     f"{result['sentence']}")
+        return "; ".join(parts)
     for key in ("value", "sum"):
         if key in result:
             exact = "exact" if result.get("exact") else "over the most recent events"
@@ -734,11 +808,13 @@ def _filters_text(scope: _Scope, retrieval: _Retrieval, result: dict[str, Any]) 
 def _llm_answer(
     settings: Settings, scope: _Scope, retrieval: _Retrieval, result: dict[str, Any], patterns: list[dict[str, Any]],
     evidence: list[dict[str, Any]], history: str | None, listener: AskListener, usage: dict[str, Any],
-    tools: ToolBackend | None = None,
+    tools: ToolBackend | None = None, lead: str | None = None,
 ) -> tuple[dict[str, Any] | None, str | None, float]:
     """(answer fields, failure notice, milliseconds spent). None fields mean: fall back to extractive.
     ``usage`` is filled with what the metrics count (AskResult.usage). ``tools`` answers the model's tool
-    calls (logchat.llm.tools), up to ``llm.max_tool_steps`` rounds."""
+    calls (logchat.llm.tools), up to ``llm.max_tool_steps`` rounds. ``lead``, the computed result's
+    sentence, is given to the model as a fact and printed before its words, so the answer's first
+    sentence is a number computed by code."""
     from logchat.llm.citations import check_citations
     from logchat.llm.models import check_reachable, make_chat_model, ollama_base_url
     from logchat.llm.numbers import check_numbers, known_numbers
@@ -764,6 +840,8 @@ def _llm_answer(
         history_summary=history,
         budget=settings.llm.context_token_budget,
     )
+    if lead:
+        listener.on_token(lead + "\n")
     answered = answer_with_tools(model, messages, tools, listener.on_token, evidence=evidence, evidence_sent=included,
                                  max_steps=settings.llm.max_tool_steps)
     elapsed = (time.perf_counter() - started) * 1000
@@ -776,11 +854,12 @@ def _llm_answer(
         listener.on_llm_failed(answered.error or "the model failed")
         return None, f"{answered.error or 'the model failed'}; extractive answer", elapsed
     sent = answered.evidence_sent
-    check = check_citations(answered.text, sent)
+    text = f"{lead}\n{answered.text}" if lead else answered.text
+    check = check_citations(text, sent)
     # The question's own numbers ("status 502") may be repeated; any other must come from what code computed.
-    numbers = check_numbers(answered.text, known_numbers([scope.question, *answered.given]))
+    numbers = check_numbers(answered.text, known_numbers([scope.question, *answered.given, *([lead] if lead else [])]))
     return {
-        "answer": answered.text,
+        "answer": text,
         "citations": [cited for cited in check.cited if cited in set(sent)],
         "citation_check": {"ok": check.ok, "unknown": check.unknown, "evidence_sent": sent},
         "first_token_ms": answered.first_token_ms,
@@ -866,7 +945,14 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
         session_name = check_session_name(request.session)
     previous, history = _previous_filters(store, session_name, request.owner)
     known = _known_values(store, settings)
-    scope = _parse(store, settings, request, known, previous)
+    # "per hour" asks for a series: it says how to count, not what to look for.
+    from logchat.services.intent_plan import split_series_phrase
+
+    parsed_question, interval = split_series_phrase(request.question)
+    scope = _parse(store, settings, replace(request, question=parsed_question) if interval else request, known,
+                   previous)
+    if interval:
+        scope.question = request.question.strip()
     scope.plan = _plan_question(store, settings, scope, known)
     parsed_at = time.perf_counter()
     parsed_ns = time.time_ns()
@@ -903,13 +989,22 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
             budget=VALUES_SHOWN[1],
         )
         result, leading = _intent_result(session, scope, retrieval, settings, overall)
+        computed = _computed(session, scope, retrieval, interval, notices)
+        if computed is not None and computed.event_id is not None:
+            leading = [computed.event_id, *(event_id for event_id in leading if event_id != computed.event_id)]
         evidence_ids = _pick_evidence(session, scope, retrieval, settings, leading) if retrieval.aggregate.total else []
         evidence = _evidence_items(session, evidence_ids, retrieval)
+        if computed is not None:
+            from logchat.services.compute import cite
+
+            computed = cite(computed, evidence)
+            result = _with_computed(result, computed)
         patterns = _pattern_dicts(shown, per_pattern)
     retrieved_at = time.perf_counter()
     tracing.record_span("ask.aggregate", retrieved_ns, time.time_ns(), **{"logchat.patterns": len(patterns)})
 
-    extractive = _extractive_answer(scope, retrieval, result, patterns, evidence, len(leading))
+    lead = computed.sentence if computed is not None else None
+    extractive = _extractive_answer(scope, retrieval, result, patterns, evidence, len(leading), lead)
     mode, answer, citations = "extractive", extractive, _extract(extractive)
     citation_check: dict[str, Any] | None = None
     llm_ms = 0.0
@@ -932,7 +1027,7 @@ def ask(store: Store, settings: Settings, request: AskRequest, listener: AskList
         tools = StoreTools(store, settings, scope.flt, request.now)
         with tracing.span("ask.llm", **{"gen_ai.request.model": settings.llm.model}):
             answered, failure, llm_ms = _llm_answer(
-                settings, scope, retrieval, result, patterns, evidence, history, counting, usage, tools
+                settings, scope, retrieval, result, patterns, evidence, history, counting, usage, tools, lead
             )
         streamed = counting.tokens > 0
         if usage.get("tokens_out") is None and counting.tokens:

@@ -23,7 +23,7 @@ from logchat.errors import UsageError
 from logchat.storage.models import Event, Source, TemplateField
 
 Condition = ColumnElement[bool]
-OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "in", "contains")
+OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "in", "contains", "prefix")
 FUNCTIONS = ("count", "min", "max", "sum", "avg")
 MEASURE_ONLY = ("sum", "avg")
 
@@ -158,15 +158,19 @@ def distinct_values(
 # --- filter, group, aggregate -------------------------------------------------------------------------
 
 
-def _carrying(session: Session, name: str) -> Condition:
+def carrying(session: Session, name: str) -> Condition:
     """Events of the templates that carry ``name``: what lets the database use the template index."""
     template_ids = templates_with(session, name)
     return Event.template_id.in_(template_ids) if template_ids else false()
 
 
+_carrying = carrying
+
+
 def field_condition(session: Session, name: str, operator: str, value: Any) -> Condition:
     """Events whose field ``name`` compares to ``value``: numbers compare as numbers, the rest as text.
-    ``in`` takes a list; ``contains`` is a case-insensitive substring test on the text."""
+    ``in`` takes a list; ``contains`` is a case-insensitive substring test on the text; ``prefix`` matches
+    values that start with ``value`` (``job_42`` -> ``job_42_1``)."""
     if operator not in OPERATORS:
         raise UsageError(f"unknown field operator {operator!r}; use one of: {', '.join(OPERATORS)}")
     carrying = _carrying(session, name)
@@ -182,6 +186,8 @@ def field_condition(session: Session, name: str, operator: str, value: Any) -> C
         return and_(carrying, or_(*parts)) if parts else false()
     if operator == "contains":
         return and_(carrying, func.lower(field_text(session, name)).contains(str(value).lower(), autoescape=True))
+    if operator == "prefix":
+        return and_(carrying, field_text(session, name).startswith(str(value), autoescape=True))
     numeric = isinstance(value, int | float) and not isinstance(value, bool)
     left = field_number(session, name) if numeric else field_text(session, name)
     right = value if numeric else str(value)

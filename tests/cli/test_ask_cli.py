@@ -62,7 +62,8 @@ def test_llm_answer_is_streamed_with_sources(indexed: dict[str, Any], tmp_path: 
     with FakeOllama(reply="Failures come from 183.62.140.253 [E1].") as server:
         done = logchat("ask", QUESTION, **indexed, cwd=tmp_path, env={"LOGCHAT_LLM__BASE_URL": server.url})
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("Failures come from 183.62.140.253 [E1].")
+    # The computed result leads, then the model's words.
+    assert done.stdout.startswith("There were 276 matching events.\nFailures come from 183.62.140.253 [E1].")
     assert "Sources:" in done.stdout and "OpenSSH_2k.log:" in done.stdout
     assert "(llm; 276 matching events" in done.stdout
 
@@ -78,7 +79,8 @@ def test_notices_after_a_streamed_answer_start_a_line_of_their_own(indexed: dict
                               timeout=120, env=environment)
     assert done.returncode == 0, done.stdout
     lines = done.stdout.splitlines()
-    assert lines[0] == "There were 251 such events [E99]."
+    # The count computed by code leads, on its own line; then the model's words.
+    assert lines[:2] == ["There were 276 matching events.", "There were 251 such events [E99]."]
     assert "logchat: note: the answer cites unknown evidence ids: E99" in lines
     assert "Unverified numbers (no tool result or evidence line gives them): 251" in lines
 
@@ -88,7 +90,7 @@ def test_unreachable_llm_is_a_notice_and_exit_code_zero(indexed: dict[str, Any],
     done = logchat("ask", QUESTION, **indexed, cwd=tmp_path, env=env)
     assert done.returncode == 0
     assert "logchat: note: no LLM reachable" in done.stderr
-    assert done.stdout.startswith("276 events match") and "OpenSSH_2k.log:" in done.stdout
+    assert done.stdout.startswith("There were 276 matching events.\n") and "OpenSSH_2k.log:" in done.stdout
 
 
 def test_a_model_dying_mid_answer_falls_back(indexed: dict[str, Any], tmp_path: Path) -> None:
@@ -96,7 +98,7 @@ def test_a_model_dying_mid_answer_falls_back(indexed: dict[str, Any], tmp_path: 
         server.die_after_chunks = 2
         done = logchat("ask", QUESTION, **indexed, cwd=tmp_path, env={"LOGCHAT_LLM__BASE_URL": server.url})
     assert done.returncode == 0
-    assert "--- extractive answer ---" in done.stdout and "276 events match" in done.stdout
+    assert "--- extractive answer ---" in done.stdout and "There were 276 matching events." in done.stdout
     assert "logchat: note:" in done.stderr
 
 

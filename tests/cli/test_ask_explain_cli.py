@@ -44,7 +44,7 @@ def test_explain_prints_the_plan_then_the_answer_without_asking_a_model(
     assert lines["operation"] == "count the matching events"
     assert lines["fields"] == "from = 183.62.140.253 (from “from 183.62.140.253”)"
     assert lines["text"] == "failed AND password AND attempts"
-    assert answer.startswith("286 events match")
+    assert answer.startswith("There were 286 matching events.\n")
     assert "LLM" not in done.stderr  # no model was asked, so none was missed
 
 

@@ -19,6 +19,8 @@ from logchat.daemon.routes.ask import AskAnswer
 ASK = "/api/v1/ask"
 QUESTION = "how many failed password attempts for root?"
 REPLY = "Two failed passwords for root [E1], from two addresses [E2]."
+# The computed result leads a model's answer, then the model's words.
+ANSWER = "There were 2 matching events.\n" + REPLY
 # A hang guard, not a timing assertion: a test stuck this long has failed.
 HANG = 60.0
 
@@ -63,7 +65,7 @@ async def test_the_json_answer_is_the_cli_contract(client: Any, tokens: dict[str
     body.pop("timings_ms"), cli.pop("timings_ms")
     assert body == cli
     assert body["mode"] == "extractive" and body["matched"] == 2
-    assert body["answer"].startswith("2 events match")
+    assert body["answer"].startswith("There were 2 matching events.\n")
     assert {item["line"] for item in body["evidence"]} >= {1, 2}
     assert body["plan"]["operation"]["kind"] == "count"  # how the question was read, as `ask --explain` shows
 
@@ -81,7 +83,7 @@ async def test_a_model_answer_as_json(client: Any, tokens: dict[str, str], small
     status, body = await _ask(client, tokens["viewer"], question=QUESTION)
     assert status == 200, body
     AskAnswer.model_validate(body)
-    assert body["mode"] == "llm" and body["answer"] == REPLY and body["citations"] == ["E1", "E2"]
+    assert body["mode"] == "llm" and body["answer"] == ANSWER and body["citations"] == ["E1", "E2"]
     assert body["matched"] == 2 and body["session"] is None
     assert len(fake_ollama.chat_requests) == 1
 
@@ -103,10 +105,10 @@ async def test_tokens_stream_as_events_then_the_answer(client: Any, tokens: dict
     names = [name for name, _ in events]
     assert names[-1] == "answer" and names.count("answer") == 1
     tokens_seen = [data["text"] for name, data in events if name == "token"]
-    assert len(tokens_seen) > 3 and "".join(tokens_seen) == REPLY
+    assert len(tokens_seen) > 3 and "".join(tokens_seen) == ANSWER
     assert names[: len(tokens_seen)] == ["token"] * len(tokens_seen)  # tokens first, as they arrive
     answer = events[-1][1]
-    assert answer["mode"] == "llm" and answer["answer"] == REPLY and answer["matched"] == 2
+    assert answer["mode"] == "llm" and answer["answer"] == ANSWER and answer["matched"] == 2
 
 
 async def test_no_llm_streams_the_extractive_answer(client: Any, tokens: dict[str, str], small_store: Any,
@@ -276,7 +278,7 @@ async def test_slow_answers_never_block_the_loop_nor_quick_requests(
     for index, (status, text) in enumerate(results):
         assert status == 200
         answer = _events(text)[-1][1] if index % 2 == 0 else json.loads(text)
-        assert answer["mode"] == "llm" and answer["answer"] == REPLY
+        assert answer["mode"] == "llm" and answer["answer"] == ANSWER
     assert len(fake_ollama.chat_requests) == 20
 
 

@@ -31,7 +31,7 @@ def test_failed_password_attempts_for_root_from_one_ip(loghub_store: Any, settin
     assert result["matched"] == len(truth) == 276
     assert result["result"]["count"] == 276
     assert result["evidence"] and set(_lines_of(result, "OpenSSH")) <= truth
-    assert result["answer"].startswith("276 events match")
+    assert result["answer"].startswith("There were 276 matching events.\n")
     assert sum(p["count"] for p in result["patterns"]) == 276
 
 
@@ -62,7 +62,8 @@ def test_first_time_a_block_was_seen(loghub_store: Any, settings: Any, ground_tr
     result = _ask(loghub_store, settings, f"when was {block} first seen?")
     assert result["filters"]["intent"] == "first"
     assert result["evidence"][0]["line"] == truth[0]
-    assert result["answer"].startswith("First seen at")
+    at = result["evidence"][0]["ts"][:19].replace("T", " ")
+    assert result["answer"].startswith(f"The first matching event was at {at} UTC [E1] ")
     assert result["matched"] == len(truth)
 
 

@@ -39,6 +39,9 @@ class Recorder(AskListener):
         self.failures.append(message)
 
 
+LEAD = "There were 276 matching events."
+
+
 @pytest.fixture
 def openssh_store(store: Any, settings: Any, loghub: Path) -> Any:
     report = index_inputs(store, settings, [str(loghub / "OpenSSH" / "OpenSSH_2k.log")])
@@ -86,8 +89,9 @@ def test_llm_answer_streams_tokens_and_checks_citations(openssh_store: Any, sett
     outcome = ask(openssh_store, _with_llm(settings, server.url), AskRequest(QUESTION), listener)
     result = outcome.to_dict()
     assert result["mode"] == "llm" and outcome.streamed
-    assert "".join(listener.tokens) == server.reply and len(listener.tokens) > 3
-    assert result["answer"] == server.reply
+    # The computed result leads, as a fact, then the model's words.
+    assert "".join(listener.tokens) == LEAD + "\n" + server.reply and len(listener.tokens) > 3
+    assert result["answer"] == LEAD + "\n" + server.reply
     assert result["citations"] == ["E1", "E2"]
     assert result["citation_check"]["ok"] is True and result["citation_check"]["unknown"] == []
     assert result["matched"] == 276  # numbers come from code, whatever the model says
@@ -115,7 +119,7 @@ def test_no_server_falls_back_to_the_extractive_answer(openssh_store: Any, setti
     result = ask(openssh_store, _with_llm(settings, f"http://127.0.0.1:{_closed_port()}"), AskRequest(QUESTION),
                  listener).to_dict()
     assert result["mode"] == "extractive" and result["matched"] == 276
-    assert result["answer"].startswith("276 events match")
+    assert result["answer"].startswith(LEAD + "\nThe matches (matching ")
     assert any("no LLM reachable" in notice for notice in listener.notices)
     assert listener.tokens == []
 
@@ -126,8 +130,9 @@ def test_a_server_dying_mid_stream_falls_back(openssh_store: Any, settings: Any,
     outcome = ask(openssh_store, _with_llm(settings, server.url), AskRequest(QUESTION), listener)
     result = outcome.to_dict()
     assert result["mode"] == "extractive"
-    assert len(listener.tokens) == 3 and listener.failures  # what arrived was shown, then the failure
-    assert result["llm_error"] and result["answer"].startswith("276 events match")
+    # What arrived was shown (the computed sentence, then three chunks), then the failure.
+    assert len(listener.tokens) == 4 and listener.tokens[0] == LEAD + "\n" and listener.failures
+    assert result["llm_error"] and result["answer"].startswith(LEAD)
 
 
 def test_a_slow_server_times_out_and_falls_back(openssh_store: Any, settings: Any, server: FakeOllama) -> None:

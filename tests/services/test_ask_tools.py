@@ -70,7 +70,10 @@ def test_a_counted_number_is_verified(openssh_store: Any, with_llm: Any, server:
     server.turns = [tool_call("count_events", text=IP), answer]
     listener = Recorder()
     result = ask(openssh_store, with_llm, AskRequest(QUESTION), listener).to_dict()
-    assert result["mode"] == "llm" and result["answer"] == f"{ip_lines:,} lines mention {IP} [E1]."
+    # The count computed by code leads; the model's sentence follows.
+    assert result["mode"] == "llm"
+    lead = f"There were {result['matched']:,} matching events."
+    assert result["answer"] == f"{lead}\n{ip_lines:,} lines mention {IP} [E1]."
     assert "".join(listener.tokens) == result["answer"]
     assert result["unverified_numbers"] == []
     assert result["tool_calls"] == [{"tool": "count_events", "arguments": {"text": IP}, "ok": True, "error": None}]
@@ -118,7 +121,7 @@ def test_a_model_failing_mid_way_gives_the_rule_based_answer(
     server.turns = [tool_call("count_events", text=IP), Turn(content="There were", error="the runner crashed")]
     listener = Recorder()
     result = ask(openssh_store, with_llm, AskRequest(QUESTION), listener).to_dict()
-    assert result["mode"] == "extractive" and result["answer"].startswith("276 events match")
+    assert result["mode"] == "extractive" and result["answer"].startswith("There were 276 matching events.\n")
     assert "the runner crashed" in result["llm_error"]
     assert any("the runner crashed" in notice for notice in listener.notices)
     assert result["unverified_numbers"] == [] and result["tool_calls"] == []
@@ -130,7 +133,8 @@ def test_unknown_tools_and_bad_arguments_do_not_stop_the_answer(
     server.turns = [Turn(tool_calls=(("drop_table", {}), ("top_values", {"field": 7, "limit": "many"}))),
                     "I could not compute more [E1]."]
     result = ask(openssh_store, with_llm, AskRequest(QUESTION)).to_dict()
-    assert result["mode"] == "llm" and result["answer"] == "I could not compute more [E1]."
+    assert result["mode"] == "llm"
+    assert result["answer"] == f"There were {result['matched']:,} matching events.\nI could not compute more [E1]."
     assert [(call["tool"], call["ok"]) for call in result["tool_calls"]] == [("drop_table", False),
                                                                             ("top_values", False)]
     assert "field" in result["tool_calls"][1]["error"] and "limit" in result["tool_calls"][1]["error"]

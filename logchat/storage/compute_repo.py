@@ -1,0 +1,205 @@
+"""SQL for the operations an answer computes over ALL the events a question matched.
+
+The events are passed in as ``within`` (any SQLAlchemy condition on ``events``: the filters and the
+full-text matches of a question). A value is a named field (``events.fields``, see
+:mod:`logchat.storage.fields_repo`) or, when no field has that name, one of the event's own columns
+(host, process, level, source), so "which programs logged the most" is the same query as "which users".
+Times are stored as integer microseconds (UTC), so a bucket of a time series is integer arithmetic that
+reads the same on SQLite and PostgreSQL, aligned on the epoch: hours, days and 6-hour buckets start at
+UTC boundaries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ColumnElement, func, select, type_coerce
+from sqlalchemy.orm import Session
+
+from logchat.storage import fields_repo
+from logchat.storage.micros import from_micros
+from logchat.storage.models import Event, Source, TemplateField
+
+Condition = ColumnElement[bool]
+COLUMNS = ("host", "process", "level", "source")
+
+
+@dataclass(frozen=True)
+class Value:
+    """How a named value is read: its SQL expression, what restricts events to those carrying it, and
+    whether it is a column of the event rather than a named field."""
+
+    name: str
+    expression: ColumnElement[Any]
+    carrying: tuple[Condition, ...]
+    column: bool
+
+
+def has_fields(session: Session) -> bool:
+    """Whether any event of the store has named fields (they are read at ingest only when turned on)."""
+    return session.scalar(select(TemplateField.template_id).limit(1)) is not None
+
+
+def value_of(session: Session, name: str) -> Value | None:
+    """The named field ``name``, else the event column of that name; None when neither exists."""
+    if fields_repo.templates_with(session, name):
+        return Value(name, fields_repo.field_text(session, name), (fields_repo.carrying(session, name),), False)
+    if name in COLUMNS:
+        column = Event.source_id if name == "source" else getattr(Event, name)
+        return Value(name, column, (), True)
+    return None
+
+
+def _micros() -> ColumnElement[int]:
+    # The stored integer, not the datetime the column type turns it into.
+    return type_coerce(Event.ts, BigInteger)
+
+
+def count_events(session: Session, within: Condition) -> int:
+    return int(session.scalar(select(func.count()).select_from(Event).where(within)) or 0)
+
+
+def count_carrying(session: Session, value: Value, within: Condition) -> int:
+    """Matching events that carry ``value`` at all."""
+    statement = select(func.count()).select_from(Event).where(*value.carrying, value.expression.is_not(None), within)
+    return int(session.scalar(statement) or 0)
+
+
+def extreme_event(session: Session, name: str, within: Condition, *, highest: bool) -> tuple[float, int] | None:
+    """The largest (or smallest) numeric value of field ``name`` and the event holding it (the earliest
+    such event when several hold it)."""
+    number = fields_repo.field_number(session, name)
+    order = number.desc() if highest else number.asc()
+    row = session.execute(
+        select(number, Event.id).where(fields_repo.carrying(session, name), number.is_not(None), within)
+        .order_by(order, Event.ts.asc(), Event.id.asc()).limit(1)
+    ).first()  # fmt: skip
+    return (float(row[0]), int(row[1])) if row is not None else None
+
+
+def edge_event(session: Session, within: Condition, *, last: bool) -> tuple[int, datetime | None] | None:
+    """The first (or last) matching event in time, and its time; by position when no event has a time."""
+    micros = _micros()
+    order = (micros.desc(), Event.id.desc()) if last else (micros.asc(), Event.id.asc())
+    row = session.execute(select(Event.id, micros).where(within, micros.is_not(None)).order_by(*order).limit(1)).first()
+    if row is not None:
+        return int(row[0]), from_micros(int(row[1]))
+    position = Event.id.desc() if last else Event.id.asc()
+    event_id = session.scalar(select(Event.id).where(within).order_by(position).limit(1))
+    return (int(event_id), None) if event_id is not None else None
+
+
+def time_span(session: Session, within: Condition) -> tuple[datetime, datetime] | None:
+    micros = _micros()
+    low, high = session.execute(select(func.min(micros), func.max(micros)).where(within)).one()
+    if low is None:
+        return None
+    return from_micros(int(low)), from_micros(int(high))
+
+
+def series(
+    session: Session, within: Condition, interval: int, *, bound: int
+) -> tuple[list[tuple[datetime, int]], bool]:
+    """Matching events per ``interval`` seconds (UTC buckets; empty buckets are left out), oldest first,
+    at most ``bound`` buckets; and whether that is all of them."""
+    step = interval * 1_000_000
+    micros = _micros()
+    bucket = (micros - micros % step).label("bucket")
+    rows = session.execute(
+        select(bucket, func.count()).where(within, micros.is_not(None)).group_by(bucket).order_by(bucket)
+        .limit(bound + 1)
+    ).all()  # fmt: skip
+    buckets = [(from_micros(int(start)), int(n)) for start, n in rows[:bound]]
+    return buckets, len(rows) <= bound
+
+
+def distinct_count(session: Session, value: Value, within: Condition, *, bound: int) -> tuple[int, bool]:
+    """How many different values, counted up to ``bound``; and whether that is all of them."""
+    if not value.column:
+        return fields_repo.distinct_values(session, value.name, within, bound=bound)
+    inner = (
+        select(value.expression.label("v")).where(within, value.expression.is_not(None))
+        .group_by(value.expression).limit(bound + 1).subquery()
+    )  # fmt: skip
+    found = int(session.scalar(select(func.count()).select_from(inner)) or 0)
+    return min(found, bound), found <= bound
+
+
+def top_values(session: Session, value: Value, within: Condition, *, limit: int) -> list[tuple[str, int]]:
+    """(value, events), most frequent first (ties by value), over all matching events."""
+    if not value.column:
+        return fields_repo.group_by_field(session, value.name, within, limit=limit)
+    count = func.count().label("n")
+    rows = session.execute(
+        select(value.expression, count).where(within, value.expression.is_not(None))
+        .group_by(value.expression).order_by(count.desc(), value.expression).limit(limit)
+    ).all()  # fmt: skip
+    return _named(session, value, [(v, int(n)) for v, n in rows])
+
+
+def top_values_by(
+    session: Session, value: Value, by: Value, within: Condition, *, bound: int
+) -> tuple[list[tuple[str, str, int]], bool]:
+    """(by value, value, events) over all matching events, most frequent pairs first, at most ``bound`` pairs;
+    and whether that is all of them."""
+    count = func.count().label("n")
+    rows = session.execute(
+        select(by.expression, value.expression, count)
+        .where(*by.carrying, *value.carrying, within, by.expression.is_not(None), value.expression.is_not(None))
+        .group_by(by.expression, value.expression).order_by(count.desc(), by.expression, value.expression)
+        .limit(bound + 1)
+    ).all()  # fmt: skip
+    names = _source_names(session, [r[0] for r in rows] if by.name == "source" and by.column else [])
+    values = _source_names(session, [r[1] for r in rows] if value.name == "source" and value.column else [])
+    triples = [(names.get(b, str(b)), values.get(v, str(v)), int(n)) for b, v, n in rows[:bound]]
+    return triples, len(rows) <= bound
+
+
+def percentile(session: Session, name: str, quantile: float, within: Condition) -> float | None:
+    """The ``quantile`` (0..1) of field ``name``, interpolated between the two nearest ranks: PostgreSQL's
+    percentile_cont; on SQLite, which has none, the same interpolation over the two values read at the rank's
+    offset in value order."""
+    if session.get_bind().dialect.name != "postgresql":
+        return fields_repo.percentile_field(session, name, quantile, within)
+    number = fields_repo.field_number(session, name)
+    result = session.scalar(
+        select(func.percentile_cont(quantile).within_group(number))
+        .where(fields_repo.carrying(session, name), number.is_not(None), within)
+    )  # fmt: skip
+    return None if result is None else float(result)
+
+
+def _named(session: Session, value: Value, rows: Sequence[tuple[Any, int]]) -> list[tuple[str, int]]:
+    if not (value.column and value.name == "source"):
+        return [(str(v), n) for v, n in rows]
+    names = _source_names(session, [v for v, _ in rows])
+    return [(names.get(v, str(v)), n) for v, n in rows]
+
+
+def _source_names(session: Session, ids: Sequence[Any]) -> dict[Any, str]:
+    if not ids:
+        return {}
+    return {sid: name for sid, name in session.execute(select(Source.id, Source.name).where(Source.id.in_(ids)))}
+
+
+@dataclass(frozen=True)
+class TemplateFieldRow:
+    template_id: int
+    name: str
+    type: str
+    kind: str
+    unit: str | None
+
+
+def fields_of_templates(session: Session, template_ids: Sequence[int]) -> list[TemplateFieldRow]:
+    """The named fields the given templates carry."""
+    ids = sorted(set(template_ids))
+    rows: list[TemplateFieldRow] = []
+    for start in range(0, len(ids), 500):
+        statement = select(TemplateField.template_id, TemplateField.name, TemplateField.type, TemplateField.kind,
+                           TemplateField.unit).where(TemplateField.template_id.in_(ids[start : start + 500]))
+        rows.extend(TemplateFieldRow(int(t), n, ty, k, u) for t, n, ty, k, u in session.execute(statement))
+    return rows

@@ -341,6 +341,9 @@ class ServeSettings(_Section):
     cors_origins: list[str] = Field(default_factory=list)
     # Background jobs of the daemon: reload every configured source this often (0: only on request).
     reload_interval_seconds: float = Field(default=0.0, ge=0)
+    # Follow every enabled configured source as it grows, as `logchat index --follow` does: an appended
+    # line is searchable within seconds, without a reload. With redis.url, one replica follows at a time.
+    follow: bool = False
     # Chat turns older than this many days are deleted, with sessions left empty (0: keep forever).
     chat_retention_days: float = Field(default=0.0, ge=0)
 

@@ -83,6 +83,9 @@ def test_files_that_are_missing_or_not_files_are_named(tmp_path: Path, sshd: Ssh
             host.open(missing)
         with pytest.raises(SourceUnreadable, match=r"tmp.*: not a regular file$"):
             host.identify(str(tmp_path))
+        (tmp_path / "plain").write_text("x")
+        with pytest.raises(SourceUnreadable, match=r"plain/below: stat failed: .*not a directory"):
+            host.identify(str(tmp_path / "plain" / "below"))
         # The connection is fine after each of them: a missing file is not a lost host.
         assert host.connected and not host.lost
     finally:
@@ -137,6 +140,8 @@ def test_a_lost_connection_is_told_from_a_missing_file_and_reconnecting_brings_i
         with pytest.raises(SourceUnreadable, match="connection lost"):
             host.size_and_mtime(log)
         assert host.lost and not host.connected
+        with pytest.raises(SourceUnreadable, match="connection lost"):
+            host.identify(log)  # a command on the host, over the dead connection
         with pytest.raises(SourceUnreadable, match="connection refused"):
             host.reconnect()
         private_sshd.start()

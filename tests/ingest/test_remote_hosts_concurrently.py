@@ -187,3 +187,30 @@ def test_a_host_that_cannot_be_reached_is_one_error_while_the_other_hosts_and_lo
     assert by_location[sshd.location(tmp_path / "a.log")].new_events == 120
     assert by_location[second_sshd.location(tmp_path / "b.log")].new_events == 80
     assert by_location[str(tmp_path / "local.log")].new_events == 10
+
+
+def test_the_progress_bar_shows_a_line_for_each_host_read(
+        tmp_path: Path, data_dir: Path, database_url: str, sshd: SshServer, second_sshd: SshServer,
+        known_hosts: Path) -> None:
+    import io
+
+    import rich
+
+    from logchat.cli.progress import RichIngestProgress
+
+    (tmp_path / "a.log").write_text(_syslog(300, "web-01"))
+    (tmp_path / "b.log").write_text(_syslog(500, "web-02"))
+    screen = io.StringIO()
+    rich.reconfigure(file=screen, force_terminal=True, width=160)
+    try:
+        with RichIngestProgress() as progress:
+            report = _index(_settings(data_dir, database_url, known_hosts, max_hosts=4), database_url,
+                            [sshd.url(tmp_path / "a.log"), second_sshd.url(tmp_path / "b.log")], sshd.client_key,
+                            progress)
+    finally:
+        rich.reconfigure()
+    assert not report.failed, report.to_dict()
+    shown = screen.getvalue()
+    # Each row starts with its host (the path is cut from the left to fit), with that file's lines.
+    assert f"127.0.0.1:{sshd.port} …" in shown and f"127.0.0.1:{second_sshd.port} …" in shown
+    assert "300 lines" in shown and "500 lines" in shown

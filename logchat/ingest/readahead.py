@@ -66,6 +66,8 @@ class ReadAhead(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
+        if self.closed:
+            raise ValueError("read from a closed ReadAhead stream")
         if not self._pending:
             with self._changed:
                 self._changed.wait_for(lambda: bool(self._chunks) or self._done)

@@ -159,7 +159,7 @@ class Ingester:
         install_user_formats(settings)
         self.store_error: StoreError | None = None
         # Several hosts are read at once by threads taking turns here: the template miner, the event ids
-        # and every write to the store are used by one of them at a time (see read_hosts_concurrently).
+        # and every write to the store are used by one of them at a time (see read_sources).
         self.writer = threading.RLock()
         # Remote files read ahead by a thread each, so that their hosts' network waits overlap.
         self.read_ahead = False

@@ -117,7 +117,7 @@ class RemoteSettings(_Section):
     retries: int = Field(default=3, ge=0)
     # The first wait before reconnecting; each further retry doubles it.
     retry_backoff_seconds: float = Field(default=1.0, ge=0)
-    # Hosts connected to (and their globs expanded) at the same time.
+    # Hosts connected to, their globs expanded and their files read at the same time (1: one after the other).
     max_hosts: int = Field(default=4, ge=1)
     # Host keys are checked against this file (unset: ~/.ssh/known_hosts); new keys accepted are added to it.
     known_hosts_file: str | None = None
@@ -344,6 +344,9 @@ class ServeSettings(_Section):
     cors_origins: list[str] = Field(default_factory=list)
     # Background jobs of the daemon: reload every configured source this often (0: only on request).
     reload_interval_seconds: float = Field(default=0.0, ge=0)
+    # Follow every enabled configured source as it grows, as `logchat index --follow` does: an appended
+    # line is searchable within seconds, without a reload. With redis.url, one replica follows at a time.
+    follow: bool = False
     # Chat turns older than this many days are deleted, with sessions left empty (0: keep forever).
     chat_retention_days: float = Field(default=0.0, ge=0)
 

@@ -15,6 +15,7 @@ from aiohttp import web
 from logchat.daemon import ws as chat_socket
 from logchat.daemon.cluster import own_cluster
 from logchat.daemon.endpoints import ENDPOINTS, add_routes
+from logchat.daemon.follower import following
 from logchat.daemon.middleware import MIDDLEWARES, add_headers
 from logchat.daemon.pool import in_pool
 from logchat.daemon.quota import QuestionQuota
@@ -123,6 +124,8 @@ def create_app(
     app.cleanup_ctx.append(own_cluster)
     # Reload jobs and the scheduler: after the services, so that they stop before the services close.
     app.cleanup_ctx.append(background_jobs)
+    # Following the sources ([serve] follow): stopped (its last lines committed) before the jobs and services.
+    app.cleanup_ctx.append(following)
     app.cleanup_ctx.append(metrics.own_listener)
     add_routes(app, ENDPOINTS)
     # The pages' scripts and styles: files of the package, never a directory listing.

@@ -6,6 +6,8 @@
 - Job frames: progress and completion of a reload reach the socket(s) of whoever started it on every
   replica, through one pub/sub channel; each message carries the replica that sent it, so the sender,
   which has already delivered to its own sockets, ignores its echo.
+- Following the sources (`[serve] follow`): one lease, ``follow:lease``, renewed every second by the
+  replica that follows; the others stand by and one of them takes over once it is released or expires.
 - Timed jobs: one key per job and interval slot (``SET NX``), so each interval's run happens on one
   replica only.
 - Questions in flight per account (`serve.questions_per_user`): one sorted set per account, so the
@@ -92,6 +94,17 @@ class LocalCluster:
     async def claim_slot(self, name: str, interval_seconds: float) -> bool:
         return True
 
+    async def claim_lease(self, name: str, seconds: float) -> bool:
+        """Whether this replica now holds the lease ``name`` (for ``seconds`` unless renewed)."""
+        return True
+
+    async def renew_lease(self, name: str, seconds: float) -> bool:
+        """False once the lease has been lost (expired, and maybe taken by another replica)."""
+        return True
+
+    async def release_lease(self, name: str) -> None:
+        return None
+
     def question_quota(self, per_account: int) -> QuestionQuota:
         from logchat.daemon.quota import QuestionQuota
 
@@ -171,6 +184,19 @@ class RedisCluster(LocalCluster):
         claimed = await self._call("the schedule", self._client.set(
             key, self.replica_id, nx=True, px=int(interval_seconds * 2000)))
         return bool(claimed)
+
+    async def claim_lease(self, name: str, seconds: float) -> bool:
+        # Held under this replica's id: only the holder renews or releases it (_RENEW, _RELEASE).
+        return bool(await self._call(f"the {name} lease", self._client.set(
+            f"{self._prefix}{name}:lease", self.replica_id, nx=True, px=int(seconds * 1000))))
+
+    async def renew_lease(self, name: str, seconds: float) -> bool:
+        return bool(await self._call(f"the {name} lease", self._client.eval(
+            _RENEW, 1, f"{self._prefix}{name}:lease", self.replica_id, int(seconds * 1000))))
+
+    async def release_lease(self, name: str) -> None:
+        await self._call(f"the {name} lease", self._client.eval(
+            _RELEASE, 1, f"{self._prefix}{name}:lease", self.replica_id))
 
     def question_quota(self, per_account: int) -> QuestionQuota:
         from logchat.daemon.quota import SharedQuestionQuota

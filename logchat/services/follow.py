@@ -134,7 +134,7 @@ def follow(
         if file_for is local_file:
             file_for = remote_file
     expand = expand or (lambda items: src.expand_inputs(items, name=name, fmt=fmt))
-    follower = _Follower(store, settings, inputs, stop=stop, expand=expand, file_for=file_for,
+    follower = Follower(store, settings, inputs, stop=stop, expand=expand, file_for=file_for,
                          reader_process=reader_process, remote=remote)
     try:
         return follower.run(poll_interval or settings.ingest.follow_poll_interval, on_pass, update_vectors)
@@ -143,7 +143,9 @@ def follow(
             remote.close()
 
 
-class _Follower:
+class Follower:
+    """The follow loop over ``inputs``; `follow` and services/follow_configured.py build one."""
+
     def __init__(self, store: Store, settings: Settings, inputs: list[str], *, stop: threading.Event,
                  expand: Callable[[list[str]], src.Expansion],
                  file_for: Callable[[src.SourceSpec], src.ReadableFile], reader_process: bool,

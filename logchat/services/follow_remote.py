@@ -22,6 +22,7 @@ from logchat.services.ingest import host_pool, remote_backoff_seconds, remote_op
 
 if TYPE_CHECKING:
     from logchat.ingest.remote import RemoteHost
+    from logchat.ingest.ssh_location import RemoteOptions
 
 # An unchanged remote file is looked at less and less often, down to once per this many seconds
 # (or the poll interval, when that is longer): an idle host costs a `stat` a second, a busy one is read
@@ -71,6 +72,8 @@ class RemoteFollowing:
     identity: str | None = None
     accept_new_host_key: bool = False
     outages: list[Outage] = field(default_factory=list)
+    # A URL read with a name, format or key of its own (configured sources): URL -> (name, format, options).
+    per_url: dict[str, tuple[str | None, str, RemoteOptions]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.pool = host_pool(self.settings)
@@ -97,8 +100,8 @@ class RemoteFollowing:
             fresh = item not in self._expanded_at or now - self._expanded_at[item] >= REMOTE_RESCAN_SECONDS
             if fresh and (host is None or self._usable(host, now)):
                 self._expanded_at[item] = now
-                part = src.expand_inputs([item], name=self.name, fmt=self.fmt, hosts=self.pool,
-                                         remote_options=self.options)
+                name, fmt, options = self._choices(item)
+                part = src.expand_inputs([item], name=name, fmt=fmt, hosts=self.pool, remote_options=options)
                 if host is not None and not host.connected and part.problems:
                     self.host_failed(host, str(part.problems[0][1]))
                     part = self._last_expansion.get(item, src.Expansion())
@@ -112,9 +115,12 @@ class RemoteFollowing:
             result.passed_over.extend(part.passed_over)
         return result
 
+    def _choices(self, item: str) -> tuple[str | None, str, RemoteOptions]:
+        return self.per_url.get(item, (self.name, self.fmt, self.options))
+
     def _host_of(self, item: str) -> RemoteHost | None:
         try:
-            return self.pool.host(parse_ssh_url(item), self.options)
+            return self.pool.host(parse_ssh_url(item), self._choices(item)[2])
         except SourceError:
             return None  # a malformed URL: expand_inputs says what is wrong with it
 

@@ -26,6 +26,7 @@ from logchat.errors import SourceError, SourceUnreadable, StoreBusy, StoreError,
 from logchat.ingest import sources as src
 from logchat.ingest.parallel import ReaderProcess, can_fork
 from logchat.ingest.pipeline import Batch, BatchPlan, produce_batches
+from logchat.ingest.readahead import read_ahead
 from logchat.ingest.templates import TemplateMiner
 from logchat.observability import tracing
 from logchat.storage import ingest_writer as writer
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
 PARALLEL_MIN_BYTES = 1 << 20
 # With a reader process, its first batch is this many times smaller than the others (see BatchPlan).
 WARM_UP_SHARE = 10
+# A remote file read ahead takes its turn at the writer once this much is in memory (or it has ended):
+# about a batch of events, so the turn is not spent waiting for the network.
+READY_BYTES = 4 << 20
 _VERIFY_BLOCK = 1 << 20
 _ROTATION_SUFFIX = re.compile(r"(?:[.-]\d+)+$")
 
@@ -156,12 +160,26 @@ class Ingester:
         self.tz = ZoneInfo(settings.ingest.default_timezone)
         install_user_formats(settings)
         self.store_error: StoreError | None = None
-        # (lines, bytes) read by the earlier attempts at a remote file, before its connection was lost.
-        self._carried = (0, 0)
+        # Several hosts are read at once by threads taking turns here: the template miner, the event ids
+        # and every write to the store are used by one of them at a time (see read_sources).
+        self.writer = threading.RLock()
+        # Remote files read ahead by a thread each, so that their hosts' network waits overlap.
+        self.read_ahead = False
+        self._local = threading.local()
         self._load_miner()
 
+    @property
+    def _carried(self) -> tuple[int, int]:
+        """(lines, bytes) read by the earlier attempts at a remote file, before its connection was lost
+        (per thread: each host's thread reads its own file)."""
+        return getattr(self._local, "carried", (0, 0))
+
+    @_carried.setter
+    def _carried(self, value: tuple[int, int]) -> None:
+        self._local.carried = value
+
     def _load_miner(self) -> None:
-        with self.store.session() as session:
+        with self.writer, self.store.session() as session:
             self.miner = TemplateMiner.from_store(
                 writer.load_miner_state(session), lambda: writer.template_texts(session)
             )
@@ -266,7 +284,7 @@ class Ingester:
     # -- per kind ---------------------------------------------------------------------------
 
     def _source_row(self, spec: src.SourceSpec) -> Source:
-        with self.store.session() as session:
+        with self.writer, self.store.session() as session:
             row = writer.get_source(session, spec.location)
             if row is None:
                 fmt = None if spec.format == "auto" else spec.format
@@ -404,7 +422,7 @@ class Ingester:
                                   report: SourceReport) -> bool:
         """A remote archive read completely before and still the same file (device and inode): not
         fetched again only to find its checksum unchanged. Rotation writes a new archive, a new inode."""
-        with self.store.session() as session:
+        with self.writer, self.store.session() as session:
             row = writer.get_source(session, spec.location)
             if row is None or not row.content_hash or row.content_hash.startswith("partial:"):
                 return False
@@ -414,7 +432,7 @@ class Ingester:
             return True
 
     def _retire(self, source_id: int) -> None:
-        with self.store.session() as session:
+        with self.writer, self.store.session() as session:
             writer.retire_generation(session, source_id)
 
     def _skip_stored_prefix(self, head: bytes, size: int, row: Source, report: SourceReport) -> tuple[int, int]:
@@ -423,7 +441,7 @@ class Ingester:
         what app.log held: same directory, same name but for the rotation suffix, same first bytes).
         ``head``: the file's first bytes (at least HEAD_BYTES of them, or all of a shorter file)."""
         family = rotation_family(row.location)
-        with self.store.session() as session:
+        with self.writer, self.store.session() as session:
             candidates = writer.stored_prefixes(session, exclude_id=row.id)
         heads: dict[int, str] = {}
         best: writer.StoredPrefix | None = None
@@ -447,7 +465,7 @@ class Ingester:
         return best.offset, best.line_count
 
     def _stored_elsewhere(self, source_id: int, digest: str) -> writer.ArchiveElsewhere | None:
-        with self.store.session() as session:
+        with self.writer, self.store.session() as session:
             return writer.archive_elsewhere(session, digest, exclude_id=source_id)
 
     def _ingest_stream(self, spec: src.SourceSpec, report: SourceReport, stream: BinaryIO) -> None:
@@ -516,6 +534,9 @@ class Ingester:
         if in_reader_process and not forkable:
             feed = RemoteFeed(handle)
             reader.handle = feed.stream  # type: ignore[assignment]
+        ahead = None
+        if self.read_ahead and not forkable:
+            reader.handle, ahead = read_ahead(handle)
         in_child = close_inherited_locks if feed is None else feed.in_child(close_inherited_locks)
         if in_reader_process:
             plan.first_batch_size = max(1, plan.batch_size // WARM_UP_SHARE)
@@ -527,9 +548,16 @@ class Ingester:
                 feed.start()
             # Closed on every way out: a reader process left behind would outlive a stopped run.
             with contextlib.closing(stream):  # type: ignore[type-var]
-                for batch in stream:
-                    checkpoint.offset, checkpoint.line_count = batch.end_offset, batch.end_line
-                    self._commit(report, batch, checkpoint, start, row.id)
+                while True:
+                    if ahead is not None:
+                        # Wait for the network outside the writer's turn: other hosts write meanwhile.
+                        ahead.wait_ready(READY_BYTES)
+                    with self.writer:  # parsing assigns templates: one host at a time
+                        batch = next(stream, None)
+                        if batch is None:
+                            break
+                        checkpoint.offset, checkpoint.line_count = batch.end_offset, batch.end_line
+                        self._commit(report, batch, checkpoint, start, row.id)
                     error = batch.error or error
                     if self.should_stop():
                         if batches is not None:
@@ -538,6 +566,8 @@ class Ingester:
         finally:
             if feed is not None:
                 error = feed.close() or error
+            if ahead is not None:
+                reader.handle.close()
         if batches is not None and batches.miner_state is not None:
             # The reader process mined templates on its own copy; carry on from its state.
             self.miner = TemplateMiner(batches.miner_state)
@@ -552,14 +582,20 @@ class Ingester:
     ) -> None:
         """Write one batch with its checkpoint. ``start`` is (offset, line) where this run began."""
         checkpoint.size = checkpoint.offset
-        with tracing.span("ingest.batch", **{"logchat.source": report.name, "logchat.events": len(batch.rows)}), \
+        rows = batch.rows
+        if rows and rows[0][0] != self.next_id:
+            # Another host's batches took ids since this file's reader numbered its rows: the next ones.
+            shift = self.next_id - rows[0][0]
+            rows = [(row[0] + shift, *row[1:]) for row in rows]  # type: ignore[misc]
+        with self.writer, tracing.span("ingest.batch", **{"logchat.source": report.name,
+                                                           "logchat.events": len(rows)}), \
                 self.store.session() as session:
             writer.write_batch(
-                session, source_id, batch.rows, batch.template_stats(), batch.rollup, batch.changed_templates,
+                session, source_id, rows, batch.template_stats(), batch.rollup, batch.changed_templates,
                 batch.miner_state, checkpoint, template_fields=batch.fields.rows(),
             )
-        if batch.rows:
-            self.next_id = batch.rows[-1][0] + 1
+            if rows:
+                self.next_id = rows[-1][0] + 1
         report.new_events += len(batch.rows)
         report.skipped += batch.skipped
         report.with_timestamp += batch.timestamped
@@ -568,7 +604,7 @@ class Ingester:
         self.progress.advance(report, report.bytes_read, report.new_lines)
 
     def _mark_complete(self, source_id: int, content_hash: str) -> None:
-        with self.store.session() as session:
+        with self.writer, self.store.session() as session:
             session.get_one(Source, source_id).content_hash = content_hash
 
 
@@ -822,18 +858,80 @@ def _ingest(
         with ingest_lock(store, settings.data_dir, wait_seconds=wait):
             ingester = Ingester(store, settings, window=window or TimeWindow(), progress=progress or Progress(),
                                 reader_process=reader_process)
-            for spec in expansion.specs:
-                result = ingester.ingest(spec, stdin=stdin)
-                if result.failed and spec.from_walk and result.errors and "binary data" in result.errors[0]:
-                    # A directory walk meets binary files (journals, core dumps): pass over them.
-                    result.status = "skipped"
-                report.sources.append(result)
-                if ingester.store_error is not None:
-                    report.error = str(ingester.store_error)
-                    break
+            report.sources.extend(read_sources(ingester, expansion.specs, stdin, max_hosts=settings.remote.max_hosts))
+            if ingester.store_error is not None:
+                report.error = str(ingester.store_error)
     _record_attempts(store, report.sources)
     report.elapsed_seconds = time.perf_counter() - started
     return report
+
+
+def read_sources(ingester: Ingester, specs: list[src.SourceSpec], stdin: BinaryIO | None, *,
+                 max_hosts: int) -> list[SourceReport]:
+    """Each source's report, in the order of ``specs`` (up to a failure of the store, which ends the
+    run). Files on two or more hosts are read concurrently, at most ``max_hosts`` hosts at a time and
+    each host's files one after another, by threads taking turns at the one writer; local files are
+    read first, in this thread, as they are without remote ones."""
+    reports: list[SourceReport | None] = [None] * len(specs)
+    by_host: dict[int, list[int]] = {}
+    local: list[int] = []
+    for index, spec in enumerate(specs):
+        files = src.files_of(spec) if spec.kind != "stdin" else None
+        if files is not None and files.remote:
+            by_host.setdefault(id(getattr(files, "host", files)), []).append(index)
+        else:
+            local.append(index)
+    hosts = list(by_host.values())
+    concurrent = max_hosts > 1 and len(hosts) > 1
+    for index in local if concurrent else range(len(specs)):
+        reports[index] = _read_one(ingester, specs[index], stdin)
+        if ingester.store_error is not None:
+            return _in_order(reports)
+    if concurrent:
+        _read_hosts_concurrently(ingester, specs, hosts, reports, max_hosts)
+    return _in_order(reports)
+
+
+def _read_hosts_concurrently(ingester: Ingester, specs: list[src.SourceSpec], hosts: list[list[int]],
+                             reports: list[SourceReport | None], max_hosts: int) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    ingester.reader_process = False  # other threads run from here on: no forking
+    ingester.read_ahead = True
+    stopping = threading.Event()
+    asked_to_stop = ingester.should_stop
+    ingester.should_stop = lambda: stopping.is_set() or asked_to_stop()
+
+    def read_host(indexes: list[int]) -> None:
+        for index in indexes:
+            if ingester.store_error is not None or stopping.is_set():
+                return
+            reports[index] = _read_one(ingester, specs[index], None)
+
+    try:
+        with ThreadPoolExecutor(max_workers=max_hosts, thread_name_prefix="logchat-host") as pool:
+            try:
+                list(pool.map(read_host, hosts))
+            except BaseException:
+                # Ctrl-C, or a fault in one host's thread: the others stop after the batch they are on
+                # (committed), rather than reading on to their ends.
+                stopping.set()
+                raise
+    finally:
+        ingester.should_stop = asked_to_stop
+        ingester.read_ahead = False
+
+
+def _read_one(ingester: Ingester, spec: src.SourceSpec, stdin: BinaryIO | None) -> SourceReport:
+    result = ingester.ingest(spec, stdin=stdin)
+    if result.failed and spec.from_walk and result.errors and "binary data" in result.errors[0]:
+        # A directory walk meets binary files (journals, core dumps): pass over them.
+        result.status = "skipped"
+    return result
+
+
+def _in_order(reports: list[SourceReport | None]) -> list[SourceReport]:
+    return [report for report in reports if report is not None]
 
 
 def _record_attempts(store: Store, reports: list[SourceReport]) -> None:

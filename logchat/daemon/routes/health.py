@@ -17,6 +17,8 @@ class Readiness(BaseModel):
     status: Literal["ready", "degraded", "unready"]
     checks: dict[str, str]
     replica: str | None = None  # which daemon process answered (several replicas behind one address)
+    # With [serve] follow: this replica's follower (state standby | following | restarting | stopped).
+    follow: dict[str, Any] | None = None
 
 
 @endpoint("GET", "/healthz", access=PUBLIC, summary="The process is alive (no I/O).", tag="health",
@@ -32,10 +34,15 @@ async def readyz(call: Call) -> Any:
 
     from logchat.daemon.app import run_blocking
     from logchat.daemon.cluster import CLUSTER
+    from logchat.daemon.follower import FOLLOWER
 
     checks = await run_blocking(call.request, _check_dependencies, call.services)
     status = "unready" if any(value != "ok" for value in checks.values()) else "ready"
-    body = Readiness(status=status, checks=checks, replica=call.request.app[CLUSTER].replica_id).model_dump()
+    follower = call.request.app.get(FOLLOWER)
+    following = follower is not None and call.services.settings.serve.follow
+    body = Readiness(status=status, checks=checks, replica=call.request.app[CLUSTER].replica_id,
+                     follow=follower.status.to_dict() if following else None  # type: ignore[union-attr]
+                     ).model_dump(exclude=None if following else {"follow"})
     return web.json_response(body, status=200 if status == "ready" else 503)
 
 

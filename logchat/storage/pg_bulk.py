@@ -5,7 +5,7 @@ Text COPY makes the server parse every integer, timestamp and string of every ro
 on what it cannot avoid: the row itself, its indexes, the foreign key check and the generated
 ``events.search`` column (migration 0011 builds it from the text with ASCII punctuation turned into
 spaces; the COPY does not touch it, so the full-text index is exactly what any other write produces).
-docs/performance.md gives the measured costs.
+docs/ingest.md ("Speed on PostgreSQL") gives the measured costs.
 
 ``LOGCHAT_PG_COPY=text`` selects the former text COPY; benchmarks/bench_pg_ingest.py uses it to measure
 both paths in one run.

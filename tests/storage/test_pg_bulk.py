@@ -16,7 +16,7 @@ from logchat.retrieval.fulltext import parse_text_query, resolve_query
 from logchat.services.ingest import index_inputs
 from logchat.storage import fulltext_repo
 from logchat.storage.db import Store, open_store
-from logchat.storage.pg_bulk import COPY_FORMAT_VARIABLE, NUL_STANDIN
+from logchat.storage.pg_bulk import COPY_FORMAT_VARIABLE, NUL_STANDIN, without_nul
 
 EXAMPLES = Path(__file__).parents[2] / "logchat" / "examples"
 
@@ -166,3 +166,23 @@ def test_binary_copy_stores_exactly_what_text_copy_stored(stores: dict[str, Stor
     assert len(binary) > 100
     assert binary == former
     assert all(row[-1] for row in binary)  # every event has its full-text vector
+
+
+def test_nul_in_a_rollup_key_folds_into_the_key_it_becomes() -> None:
+    hour = 1_793_678_400_000_000
+    rollup = {
+        (hour, 1, "INFO", "web\x00", "app", 3): [2, hour + 10, hour + 20],
+        (hour, 1, "INFO", f"web{NUL_STANDIN}", "app", 3): [1, hour + 5, None],
+        (hour, 1, "INFO", "web", "app", 3): [4, None, None],
+    }
+    templates = {3: "job <*> for web\x00"}
+    fields = [(3, "user", "string", "name", None, 1, "ro\x00ot")]
+    changed, folded, examples = without_nul(templates, rollup, fields)
+    assert folded == {
+        (hour, 1, "INFO", f"web{NUL_STANDIN}", "app", 3): [3, hour + 5, hour + 20],
+        (hour, 1, "INFO", "web", "app", 3): [4, None, None],
+    }
+    assert changed == {3: f"job <*> for web{NUL_STANDIN}"}
+    assert examples == [(3, "user", "string", "name", None, 1, f"ro{NUL_STANDIN}ot")]
+    clean = {(hour, 1, "INFO", "web", "app", 3): [4, None, None]}
+    assert without_nul({}, clean, [])[1] is clean  # nothing to replace: the batch's own objects

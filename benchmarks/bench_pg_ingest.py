@@ -43,11 +43,12 @@ class Run:
 
 
 class ServerCpu:
-    """CPU seconds of the PostgreSQL backends connected to one database, sampled from /proc while they live
-    (a backend's title names its database). Loses at most the last sampling interval of each backend."""
+    """CPU seconds of the PostgreSQL backends whose application_name is ``tag``, found in pg_stat_activity and
+    read from /proc while they live (server and benchmark on one machine). Loses at most the last sampling
+    interval of each backend; other clients of the same server are not counted."""
 
-    def __init__(self, database: str) -> None:
-        self.database = database
+    def __init__(self, url: str, tag: str) -> None:
+        self.url, self.tag = url, tag
         self.seen: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -61,19 +62,18 @@ class ServerCpu:
         self._thread.join()
 
     def _sample(self) -> None:
-        marker = f" {self.database} ".encode()
-        while not self._stop.wait(0.1):
-            for entry in os.scandir("/proc"):
-                if not entry.name.isdigit():
-                    continue
-                try:
-                    title = Path(entry.path, "cmdline").read_bytes()
-                    if not title.startswith(b"postgres: ") or marker not in title:
+        import psycopg
+
+        with psycopg.connect(self.url.replace("postgresql+psycopg://", "postgresql://", 1), autocommit=True) as db:
+            while not self._stop.wait(0.1):
+                pids = [row[0] for row in db.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (self.tag,))]
+                for pid in pids:
+                    try:
+                        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    except OSError:
                         continue
-                    fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                self.seen[int(entry.name)] = (int(fields[11]) + int(fields[12])) / TICKS
+                    self.seen[pid] = (int(fields[11]) + int(fields[12])) / TICKS
 
     @property
     def seconds(self) -> float:
@@ -101,7 +101,6 @@ def index_once(files: list[Path], data_dir: Path, url: str | None, env: dict[str
 
 def run_postgresql(files: list[Path], work: Path, url: str, env: dict[str, str]) -> Run:
     from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
 
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(url)
@@ -109,8 +108,9 @@ def run_postgresql(files: list[Path], work: Path, url: str, env: dict[str, str])
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     separator = "&" if "?" in url else "?"
     try:
-        with ServerCpu(make_url(url).database or "") as server:
-            run = index_once(files, work / schema, f"{url}{separator}options=-csearch_path%3D{schema}", env)
+        with ServerCpu(url, schema) as server:
+            run = index_once(files, work / schema,
+                             f"{url}{separator}options=-csearch_path%3D{schema}&application_name={schema}", env)
         run.server_cpu = server.seconds
         return run
     finally:

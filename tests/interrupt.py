@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -25,14 +26,17 @@ def committed_events(database: Path) -> int | None:
         engine.dispose()
 
 
-def kill_once_committed(command: list[str], database: Path, events: int, *, hang_guard: float = 120) -> int:
-    """Start ``command``, SIGKILL it once ``database`` holds at least ``events`` events; how many it held."""
+def kill_once_committed(command: list[str], database: Path | Callable[[], int | None], events: int, *,
+                        hang_guard: float = 120) -> int:
+    """Start ``command``, SIGKILL it once ``database`` (a SQLite file, or a function counting another
+    store's committed events) holds at least ``events`` events; how many it held."""
+    count = database if callable(database) else lambda: committed_events(database)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     committed = 0
     deadline = time.monotonic() + hang_guard
     while time.monotonic() < deadline and process.poll() is None and committed < events:
         time.sleep(0.05)
-        committed = committed_events(database) or committed
+        committed = count() or committed
     assert process.poll() is None, "the index finished before it could be interrupted"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()

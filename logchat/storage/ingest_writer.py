@@ -138,9 +138,13 @@ def write_batch(
     ``template_fields``: (template_id, name, type, kind, unit, events, example) rows to add."""
     conn = session.connection()
     dialect = conn.dialect.name
+    if dialect == "postgresql":
+        from logchat.storage import pg_bulk
+
+        changed_templates, rollup, template_fields = pg_bulk.without_nul(changed_templates, rollup, template_fields)
     if rows:
         if dialect == "postgresql":
-            _copy_events_postgres(conn, rows)
+            pg_bulk.copy_events(conn, rows)
         else:
             placeholders = ", ".join("?" for _ in EVENT_COLUMNS)
             conn.exec_driver_sql(
@@ -173,24 +177,6 @@ def write_batch(
     source.event_count = (source.event_count or 0) + len(rows)
     source.last_indexed_at = datetime.now(UTC)
     session.flush()
-
-
-def _copy_events_postgres(conn: Any, rows: Sequence[EventRow]) -> None:
-    # COPY is several times faster than executemany on PostgreSQL.
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(_without_nul(row))
-
-
-def _without_nul(row: EventRow) -> EventRow:
-    # PostgreSQL text cannot hold NUL (nor jsonb its escape); SQLite can. Keep the line, lose only the NUL byte.
-    message, raw, fields = row[12], row[13], row[14]
-    if "\x00" in message or "\x00" in raw:
-        if fields is not None:
-            fields = fields.replace("\\u0000", "\ufffd")
-        return (*row[:12], message.replace("\x00", "\ufffd"), raw.replace("\x00", "\ufffd"), fields, *row[15:])
-    return row
 
 
 def _upsert_templates(conn: Any, templates: dict[int, list[Any]], changed: dict[int, str]) -> None:

@@ -30,7 +30,9 @@ class ParsedHeader:
     process: str | None  # program / component / logger name
     pid: int | None
     message: str  # the free text after the header fields
-    record: dict[str, Any] | None = None  # the decoded line, for parsers of structured lines (JSON)
+    # What a parser of structured lines already decoded, so that fields need not decode it again: the
+    # JSON object of a JSON line; (client, user, request, status, size, rest) of an access log line.
+    record: Any = None
 
 
 @dataclass(slots=True)
@@ -48,4 +50,4 @@ class Event:
     message: str  # header message plus continuation lines, joined with "\n"
     raw: str  # the original text of all lines, joined with "\n"
     template_id: int | None = None
-    record: dict[str, Any] | None = None  # the parser's decoded line, so that fields need not decode it again
+    record: Any = None  # ParsedHeader.record of the event's first line

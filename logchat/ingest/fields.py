@@ -13,12 +13,14 @@ number) that the answers of ``ask`` read from sampled messages.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from logchat.redaction import mask_secrets, might_hold_secret
@@ -256,7 +258,7 @@ def _json_fields(raw: str, secrets: bool) -> tuple[Fields, Units | None] | None:
         return None
     if not isinstance(record, dict):
         return None
-    return _pairs_fields(_flatten(record), secrets)
+    return _record_fields(record, secrets)
 
 
 class FieldReader:
@@ -269,12 +271,15 @@ class FieldReader:
     a dict lookup, one slicing and one string formatting. Shapes a recipe cannot express (units, floats,
     names holding digits, escaped text) are read in full, as are JSON lines, logfmt and access logs."""
 
-    __slots__ = ("_plans", "_recipes", "_structured")
+    __slots__ = ("_access_parts", "_plans", "_recipes", "_sightings", "_structured")
 
     def __init__(self, fmt: str) -> None:
         self._structured = _STRUCTURED.get(fmt.rpartition("+")[2]) if fmt else None
+        # An access log line's parts as its parser matched them: only unwrapped, where the line is the raw text.
+        self._access_parts = fmt == "access"
         self._plans: dict[int, list[Any]] = {}
         self._recipes: dict[tuple[int, bytes], tuple[Any, _Recipe | None]] = {}
+        self._sightings: dict[tuple[int, bytes], int] = {}  # messages of a shape without a recipe yet
 
     def read(self, template_id: int, tokens: Any, message: str, raw: str, secrets: bool) -> tuple[Fields, Units | None]:
         """``tokens``: the template's current tokens (a new object whenever the miner changes it)."""
@@ -286,14 +291,17 @@ class FieldReader:
 
     def read_encoded(
         self, tally: FieldTally, template_id: int, tokens: Any, message: str, raw: str, secrets: bool,
-        record: dict[str, Any] | None = None,
+        record: Any = None,
     ) -> str:
-        """The stored JSON of one event's fields, counted into ``tally``. ``record``: the event's line as
-        its JSON parser decoded it (then it is not decoded again)."""
-        if record is not None and self._structured is _json_fields:
-            fields, units = _pairs_fields(_flatten(record), secrets)
-            tally.add(template_id, fields, units)
-            return encode_fields(fields)
+        """The stored JSON of one event's fields, counted into ``tally``. ``record``: what the event's parser
+        decoded of its line (ParsedHeader.record), so that it is not decoded again."""
+        if record is not None:
+            if self._structured is _json_fields:
+                fields, units = _record_fields(record, secrets)
+                tally.add(template_id, fields, units)
+                return encode_fields(fields)
+            if self._access_parts:
+                return _access_encoded(tally, template_id, record, secrets)
         if self._structured is None:
             cached = self._plans.get(template_id)
             if cached is None or cached[0] is not tokens:
@@ -307,14 +315,25 @@ class FieldReader:
                 key = (template_id, line.encode("utf-8", "surrogatepass").translate(_DIGIT_KEY))
                 entry = self._recipes.get(key)
                 if entry is None:
-                    # Seen once: read in full. Shapes of one message (ids of letters and digits) are
-                    # common, and a recipe costs a few full reads to make.
-                    self._recipes[key] = (None, None)
+                    # The first messages of a shape are read by their slots: shapes of a few messages (ids
+                    # of letters and digits, addresses of varying lengths) are common, and a recipe costs
+                    # many readings to make.
+                    seen = self._sightings.get(key, 0)
+                    if seen < _RECIPE_AFTER:
+                        if len(self._sightings) >= _RECIPE_LIMIT:
+                            self._sightings.clear()
+                        self._sightings[key] = seen + 1
+                    else:
+                        del self._sightings[key]
+                        entry = self._new_recipe(key, tokens, cached, line)
                 elif entry[0] is not tokens:
                     entry = self._new_recipe(key, tokens, cached, line)
                 if entry is not None and (recipe := entry[1]) is not None:
                     tally.count(recipe.shape, recipe.example, recipe.units)
                     return recipe.text % recipe.spans(line) if recipe.spans is not None else recipe.text
+            encoded = _read_by_slots(tally, template_id, cached, message)
+            if encoded is not None:
+                return encoded
         fields, units = self.read(template_id, tokens, message, raw, secrets)
         tally.add(template_id, fields, units)
         return encode_fields(fields)
@@ -326,8 +345,10 @@ class FieldReader:
         return cached[1]  # type: ignore[no-any-return]
 
     def _plan_entry(self, template_id: int, tokens: Any) -> list[Any]:
-        # [tokens, plan, recipe counts: [messages, recipes made] or None once recipes do not pay off]
-        entry = [tokens, _plan(" ".join(tokens)), [0, 0]]
+        # [tokens, plan, recipe counts: [messages, recipes made] or None once recipes do not pay off,
+        #  what each slot's word gives by its digit key (_read_by_slots)]
+        plan = _plan(" ".join(tokens))
+        entry = [tokens, plan, [0, 0], [{} for _ in plan.slots]]
         self._plans[template_id] = entry
         return entry
 
@@ -357,6 +378,8 @@ _RECIPE_LIMIT = 50_000
 # Recipes are kept making for a template while each is used by at least this many messages on average
 # (judged after this many recipes).
 _RECIPE_REUSE, _RECIPE_TRIAL = 2, 1024
+# A shape's recipe is made from its message after this many: the ones before are read by their slots.
+_RECIPE_AFTER = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,8 +394,6 @@ class _Recipe:
 def _recipe(template_id: int, plan: _Plan, line: str) -> _Recipe | None:
     """The recipe of the messages with ``line``'s digit key, or None when one of its values cannot be
     written from the message's characters alone (then each message is read in full)."""
-    from operator import itemgetter
-
     words = [(match.start(), match.group()) for match in _WORD_SPAN.finditer(line)]
     if len(words) != plan.width:
         return None
@@ -467,6 +488,128 @@ def _recipe(template_id: int, plan: _Plan, line: str) -> _Recipe | None:
     return _Recipe(text, spans, shape, example, units or None)
 
 
+# How a slot's word gives its value (_slot_reading): written as it is (digits, or text that needs no escaping),
+# as text, an address with or without a port, or by typed_value; or no field at all; or "read the message in
+# full" when the name would change with the digits.
+_AS_IS, _TEXT, _ADDRESS, _ADDRESS_PORT, _TYPED, _NONE, _FULL = range(7)
+# (how, name, start, stop, port start, port stop, the name came from the word: a "key=" it holds)
+_SlotReading = tuple[int, str, int, int, int, int, bool]
+_NO_FIELD: _SlotReading = (_NONE, "", 0, 0, 0, 0, False)
+_READ_IN_FULL: _SlotReading = (_FULL, "", 0, 0, 0, 0, False)
+
+
+def _slot_reading(slot: _Slot, word: str) -> _SlotReading:
+    """What _read_by_plan makes of ``word`` in ``slot``, as positions in the word: the same for every word
+    of the same digit key (digits 1-9 alike), since stripping, prefixes, addresses and the choice of a
+    number's type look at where digits are, never at which; values are then read per word."""
+    text = word.strip(_STRIP).rstrip(_STRIP_END)
+    start = len(word) - len(word.lstrip(_STRIP))
+    name, named_by_word = slot.name, False
+    if slot.prefix:
+        if _VARYING_DIGIT.search(slot.prefix):
+            return _READ_IN_FULL
+        if not text.startswith(slot.prefix):
+            return _NO_FIELD
+        text, start = text[len(slot.prefix):], start + len(slot.prefix)
+    elif "=" in text:
+        key, _, rest = text.partition("=")
+        if _KEY.fullmatch(key):
+            if _VARYING_DIGIT.search(key):
+                return _READ_IN_FULL  # the name would change with the digits
+            name, named_by_word = field_name(key), True
+            if _CREDENTIAL_FIELD.search(name):
+                return _NO_FIELD
+            text, start = rest, start + len(key) + 1
+    if not text:
+        return _NO_FIELD
+    if name in _TEXT_NAMES:
+        return (_TEXT, name, start, start + min(len(text), _MAX_TEXT), 0, 0, named_by_word)
+    if text.count(".") == 3 and (address := _IP_WITH_PORT.fullmatch(text)) is not None:
+        if address.group(2):
+            return (_ADDRESS_PORT, name, start + address.start(1), start + address.end(1), start + address.start(2),
+                    start + address.end(2), True)
+        return (_ADDRESS, name, start + address.start(1), start + address.end(1), 0, 0, named_by_word)
+    if slot.unit_word is None:
+        if _verbatim_int(text):
+            return (_AS_IS, name, start, start + len(text), 0, 0, named_by_word)
+        if _NUMBER_WITH_UNIT.fullmatch(text) is None:
+            return (_TEXT, name, start, start + min(len(text), _MAX_TEXT), 0, 0, named_by_word)
+        if text.isdigit() and text.isascii():  # beyond 64 bits, or a leading zero: text as it is
+            return (_TEXT, name, start, start + len(text), 0, 0, named_by_word)
+    return (_TYPED, name, start, start + len(text), 0, 0, named_by_word)
+
+
+def _read_by_slots(tally: FieldTally, template_id: int, plan_entry: list[Any], message: str) -> str | None:
+    """The stored JSON of a message of a template, from the readings of its slots' words cached by their
+    digit keys: a message whose words are all known costs a split and a few dict lookups. None when it must
+    be read in full (it does not line up with its template, a name would change with its digits, two values
+    would share a name), and the tally is then left to the caller."""
+    plan: _Plan = plan_entry[1]
+    words = message.partition("\n")[0].split()
+    if len(words) != plan.width:
+        return None
+    names: list[str] = []
+    classes: list[type] = []
+    parts: list[str] = []
+    for name, value in plan.constants:
+        names.append(name)
+        classes.append(value.__class__)
+        parts.append(f'"{name}":{_encode_value(value)}')
+    units: list[tuple[str, str]] | None = None
+    check_names = False
+    for slot, readings in zip(plan.slots, plan_entry[3], strict=True):
+        word = words[slot.position]
+        key = word.encode("utf-8", "surrogatepass").translate(_DIGIT_KEY)
+        reading = readings.get(key)
+        if reading is None:
+            if len(readings) >= 4096:
+                readings.clear()
+            reading = readings[key] = _slot_reading(slot, word)
+        how, name, start, stop = reading[0], reading[1], reading[2], reading[3]
+        if how == _AS_IS:
+            names.append(name)
+            classes.append(int)
+            parts.append(f'"{name}":{word[start:stop]}')
+        elif how in (_TEXT, _ADDRESS):
+            names.append(name)
+            classes.append(str)
+            parts.append(f'"{name}":{_ENCODE_TEXT(word[start:stop])}')
+        elif how == _TYPED:
+            value, unit = typed_value(word[start:stop], slot.unit_word)
+            names.append(name)
+            classes.append(value.__class__)
+            parts.append(f'"{name}":{_encode_value(value)}')
+            if unit is not None:
+                units = units or []
+                units.append((name, unit))
+        elif how == _ADDRESS_PORT:
+            names += (name, f"{name}_port")
+            classes += (str, int)
+            parts.append(f'"{name}":{_ENCODE_TEXT(word[start:stop])}')
+            parts.append(f'"{name}_port":{int.__repr__(int(word[reading[4]:reading[5]]))}')
+        elif how == _FULL:
+            return None
+        else:
+            continue
+        check_names = check_names or reading[6]
+    if not names:
+        return "{}"
+    if check_names and len(set(names)) != len(names):
+        return None  # a name from a "key=" word met another: read in full, which keeps the first or the last
+    shape = (template_id, tuple(names), tuple(classes))
+    entry = tally.shapes.get(shape)
+    if entry is None:
+        # A shape new to this batch: its example is this message's fields, read in full.
+        fields, full_units = _read_by_plan(plan, message)
+        tally.add(template_id, fields, full_units)
+    else:
+        entry[0] += 1
+        if units is not None:
+            for name, unit in units:
+                tally.units[(template_id, name)] = unit
+    return "{" + ",".join(parts) + "}"
+
+
 def _quoted(text: str) -> str:
     return f'"{text}"'
 
@@ -488,7 +631,22 @@ def _one_slice(where: slice) -> Callable[[str], tuple[str, ...]]:
 
 
 def _converting(holes: tuple[tuple[slice, Callable[[str], str] | None], ...]) -> Callable[[str], tuple[str, ...]]:
-    return lambda line: tuple(line[where] if convert is None else convert(line[where]) for where, convert in holes)
+    # One reader per hole, and for the usual one to three holes no loop: this runs once per message.
+    readers = [itemgetter(where) if convert is None else _converted(where, convert) for where, convert in holes]
+    if len(readers) == 1:
+        (first,) = readers
+        return lambda line: (first(line),)
+    if len(readers) == 2:
+        first, second = readers
+        return lambda line: (first(line), second(line))
+    if len(readers) == 3:
+        first, second, third = readers
+        return lambda line: (first(line), second(line), third(line))
+    return lambda line: tuple([read(line) for read in readers])
+
+
+def _converted(where: slice, convert: Callable[[str], str]) -> Callable[[str], str]:
+    return lambda line: convert(line[where])
 
 
 def _verbatim_int(text: str) -> bool:
@@ -571,10 +729,10 @@ def _pairs_fields(pairs: Any, masked: bool) -> tuple[Fields, Units | None]:
     for key, value in pairs:
         if len(fields) >= _MAX_FIELDS:
             break
-        if key in _HEADER_KEYS:
-            continue
-        name = field_name(key)
-        if name in fields or _CREDENTIAL_FIELD.search(name):
+        name = _PAIR_NAMES.get(key, _UNSEEN)
+        if name is _UNSEEN:
+            name = _pair_name(key)
+        if name is None or name in fields:
             continue
         if isinstance(value, bool):
             fields[name] = "true" if value else "false"
@@ -593,6 +751,30 @@ def _pairs_fields(pairs: Any, masked: bool) -> tuple[Fields, Units | None]:
             units = units or {}
             units[name] = unit
     return fields, units
+
+
+_UNSEEN = ""  # not a field name (field_name never returns "")
+# The field name of each key of JSON, logfmt and access log pairs seen (None: a header key or a
+# credential): the same few keys come back on every line.
+_PAIR_NAMES: dict[str, str | None] = {}
+
+
+def _pair_name(key: str) -> str | None:
+    name = None if key in _HEADER_KEYS else field_name(key)
+    if name is not None and _CREDENTIAL_FIELD.search(name):
+        name = None
+    if len(_PAIR_NAMES) >= 4096:
+        _PAIR_NAMES.clear()
+    _PAIR_NAMES[key] = name
+    return name
+
+
+def _record_fields(record: dict[str, Any], masked: bool) -> tuple[Fields, Units | None]:
+    """_pairs_fields(_flatten(record)), without the list of pairs when nothing is nested."""
+    for value in record.values():
+        if isinstance(value, dict):
+            return _pairs_fields(_flatten(record), masked)
+    return _pairs_fields(record.items(), masked)  # None and lists are left out there as by _flatten
 
 
 def _flatten(record: dict[str, Any], prefix: str = "", depth: int = 0) -> list[tuple[str, Any]]:
@@ -615,7 +797,13 @@ def _access_fields(raw: str, masked: bool) -> tuple[Fields, Units | None] | None
     match = _ACCESS.match(raw)
     if match is None:
         return None
-    client, user, request, status, size, referer, agent, rest = match.groups()
+    return _access_parts_fields(*match.groups(), masked)
+
+
+def _access_parts_fields(
+    client: str, user: str, request: str, status: str, size: str, referer: str | None, agent: str | None, rest: str,
+    masked: bool,
+) -> tuple[Fields, Units | None]:
     fields: Fields = {}
     _put(fields, "client", client)
     if user != "-":
@@ -647,6 +835,56 @@ def _access_fields(raw: str, masked: bool) -> tuple[Fields, Units | None] | None
         fields["duration"] = float(tail[-1])
         units["duration"] = SECONDS
     return fields, units
+
+
+# What follows the size in _ACCESS, read from the rest of a line the access log parser has split already.
+_ACCESS_TAIL = re.compile(r'(?: "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)")?(.*)')
+# Field names and value classes of the common access log line, by which of user, size, referer and
+# user agent it has: FieldTally's key without building the fields.
+def _access_shape(flags: tuple[bool, ...]) -> tuple[tuple[str, ...], tuple[type, ...]]:
+    has_user, has_bytes, has_referer, has_agent = flags
+    names = ("client", *("user",) * has_user, "method", "path", "protocol", "status", *("bytes",) * has_bytes,
+             *("referer",) * has_referer, *("user_agent",) * has_agent)
+    return names, tuple(int if name in ("status", "bytes") else str for name in names)
+
+
+_ACCESS_SHAPES = {flags: _access_shape(flags) for flags in itertools.product((False, True), repeat=4)}
+
+
+def _access_encoded(tally: FieldTally, template_id: int, parts: tuple[str, ...], masked: bool) -> str:
+    """The stored JSON of an access log line from the parts its parser matched (AccessLogParser's record).
+    The common line (an IPv4 client, a three-part request, nothing after the user agent, no text that
+    JSON escapes) is written straight from them; any other reads as _access_fields does."""
+    client, user, request, status, size, rest = parts
+    referer = agent = None
+    if rest:
+        referer, agent, rest = _ACCESS_TAIL.match(rest).groups()  # type: ignore[union-attr]  # (.*) always matches
+    request_parts = request.split(" ")
+    text = f"{client}{user}{request}{referer or ''}{agent or ''}"
+    if (rest or masked or len(request_parts) != 3 or client.count(".") != 3 or _IP.fullmatch(client) is None
+            or '"' in text or "\\" in text or not text.isprintable()):
+        fields, units = _access_parts_fields(client, user, request, status, size, referer, agent, rest, masked)
+        tally.add(template_id, fields, units)
+        return encode_fields(fields)
+    method, target, protocol = request_parts
+    path = target.partition("?")[0][:_MAX_TEXT]
+    flags = (user != "-", size != "-", bool(referer) and referer != "-", bool(agent) and agent != "-")
+    names, types = _ACCESS_SHAPES[flags]
+    shape = (template_id, names, types)
+    entry = tally.shapes.get(shape)
+    if entry is not None:
+        entry[0] += 1  # the shape's units (bytes) are counted already
+    else:
+        tally.add(template_id, *_access_parts_fields(client, user, request, status, size, referer, agent, "", False))
+    return "".join((
+        f'{{"client":"{client}"',
+        f',"user":"{user}"' if flags[0] else "",
+        f',"method":"{method}","path":"{path}","protocol":"{protocol}","status":{int(status)}',
+        f',"bytes":{int(size)}' if flags[1] else "",
+        f',"referer":"{referer[:_MAX_TEXT]}"' if flags[2] else "",  # type: ignore[index]
+        f',"user_agent":"{agent[:_MAX_TEXT]}"' if flags[3] else "",  # type: ignore[index]
+        "}",
+    ))
 
 
 _STRUCTURED: dict[str, Callable[[str, bool], tuple[Fields, Units | None] | None]] = {

@@ -62,7 +62,9 @@ class AccessLogParser(ParserBase):
             self._last_ts = ts
         who = client if user == "-" else f"{client} {user}"
         message = f'{STATUS_REASONS.get(status, f"HTTP ({status})")} "{request}" {who} {size}{rest}'
-        return ParsedHeader(ts, status_level(status), None, "access", None, message)
+        # The parts the named fields are read from (logchat.ingest.fields), so the line is not matched twice.
+        return ParsedHeader(ts, status_level(status), None, "access", None, message,
+                            (client, user, request, status, size, rest))
 
 
 # [Sun Dec 04 04:47:44 2005] [error] msg

@@ -264,12 +264,13 @@ def _json_fields(raw: str, secrets: bool) -> tuple[Fields, Units | None] | None:
 class FieldReader:
     """Reads the fields of the events of one source as ingest produces them, straight to their stored JSON.
 
-    The plan of each template is kept until the miner changes that template. On top of it, messages that
-    differ only in their digits 1-9 (the miner's digit key) split into the same words, type their values
-    the same way and need the same escaping, so the first of them yields a recipe: the JSON text with
-    holes and the character spans of the message that fill them. Every later message of that shape costs
-    a dict lookup, one slicing and one string formatting. Shapes a recipe cannot express (units, floats,
-    names holding digits, escaped text) are read in full, as are JSON lines, logfmt and access logs."""
+    The plan of each template is kept until the miner changes that template; each of its slots keeps what
+    a word of each digit key gives (_read_by_slots). On top of it, messages that differ only in their
+    digits 1-9 (the miner's digit key) split into the same words, type their values the same way and need
+    the same escaping, so the fourth of them yields a recipe: the JSON text with holes and the character
+    spans of the message that fill them. Every later message of that shape costs a dict lookup, one
+    slicing and one string formatting. Shapes a recipe cannot express (escaped text, names holding digits)
+    are read by their slots or in full; JSON lines and access logs reuse what their parser decoded."""
 
     __slots__ = ("_access_parts", "_plans", "_recipes", "_sightings", "_structured")
 

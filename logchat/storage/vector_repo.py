@@ -116,8 +116,9 @@ def events_after(
     # as. A result row object and a datetime per event cost more than the windowing itself (a million
     # events are read after every large `index`).
     connection = session.connection()
+    # Only the driver's placeholder is interpolated; the ids are parameters.
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    statement = f"SELECT id, source_id, template_id, ts FROM events WHERE id > {mark} AND id <= {mark} ORDER BY id"
+    statement = f"SELECT id, source_id, template_id, ts FROM events WHERE id > {mark} AND id <= {mark} ORDER BY id"  # nosec B608
     cursor = connection.connection.cursor()
     try:
         while low < high:

@@ -62,9 +62,12 @@ def compute(
 
 
 def _combined(session: Session, plan: Plan, within: Any) -> Any:
+    # The field conditions read as retrieval reads them ("from 1.2.3.4" also holds for a line whose `from`
+    # names something else but that shows the address): a count never disagrees with the lines it cites.
+    from logchat.services.planning import field_conditions
+
     parts = list(within) if isinstance(within, list | tuple) else [within]
-    for condition in plan.conditions:
-        parts.append(fields_repo.field_condition(session, condition.name, condition.operator, condition.value))
+    parts.extend(field_conditions(session, plan))
     return and_(*parts) if len(parts) != 1 else parts[0]
 
 
@@ -95,7 +98,7 @@ def _field_operation(session: Session, operation: Operation, within: Any, total:
         if not compute_repo.has_fields(session):
             return _unavailable(operation, total, FIELDS_OFF)
         return _unavailable(operation, total, f"no field was named to compute the {operation.kind} of")
-    value = compute_repo.value_of(session, operation.field)
+    value = compute_repo.value_of(session, operation.field, within)
     if value is None:
         if not compute_repo.has_fields(session) and operation.field not in compute_repo.COLUMNS:
             return _unavailable(operation, total, FIELDS_OFF)

@@ -216,6 +216,19 @@ def test_level_words_fall_back_to_text_for_logs_without_levels(store: Any, setti
     assert result["matched"] == 1 and "error code 5" in result["evidence"][0]["text"]
 
 
+def test_a_level_no_event_has_describes_the_lines(openssh_store: Any, settings: Any, loghub: Path) -> None:
+    # sshd's syslog has lines with a level ("error: ...") but no warning: "warnings" names the lines the rest of
+    # the question describes, it does not filter them down to none.
+    lines = (loghub / "OpenSSH" / "OpenSSH_2k.log").read_text(encoding="utf-8").splitlines()
+    expected = sum("POSSIBLE BREAK-IN ATTEMPT" in line and "187.141.143.180" in line for line in lines)
+    question = "how many POSSIBLE BREAK-IN ATTEMPT warnings were there for 187.141.143.180?"
+    listener = Recorder()
+    result = ask(openssh_store, settings, AskRequest(question, use_llm=False), listener).to_dict()
+    assert result["filters"]["level_fallback"] is True and result["filters"]["levels"] == []
+    assert result["matched"] == expected > 0
+    assert any("no event has level WARNING" in notice for notice in listener.notices)
+
+
 def test_flags_win_over_the_question(openssh_store: Any, settings: Any) -> None:
     result = ask(openssh_store, settings, AskRequest(
         QUESTION, use_llm=False, since="2000-01-01", until="2000-01-02", hosts=["nowhere"])).to_dict()

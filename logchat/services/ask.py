@@ -1137,7 +1137,7 @@ def _plan_json(scope: _Scope, retrieval: _Retrieval) -> dict[str, Any] | None:
                           sources=tuple(flt.sources), processes=tuple(flt.processes))
     notes = scope.plan.notes
     if retrieval.level_fallback:
-        notes = (*notes, "these events carry no level: the level words were matched as text")
+        notes = (*notes, "no event has the levels asked for: the level words were matched as text")
     return _serialise(replace(scope.plan, filters=filters, notes=notes).to_json())  # type: ignore[no-any-return]
 
 

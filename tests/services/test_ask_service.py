@@ -229,6 +229,16 @@ def test_a_level_no_event_has_describes_the_lines(openssh_store: Any, settings: 
     assert any("no event has level WARNING" in notice for notice in listener.notices)
 
 
+def test_lines_about_a_task_attempt_need_not_say_task(store: Any, settings: Any, loghub: Path) -> None:
+    log = loghub / "Hadoop" / "Hadoop_2k.log"
+    index_inputs(store, settings, [str(log)])
+    attempt = "attempt_1445144423722_0020_m_000002"
+    expected = sum(attempt in line for line in log.read_text(encoding="utf-8").splitlines())
+    question = f"how many log lines are about task attempt {attempt}?"
+    result = ask(store, settings, AskRequest(question, use_llm=False)).to_dict()
+    assert result["matched"] == expected > 0
+
+
 def test_flags_win_over_the_question(openssh_store: Any, settings: Any) -> None:
     result = ask(openssh_store, settings, AskRequest(
         QUESTION, use_llm=False, since="2000-01-01", until="2000-01-02", hosts=["nowhere"])).to_dict()

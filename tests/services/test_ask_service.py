@@ -4,6 +4,7 @@ LangChain/ollama clients; streaming, fallbacks, fencing of log text, citations, 
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -236,6 +237,16 @@ def test_lines_about_a_task_attempt_need_not_say_task(store: Any, settings: Any,
     expected = sum(attempt in line for line in log.read_text(encoding="utf-8").splitlines())
     question = f"how many log lines are about task attempt {attempt}?"
     result = ask(store, settings, AskRequest(question, use_llm=False)).to_dict()
+    assert result["matched"] == expected > 0
+
+
+def test_failures_count_the_lines_that_say_failed_or_failure(store: Any, settings: Any, loghub: Path) -> None:
+    # Linux's syslog writes "authentication failure; ... rhost=..." and "Authentication failed from ...".
+    log = loghub / "Linux" / "Linux_2k.log"
+    index_inputs(store, settings, [str(log)])
+    said = re.compile(r"\b(?:failed|failures?|fails?)\b", re.IGNORECASE)
+    expected = sum(bool(said.search(line)) for line in log.read_text(encoding="utf-8").splitlines())
+    result = ask(store, settings, AskRequest("how many failures were logged?", use_llm=False)).to_dict()
     assert result["matched"] == expected > 0
 
 

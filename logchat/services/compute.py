@@ -62,13 +62,18 @@ def compute(
 
 
 def _combined(session: Session, plan: Plan, within: Any) -> Any:
-    # The field conditions read as retrieval reads them ("from 1.2.3.4" also holds for a line whose `from`
-    # names something else but that shows the address): a count never disagrees with the lines it cites.
+    parts = list(within) if isinstance(within, list | tuple) else [within]
+    strict = [fields_repo.field_condition(session, condition.name, condition.operator, condition.value)
+              for condition in plan.conditions]
+    combined = and_(*parts, *strict) if len(parts) + len(strict) != 1 else parts[0]
+    if not strict or compute_repo.count_events(session, combined) > 0:
+        return combined
+    # No event has the field with that value: read the conditions as retrieval reads them ("from 1.2.3.4" also
+    # holds for a line whose `from` names something else but that shows the address, "Connection request from
+    # old client /1.2.3.4"), so the count does not deny the lines the answer cites.
     from logchat.services.planning import field_conditions
 
-    parts = list(within) if isinstance(within, list | tuple) else [within]
-    parts.extend(field_conditions(session, plan))
-    return and_(*parts) if len(parts) != 1 else parts[0]
+    return and_(*parts, *field_conditions(session, plan))
 
 
 def _compute(session: Session, operation: Operation, within: Any, total: int) -> ComputedResult:

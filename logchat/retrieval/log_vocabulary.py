@@ -26,6 +26,9 @@ LOG_SYNONYMS: dict[str, tuple[str, ...]] = {
               "core", "fatal", "panic"),
     "die": ("exited", "terminated", "killed", "died", "exited abnormally"),
     "reject": ("failed", "invalid", "denied", "refused", "rejected"),
+    # "failed authentication" is logged as "authentication failure" as often as "Authentication failed".
+    "fail": ("failed", "failure", "failures", "fail", "fails"),
+    "failure": ("failure", "failures", "failed", "fail", "fails"),
     "deny": ("denied", "forbidden", "refused", "rejected"),
     # sessions and logins
     "login": ("login", "logon", "authentication", "password", "session opened", "accepted"),

@@ -586,8 +586,27 @@ def _bind_conditions(question: str, filters: QuestionFilters, store: StoreVocabu
 # --- text terms ---------------------------------------------------------------------------------------
 
 
+# An identifier as logs write them: letters and digits joined by _ or - ("attempt_1445_0020_m_000002",
+# "bf8c824d-f099", "rdd_42"); not a plain number, version or address.
+_ID_LIKE_RX = re.compile(r"(?=[\w-]*[a-z])(?=[\w-]*\d)[a-z0-9]+(?:[_-][a-z0-9]+)+", re.IGNORECASE)
+
+
+def _identifier_kinds(question: str) -> set[str]:
+    """The nouns right before an identifier, naming what it is: "task attempt *attempt_1445_..*", "instance
+    *bf8c824d-f099*". The identifier says which lines are meant; the noun is how the question calls it, and
+    lines about the id need not say it (Hadoop's lines on an attempt rarely say "task")."""
+    kinds: set[str] = set()
+    for match in _ID_LIKE_RX.finditer(question):
+        before = _WORD_RX.findall(question[: match.start()].lower().rstrip(" :#"))
+        for word in reversed(before[-2:]):
+            if word in QUESTION_ONLY or word in _PREPOSITIONS or word in _STOP_PHRASE or any(c.isdigit() for c in word):
+                break
+            kinds.add(word)
+    return kinds
+
+
 def _text_terms(
-    filters: QuestionFilters, bindings: _Bindings, ignore: Collection[str]
+    filters: QuestionFilters, bindings: _Bindings, ignore: Collection[str], kinds: Collection[str] = ()
 ) -> tuple[list[TextTerm], list[str]]:
     """The terms a matching line must contain, and the words left out (with why)."""
     terms: list[TextTerm] = []
@@ -609,6 +628,9 @@ def _text_terms(
             continue
         if not identifier and lowered in QUESTION_ONLY:
             ignored.append(f"{text} (a question word)")
+            continue
+        if not identifier and lowered in kinds:
+            ignored.append(f"{text} (names the identifier)")
             continue
         alternatives = () if identifier else tuple(alt for alt in log_synonyms(lowered) if alt != lowered)
         terms.append(TextTerm(text=text, alternatives=(text, *alternatives) if alternatives else ()))
@@ -654,7 +676,7 @@ def build_plan(question: str, filters: QuestionFilters, store: StoreVocabulary) 
     for pattern in (_SERIES_RX, _TOP_RX, _PERCENTILE_RX):
         for found in pattern.finditer(question):
             field_words.update(word.lower() for word in re.findall(r"\w+", found.group(0)))
-    terms, ignored = _text_terms(filters, bindings, field_words)
+    terms, ignored = _text_terms(filters, bindings, field_words, _identifier_kinds(question))
     filters_out = PlanFilters(
         start=filters.time_range.since if filters.time_range else None,
         end=filters.time_range.until if filters.time_range else None,

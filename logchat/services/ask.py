@@ -406,16 +406,26 @@ def _resolve_and_aggregate(session: Session, scope: _Scope) -> _Retrieval:
         retrieval = _unbound_if_misread(session, scope, retrieval)
 
     if (retrieval.aggregate.total == 0 and scope.flt.levels and not scope.levels_from_flag and scope.level_terms
-            and search_repo.levels_in_scope(session, scope.flt) == (True, False)):
-        # These logs carry no levels at all ("errors" in sshd's syslog): look for the word instead.
+            and _levels_unused(session, scope)):
+        # These logs carry no levels at all ("errors" in sshd's syslog), or none of the asked ones ("POSSIBLE
+        # BREAK-IN ATTEMPT warnings" where sshd logs no warning): look for the word instead.
+        levels = ", ".join(scope.flt.levels)
         scope.flt.levels = []
         scope.filters.levels = []
         retrieval = _match(session, scope, _resolve_plan(session, scope, scope.level_terms))
         retrieval.level_fallback = True
-        retrieval.notices.append(
-            f"these events carry no level; matched the word{'s' if len(scope.level_terms) > 1 else ''} "
-            f"{', '.join(repr(t) for t in scope.level_terms)} instead"
-        )
+        words = f"the word{'s' if len(scope.level_terms) > 1 else ''} {', '.join(repr(t) for t in scope.level_terms)}"
+        dropped = {word.lower() for word in retrieval.resolved.dropped}
+        if retrieval.aggregate.total == 0:
+            # The word narrowed the lines to none: it only described the lines the rest of the question names.
+            retrieval = _match(session, scope, _resolve_plan(session, scope))
+            retrieval.level_fallback = True
+            retrieval.notices.append(f"no event has level {levels}, and none of them contains {words}; "
+                                     "matched without them")
+        elif all(term.lower() in dropped for term in scope.level_terms):
+            retrieval.notices.append(f"no event has level {levels} nor contains {words}; matched without them")
+        else:
+            retrieval.notices.append(f"no event has level {levels}; matched {words} instead")
 
     if retrieval.aggregate.total == 0 and retrieval.resolved.mode == "all":
         relaxed = fulltext.relax(session, retrieval.resolved, search_repo.event_conditions(session, scope.flt))
@@ -443,6 +453,12 @@ def _resolve_and_aggregate(session: Session, scope: _Scope) -> _Retrieval:
                 "(use --now to read time phrases relative to the logs' own time)"
             )
     return retrieval
+
+
+def _levels_unused(session: Session, scope: _Scope) -> bool:
+    """Whether the question's levels select no event at all under its other filters (whatever the text)."""
+    present, leveled = search_repo.levels_in_scope(session, scope.flt)
+    return present and (not leveled or not search_repo.any_event_under(session, scope.flt))
 
 
 def _conditions(session: Session, scope: _Scope, retrieval: _Retrieval) -> list[search_repo.Condition]:
@@ -1121,7 +1137,7 @@ def _plan_json(scope: _Scope, retrieval: _Retrieval) -> dict[str, Any] | None:
                           sources=tuple(flt.sources), processes=tuple(flt.processes))
     notes = scope.plan.notes
     if retrieval.level_fallback:
-        notes = (*notes, "these events carry no level: the level words were matched as text")
+        notes = (*notes, "no event has the levels asked for: the level words were matched as text")
     return _serialise(replace(scope.plan, filters=filters, notes=notes).to_json())  # type: ignore[no-any-return]
 
 

@@ -63,9 +63,17 @@ def compute(
 
 def _combined(session: Session, plan: Plan, within: Any) -> Any:
     parts = list(within) if isinstance(within, list | tuple) else [within]
-    for condition in plan.conditions:
-        parts.append(fields_repo.field_condition(session, condition.name, condition.operator, condition.value))
-    return and_(*parts) if len(parts) != 1 else parts[0]
+    strict = [fields_repo.field_condition(session, condition.name, condition.operator, condition.value)
+              for condition in plan.conditions]
+    combined = and_(*parts, *strict) if len(parts) + len(strict) != 1 else parts[0]
+    if not strict or compute_repo.count_events(session, combined) > 0:
+        return combined
+    # No event has the field with that value: read the conditions as retrieval reads them ("from 1.2.3.4" also
+    # holds for a line whose `from` names something else but that shows the address, "Connection request from
+    # old client /1.2.3.4"), so the count does not deny the lines the answer cites.
+    from logchat.services.planning import field_conditions
+
+    return and_(*parts, *field_conditions(session, plan))
 
 
 def _compute(session: Session, operation: Operation, within: Any, total: int) -> ComputedResult:
@@ -95,7 +103,7 @@ def _field_operation(session: Session, operation: Operation, within: Any, total:
         if not compute_repo.has_fields(session):
             return _unavailable(operation, total, FIELDS_OFF)
         return _unavailable(operation, total, f"no field was named to compute the {operation.kind} of")
-    value = compute_repo.value_of(session, operation.field)
+    value = compute_repo.value_of(session, operation.field, within)
     if value is None:
         if not compute_repo.has_fields(session) and operation.field not in compute_repo.COLUMNS:
             return _unavailable(operation, total, FIELDS_OFF)

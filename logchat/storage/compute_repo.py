@@ -11,17 +11,18 @@ UTC boundaries.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, func, select, type_coerce
+from sqlalchemy import BigInteger, ColumnElement, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from logchat.storage import fields_repo
 from logchat.storage.micros import from_micros
-from logchat.storage.models import Event, Source, TemplateField
+from logchat.storage.models import Event, Source, Template, TemplateField
 
 Condition = ColumnElement[bool]
 COLUMNS = ("host", "process", "level", "source")
@@ -36,6 +37,9 @@ class Value:
     expression: ColumnElement[Any]
     carrying: tuple[Condition, ...]
     column: bool
+    # Fields of other templates that hold the same thing (see :func:`same_role_fields`); the value is the
+    # first of ``name`` and these that an event has.
+    alternates: tuple[str, ...] = ()
 
 
 def has_fields(session: Session) -> bool:
@@ -43,14 +47,47 @@ def has_fields(session: Session) -> bool:
     return session.scalar(select(TemplateField.template_id).limit(1)) is not None
 
 
-def value_of(session: Session, name: str) -> Value | None:
-    """The named field ``name``, else the event column of that name; None when neither exists."""
+def value_of(session: Session, name: str, within: Condition | None = None) -> Value | None:
+    """The named field ``name``, else the event column of that name; None when neither exists.
+
+    With ``within``, a field of a matching template that lacks ``name`` stands in for it when it holds values
+    that ``name`` holds in the other matching events (see :func:`same_role_fields`)."""
     if fields_repo.templates_with(session, name):
-        return Value(name, fields_repo.field_text(session, name), (fields_repo.carrying(session, name),), False)
+        alternates = same_role_fields(session, name, within) if within is not None else ()
+        if not alternates:
+            return Value(name, fields_repo.field_text(session, name), (fields_repo.carrying(session, name),), False)
+        names = (name, *alternates)
+        expression = func.coalesce(*(fields_repo.field_text(session, each) for each in names))
+        carrying = or_(*(fields_repo.carrying(session, each) for each in names))
+        return Value(name, expression, (carrying,), False, alternates)
     if name in COLUMNS:
         column = Event.source_id if name == "source" else getattr(Event, name)
         return Value(name, column, (), True)
     return None
+
+
+def same_role_fields(session: Session, name: str, within: Condition) -> tuple[str, ...]:
+    """Fields that hold what ``name`` holds, in the matching templates that do not carry ``name``.
+
+    Templates name one thing differently: sshd writes "Failed password for root from ..." (the user in field
+    ``for``, named after the word before it) and "Failed password for invalid user admin from ..." (field
+    ``user``). A field of a matching template without ``name`` stands in for it when it has the same type, is
+    not itself a field of the templates that carry ``name`` (there it holds something else: ``from``, ``port``),
+    and is named after a word of those templates (the word that leads to the value in both: "for")."""
+    matching = {int(t) for t in session.scalars(select(Event.template_id).where(within).distinct()) if t is not None}
+    rows = fields_of_templates(session, sorted(matching))
+    carriers = {row.template_id for row in rows if row.name == name}
+    if not carriers or carriers == matching:
+        return ()
+    own_types = {row.type for row in rows if row.name == name}
+    own_names = {row.name for row in rows if row.template_id in carriers}
+    words: set[str] = set()
+    for text in session.scalars(select(Template.template).where(Template.id.in_(carriers))):
+        words.update(re.findall(r"[a-z0-9_]+", text.lower()))
+    chosen = sorted({row.name for row in rows
+                     if row.template_id not in carriers and row.type in own_types
+                     and row.name not in own_names and row.name in words})
+    return tuple(chosen)
 
 
 def _micros() -> ColumnElement[int]:
@@ -118,10 +155,10 @@ def series(
 
 def distinct_count(session: Session, value: Value, within: Condition, *, bound: int) -> tuple[int, bool]:
     """How many different values, counted up to ``bound``; and whether that is all of them."""
-    if not value.column:
+    if not value.column and not value.alternates:
         return fields_repo.distinct_values(session, value.name, within, bound=bound)
     inner = (
-        select(value.expression.label("v")).where(within, value.expression.is_not(None))
+        select(value.expression.label("v")).where(*value.carrying, within, value.expression.is_not(None))
         .group_by(value.expression).limit(bound + 1).subquery()
     )  # fmt: skip
     found = int(session.scalar(select(func.count()).select_from(inner)) or 0)
@@ -130,11 +167,11 @@ def distinct_count(session: Session, value: Value, within: Condition, *, bound: 
 
 def top_values(session: Session, value: Value, within: Condition, *, limit: int) -> list[tuple[str, int]]:
     """(value, events), most frequent first (ties by value), over all matching events."""
-    if not value.column:
+    if not value.column and not value.alternates:
         return fields_repo.group_by_field(session, value.name, within, limit=limit)
     count = func.count().label("n")
     rows = session.execute(
-        select(value.expression, count).where(within, value.expression.is_not(None))
+        select(value.expression, count).where(*value.carrying, within, value.expression.is_not(None))
         .group_by(value.expression).order_by(count.desc(), value.expression).limit(limit)
     ).all()  # fmt: skip
     return _named(session, value, [(v, int(n)) for v, n in rows])

@@ -160,6 +160,12 @@ def levels_in_scope(session: Session, flt: stats_repo.EventFilter) -> tuple[bool
     return present, leveled
 
 
+def any_event_under(session: Session, flt: stats_repo.EventFilter) -> bool:
+    """Whether any event is under ``flt`` (its levels included), whatever its text."""
+    f = stats_repo.facts(session, flt)
+    return session.execute(select(f.c.n).limit(1)).first() is not None
+
+
 # --- the matched set ----------------------------------------------------------------------------------
 
 

@@ -153,6 +153,17 @@ def test_a_unit_in_the_question_picks_the_field_with_that_unit() -> None:
     assert _plan("average task result size in bytes?", SPARK).operation == Operation(kind="avg", field="bytes")
 
 
+def test_the_noun_naming_an_identifier_is_not_required() -> None:
+    plan = _plan("how many log lines are about task attempt attempt_1445144423722_0020_m_000002?", StoreVocabulary())
+    assert [term.text for term in plan.terms] == ["attempt_1445144423722_0020_m_000002"]
+    assert {"task (names the identifier)", "attempt (names the identifier)"} <= set(plan.ignored)
+    # Only the words right before the id: a preposition ends the noun ("a block of rdd_42" keeps "block").
+    assert [term.text for term in _plan("how many times was a block of rdd_42 mentioned?", SPARK).terms] == [
+        "block", "rdd_42"]
+    # Numbers and addresses are not identifiers of a kind: "stage 26.0", "serving blocks did 10.251.26.8".
+    assert "blocks" in [term.text for term in _plan("how many blocks did 10.251.26.8 serve?", StoreVocabulary()).terms]
+
+
 def test_question_words_that_logs_never_contain_are_not_required() -> None:
     plan = _plan("what errors did cups report?", StoreVocabulary())
     assert [term.text for term in plan.terms] == ["cups"]

@@ -4,6 +4,7 @@ LangChain/ollama clients; streaming, fallbacks, fencing of log text, citations, 
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -214,6 +215,39 @@ def test_level_words_fall_back_to_text_for_logs_without_levels(store: Any, setti
     result = ask(store, settings, AskRequest("errors today", use_llm=False, now=now)).to_dict()
     assert result["filters"]["level_fallback"] is True and result["filters"]["levels"] == []
     assert result["matched"] == 1 and "error code 5" in result["evidence"][0]["text"]
+
+
+def test_a_level_no_event_has_describes_the_lines(openssh_store: Any, settings: Any, loghub: Path) -> None:
+    # sshd's syslog has lines with a level ("error: ...") but no warning: "warnings" names the lines the rest of
+    # the question describes, it does not filter them down to none.
+    lines = (loghub / "OpenSSH" / "OpenSSH_2k.log").read_text(encoding="utf-8").splitlines()
+    expected = sum("POSSIBLE BREAK-IN ATTEMPT" in line and "187.141.143.180" in line for line in lines)
+    question = "how many POSSIBLE BREAK-IN ATTEMPT warnings were there for 187.141.143.180?"
+    listener = Recorder()
+    result = ask(openssh_store, settings, AskRequest(question, use_llm=False), listener).to_dict()
+    assert result["filters"]["level_fallback"] is True and result["filters"]["levels"] == []
+    assert result["matched"] == expected > 0
+    assert any("no event has level WARNING" in notice for notice in listener.notices)
+
+
+def test_lines_about_a_task_attempt_need_not_say_task(store: Any, settings: Any, loghub: Path) -> None:
+    log = loghub / "Hadoop" / "Hadoop_2k.log"
+    index_inputs(store, settings, [str(log)])
+    attempt = "attempt_1445144423722_0020_m_000002"
+    expected = sum(attempt in line for line in log.read_text(encoding="utf-8").splitlines())
+    question = f"how many log lines are about task attempt {attempt}?"
+    result = ask(store, settings, AskRequest(question, use_llm=False)).to_dict()
+    assert result["matched"] == expected > 0
+
+
+def test_failures_count_the_lines_that_say_failed_or_failure(store: Any, settings: Any, loghub: Path) -> None:
+    # Linux's syslog writes "authentication failure; ... rhost=..." and "Authentication failed from ...".
+    log = loghub / "Linux" / "Linux_2k.log"
+    index_inputs(store, settings, [str(log)])
+    said = re.compile(r"\b(?:failed|failures?|fails?)\b", re.IGNORECASE)
+    expected = sum(bool(said.search(line)) for line in log.read_text(encoding="utf-8").splitlines())
+    result = ask(store, settings, AskRequest("how many failures were logged?", use_llm=False)).to_dict()
+    assert result["matched"] == expected > 0
 
 
 def test_flags_win_over_the_question(openssh_store: Any, settings: Any) -> None:

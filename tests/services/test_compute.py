@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from logchat.retrieval.plan import Operation, Plan
+from logchat.retrieval.plan import FieldCondition, Operation, Plan
 from logchat.services.compute import FIELDS_OFF, cite, compute
 from logchat.services.ingest import index_inputs
 from logchat.storage.models import Event
@@ -224,3 +224,31 @@ def test_ask_leads_with_the_computed_result_and_cites_its_line(openssh, settings
     assert series["result"]["operation"]["kind"] == "series" and series["result"]["operation"]["interval"] == 3600
     said = re.findall(r"\d{4}-\d{2}-\d{2} (\d{2}:\d{2}) — ([\d,]+)", series["answer"].splitlines()[0])
     assert [(hour, int(count.replace(",", ""))) for hour, count in said] == sorted(hours.items())
+
+
+def test_users_of_failed_passwords_read_the_field_each_template_names_them_by(openssh) -> None:  # type: ignore[no-untyped-def]
+    # "Failed password for root" keeps the user in field `for`, "Failed password for invalid user admin" in
+    # `user`: ranking or counting users reads whichever of the two a line has.
+    store, rows = openssh
+    users = [re.search(r" for (?:invalid user )?\s*(\S+) from ", row["Content"]).group(1) for row in rows]  # type: ignore[union-attr]
+    within = Event.message.contains(FAILED)
+    with store.session() as session:
+        distinct = compute(session, _plan("count_distinct", field="user"), within)
+        assert distinct.value == len(set(users))
+        top = compute(session, _plan("top", field="user", limit=2), within)
+        expected = sorted(Counter(users).items(), key=lambda kv: (-kv[1], kv[0]))[:2]
+        assert [pair[0] for pair in top.value] == [name for name, _ in expected]
+        assert list(top.value[1]) == list(expected[1])
+
+
+def test_an_address_after_from_counts_the_lines_that_show_it(store, settings, loghub: Path) -> None:  # type: ignore[no-untyped-def]
+    # Zookeeper's "Connection request from old client /10.10.34.13:50545" has a field `from` = "old": the count
+    # of "connection requests from 10.10.34.13" holds those lines too, as retrieval does.
+    _indexed(store, settings, loghub, "Zookeeper")
+    rows = [row for row in _csv_rows(loghub, "Zookeeper")
+            if "connection request" in row["Content"].lower() and "/10.10.34.13:" in row["Content"]]
+    plan = Plan(question="how many connection requests came from 10.10.34.13?", operation=Operation(kind="count"),
+                conditions=(FieldCondition("from", "=", "10.10.34.13", source_text="from 10.10.34.13"),))
+    with store.session() as session:
+        counted = compute(session, plan, Event.message.ilike("%connection request%"))
+    assert counted.value == len(rows) > 0

@@ -45,7 +45,7 @@ def test_the_ci_script_runs_the_quality_gates() -> None:
     recipe = makefile[makefile.index("\ntest:"):].split("\n\n")[0]
     assert "ruff check" in recipe
     assert "bandit" in recipe
-    assert "--cov=logchat" in recipe and "--cov-fail-under=$(COV_FLOOR)" in recipe
+    assert "--cov=logchat" in recipe and "coverage report --fail-under=$(COV_FLOOR)" in recipe
 
 
 def test_ci_builds_the_image_and_probes_it() -> None:

@@ -507,6 +507,8 @@ def _pick_evidence(
 
 
 def _evidence_items(session: Session, ids: list[int], retrieval: _Retrieval) -> list[dict[str, Any]]:
+    from logchat.services.ask_tools import evidence_line
+
     rows = search_repo.fetch_events(session, ids)
     items = []
     for event_id in ids:
@@ -514,21 +516,7 @@ def _evidence_items(session: Session, ids: list[int], retrieval: _Retrieval) -> 
         if row is None:
             continue
         retrieved_by = retrieval.hybrid.retrieved_by(event_id) if retrieval.hybrid else []
-        items.append({
-            "id": f"E{len(items) + 1}",
-            "event_id": row.id,
-            "source": row.source_name,
-            "path": row.location,
-            "line": row.line_no,
-            "line_end": row.line_end,
-            "ts": row.ts,
-            "level": row.level,
-            "host": row.host,
-            "process": row.process,
-            "template_id": row.template_id,
-            "text": mask_secrets(row.raw),
-            "retrieved_by": retrieved_by or ["aggregate"],
-        })
+        items.append({"id": f"E{len(items) + 1}", **evidence_line(row), "retrieved_by": retrieved_by or ["aggregate"]})
     return items
 
 

@@ -92,7 +92,7 @@ class StoreTools:
             flt, text, conditions = self._matching(session, scope)
             matched = search_repo.aggregate(session, flt, text, errors_first=False).total
             rows = lines_repo.page_of_events(session, conditions, after=None, limit=limit)
-        return {"matched": matched, "shown": len(rows), "order": "newest first"}, [_line(row) for row in rows]
+        return {"matched": matched, "shown": len(rows), "order": "newest first"}, [evidence_line(row) for row in rows]
 
     def aggregate(self, scope: ScopeArguments, field: str, function: str, percentile: float | None
                   ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -117,7 +117,7 @@ class StoreTools:
                                   "values": values, "exact": True}
         if percentile is not None and function == "percentile":
             result["percentile"] = percentile
-        return result, [_line(row) for row in lines]
+        return result, [evidence_line(row) for row in lines]
 
     def top_values(self, scope: ScopeArguments, field: str, limit: int) -> dict[str, Any]:
         with self.store.session() as session:
@@ -159,7 +159,8 @@ class StoreTools:
             if not rows:
                 raise UsageError(f"the line of event {event_id} is no longer stored")
             before, after = lines_repo.context_of(session, rows, lines).get(event_id, ([], []))
-        return [_line(row) for row in before], _line(rows[0]), [_line(row) for row in after]
+        shown = evidence_line(rows[0])
+        return [evidence_line(row) for row in before], shown, [evidence_line(row) for row in after]
 
     def fields(self) -> dict[str, Any]:
         if not self.settings.ingest.fields:
@@ -172,8 +173,8 @@ class StoreTools:
         ]})
 
 
-def _line(row: search_repo.EventRow) -> dict[str, Any]:
-    """A line shaped like `ask`'s evidence items (without the id, which the tool loop gives)."""
+def evidence_line(row: search_repo.EventRow) -> dict[str, Any]:
+    """A stored line as `ask`'s evidence items show it (without the id, given by whoever numbers them)."""
     return {
         "event_id": row.id,
         "source": row.source_name,

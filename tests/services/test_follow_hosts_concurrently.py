@@ -4,16 +4,13 @@ delays neither the other host's appended lines nor the local files'."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sshd_server import SshServer, _descendants
+from sshd_server import SshServer
 from test_follow_errors import Passes
 from test_follow_service import PATIENCE_SECONDS, Running, append, line, stored, wait_until
 
@@ -30,26 +27,7 @@ def two_hosts(tmp_path: Path, sshd: SshServer) -> Iterator[tuple[SshServer, SshS
         yield first, second
     finally:
         for server in (first, second):
-            _resume(server)
             server.stop()
-
-
-def _pause(server: SshServer) -> list[int]:
-    """SIGSTOP sshd and the sessions it serves: connections stay open, and nothing answers on them."""
-    assert server.process is not None
-    pids = [server.process.pid, *_descendants(server.process.pid)]
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGSTOP)
-    return pids
-
-
-def _resume(server: SshServer) -> None:
-    if server.process is None:
-        return
-    for pid in [server.process.pid, *_descendants(server.process.pid)]:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGCONT)
 
 
 def _settings_for(settings: Any, tmp_path: Path, hosts: tuple[SshServer, SshServer], **remote: Any) -> Any:
@@ -150,18 +128,18 @@ def test_a_host_that_hangs_is_one_outage_and_the_other_host_is_followed_meanwhil
     )
     try:
         wait_until(lambda: len(stored(store)) == 4, "the catch-up of both hosts")
-        _pause(first)
+        first.pause()
         append(on_a, [line(2, "alpha")])  # its look now waits for an answer that does not come
         for n in range(2, 5):
             append(on_b, [line(n, "bravo")])
             wait_until(lambda n=n: line(n, "bravo") in stored(store), f"host b's line {n} while host a hangs")
         wait_until(lambda: passes.last is not None and len(passes.last.outages) == 1, "host a's outage")
-        _resume(first)
+        first.resume()
         wait_until(lambda: line(2, "alpha") in stored(store), "host a's line once it answers again")
         wait_until(lambda: passes.last is not None and passes.last.outages[0].until is not None, "the outage's end")
         report = running.finish()
     finally:
-        _resume(first)
+        first.resume()
         running.stop.set()
     assert sorted(stored(store)) == sorted([line(n, "alpha") for n in range(3)] + [line(n, "bravo") for n in range(5)])
     # One outage, said once, for the host that hung; the other host never had one.

@@ -35,7 +35,7 @@ from logchat.retrieval.log_vocabulary import QUESTION_ONLY, log_synonyms, stem
 from logchat.retrieval.plan import FieldCondition, Operation, Plan, PlanFilters, TextTerm
 from logchat.retrieval.question import QuestionFilters
 
-__all__ = ["COLUMN_FIELDS", "KnownField", "StoreVocabulary", "build_plan"]
+__all__ = ["COLUMN_FIELDS", "KnownField", "StoreVocabulary", "asked_unit", "build_plan", "choose_field"]
 
 # Columns every event has, usable where a field name is expected (top-N, count distinct).
 COLUMN_FIELDS = ("host", "process", "source", "level")
@@ -376,7 +376,19 @@ class _QuestionWords:
     unit: str | None = None
 
 
+_MEASURE_KINDS = ("max", "min", "sum", "avg", "percentile")
 _IN_UNIT_RX = re.compile(r"\bin\s+(?P<unit>ms|milliseconds?|seconds?|secs?|minutes?|bytes?|kb|mb|gb)\b", re.IGNORECASE)
+
+
+_ASKED_UNITS = {"ms": "ms", "millisecond": "ms", "milliseconds": "ms", "second": "s", "seconds": "s", "sec": "s",
+                "secs": "s", "minute": "min", "minutes": "min", "byte": "bytes", "bytes": "bytes", "kb": "KiB",
+                "mb": "MiB", "gb": "GiB"}  # fmt: skip
+
+
+def asked_unit(question: str) -> str | None:
+    """The unit the question wants its value said in ("the slowest read, in ms" -> "ms"), if it names one."""
+    match = _IN_UNIT_RX.search(question)
+    return _ASKED_UNITS.get(match["unit"].lower()) if match is not None else None
 
 
 def _named_unit(question: str) -> str | None:
@@ -421,6 +433,12 @@ def _choose_field(
         notes.append("no numeric field fits the question" if store.fields_enabled
                      else "named fields are off, so no field can be computed over")
     return None
+
+
+def choose_field(question: str, kind: str, store: StoreVocabulary) -> str | None:
+    """The field an operation of ``kind`` is about, among ``store``'s fields: what :func:`build_plan` chooses,
+    for a caller that knows which fields the matching lines carry."""
+    return _choose_field(question, kind, store, [])
 
 
 def _column_for(
@@ -672,8 +690,9 @@ def build_plan(question: str, filters: QuestionFilters, store: StoreVocabulary) 
     if field_name is not None and kind in ("top", "count_distinct"):
         for word in _noun_phrase(question, kind):
             field_words.update({word, _singular(word)})
-    # The words that said how to compute ("per 6 hours", "top 3", "p95") are not in the lines either.
-    for pattern in (_SERIES_RX, _TOP_RX, _PERCENTILE_RX):
+    # The words that said how to compute ("per 6 hours", "top 3", "p95") are not in the lines either, nor
+    # the unit the answer is wanted in ("the slowest request, in seconds": request lines say "time: 0.71").
+    for pattern in (_SERIES_RX, _TOP_RX, _PERCENTILE_RX, *((_IN_UNIT_RX,) if kind in _MEASURE_KINDS else ())):
         for found in pattern.finditer(question):
             field_words.update(word.lower() for word in re.findall(r"\w+", found.group(0)))
     terms, ignored = _text_terms(filters, bindings, field_words, _identifier_kinds(question))

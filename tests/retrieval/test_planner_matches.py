@@ -80,3 +80,27 @@ def test_the_unit_asked_for_is_not_a_word_the_lines_must_contain() -> None:
     assert plan.operation.kind == "sum" and plan.operation.field == "took"
     assert [term.text for term in plan.terms] == ["spent", "reading", "broadcast", "variables"]
     assert "ms (says what to compute)" in plan.ignored
+
+
+SSHD = StoreVocabulary(
+    fields=(
+        _field("user", "string", "label", "Invalid user <*> from <IP>",
+               "Accepted password for <*> from <IP> port <NUM>", events=940, example="admin"),
+        _field("rhost", "ip", "label", "authentication failure; logname= uid=<NUM> euid=<NUM> tty=ssh ruser= rhost=<*>",
+               events=490, example="218.188.2.4"),
+    ),
+)  # fmt: skip
+
+
+def test_a_modifier_the_field_s_lines_print_says_which_lines_are_meant() -> None:
+    plan = _plan("how many different invalid user names were tried?", SSHD)
+    assert plan.operation.field == "user"
+    # "Invalid user admin from ...": "invalid" picks those lines among all that carry a user.
+    assert "invalid" in [term.text for term in plan.terms]
+    assert "user" not in [term.text for term in plan.terms] and "names" not in [term.text for term in plan.terms]
+
+
+def test_a_modifier_the_lines_do_not_print_only_names_the_field() -> None:
+    plan = _plan("how many distinct remote hosts failed authentication?", SSHD)
+    assert plan.operation.field == "rhost"
+    assert [term.text for term in plan.terms] == ["failed", "authentication"]

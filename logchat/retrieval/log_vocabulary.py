@@ -47,6 +47,8 @@ LOG_SYNONYMS: dict[str, tuple[str, ...]] = {
     "suspend": ("suspended", "paused", "suspend"),
     "pause": ("paused", "pause", "suspended"),
     # connections
+    # A server logs the connection it let in as "Accepted" more often than "opened".
+    "open": ("opened", "open", "opening", "accepted"),
     "disconnect": ("disconnect", "disconnected", "closed", "reset", "closing"),
     "drop": ("dropped", "closed", "reset", "disconnected", "broken", "lost"),
     "timeout": ("timeout", "timed", "expired", "expiring"),

@@ -35,7 +35,7 @@ from logchat.retrieval.log_vocabulary import QUESTION_ONLY, log_synonyms, stem
 from logchat.retrieval.plan import FieldCondition, Operation, Plan, PlanFilters, TextTerm
 from logchat.retrieval.question import QuestionFilters
 
-__all__ = ["COLUMN_FIELDS", "KnownField", "StoreVocabulary", "build_plan"]
+__all__ = ["COLUMN_FIELDS", "KnownField", "StoreVocabulary", "asked_unit", "build_plan", "choose_field"]
 
 # Columns every event has, usable where a field name is expected (top-N, count distinct).
 COLUMN_FIELDS = ("host", "process", "source", "level")
@@ -376,7 +376,19 @@ class _QuestionWords:
     unit: str | None = None
 
 
+_MEASURE_KINDS = ("max", "min", "sum", "avg", "percentile")
 _IN_UNIT_RX = re.compile(r"\bin\s+(?P<unit>ms|milliseconds?|seconds?|secs?|minutes?|bytes?|kb|mb|gb)\b", re.IGNORECASE)
+
+
+_ASKED_UNITS = {"ms": "ms", "millisecond": "ms", "milliseconds": "ms", "second": "s", "seconds": "s", "sec": "s",
+                "secs": "s", "minute": "min", "minutes": "min", "byte": "bytes", "bytes": "bytes", "kb": "KiB",
+                "mb": "MiB", "gb": "GiB"}  # fmt: skip
+
+
+def asked_unit(question: str) -> str | None:
+    """The unit the question wants its value said in ("the slowest read, in ms" -> "ms"), if it names one."""
+    match = _IN_UNIT_RX.search(question)
+    return _ASKED_UNITS.get(match["unit"].lower()) if match is not None else None
 
 
 def _named_unit(question: str) -> str | None:
@@ -421,6 +433,32 @@ def _choose_field(
         notes.append("no numeric field fits the question" if store.fields_enabled
                      else "named fields are off, so no field can be computed over")
     return None
+
+
+def _naming_words(noun_words: Sequence[str], field_name: str, store: StoreVocabulary) -> set[str]:
+    """The words of the counted noun phrase that name the field, so that lines need not contain them.
+
+    The head ("which *users*") names it; so does a modifier that is part of the field's name ("*child*
+    processes": field ``child``). A modifier that the field's own templates print says which of its lines are
+    meant: "different *invalid* user names" counts the users of "Invalid user admin from ...", not of every
+    line with a user, so "invalid" stays a word the lines must contain."""
+    info = next((known for known in store.fields if known.name == field_name), None)
+    printed = info.context if info is not None else frozenset()
+    parts = _name_parts(field_name)
+    words: set[str] = set()
+    for position, word in enumerate(noun_words):
+        forms = {word, _singular(word)}
+        is_head = position == len(noun_words) - 1
+        if not is_head and forms & printed and not forms & parts:
+            continue
+        words |= forms
+    return words
+
+
+def choose_field(question: str, kind: str, store: StoreVocabulary) -> str | None:
+    """The field an operation of ``kind`` is about, among ``store``'s fields: what :func:`build_plan` chooses,
+    for a caller that knows which fields the matching lines carry."""
+    return _choose_field(question, kind, store, [])
 
 
 def _column_for(
@@ -670,10 +708,10 @@ def build_plan(question: str, filters: QuestionFilters, store: StoreVocabulary) 
     # Words that named the operation's field are not required in the lines ("which *users*" -> user field).
     field_words = set()
     if field_name is not None and kind in ("top", "count_distinct"):
-        for word in _noun_phrase(question, kind):
-            field_words.update({word, _singular(word)})
-    # The words that said how to compute ("per 6 hours", "top 3", "p95") are not in the lines either.
-    for pattern in (_SERIES_RX, _TOP_RX, _PERCENTILE_RX):
+        field_words = _naming_words(_noun_phrase(question, kind), field_name, store)
+    # The words that said how to compute ("per 6 hours", "top 3", "p95") are not in the lines either, nor
+    # the unit the answer is wanted in ("the slowest request, in seconds": request lines say "time: 0.71").
+    for pattern in (_SERIES_RX, _TOP_RX, _PERCENTILE_RX, *((_IN_UNIT_RX,) if kind in _MEASURE_KINDS else ())):
         for found in pattern.finditer(question):
             field_words.update(word.lower() for word in re.findall(r"\w+", found.group(0)))
     terms, ignored = _text_terms(filters, bindings, field_words, _identifier_kinds(question))

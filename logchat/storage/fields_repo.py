@@ -89,16 +89,26 @@ def templates_with(session: Session, name: str) -> list[int]:
     return [int(t) for t in session.scalars(select(TemplateField.template_id).where(TemplateField.name == name))]
 
 
-def field_infos(session: Session, *, template_id: int | None = None, name: str | None = None) -> list[FieldInfo]:
-    """The fields of the store (or of one template), most common first."""
+def field_infos(
+    session: Session, *, template_id: int | None = None, name: str | None = None,
+    template_ids: Sequence[int] | None = None,
+) -> list[FieldInfo]:
+    """The fields of the store (or of one template, or of some templates), most common first."""
     statement = select(TemplateField)
     if template_id is not None:
         statement = statement.where(TemplateField.template_id == template_id)
     if name is not None:
         statement = statement.where(TemplateField.name == name)
+    statements = [statement]
+    if template_ids is not None:
+        # In slices: a question can match thousands of templates, more than a statement takes parameters.
+        ids = sorted(set(template_ids))
+        statements = [statement.where(TemplateField.template_id.in_(ids[start : start + 500]))
+                      for start in range(0, len(ids), 500)]
     by_name: dict[str, list[TemplateField]] = {}
-    for row in session.scalars(statement):
-        by_name.setdefault(row.name, []).append(row)
+    for each in statements:
+        for row in session.scalars(each):
+            by_name.setdefault(row.name, []).append(row)
     infos = []
     for field_name, rows in by_name.items():
         rows.sort(key=lambda r: -r.count)

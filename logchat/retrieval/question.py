@@ -250,11 +250,14 @@ def _dedupe(items: Iterable[str]) -> list[str]:
 
 def _match_names(word: str, known: Collection[str], *, partial: bool) -> list[str]:
     """Known names this word refers to: exact (any case), or with `partial`, a prefix up to punctuation
-    ("sshd" -> "sshd(pam_unix)", "web-03" -> "web-03.example.com")."""
+    ("sshd" -> "sshd(pam_unix)", "web-03" -> "web-03.example.com"). A program logged by its path is
+    named by its file name ("gmetad" -> "/usr/sbin/gmetad")."""
     lowered = word.lower()
     hits = []
     for name in known:
-        candidate = name.lower()
+        candidate = name.lower().rpartition("/")[2] if partial else name.lower()
+        if not candidate:
+            continue
         if candidate == lowered or (
             partial and candidate.startswith(lowered) and not candidate[len(lowered)].isalnum()
         ):

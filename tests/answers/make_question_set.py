@@ -279,7 +279,8 @@ def linux(qs: QuestionSet) -> None:
     qs.occurrence(s, "when did ALERT last exit abnormally?", events("E8"), "last")
     qs.occurrence(s, "when was the last authentication failure?", auth, "last")
     qs.count(s, "paraphrase", "how many times did ALERT crash?", events("E8"))
-    qs.count(s, "paraphrase", "how many sessions were started?", events("E102"))
+    # "session opened for user root by LOGIN(uid=0)" (E103) opens a session as well.
+    qs.count(s, "paraphrase", "how many sessions were started?", events("E102", "E103"))
     qs.count(s, "paraphrase", "how many sessions ended?", events("E101"))
     qs.count(s, "paraphrase", "how many times did cupsd stop?", contains(r"cupsd shutdown succeeded"))
     qs.count(s, "no_level", "how many failures were logged?", contains(r"\bfail(ed|ure|ures|s)?\b"))

@@ -124,10 +124,11 @@ def _word_set(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
+# "done" is not one: logs print it, and "how many tasks were done" asks for the lines that finished.
 _STOP_WORDS = _word_set(
     """
     a about above across after again against all also am an and any anything are aren't around as at be
-    been being both but by can can't could couldn't did didn't do does doesn't doing don't done during
+    been being both but by can can't could couldn't did didn't do does doesn't doing don't during
     each either ever every for from get gets getting give go goes going got had has hasn't have haven't
     having he her here hers him his how i i'm if in into is isn't it it's its itself just let list lists
     listing me more my near nor now of on once only or other our ours please s same see she should show

@@ -76,3 +76,9 @@ def test_a_word_done_again_that_no_line_has_matches_the_doing(hdfs_and_zookeeper
     result = _ask(hdfs_and_zookeeper, "how many partitions had to be recomputed?")
     assert result["matched"] == len(lines) > 0
     assert result["filters"]["text_match"]["synonyms"] == {"recomputed": ["computed"]}
+
+
+def test_done_is_a_word_logs_print(hdfs_and_zookeeper: Any, loghub: Path) -> None:
+    finished = _raw(loghub, "Spark", r"Finished task \S+ in stage 27\.0 ")
+    result = _ask(hdfs_and_zookeeper, "how many tasks were done in stage 27.0?")
+    assert result["matched"] == len(finished) > 0

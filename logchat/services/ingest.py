@@ -595,7 +595,7 @@ class Ingester:
                 session, source_id, rows, batch.template_stats(), batch.rollup, batch.changed_templates,
                 batch.miner_state, checkpoint, template_fields=batch.fields.rows(),
             )
-            if rows and (batch.stale_fields or batch.changed_templates):
+            if self.settings.ingest.fields and rows and (batch.stale_fields or batch.changed_templates):
                 _reread_stale_fields(session, batch, rows[0][0])
             if rows:
                 self.next_id = rows[-1][0] + 1

@@ -27,11 +27,19 @@ How a question is read, in order:
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-from logchat.retrieval.log_vocabulary import QUESTION_ONLY, log_synonyms, stem
+from logchat.retrieval.log_vocabulary import (
+    QUESTION_ONLY,
+    is_inflected_verb,
+    log_abbreviations,
+    log_phrase,
+    log_synonyms,
+    stem,
+)
 from logchat.retrieval.plan import FieldCondition, Operation, Plan, PlanFilters, TextTerm
 from logchat.retrieval.question import QuestionFilters
 
@@ -651,7 +659,9 @@ def _text_terms(
     ignored: list[str] = []
     keywords = {keyword.lower() for keyword in filters.keywords}
     seen: set[str] = set()
-    for raw in _split_query(filters.text_query):
+    words = _phrases(_split_query(filters.text_query))
+    compounds = _compounds(words, keywords)
+    for raw in words:
         text = raw.strip(".,;:!?()[]{}<>'\"") if not raw.startswith('"') else raw.strip('"')
         lowered = text.lower()
         if not text or lowered in seen:
@@ -670,13 +680,62 @@ def _text_terms(
         if not identifier and lowered in kinds:
             ignored.append(f"{text} (names the identifier)")
             continue
-        alternatives = () if identifier else tuple(alt for alt in log_synonyms(lowered) if alt != lowered)
+        alternatives = () if identifier else tuple(
+            alt for alt in (*log_synonyms(lowered), *log_abbreviations(lowered), *compounds.get(lowered, ()))
+            if alt != lowered
+        )
+        pair = text.split()
+        word = log_phrase(*pair) if len(pair) == 2 and not raw.startswith('"') else None
+        if word is not None:
+            # A phrase stands for what logs say in one word ("timed out" -> expired, expiring): matched as
+            # the phrase or any of those. "timeout" alone is not one: lines name settings with it.
+            alternatives = tuple(dict.fromkeys((text, word, *alternatives)))
+            terms.append(TextTerm(text=pair[0], alternatives=alternatives))
+            continue
         terms.append(TextTerm(text=text, alternatives=(text, *alternatives) if alternatives else ()))
     return terms, ignored
 
 
 def _split_query(text_query: str) -> list[str]:
     return re.findall(r'"[^"]+"|\S+', text_query)
+
+
+def _phrases(words: list[str]) -> list[str]:
+    """The words of the query, with two that make one phrase of the log vocabulary joined ("shut down")."""
+    joined: list[str] = []
+    index = 0
+    while index < len(words):
+        second = words[index + 1].strip(".,;:!?") if index + 1 < len(words) else ""
+        if second and log_phrase(words[index], second):
+            joined.append(f"{words[index].lower()} {second.lower()}")
+            index += 2
+            continue
+        joined.append(words[index])
+        index += 1
+    return joined
+
+
+def _verb_like(word: str) -> bool:
+    return bool(log_synonyms(word)) or is_inflected_verb(word)
+
+
+def _compounds(words: list[str], keywords: set[str]) -> dict[str, tuple[str, ...]]:
+    """Two adjacent plain words -> the one word programs make of them, as an alternative of each: logs
+    write names of classes and settings in one word ("packet responders" is "PacketResponder", "worker
+    env" is "workerEnv"), so a line with the compound matches both words."""
+    plain = [word.lower() for word in words]
+    found: dict[str, tuple[str, ...]] = {}
+    for first, second in itertools.pairwise(plain):
+        if not (first.isalpha() and second.isalpha()) or first in keywords or second in keywords:
+            continue
+        if first in QUESTION_ONLY or second in QUESTION_ONLY or len(first) < 3 or len(second) < 3:
+            continue
+        if _verb_like(first) or _verb_like(second):
+            continue  # "tasks ran", "blocks deleted": a thing and what happened to it, not one name
+        compound = first + _singular(second)
+        found[first] = (*found.get(first, ()), compound)
+        found[second] = (*found.get(second, ()), compound)
+    return found
 
 
 # --- the plan -----------------------------------------------------------------------------------------

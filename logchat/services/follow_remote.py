@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from logchat.config import Settings
-from logchat.errors import SourceError
+from logchat.errors import SourceError, SourceUnreadable
 from logchat.ingest import sources as src
 from logchat.ingest.ssh_location import is_ssh_url, parse_ssh_url
 from logchat.services.ingest import host_pool, remote_backoff_seconds, remote_options
@@ -112,7 +112,7 @@ class RemoteFollowing:
         for item in self._items:
             part = self._last_expansion.get(item, src.Expansion())
             if self._host_of(item) is None:
-                part = src.expand_inputs([item], name=self.name, fmt=self.fmt)  # malformed: says why, no network
+                part = _malformed(item, src.expand_inputs([item], name=self.name, fmt=self.fmt))
             result.specs.extend(
                 spec for spec in part.specs if spec.location not in {known.location for known in result.specs}
             )
@@ -267,6 +267,15 @@ class RemoteFollowing:
     def away(self) -> list[Outage]:
         """The outages still going on."""
         return [outage for outage in self.outages if outage.until is None]
+
+
+def _malformed(item: str, part: src.Expansion) -> src.Expansion:
+    """A URL that does not parse: the follow's error for it, said once. Not a file to wait for (as a
+    missing one is): it will not become right by waiting."""
+    problems: list[tuple[str, SourceError]] = [
+        (where, SourceUnreadable(str(problem))) for where, problem in part.problems
+    ]
+    return src.Expansion(specs=part.specs, problems=problems, passed_over=part.passed_over)
 
 
 def remote_file(spec: src.SourceSpec) -> src.ReadableFile:

@@ -119,3 +119,32 @@ def test_a_connection_lost_in_the_middle_of_a_read_is_one_outage_and_the_rest_is
     assert "connection" in report.outages[0].error
     # The host's failure is the outage, not the file's: the follow ends well.
     assert not report.ingest.failed and report.ingest.new_events == 8
+
+
+def test_a_malformed_ssh_url_is_one_error_and_the_files_beside_it_are_followed(
+    store: Any, settings: Any, tmp_path: Path
+) -> None:
+    local = tmp_path / "app.log"
+    append(local, [line(0)])
+    passes = Passes()
+    running = Running(
+        store=store,
+        settings=settings,
+        inputs=["ssh:///var/log/syslog", str(local)],
+        poll_interval=0.05,
+        on_pass=passes,
+        update_vectors=False,
+    )
+    try:
+        wait_until(lambda: stored(store) == [line(0)], "the catch-up")
+        passes.more(3)  # several rescans: the error is said once, not at each
+        append(local, [line(1)])
+        wait_until(lambda: len(stored(store)) == 2, "the appended line")
+        report = running.finish()
+    finally:
+        running.stop.set()
+    by_location = {source.location: source for source in report.ingest.sources}
+    assert by_location["ssh:///var/log/syslog"].status == "error"
+    assert by_location["ssh:///var/log/syslog"].errors == ["ssh:///var/log/syslog: no host name (ssh://host/path)"]
+    assert report.waiting_for == []  # it will not appear by waiting
+    assert report.ingest.failed and stored(store) == [line(0), line(1)]

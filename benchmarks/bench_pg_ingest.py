@@ -10,7 +10,7 @@ say more than wall time on a busy machine.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_pg_ingest.py \\
         --url postgresql+psycopg://postgres@127.0.0.1:5432/bench [--lines 400000 1000000] [--repeat 3] \\
-        [--before /path/to/other/checkout] [--no-sqlite]
+        [--before /path/to/other/checkout] [--no-sqlite] [--no-trigger]
 """
 
 from __future__ import annotations
@@ -137,11 +137,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each path, interleaved; the best is shown")
     parser.add_argument("--before", type=Path, help="another logchat checkout, measured as the 'before' path")
     parser.add_argument("--no-sqlite", action="store_true", help="leave out the SQLite runs")
+    parser.add_argument("--no-trigger", action="store_true", help="leave out the runs with vectors by the server")
     args = parser.parse_args()
     paths: dict[str, dict[str, str]] = {} if args.no_sqlite else {"sqlite": {}}
     if args.before:
         paths[f"pg {args.before.name} (before)"] = {"PYTHONPATH": str(args.before.resolve())}
-    paths[SERVER_BUILT] = {"LOGCHAT_PG_SEARCH": "server"}
+    if not args.no_trigger:
+        paths[SERVER_BUILT] = {"LOGCHAT_PG_SEARCH": "server"}
     paths[CLIENT_BUILT] = {}
     work = Path(tempfile.mkdtemp(prefix="logchat-bench-pg-"))
     table = []

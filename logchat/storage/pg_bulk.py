@@ -24,7 +24,7 @@ from psycopg.adapt import Dumper
 from psycopg.postgres import types as pg_types
 from psycopg.pq import Format
 
-from logchat.storage.pg_search import search_text, vectors_for
+from logchat.storage.pg_search import search_text, vector_builder
 from logchat.vocabulary import EVENT_COLUMNS, EventRow
 
 __all__ = ["COPY_FORMAT_VARIABLE", "NUL_STANDIN", "SEARCH_VARIABLE", "copy_events", "without_nul"]
@@ -94,12 +94,13 @@ def _copy_binary(cursor: Cursor[Any], rows: Sequence[EventRow]) -> None:
             for row in storable:
                 write(row)
         return
-    vectors = vectors_for(cursor.connection, cursor, [search_text(row[_PROCESS], row[_MESSAGE]) for row in storable])
+    build = vector_builder(cursor.connection, cursor, [search_text(row[_PROCESS], row[_MESSAGE]) for row in storable])
     with cursor.copy(f"COPY events ({_COLUMNS}, search) FROM STDIN (FORMAT BINARY)") as copy:
         copy.set_types([*(_EVENT_TYPES[column] for column in EVENT_COLUMNS), "tsvector"])
         write = copy.write_row
-        for row, vector in zip(storable, vectors, strict=True):
-            write((*row, vector))
+        for row in storable:
+            # Built here rather than beforehand: the server takes in the rows sent so far meanwhile.
+            write((*row, build(search_text(row[_PROCESS], row[_MESSAGE]))))
 
 
 def _copy_text(cursor: Cursor[Any], rows: Sequence[EventRow]) -> None:

@@ -22,10 +22,10 @@ from __future__ import annotations
 import re
 import struct
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["WordCache", "search_text", "vectors_for"]
+__all__ = ["WordCache", "search_text", "vector_builder", "vectors_for"]
 
 # Migration 0011's separators, every ASCII character but 0-9, A-Z and a-z, become spaces in the text's UTF-8
 # bytes (non-ASCII characters are bytes above 0x7F, untouched). NUL never reaches here: PostgreSQL text
@@ -111,32 +111,36 @@ def _words(text: str) -> list[bytes]:
 _caches: weakref.WeakKeyDictionary[Any, WordCache] = weakref.WeakKeyDictionary()
 
 
-def vectors_for(connection: Any, cursor: Any, texts: Sequence[str]) -> list[bytes]:
-    """The binary tsvector (PostgreSQL's send format) of each text, asking ``cursor`` for unknown words.
-    The cache belongs to ``connection`` (a psycopg connection): what a word gives is the database's answer."""
+def vector_builder(connection: Any, cursor: Any, texts: Sequence[str]) -> Callable[[str], bytes]:
+    """A function giving the binary tsvector (PostgreSQL's send format) of each of ``texts``, once every
+    word of them is known: unknown ones are asked of ``cursor`` first, in a few queries. The vectors
+    themselves are built as the caller needs them, inside its COPY, while the server takes in the rows
+    before. The word cache belongs to ``connection`` (a psycopg connection): the words are its database's."""
     cache = _caches.get(connection)
     if cache is None:
         cache = _caches[connection] = WordCache()
     words = cache.words
-    vectors: list[bytes | None] = []
-    pending: list[int] = []
-    for index, text in enumerate(texts):
+    every_word: set[bytes] = set().union(*map(_words, texts))
+    unknown = every_word - words.keys()
+    if len(words) + len(unknown) > _CACHE_WORDS:
+        words.clear()
+        unknown = every_word
+    if unknown:
+        cache.learn(cursor, sorted(unknown))
+
+    def build(text: str) -> bytes:
         vector = _vector(words, _words(text))
         if vector is None:
-            pending.append(index)
-        vectors.append(vector)
-    if pending:
-        unknown = {word for index in pending for word in _words(texts[index]) if word not in words}
-        if len(words) + len(unknown) > _CACHE_WORDS:
-            words.clear()
-            unknown = {word for index in pending for word in _words(texts[index])}
-        cache.learn(cursor, sorted(unknown))
-        for index in pending:
-            vector = _vector(words, _words(texts[index]))
-            if vector is None:
-                raise LookupError(f"a word of {texts[index]!r} has no answer from the server")
-            vectors[index] = vector
-    return vectors  # type: ignore[return-value]
+            raise LookupError(f"a word of {text!r} has no answer from the server")
+        return vector
+
+    return build
+
+
+def vectors_for(connection: Any, cursor: Any, texts: Sequence[str]) -> list[bytes]:
+    """The binary tsvector of each text, as :func:`vector_builder` builds them."""
+    build = vector_builder(connection, cursor, texts)
+    return [build(text) for text in texts]
 
 
 def _vector(words: dict[bytes, Any], text_words: list[bytes]) -> bytes | None:

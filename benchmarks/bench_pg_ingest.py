@@ -85,6 +85,15 @@ class ServerCpu:
         return sum(self.seen.values())
 
 
+def _environment(changes: dict[str, str]) -> dict[str, str]:
+    """This process's environment with ``changes``, PYTHONPATH made absolute (the runs start elsewhere)."""
+    environment = {**os.environ, **changes}
+    if environment.get("PYTHONPATH"):
+        paths = environment["PYTHONPATH"].split(os.pathsep)
+        environment["PYTHONPATH"] = os.pathsep.join(str(Path(path).resolve()) for path in paths)
+    return environment
+
+
 def index_once(files: list[Path], data_dir: Path, url: str | None, env: dict[str, str]) -> Run:
     command = [*LOGCHAT, "--quiet", "--data-dir", str(data_dir)]
     if url:
@@ -92,7 +101,8 @@ def index_once(files: list[Path], data_dir: Path, url: str | None, env: dict[str
     command += ["index", "--json", *map(str, files)]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=err, env={**os.environ, **env})
+        # Not in the current directory: `python -m` would import logchat from there before PYTHONPATH.
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=_environment(env), cwd=data_dir.parent)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
         if os.waitstatus_to_exitcode(status) != 0:

@@ -50,6 +50,8 @@ VARIANTS: dict[str, tuple[list[str], str]] = {
         "server",
     ),
     "no insert trigger": (["DROP TRIGGER events_search_on_insert ON events"], "client"),
+    "GIN pending list 64 MB": (["ALTER INDEX ix_events_search SET (gin_pending_list_limit = 65536)"], "client"),
+    "GIN without fastupdate": (["ALTER INDEX ix_events_search SET (fastupdate = off)"], "client"),
     "no foreign key check": (["ALTER TABLE events DROP CONSTRAINT fk_events_source_id_sources"], "client"),
     "no btree on ts, template": (["DROP INDEX ix_events_ts", "DROP INDEX ix_events_template_ts"], "client"),
     "no GIN index": (["DROP INDEX ix_events_search"], "client"),

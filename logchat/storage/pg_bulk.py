@@ -98,9 +98,9 @@ def _copy_binary(cursor: Cursor[Any], rows: Sequence[EventRow]) -> None:
     with cursor.copy(f"COPY events ({_COLUMNS}, search) FROM STDIN (FORMAT BINARY)") as copy:
         copy.set_types([*(_EVENT_TYPES[column] for column in EVENT_COLUMNS), "tsvector"])
         write = copy.write_row
-        for row in storable:
+        for index, row in enumerate(storable):
             # Built here rather than beforehand: the server takes in the rows sent so far meanwhile.
-            write((*row, build(search_text(row[_PROCESS], row[_MESSAGE]))))
+            write((*row, build(index)))
 
 
 def _copy_text(cursor: Cursor[Any], rows: Sequence[EventRow]) -> None:

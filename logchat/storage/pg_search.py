@@ -42,6 +42,7 @@ _MARKER = "1.5"
 _STOP = b""
 _WORDS_PER_QUERY = 5000
 _CACHE_WORDS = 400_000  # about 60 MB at most; a full cache starts over rather than tracking use
+_CACHE_TEXTS = 65_536  # about 20 MB for lines of 100 characters
 
 _COUNT = struct.Struct("!i").pack
 # A lexeme's tail when it has one position, for every position: most lexemes of a line occur once.
@@ -55,6 +56,9 @@ class WordCache:
 
     def __init__(self) -> None:
         self.words: dict[bytes, Any] = {}
+        # Whole texts seen lately and their vectors: log lines repeat (three in four of loghub's messages
+        # are the same text as another), and a repeated text then costs one dict lookup.
+        self.texts: dict[str, bytes] = {}
         # Whether runs of ASCII digits are their own lexeme (one uint token, the simple dictionary without
         # stop words): asked of the server once, so that numbers, the words seen once, need no question.
         self.digits_are_lexemes: bool | None = None
@@ -111,16 +115,19 @@ def _words(text: str) -> list[bytes]:
 _caches: weakref.WeakKeyDictionary[Any, WordCache] = weakref.WeakKeyDictionary()
 
 
-def vector_builder(connection: Any, cursor: Any, texts: Sequence[str]) -> Callable[[str], bytes]:
-    """A function giving the binary tsvector (PostgreSQL's send format) of each of ``texts``, once every
-    word of them is known: unknown ones are asked of ``cursor`` first, in a few queries. The vectors
-    themselves are built as the caller needs them, inside its COPY, while the server takes in the rows
-    before. The word cache belongs to ``connection`` (a psycopg connection): the words are its database's."""
+def vector_builder(connection: Any, cursor: Any, texts: Sequence[str]) -> Callable[[int], bytes]:
+    """A function giving the binary tsvector (PostgreSQL's send format) of ``texts[i]``, once every word
+    of them is known: unknown ones are asked of ``cursor`` first, in a few queries. The vectors themselves
+    are built as the caller needs them, inside its COPY, while the server takes in the rows before. The
+    caches belong to ``connection`` (a psycopg connection): the words are its database's."""
     cache = _caches.get(connection)
     if cache is None:
         cache = _caches[connection] = WordCache()
-    words = cache.words
-    every_word: set[bytes] = set().union(*map(_words, texts))
+    words, built = cache.words, cache.texts
+    if len(built) + len(texts) > _CACHE_TEXTS:
+        built.clear()
+    word_lists = [None if text in built else _words(text) for text in texts]
+    every_word: set[bytes] = set().union(*filter(None, word_lists))
     unknown = every_word - words.keys()
     if len(words) + len(unknown) > _CACHE_WORDS:
         words.clear()
@@ -128,10 +135,14 @@ def vector_builder(connection: Any, cursor: Any, texts: Sequence[str]) -> Callab
     if unknown:
         cache.learn(cursor, sorted(unknown))
 
-    def build(text: str) -> bytes:
-        vector = _vector(words, _words(text))
+    def build(index: int) -> bytes:
+        text = texts[index]
+        vector = built.get(text)
         if vector is None:
-            raise LookupError(f"a word of {text!r} has no answer from the server")
+            vector = _vector(words, word_lists[index] or _words(text))
+            if vector is None:
+                raise LookupError(f"a word of {text!r} has no answer from the server")
+            built[text] = vector
         return vector
 
     return build
@@ -140,7 +151,7 @@ def vector_builder(connection: Any, cursor: Any, texts: Sequence[str]) -> Callab
 def vectors_for(connection: Any, cursor: Any, texts: Sequence[str]) -> list[bytes]:
     """The binary tsvector of each text, as :func:`vector_builder` builds them."""
     build = vector_builder(connection, cursor, texts)
-    return [build(text) for text in texts]
+    return [build(index) for index in range(len(texts))]
 
 
 def _vector(words: dict[bytes, Any], text_words: list[bytes]) -> bytes | None:

@@ -125,9 +125,10 @@ def test_a_row_written_without_a_vector_gets_the_servers_from_the_trigger(pg_sto
         # Another writer (a copy, a hand-written INSERT) sends no vector: the trigger computes it.
         session.execute(
             text(
-                "INSERT INTO events (id, source_id, generation, line_no, line_end, byte_offset, process, template_id, "
-                "message, raw) SELECT id + 1, source_id, generation, line_no + 1, line_end + 1, byte_offset, 'billing', "
-                "template_id, 'The refunds of /api/v1/orders were running late', raw FROM events"
+                "INSERT INTO events (id, source_id, generation, line_no, line_end, byte_offset, process, "
+                "template_id, message, raw) SELECT id + 1, source_id, generation, line_no + 1, line_end + 1, "
+                "byte_offset, 'billing', template_id, 'The refunds of /api/v1/orders were running late', raw "
+                "FROM events"
             )
         )
         inserted = session.scalar(text("SELECT search::text FROM events WHERE process = 'billing'"))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import tempfile
 import time
@@ -27,27 +26,40 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ingest import generate_corpus
 
-from logchat.vocabulary import EVENT_COLUMNS
-
 TICKS = os.sysconf("SC_CLK_TCK")
 _TEXT = "coalesce(process, '') || ' ' || message"
-_SPLIT = re.compile(r"[\x01-\x2F\x3A-\x40\x5B-\x60\x7B-\x7F]+")  # migration 0011's separators
 
-# name -> (statements changing the shipped schema, LOGCHAT_PG_COPY)
+_DROP_TRIGGERS = ["DROP TRIGGER events_search_on_insert ON events", "DROP TRIGGER events_search_on_update ON events"]
+# Migration 0011's text: every ASCII character but a letter or digit turned into a space.
+_GENERATED = f"regexp_replace({_TEXT}, E'[\\\\x01-\\\\x2F\\\\x3A-\\\\x40\\\\x5B-\\\\x60\\\\x7B-\\\\x7F]+', ' ', 'g')"
+
+# name -> (statements changing the shipped schema, how ingest writes: "client" builds the vectors, "server"
+# leaves them to the database, "text" is the text COPY, which leaves them to the database too)
 VARIANTS: dict[str, tuple[list[str], str]] = {
-    "as shipped (binary COPY)": ([], "binary"),
-    "text COPY (before)": ([], "text"),
-    "no foreign key check": (["ALTER TABLE events DROP CONSTRAINT fk_events_source_id_sources"], "binary"),
-    "no btree on ts, template": (["DROP INDEX ix_events_ts", "DROP INDEX ix_events_template_ts"], "binary"),
-    "no GIN index": (["DROP INDEX ix_events_search"], "binary"),
-    "search without regexp": (["DROP INDEX ix_events_search", "ALTER TABLE events DROP COLUMN search",
-                               "ALTER TABLE events ADD COLUMN search tsvector GENERATED ALWAYS AS "
-                               f"(to_tsvector('english', {_TEXT})) STORED",
-                               "CREATE INDEX ix_events_search ON events USING gin (search)"], "binary"),
-    "no search column": (["DROP INDEX ix_events_search", "ALTER TABLE events DROP COLUMN search"], "binary"),
-    # The tsvector computed before the measurement and sent in the COPY: what the server would still do
-    # if the client built the vectors itself.
-    "tsvector sent in COPY": (["ALTER TABLE events ALTER COLUMN search DROP EXPRESSION"], "tsvector"),
+    "as shipped (vectors by ingest)": ([], "client"),
+    "vectors by the trigger": ([], "server"),
+    "generated column (before)": (
+        [
+            *_DROP_TRIGGERS,
+            "DROP INDEX ix_events_search",
+            "ALTER TABLE events DROP COLUMN search",
+            "ALTER TABLE events ADD COLUMN search tsvector GENERATED ALWAYS AS "
+            f"(to_tsvector('english', {_GENERATED})) STORED",
+            "CREATE INDEX ix_events_search ON events USING gin (search)",
+        ],
+        "server",
+    ),
+    "no insert trigger": (["DROP TRIGGER events_search_on_insert ON events"], "client"),
+    "GIN pending list 64 MB": (["ALTER INDEX ix_events_search SET (gin_pending_list_limit = 65536)"], "client"),
+    "GIN without fastupdate": (["ALTER INDEX ix_events_search SET (fastupdate = off)"], "client"),
+    "no foreign key check": (["ALTER TABLE events DROP CONSTRAINT fk_events_source_id_sources"], "client"),
+    "no btree on ts, template": (["DROP INDEX ix_events_ts", "DROP INDEX ix_events_template_ts"], "client"),
+    "no GIN index": (["DROP INDEX ix_events_search"], "client"),
+    "no search column": (
+        [*_DROP_TRIGGERS, "DROP INDEX ix_events_search", "ALTER TABLE events DROP COLUMN search"],
+        "server",
+    ),
+    "text COPY, vectors by trigger": ([], "text"),
 }
 
 
@@ -79,19 +91,6 @@ def make_batches(corpus: Path) -> list[dict[str, Any]]:
     return batches
 
 
-def tsvectors(url: str, batches: list[dict[str, Any]]) -> None:
-    """Each event's vector as the shipped column computes it, asked of the server once."""
-    import psycopg
-
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1)) as connection:
-        for item in batches:
-            texts = [_SPLIT.sub(" ", f"{row[9] or ''} {row[12]}").replace("\x00", "\ufffd")
-                     for row in item["batch"].rows]
-            cursor = connection.execute("SELECT to_tsvector('english', t)::text FROM unnest(%s::text[]) "
-                                        "WITH ORDINALITY AS u(t, n) ORDER BY n", (texts,))
-            item["tsvectors"] = [row[0] for row in cursor]
-
-
 def measure(url: str, name: str, batches: list[dict[str, Any]]) -> float:
     """Server CPU seconds to write every batch into a fresh schema changed as ``name`` says."""
     from sqlalchemy import create_engine, text
@@ -112,42 +111,39 @@ def measure(url: str, name: str, batches: list[dict[str, Any]]) -> float:
         with store.session() as session:
             for item in batches:
                 if writer.get_source(session, item["location"]) is None:
-                    writer.create_source(session, location=item["location"], name=item["location"], kind="file",
-                                         fmt=None)
+                    writer.create_source(
+                        session, location=item["location"], name=item["location"], kind="file", fmt=None
+                    )
         os.environ["LOGCHAT_PG_COPY"] = "text" if path == "text" else "binary"
+        os.environ["LOGCHAT_PG_SEARCH"] = "server" if path == "server" else "client"
         with store.engine.connect() as connection:
             pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
         before = cpu_seconds(pid)
         for item in batches:
             batch = item["batch"]
             with store.session() as session:
-                if path == "tsvector":
-                    _copy_with_vectors(session, batch.rows, item["tsvectors"])
-                    rows = []
-                else:
-                    rows = batch.rows
+                rows = batch.rows
                 assert session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one() == pid
-                writer.write_batch(session, item["source_id"], rows, batch.template_stats(), batch.rollup,
-                                   batch.changed_templates, batch.miner_state,
-                                   writer.Checkpoint(generation=0, offset=batch.end_offset,
-                                                     line_count=batch.end_line, size=batch.end_offset))
+                writer.write_batch(
+                    session,
+                    item["source_id"],
+                    rows,
+                    batch.template_stats(),
+                    batch.rollup,
+                    batch.changed_templates,
+                    batch.miner_state,
+                    writer.Checkpoint(
+                        generation=0, offset=batch.end_offset, line_count=batch.end_line, size=batch.end_offset
+                    ),
+                )
         return cpu_seconds(pid) - before
     finally:
         os.environ.pop("LOGCHAT_PG_COPY", None)
+        os.environ.pop("LOGCHAT_PG_SEARCH", None)
         store.close()
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
-
-
-def _copy_with_vectors(session: Any, rows: list[tuple[Any, ...]], vectors: list[str]) -> None:
-    raw = session.connection().connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(
-        f"COPY events ({', '.join(EVENT_COLUMNS)}, search) FROM STDIN"
-    ) as copy:
-        for row, vector in zip(rows, vectors, strict=True):
-            copy.write_row((*row[:12], row[12].replace("\x00", "\ufffd"), row[13].replace("\x00", "\ufffd"),
-                            row[14], vector))
 
 
 def main() -> None:
@@ -163,24 +159,24 @@ def main() -> None:
         started = time.perf_counter()
         batches = make_batches(corpus)
     events = sum(len(item["batch"].rows) for item in batches)
-    print(f"{events:,} events in {len(batches)} batches, parsed in {time.perf_counter() - started:.1f} s",
-          file=sys.stderr)
+    print(
+        f"{events:,} events in {len(batches)} batches, parsed in {time.perf_counter() - started:.1f} s", file=sys.stderr
+    )
     names = args.only or list(VARIANTS)
-    if "tsvector sent in COPY" in names:
-        tsvectors(args.url, batches)
     best: dict[str, float] = {}
     for attempt in range(args.repeat):
         for name in names:
             seconds = measure(args.url, name, batches)
             print(f"  {name}, run {attempt + 1}: {seconds:.2f} s server CPU", file=sys.stderr)
             best[name] = min(seconds, best.get(name, seconds))
-    shipped = best.get("as shipped (binary COPY)")
+    shipped = best.get("as shipped (vectors by ingest)")
     print(f"\n{'schema / path':<28} {'server CPU s':>12} {'us/event':>9} {'vs shipped':>10}")
     for name, seconds in best.items():
         ratio = f"{seconds / shipped:>9.2f}x" if shipped else f"{'-':>10}"
         print(f"{name:<28} {seconds:>12.2f} {seconds / events * 1e6:>9.1f} {ratio}")
-    print(f"\n{events:,} events of the generated corpus; server CPU of the backend writing them, best of "
-          f"{args.repeat}.")
+    print(
+        f"\n{events:,} events of the generated corpus; server CPU of the backend writing them, best of {args.repeat}."
+    )
 
 
 if __name__ == "__main__":

@@ -376,7 +376,7 @@ def rebuild_fulltext_index(connection: Connection) -> None:
     """Derive the full-text index again from the events table (after a bulk copy into it).
 
     SQLite: FTS5's 'rebuild' command re-reads its external content table. PostgreSQL: nothing to do,
-    ``events.search`` is a generated column that the database fills as rows are written.
+    a trigger fills ``events.search`` for every row written without it (migration 0014).
     """
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("INSERT INTO events_fts(events_fts) VALUES ('rebuild')")

@@ -3,13 +3,14 @@
 Text COPY makes the server parse every number and string of every row from its text form (escapes
 included) and the client format them; binary COPY hands the values over in their stored form. Measured,
 that saves the client 1-2 µs per row and the server about 5%: the server's time goes to what the schema
-asks of every row, its indexes, the foreign key check and the generated ``events.search`` column
-(migration 0011 builds it from the text with ASCII punctuation turned into spaces; the COPY does not
-touch it, so the full-text index is exactly what any other write produces).
+asks of every row, its indexes, the foreign key check and the full-text vector ``events.search``. The
+vector is built here (logchat.storage.pg_search), exactly as the server would compute it, and sent in
+the COPY: computing it was two thirds of the server's work per event (migration 0014).
 docs/ingest.md ("Speed on PostgreSQL") gives the measured costs.
 
-``LOGCHAT_PG_COPY=text`` selects the former text COPY; benchmarks/bench_pg_ingest.py uses it to measure
-both paths in one run.
+``LOGCHAT_PG_COPY=text`` selects the former text COPY and ``LOGCHAT_PG_SEARCH=server`` leaves the vectors
+to the server's trigger (both the way every event was written before); benchmarks/bench_pg_ingest.py and
+bench_pg_write_costs.py use them to measure the paths in one run.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from psycopg.adapt import Dumper
 from psycopg.postgres import types as pg_types
 from psycopg.pq import Format
 
+from logchat.storage.pg_search import search_text, vector_builder
 from logchat.vocabulary import EVENT_COLUMNS, EventRow
 
-__all__ = ["COPY_FORMAT_VARIABLE", "NUL_STANDIN", "copy_events", "without_nul"]
+__all__ = ["COPY_FORMAT_VARIABLE", "NUL_STANDIN", "SEARCH_VARIABLE", "copy_events", "without_nul"]
 
 COPY_FORMAT_VARIABLE = "LOGCHAT_PG_COPY"
+SEARCH_VARIABLE = "LOGCHAT_PG_SEARCH"
 
 # The PostgreSQL type of each of EVENT_COLUMNS, as migrations 0001 and 0012 create them: binary COPY
 # applies no cast, so each value must be sent in exactly its column's type.
@@ -47,6 +50,16 @@ _PID = EVENT_COLUMNS.index("pid")
 _INT4_MIN, _INT4_MAX = -(2**31), 2**31 - 1
 # What a NUL byte becomes: PostgreSQL text cannot hold it (nor jsonb its escape); SQLite can.
 NUL_STANDIN = "\ufffd"
+
+
+class _VectorDumper(Dumper):
+    """The vectors come built in tsvector's binary form (logchat.storage.pg_search)."""
+
+    format = Format.BINARY
+    oid = pg_types["tsvector"].oid
+
+    def dump(self, obj: Any) -> bytes:
+        return obj  # type: ignore[no-any-return]
 
 
 class _JsonTextDumper(Dumper):
@@ -72,11 +85,22 @@ def copy_events(connection: Any, rows: Sequence[EventRow]) -> None:
 
 def _copy_binary(cursor: Cursor[Any], rows: Sequence[EventRow]) -> None:
     cursor.adapters.register_dumper(None, _JsonTextDumper)  # found by set_types() through jsonb's oid
-    with cursor.copy(f"COPY events ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types([_EVENT_TYPES[column] for column in EVENT_COLUMNS])
+    cursor.adapters.register_dumper(None, _VectorDumper)
+    storable = [_storable(row) for row in rows]
+    if os.environ.get(SEARCH_VARIABLE, "client") == "server":
+        with cursor.copy(f"COPY events ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types([_EVENT_TYPES[column] for column in EVENT_COLUMNS])
+            write = copy.write_row
+            for row in storable:
+                write(row)
+        return
+    build = vector_builder(cursor.connection, cursor, [search_text(row[_PROCESS], row[_MESSAGE]) for row in storable])
+    with cursor.copy(f"COPY events ({_COLUMNS}, search) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types([*(_EVENT_TYPES[column] for column in EVENT_COLUMNS), "tsvector"])
         write = copy.write_row
-        for row in rows:
-            write(_storable(row))
+        for index, row in enumerate(storable):
+            # Built here rather than beforehand: the server takes in the rows sent so far meanwhile.
+            write((*row, build(index)))
 
 
 def _copy_text(cursor: Cursor[Any], rows: Sequence[EventRow]) -> None:
@@ -110,7 +134,8 @@ def _has_nul(values: Iterable[Any]) -> bool:
 
 
 def without_nul(
-    changed_templates: dict[int, str], rollup: dict[tuple[Any, ...], list[Any]],
+    changed_templates: dict[int, str],
+    rollup: dict[tuple[Any, ...], list[Any]],
     template_fields: Sequence[tuple[Any, ...]],
 ) -> tuple[dict[int, str], dict[tuple[Any, ...], list[Any]], Sequence[tuple[Any, ...]]]:
     """The batch's templates, rollup keys and field examples with NUL replaced as in its events: a NUL

@@ -1,0 +1,71 @@
+"""Words of a question that select the wrong lines, or none: a word that is also a program's name, a word that
+only occurs inside a dotted program name, a relaxation that leaves out the wrong word. Counts and values are
+checked against the raw loghub samples, read here with regular expressions."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from logchat.services.ask import AskRequest, ask
+
+
+@pytest.fixture
+def loghub_store(settings: Any, loghub: Path) -> Any:
+    from logchat.config import load_settings
+    from logchat.services.ingest import index_inputs
+    from logchat.storage.db import open_store
+
+    settings = load_settings(data_dir=settings.data_dir, database={"url": settings.database_url},
+                             ingest={"fields": True})  # fmt: skip
+    store = open_store(settings.database_url)
+    logs = [str(loghub / name / f"{name}_2k.log") for name in ("Zookeeper", "Spark", "HDFS")]
+    assert not index_inputs(store, settings, logs).failed
+    yield store, settings
+    store.close()
+
+
+def _raw(loghub: Path, system: str, pattern: str) -> list[re.Match[str]]:
+    regex = re.compile(pattern)
+    lines = (loghub / system / f"{system}_2k.log").read_text(encoding="utf-8").splitlines()
+    return [match for line in lines if (match := regex.search(line))]
+
+
+def _ask(loghub_store: Any, question: str, **flags: Any) -> dict[str, Any]:
+    store, settings = loghub_store
+    return ask(store, settings, AskRequest(question, use_llm=False, **flags)).to_dict()
+
+
+def test_a_word_naming_a_program_that_logged_none_of_the_lines_is_read_as_a_word(
+    loghub_store: Any, loghub: Path
+) -> None:
+    # Zookeeper has a program called `Notification`, but "Notification time out: 3200" is logged by
+    # FastLeaderElection: the process filter left nothing, so the word is matched in the text.
+    timeouts = [int(match[1]) for match in _raw(loghub, "Zookeeper", r"Notification time out: (\d+)")]
+    result = _ask(loghub_store, "what was the longest notification timeout?")
+    assert result["matched"] == len(timeouts) > 0
+    assert result["result"]["value"] == max(timeouts)
+    assert result["filters"]["processes"] == []
+    assert any("'notification'" in notice for notice in result["notices"])
+
+
+def test_a_word_naming_a_program_stays_a_process_when_its_lines_match(loghub_store: Any, loghub: Path) -> None:
+    lines = _raw(loghub, "Spark", r"INFO rdd\.HadoopRDD: Input split")
+    result = _ask(loghub_store, "how many input splits did rdd read?")
+    assert result["matched"] == len(lines) > 0
+    assert result["filters"]["processes"] == ["rdd.HadoopRDD"]
+
+
+def test_a_process_flag_is_never_read_as_a_word(loghub_store: Any) -> None:
+    result = _ask(loghub_store, "what was the longest notification timeout?", processes=["Notification"])
+    assert result["matched"] == 0
+    assert result["filters"]["processes"] == ["Notification"]
+
+
+def test_a_word_naming_a_program_with_a_dotted_name_is_read_as_a_word(loghub_store: Any, loghub: Path) -> None:
+    blocks = {match[1] for match in _raw(loghub, "Spark", r"Found block (rdd_\d+_\d+) locally")}
+    result = _ask(loghub_store, "how many distinct rdd blocks were found locally?")
+    assert result["result"]["value"] == len(blocks) > 0

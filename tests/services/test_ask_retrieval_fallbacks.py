@@ -69,3 +69,13 @@ def test_a_word_naming_a_program_with_a_dotted_name_is_read_as_a_word(loghub_sto
     blocks = {match[1] for match in _raw(loghub, "Spark", r"Found block (rdd_\d+_\d+) locally")}
     result = _ask(loghub_store, "how many distinct rdd blocks were found locally?")
     assert result["result"]["value"] == len(blocks) > 0
+
+
+def test_timeouts_match_lines_that_say_time_out_but_not_every_time(loghub_store: Any, loghub: Path) -> None:
+    # Zookeeper writes "Notification time out: 3200"; lines that only say "time" are not timeouts, and
+    # "maxSessionTimeout" is one word to the index.
+    lines = _raw(loghub, "Zookeeper", r"(?i)\btime ?outs?\b|\btimed out\b|\bexpir")
+    result = _ask(loghub_store, "how many timeouts were there?")
+    assert result["matched"] == len(lines) > 0
+    timeout = next(term for term in result["plan"]["terms"] if term["text"] == "timeouts")
+    assert {"time out", "timed out"} <= set(timeout["alternatives"])

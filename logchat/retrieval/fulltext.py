@@ -257,22 +257,25 @@ _LETTERS_RX = re.compile(r"[a-z]+")
 
 
 def _inside_names(session: Session, terms: Sequence[Term]) -> dict[str, frozenset[int]]:
-    """For each plain word, the templates where the word (or any of its alternatives) occurs only as a piece
-    of a dotted name: "how many blocks were deleted" is not about "BLOCK* NameSystem.delete: blk_… is added
-    to invalidSet", which names the method that logs it. Templates whose words match in their own right, and
-    words of the variable parts, are not affected (the variable parts are not read)."""
-    from logchat.retrieval.log_vocabulary import stem
+    """For each verb said as something done, the templates where it occurs only as a piece of a dotted
+    name (and no word it matches stands on its own): "how many blocks were deleted" is not about "BLOCK*
+    NameSystem.delete: blk_… is added to invalidSet", which names the method that logs it. The variable
+    parts of the lines are not read."""
+    from logchat.retrieval.log_vocabulary import is_inflected_verb, stem
 
-    # (stems of the one-word forms, stems of every word of every form, phrases included)
-    words = {term.text: ({stem(form) for form in (*term.tokens, *term.alternatives) if form.isalpha()},
+    # Only a verb said as something done ("deleted", "failing") reads a method's name as a different thing;
+    # a noun ("payments") names what the dotted name names (com.example.payments.GatewayClient).
+    # (the verb's stem, stems of every word of every form it matches, phrases included)
+    words = {term.text: ({stem(term.text)},
                          {stem(word) for form in (*term.tokens, *term.alternatives)
                           for word in _LETTERS_RX.findall(form.lower())})
-             for term in terms if not term.verbatim}  # fmt: skip
-    words = {text: forms for text, forms in words.items() if forms[0]}
+             for term in terms
+             if not term.verbatim and term.text.isalpha() and is_inflected_verb(term.text)}  # fmt: skip
     if not words:
         return {}
     found: dict[str, set[int]] = {text: set() for text in words}
-    for template_id, body in fulltext_repo.template_bodies(session):
+    wanted = sorted({verb_stem for verb_stems, _ in words.values() for verb_stem in verb_stems})
+    for template_id, body in fulltext_repo.template_bodies(session, wanted):
         names = _DOTTED_NAME_RX.findall(body)
         if not names:
             continue

@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from logchat.storage.models import Event
+from logchat.storage.models import Event, Template
 
 __all__ = [
     "MAX_TEMPLATES_FOR_LITERAL_MATCH",
@@ -226,11 +226,14 @@ def _excluded_templates(query: TextMatch) -> frozenset[int]:
     return frozenset(getattr(query, "excluded_templates", ()))
 
 
-def template_bodies(session: Session) -> list[tuple[int, str]]:
-    """Every template's text with its placeholders blanked; empty when the store holds more templates
-    than a question may read."""
-    rows = session.execute(text("SELECT id, template FROM templates LIMIT :n"),
-                           {"n": MAX_TEMPLATES_FOR_LITERAL_MATCH + 1}).all()
+def template_bodies(session: Session, after_dot: Sequence[str]) -> list[tuple[int, str]]:
+    """The text of the templates that have one of ``after_dot`` (lower-case letters) right after a dot, with
+    their placeholders blanked; empty when more templates than a question may read have it."""
+    lowered = func.lower(Template.template)
+    query = (select(Template.id, Template.template)
+             .where(or_(*(lowered.like(f"%.{piece}%") for piece in after_dot)))
+             .limit(MAX_TEMPLATES_FOR_LITERAL_MATCH + 1))  # fmt: skip
+    rows = session.execute(query).all()
     if len(rows) > MAX_TEMPLATES_FOR_LITERAL_MATCH:
         return []
     return [(int(template_id), _PLACEHOLDER_RX.sub(" ", template or "")) for template_id, template in rows]

@@ -63,6 +63,8 @@ _IDENTIFIER_NAMES = frozenset({
     "exit", "exit_code", "line", "lineno", "thread", "block", "blk", "session", "sid", "seq", "version",
     "request_id", "job", "task", "attempt", "container", "slot", "partition", "rdd", "shard", "node",
 })  # fmt: skip
+# Names of a value that is a duration; written without a unit, the value is in seconds (what clocks subtract).
+_DURATION_NAMES = frozenset({"time", "elapsed", "duration"})
 # A key named like a credential is never stored as a field (its value would be the secret).
 CREDENTIAL_NAME = re.compile(r"pass|pwd|token|secret|key|cookie|sess|auth|credential|bearer", re.IGNORECASE)
 _MAX_FIELDS = 64
@@ -227,6 +229,8 @@ def _plan(template: str) -> _Plan:
             name = field_name(following)  # "<NUM> bytes result sent": the unit is the best name there is
         if _CREDENTIAL_FIELD.search(name):
             continue
+        if unit_word is None and name in _DURATION_NAMES:
+            unit_word = "seconds"  # "time: 0.2477829" says no unit: a duration written bare is in seconds
         slots.append(_Slot(position, unique(name), prefix, unit_word))
     return _Plan(len(tokens), tuple(slots), tuple(constants))
 

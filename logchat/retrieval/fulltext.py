@@ -106,6 +106,14 @@ class ResolvedQuery:
     missing: tuple[str, ...] = ()  # identifiers found in no event (so nothing matches)
     unmatched: tuple[str, ...] = ()  # words left out because no event has them with the others
     expanded: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Per word: the templates where it occurs only inside a dotted program name ("deleted" in
+    # "NameSystem.delete: ..."), which it therefore does not select.
+    inside_names: dict[str, frozenset[int]] = field(default_factory=dict)
+
+    @property
+    def excluded_templates(self) -> frozenset[int]:
+        """Templates that a required word matches only inside a dotted name: not matches."""
+        return frozenset().union(*(self.inside_names.get(term.text, frozenset()) for term in self.required))
 
     @property
     def has_condition(self) -> bool:
@@ -238,7 +246,51 @@ def resolve_query(session: Session, query: TextQuery) -> ResolvedQuery:
         return ResolvedQuery(mode="impossible", dropped=tuple(dropped), missing=tuple(missing), expanded=expanded)
     if not kept:
         return ResolvedQuery(mode="none", dropped=tuple(dropped), expanded=expanded)
-    return ResolvedQuery(required=tuple(kept), mode="all", dropped=tuple(dropped), expanded=expanded)
+    return ResolvedQuery(required=tuple(kept), mode="all", dropped=tuple(dropped), expanded=expanded,
+                         inside_names=_inside_names(session, kept))
+
+
+# A dotted name: a program, class or method as code names it ("NameSystem.delete", "dfs.DataNode"), not
+# an address or a version (those hold digits) nor the end of a sentence ("deleted. Next").
+_DOTTED_NAME_RX = re.compile(r"(?<![\w.])[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+")
+_LETTERS_RX = re.compile(r"[a-z]+")
+
+
+def _inside_names(session: Session, terms: Sequence[Term]) -> dict[str, frozenset[int]]:
+    """For each verb said as something done, the templates where it occurs only as a piece of a dotted
+    name (and no word it matches stands on its own): "how many blocks were deleted" is not about "BLOCK*
+    NameSystem.delete: blk_… is added to invalidSet", which names the method that logs it. The variable
+    parts of the lines are not read."""
+    from logchat.retrieval.log_vocabulary import is_inflected_verb, stem
+
+    # Only a verb said as something done ("deleted", "failing") reads a method's name as a different thing;
+    # a noun ("payments") names what the dotted name names (com.example.payments.GatewayClient).
+    # (the verb's stem, stems of every word of every form it matches, phrases included)
+    words = {term.text: ({stem(term.text)},
+                         {stem(word) for form in (*term.tokens, *term.alternatives)
+                          for word in _LETTERS_RX.findall(form.lower())})
+             for term in terms
+             if not term.verbatim and term.text.isalpha() and is_inflected_verb(term.text)}  # fmt: skip
+    if not words:
+        return {}
+    found: dict[str, set[int]] = {text: set() for text in words}
+    wanted = sorted({verb_stem for verb_stems, _ in words.values() for verb_stem in verb_stems})
+    for template_id, body in fulltext_repo.template_bodies(session, wanted):
+        names = _DOTTED_NAME_RX.findall(body)
+        if not names:
+            continue
+        inside = {stem(piece) for name in names for piece in _LETTERS_RX.findall(name.lower())}
+        outside = {stem(word) for word in _LETTERS_RX.findall(_DOTTED_NAME_RX.sub(" ", body).lower())}
+        for text, (stems, every_word) in words.items():
+            if stems & inside and not _any_stem_matches(every_word, outside):
+                found[text].add(template_id)
+    return {text: frozenset(ids) for text, ids in found.items() if ids}
+
+
+def _any_stem_matches(stems: set[str], words: set[str]) -> bool:
+    # Loose on purpose: the index's stemmer is not this one, and a word that may match in its own right
+    # must never be taken away.
+    return any(word.startswith(s) or s.startswith(word) for s in stems for word in words if len(word) >= 3)
 
 
 def relax(

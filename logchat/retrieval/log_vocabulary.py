@@ -60,7 +60,7 @@ LOG_SYNONYMS: dict[str, tuple[str, ...]] = {
     "open": ("opened", "open", "opening", "accepted"),
     "disconnect": ("disconnect", "disconnected", "closed", "reset", "closing"),
     "drop": ("dropped", "closed", "reset", "disconnected", "broken", "lost"),
-    "timeout": ("timeout", "timed", "expired", "expiring"),
+    "timeout": ("timeout", "time out", "timed out", "expired", "expiring"),
     "expire": ("expired", "expiring", "expiry", "timed out"),
     "delete": ("deleted", "deleting", "removed", "delete"),
     "remove": ("removed", "deleted", "deleting"),

@@ -44,6 +44,9 @@ class QuestionFilters:
     keywords: list[str] = field(default_factory=list)
     intent: str = "list"
     level_terms: list[str] = field(default_factory=list)
+    # Question words read as a process without a marker ("notification" -> `Notification`): retrieval reads
+    # them as words again when the process filter leaves no event.
+    process_terms: list[str] = field(default_factory=list)
     entity: str | None = None
     limit: int | None = None
 
@@ -343,6 +346,7 @@ class _Found:
     hosts: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     processes: list[str] = field(default_factory=list)
+    process_terms: list[str] = field(default_factory=list)
     users: list[str] = field(default_factory=list)
 
 
@@ -411,6 +415,7 @@ def _classify(
     word = token.lower
     if processes := _match_names(token.text, known_processes, partial=True):
         found.processes.extend(processes)
+        found.process_terms.append(token.text)
     elif hosts := _match_names(token.text, known_hosts, partial=True):
         found.hosts.extend(hosts)
     elif sources := _match_sources(token.text, known_sources, loose=False):
@@ -512,6 +517,7 @@ def parse_question(
         keywords=_dedupe(keywords),
         intent=intent,
         level_terms=found.level_terms,
+        process_terms=[] if processes else found.process_terms,
         entity=entity,
         limit=limit,
     )

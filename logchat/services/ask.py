@@ -133,6 +133,7 @@ class _Scope:
     inherited: bool = False
     level_terms: list[str] = field(default_factory=list)
     levels_from_flag: bool = False
+    process_terms: list[str] = field(default_factory=list)  # words read as processes, see _processes_as_words
     # The question's plan: its text terms and field conditions select the events (see _plan_question).
     plan: Plan | None = None
 
@@ -215,6 +216,7 @@ def _parse(store: Store, settings: Settings, request: AskRequest, known: dict[st
     return _Scope(
         question=question, filters=filters, flt=flt, text_query=text_query, keywords=keywords, inherited=inherited,
         level_terms=list(filters.level_terms), levels_from_flag=bool(request.levels),
+        process_terms=[] if request.processes else list(filters.process_terms),
     )
 
 
@@ -427,6 +429,9 @@ def _resolve_and_aggregate(session: Session, scope: _Scope) -> _Retrieval:
         else:
             retrieval.notices.append(f"no event has level {levels}; matched {words} instead")
 
+    if retrieval.aggregate.total == 0 and scope.process_terms:
+        retrieval = _processes_as_words(session, scope, retrieval)
+
     if retrieval.aggregate.total == 0 and retrieval.resolved.mode == "all":
         relaxed = fulltext.relax(session, retrieval.resolved, search_repo.event_conditions(session, scope.flt))
         if relaxed is not None:
@@ -453,6 +458,23 @@ def _resolve_and_aggregate(session: Session, scope: _Scope) -> _Retrieval:
                 "(use --now to read time phrases relative to the logs' own time)"
             )
     return retrieval
+
+
+def _processes_as_words(session: Session, scope: _Scope, retrieval: _Retrieval) -> _Retrieval:
+    """A question word that is also a process name ("notification" where `Notification` is a program) may only
+    describe the lines ("Notification time out: 3200" is logged by another program): when the process filter
+    leaves no event, the word is matched as text instead, as level words are."""
+    processes, scope.flt.processes = scope.flt.processes, []
+    looser = _match(session, scope, _resolve_plan(session, scope, scope.process_terms))
+    if looser.aggregate.total == 0:
+        scope.flt.processes = processes
+        return retrieval
+    scope.filters.processes = []
+    looser.notices = [*retrieval.notices, f"no matching event is from process {', '.join(processes)}; "
+                      f"matched the word{'s' if len(scope.process_terms) > 1 else ''} "
+                      f"{', '.join(repr(t) for t in scope.process_terms)} instead"]
+    looser.level_fallback = retrieval.level_fallback
+    return looser
 
 
 def _levels_unused(session: Session, scope: _Scope) -> bool:

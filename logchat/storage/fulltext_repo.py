@@ -23,10 +23,22 @@ import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, false, func, literal_column, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import Session
 
-from logchat.storage.models import Event
+from logchat.storage.models import Event, Template
 
 __all__ = [
     "MAX_TEMPLATES_FOR_LITERAL_MATCH",
@@ -204,7 +216,27 @@ def match_condition(session: Session, query: TextMatch) -> ColumnElement[bool] |
             subquery = select(literal_column("rowid")).select_from(FTS_TABLE).where(_FTS.op("MATCH")(expression))
             conditions.append(Event.id.in_(subquery))
     conditions.extend(_regex_condition(session, term) for term in verbatim)
+    if excluded := _excluded_templates(query):
+        conditions.append(or_(Event.template_id.is_(None), Event.template_id.not_in(sorted(excluded))))
     return and_(*conditions) if conditions else None
+
+
+def _excluded_templates(query: TextMatch) -> frozenset[int]:
+    # Templates a word of the query matches only inside a program's dotted name (see fulltext.resolve_query).
+    return frozenset(getattr(query, "excluded_templates", ()))
+
+
+def template_bodies(session: Session, after_dot: Sequence[str]) -> list[tuple[int, str]]:
+    """The text of the templates that have one of ``after_dot`` (lower-case letters) right after a dot, with
+    their placeholders blanked; empty when more templates than a question may read have it."""
+    lowered = func.lower(Template.template)
+    query = (select(Template.id, Template.template)
+             .where(or_(*(lowered.like(f"%.{piece}%") for piece in after_dot)))
+             .limit(MAX_TEMPLATES_FOR_LITERAL_MATCH + 1))  # fmt: skip
+    rows = session.execute(query).all()
+    if len(rows) > MAX_TEMPLATES_FOR_LITERAL_MATCH:
+        return []
+    return [(int(template_id), _PLACEHOLDER_RX.sub(" ", template or "")) for template_id, template in rows]
 
 
 def term_exists(session: Session, term: TextTerm) -> bool:
@@ -233,9 +265,8 @@ def term_exists(session: Session, term: TextTerm) -> bool:
 
 def count_matches(session: Session, query: TextMatch, conditions: Sequence[ColumnElement[bool]]) -> int:
     """Events matching ``query`` and every one of ``conditions``."""
-    if not conditions and query.mode in ("all", "any") and _dialect(session) == "sqlite" and not any(
-        term.verbatim for term in query.required
-    ):
+    exact_hits = not conditions and not _excluded_templates(query) and query.mode in ("all", "any")
+    if exact_hits and _dialect(session) == "sqlite" and not any(term.verbatim for term in query.required):
         # Nothing to check on the events themselves: FTS5 counts its hits (the event ids) without
         # looking each event up, which at 150,000 hits is the difference between 5 and 60 ms.
         hits = fts_hits(session, query)
@@ -303,7 +334,7 @@ def templates_fully_matching(session: Session, query: TextMatch) -> frozenset[in
         # A constant table name; the expression is bound.
         f"SELECT rowid FROM {_TEMPLATE_FTS} WHERE {_TEMPLATE_FTS.split('.')[1]} MATCH ?", (expression,)  # nosec B608
     ).all()
-    return frozenset(int(row[0]) for row in matched)
+    return frozenset(int(row[0]) for row in matched) - _excluded_templates(query)
 
 
 # --- the search -----------------------------------------------------------------------------------------

@@ -297,3 +297,19 @@ def test_ingest_batches_read_no_fields_by_default() -> None:
         assert rows, log.name
         assert all(row[14] is None for row in rows), log.name
         assert all(batch.fields.rows() == [] for batch in batches), log.name
+
+
+def test_a_bare_duration_named_time_is_in_seconds(loghub: Path) -> None:
+    # OpenStack's wsgi lines end "status: 200 len: 1893 time: 0.2477829": no unit, so seconds.
+    miner = TemplateMiner()
+    checked = 0
+    with (loghub / "OpenStack" / "OpenStack_2k.log_structured.csv").open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            template_id = miner.assign(row["Content"])
+            fields, units = extract_fields(miner.template(template_id), row["Content"])
+            said = re.search(r" time: (\d+\.\d+)$", row["Content"])
+            if said is None or "time" not in fields:
+                continue
+            assert fields["time"] == float(said[1]) and units is not None and units["time"] == "s", row["LineId"]
+            checked += 1
+    assert checked > 1000

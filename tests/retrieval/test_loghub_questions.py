@@ -17,7 +17,7 @@ from logchat.storage.search_repo import store_span
 
 
 def _ask(store: Any, settings: Any, question: str, **kwargs: Any) -> dict[str, Any]:
-    return ask(store, settings, AskRequest(question, use_llm=False, **kwargs)).to_dict()
+    return ask(store, settings, AskRequest(question, use_llm=False, **kwargs)).to_json()
 
 
 def _lines_of(result: dict[str, Any], system: str) -> list[int]:

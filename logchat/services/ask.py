@@ -29,7 +29,7 @@ from logchat.config import Settings
 from logchat.services.answer.answer import Answer, AnswerAbandoned, Chunk
 from logchat.storage.db import Store
 
-__all__ = ["Answer", "AnswerAbandoned", "AskRequest", "Chunk", "ask", "ask_many"]
+__all__ = ["Answer", "AnswerAbandoned", "AskRequest", "Chunk", "ask"]
 
 
 @dataclass(frozen=True)
@@ -58,10 +58,3 @@ def ask(store: Store, settings: Settings, request: AskRequest) -> Answer:
 
     return Answer(partial(produce, store, settings, request))
 
-
-def ask_many(store: Store, settings: Settings, questions: Sequence[str], template: AskRequest) -> list[Answer]:
-    """The answers to ``questions`` in order (``--file``), each with ``template``'s flags; each is produced
-    when read, so reading them in turn answers them in turn."""
-    from dataclasses import replace
-
-    return [ask(store, settings, replace(template, question=question)) for question in questions]

@@ -563,11 +563,9 @@ class _VectorRefresher:
 
     def update(self, new_events: int) -> None:
         from logchat.errors import LogchatError
-        from logchat.services.question_vocabulary import refresh_known_values
         from logchat.services.vectors import update_vector_index
 
         try:
-            refresh_known_values(self.store, self.settings)  # new lines may name new hosts or processes
             result: dict[str, Any] = update_vector_index(self.store, self.settings).to_dict()
         except (LogchatError, OSError) as exc:
             result = {"error": str(exc)}

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 def refresh_vectors_after(
     store: Store, settings: Settings, report: IngestReport, *, rebuild: bool = False
 ) -> dict[str, Any] | None:
-    """What `logchat reload` does after reading the sources: embed what was just stored and list the names
-    it holds, so `ask` is ready. None when there was nothing to do (no new events and the index is current, or the store
+    """What `logchat reload` does after reading the sources: embed what was just stored, so `ask` is
+    ready. None when there was nothing to do (no new events and the index is current, or the store
     failed); ``{"error": …}`` when it failed (an embeddings server that is down): the events stay
     stored and searchable by full text either way. ``rebuild``: embed everything again."""
     from logchat.errors import LogchatError
@@ -29,9 +29,6 @@ def refresh_vectors_after(
 
     if report.error is not None:
         return None  # after a store failure there is nothing sound to build vectors from
-    from logchat.services.question_vocabulary import refresh_known_values
-
-    refresh_known_values(store, settings)  # new lines may name new hosts, processes or sources
     if not rebuild and report.new_events == 0 and vector_index_current(store, settings):
         return None
     try:

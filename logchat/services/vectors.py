@@ -519,6 +519,11 @@ def vector_index_current(store: Store, settings: Settings) -> bool:
 
 
 def _finish(store: Store, settings: Settings, report: VectorUpdateReport, started: float) -> VectorUpdateReport:
+    from logchat.services.question_vocabulary import refresh_known_values
+
+    # Every path that brings new lines (index, reload, follow, the daemon's jobs) updates the vectors after
+    # them: the names a question may name are listed again here too, so that `ask` only reads.
+    refresh_known_values(store, settings)
     loaded, report.vectors_loaded = _synced(store, settings)
     if loaded is not None:
         report.template_vectors = len(loaded.templates)

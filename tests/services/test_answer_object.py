@@ -64,8 +64,10 @@ def test_a_complete_answer_replays_its_chunks(openssh_store: Any, settings: Any)
     data = answer.to_json()  # produced here, with nobody reading the chunks
     chunks = list(answer)
     assert chunks == asyncio.run(_read_async(answer))
-    assert [chunk.kind for chunk in chunks] == ["answer", "summary"]
-    assert chunks[0].text == data["answer"] and answer.to_json() is data
+    # The question's "attempts" is in no line: a notice says it was left out.
+    assert [chunk.kind for chunk in chunks] == ["notice", "answer", "summary"]
+    assert chunks[0].text == data["notices"][0] and "attempts" in chunks[0].text
+    assert chunks[1].text == data["answer"] and answer.to_json() is data
 
 
 def test_async_reading_leaves_the_loop_free_while_the_model_is_slow(
@@ -109,12 +111,13 @@ def test_a_notice_after_a_streamed_answer_starts_a_line_of_its_own(
     shown = "".join(chunk.text for chunk in chunks[: first_other + 1])
     assert shown.endswith(server.reply + "\n")
     kinds = [chunk.kind for chunk in chunks[first_other:]]
-    assert kinds == ["break", "notice", "unverified", "sources", "summary"]
-    notice, unverified, sources = chunks[first_other + 1 : first_other + 4]
-    assert "E99" in notice.text and "251" in unverified.text and sources.text.startswith("Sources:\n  [E1] ")
+    assert kinds == ["break", "notice", "notice", "unverified", "sources", "summary"]
+    left_out, cites, unverified, sources = chunks[first_other + 1 : first_other + 5]
+    assert "attempts" in left_out.text and "E99" in cites.text
+    assert "251" in unverified.text and sources.text.startswith("Sources:\n  [E1] ")
     data = answer.to_json()
     assert data["unverified_numbers"] == ["251"] and data["answer"].endswith(server.reply)
-    assert data["notices"] == [notice.text]
+    assert data["notices"] == [left_out.text, cites.text]
 
 
 def test_a_model_failing_mid_answer_hands_over_to_the_extractive_answer(

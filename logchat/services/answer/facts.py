@@ -92,7 +92,7 @@ def gather_facts(session: Session, settings: Settings, question: Question, retri
 def _computed(session: Session, retrieval: Retrieval, notices: list[str]) -> ComputedResult | None:
     """The plan's operation computed by SQL over every matching event (None for a list or an explanation,
     or when nothing matched)."""
-    from sqlalchemy import and_
+    from sqlalchemy import and_, true
 
     from logchat.services.compute import FIELD_OPERATIONS, FIELDS_OFF, compute
     from logchat.storage import compute_repo
@@ -104,7 +104,7 @@ def _computed(session: Session, retrieval: Retrieval, notices: list[str]) -> Com
         return None
     if plan.operation.kind in FIELD_OPERATIONS and plan.operation.field is None and compute_repo.has_fields(session):
         return None  # no field of the matching events fits the question: the count answers it
-    computed = compute(session, plan, and_(*retrieval.conditions), matched=aggregate.total)
+    computed = compute(session, plan, and_(true(), *retrieval.conditions), matched=aggregate.total)
     fields_off = computed.reason == FIELDS_OFF or (
         computed.value is None and plan.operation.kind in FIELD_OPERATIONS and not compute_repo.has_fields(session)
     )

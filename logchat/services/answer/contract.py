@@ -96,10 +96,11 @@ def _plan_json(completed: Completed) -> dict[str, Any]:
         sources=tuple(scope.sources),
         processes=tuple(scope.processes),
     )
-    notes = retrieval.plan.notes
+    plan = completed.facts.plan
+    notes = plan.notes
     if retrieval.level_fallback:
         notes = (*notes, "no event has the levels asked for: the level words were matched as text")
-    return _serialise(replace(retrieval.plan, filters=filters, notes=notes).to_json())  # type: ignore[no-any-return]
+    return _serialise(replace(plan, filters=filters, notes=notes).to_json())  # type: ignore[no-any-return]
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -17,7 +17,7 @@ from logchat.storage import search_repo
 if TYPE_CHECKING:
     from logchat.config import Settings
     from logchat.ingest.template_values import TopValues
-    from logchat.retrieval.plan import ComputedResult
+    from logchat.retrieval.plan import ComputedResult, Plan
     from logchat.services.answer.question import Question
     from logchat.services.answer.retrieval import Retrieval
     from logchat.storage.db import Session
@@ -33,6 +33,7 @@ VALUES_ANSWER = (5_000, 20_000)
 class Facts:
     """Everything the answer states, computed by code."""
 
+    plan: Plan  # the retrieval's plan, its operation's field chosen among the matching lines' fields
     result: dict[str, Any]  # the `result` object of `ask --json`
     computed: ComputedResult | None
     patterns: tuple[dict[str, Any], ...]  # the top patterns, with their values
@@ -68,7 +69,7 @@ def gather_facts(session: Session, settings: Settings, question: Question, retri
         session, shown, conditions, counts=counts, per_pattern=VALUES_SHOWN[0], budget=VALUES_SHOWN[1]
     )
     notices: list[str] = []
-    computed = _computed(session, retrieval, notices)
+    computed, plan = _computed(session, retrieval, notices)
     leading = [computed.event_id] if computed is not None and computed.event_id is not None else []
     evidence_ids = _pick_evidence(session, settings, retrieval, leading) if aggregate.total else []
     evidence = _evidence_items(session, evidence_ids, retrieval)
@@ -79,6 +80,7 @@ def gather_facts(session: Session, settings: Settings, question: Question, retri
         computed = cite(computed, evidence)
         result = _with_computed(result, computed)
     return Facts(
+        plan=plan,
         result=result,
         computed=computed,
         patterns=tuple(_pattern_dicts(shown, per_pattern)),
@@ -89,30 +91,36 @@ def gather_facts(session: Session, settings: Settings, question: Question, retri
     )
 
 
-def _computed(session: Session, retrieval: Retrieval, notices: list[str]) -> ComputedResult | None:
+def _computed(session: Session, retrieval: Retrieval, notices: list[str]) -> tuple[ComputedResult | None, Plan]:
     """The plan's operation computed by SQL over every matching event (None for a list or an explanation,
-    or when nothing matched)."""
+    or when nothing matched), and the plan as computed (its field chosen among the matching lines' fields)."""
     from sqlalchemy import and_, true
 
+    from logchat.services import planning
     from logchat.services.compute import FIELD_OPERATIONS, FIELDS_OFF, compute
     from logchat.storage import compute_repo
 
     aggregate, plan = retrieval.aggregate, retrieval.plan
     if aggregate.total == 0 or retrieval.resolved.mode == "impossible":
-        return None
+        return None, plan
+    within = and_(true(), *retrieval.conditions)
+    if plan.operation.kind in FIELD_OPERATIONS:
+        # Chosen again among the fields the matching lines carry; --explain shows the field used.
+        counts = {p.template_id: p.count for p in aggregate.patterns if p.template_id is not None}
+        plan = planning.field_of_matches(session, plan, counts, within)
     if plan.operation.kind in ("list", "explain"):
-        return None
+        return None, plan
     if plan.operation.kind in FIELD_OPERATIONS and plan.operation.field is None and compute_repo.has_fields(session):
-        return None  # no field of the matching events fits the question: the count answers it
-    computed = compute(session, plan, and_(true(), *retrieval.conditions), matched=aggregate.total)
+        return None, plan  # no field of the matching events fits the question: the count answers it
+    computed = compute(session, plan, within, matched=aggregate.total)
     fields_off = computed.reason == FIELDS_OFF or (
         computed.value is None and plan.operation.kind in FIELD_OPERATIONS and not compute_repo.has_fields(session)
     )
     if fields_off:
         # The count leads, and the notice says how to get the exact answer.
         notices.append(FIELDS_OFF)
-        return None
-    return computed
+        return None, plan
+    return computed, plan
 
 
 def _with_computed(result: dict[str, Any], computed: ComputedResult) -> dict[str, Any]:

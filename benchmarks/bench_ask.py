@@ -43,6 +43,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 # The code measured: this checkout, or the one a --baseline worker was started for.
@@ -168,6 +169,11 @@ def _prepare(events: int, workdir: Path, reuse: bool, suffix: str = "") -> tuple
                                 "window_vectors": report.window_vectors, "vector_bytes": report.index_bytes}
 
 
+def _as_json(answer: Any) -> dict[str, Any]:
+    # A --baseline checkout from before the answer object returns a result with to_dict().
+    return answer.to_json() if hasattr(answer, "to_json") else answer.to_dict()  # type: ignore[no-any-return]
+
+
 def retrieval_worker(data_dir: Path, repeat: int) -> dict[str, object]:
     """In this process (whatever code LOGCHAT_BENCH_CODE names): every question once to warm up, then
     ``repeat`` timed times each; wall and CPU milliseconds per run."""
@@ -179,7 +185,7 @@ def retrieval_worker(data_dir: Path, repeat: int) -> dict[str, object]:
     now = START + timedelta(days=7)
 
     def run(question: str) -> dict[str, object]:
-        return ask(store, settings, AskRequest(question, now=now, use_llm=False)).to_dict()
+        return _as_json(ask(store, settings, AskRequest(question, now=now, use_llm=False)))
 
     for item in QUESTIONS:
         run(item["q"])
@@ -340,7 +346,7 @@ def _time_to_first_token(store, settings, now) -> float | None:  # type: ignore[
         llm_settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"base_url": server.url})})
         values = []
         for _ in range(5):
-            result = ask(store, llm_settings, AskRequest(QUESTIONS[0]["q"], now=now)).to_dict()
+            result = _as_json(ask(store, llm_settings, AskRequest(QUESTIONS[0]["q"], now=now)))
             if result["timings_ms"]["first_token"] is not None:
                 # From the start of the question: parsing and retrieval, then the model's first token.
                 values.append(result["timings_ms"]["parse"] + result["timings_ms"]["retrieve"]

@@ -11,7 +11,7 @@ import typer
 from logchat.cli.context import AppContext, print_json
 
 if TYPE_CHECKING:
-    from logchat.services.ask import AskRequest, AskResult
+    from logchat.services.ask import Answer, AskRequest
 
 
 def ask(
@@ -102,97 +102,50 @@ def _read_questions(path: Path) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
-class _TerminalListener:
-    """Streams tokens to stdout as they arrive; notices go to stderr, each on a line of its own."""
-
-    def __init__(self, *, stream_tokens: bool, quiet: bool) -> None:
-        self.stream_tokens = stream_tokens
-        self.quiet = quiet
-        self.printed = False
-        # The streamed answer's last line is not ended yet: anything else written now would join it.
-        self.line_open = False
-
-    def on_token(self, token: str) -> None:
-        if self.stream_tokens:
-            sys.stdout.write(token)
-            sys.stdout.flush()
-            self.printed = True
-            self.line_open = not token.endswith("\n")
-
-    def end_line(self) -> None:
-        if self.line_open:
-            sys.stdout.write("\n")
-            sys.stdout.flush()
-            self.line_open = False
-
-    def on_notice(self, message: str) -> None:
-        if not self.quiet:
-            # stdout and stderr share the terminal: end the answer's line before the notice.
-            self.end_line()
-            sys.stderr.write(f"logchat: note: {message}\n")
-            sys.stderr.flush()
-
-    def on_llm_failed(self, message: str) -> None:
-        self.end_line()
-
-
 def _answer_one(app: AppContext, request: AskRequest, json_output: bool, explain: bool = False) -> None:
-    import time
-
     from logchat.redaction import mask_secrets
-    from logchat.services import audit, usage
+    from logchat.services import audit, sessions, usage
     from logchat.services.ask import ask
 
-    listener = _TerminalListener(stream_tokens=not json_output, quiet=app.quiet or json_output)
     # The question (never the answer) in the audit trail, as the daemon records its questions.
     audit.record(app.store, "ask", target=request.session, detail={"question": mask_secrets(request.question)})
-    started = time.perf_counter()
-    result = ask(app.store, app.settings, request, listener=listener)  # type: ignore[arg-type]
-    usage.record_answer(app.store, result, front_end="cli", total_ms=(time.perf_counter() - started) * 1000)
+    answer = ask(app.store, app.settings, request)
     if json_output:
-        print_json(result.to_dict())  # the plan is in it, under "plan"
-        return
-    if explain and result.to_dict().get("plan"):
-        from logchat.cli.plan_view import render_plan
+        answer.to_json()
+    elif explain:
+        plan = answer.to_json().get("plan")  # the plan is shown before the answer it led to
+        if plan:
+            from logchat.cli.plan_view import render_plan
 
-        render_plan(result.to_dict()["plan"])
-    _render(result, listener)
-
-
-def _render(result: AskResult, listener: _TerminalListener) -> None:
-    from logchat.llm.citations import render_citations
-
-    data = result.to_dict()
-    out = sys.stdout
-    if data["mode"] == "llm":
-        unverified = data.get("unverified_numbers") or []
-        if listener.printed:
-            listener.end_line()
-        else:
-            out.write(render_citations(data["answer"], result.evidence_by_id) + "\n")
-        if unverified:
-            out.write(f"\nUnverified numbers (no tool result or evidence line gives them): {', '.join(unverified)}\n")
-        cited = [result.evidence_by_id[c] for c in data["citations"] if c in result.evidence_by_id]
-        if cited:
-            out.write("\nSources:\n")
-            for item in cited:
-                out.write(f"  [{item['id']}] {item['path']}:{item['line']}  {_one_line(item['text'], 160)}\n")
+            render_plan(plan)
+        _print(answer, quiet=app.quiet)
     else:
-        if listener.printed:
-            listener.end_line()
-            out.write("\n--- extractive answer ---\n")
-        out.write(data["answer"] + "\n")
-    timings = data["timings_ms"]
-    footer = f"({data['mode']}; {data['matched']:,} matching events; retrieval {timings['retrieve']:.0f} ms"
-    if timings.get("llm"):
-        footer += f", model {timings['llm']:.0f} ms"
-    out.write(footer + ")\n")
-    out.flush()
+        _print(answer, quiet=app.quiet)
+    usage.record_answer(app.store, answer, front_end="cli", total_ms=answer.elapsed_ms)
+    sessions.record_turn(app.store, answer)
+    if json_output:
+        print_json(answer.to_json())  # the plan is in it, under "plan"
 
 
-def _one_line(text: str, limit: int) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+# Chunks that follow a block of their own with a blank line between; a notice goes to stderr.
+_SPACED = {"fallback", "unverified", "sources"}
+
+
+def _print(answer: Answer, *, quiet: bool) -> None:
+    """Each chunk as it comes: the model's tokens as they are written, notices on stderr."""
+    for chunk in answer:
+        if chunk.kind in ("token", "break"):
+            sys.stdout.write(chunk.text)
+        elif chunk.kind == "notice":
+            if not quiet:
+                sys.stderr.write(f"logchat: note: {chunk.text}\n")
+                sys.stderr.flush()
+            continue
+        elif chunk.kind == "fallback":
+            sys.stdout.write(f"\n--- {chunk.text} ---\n")
+        else:
+            sys.stdout.write(("\n" if chunk.kind in _SPACED else "") + chunk.text + "\n")
+        sys.stdout.flush()
 
 
 def register(app: typer.Typer) -> None:

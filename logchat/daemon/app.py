@@ -136,12 +136,3 @@ def create_app(
 async def run_blocking(request: web.Request, function: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
     """``in_pool`` for a request's handler."""
     return await in_pool(request.app[SERVICES], function, *args, **kwargs)
-
-
-async def run_answer(request: web.Request, function: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
-    """Like run_blocking, for a call that waits on the chat model: it runs in the answers' own pool."""
-    from logchat.observability.logs import carry
-
-    services = request.app[SERVICES]
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(services.answers, carry(function, *args, **kwargs))

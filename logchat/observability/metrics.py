@@ -430,7 +430,7 @@ class DaemonMetrics:
     def observe_answer(self, data: dict[str, Any] | None, usage: dict[str, Any], *, seconds: float,
                        timed_out: bool = False, error_code: str | None = None) -> None:
         """One question: ``data`` is the `ask --json` object (None when it failed with ``error_code``),
-        ``usage`` what the ask service noted about the model call (AskResult.usage)."""
+        ``usage`` what the ask service noted about the model call (Answer.usage)."""
         if data is None:
             self.question_errors.labels(error_code or "internal_error").inc()
             return

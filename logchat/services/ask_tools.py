@@ -9,7 +9,6 @@ raw-line search matches it.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -206,19 +205,18 @@ def _variable_top_values(
 ) -> dict[str, Any]:
     """Top values of a template variable read from the matching messages (named fields off)."""
     aggregate = search_repo.aggregate(session, flt, text, errors_first=False)
+    from logchat.services.pattern_values import combined_top_values
+
     per_pattern, budget = VARIABLE_VALUES
-    values, raw = search_repo.pattern_top_values(session, aggregate.patterns, conditions,
-                                                 per_pattern=per_pattern, budget=budget)
-    combined: Counter[tuple[str, str]] = Counter()
-    for counts in raw.values():
-        combined.update(counts)
-    top = search_repo.top_by_name(combined, top=limit)
+    values = combined_top_values(session, aggregate.patterns, conditions, per_pattern=per_pattern, budget=budget,
+                                 top=limit)
+    top = values.values
     if field not in top:
         found = ", ".join(list(top)[:15]) or "none"
         raise UsageError(f"the matching lines have no variable named {field!r} (they have: {found})")
-    exact = len(values) == len(aggregate.patterns) and all(v.exact for v in values.values())
-    result: dict[str, Any] = {"field": field, "values": [[value, n] for value, n in top[field]], "exact": exact,
+    result: dict[str, Any] = {"field": field, "values": [[value, n] for value, n in top[field]],
+                              "exact": values.exact,
                               "read_from": "the variables of the matching lines (named fields are off)"}
-    if not exact:
-        result["events_read"] = sum(v.events_read for v in values.values())
+    if not values.exact:
+        result["events_read"] = values.events_read
     return result

@@ -9,13 +9,18 @@ these functions without naming that owner, which only a caller allowed to (`chat
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from logchat.errors import NotFound, UsageError
 from logchat.redaction import mask_secrets, mask_tree
 from logchat.storage import chat_repo
 from logchat.storage.db import Session, Store
 from logchat.storage.models import ChatSession, ChatTurn
+
+if TYPE_CHECKING:
+    from logchat.config import Settings
+    from logchat.services.answer.answer import Answer
+    from logchat.services.ask import AskRequest
 
 MAX_NAME = 200
 # How much of the earlier conversation a follow-up question carries to the model.
@@ -160,3 +165,43 @@ def find_account(store: Store, username: str) -> tuple[int, str]:
         if user is None:
             raise NotFound(f"no user named {mask_secrets(username)!r}")
         return user.id, user.username
+
+
+# --- keeping the turns of an answered question --------------------------------------------------------
+
+
+def record_turn(store: Store, answer: Answer) -> None:
+    """Keep a complete answer as the next turn of the session it was asked in (nothing when it was asked
+    outside one); the session is created on its first turn."""
+    from logchat.services.answer.contract import turn_record
+    from logchat.storage.transactions import begin_write, busy_means_try_again
+
+    question = answer.completed.question
+    if question.session is None:
+        return
+    turn = turn_record(answer.completed)
+    for attempt in (1, 2):
+        try:
+            with busy_means_try_again("keep this turn of the session"), store.session() as session:
+                begin_write(session)  # SQLite: numbering the turn and writing it happen under one lock
+                chat = chat_repo.get_or_create_session(session, question.session, question.owner)
+                chat_repo.add_turn(session, chat, **turn)
+            return
+        except chat_repo.SessionNameTaken:
+            # A concurrent question created the session first: the second attempt finds it.
+            if attempt == 2:
+                raise
+
+
+def ask_in_session(store: Store, settings: Settings, request: AskRequest, *, session: str,
+                   owner: int | None) -> Answer:
+    """Answer ``request`` within the owner's session ``session`` (created when missing) and keep the turn: a
+    follow-up reuses the scope of the session's last turn, as `ask --session` does."""
+    from dataclasses import replace
+
+    from logchat.services.ask import ask
+
+    answer = ask(store, settings, replace(request, session=session, owner=owner))
+    answer.to_json()
+    record_turn(store, answer)
+    return answer

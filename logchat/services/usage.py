@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from logchat.errors import LogchatError
 
 if TYPE_CHECKING:
-    from logchat.services.ask import AskResult
+    from logchat.services.ask import Answer
     from logchat.storage.db import Store
     from logchat.storage.usage_repo import UsageFilter
 
@@ -81,11 +81,11 @@ def _lower_outside_placeholders(text: str) -> str:
 # --- recording ----------------------------------------------------------------------------------------
 
 
-def record_answer(store: Store, result: AskResult, *, front_end: str, total_ms: float) -> None:
-    """Keep one usage record for an answer handed out by ``front_end`` (cli, http, ws), for the
+def record_answer(store: Store, answer: Answer, *, front_end: str, total_ms: float) -> None:
+    """Keep one usage record for a complete answer handed out by ``front_end`` (cli, http, ws), for the
     current actor (observability/audit.py) and request. Never raises."""
     try:
-        _record(store, result.to_dict(), front_end, total_ms)
+        _record(store, answer.to_json(), front_end, total_ms)
     except LogchatError as exc:  # busy or unreachable: one line, the answer stands
         log.error("could not record the usage of an answer: %s", exc.message)
     except Exception:

@@ -432,10 +432,11 @@ def _load_rows(store: Store, identity: str, base: _Snapshot | None, high: int
     return templates, windows, loaded
 
 
-def _synced(store: Store, settings: Settings) -> tuple[LoadedVectors | None, int]:
+def _synced(store: Store, settings: Settings, *, keep_files: bool = True) -> tuple[LoadedVectors | None, int]:
     """The vectors of the configured embedder in ``store``, with this process's cache brought up to date
     from the database first (loading only the rows it lacks). Returns (vectors or None when the
-    database has none, rows loaded from the database)."""
+    database has none, rows loaded from the database). ``keep_files``: write the cache files again when
+    rows were loaded (the updates do; a question only reads)."""
     identity = embedder_identity(settings.embeddings)
     directory = vector_dir(settings)
     with store.session() as session:
@@ -468,7 +469,8 @@ def _synced(store: Store, settings: Settings) -> tuple[LoadedVectors | None, int
                 # Vectors this cache holds are gone from the database (a rebuild elsewhere): load all.
                 templates, windows, loaded = _load_rows(store, identity, None, top)
             snapshot = _Snapshot(templates, windows, identity, store_id, top, _counts(templates, windows))
-            _write_cache_files(directory, snapshot)
+            if keep_files:
+                _write_cache_files(directory, snapshot)
         _LOADED[directory] = snapshot
         # By the whole configuration: two configurations can share an identity (another server URL).
         embedder_key = settings.embeddings.model_dump_json()
@@ -517,6 +519,11 @@ def vector_index_current(store: Store, settings: Settings) -> bool:
 
 
 def _finish(store: Store, settings: Settings, report: VectorUpdateReport, started: float) -> VectorUpdateReport:
+    from logchat.services.question_vocabulary import refresh_known_values
+
+    # Every path that brings new lines (index, reload, follow, the daemon's jobs) updates the vectors after
+    # them: the names a question may name are listed again here too, so that `ask` only reads.
+    refresh_known_values(store, settings)
     loaded, report.vectors_loaded = _synced(store, settings)
     if loaded is not None:
         report.template_vectors = len(loaded.templates)
@@ -574,10 +581,11 @@ def forget_windows(store: Store, *, signature_ids: list[int], template_ids: list
     return removed
 
 
-def load_vectors(settings: Settings, store: Store) -> LoadedVectors | None:
+def load_vectors(settings: Settings, store: Store, *, keep_files: bool = True) -> LoadedVectors | None:
     """The current vectors of ``store`` for the configured embedder (this process's cache, brought up to
-    date from the database), or None when the database has none."""
-    return _synced(store, settings)[0]
+    date from the database), or None when the database has none. ``keep_files=False``: leave the cache
+    files in the data dir as they are (the read path of a question writes nothing)."""
+    return _synced(store, settings, keep_files=keep_files)[0]
 
 
 def vector_status(settings: Settings) -> dict[str, Any]:

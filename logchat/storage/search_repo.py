@@ -9,9 +9,8 @@ otherwise from the most recent ones, and the result says which.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,8 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from logchat.ingest.fields import extract_variables, to_number, variable_reader
-from logchat.redaction import MASK, mask_secrets
+from logchat.redaction import mask_secrets
 from logchat.storage import stats_repo
 from logchat.storage.models import Event, EventRollup, Source, Template, VectorWindow
 from logchat.storage.models.base import from_micros
@@ -42,11 +40,6 @@ _ts_micros = type_coerce(Event.ts, BigInteger)
 
 # A condition on the events table. Callers pass it back to the functions here without looking inside.
 Condition = ColumnElement[bool]
-
-# Messages read per pattern to find the values of its variables; beyond this the values are sampled.
-VALUES_PER_PATTERN = 2_000
-VALUES_TOTAL_BUDGET = 6_000
-TOP_VALUES = 5
 
 
 @dataclass
@@ -84,22 +77,6 @@ class Aggregate:
     patterns: list[PatternStats] = field(default_factory=list)  # every matching template, ranked
     by_host: list[tuple[str, int]] = field(default_factory=list)
     by_source: list[tuple[str, str, int]] = field(default_factory=list)  # name, location, count
-
-
-@dataclass
-class TopValues:
-    """Most frequent values per variable of the events read; ``exact`` when all matching events were read."""
-
-    exact: bool
-    events_read: int
-    values: dict[str, list[tuple[str, int]]]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "exact": self.exact,
-            "events_read": self.events_read,
-            **{name: [[value, count] for value, count in pairs] for name, pairs in self.values.items()},
-        }
 
 
 # --- what the store holds ----------------------------------------------------------------------------
@@ -502,7 +479,7 @@ def source_names(session: Session, source_ids: Sequence[int]) -> dict[int, tuple
     return {sid: (name, location) for sid, name, location in rows}
 
 
-# --- variables ----------------------------------------------------------------------------------------
+# --- messages ----------------------------------------------------------------------------------------
 
 
 def messages_of_template(
@@ -522,72 +499,3 @@ def messages_of_template(
             .limit(limit)
         )
     ]
-
-
-def pattern_top_values(
-    session: Session,
-    patterns: Sequence[PatternStats],
-    conditions: Sequence[ColumnElement[bool]],
-    *,
-    per_pattern: int = VALUES_PER_PATTERN,
-    budget: int = VALUES_TOTAL_BUDGET,
-    counts: MatchCounts | None = None,
-) -> tuple[dict[int | None, TopValues], dict[int | None, Counter[tuple[str, str]]]]:
-    """Top values of each pattern's variables, and the raw (name, value) counts for combining."""
-    result: dict[int | None, TopValues] = {}
-    raw: dict[int | None, Counter[tuple[str, str]]] = {}
-    remaining = budget
-    for pattern in patterns:
-        if remaining <= 0:
-            break
-        limit = min(per_pattern, remaining)
-        messages = messages_of_template(session, pattern.template_id, conditions, limit, counts=counts)
-        remaining -= len(messages)
-        found: Counter[tuple[str, str]] = Counter()
-        for message in messages:
-            found.update(extract_variables(pattern.template, message))
-        raw[pattern.template_id] = found
-        result[pattern.template_id] = TopValues(
-            exact=len(messages) >= pattern.count, events_read=len(messages), values=top_by_name(found)
-        )
-    return result, raw
-
-
-def numeric_values(
-    session: Session, pattern: PatternStats, name: str, conditions: Sequence[ColumnElement[bool]], limit: int,
-    *, counts: MatchCounts | None = None,
-) -> tuple[list[tuple[float, int]], bool]:
-    """(number, event id) for the variable ``name`` of one pattern's most recent matching events, and
-    whether that was every matching event."""
-    rows = session.execute(
-        select(Event.id, Event.message)
-        .where(_template_is(session, pattern.template_id, counts or {}, limit), *conditions)
-        .order_by(Event.ts.desc())
-        .limit(limit)
-    ).all()
-    found: list[tuple[float, int]] = []
-    read: Callable[[str], str | None] | None = None
-    for event_id, stored in rows:
-        message = mask_secrets(stored)
-        if read is None:
-            read = variable_reader(pattern.template, name, message)
-        value = read(message)
-        if value is None:
-            continue
-        number = to_number(value)
-        if number is not None:
-            found.append((number, int(event_id)))
-    return found, len(rows) >= pattern.count
-
-
-# A variable named like a credential ("password hunter2", no "=" for the masker to see) is never shown.
-_CREDENTIAL_NAME = re.compile(r"pass|pwd|token|secret|key|cookie|sess|auth|credential|bearer", re.IGNORECASE)
-
-
-def top_by_name(counts: Counter[tuple[str, str]], top: int = TOP_VALUES) -> dict[str, list[tuple[str, int]]]:
-    by_name: dict[str, Counter[str]] = {}
-    for (name, value), count in counts.items():
-        shown = MASK if _CREDENTIAL_NAME.search(name) else mask_secrets(value)
-        by_name.setdefault(name, Counter())[shown] += count
-    ordered = sorted(by_name.items(), key=lambda item: (-sum(item[1].values()), item[0]))
-    return {name: sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))[:top] for name, values in ordered}

@@ -55,7 +55,10 @@ def test_file_of_questions_gives_json_lines(indexed: dict[str, Any], tmp_path: P
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [line["question"] for line in lines] == [QUESTION, "which IP had the most failed password attempts?"]
-    assert lines[1]["result"]["values"][0] == ["183.62.140.253", 286]
+    # Named fields are off here: the values read from the matching lines answer it, and a notice says how to
+    # have it computed exactly.
+    assert lines[1]["top_values"]["ip"][0] == ["183.62.140.253", 286]
+    assert any("named fields" in notice for notice in lines[1]["notices"])
 
 
 def test_llm_answer_is_streamed_with_sources(indexed: dict[str, Any], tmp_path: Path) -> None:
@@ -173,3 +176,32 @@ def test_ask_on_a_damaged_store_is_one_line_naming_the_file(tmp_path: Path) -> N
     assert "Traceback" not in asked.stderr
     assert asked.stderr.startswith(f"logchat: error: {database} is not a logchat database or is corrupt (")
     assert asked.stderr.endswith("  hint: restore it from a backup, or move it away and index the logs again\n")
+
+
+def test_the_json_printed_is_the_answer_objects_json(indexed: dict[str, Any], tmp_path: Path, settings: Any,
+                                                     store: Any) -> None:
+    from logchat.services.ask import AskRequest, ask
+
+    done = logchat("ask", "--no-llm", "--json", QUESTION, **indexed, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    answered = ask(store, settings, AskRequest(QUESTION, use_llm=False)).to_json()
+    # The same object but for how long each stage took.
+    assert set(printed["timings_ms"]) == set(answered["timings_ms"])
+    assert {k: v for k, v in printed.items() if k != "timings_ms"} == {
+        k: v for k, v in json.loads(json.dumps(answered)).items() if k != "timings_ms"
+    }
+
+
+def test_the_terminal_shows_the_chunks_in_order(indexed: dict[str, Any], tmp_path: Path) -> None:
+    with FakeOllama(reply="There were 251 such events [E1] and [E99]") as server:
+        env = {"LOGCHAT_LLM__BASE_URL": server.url, "LOGCHAT_LLM__PROVIDER": "ollama"}
+        done = logchat("ask", QUESTION, **indexed, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    # The computed sentence, the model's line ended before anything else, the unverified number, the sources.
+    assert lines[:2] == ["There were 276 matching events.", server.reply]
+    assert lines[2:4] == ["", "Unverified numbers (no tool result or evidence line gives them): 251"]
+    assert lines[4:6] == ["", "Sources:"] and lines[6].startswith("  [E1] ")
+    assert lines[-1].startswith("(llm; 276 matching events;")
+    assert "logchat: note: the answer cites unknown evidence ids: E99" in done.stderr.splitlines()

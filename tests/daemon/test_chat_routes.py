@@ -27,7 +27,8 @@ def _user_id(services: Any, name: str) -> int:
 
 
 def _ask(services: Any, owner: int, session: str, times: int) -> None:
-    from logchat.services.ask import AskRequest, ask_in_session
+    from logchat.services.ask import AskRequest
+    from logchat.services.sessions import ask_in_session
 
     for n in range(times):
         ask_in_session(services.store, services.settings, AskRequest(f"failed password {n}", use_llm=False),

@@ -57,9 +57,9 @@ def systems(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, _Sys
         pytest.fail(f"the loghub samples are missing at {LOGHUB}")
     loghub = LOGHUB
     from logchat.config import load_settings
-    from logchat.services.ask import _known_values
     from logchat.services.ingest import index_inputs
     from logchat.services.planning import store_vocabulary
+    from logchat.services.question_vocabulary import known_values as _known_values
     from logchat.storage.db import open_store
 
     opened: dict[str, _System] = {}

@@ -40,7 +40,7 @@ def _values(loghub: Path, system: str, pattern: str) -> list[str]:
 
 
 def _ask(store: Any, settings: Any, question: str) -> dict[str, Any]:
-    return ask(store, settings, AskRequest(question, use_llm=False)).to_dict()
+    return ask(store, settings, AskRequest(question, use_llm=False)).to_json()
 
 
 def test_a_field_the_matching_lines_lack_gives_way_to_theirs(with_fields: tuple[Any, Any], loghub: Path) -> None:

@@ -38,7 +38,7 @@ def _raw(loghub: Path, system: str, pattern: str) -> list[str]:
 
 def _ask(hdfs_and_zookeeper: Any, question: str) -> dict[str, Any]:
     store, settings = hdfs_and_zookeeper
-    return ask(store, settings, AskRequest(question, use_llm=False)).to_dict()
+    return ask(store, settings, AskRequest(question, use_llm=False)).to_json()
 
 
 def test_a_past_tense_finds_its_verb_and_a_noun_its_abbreviation(hdfs_and_zookeeper: Any, loghub: Path) -> None:

@@ -37,7 +37,7 @@ def _raw(loghub: Path, system: str, pattern: str) -> list[str]:
 
 
 def _ask(store: Any, settings: Any, question: str) -> dict[str, Any]:
-    return ask(store, settings, AskRequest(question, use_llm=False)).to_dict()
+    return ask(store, settings, AskRequest(question, use_llm=False)).to_json()
 
 
 def test_a_stage_number_counts_that_stage_only(spark_and_sshd: tuple[Any, Any], loghub: Path) -> None:

@@ -36,7 +36,7 @@ def _raw(loghub: Path, system: str, pattern: str) -> list[re.Match[str]]:
 
 def _ask(loghub_store: Any, question: str, **flags: Any) -> dict[str, Any]:
     store, settings = loghub_store
-    return ask(store, settings, AskRequest(question, use_llm=False, **flags)).to_dict()
+    return ask(store, settings, AskRequest(question, use_llm=False, **flags)).to_json()
 
 
 def test_a_word_naming_a_program_that_logged_none_of_the_lines_is_read_as_a_word(

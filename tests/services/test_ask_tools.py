@@ -13,24 +13,31 @@ from typing import Any
 import pytest
 from fake_ollama import FakeOllama, Turn, tool_call, tool_messages
 
-from logchat.services.ask import AskListener, AskRequest, ask
+from logchat.services.ask import Answer, AskRequest, ask
 from logchat.services.ingest import index_inputs
-from logchat.services.sessions import show_session
+from logchat.services.sessions import record_turn, show_session
 
 QUESTION = "how many failed password attempts for root from 183.62.140.253?"
 IP = "183.62.140.253"
 
 
-class Recorder(AskListener):
+class Recorder:
+    """Reads an answer the way a front end does: its chunks, by kind, as they come."""
+
     def __init__(self) -> None:
         self.tokens: list[str] = []
         self.notices: list[str] = []
+        self.fallbacks: list[str] = []
 
-    def on_token(self, token: str) -> None:
-        self.tokens.append(token)
-
-    def on_notice(self, message: str) -> None:
-        self.notices.append(message)
+    def read(self, answer: Answer) -> Answer:
+        for chunk in answer:
+            if chunk.kind == "token":
+                self.tokens.append(chunk.text)
+            elif chunk.kind == "notice":
+                self.notices.append(chunk.text)
+            elif chunk.kind == "fallback":
+                self.fallbacks.append(chunk.text)
+        return answer
 
 
 @pytest.fixture
@@ -69,7 +76,7 @@ def test_a_counted_number_is_verified(openssh_store: Any, with_llm: Any, server:
 
     server.turns = [tool_call("count_events", text=IP), answer]
     listener = Recorder()
-    result = ask(openssh_store, with_llm, AskRequest(QUESTION), listener).to_dict()
+    result = listener.read(ask(openssh_store, with_llm, AskRequest(QUESTION))).to_json()
     # The count computed by code leads; the model's sentence follows.
     assert result["mode"] == "llm"
     lead = f"There were {result['matched']:,} matching events."
@@ -82,14 +89,14 @@ def test_a_counted_number_is_verified(openssh_store: Any, with_llm: Any, server:
 
 def test_a_number_no_tool_gave_is_flagged(openssh_store: Any, with_llm: Any, server: FakeOllama) -> None:
     server.reply = "There were 251 such events [E1]."
-    result = ask(openssh_store, with_llm, AskRequest(QUESTION)).to_dict()
+    result = ask(openssh_store, with_llm, AskRequest(QUESTION)).to_json()
     assert result["mode"] == "llm" and result["matched"] != 251
     assert result["unverified_numbers"] == ["251"]
     assert result["tool_calls"] == []
 
 
 def test_the_extractive_answer_has_nothing_unverified(openssh_store: Any, settings: Any) -> None:
-    result = ask(openssh_store, settings, AskRequest(QUESTION, use_llm=False)).to_dict()
+    result = ask(openssh_store, settings, AskRequest(QUESTION, use_llm=False)).to_json()
     assert result["unverified_numbers"] == [] and result["tool_calls"] == []
 
 
@@ -101,7 +108,9 @@ def test_lines_a_tool_found_join_the_evidence_and_can_be_cited(
         return f"The newest is [{found[0]['id']}]."
 
     server.turns = [tool_call("search_logs", text="Invalid user", limit=3), answer]
-    result = ask(openssh_store, with_llm, AskRequest(QUESTION, session="tools")).to_dict()
+    answered = ask(openssh_store, with_llm, AskRequest(QUESTION, session="tools"))
+    result = answered.to_json()
+    record_turn(openssh_store, answered)
     sent = tool_result(tool_messages(server.last_chat_request)[0])["lines"]
     new_ids = [line["id"] for line in sent]
     by_id = {item["id"]: item for item in result["evidence"]}
@@ -120,7 +129,7 @@ def test_a_model_failing_mid_way_gives_the_rule_based_answer(
 ) -> None:
     server.turns = [tool_call("count_events", text=IP), Turn(content="There were", error="the runner crashed")]
     listener = Recorder()
-    result = ask(openssh_store, with_llm, AskRequest(QUESTION), listener).to_dict()
+    result = listener.read(ask(openssh_store, with_llm, AskRequest(QUESTION))).to_json()
     assert result["mode"] == "extractive" and result["answer"].startswith("There were 276 matching events.\n")
     assert "the runner crashed" in result["llm_error"]
     assert any("the runner crashed" in notice for notice in listener.notices)
@@ -132,7 +141,7 @@ def test_unknown_tools_and_bad_arguments_do_not_stop_the_answer(
 ) -> None:
     server.turns = [Turn(tool_calls=(("drop_table", {}), ("top_values", {"field": 7, "limit": "many"}))),
                     "I could not compute more [E1]."]
-    result = ask(openssh_store, with_llm, AskRequest(QUESTION)).to_dict()
+    result = ask(openssh_store, with_llm, AskRequest(QUESTION)).to_json()
     assert result["mode"] == "llm"
     assert result["answer"] == f"There were {result['matched']:,} matching events.\nI could not compute more [E1]."
     assert [(call["tool"], call["ok"]) for call in result["tool_calls"]] == [("drop_table", False),
@@ -143,5 +152,5 @@ def test_unknown_tools_and_bad_arguments_do_not_stop_the_answer(
 def test_no_tools_with_max_tool_steps_zero(openssh_store: Any, with_llm: Any, server: FakeOllama) -> None:
     settings = with_llm.model_copy(update={"llm": with_llm.llm.model_copy(update={"max_tool_steps": 0})})
     server.reply = "Failures from one address [E1]."
-    result = ask(openssh_store, settings, AskRequest(QUESTION)).to_dict()
+    result = ask(openssh_store, settings, AskRequest(QUESTION)).to_json()
     assert result["mode"] == "llm" and not server.chat_requests[0].get("tools")

@@ -9,12 +9,14 @@ from typing import Any
 import pytest
 
 from logchat.errors import Conflict, NotFound
-from logchat.services.ask import AskRequest, ask, ask_in_session
+from logchat.services.ask import AskRequest, ask
 from logchat.services.sessions import (
+    ask_in_session,
     create_session,
     delete_session,
     find_account,
     list_sessions,
+    record_turn,
     rename_session,
     session_messages,
     show_session,
@@ -93,7 +95,9 @@ def test_removing_an_account_deletes_its_sessions_and_turns(small_store: Any, se
 
     alice, _ = _accounts(small_store, "alice", "keeper")
     ask_in_session(small_store, settings, AskRequest("failed password", use_llm=False), session="s", owner=alice)
-    ask(small_store, settings, AskRequest("failed password", session="s", use_llm=False))
+    command_line = ask(small_store, settings, AskRequest("failed password", session="s", use_llm=False))
+    command_line.to_json()
+    record_turn(small_store, command_line)
     AccountService(small_store, settings).remove_user("alice")
     assert _names(small_store, alice) == set()
     assert [turn["question"] for turn in show_session(small_store, "s")["turns"]] == ["failed password"]
@@ -104,14 +108,14 @@ def test_removing_an_account_deletes_its_sessions_and_turns(small_store: Any, se
 def test_asking_in_an_owners_session_creates_it_and_follows_up_there_only(small_store: Any, settings: Any) -> None:
     alice, bob = _accounts(small_store, "alice", "bob")
     first = ask_in_session(small_store, settings, AskRequest("failed password for root", use_llm=False),
-                           session="incident-42", owner=alice).to_dict()
+                           session="incident-42", owner=alice).to_json()
     assert first["session"] == "incident-42" and first["matched"] == 2
     follow = ask_in_session(small_store, settings, AskRequest("and which hosts?", use_llm=False),
-                            session="incident-42", owner=alice).to_dict()
+                            session="incident-42", owner=alice).to_json()
     assert follow["filters"]["from_session"] is True
     # Bob's session of the same name starts from nothing: Alice's scope does not leak into it.
     other = ask_in_session(small_store, settings, AskRequest("and which hosts?", use_llm=False),
-                           session="incident-42", owner=bob).to_dict()
+                           session="incident-42", owner=bob).to_json()
     assert other["filters"]["from_session"] is False
     assert [item["turns"] for item in list_sessions(small_store, alice)] == [2]
     assert [item["turns"] for item in list_sessions(small_store, bob)] == [1]

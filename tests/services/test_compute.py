@@ -217,7 +217,7 @@ def test_field_operations_say_fields_are_off(store, data_dir: Path, database_url
 
     from logchat.services.ask import AskRequest, ask
 
-    answered = ask(store, plain, AskRequest("how many distinct IPs had failed passwords?", use_llm=False)).to_dict()
+    answered = ask(store, plain, AskRequest("how many distinct IPs had failed passwords?", use_llm=False)).to_json()
     assert FIELDS_OFF in answered["notices"] and "operation" not in answered["result"]
 
 
@@ -228,7 +228,7 @@ def test_ask_leads_with_the_computed_result_and_cites_its_line(openssh, settings
     ports = [(int(re.search(r" port (\d+) ", row["Content"]).group(1)), int(row["LineId"])) for row in rows]  # type: ignore[union-attr]
     highest = max(port for port, _ in ports)
     result = ask(store, settings, AskRequest("what was the highest port of a failed password?", use_llm=False)
-                 ).to_dict()
+                 ).to_json()
     first_line = result["answer"].splitlines()[0]
     cited = result["evidence"][0]
     assert cited["line"] == min(line for port, line in ports if port == highest)
@@ -237,7 +237,7 @@ def test_ask_leads_with_the_computed_result_and_cites_its_line(openssh, settings
     assert result["result"]["event_id"] == cited["event_id"] and result["result"]["exact"] is True
 
     hours = Counter(f"{datetime.strptime(row['Time'], '%H:%M:%S'):%H}:00" for row in rows)
-    series = ask(store, settings, AskRequest("failed passwords per hour", use_llm=False)).to_dict()
+    series = ask(store, settings, AskRequest("failed passwords per hour", use_llm=False)).to_json()
     assert series["result"]["operation"]["kind"] == "series" and series["result"]["operation"]["interval"] == 3600
     said = re.findall(r"\d{4}-\d{2}-\d{2} (\d{2}:\d{2}) — ([\d,]+)", series["answer"].splitlines()[0])
     assert [(hour, int(count.replace(",", ""))) for hour, count in said] == sorted(hours.items())

@@ -75,7 +75,7 @@ def _view(store: Any, settings: Any) -> dict[str, Any]:
     for entry in stats["top_templates"]:
         entry.pop("template_id")  # the miner numbers clusters in the order it meets them
     answer = ask(store, settings, AskRequest(question="payment gateway timeout errors", use_llm=False,
-                                             now=NOW)).to_dict()
+                                             now=NOW)).to_json()
     return {"stat": stats, "ask": {key: answer[key] for key in ("matched", "time_span")},
             "ask_patterns": [(p["template"], p["count"]) for p in answer["patterns"]]}
 

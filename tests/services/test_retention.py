@@ -27,6 +27,7 @@ def _backdate(store: Any, model: Any, column: Any, ids: list[int], moment: datet
 
 def _seed(store: Any, settings: Any, now: datetime) -> None:
     from logchat.services.ask import AskRequest, ask
+    from logchat.services.sessions import record_turn
     from logchat.services.usage import record_answer
 
     old = now - timedelta(days=40)
@@ -34,6 +35,7 @@ def _seed(store: Any, settings: Any, now: datetime) -> None:
         outcome = ask(store, settings, AskRequest(question=f"failed password {n}", use_llm=False,
                                                   session="old" if n < 2 else "recent"))
         record_answer(store, outcome, front_end="cli", total_ms=5.0)
+        record_turn(store, outcome)
     for n in range(5):
         audit.record(store, "user.update", target=f"u{n}")
     with store.session() as session:

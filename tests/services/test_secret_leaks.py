@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from logchat.cli.app import app
 from logchat.services.ask import AskRequest, ask
 from logchat.services.ingest import index_inputs
-from logchat.services.sessions import list_sessions, show_session
+from logchat.services.sessions import list_sessions, record_turn, show_session
 from logchat.services.stats import StatQuery, compute_stats
 from logchat.storage.models import ChatTurn, Template
 
@@ -91,9 +91,11 @@ def test_no_secret_in_answers_prompts_templates_stats_or_sessions(
     with_llm = _with_llm(settings, server.url)
     for question in QUESTIONS:
         offline = ask(secret_store, settings, AskRequest(question, use_llm=False, session="audit"))
-        assert_no_secret(json.dumps(offline.to_dict()), f"ask --no-llm {question!r}")
+        assert_no_secret(json.dumps(offline.to_json()), f"ask --no-llm {question!r}")
         online = ask(secret_store, with_llm, AskRequest(question, session="audit"))
-        assert_no_secret(json.dumps(online.to_dict()), f"ask {question!r}")
+        assert_no_secret(json.dumps(online.to_json()), f"ask {question!r}")
+        record_turn(secret_store, offline)
+        record_turn(secret_store, online)
     assert server.chat_requests, "the fake model was never asked"
     assert_no_secret(json.dumps(server.chat_requests), "the prompt")
 
@@ -111,7 +113,7 @@ def test_no_secret_in_answers_prompts_templates_stats_or_sessions(
 
 
 def test_the_top_passwords_are_not_listed(secret_store: Any, settings: Any) -> None:
-    result = ask(secret_store, settings, AskRequest("which passwords were used most?", use_llm=False)).to_dict()
+    result = ask(secret_store, settings, AskRequest("which passwords were used most?", use_llm=False)).to_json()
     assert result["matched"] > 0
     assert_no_secret(json.dumps(result), "top passwords")
 
@@ -144,7 +146,7 @@ def test_the_no_model_notice_hides_the_url_credentials(small_store: Any, setting
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     offline = _with_llm(settings, f"http://bob:hunter2@127.0.0.1:{port}")
-    result = ask(small_store, offline, AskRequest("failed password", session=None)).to_dict()
+    result = ask(small_store, offline, AskRequest("failed password", session=None)).to_json()
     notices = " ".join(result["notices"])
     assert f"http://127.0.0.1:{port}" in notices
     assert "hunter2" not in notices and "bob" not in notices
@@ -178,4 +180,4 @@ def test_a_store_written_before_masking_is_masked_on_read(
     assert_no_secret(json.dumps(compute_stats(store, StatQuery(top=100)), default=str), "stat on an old store")
     assert_no_secret(json.dumps(show_session(store, "old"), default=str), "sessions show on an old store")
     answer = ask(store, settings, AskRequest("which passwords were used most?", use_llm=False, session="old"))
-    assert_no_secret(json.dumps(answer.to_dict()), "ask on an old store")
+    assert_no_secret(json.dumps(answer.to_json()), "ask on an old store")

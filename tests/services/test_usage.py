@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from logchat.services.ask import AskRequest, AskResult, ask
+from logchat.services.ask import AskRequest, ask
 from logchat.services.usage import UsageQuery, prune, question_shape, question_shapes, record_answer, summary
 from logchat.storage import usage_repo
 from logchat.storage.models import UsageRecord, UsageScope
@@ -155,15 +155,19 @@ def test_an_answer_is_recorded_with_its_mode_matches_and_timings(small_store: An
     with small_store.session() as session:
         row = session.scalars(select(UsageRecord)).one()
         scopes = set(session.execute(select(UsageScope.kind, UsageScope.value)).all())
-    assert (row.mode, row.matched, row.front_end, row.total_ms) == ("extractive", result.data["matched"], "cli", 123.4)
+    data = result.to_json()
+    assert (row.mode, row.matched, row.front_end, row.total_ms) == ("extractive", data["matched"], "cli", 123.4)
     assert row.matched == 2
-    assert row.retrieve_ms == result.data["timings_ms"]["retrieve"] and row.llm_error is None
+    assert row.retrieve_ms == data["timings_ms"]["retrieve"] and row.llm_error is None
     assert row.actor.startswith("os:") and row.shape == "failed password for root on <HOST>"
     assert scopes == {("host", "web-01"), ("answered_from", "auth.log")}
 
 
-def test_a_record_that_cannot_be_kept_never_fails_the_answer(store: Any, caplog: pytest.LogCaptureFixture) -> None:
-    result = AskResult(data={"question": "q", "mode": "extractive", "matched": 0, "timings_ms": {}}, evidence_by_id={})
+def test_a_record_that_cannot_be_kept_never_fails_the_answer(
+    store: Any, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    result = ask(store, settings, AskRequest(question="q", use_llm=False))
+    assert result.to_json()["matched"] == 0
     with store.engine.begin() as conn:
         conn.execute(text("DROP TABLE usage_scopes"))
         conn.execute(text("DROP TABLE usage_questions"))

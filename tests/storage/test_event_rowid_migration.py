@@ -69,7 +69,7 @@ def _snapshot(store: Store, settings: Any) -> dict[str, Any]:
             searches[words] = (fulltext_repo.count_matches(session, resolved, []), hits)
     answers = []
     for question in QUESTIONS:
-        answer = ask(store, settings, AskRequest(question, now=NOW, use_llm=False)).to_dict()
+        answer = ask(store, settings, AskRequest(question, now=NOW, use_llm=False)).to_json()
         answer.pop("timings_ms", None)
         answers.append(answer)
     return {"rows": [tuple(row) for row in rows], "id_high": id_high, "searches": searches, "answers": answers}

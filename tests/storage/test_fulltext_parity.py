@@ -162,7 +162,7 @@ def test_words_inside_dotted_names_and_paths_are_found_on_postgresql(
 def test_questions_match_as_many_events_on_both_databases(twin_stores: dict[str, tuple[Any, Any]]) -> None:
     now = datetime(2026, 11, 4, tzinfo=UTC)
     matched = {
-        backend: {q: ask(store, settings, AskRequest(q, now=now, use_llm=False)).to_dict()["matched"]
+        backend: {q: ask(store, settings, AskRequest(q, now=now, use_llm=False)).to_json()["matched"]
                   for q in QUESTIONS}
         for backend, (store, settings) in twin_stores.items()
     }

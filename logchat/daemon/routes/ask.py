@@ -16,14 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from logchat.daemon.endpoints import Call, endpoint
-from logchat.daemon.streaming import Relay, answer, answer_seconds
-from logchat.errors import LogchatError
+from logchat.daemon.streaming import answer_events
 
 if TYPE_CHECKING:
     from aiohttp import web
 
     from logchat.config import Settings
-    from logchat.services.ask import AskRequest, AskResult
+    from logchat.services.ask import AskRequest
 
 log = logging.getLogger(__name__)
 
@@ -226,19 +225,21 @@ def _wants_stream(request: web.Request, body: AskBody) -> bool:
           rate_limit="ask",
           summary="Answer a question from the logs: `logchat ask --json`, or streamed as Server-Sent Events.")
 async def ask_question(call: Call) -> Any:
-    from logchat.daemon.app import run_answer
+    from contextlib import aclosing
 
     settings = call.services.settings
     request = _ask_request(settings, call.body, session_owner(call))
     account = _account(call)
     if _wants_stream(call.request, call.body):
         return await _stream(call, request, account)
-    relay = Relay(asyncio.get_running_loop(), None, answer_seconds(settings), call.services.metrics)
-    async with call.services.questions.held(account):
-        outcome = await run_answer(call.request, answer, call.services.store, settings, request, relay)
-    if outcome is None:  # only an abandoned relay gives None, and nothing abandons this one
-        raise RuntimeError("an answer was abandoned with its client still waiting")
-    return outcome.to_dict()
+    async with call.services.questions.held(account), aclosing(
+            answer_events(call.services, request, front_end="http")) as events:
+        async for event in events:
+            if event.kind == "answer":
+                return event.data
+            if event.kind == "error":
+                raise event.data
+    raise RuntimeError("an answer ended without its answer")
 
 
 def _account(call: Call) -> object:
@@ -258,78 +259,65 @@ def _sse(event: str, data: Any) -> bytes:
 async def _stream(call: Call, ask_request: AskRequest, account: object) -> web.StreamResponse:
     from aiohttp import web
 
-    from logchat.daemon.app import run_answer
-
     request = call.request
     # Taken before the response starts, so that a refusal is a plain 429.
     slot = await call.services.questions.take(account)
     # The request id and security headers are added as the headers go out (middleware.add_headers).
     response = web.StreamResponse(headers={"Content-Type": SSE, "X-Accel-Buffering": "no"})
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    relay = Relay(asyncio.get_running_loop(), queue, answer_seconds(call.services.settings), call.services.metrics)
-
-    async def answer_then_release() -> Any:
-        # The slot is held until the worker is done, even when the client leaves first: an abandoned
-        # answer still holds its thread until the model's next token.
-        try:
-            return await run_answer(request, answer, call.services.store, call.services.settings, ask_request, relay)
-        finally:
-            await slot.release()
-
     try:
         await response.prepare(request)
     except BaseException:
         await slot.release()
         raise
-    job = asyncio.ensure_future(answer_then_release())
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+    job = asyncio.ensure_future(_answer_into(call, ask_request, queue, slot))
     try:
-        await _relay_events(response, queue)
-        await response.write(await _final_event(job))
+        while (event := await _next_or_keepalive(queue)) is not None:
+            await response.write(event)
         await response.write_eof()
     except ConnectionResetError:
-        _abandon(relay, job)
+        _abandon(job)
     except asyncio.CancelledError:
-        _abandon(relay, job)
+        _abandon(job)
         raise
     return response
 
 
-def _abandon(relay: Relay, job: asyncio.Future[Any]) -> None:
-    """The client left: the worker stops at its next token, and nobody reads what it returns."""
-    log.info("a client left before its answer was done; the answer stops")
-    relay.abandoned.set()
-    job.add_done_callback(_forget)
+async def _answer_into(call: Call, ask_request: AskRequest, queue: asyncio.Queue[bytes | None], slot: Any) -> None:
+    """The answer's events as Server-Sent Events into ``queue``, then None; the slot is held until then."""
+    from contextlib import aclosing
 
-
-async def _relay_events(response: web.StreamResponse, queue: asyncio.Queue[Any]) -> None:
-    while True:
-        try:
-            event, data = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
-        except TimeoutError:
-            await response.write(b": keep-alive\n\n")
-            continue
-        if event == "done":
-            return
-        await response.write(_sse(event, data))
-
-
-async def _final_event(job: asyncio.Future[AskResult | None]) -> bytes:
     from logchat.daemon.middleware import error_body
 
     try:
-        outcome = await job
-    except LogchatError as exc:
-        return _sse("error", error_body(exc.code, exc.message, getattr(exc, "field", None)))
+        async with aclosing(answer_events(call.services, ask_request, front_end="http")) as events:
+            async for event in events:
+                if event.kind == "token":
+                    queue.put_nowait(_sse("token", {"text": event.data}))
+                elif event.kind == "notice":
+                    queue.put_nowait(_sse("notice", {"message": event.data}))
+                elif event.kind == "answer":
+                    queue.put_nowait(_sse("answer", event.data))
+                else:
+                    exc = event.data
+                    queue.put_nowait(_sse("error", error_body(exc.code, exc.message, getattr(exc, "field", None))))
     except Exception:
         log.exception("unexpected error while answering")
-        return _sse("error", error_body("internal_error", "internal error; see the daemon's log"))
-    if outcome is None:
-        return _sse("error", error_body("internal_error", "the answer was abandoned"))
-    return _sse("answer", outcome.to_dict())
+        queue.put_nowait(_sse("error", error_body("internal_error", "internal error; see the daemon's log")))
+    finally:
+        await slot.release()
+        queue.put_nowait(None)
 
 
-def _forget(job: asyncio.Future[Any]) -> None:
-    # An abandoned answer's outcome (or error) is read by nobody; reading it here keeps asyncio from
-    # reporting "exception was never retrieved".
-    if not job.cancelled() and job.exception() is not None:
-        log.debug("an abandoned answer ended with %r", job.exception())
+async def _next_or_keepalive(queue: asyncio.Queue[bytes | None]) -> bytes | None:
+    """The next event, or a comment line after KEEPALIVE_SECONDS of silence (which finds a gone client)."""
+    try:
+        return await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+    except TimeoutError:
+        return b": keep-alive\n\n"
+
+
+def _abandon(job: asyncio.Future[Any]) -> None:
+    """The client left: the answer stops (the model at its next token), and nobody reads what it returns."""
+    log.info("a client left before its answer was done; the answer stops")
+    job.cancel()

@@ -1,0 +1,294 @@
+"""Stage 2: the events the plan selects, counted exactly (SQL over every match), then ranked by hybrid search.
+
+When the plan selects nothing, a few readings are tried in turn, each saying so in a notice: field conditions
+matched as text (the value was bound to a field these lines lack), level words matched as text (logs without
+levels), fewer words (no event has them all). The filter conditions of the matching events are built once,
+here, and every later query uses them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from logchat.retrieval import fulltext
+from logchat.retrieval.plan import Plan, TextTerm
+from logchat.services import planning
+from logchat.storage import fulltext_repo, search_repo
+from logchat.storage.stats_repo import EventFilter
+
+if TYPE_CHECKING:
+    from logchat.config import Settings
+    from logchat.retrieval.hybrid import HybridResult, VectorSide
+    from logchat.services.answer.question import Question
+    from logchat.storage.db import Session, Store
+
+# Vectors behind the store by more than this many events earn a notice; a few behind is the normal
+# moment between new lines and the update that `index`, `reload` or `follow` runs after them.
+VECTORS_BEHIND_NOTICE = 100_000
+
+
+@dataclass(frozen=True)
+class Matches:
+    """The events matching a scope and a resolved text query, counted."""
+
+    resolved: fulltext.ResolvedQuery
+    # Selects the matching events (with the filters applied or not); None when there is no text query.
+    matched: search_repo.Condition | None
+    aggregate: search_repo.Aggregate
+    # {template id: (matching, all events)} when ``matched`` reads the materialised ids.
+    counts: Mapping[int, tuple[int, int]] = field(default_factory=dict)
+    materialised: bool = False  # ``matched`` reads the temporary table of matching ids
+
+    @property
+    def total(self) -> int:
+        return self.aggregate.total
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """What retrieval found, as it ran: its plan and scope are the ones after any fallback."""
+
+    plan: Plan
+    scope: EventFilter
+    matches: Matches
+    conditions: tuple[search_repo.Condition, ...]  # scope + matches: every later query's WHERE
+    hybrid: HybridResult | None = None
+    notices: tuple[str, ...] = ()
+    level_fallback: bool = False
+    # When the time range holds no event at all: what the store holds instead ("the store holds …").
+    store_span: str | None = None
+
+    @property
+    def aggregate(self) -> search_repo.Aggregate:
+        return self.matches.aggregate
+
+    @property
+    def resolved(self) -> fulltext.ResolvedQuery:
+        return self.matches.resolved
+
+    @property
+    def counts(self) -> Mapping[int, tuple[int, int]]:
+        return self.matches.counts
+
+
+def short_time(value: datetime | None) -> str:
+    from datetime import UTC
+
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value is not None else "-"
+
+
+def retrieve(
+    session: Session, settings: Settings, question: Question, plan: Plan, vectors: VectorSide | None
+) -> Retrieval:
+    """Count the plan's events, then rank them with the vectors (``vectors``: None without any)."""
+    found = find_matches(session, question, plan)
+    matches = found.matches
+    if matches.resolved.mode == "impossible" or matches.total == 0:
+        return found
+    from logchat.retrieval.hybrid import hybrid_search
+
+    # Vector neighbours re-rank and complete the matching events; they only bring lines of their own when
+    # the question has no text left to match (so counts and lines agree).
+    hybrid = hybrid_search(
+        session, query=matches.resolved, query_text=question.text_query, flt=found.scope, vectors=vectors,
+        pool=settings.retrieval.candidate_pool, restrict_to=matches.matched, counts=dict(matches.counts),
+        templates={p.template_id for p in matches.aggregate.patterns if p.template_id is not None},
+        within=search_repo.matched_ids() if matches.materialised else None,
+    )  # fmt: skip
+    return replace(found, hybrid=hybrid)
+
+
+def find_matches(session: Session, question: Question, plan: Plan) -> Retrieval:
+    """The plan's matching events, after the fallbacks a reading that matches nothing earns."""
+    scope = question.scope
+    notices: list[str] = []
+    level_fallback = False
+    plan, matches = _matched(session, plan, scope)
+    if matches.total == 0 and plan.conditions:
+        plan, matches, notice = _unbound_if_misread(session, scope, plan)
+        notices.append(notice)
+
+    if (
+        matches.total == 0
+        and scope.levels
+        and not question.levels_from_flag
+        and question.level_terms
+        and _levels_unused(session, scope)
+    ):
+        # These logs carry no levels at all ("errors" in sshd's syslog), or none of the asked ones ("POSSIBLE
+        # BREAK-IN ATTEMPT warnings" where sshd logs no warning): look for the word instead.
+        levels = ", ".join(scope.levels)
+        scope = replace(scope, levels=[])
+        level_fallback = True
+        terms = question.level_terms
+        plan, matches = _matched(session, plan, scope, terms)
+        words = f"the word{'s' if len(terms) > 1 else ''} {', '.join(repr(t) for t in terms)}"
+        dropped = {word.lower() for word in matches.resolved.dropped}
+        if matches.total == 0:
+            # The word narrowed the lines to none: it only described the lines the rest of the question names.
+            plan, matches = _matched(session, plan, scope)
+            notices.append(f"no event has level {levels}, and none of them contains {words}; matched without them")
+        elif all(term.lower() in dropped for term in terms):
+            notices.append(f"no event has level {levels} nor contains {words}; matched without them")
+        else:
+            notices.append(f"no event has level {levels}; matched {words} instead")
+
+    if matches.total == 0 and question.process_terms and scope.processes:
+        # A question word that is also a process name ("notification" where `Notification` is a program) may
+        # only describe the lines ("Notification time out: 3200" is logged by another program): when the
+        # process filter leaves no event, the word is matched as text instead, as level words are.
+        wider = replace(scope, processes=[])
+        wider_plan, wider_matches = _matched(session, plan, wider, question.process_terms)
+        if wider_matches.total > 0:
+            terms = question.process_terms
+            notices.append(
+                f"no matching event is from process {', '.join(scope.processes)}; matched the "
+                f"word{'s' if len(terms) > 1 else ''} {', '.join(repr(t) for t in terms)} instead"
+            )
+            scope, plan, matches = wider, wider_plan, wider_matches
+
+    if matches.total == 0 and matches.resolved.mode == "all":
+        relaxed = fulltext.relax(session, matches.resolved, search_repo.event_conditions(session, scope))
+        if relaxed is not None:
+            looser = _match(session, plan, scope, relaxed)
+            if looser.total > 0:
+                matches = looser
+                if relaxed.mode == "any":
+                    words = ", ".join(term.text for term in relaxed.optional)
+                    notices.append(f"no event contains all the words; counting events with any of: {words}")
+                else:
+                    notices.append(f"no event contains all the words; left out: {', '.join(relaxed.unmatched)}")
+
+    store_span = None
+    if (
+        matches.total == 0
+        and (scope.since is not None or scope.until is not None)
+        and not search_repo.any_event_between(session, scope.since, scope.until)
+    ):
+        total, first, last = search_repo.store_span(session)
+        if total:
+            store_span = f"the store holds {total:,} events from {short_time(first)} to {short_time(last)} UTC"
+            notices.append(
+                f"no events at all between {short_time(scope.since)} and {short_time(scope.until)} UTC; "
+                f"{store_span} (use --now to read time phrases relative to the logs' own time)"
+            )
+    return Retrieval(
+        plan=plan, scope=scope, matches=matches,
+        conditions=tuple(search_repo.event_conditions(session, scope, matches.matched)),
+        notices=tuple(notices), level_fallback=level_fallback, store_span=store_span,
+    )  # fmt: skip
+
+
+def vector_side(store: Store, settings: Settings, notices: list[str]) -> VectorSide | None:
+    """The vectors as they are: `index`, `reload`, `follow` and the daemon's jobs keep them up to date, so a
+    question never windows or embeds (it only reads, and says when the vectors lag behind)."""
+    from logchat.retrieval.hybrid import VectorSide
+    from logchat.services.vectors import load_vectors
+
+    loaded = load_vectors(settings, store, keep_files=False)
+    with store.session() as session:
+        newest = search_repo.max_event_id(session)
+    if newest == 0:
+        return None
+    behind = newest - (loaded.events_upto if loaded is not None else 0)
+    if behind > VECTORS_BEHIND_NOTICE:
+        notices.append(
+            f"the vector index is {behind:,} events behind; `logchat reload` (or `logchat index` on the same "
+            "paths) brings it up to date (full-text search covers every event)"
+        )
+    if loaded is None:
+        return None
+    return VectorSide(loaded.templates, loaded.windows, loaded.embedder)
+
+
+def _text_query(plan: Plan, extra_words: Sequence[str] = ()) -> fulltext.TextQuery:
+    return planning.text_query([*plan.terms, *(TextTerm(text=word) for word in extra_words)])
+
+
+def _matched(session: Session, plan: Plan, scope: EventFilter, extra_words: Sequence[str] = ()) -> tuple[Plan, Matches]:
+    """The plan's text checked against the store, and its events. Identifiers that match nothing whole are
+    tried as the start of logged ids (job_42 -> job_42_1), and the plan returned says so."""
+    resolved = fulltext.resolve_query(session, _text_query(plan, extra_words))
+    if resolved.mode == "impossible":
+        prefixed = planning.prefix_fallback(plan, resolved.missing)
+        if prefixed is not None:
+            candidate = fulltext.resolve_query(session, _text_query(prefixed, extra_words))
+            if candidate.mode != "impossible":
+                plan, resolved = prefixed, candidate
+    return plan, _match(session, plan, scope, resolved)
+
+
+def _match(session: Session, plan: Plan, scope: EventFilter, resolved: fulltext.ResolvedQuery) -> Matches:
+    """Count the events matching ``scope`` and ``resolved`` exactly, as cheaply as the query allows."""
+    if resolved.mode == "impossible":
+        return Matches(resolved, search_repo.no_events(), search_repo.Aggregate())
+    condition = fulltext_repo.match_condition(session, resolved)
+    fields = planning.field_conditions(session, plan)
+    if fields:
+        from sqlalchemy import and_
+
+        condition = and_(*([condition] if condition is not None else []), *fields)
+    if condition is None:
+        return Matches(resolved, None, search_repo.aggregate(session, scope, None, errors_first=True))
+    full = fulltext_repo.templates_fully_matching(session, resolved) if not fields else frozenset()
+    if full:
+        hits = fulltext_repo.fts_hits(session, resolved)
+        if hits is not None and hits == search_repo.rollup_total(session, full):
+            # Every hit belongs to a template whose fixed text matches: the rollup counts them exactly.
+            aggregate = search_repo.aggregate(session, scope, None, errors_first=False, templates=full)
+            return Matches(resolved, search_repo.of_templates(full), aggregate)
+    _, matched = search_repo.materialise_matches(session, search_repo.event_conditions(session, scope, condition))
+    aggregate = search_repo.aggregate_matches(session, errors_first=False)
+    # How sparse the matches are in each template decides how later queries walk them.
+    totals = search_repo.template_counts(session, [p.template_id for p in aggregate.patterns if p.template_id])
+    counts = {
+        p.template_id: (p.count, totals.get(p.template_id, p.count))
+        for p in aggregate.patterns
+        if p.template_id is not None
+    }
+    return Matches(resolved, matched, aggregate, counts=counts, materialised=True)
+
+
+def _unbound_if_misread(session: Session, scope: EventFilter, bound: Plan) -> tuple[Plan, Matches, str]:
+    """Nothing matched the plan's field conditions. When the lines the text finds carry those fields, that is
+    the answer ("stage 35.0": no such stage). When they do not, the value was bound to a field these lines lack
+    (a field named differently in their template), so the values are matched as text, as before plans."""
+    from sqlalchemy import and_
+
+    from logchat.storage import fields_repo
+
+    described = ", ".join(f"{c.name} {c.operator} {c.value}" for c in bound.conditions)
+    unbound, looser = _matched(session, _without_conditions(bound), scope)
+    if looser.total > 0:
+        within = and_(*search_repo.event_conditions(session, scope, looser.matched))
+        carried = fields_repo.field_event_counts(session, [c.name for c in bound.conditions], within)
+        if not any(carried.values()):
+            return unbound, looser, unbound.notes[-1]
+    # The looser reading may have replaced the temporary table of matching ids: the bound plan's are read again.
+    bound, found = _matched(session, bound, scope)
+    return bound, found, f"no event has {described}"
+
+
+def _without_conditions(plan: Plan) -> Plan:
+    """The plan with its field conditions matched as text again (today's reading of the question)."""
+    values = [
+        TextTerm(text=condition.source_text.split()[-1].lstrip("/"))
+        for condition in plan.conditions
+        if condition.source_text
+    ]
+    described = ", ".join(f"{c.name} {c.operator} {c.value}" for c in plan.conditions)
+    return replace(
+        plan,
+        conditions=(),
+        terms=(*plan.terms, *values),
+        notes=(*plan.notes, f"no event has {described}; matched the values as text instead"),
+    )
+
+
+def _levels_unused(session: Session, scope: EventFilter) -> bool:
+    """Whether the question's levels select no event at all under its other filters (whatever the text)."""
+    present, leveled = search_repo.levels_in_scope(session, scope)
+    return present and (not leveled or not search_repo.any_event_under(session, scope))

@@ -154,7 +154,7 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
             None if read_fields is None else
             # mask_secrets returns its argument itself when there was nothing to mask.
             read_fields(batch.fields, template_id, tokens_of(template_id), masked, event.raw, masked is not message,
-                        event.record if event.line_end == event.line_no else None),
+                        event.record if event.line_end == event.line_no else None, miner.last_key),
         )
         next_id += 1
         batch.add(row, ts_us)

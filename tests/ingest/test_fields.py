@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import pickle
 import re
 from pathlib import Path
 
@@ -218,10 +219,13 @@ LOGHUB_SYSTEMS = ("Android", "Apache", "BGL", "HDFS", "HPC", "Hadoop", "HealthAp
                   "OpenStack", "Proxifier", "Spark", "Thunderbird", "Windows", "Zookeeper")
 
 
+@pytest.mark.parametrize("keyed", [True, False], ids=["miner-key", "own-key"])
 @pytest.mark.parametrize("system", LOGHUB_SYSTEMS)
-def test_ingest_reader_writes_what_a_full_read_gives(loghub: Path, system: str) -> None:
+def test_ingest_reader_writes_what_a_full_read_gives(loghub: Path, system: str, keyed: bool) -> None:
     """The reader ingest uses (recipes per message shape) stores, event by event, the JSON and template
-    fields that reading each message in full gives, while the templates change under it."""
+    fields that reading each message in full gives, while the templates change under it, whether it finds
+    recipes by the miner's digit key or by its own; its tally gives the same rows, also after crossing into
+    another process (pickled, as batches from the reader process are)."""
     from logchat.ingest.fields import FieldReader
 
     miner = TemplateMiner()
@@ -233,11 +237,13 @@ def test_ingest_reader_writes_what_a_full_read_gives(loghub: Path, system: str) 
             masked = mask_secrets(message)
             template_id = miner.assign(masked)
             tokens = miner.template_tokens(template_id)
-            stored = reader.read_encoded(fast, template_id, tokens, masked, message, masked is not message)
+            stored = reader.read_encoded(fast, template_id, tokens, masked, message, masked is not message,
+                                         key=miner.last_key if keyed else None)
             fields, units = extract_fields(miner.template(template_id), masked)
             full.add(template_id, fields, units)
             assert json.loads(stored) == fields and stored == encode_fields(fields), message
-    recipes = sum(1 for _, recipe in reader._recipes.values() if recipe is not None)
+    recipes = sum(1 for entry in reader._recipes.values() if entry[2] is not None)
+    assert pickle.loads(pickle.dumps(fast)).rows() == full.rows()  # our own tally
     assert fast.rows() == full.rows()
     assert recipes > 0
 

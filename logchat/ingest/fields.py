@@ -882,35 +882,57 @@ def _access_encoded(tally: FieldTally, template_id: int, parts: tuple[str, ...],
     The common line (an IPv4 client, a three-part request, nothing after the user agent, no text that
     JSON escapes) is written straight from them; any other reads as _access_fields does."""
     client, user, request, status, size, rest = parts
-    referer = agent = None
-    if rest:
-        referer, agent, rest = _ACCESS_TAIL.match(rest).groups()  # type: ignore[union-attr]  # (.*) always matches
+    tail = _ACCESS_TAILS.get(rest)
+    if tail is None:
+        tail = _access_tail(rest)
     request_parts = request.split(" ")
-    text = f"{client}{user}{request}{referer or ''}{agent or ''}"
-    if (rest or masked or len(request_parts) != 3 or client.count(".") != 3 or _IP.fullmatch(client) is None
+    # The client is an address (digits and dots) when it is written so; the tail was looked at once.
+    text = f"{user}{request}"
+    if (masked or not tail[3] or len(request_parts) != 3 or client.count(".") != 3 or _IP.fullmatch(client) is None
             or '"' in text or "\\" in text or not text.isprintable()):
+        referer, agent, rest = tail[0], tail[1], tail[2]
         fields, units = _access_parts_fields(client, user, request, status, size, referer, agent, rest, masked)
         tally.add(template_id, fields, units)
         return encode_fields(fields)
     method, target, protocol = request_parts
     path = target.partition("?")[0][:_MAX_TEXT]
-    flags = (user != "-", size != "-", bool(referer) and referer != "-", bool(agent) and agent != "-")
-    names, types = _ACCESS_SHAPES[flags]
+    has_user, has_bytes = user != "-", size != "-"
+    names, types = _ACCESS_SHAPES[(has_user, has_bytes, tail[5], tail[6])]
     shape = (template_id, names, types)
     entry = tally.shapes.get(shape)
     if entry is not None:
         entry[0] += 1  # the shape's units (bytes) are counted already
     else:
-        tally.add(template_id, *_access_parts_fields(client, user, request, status, size, referer, agent, "", False))
-    return "".join((
-        f'{{"client":"{client}"',
-        f',"user":"{user}"' if flags[0] else "",
-        f',"method":"{method}","path":"{path}","protocol":"{protocol}","status":{int(status)}',
-        f',"bytes":{int(size)}' if flags[1] else "",
-        f',"referer":"{referer[:_MAX_TEXT]}"' if flags[2] else "",  # type: ignore[index]
-        f',"user_agent":"{agent[:_MAX_TEXT]}"' if flags[3] else "",  # type: ignore[index]
-        "}",
+        tally.add(template_id, *_access_parts_fields(client, user, request, status, size, tail[0], tail[1], "", False))
+    user_json = f',"user":"{user}"' if has_user else ""
+    size_json = f',"bytes":{int(size)}' if has_bytes else ""
+    return (f'{{"client":"{client}"{user_json},"method":"{method}","path":"{path}","protocol":"{protocol}",'
+            f'"status":{int(status)}{size_json}{tail[4]}}}')
+
+
+# What follows the size of access log lines, read once per distinct text (the same referers and user agents
+# come back line after line): (referer, user agent, what follows them, whether a line with it can be written
+# from its parts, their JSON, whether there is a referer, whether there is a user agent).
+_AccessTail = tuple[str | None, str | None, str, bool, str, bool, bool]
+_ACCESS_TAILS: dict[str, _AccessTail] = {}
+
+
+def _access_tail(rest: str) -> _AccessTail:
+    referer = agent = None
+    after = rest
+    if rest:
+        referer, agent, after = _ACCESS_TAIL.match(rest).groups()  # type: ignore[union-attr]  # (.*) always matches
+    text = f"{referer or ''}{agent or ''}"
+    writable = not after and '"' not in text and "\\" not in text and text.isprintable()
+    has_referer, has_agent = bool(referer) and referer != "-", bool(agent) and agent != "-"
+    written = "".join((
+        f',"referer":"{referer[:_MAX_TEXT]}"' if has_referer else "",  # type: ignore[index]
+        f',"user_agent":"{agent[:_MAX_TEXT]}"' if has_agent else "",  # type: ignore[index]
     ))
+    if len(_ACCESS_TAILS) >= 4096:
+        _ACCESS_TAILS.clear()
+    tail = _ACCESS_TAILS[rest] = (referer, agent, after, writable, written, has_referer, has_agent)
+    return tail
 
 
 _STRUCTURED: dict[str, Callable[[str, bool], tuple[Fields, Units | None] | None]] = {

@@ -13,9 +13,13 @@ dir at run time, indexes it, builds the vector index, then measures for a fixed 
 - time to first token with the fake Ollama server answering instantly.
 
 ``--baseline DIR`` (a checkout of another version, e.g. ``git worktree add /tmp/base main``) measures
-that code on the same store as well, interleaved with this one round by round (``--rounds``, best
-round kept), so a before/after comes from one run on one machine. ``--keep DIR`` keeps what was
-generated; ``--reuse`` then starts from a store kept there instead of generating it again.
+that code as well, interleaved with this one round by round (``--rounds``, best round kept), so a
+before/after comes from one run on one machine. Each version reads a store its own code indexed from
+the same generated log (``data-N`` and ``data-N-baseline``): a version may change the schema, and an
+older one refuses a store a newer one has migrated. Both packages are byte-compiled first, as an
+installed package is, so that start-up is not measured compiling modules from source when
+PYTHONDONTWRITEBYTECODE is set. ``--keep DIR`` keeps what was generated; ``--reuse`` then starts from
+the stores kept there instead of generating them again.
 
 Nothing generated is kept unless --keep is given. Run:
 
@@ -132,13 +136,14 @@ def _settings(data_dir: Path):  # type: ignore[no-untyped-def]
     return load_settings(data_dir=data_dir)
 
 
-def _prepare(events: int, workdir: Path, reuse: bool) -> tuple[Path, Path, dict[str, object]]:
-    """(data dir, log file, build figures): the store of ``events`` generated events, indexed with vectors."""
+def _prepare(events: int, workdir: Path, reuse: bool, suffix: str = "") -> tuple[Path, Path, dict[str, object]]:
+    """(data dir, log file, build figures): the store of ``events`` generated events, indexed with vectors
+    by the code of this process into ``data-N`` + ``suffix``."""
     from logchat.services.ingest import index_inputs
     from logchat.services.vectors import rebuild_vector_index, update_vector_index
     from logchat.storage.db import open_store
 
-    data_dir = workdir / f"data-{events}"
+    data_dir = workdir / f"data-{events}{suffix}"
     log_file = workdir / f"bench-{events}.log"
     settings = _settings(data_dir)
     if reuse and log_file.is_file() and (data_dir / "logchat.db").is_file():
@@ -149,7 +154,8 @@ def _prepare(events: int, workdir: Path, reuse: bool) -> tuple[Path, Path, dict[
                                     "template_vectors": report.template_vectors,
                                     "window_vectors": report.window_vectors, "vector_bytes": report.index_bytes}
     started = time.perf_counter()
-    generate(log_file, events)
+    if not (suffix and log_file.is_file()):  # the baseline indexes the log generated for this code
+        generate(log_file, events)
     generated_s = time.perf_counter() - started
     store = open_store(settings.database_url)
     started = time.perf_counter()
@@ -193,6 +199,21 @@ def retrieval_worker(data_dir: Path, repeat: int) -> dict[str, object]:
                              "cpu_p50_ms": statistics.median(cpus), "matched": result["matched"]})
     store.close()
     return {"wall": wall, "cpu": cpu, "per_question": per_question}
+
+
+def _prepare_baseline(code: Path, events: int, workdir: Path, reuse: bool) -> Path:
+    """The baseline's own store of the same log, indexed by the baseline's code in a process of its own."""
+    env = dict(os.environ, LOGCHAT_BENCH_CODE=str(code), PYTHONPATH=str(code))
+    command = [sys.executable, str(Path(__file__).resolve()), "--prepare-worker", str(events), "--keep", str(workdir)]
+    subprocess.run([*command, *(["--reuse"] if reuse else [])], env=env, capture_output=True, text=True, check=True)
+    return workdir / f"data-{events}-baseline"
+
+
+def _byte_compile(code: Path) -> None:
+    """Write the package's bytecode, as installing it does: imports then read .pyc files, not sources."""
+    import compileall
+
+    compileall.compile_dir(str(code / "logchat"), quiet=1)
 
 
 def _retrieval_round(code: Path, data_dir: Path, repeat: int) -> dict[str, object]:
@@ -240,12 +261,17 @@ def bench_size(events: int, repeat: int, workdir: Path, end_to_end_runs: int, *,
 
     # Interleaved: this code, then the baseline, round after round, so both meet the same machine.
     codes = {"this": CODE} | ({"baseline": baseline} if baseline is not None else {})
+    stores = {"this": data_dir}
+    if baseline is not None:
+        stores["baseline"] = _prepare_baseline(baseline, events, workdir, reuse)
+    for code in codes.values():
+        _byte_compile(code)
     retrieval: dict[str, list[dict[str, object]]] = {name: [] for name in codes}
     cli: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in codes}
     for _ in range(rounds):
         for name, code in codes.items():
-            retrieval[name].append(_retrieval_round(code, data_dir, repeat))
-            wall, cpu = _cli_round(code, data_dir, workdir, end_to_end_runs)
+            retrieval[name].append(_retrieval_round(code, stores[name], repeat))
+            wall, cpu = _cli_round(code, stores[name], workdir, end_to_end_runs)
             cli[name][0].extend(wall)
             cli[name][1].extend(cpu)
 
@@ -358,9 +384,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (3 with --baseline)")
     parser.add_argument("--json", action="store_true", help="print the raw numbers as JSON too")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)  # one retrieval round on this data dir
+    parser.add_argument("--prepare-worker", type=int, help=argparse.SUPPRESS)  # the baseline's store of N events
     args = parser.parse_args()
     if args.worker is not None:
         print(json.dumps(retrieval_worker(args.worker, args.repeat)))
+        return
+    if args.prepare_worker is not None:
+        print(json.dumps(_prepare(args.prepare_worker, args.keep, args.reuse, suffix="-baseline")[2]))
         return
     if args.reuse and args.keep is None:
         parser.error("--reuse needs --keep DIR")

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from logchat.errors import ConfigError
 
@@ -426,12 +425,18 @@ class MetricsSettings(_Section):
         return self
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="LOGCHAT_",
-        env_nested_delimiter="__",
-        extra="ignore",
-    )
+# Environment variables: LOGCHAT_DATA_DIR, LOGCHAT_AUTH__JWT_SECRET (a path with __ between levels).
+ENV_PREFIX = "LOGCHAT_"
+ENV_NESTED_DELIMITER = "__"
+# Top-level settings whose environment value is passed on as it is (no JSON, no nesting): with only
+# these set, the environment is read here without importing pydantic-settings (see _environment_values).
+_PLAIN_ENV_FIELDS = frozenset({"data_dir"})
+
+
+class Settings(BaseModel):
+    # The model's own checks are those pydantic-settings' BaseSettings applied: stray keys are ignored
+    # at the top level (so unrelated LOGCHAT_* variables do no harm) and defaults are validated too.
+    model_config = ConfigDict(extra="ignore", validate_default=True, arbitrary_types_allowed=True)
 
     # Where the store lives: the SQLite file, the vector index, generated secrets (--data-dir wins).
     data_dir: Path = Field(default_factory=lambda: default_data_dir())
@@ -453,19 +458,6 @@ class Settings(BaseSettings):
     # Where the values came from; not a setting.
     config_file: Path | None = Field(default=None, exclude=True)
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # CLI flags arrive as init kwargs and win; then the environment; the TOML file is merged
-        # in by load_settings() underneath the environment.
-        return (init_settings, env_settings, _TomlSource(settings_cls))
-
     @property
     def database_url(self) -> str:
         if self.database.url:
@@ -477,16 +469,44 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
 
-# Set by load_settings() for the duration of one Settings() construction.
-_toml_values: dict[str, Any] = {}
+def _environment_values(environ: dict[str, str] | os._Environ[str]) -> dict[str, Any]:
+    """The settings given by LOGCHAT_* environment variables, as pydantic-settings reads them.
+
+    pydantic-settings (nested keys, JSON for lists and tables, case-insensitive names) costs more
+    to import than the rest of the settings: a command that starts in a fraction of a second pays
+    for it only when the environment holds something to parse. Names are compared in lower case,
+    as pydantic-settings compares them; a variable naming no setting is ignored, as it ignores it.
+    """
+    prefix = ENV_PREFIX.lower()
+    given = {name.lower()[len(prefix) :]: value for name, value in environ.items() if name.lower().startswith(prefix)}
+    fields = set(Settings.model_fields)
+    wanted = {
+        key: value for key, value in given.items() if key in fields or key.split(ENV_NESTED_DELIMITER, 1)[0] in fields
+    }
+    if set(wanted) <= _PLAIN_ENV_FIELDS:
+        return wanted
+    from pydantic_settings import EnvSettingsSource
+
+    source = EnvSettingsSource(
+        Settings,  # type: ignore[arg-type]  # a plain model: only its fields and their types are read
+        case_sensitive=False,
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+    )
+    return source()
 
 
-class _TomlSource(PydanticBaseSettingsSource):
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return _toml_values.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(_toml_values)
+def _deep_update(base: dict[str, Any], *updates: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with each of ``updates`` laid over it in turn, tables merged key by key (as pydantic-settings
+    merges its sources: a key set in the environment replaces that key of the file's table, not the table)."""
+    merged = dict(base)
+    for update in updates:
+        for key, value in update.items():
+            if isinstance(merged.get(key), dict) and isinstance(value, dict):
+                merged[key] = _deep_update(merged[key], value)
+            else:
+                merged[key] = value
+    return merged
 
 
 def default_data_dir() -> Path:
@@ -561,18 +581,15 @@ def load_settings(
     **overrides: Any,
 ) -> Settings:
     """Build the settings. ``overrides`` are CLI flags, e.g. ``data_dir=...``; None values are ignored."""
-    global _toml_values
     path = find_config_file(config_file)
     values = read_toml(path) if path else {}
     flags = {key: value for key, value in overrides.items() if value is not None}
     _check_unknown_keys(values, path)
-    _toml_values = values
     try:
-        settings = Settings(**flags)
+        # Flags win over the environment, the environment over the file.
+        settings = Settings(**_deep_update(values, _environment_values(os.environ), flags))
     except ValidationError as exc:
         raise ConfigError(_describe_validation_error(exc, path)) from exc
-    finally:
-        _toml_values = {}
     settings.config_file = path
     settings.data_dir = settings.data_dir.expanduser()
     _check_relative_source_paths(settings, path)

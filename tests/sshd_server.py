@@ -127,7 +127,23 @@ class SshServer:
             self.process.wait()
         self.process = None
 
+    def pause(self) -> None:
+        """SIGSTOP sshd and every session it serves, as a host that hangs: connections stay open (new ones
+        are even accepted by the kernel) and nothing answers on them, until ``resume``."""
+        self._signal_all(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self._signal_all(signal.SIGCONT)
+
+    def _signal_all(self, signum: signal.Signals) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        for pid in [self.process.pid, *_descendants(self.process.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
     def stop(self) -> None:
+        self.resume()  # a paused sshd would not hear SIGTERM
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:

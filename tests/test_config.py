@@ -170,3 +170,45 @@ def test_config_file_that_exists_but_cannot_be_read_is_one_clear_error(tmp_path:
     result = _cli("--config", str(locked / "logchat.toml"), "stat", env={}, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr == f"logchat: error: cannot read config file {locked / 'logchat.toml'}: Permission denied\n"
+
+
+def test_environment_nested_keys_json_values_and_tables_merge_with_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "logchat.toml").write_text("[database]\necho = true\n[serve]\nport = 9000\n[ingest]\nbatch_size = 10\n")
+    monkeypatch.setenv("LOGCHAT_DATABASE", '{"url": "sqlite:////srv/logchat/store.db"}')
+    monkeypatch.setenv("LOGCHAT_SERVE__CORS_ORIGINS", '["https://ops.example.com"]')
+    monkeypatch.setenv("logchat_ingest__batch_size", "30")  # names are not case-sensitive
+    monkeypatch.setenv("LOGCHAT_NOT_A_SETTING", "ignored")
+    settings = load_settings()
+    # A table from the environment replaces only the keys it names.
+    assert settings.database.url == "sqlite:////srv/logchat/store.db"
+    assert settings.database.echo is True
+    assert settings.serve.cors_origins == ["https://ops.example.com"]
+    assert settings.serve.port == 9000
+    assert settings.ingest.batch_size == 30
+    assert load_settings(ingest={"batch_size": 40}).ingest.batch_size == 40
+
+
+def test_a_wrong_environment_value_names_its_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOGCHAT_INGEST__BATCH_SIZE", "many")
+    with pytest.raises(ConfigError, match=r"config key 'ingest\.batch_size'"):
+        load_settings()
+
+
+def test_settings_from_a_plain_environment_do_not_load_the_environment_parser(tmp_path: Path) -> None:
+    # pydantic-settings costs a start-up-bound command more than the rest of its settings: it is
+    # imported only when the environment holds nested keys or JSON to parse.
+    probe = "import sys; from logchat.config import load_settings; s = load_settings(); "
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LOGCHAT_")}
+    plain = subprocess.run(
+        [sys.executable, "-c", probe + "print(s.data_dir, 'pydantic_settings' in sys.modules)"],
+        env=env | {"LOGCHAT_DATA_DIR": str(tmp_path / "data")}, cwd=tmp_path, capture_output=True, text=True,
+        check=True,
+    )  # fmt: skip
+    assert plain.stdout.split() == [str(tmp_path / "data"), "False"]
+    nested = subprocess.run(
+        [sys.executable, "-c", probe + "print(s.ingest.batch_size, 'pydantic_settings' in sys.modules)"],
+        env=env | {"LOGCHAT_INGEST__BATCH_SIZE": "7"}, cwd=tmp_path, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert nested.stdout.split() == ["7", "True"]

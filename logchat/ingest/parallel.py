@@ -69,8 +69,13 @@ class ReaderProcess:
     """Iterate the batches; afterwards ``miner_state`` holds the reader's template miner state."""
 
     def __init__(
-        self, reader: LineReader, parser: Any, miner: TemplateMiner, plan: BatchPlan,
-        *, in_child: Callable[[], None] = lambda: None,
+        self,
+        reader: LineReader,
+        parser: Any,
+        miner: TemplateMiner,
+        plan: BatchPlan,
+        *,
+        in_child: Callable[[], None] = lambda: None,
     ) -> None:
         # ``in_child`` runs first in the forked reader: the caller drops what the child must not
         # hold (the ingest lock's file descriptor), without this module knowing about storage.
@@ -83,25 +88,42 @@ class ReaderProcess:
         process = context.Process(target=_reader_main, args=(sender, *self._args), daemon=True)
         process.start()
         sender.close()
+        finished = False
         try:
             while True:
                 try:
                     message = receiver.recv()
                 except EOFError as exc:
-                    raise SourceUnreadable(f"the reader process ended unexpectedly (exit {process.exitcode})") from exc
+                    process.join(timeout=5)  # gone without a word: say how it ended
+                    raise SourceUnreadable(
+                        f"the reader process ended unexpectedly ({_how_it_ended(process.exitcode)})"
+                    ) from exc
                 if isinstance(message, Batch):
                     yield message
                     continue
                 kind, payload = message
+                finished = True  # it has said its last word and ends by itself
                 if kind == _END:
                     self.miner_state = payload
                     return
                 raise SourceUnreadable(f"the reader process failed: {payload.strip().splitlines()[-1]}")
         finally:
             receiver.close()
+            if finished:
+                process.join(timeout=5)  # let it end by itself (a terminated child loses what it flushes)
             if process.is_alive():
-                process.terminate()
+                process.terminate()  # stopped early (or stuck): it has nothing more to give
             process.join(timeout=5)
+
+
+def _how_it_ended(exitcode: int | None) -> str:
+    """multiprocessing's exit code: negative for the signal that ended the process (the OOM killer's
+    SIGKILL, say), which names the cause better than a number."""
+    if exitcode is not None and exitcode < 0:
+        import signal
+
+        return f"killed by {signal.Signals(-exitcode).name}"
+    return f"exit {exitcode}"
 
 
 def can_fork() -> bool:

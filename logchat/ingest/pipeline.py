@@ -37,6 +37,11 @@ class Batch:
     miner_state: bytes | None = None  # set when templates changed
     error: str | None = None  # a read error after the rows of this batch
     fields: FieldTally = field(default_factory=lambda: FieldTally())  # the fields of each template
+    # Templates that changed after some of their events had their fields read (here or in an earlier
+    # batch): those events are read again against the final template (services.fields.reread_templates).
+    stale_fields: set[int] = field(default_factory=set)
+    # The template's tokens when this batch first read fields with it (to see it change later).
+    read_with: dict[int, Any] = field(default_factory=dict, repr=False)
 
     def add(self, row: EventRow, ts_us: int | None) -> None:
         self.rows.append(row)
@@ -148,6 +153,8 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
         message = event.message
         masked = mask(message)
         template_id = assign(masked)
+        if read_fields is not None:
+            batch.read_with.setdefault(template_id, tokens_of(template_id))
         row = (
             next_id, source_id, generation, event.line_no, event.line_end, event.offset, ts_us,
             event.level, event.host, event.process, event.pid, template_id, message, event.raw,
@@ -166,5 +173,12 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
 
 def _close(batch: Batch, miner: TemplateMiner) -> None:
     batch.changed_templates = miner.take_changed()
+    if batch.read_with:
+        # Drain generalises a template as new variants arrive ("for root" -> "for <*>"): fields read before
+        # the change miss the value that became a variable. Changed templates may also have events stored
+        # by earlier batches; the writer looks those up.
+        tokens_of = miner.template_tokens
+        batch.stale_fields = {tid for tid, tokens in batch.read_with.items() if tokens_of(tid) is not tokens}
+        batch.read_with = {}
     if batch.changed_templates:
         batch.miner_state = miner.dump_state()

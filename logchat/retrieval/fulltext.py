@@ -200,6 +200,15 @@ def synonyms_for(word: str) -> tuple[str, ...]:
     return ()
 
 
+def _without_again(word: str) -> tuple[str, ...]:
+    """"recomputed" -> "computed": what was done again is logged as doing it ("computing it"). Tried only
+    for words no event contains, so "report" never becomes "port"."""
+    lowered = word.lower()
+    if lowered.startswith("re") and len(lowered) >= 7 and lowered.isalpha():
+        return (lowered[2:],)
+    return ()
+
+
 def resolve_query(session: Session, query: TextQuery) -> ResolvedQuery:
     """Check each term against the store: drop or replace words no event contains."""
     if query.empty:
@@ -216,8 +225,9 @@ def resolve_query(session: Session, query: TextQuery) -> ResolvedQuery:
             missing.append(term.text)
             continue
         alternatives = tuple(
-            alt for alt in synonyms_for(term.text) if fulltext_repo.term_exists(session, Term(alt, tokens_of(alt)))
-        )
+            alt for alt in (*synonyms_for(term.text), *_without_again(term.text))
+            if fulltext_repo.term_exists(session, Term(alt, tokens_of(alt)))
+        )  # fmt: skip
         if alternatives:
             # The word itself never occurs, so only its synonyms can match.
             kept.append(Term(text=term.text, tokens=(), alternatives=alternatives))

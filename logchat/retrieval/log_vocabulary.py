@@ -13,7 +13,16 @@ same thing in other words; never add question words that say nothing about the l
 
 from __future__ import annotations
 
-__all__ = ["LOG_SYNONYMS", "QUESTION_ONLY", "log_synonyms", "stem"]
+__all__ = [
+    "ABBREVIATIONS",
+    "LOG_SYNONYMS",
+    "QUESTION_ONLY",
+    "is_inflected_verb",
+    "log_abbreviations",
+    "log_phrase",
+    "log_synonyms",
+    "stem",
+]
 
 LOG_SYNONYMS: dict[str, tuple[str, ...]] = {
     # finishing and failing
@@ -40,24 +49,31 @@ LOG_SYNONYMS: dict[str, tuple[str, ...]] = {
     "reboot": ("boot", "booting", "reboot", "restart", "restarting", "shutdown", "startup"),
     "restart": ("restart", "restarted", "restarting", "starting", "shutdown", "stopping"),
     "start": ("start", "started", "starting", "startup", "opened", "launched", "initialized"),
-    "stop": ("stop", "stopped", "stopping", "shutdown", "shutting", "terminated", "exiting", "closed"),
-    "shutdown": ("shutdown", "shutting", "stopping", "stopped"),
+    "stop": ("stop", "stopped", "stopping", "shutdown", "shutting", "terminated", "terminating", "exiting", "closed"),
+    "shutdown": ("shutdown", "shutting", "stopping", "stopped", "terminating", "terminated"),
     "end": ("closed", "ended", "terminated", "stopped", "finished"),
     "boot": ("boot", "booting", "booted", "spawned", "started", "startup"),
     "suspend": ("suspended", "paused", "suspend"),
     "pause": ("paused", "pause", "suspended"),
     # connections
+    # A server logs the connection it let in as "Accepted" more often than "opened".
+    "open": ("opened", "open", "opening", "accepted"),
     "disconnect": ("disconnect", "disconnected", "closed", "reset", "closing"),
     "drop": ("dropped", "closed", "reset", "disconnected", "broken", "lost"),
     "timeout": ("timeout", "timed", "expired", "expiring"),
-    "expire": ("expired", "expiring", "expiry"),
+    "expire": ("expired", "expiring", "expiry", "timed out"),
     "delete": ("deleted", "deleting", "removed", "delete"),
     "remove": ("removed", "deleted", "deleting"),
     "send": ("sent", "sending", "served", "send"),
     "allocate": ("allocated", "allocate", "allocateblock"),
     "kill": ("killed", "kill", "terminated", "sigkill"),
+    "run": ("running", "run", "runs"),
     "commit": ("committed", "commit", "saved"),
     "cancel": ("cancelled", "canceled", "cancel", "aborted"),
+    "reach": ("contacting", "contact", "connect", "connecting", "reach", "reached", "reachable"),
+    # negations: "got no answer" is logged as "got not answer", "could not" as "unable to", "cannot"
+    "no": ("no", "not", "none", "never", "unable", "cannot"),
+    "not": ("not", "no", "unable", "cannot", "never"),
 }
 
 # Words of questions that say nothing about which lines are meant: never required in a line.
@@ -91,20 +107,92 @@ def stem(word: str) -> str:
     return lowered
 
 
-_BY_STEM: dict[str, tuple[str, ...]] = {stem(key): values for key, values in LOG_SYNONYMS.items()}
-# Irregular forms that the stem cannot reach.
-_IRREGULAR = {"sent": "send", "died": "die", "dying": "die", "ran": "run", "went": "go", "came": "come",
+# Short forms logs write for nouns of questions: "block" is "blk_123" in HDFS, "request" is "req".
+ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "block": ("blk",), "address": ("addr",), "message": ("msg",), "request": ("req",), "response": ("resp",),
+    "connection": ("conn",), "configuration": ("config", "conf"), "directory": ("dir",), "memory": ("mem",),
+    "process": ("proc",), "transaction": ("txn",), "session": ("sess",),
+}  # fmt: skip
+
+
+def _root(word: str) -> str:
+    """A word without its inflection, the same for every form of a verb or noun: "passed", "passes" and
+    "pass" -> "pass"; "dropped" -> "dropp" (see :func:`_roots` for the doubled consonant); "completed" and
+    "complete" -> "complet"; "succeeded" -> "succeed"."""
+    lowered = word.lower()
+    for suffix in ("ations", "ation", "ions", "ion", "ing", "ied", "ies", "ed", "es", "s"):
+        if not lowered.endswith(suffix) or len(lowered) - len(suffix) < 3:
+            continue
+        if suffix == "es" and not lowered[:-2].endswith(("s", "x", "z", "ch", "sh")):
+            continue  # "notes", "deletes": the e is the word's own ("passes", "crashes" lose "es")
+        if suffix == "s" and lowered.endswith("ss"):
+            continue  # "pass", "process": the s is the word's own
+        if suffix == "ed" and lowered.endswith("eed") and len(lowered) <= 7:
+            continue  # "succeed", "proceed": the e is the word's own
+        lowered = lowered[: -len(suffix)] + ("y" if suffix in ("ied", "ies") else "")
+        break
+    return lowered[:-1] if lowered.endswith("e") and len(lowered) > 4 else lowered
+
+
+def _roots(word: str) -> tuple[str, ...]:
+    root = _root(word)
+    # "dropped" -> "dropp" -> "drop", "cancelled" -> "cancel"; but "kill" is "kill".
+    if len(root) >= 4 and root[-1] == root[-2] and root[-1] not in "aeiou":
+        return root, root[:-1]
+    return (root,)
+
+
+_BY_ROOT: dict[str, tuple[str, ...]] = {}
+for _key, _values in LOG_SYNONYMS.items():
+    if len(_key) > 2:
+        _BY_ROOT.setdefault(_root(_key), _values)
+# Short keys ("no", "not") are only ever themselves: their stems would catch "note", "notes".
+_BY_STEM: dict[str, tuple[str, ...]] = {stem(key): values for key, values in LOG_SYNONYMS.items() if len(key) > 3}
+# Irregular forms that the stem cannot reach, and phrases of two words that say one thing.
+_IRREGULAR = {"sent": "send", "died": "die", "dying": "die", "ran": "run", "running": "run", "went": "go",
+              "came": "come",
               "logins": "login", "logged in": "login", "log in": "login", "sign in": "signin",
-              "signed in": "signin", "timed out": "timeout", "time out": "timeout", "shut down": "shutdown",
-              "came up": "boot", "booted": "boot", "rebooted": "reboot", "succeeded": "succeed",
+              "signed in": "signin", "timed out": "expire", "time out": "expire", "times out": "expire",
+              "shut down": "shutdown", "shuts down": "shutdown", "shutting down": "shutdown",
+              "came up": "boot", "come up": "boot", "comes up": "boot", "coming up": "boot",
+              "went down": "stop", "go down": "stop", "goes down": "stop", "logged out": "logout",
+              "log out": "logout", "booted": "boot", "rebooted": "reboot", "succeeded": "succeed",
               "success": "succeed", "successful": "succeed", "successfully": "succeed",
               "stopped": "stop", "dropped": "drop"}  # fmt: skip
 
 
+def log_phrase(first: str, second: str) -> str | None:
+    """The one word for the phrase two adjacent question words make, when logs say it in a word ("timed
+    out" -> "timeout", which logs write as "timeout", "expired"...); None when they are two words."""
+    return _IRREGULAR.get(f"{first.lower()} {second.lower()}")
+
+
 def log_synonyms(word: str) -> tuple[str, ...]:
-    """The words logs use for ``word`` (not including the word itself unless the table says so); ()."""
+    """The words logs use for ``word`` or a phrase of :func:`log_phrase` (not including the word itself
+    unless the table says so); (). Any inflection of a word in the table finds its entry."""
     lowered = word.lower()
     key = _IRREGULAR.get(lowered, lowered)
     if key in LOG_SYNONYMS:
         return LOG_SYNONYMS[key]
+    for root in _roots(key):
+        if root in _BY_ROOT:
+            return _BY_ROOT[root]
     return _BY_STEM.get(stem(key), ())
+
+
+def is_inflected_verb(word: str) -> bool:
+    """Whether ``word`` reads as a verb's past or -ing form ("deleted", "running", "ran")."""
+    lowered = word.lower()
+    return lowered in _IRREGULAR or (len(lowered) > 4 and lowered.endswith(("ed", "ing")))
+
+
+def log_abbreviations(word: str) -> tuple[str, ...]:
+    """The short forms logs write for a noun, any number: "blocks" -> ("blk",); ()."""
+    lowered = word.lower()
+    if lowered in ABBREVIATIONS:
+        return ABBREVIATIONS[lowered]
+    for root in _roots(lowered):
+        for noun, short in ABBREVIATIONS.items():
+            if _root(noun) == root:
+                return short
+    return ()

@@ -27,15 +27,23 @@ How a question is read, in order:
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-from logchat.retrieval.log_vocabulary import QUESTION_ONLY, log_synonyms, stem
+from logchat.retrieval.log_vocabulary import (
+    QUESTION_ONLY,
+    is_inflected_verb,
+    log_abbreviations,
+    log_phrase,
+    log_synonyms,
+    stem,
+)
 from logchat.retrieval.plan import FieldCondition, Operation, Plan, PlanFilters, TextTerm
 from logchat.retrieval.question import QuestionFilters
 
-__all__ = ["COLUMN_FIELDS", "KnownField", "StoreVocabulary", "build_plan"]
+__all__ = ["COLUMN_FIELDS", "KnownField", "StoreVocabulary", "asked_unit", "build_plan", "choose_field"]
 
 # Columns every event has, usable where a field name is expected (top-N, count distinct).
 COLUMN_FIELDS = ("host", "process", "source", "level")
@@ -376,7 +384,19 @@ class _QuestionWords:
     unit: str | None = None
 
 
+_MEASURE_KINDS = ("max", "min", "sum", "avg", "percentile")
 _IN_UNIT_RX = re.compile(r"\bin\s+(?P<unit>ms|milliseconds?|seconds?|secs?|minutes?|bytes?|kb|mb|gb)\b", re.IGNORECASE)
+
+
+_ASKED_UNITS = {"ms": "ms", "millisecond": "ms", "milliseconds": "ms", "second": "s", "seconds": "s", "sec": "s",
+                "secs": "s", "minute": "min", "minutes": "min", "byte": "bytes", "bytes": "bytes", "kb": "KiB",
+                "mb": "MiB", "gb": "GiB"}  # fmt: skip
+
+
+def asked_unit(question: str) -> str | None:
+    """The unit the question wants its value said in ("the slowest read, in ms" -> "ms"), if it names one."""
+    match = _IN_UNIT_RX.search(question)
+    return _ASKED_UNITS.get(match["unit"].lower()) if match is not None else None
 
 
 def _named_unit(question: str) -> str | None:
@@ -421,6 +441,32 @@ def _choose_field(
         notes.append("no numeric field fits the question" if store.fields_enabled
                      else "named fields are off, so no field can be computed over")
     return None
+
+
+def _naming_words(noun_words: Sequence[str], field_name: str, store: StoreVocabulary) -> set[str]:
+    """The words of the counted noun phrase that name the field, so that lines need not contain them.
+
+    The head ("which *users*") names it; so does a modifier that is part of the field's name ("*child*
+    processes": field ``child``). A modifier that the field's own templates print says which of its lines are
+    meant: "different *invalid* user names" counts the users of "Invalid user admin from ...", not of every
+    line with a user, so "invalid" stays a word the lines must contain."""
+    info = next((known for known in store.fields if known.name == field_name), None)
+    printed = info.context if info is not None else frozenset()
+    parts = _name_parts(field_name)
+    words: set[str] = set()
+    for position, word in enumerate(noun_words):
+        forms = {word, _singular(word)}
+        is_head = position == len(noun_words) - 1
+        if not is_head and forms & printed and not forms & parts:
+            continue
+        words |= forms
+    return words
+
+
+def choose_field(question: str, kind: str, store: StoreVocabulary) -> str | None:
+    """The field an operation of ``kind`` is about, among ``store``'s fields: what :func:`build_plan` chooses,
+    for a caller that knows which fields the matching lines carry."""
+    return _choose_field(question, kind, store, [])
 
 
 def _column_for(
@@ -613,7 +659,9 @@ def _text_terms(
     ignored: list[str] = []
     keywords = {keyword.lower() for keyword in filters.keywords}
     seen: set[str] = set()
-    for raw in _split_query(filters.text_query):
+    words = _phrases(_split_query(filters.text_query))
+    compounds = _compounds(words, keywords)
+    for raw in words:
         text = raw.strip(".,;:!?()[]{}<>'\"") if not raw.startswith('"') else raw.strip('"')
         lowered = text.lower()
         if not text or lowered in seen:
@@ -632,13 +680,62 @@ def _text_terms(
         if not identifier and lowered in kinds:
             ignored.append(f"{text} (names the identifier)")
             continue
-        alternatives = () if identifier else tuple(alt for alt in log_synonyms(lowered) if alt != lowered)
+        alternatives = () if identifier else tuple(
+            alt for alt in (*log_synonyms(lowered), *log_abbreviations(lowered), *compounds.get(lowered, ()))
+            if alt != lowered
+        )
+        pair = text.split()
+        word = log_phrase(*pair) if len(pair) == 2 and not raw.startswith('"') else None
+        if word is not None:
+            # A phrase stands for what logs say in one word ("timed out" -> expired, expiring): matched as
+            # the phrase or any of those. "timeout" alone is not one: lines name settings with it.
+            alternatives = tuple(dict.fromkeys((text, word, *alternatives)))
+            terms.append(TextTerm(text=pair[0], alternatives=alternatives))
+            continue
         terms.append(TextTerm(text=text, alternatives=(text, *alternatives) if alternatives else ()))
     return terms, ignored
 
 
 def _split_query(text_query: str) -> list[str]:
     return re.findall(r'"[^"]+"|\S+', text_query)
+
+
+def _phrases(words: list[str]) -> list[str]:
+    """The words of the query, with two that make one phrase of the log vocabulary joined ("shut down")."""
+    joined: list[str] = []
+    index = 0
+    while index < len(words):
+        second = words[index + 1].strip(".,;:!?") if index + 1 < len(words) else ""
+        if second and log_phrase(words[index], second):
+            joined.append(f"{words[index].lower()} {second.lower()}")
+            index += 2
+            continue
+        joined.append(words[index])
+        index += 1
+    return joined
+
+
+def _verb_like(word: str) -> bool:
+    return bool(log_synonyms(word)) or is_inflected_verb(word)
+
+
+def _compounds(words: list[str], keywords: set[str]) -> dict[str, tuple[str, ...]]:
+    """Two adjacent plain words -> the one word programs make of them, as an alternative of each: logs
+    write names of classes and settings in one word ("packet responders" is "PacketResponder", "worker
+    env" is "workerEnv"), so a line with the compound matches both words."""
+    plain = [word.lower() for word in words]
+    found: dict[str, tuple[str, ...]] = {}
+    for first, second in itertools.pairwise(plain):
+        if not (first.isalpha() and second.isalpha()) or first in keywords or second in keywords:
+            continue
+        if first in QUESTION_ONLY or second in QUESTION_ONLY or len(first) < 3 or len(second) < 3:
+            continue
+        if _verb_like(first) or _verb_like(second):
+            continue  # "tasks ran", "blocks deleted": a thing and what happened to it, not one name
+        compound = first + _singular(second)
+        found[first] = (*found.get(first, ()), compound)
+        found[second] = (*found.get(second, ()), compound)
+    return found
 
 
 # --- the plan -----------------------------------------------------------------------------------------
@@ -670,10 +767,10 @@ def build_plan(question: str, filters: QuestionFilters, store: StoreVocabulary) 
     # Words that named the operation's field are not required in the lines ("which *users*" -> user field).
     field_words = set()
     if field_name is not None and kind in ("top", "count_distinct"):
-        for word in _noun_phrase(question, kind):
-            field_words.update({word, _singular(word)})
-    # The words that said how to compute ("per 6 hours", "top 3", "p95") are not in the lines either.
-    for pattern in (_SERIES_RX, _TOP_RX, _PERCENTILE_RX):
+        field_words = _naming_words(_noun_phrase(question, kind), field_name, store)
+    # The words that said how to compute ("per 6 hours", "top 3", "p95") are not in the lines either, nor
+    # the unit the answer is wanted in ("the slowest request, in seconds": request lines say "time: 0.71").
+    for pattern in (_SERIES_RX, _TOP_RX, _PERCENTILE_RX, *((_IN_UNIT_RX,) if kind in _MEASURE_KINDS else ())):
         for found in pattern.finditer(question):
             field_words.update(word.lower() for word in re.findall(r"\w+", found.group(0)))
     terms, ignored = _text_terms(filters, bindings, field_words, _identifier_kinds(question))

@@ -124,10 +124,11 @@ def _word_set(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
+# "done" is not one: logs print it, and "how many tasks were done" asks for the lines that finished.
 _STOP_WORDS = _word_set(
     """
     a about above across after again against all also am an and any anything are aren't around as at be
-    been being both but by can can't could couldn't did didn't do does doesn't doing don't done during
+    been being both but by can can't could couldn't did didn't do does doesn't doing don't during
     each either ever every for from get gets getting give go goes going got had has hasn't have haven't
     having he her here hers him his how i i'm if in into is isn't it it's its itself just let list lists
     listing me more my near nor now of on once only or other our ours please s same see she should show
@@ -250,11 +251,14 @@ def _dedupe(items: Iterable[str]) -> list[str]:
 
 def _match_names(word: str, known: Collection[str], *, partial: bool) -> list[str]:
     """Known names this word refers to: exact (any case), or with `partial`, a prefix up to punctuation
-    ("sshd" -> "sshd(pam_unix)", "web-03" -> "web-03.example.com")."""
+    ("sshd" -> "sshd(pam_unix)", "web-03" -> "web-03.example.com"). A program logged by its path is
+    named by its file name ("gmetad" -> "/usr/sbin/gmetad")."""
     lowered = word.lower()
     hits = []
     for name in known:
-        candidate = name.lower()
+        candidate = name.lower().rpartition("/")[2] if partial else name.lower()
+        if not candidate:
+            continue
         if candidate == lowered or (
             partial and candidate.startswith(lowered) and not candidate[len(lowered)].isalnum()
         ):

@@ -580,6 +580,10 @@ def _computed(
         plan = plan_from_intent(scope.question, scope.filters, fields, counts, interval=interval)
     elif interval and plan.operation.kind == "series" and plan.operation.interval is None:
         plan = replace(plan, operation=replace(plan.operation, interval=interval))
+    elif plan.operation.kind in FIELD_OPERATIONS:
+        # Chosen again among the fields the matching lines carry; --explain shows the field used.
+        matching = and_(*_conditions(session, scope, retrieval))
+        plan = scope.plan = planning.field_of_matches(session, plan, counts, matching)
     if plan.operation.kind in ("list", "explain"):
         return None
     if plan.operation.kind in FIELD_OPERATIONS and plan.operation.field is None and compute_repo.has_fields(session):

@@ -23,6 +23,7 @@ from sqlalchemy import and_
 
 from logchat.errors import UsageError
 from logchat.retrieval.plan import ComputedResult, Operation, Plan
+from logchat.retrieval.planner import asked_unit
 from logchat.storage import compute_repo, fields_repo
 from logchat.storage.db import Session, Store
 
@@ -58,6 +59,9 @@ def compute(
     total = compute_repo.count_events(session, condition) if matched is None else matched
     operation = plan.operation
     result = _compute(session, operation, condition, total)
+    asked = asked_unit(plan.question) if operation.kind in NUMERIC_OPERATIONS else None
+    if asked is not None:
+        result = replace(result, details=result.details | {"asked_unit": asked})
     return replace(result, sentence=result.sentence or sentence(result))
 
 
@@ -254,7 +258,7 @@ def sentence(result: ComputedResult, where: str | None = None) -> str:
     if value is None:
         return f"None of the {result.matched:,} matching events carries a number for {name}."
     identifier = result.details.get("field_kind") == "identifier"
-    said = render_value(value, result.unit, identifier=identifier)
+    said = render_value(value, result.unit, identifier=identifier, asked=result.details.get("asked_unit"))
     values = result.details.get("values", 0)
     over = f"over {values:,} value{'' if values == 1 else 's'}"
     if kind in ("min", "max"):
@@ -321,9 +325,18 @@ def _series_sentence(result: ComputedResult) -> str:
     return text + "."
 
 
-def render_value(value: float | int, unit: str | None, *, identifier: bool = False) -> str:
+# The units a question can ask a value in ("in ms"), per stored unit: their size in the stored unit.
+_ASKED_SCALE = {"s": {"ms": 0.001, "s": 1, "min": 60}, "B": {"bytes": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}}
+
+
+def render_value(value: float | int, unit: str | None, *, identifier: bool = False, asked: str | None = None) -> str:
     """A value as a person reads it: seconds as ms/s/min/h, bytes as KiB/MiB/GiB (the stored number beside
-    it when the unit changed); identifiers (ports, pids) without thousands separators."""
+    it when the unit changed), or in the unit the question ``asked`` for ("in ms"); identifiers (ports, pids)
+    without thousands separators."""
+    scale = _ASKED_SCALE.get(unit or "", {}).get(asked or "")
+    if scale is not None:
+        in_asked = f"{_plain(_tidy(value / scale), separators=True)} {asked}"
+        return _with_stored(in_asked, value, "s" if unit == "s" else "bytes")
     if unit == "s":
         return _with_stored(_human_seconds(float(value)), value, "s")
     if unit == "B":

@@ -3,7 +3,7 @@ before fields existed (the backfill run by `logchat db upgrade` and the first `l
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +12,7 @@ from logchat.errors import ConfigError, UsageError
 from logchat.ingest.fields import FieldTally, encode_fields, extract_fields
 from logchat.redaction import mask_secrets, mask_tree
 from logchat.storage import fields_repo
-from logchat.storage.db import Store
+from logchat.storage.db import Session, Store
 
 # Events read per transaction by the backfill: small enough that a concurrent ingest is not held up.
 BACKFILL_CHUNK = 5_000
@@ -74,6 +74,39 @@ def backfill_fields(store: Store, on_progress: ProgressCallback | None = None,
         done += len(rows)
         if on_progress is not None:
             on_progress(done, max(total, done))
+    return done
+
+
+def reread_templates(session: Session, template_ids: Iterable[int], chunk: int = BACKFILL_CHUNK) -> int:
+    """Read again, against the current template, the fields of every event of ``template_ids``; returns how
+    many were read. What is known of those templates' fields is counted again from scratch.
+
+    Drain generalises a template when a new variant of it arrives: "Failed password for root from <IP>"
+    becomes "Failed password for <*> from <IP>". Fields read while "root" was fixed text lack it, so
+    questions about "user root" would miss those events. Called in the ingest transaction that stores the
+    change; a template changes at most once per fixed word, so each event is read again a bounded number
+    of times."""
+    ids = sorted(set(template_ids))
+    if not ids:
+        return 0
+    fields_repo.forget_template_fields(session, ids)
+    done = 0
+    after = 0
+    tally = FieldTally()
+    while True:
+        rows = fields_repo.events_of_templates(session, ids, after, chunk)
+        if not rows:
+            break
+        values = []
+        for event_id, template_id, template, fmt, message, raw in rows:
+            found, units = extract_fields(template, mask_secrets(message), fmt, raw)
+            values.append((event_id, encode_fields(found)))
+            if template_id is not None:
+                tally.add(template_id, found, units)
+        fields_repo.store_fields(session, values)
+        after = rows[-1][0]
+        done += len(rows)
+    fields_repo.add_template_fields(session, tally.rows())
     return done
 
 

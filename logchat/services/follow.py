@@ -13,7 +13,10 @@ whatever it committed (the Ingester is rebuilt when another writer added events 
 
 Where a file's bytes come from is behind ``ingest.sources.ReadableFile`` (identify, open at an
 offset): ``file_for`` lets a caller follow files that are not local. ssh:// inputs are followed by
-polling (services/follow_remote.py) beside the local files, through one set of connections.
+polling (services/follow_remote.py) beside the local files, through one set of connections. Each
+host is looked at and read by a job of its own, up to ``[remote] max_hosts`` hosts at once, as `logchat
+index` reads them; the jobs take turns at the one writer, and the follow's thread reads the local files
+meanwhile, so a host that is slow or hangs delays neither the local files nor the other hosts.
 """
 
 from __future__ import annotations
@@ -22,16 +25,20 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from logchat.config import Settings
 from logchat.errors import SourceError, SourceNotFound, StoreBusy, UsageError
 from logchat.ingest import sources as src
 from logchat.ingest.ssh_location import is_ssh_url
 from logchat.services.follow_remote import Outage, RemoteFollowing, remote_file
+
+if TYPE_CHECKING:
+    from logchat.ingest.remote import RemoteHost
 from logchat.services.ingest import Ingester, IngestReport, Progress, SourceReport, TimeWindow
 from logchat.storage import ingest_writer as writer
 from logchat.storage.db import Store
@@ -71,9 +78,14 @@ class FollowReport:
         return {
             **self.ingest.to_dict(),
             "follow": {
-                "watcher": self.watcher, "watcher_note": self.watcher_note, "passes": self.passes,
-                "files": self.files, "remote_files": self.remote_files, "vector_updates": self.vector_updates,
-                "waiting_for": self.waiting_for, "outages": [outage.to_dict() for outage in self.outages],
+                "watcher": self.watcher,
+                "watcher_note": self.watcher_note,
+                "passes": self.passes,
+                "files": self.files,
+                "remote_files": self.remote_files,
+                "vector_updates": self.vector_updates,
+                "waiting_for": self.waiting_for,
+                "outages": [outage.to_dict() for outage in self.outages],
             },
             "vectors": self.vectors,
         }
@@ -112,6 +124,7 @@ def follow(
     expand: Callable[[list[str]], src.Expansion] | None = None,
     identity: str | None = None,
     accept_new_host_key: bool = False,
+    progress: Progress | None = None,
 ) -> FollowReport:
     """Ingest ``inputs`` (paths, globs, directories) and keep ingesting what is appended until ``stop``
     is set; then return with everything read committed. ``poll_interval``: poll instead of inotify
@@ -120,22 +133,37 @@ def follow(
     ``expand`` (the inputs -> the files, local globs and directories by default) and ``file_for`` (a
     file -> where its bytes come from) let files that are not local be followed the same way.
     ssh://[user@]host[:port]/path-or-glob inputs are polled (every ``poll_interval``, backing off while
-    unchanged) with ``identity`` and ``accept_new_host_key`` as for `logchat index`."""
+    unchanged) with ``identity`` and ``accept_new_host_key`` as for `logchat index`. ``progress`` hears of
+    every file read, as `logchat index`'s does (from the hosts' threads too)."""
     if "-" in inputs:
         raise UsageError("--follow reads files; stdin is read to its end without it: logchat index -")
     if file_for is not local_file and poll_interval is None:
         poll_interval = settings.ingest.follow_poll_interval or FALLBACK_POLL_SECONDS  # inotify sees local files only
     remote = None
     if expand is None and any(is_ssh_url(item) for item in inputs):
-        remote = RemoteFollowing(settings, poll_interval or settings.ingest.follow_poll_interval
-                                 or FALLBACK_POLL_SECONDS, name=name, fmt=fmt, identity=identity,
-                                 accept_new_host_key=accept_new_host_key)
+        remote = RemoteFollowing(
+            settings,
+            poll_interval or settings.ingest.follow_poll_interval or FALLBACK_POLL_SECONDS,
+            name=name,
+            fmt=fmt,
+            identity=identity,
+            accept_new_host_key=accept_new_host_key,
+        )
         expand = remote.expand
         if file_for is local_file:
             file_for = remote_file
     expand = expand or (lambda items: src.expand_inputs(items, name=name, fmt=fmt))
-    follower = Follower(store, settings, inputs, stop=stop, expand=expand, file_for=file_for,
-                         reader_process=reader_process, remote=remote)
+    follower = Follower(
+        store,
+        settings,
+        inputs,
+        stop=stop,
+        expand=expand,
+        file_for=file_for,
+        reader_process=reader_process,
+        remote=remote,
+        progress=progress,
+    )
     try:
         return follower.run(poll_interval or settings.ingest.follow_poll_interval, on_pass, update_vectors)
     finally:
@@ -146,10 +174,22 @@ def follow(
 class Follower:
     """The follow loop over ``inputs``; `follow` and services/follow_configured.py build one."""
 
-    def __init__(self, store: Store, settings: Settings, inputs: list[str], *, stop: threading.Event,
-                 expand: Callable[[list[str]], src.Expansion],
-                 file_for: Callable[[src.SourceSpec], src.ReadableFile], reader_process: bool,
-                 remote: RemoteFollowing | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        inputs: list[str],
+        *,
+        stop: threading.Event,
+        expand: Callable[[list[str]], src.Expansion],
+        file_for: Callable[[src.SourceSpec], src.ReadableFile],
+        reader_process: bool,
+        remote: RemoteFollowing | None = None,
+        progress: Progress | None = None,
+        is_retired: Callable[[src.SourceSpec], bool] | None = None,
+    ) -> None:
+        """``is_retired``: whether a file followed so far belongs to no input any more (a configured source
+        removed or disabled): it is then no longer followed."""
         self.store = store
         self.settings = settings
         self.inputs = inputs
@@ -166,23 +206,38 @@ class Follower:
         self.wake = threading.Event()
         self.file_added = threading.Event()
         self.watch_failed: str | None = None
+        self.progress = progress or Progress()
+        self.is_retired = is_retired
+        self._report_lock = threading.Lock()  # host jobs merge their results from their threads
+        self._turn = _StoreTurn(self)
+        self._host_jobs: _HostJobs | None = None
+        self._final_deadline: float | None = None  # asked to stop: reading on until then
+        self._events_seen = 0
 
     # -- the loop ----------------------------------------------------------------------------
 
-    def run(self, poll_interval: float | None, on_pass: Callable[[FollowReport], None] | None,
-            update_vectors: bool) -> FollowReport:
+    def run(
+        self, poll_interval: float | None, on_pass: Callable[[FollowReport], None] | None, update_vectors: bool
+    ) -> FollowReport:
         started = time.perf_counter()
         notify = on_pass or (lambda report: None)
         watcher: threading.Thread | None = None
         vectors = _VectorRefresher(self.store, self.settings, self.report) if update_vectors else None
         try:
             self._rescan()
-            # The catch-up: every local file; a remote one once looked at (not on a host that is away).
-            self._pass([tail for tail in self.tails.values()
-                        if self.remote is None or not self.remote.is_remote(tail.spec) or self._changed(tail)])
+            # The catch-up: every local file, in this thread while it is the only one (a large file may
+            # be parsed by a forked reader process); then each host's files, the hosts at once.
+            self._read_tails(self._local_tails())
             self.reader_process = False  # from here on other threads run: no forking
             if self.ingester is not None:
                 self.ingester.reader_process = False
+            if self.remote is not None:
+                self._host_jobs = _HostJobs(self.settings.remote.max_hosts)
+                self._start_host_jobs(time.monotonic(), every=True)  # expands the hosts' inputs
+                self._host_jobs.wait()
+                self._rescan()
+                self._start_host_jobs(time.monotonic(), every=True, look_all=True)  # not on a host that is away
+                self._host_jobs.wait()
             if vectors is not None:
                 vectors.start()  # also finishes an update a killed run left undone
             interval = poll_interval
@@ -207,18 +262,20 @@ class Follower:
                     self.file_added.clear()
                     self._rescan()
                     last_rescan = now
-                changed = [tail for tail in self.tails.values() if self._due(tail, now) and self._changed(tail)]
-                stored_before = self._new_events()
-                if changed:
-                    self._pass(changed)
+                if self._host_jobs is not None:
+                    self._start_host_jobs(now)
+                self._read_tails([tail for tail in self._local_tails() if self._changed(tail)])
                 self._finish_report(started)
-                if vectors is not None and self._new_events() > stored_before:
+                if vectors is not None and self._new_events() > self._events_seen:
                     vectors.poke()
+                self._events_seen = self._new_events()
                 notify(self.report)
             if self.report.ingest.error is None:
                 self._final_pass()
         finally:
-            self.stop.set()  # ends the watcher thread
+            self.stop.set()  # ends the watcher thread, and the hosts' jobs at their next batch
+            if self._host_jobs is not None:
+                self._host_jobs.close()  # before the tails close and the caller closes the store
             for tail in self.tails.values():
                 self._close(tail)
             if watcher is not None:
@@ -231,7 +288,8 @@ class Follower:
         return self.report
 
     def _finish_report(self, started: float) -> None:
-        self.report.ingest.sources = list(self.merged.values())
+        with self._report_lock:
+            self.report.ingest.sources = list(self.merged.values())
         self.report.ingest.elapsed_seconds = time.perf_counter() - started
         self.report.files = sum(1 for tail in self.tails.values() if tail.spec.kind == "file")
         if self.remote is not None:
@@ -242,15 +300,24 @@ class Follower:
         assert self.remote is not None
         return [tail for tail in self.tails.values() if self.remote.is_remote(tail.spec)]
 
+    def _local_tails(self) -> list[_Tail]:
+        return [tail for tail in self.tails.values() if self.remote is None or not self.remote.is_remote(tail.spec)]
+
     def _wait_seconds(self, interval: float) -> float:
-        """The local wait (an inotify safety tick or the poll interval), shortened to the next remote look."""
-        if self.remote is None:
+        """The local wait (an inotify safety tick or the poll interval), shortened to the next remote look
+        (a host whose job is running wakes the loop when it is done)."""
+        if self.remote is None or self._host_jobs is None:
             return interval
-        remote_in = self.remote.next_due_in([tail.spec for tail in self._remote_tails()], time.monotonic())
+        remote_in = self.remote.next_due_in(
+            [tail.spec for tail in self._remote_tails()], time.monotonic(), busy=self._host_jobs.busy()
+        )
         return interval if remote_in is None else max(0.01, min(interval, remote_in))
 
-    def _due(self, tail: _Tail, now: float) -> bool:
-        return self.remote is None or not self.remote.is_remote(tail.spec) or self.remote.due(tail.spec, now)
+    def _give_up(self) -> bool:
+        """Whether reading stops at the next batch: asked to stop, or past the last pass's deadline."""
+        if self._final_deadline is not None:
+            return time.monotonic() >= self._final_deadline
+        return self.stop.is_set()
 
     def _host_away_at_the_end(self) -> None:
         """A host still away when the follow stops: its files could not be read up to the stop."""
@@ -259,14 +326,23 @@ class Follower:
         for outage in self.remote.away():
             for tail in self._remote_tails():
                 if tail.spec.location.startswith(outage.host + "/"):
-                    self._merge(SourceReport(location=tail.spec.location, name=tail.spec.name, kind=tail.spec.kind,
-                                             status="error", errors=[outage.error]))
+                    self._merge(
+                        SourceReport(
+                            location=tail.spec.location,
+                            name=tail.spec.name,
+                            kind=tail.spec.kind,
+                            status="error",
+                            errors=[outage.error],
+                        )
+                    )
 
     # -- which files -------------------------------------------------------------------------
 
     def _rescan(self) -> None:
         """Expand the inputs again: files that appeared in a directory or match a glob join in."""
         expansion = self.expand(self.inputs)
+        if self.is_retired is not None:
+            self._retire(self.is_retired)
         for spec in expansion.specs:
             if spec.location not in self.tails:
                 self.tails[spec.location] = _Tail(spec, self.file_for(spec))
@@ -277,13 +353,23 @@ class Follower:
                 continue
             if item not in self.problems_said:
                 self.problems_said.add(item)
-                self._merge(SourceReport(location=item, name=item, kind="unknown", status="error",
-                                         errors=[str(problem)]))
+                self._merge(
+                    SourceReport(location=item, name=item, kind="unknown", status="error", errors=[str(problem)])
+                )
         self.report.waiting_for = waiting
         for item, why in expansion.passed_over:
             if item not in self.problems_said:
                 self.problems_said.add(item)
                 self.report.ingest.passed_over.append({"path": item, "reason": why})
+
+    def _retire(self, is_retired: Callable[[src.SourceSpec], bool]) -> None:
+        """Stop following the files of inputs that are gone (what was read of them is committed)."""
+        for location, tail in list(self.tails.items()):
+            if is_retired(tail.spec):
+                self._close(tail)
+                del self.tails[location]
+                if self.remote is not None and self.remote.is_remote(tail.spec):
+                    self.remote.forget(tail.spec)
 
     def _changed(self, tail: _Tail) -> bool:
         if self.remote is not None and self.remote.is_remote(tail.spec):
@@ -321,43 +407,81 @@ class Follower:
     def _final_pass(self) -> None:
         """Asked to stop: read what was appended up to now, for a bounded time, so that the lines
         written before a Ctrl-C or SIGTERM are stored."""
-        deadline = time.monotonic() + FINAL_PASS_SECONDS
+        self._final_deadline = time.monotonic() + FINAL_PASS_SECONDS
         self._rescan()
-        if self.remote is not None:  # every remote file is looked at now, whatever its schedule
-            for tail in self._remote_tails():
-                self.remote.looked(tail.spec, True, 0.0)
-        changed = [tail for tail in self.tails.values() if self._due(tail, time.monotonic()) and self._changed(tail)]
-        self._pass(changed, give_up=lambda: time.monotonic() >= deadline)
+        if self._host_jobs is not None:
+            self._host_jobs.wait()  # a job that began before the stop may have looked before the last lines
+            self._start_host_jobs(time.monotonic(), every=True, look_all=True)
+        self._read_tails([tail for tail in self._local_tails() if self._changed(tail)])
+        if self._host_jobs is not None:
+            self._host_jobs.wait()
         self._host_away_at_the_end()
 
-    def _pass(self, tails: list[_Tail], give_up: Callable[[], bool] | None = None) -> None:
-        """Read the new lines of ``tails``; ``give_up`` ends it at a batch boundary (default: the stop
-        event), with everything read so far committed and the rest left for the next run."""
+    # -- the hosts' jobs ---------------------------------------------------------------------
+
+    def _start_host_jobs(self, now: float, *, every: bool = False, look_all: bool = False) -> None:
+        """A job for each host that is due (``every``: each host not waiting for its next try) and has
+        none running, at most ``[remote] max_hosts`` running at once."""
+        assert self.remote is not None and self._host_jobs is not None
+        tails_of: dict[int, list[_Tail]] = {}
+        hosts: dict[int, RemoteHost] = {id(host): host for host in self.remote.hosts()}
+        for tail in self._remote_tails():
+            host = self.remote.host_for(tail.spec)
+            hosts.setdefault(id(host), host)
+            tails_of.setdefault(id(host), []).append(tail)
+        busy = self._host_jobs.busy()
+        for key, host in hosts.items():
+            tails = tails_of.get(key, [])
+            if key in busy:
+                continue
+            if (every and not self.remote.is_away(host)) or self.remote.host_due(host, [t.spec for t in tails], now):
+                self._host_jobs.start(host, lambda host=host, tails=tails: self._host_job(host, tails, look_all))
+
+    def _host_job(self, host: RemoteHost, tails: list[_Tail], look_all: bool) -> None:
+        """In a thread of its own: reconnect to the host if it was away, expand its inputs again when due,
+        look at its files that are due and read those that changed."""
+        assert self.remote is not None
+        try:
+            if not self.remote.try_again(host):
+                return
+            if self.remote.refresh(host):
+                self.file_added.set()  # new files on the host: the follow's thread adds them
+            now = time.monotonic()
+            changed = [
+                tail for tail in tails if (look_all or self.remote.due(tail.spec, now)) and self._remote_changed(tail)
+            ]
+            self._read_tails(changed)
+        finally:
+            self.wake.set()  # the loop's next wait counts this host again
+
+    # -- one pass ----------------------------------------------------------------------------
+
+    def _read_tails(self, tails: list[_Tail]) -> None:
+        """Read the new lines of ``tails`` (local ones, or one host's), with the ingest lock held; stops at
+        a batch boundary when giving up, with everything read so far committed and the rest left for
+        the next run."""
         if not tails:
             return
-        give_up = give_up or self.stop.is_set
-        with contextlib.ExitStack() as held:
-            if not self._lock(held, give_up):
+        with self._turn.held() as ingester:
+            if ingester is None:
                 return
-            ingester = self._fresh_ingester()
-            ingester.should_stop = give_up
             # In name order, as `logchat index` reads a directory: app.log before app.log.1, so a
             # rotated file's lines are read from the handle kept open before its new name is looked at.
             for tail in sorted(tails, key=lambda tail: tail.spec.location):
-                if give_up():
+                if self._give_up():
                     break  # what was read is committed; the rest waits for the next run
-                self._read(ingester, tail, give_up)
+                self._read(ingester, tail, self._give_up)
                 if ingester.store_error is not None:
                     self.report.ingest.error = str(ingester.store_error)
                     break
-        self.report.passes += 1
+        with self._report_lock:
+            self.report.passes += 1
 
     def _lock(self, held: contextlib.ExitStack, give_up: Callable[[], bool]) -> bool:
         """Take the ingest lock, waiting for another writer as long as it takes; False on giving up."""
         while True:
             try:
-                held.enter_context(ingest_lock(self.store, self.settings.data_dir,
-                                               wait_seconds=_LOCK_ATTEMPT_SECONDS))
+                held.enter_context(ingest_lock(self.store, self.settings.data_dir, wait_seconds=_LOCK_ATTEMPT_SECONDS))
                 return True
             except StoreBusy:
                 if give_up():
@@ -370,10 +494,14 @@ class Follower:
             with self.store.session() as session:
                 if writer.next_event_id(session) == self.ingester.next_id:
                     return self.ingester
-        ingester = Ingester(self.store, self.settings, window=TimeWindow(), progress=Progress(),
-                            reader_process=self.reader_process)
+        ingester = Ingester(
+            self.store, self.settings, window=TimeWindow(), progress=self.progress, reader_process=self.reader_process
+        )
         ingester.complete_lines_only = True
         ingester.max_batch_seconds = self.settings.ingest.follow_batch_seconds
+        ingester.should_stop = self._give_up
+        # Hosts read at once: each waits for its network outside the writer's turn.
+        ingester.read_ahead = self.remote is not None
         self.ingester = ingester
         return ingester
 
@@ -449,6 +577,10 @@ class Follower:
         tail.handle = tail.handle_identity = None
 
     def _merge(self, result: SourceReport, *, counts_only: bool = False) -> None:
+        with self._report_lock:
+            self._merge_unlocked(result, counts_only=counts_only)
+
+    def _merge_unlocked(self, result: SourceReport, *, counts_only: bool) -> None:
         merged = self.merged.get(result.location)
         if merged is None:
             if counts_only and not result.new_lines and not result.failed:
@@ -471,7 +603,8 @@ class Follower:
         merged.continues = result.continues or merged.continues
 
     def _new_events(self) -> int:
-        return sum(source.new_events for source in self.merged.values())
+        with self._report_lock:
+            return sum(source.new_events for source in self.merged.values())
 
     # -- inotify -----------------------------------------------------------------------------
 
@@ -489,8 +622,9 @@ class Follower:
             self.report.watcher_note = "no existing directory to watch"
             return None
         ready = threading.Event()
-        thread = threading.Thread(target=self._watch, args=(directories, recursive, ready), daemon=True,
-                                  name="logchat-follow-watch")
+        thread = threading.Thread(
+            target=self._watch, args=(directories, recursive, ready), daemon=True, name="logchat-follow-watch"
+        )
         thread.start()
         ready.wait(5)
         if self.watch_failed is not None:
@@ -504,9 +638,17 @@ class Follower:
 
         try:
             changes = watchfiles.watch(
-                *directories, watch_filter=None, debounce=_WATCH_DEBOUNCE_MS, step=_WATCH_STEP_MS,
-                stop_event=self.stop, rust_timeout=500, yield_on_timeout=True, raise_interrupt=False,
-                recursive=recursive, force_polling=False, ignore_permission_denied=True,
+                *directories,
+                watch_filter=None,
+                debounce=_WATCH_DEBOUNCE_MS,
+                step=_WATCH_STEP_MS,
+                stop_event=self.stop,
+                rust_timeout=500,
+                yield_on_timeout=True,
+                raise_interrupt=False,
+                recursive=recursive,
+                force_polling=False,
+                ignore_permission_denied=True,
             )
             for batch in changes:
                 ready.set()  # the first yield (a timeout at the latest) means the watch is set up
@@ -519,6 +661,73 @@ class Follower:
             self.wake.set()
         finally:
             ready.set()
+
+
+class _StoreTurn:
+    """The ingest lock and the Ingester, shared by the follow's thread and the hosts' jobs: the lock is
+    taken when the first of them starts reading and released when the last one is done, so another
+    `logchat index` waits at most for the reads in progress. The Ingester (one writer, its turns taken
+    batch by batch) is renewed when the lock is taken, if another writer added events meanwhile."""
+
+    def __init__(self, follower: Follower) -> None:
+        self._follower = follower
+        self._readers = 0
+        self._guard = threading.Lock()
+        self._held = contextlib.ExitStack()
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[Ingester | None]:
+        """The Ingester, with the lock held; None when giving up while another writer holds it."""
+        follower = self._follower
+        with self._guard:  # held while waiting for the lock: whoever comes next needs it as well
+            if self._readers == 0:
+                self._held = contextlib.ExitStack()
+                if not follower._lock(self._held, follower._give_up):
+                    ingester = None
+                else:
+                    ingester = follower._fresh_ingester()
+            else:
+                ingester = follower.ingester
+            if ingester is not None:
+                self._readers += 1
+        if ingester is None:
+            yield None
+            return
+        try:
+            yield ingester
+        finally:
+            with self._guard:
+                self._readers -= 1
+                if self._readers == 0:
+                    self._held.close()
+
+
+class _HostJobs:
+    """At most ``max_hosts`` hosts' jobs running at once, one per host at a time. A job that failed
+    unexpectedly ends the follow, as it would in the follow's own thread."""
+
+    def __init__(self, max_hosts: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=max(1, max_hosts), thread_name_prefix="logchat-follow-host")
+        self._jobs: dict[int, Future[None]] = {}
+
+    def busy(self) -> set[int]:
+        """The hosts (by id) whose job is queued or running."""
+        done = [key for key, job in self._jobs.items() if job.done()]
+        for key in done:
+            self._jobs.pop(key).result()  # raises what the job raised
+        return set(self._jobs)
+
+    def start(self, host: RemoteHost, job: Callable[[], None]) -> None:
+        if id(host) not in self.busy():
+            self._jobs[id(host)] = self._pool.submit(job)
+
+    def wait(self) -> None:
+        for job in list(self._jobs.values()):
+            job.result()
+        self.busy()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
 
 class _VectorRefresher:
@@ -589,7 +798,7 @@ def watch_roots(inputs: list[str]) -> tuple[list[Path], bool]:
         if src.is_glob(expanded):
             fixed = _leading_fixed(parts)
             root = Path(*fixed) if fixed else Path(".")
-            glob_parts = parts[len(fixed):]
+            glob_parts = parts[len(fixed) :]
             recursive = recursive or len(glob_parts) > 1 or "**" in glob_parts
         elif Path(expanded).is_dir():
             root, recursive = Path(expanded), True

@@ -4,8 +4,8 @@ loop as `logchat index --follow` (services/follow.py).
 The sources are those `logchat reload` reads (logchat.toml's `[[sources]]`, then those kept in the
 store), each with its own name, format and SSH key. They are read again at every rescan of the follow,
 so a source added meanwhile (`logchat sources add`, POST /api/v1/logs/configured-sources) is followed
-within seconds; a source disabled or removed is no longer looked for, and its files already followed
-are followed until the follow restarts.
+within seconds, and the files of a source disabled or removed are no longer followed from the next
+rescan on (what was read of them stays stored).
 """
 
 from __future__ import annotations
@@ -39,8 +39,17 @@ def follow_configured_sources(
     poll = settings.ingest.follow_poll_interval
     remote = RemoteFollowing(settings, poll or FALLBACK_POLL_SECONDS)
     inputs = _ConfiguredInputs(store, settings, remote)
-    follower = Follower(store, settings, inputs.locations(), stop=stop, expand=inputs.expand,
-                         file_for=remote_file, reader_process=reader_process, remote=remote)
+    follower = Follower(
+        store,
+        settings,
+        inputs.locations(),
+        stop=stop,
+        expand=inputs.expand,
+        file_for=remote_file,
+        reader_process=reader_process,
+        remote=remote,
+        is_retired=inputs.is_retired,
+    )
     try:
         return follower.run(poll, on_pass, update_vectors)
     finally:
@@ -55,6 +64,9 @@ class _ConfiguredInputs:
         self.settings = settings
         self.remote = remote
         self.sources: list[SourceSettings] = []
+        # Each file followed -> the configured locations (paths, globs, URLs) it was found under.
+        self.origins: dict[str, set[str]] = {}
+        self.configured: set[str] = set()
 
     def _refresh(self) -> None:
         from logchat.services.configured_sources import sources_to_reload
@@ -75,13 +87,32 @@ class _ConfiguredInputs:
             for location in source.locations():
                 if is_ssh_url(location):
                     remote_urls.append(location)
-                    self.remote.per_url[location] = (source.name, source.format, remote_options(
-                        self.settings, identity=source.identity, accept_new_host_key=source.accept_new_host_key))
+                    self.remote.per_url[location] = (
+                        source.name,
+                        source.format,
+                        remote_options(
+                            self.settings, identity=source.identity, accept_new_host_key=source.accept_new_host_key
+                        ),
+                    )
                 else:
-                    _merge(result, src.expand_inputs([location], name=source.name, fmt=source.format))
+                    part = src.expand_inputs([location], name=source.name, fmt=source.format)
+                    self._found(location, part.specs)
+                    _merge(result, part)
         if remote_urls:
             _merge(result, self.remote.expand(remote_urls))
+            for url in remote_urls:
+                self._found(url, self.remote.known_files(url))
+        self.configured = {location for source in self.sources for location in source.locations()}
         return result
+
+    def _found(self, location: str, specs: list[src.SourceSpec]) -> None:
+        for spec in specs:
+            self.origins.setdefault(spec.location, set()).add(location)
+
+    def is_retired(self, spec: src.SourceSpec) -> bool:
+        """A file found only under locations no enabled source names any more."""
+        origins = self.origins.get(spec.location)
+        return origins is not None and not origins & self.configured
 
 
 def _merge(into: src.Expansion, part: src.Expansion) -> None:

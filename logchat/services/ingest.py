@@ -39,6 +39,7 @@ from logchat.storage.transactions import busy_means_try_again
 if TYPE_CHECKING:
     from logchat.ingest.remote import HostPool
     from logchat.ingest.ssh_location import RemoteOptions
+    from logchat.storage.db import Session
 
 # Smaller sources are not worth starting a reader process for.
 PARALLEL_MIN_BYTES = 1 << 20
@@ -594,6 +595,8 @@ class Ingester:
                 session, source_id, rows, batch.template_stats(), batch.rollup, batch.changed_templates,
                 batch.miner_state, checkpoint, template_fields=batch.fields.rows(),
             )
+            if self.settings.ingest.fields and rows and (batch.stale_fields or batch.changed_templates):
+                _reread_stale_fields(session, batch, rows[0][0])
             if rows:
                 self.next_id = rows[-1][0] + 1
         report.new_events += len(batch.rows)
@@ -606,6 +609,17 @@ class Ingester:
     def _mark_complete(self, source_id: int, content_hash: str) -> None:
         with self.writer, self.store.session() as session:
             session.get_one(Source, source_id).content_hash = content_hash
+
+
+def _reread_stale_fields(session: Session, batch: Batch, first_id: int) -> None:
+    """Fields read while a template still held a value as fixed text are read again against the template the
+    events end up in: the batch's own (seen by the pipeline) and those stored before it."""
+    from logchat.services.fields import reread_templates
+    from logchat.storage import fields_repo
+
+    stale = set(batch.stale_fields)
+    stale |= fields_repo.templates_with_events_before(session, set(batch.changed_templates) - stale, first_id)
+    reread_templates(session, stale)
 
 
 class RemoteFeed:

@@ -10,19 +10,20 @@ evidence and every computed value respect them.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from logchat.retrieval import fulltext
 from logchat.retrieval.plan import Plan, TextTerm
-from logchat.retrieval.planner import KnownField, StoreVocabulary
+from logchat.retrieval.planner import COLUMN_FIELDS, KnownField, StoreVocabulary, choose_field
 
 if TYPE_CHECKING:
     from logchat.storage.db import Session
     from logchat.storage.fields_repo import FieldInfo
     from logchat.storage.search_repo import Condition
 
-__all__ = ["field_conditions", "prefix_fallback", "store_vocabulary", "text_query"]
+__all__ = ["field_conditions", "field_of_matches", "prefix_fallback", "store_vocabulary", "text_query"]
 
 # A question reads at most this many fields (the most common first), each with the words of at most
 # this many of its templates: enough to tell fields apart, bounded on stores with thousands of templates.
@@ -58,6 +59,49 @@ def _known_field(info: FieldInfo, texts: dict[int, str]) -> KnownField:
         name=info.name, type=info.type, kind=info.kind, unit=info.unit, events=info.events, example=info.example,
         context=frozenset().union(*templates), templates=templates,
     )
+
+
+# Operations over the values of one field: what :func:`field_of_matches` chooses the field of.
+_FIELD_KINDS = ("top", "count_distinct", "max", "min", "sum", "avg", "percentile")
+
+
+def field_of_matches(session: Session, plan: Plan, counts: Mapping[int, int], within: Condition | None = None) -> Plan:
+    """The plan with its operation's field chosen again among the fields of the templates that matched
+    (``counts``: matching events per template), read as the planner reads the store's.
+
+    Before retrieval the planner can only weigh every field of the store; a field of other lines may fit the
+    question's words better ("session" of "session expired" for "sessions terminated", where the terminated
+    lines call it "sessionid") and then holds no value in the matching lines. Among the fields these lines
+    carry, with the words of their own templates and their matching counts, the choice is the one a person
+    reading the lines would make. A column (host, process) stays unless none of the matching events (``within``)
+    has it, and the first choice stays when no field of the matching lines fits the question.
+    """
+    operation = plan.operation
+    if operation.kind not in _FIELD_KINDS or not counts:
+        return plan
+    from logchat.storage import compute_repo, fields_repo, search_repo
+
+    if operation.field in COLUMN_FIELDS:
+        column = compute_repo.value_of(session, operation.field)
+        if within is None or column is None or compute_repo.count_carrying(session, column, within) > 0:
+            return plan
+
+    infos = fields_repo.field_infos(session, template_ids=list(counts))
+    if not infos:
+        return plan
+    texts = search_repo.template_texts(session, sorted({tid for info in infos for tid in info.template_ids}))
+    known = []
+    for info in infos:
+        matching = sum(counts.get(tid, 0) for tid in info.template_ids)
+        # The templates that match most first: they are what the question is about.
+        ranked = tuple(sorted(info.template_ids, key=lambda tid: -counts.get(tid, 0)))
+        known.append(replace(_known_field(replace(info, template_ids=ranked), texts), events=matching))
+    chosen = choose_field(plan.question, operation.kind, StoreVocabulary(fields=tuple(known)))
+    if chosen is None or chosen == operation.field:
+        return plan
+    before = f"the field {operation.field}" if operation.field else "no field"
+    return replace(plan, operation=replace(operation, field=chosen),
+                   notes=(*plan.notes, f"{chosen} chosen among the fields of the matching lines (was {before})"))
 
 
 def text_query(terms: tuple[TextTerm, ...] | list[TextTerm]) -> fulltext.TextQuery:

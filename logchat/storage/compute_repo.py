@@ -73,7 +73,9 @@ def same_role_fields(session: Session, name: str, within: Condition) -> tuple[st
     ``for``, named after the word before it) and "Failed password for invalid user admin from ..." (field
     ``user``). A field of a matching template without ``name`` stands in for it when it has the same type, is
     not itself a field of the templates that carry ``name`` (there it holds something else: ``from``, ``port``),
-    and is named after a word of those templates (the word that leads to the value in both: "for")."""
+    and is named after a word of those templates (the word that leads to the value in both: "for"), or is the
+    one address its template holds: "Received connection request /<ip>" (field ``request``)
+    and "Connection request from old client /<ip>" (field ``client``) both say which address asked."""
     matching = {int(t) for t in session.scalars(select(Event.template_id).where(within).distinct()) if t is not None}
     rows = fields_of_templates(session, sorted(matching))
     carriers = {row.template_id for row in rows if row.name == name}
@@ -84,10 +86,19 @@ def same_role_fields(session: Session, name: str, within: Condition) -> tuple[st
     words: set[str] = set()
     for text in session.scalars(select(Template.template).where(Template.id.in_(carriers))):
         words.update(re.findall(r"[a-z0-9_]+", text.lower()))
-    chosen = sorted({row.name for row in rows
-                     if row.template_id not in carriers and row.type in own_types
-                     and row.name not in own_names and row.name in words})
+    shaped: dict[tuple[int, str], int] = {}
+    for row in rows:
+        shaped[(row.template_id, row.type)] = shaped.get((row.template_id, row.type), 0) + 1
+    def stands_in(row: TemplateFieldRow) -> bool:
+        only_one = row.type in _SHAPED_TYPES and shaped[(row.template_id, row.type)] == 1
+        return row.type in own_types and row.name not in own_names and (row.name in words or only_one)
+
+    chosen = sorted({row.name for row in rows if row.template_id not in carriers and stands_in(row)})
     return tuple(chosen)
+
+
+# An address says what it is wherever a template puts it (ids of one template and another name different things).
+_SHAPED_TYPES = ("ip",)
 
 
 def _micros() -> ColumnElement[int]:

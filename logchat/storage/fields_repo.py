@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, String, and_, case, cast, false, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, Float, String, and_, case, cast, delete, false, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from logchat.errors import UsageError
@@ -89,16 +89,26 @@ def templates_with(session: Session, name: str) -> list[int]:
     return [int(t) for t in session.scalars(select(TemplateField.template_id).where(TemplateField.name == name))]
 
 
-def field_infos(session: Session, *, template_id: int | None = None, name: str | None = None) -> list[FieldInfo]:
-    """The fields of the store (or of one template), most common first."""
+def field_infos(
+    session: Session, *, template_id: int | None = None, name: str | None = None,
+    template_ids: Sequence[int] | None = None,
+) -> list[FieldInfo]:
+    """The fields of the store (or of one template, or of some templates), most common first."""
     statement = select(TemplateField)
     if template_id is not None:
         statement = statement.where(TemplateField.template_id == template_id)
     if name is not None:
         statement = statement.where(TemplateField.name == name)
+    statements = [statement]
+    if template_ids is not None:
+        # In slices: a question can match thousands of templates, more than a statement takes parameters.
+        ids = sorted(set(template_ids))
+        statements = [statement.where(TemplateField.template_id.in_(ids[start : start + 500]))
+                      for start in range(0, len(ids), 500)]
     by_name: dict[str, list[TemplateField]] = {}
-    for row in session.scalars(statement):
-        by_name.setdefault(row.name, []).append(row)
+    for each in statements:
+        for row in session.scalars(each):
+            by_name.setdefault(row.name, []).append(row)
     infos = []
     for field_name, rows in by_name.items():
         rows.sort(key=lambda r: -r.count)
@@ -292,6 +302,41 @@ def events_to_read(session: Session, after_id: int, limit: int) -> list[tuple[in
         .order_by(Event.id).limit(limit)
     ).all()  # fmt: skip
     return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def templates_with_events_before(session: Session, template_ids: Iterable[int], before_id: int) -> set[int]:
+    """Those of ``template_ids`` that have events with fields read, stored before event ``before_id``."""
+    found = set()
+    for template_id in sorted(set(template_ids)):
+        exists = select(Event.id).where(
+            Event.template_id == template_id, Event.id < before_id, Event.fields.is_not(None)
+        ).limit(1)
+        if session.scalar(exists) is not None:
+            found.add(template_id)
+    return found
+
+
+def events_of_templates(
+    session: Session, template_ids: Sequence[int], after_id: int, limit: int
+) -> list[tuple[int, int | None, str, str, str, str]]:
+    """(id, template_id, template text, format, message, raw) of the events of ``template_ids`` whose fields
+    were read, by id."""
+    from logchat.storage.models import Template
+
+    rows = session.execute(
+        select(Event.id, Event.template_id, func.coalesce(Template.template, ""), func.coalesce(Source.format, ""),
+               Event.message, Event.raw)
+        .join(Source, Source.id == Event.source_id)
+        .outerjoin(Template, Template.id == Event.template_id)
+        .where(Event.template_id.in_(template_ids), Event.fields.is_not(None), Event.id > after_id)
+        .order_by(Event.id).limit(limit)
+    ).all()  # fmt: skip
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def forget_template_fields(session: Session, template_ids: Sequence[int]) -> None:
+    """Drop what is known of the fields of ``template_ids`` (their events are about to be read again)."""
+    session.execute(delete(TemplateField).where(TemplateField.template_id.in_(template_ids)))
 
 
 def store_fields(session: Session, values: Sequence[tuple[int, str]]) -> None:

@@ -260,7 +260,8 @@ def openssh(qs: QuestionSet) -> None:
 
 def linux(qs: QuestionSet) -> None:
     s = "Linux"
-    auth = events("E16", "E17", "E18")  # "authentication failure; ... rhost=<*> [user=...]"
+    # "authentication failure; ... rhost=<*> [user=...]": E17-E19 are the same line with user guest, root, test.
+    auth = events("E16", "E17", "E18", "E19")
     rhost = param(0)
     qs.counts_by(s, "count_field", [
         "how many authentication failures came from {value}?",
@@ -270,7 +271,9 @@ def linux(qs: QuestionSet) -> None:
     qs.count(s, "count_field", "how many authentication failures were for user root?", events("E18"))
     qs.count(s, "count_field", "how many authentication failures were for user guest?", events("E17"))
     qs.distinct(s, "how many distinct remote hosts failed authentication?", auth, rhost, "hosts")
-    qs.distinct(s, "how many different users had a session opened?", events("E102"), param(0), "users")
+    # "session opened for user <*> by (uid=<*>)" and, for a console login, "... by LOGIN(uid=<*>)".
+    opened = events("E102", "E103")
+    qs.distinct(s, "how many different users had a session opened?", opened, param(0), "users")
     qs.distinct(s, "how many distinct addresses connected?", events("E29"), param(0), "IP addresses")
     qs.top(s, "which host failed authentication most often?", auth, rhost, 1, "rhost")
     qs.top(s, "which programs logged the most lines? top 3", lambda line: True,
@@ -279,7 +282,7 @@ def linux(qs: QuestionSet) -> None:
     qs.occurrence(s, "when did ALERT last exit abnormally?", events("E8"), "last")
     qs.occurrence(s, "when was the last authentication failure?", auth, "last")
     qs.count(s, "paraphrase", "how many times did ALERT crash?", events("E8"))
-    qs.count(s, "paraphrase", "how many sessions were started?", events("E102"))
+    qs.count(s, "paraphrase", "how many sessions were started?", opened)
     qs.count(s, "paraphrase", "how many sessions ended?", events("E101"))
     qs.count(s, "paraphrase", "how many times did cupsd stop?", contains(r"cupsd shutdown succeeded"))
     qs.count(s, "no_level", "how many failures were logged?", contains(r"\bfail(ed|ure|ures|s)?\b"))
@@ -330,7 +333,9 @@ def hadoop(qs: QuestionSet) -> None:
     qs.distinct(s, "how many distinct containers were mentioned?", contains(r"container_\d"),
                 lambda line: re.search(r"container_[\d_]+", line.content).group(0), "containers")  # type: ignore[union-attr]
     qs.aggregate(s, "what was the largest lease renewal delay in seconds?", events("E44"), param(2), "max", "seconds")
-    qs.top(s, "which task attempts reported progress most often? top 2", events("E80"), param(0), 2, "attempt")
+    # The template keeps "attempt_" outside its <*>: the logged id is attempt_<*>.
+    qs.top(s, "which task attempts reported progress most often? top 2", events("E80"),
+           lambda line: "attempt_" + param(0)(line), 2, "attempt")
     qs.occurrence(s, "when was the first ERROR IN CONTACTING RM?", events("E38"), "first")
     qs.occurrence(s, "when did the last 'Failed to renew lease' happen?", events("E44"), "last")
     qs.occurrence(s, "when was the first address change detected?", events("E10"), "first")

@@ -151,3 +151,60 @@ async def test_one_replica_follows_and_the_other_takes_over_when_it_stops(
     assert [hit["line"] for hit in hits] == [5]
     everything = await _eventually(lambda: found("appended"), "both appended lines")
     assert sorted(hit["line"] for hit in everything) == [4, 5]  # each once: nothing read twice
+
+
+async def test_a_source_removed_or_disabled_is_no_longer_followed_and_the_others_are(
+    tmp_path: Path, settings: Any, services: Any, tokens: dict[str, str]
+) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from logchat.daemon.app import create_app
+
+    logs = {name: tmp_path / f"{name}.log" for name in ("kept", "removed", "disabled")}
+    for name, path in logs.items():
+        path.write_text(_line(0, f"{name} started"), encoding="utf-8")
+    settings.serve.follow = True
+    settings.ingest.follow_poll_interval = 0.2
+    admin = bearer(tokens["admin"])
+    async with TestClient(TestServer(create_app(settings, services))) as client:
+
+        async def follow_state() -> dict[str, Any]:
+            response = await client.get("/readyz")
+            return (await response.json())["follow"]  # type: ignore[no-any-return]
+
+        for name, path in logs.items():
+            response = await client.post(
+                "/api/v1/logs/configured-sources", json={"name": name, "path": str(path)}, headers=admin
+            )
+            assert response.status == 201, await response.text()
+
+        async def all_three_followed() -> bool:
+            return (await follow_state())["files"] == 3 and len(_stored_messages(services.store)) == 3
+
+        await _eventually(all_three_followed, "the three sources added are followed")
+        response = await client.delete("/api/v1/logs/configured-sources/removed", headers=admin)
+        assert response.status == 204, await response.text()
+        response = await client.patch(
+            "/api/v1/logs/configured-sources/disabled", json={"enabled": False}, headers=admin
+        )
+        assert response.status == 200, await response.text()
+
+        async def only_one_followed() -> bool:
+            return (await follow_state())["files"] == 1
+
+        await _eventually(only_one_followed, "the removed and the disabled sources are no longer followed")
+        for name, path in logs.items():
+            _append(path, _line(1, f"{name} appended later"))
+
+        async def kept_line_stored() -> bool:
+            return "kept appended later" in _stored_messages(services.store)
+
+        await _eventually(kept_line_stored, "the line appended to the source still configured")
+        assert (await follow_state())["errors"] == []
+    # The stop's last pass reads the files still followed only; what was read before stays stored.
+    assert sorted(_stored_messages(services.store)) == [
+        "disabled started",
+        "kept appended later",
+        "kept started",
+        "removed started",
+    ]

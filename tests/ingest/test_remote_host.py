@@ -157,3 +157,19 @@ def test_a_port_nothing_listens_on_is_refused(sshd: SshServer) -> None:
     with pytest.raises(SourceUnreadable) as caught:
         _host(sshd, port=port).connect()
     assert str(caught.value) == f"ssh://127.0.0.1:{port}: cannot connect to 127.0.0.1:{port}: connection refused"
+
+
+def test_a_host_that_hangs_is_told_as_no_answer_within_the_connect_timeout(private_sshd: SshServer) -> None:
+    host = _host(private_sshd, connect_timeout=1.0)
+    private_sshd.pause()  # the kernel still accepts the connection; sshd never greets
+    try:
+        with pytest.raises(SourceUnreadable) as caught:
+            host.connect()
+    finally:
+        private_sshd.resume()
+    where = f"127.0.0.1:{private_sshd.port}"
+    assert str(caught.value) == f"ssh://{where}: no answer from {where} within 1s"
+    assert not host.connected
+    host.connect()  # answering again: the same host connects
+    assert host.connected
+    host.close()

@@ -137,6 +137,23 @@ def test_measures_keep_their_unit(spark) -> None:  # type: ignore[no-untyped-def
             assert math.isclose(result.value, expected, rel_tol=1e-9), share
 
 
+def test_a_value_is_said_in_the_unit_the_question_asks(spark) -> None:  # type: ignore[no-untyped-def]
+    store, rows = spark
+    millis = [int(re.search(r"took (\d+) ms", row["Content"]).group(1)) for row in rows]  # type: ignore[union-attr]
+    within = Event.message.contains(TOOK)
+    with store.session() as session:
+        in_ms = Plan(question="total read time, in ms?", operation=Operation(kind="sum", field="took"))
+        total = compute(session, in_ms, within)
+        assert math.isclose(total.value, sum(millis) / 1000)  # stored in seconds, said in ms
+        assert total.sentence.startswith(f"The total took was {sum(millis):,} ms ({sum(millis) / 1000:g} s)")
+        in_seconds = Plan(question="slowest read in seconds?", operation=Operation(kind="max", field="took"))
+        assert compute(session, in_seconds, within).sentence.startswith(
+            f"The highest took was {max(millis) / 1000:g} s")
+        # A unit of another dimension is not a conversion: the value is said as without it.
+        in_bytes = Plan(question="slowest read in bytes?", operation=Operation(kind="max", field="took"))
+        assert compute(session, in_bytes, within).sentence.startswith(f"The highest took was {max(millis)} ms (")
+
+
 def test_first_last_and_series_in_utc(spark) -> None:  # type: ignore[no-untyped-def]
     store, rows = spark
     within = Event.message.contains(TOOK)

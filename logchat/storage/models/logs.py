@@ -79,8 +79,9 @@ class Event(Base):
     )
 
     # Ids are assigned by the ingester under the ingest lock, so a batch knows its ids before
-    # insert (full-text and vector indexes key on them) on every backend.
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # insert (full-text and vector indexes key on them) on every backend. On SQLite the id is the
+    # rowid (INTEGER PRIMARY KEY, migration 0013): a full-text hit finds its row in one B-tree search.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     generation: Mapped[int] = mapped_column(Integer, default=0)
     line_no: Mapped[int] = mapped_column(BigInteger)

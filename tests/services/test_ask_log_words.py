@@ -1,0 +1,84 @@
+"""Questions say things in other words than the logs: any inflection of a verb finds the words logs use,
+phrases ("shut down", "timed out") stand for the one word logs print, nouns match their log abbreviations
+("block" -> blk_), two words match the one name programs make of them ("packet responders" ->
+PacketResponder), negations match each other and a word done again matches the doing ("recomputed" ->
+computing). Counts are checked against the raw loghub samples, read here with regular expressions."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from logchat.services.ask import AskRequest, ask
+
+
+@pytest.fixture
+def hdfs_and_zookeeper(settings: Any, loghub: Path) -> Any:
+    from logchat.config import load_settings
+    from logchat.services.ingest import index_inputs
+    from logchat.storage.db import open_store
+
+    with_fields = load_settings(data_dir=settings.data_dir, database={"url": settings.database_url},
+                                ingest={"fields": True})  # fmt: skip
+    store = open_store(with_fields.database_url)
+    logs = [str(loghub / name / f"{name}_2k.log") for name in ("HDFS", "Zookeeper", "Spark", "Thunderbird")]
+    assert not index_inputs(store, with_fields, logs).failed
+    yield store, with_fields
+    store.close()
+
+
+def _raw(loghub: Path, system: str, pattern: str) -> list[str]:
+    regex = re.compile(pattern)
+    lines = (loghub / system / f"{system}_2k.log").read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if regex.search(line)]
+
+
+def _ask(hdfs_and_zookeeper: Any, question: str) -> dict[str, Any]:
+    store, settings = hdfs_and_zookeeper
+    return ask(store, settings, AskRequest(question, use_llm=False)).to_dict()
+
+
+def test_a_past_tense_finds_its_verb_and_a_noun_its_abbreviation(hdfs_and_zookeeper: Any, loghub: Path) -> None:
+    # "passed" is never logged; "Verification succeeded for blk_..." is, and "block" is written blk.
+    lines = _raw(loghub, "HDFS", r"Verification succeeded for blk_")
+    result = _ask(hdfs_and_zookeeper, "how many block verifications passed?")
+    assert result["matched"] == len(lines) > 0
+    assert result["filters"]["text_match"]["left_out"] == []
+
+
+def test_two_words_match_the_name_programs_make_of_them(hdfs_and_zookeeper: Any, loghub: Path) -> None:
+    lines = _raw(loghub, "HDFS", r"PacketResponder \d+ for block blk_\S+ terminating")
+    result = _ask(hdfs_and_zookeeper, "how many packet responders shut down?")
+    assert result["matched"] == len(lines) > 0
+    shutdown = next(term for term in result["plan"]["terms"] if term["text"] == "shut")
+    assert {"shut down", "shutdown", "terminating"} <= set(shutdown["alternatives"])
+
+
+def test_a_phrase_stands_for_the_word_logs_print(hdfs_and_zookeeper: Any, loghub: Path) -> None:
+    lines = _raw(loghub, "Zookeeper", r"Expiring session 0x[0-9a-f]+, timeout of \d+ms exceeded")
+    result = _ask(hdfs_and_zookeeper, "how many sessions timed out?")
+    assert result["matched"] == len(lines) > 0
+
+
+def test_a_negation_matches_the_one_the_log_wrote_and_a_program_its_path(hdfs_and_zookeeper: Any, loghub: Path) -> None:
+    # Thunderbird's gmetad writes "got not answer", and is logged by its path: /apps/.../sbin/gmetad[1682].
+    lines = _raw(loghub, "Thunderbird", r"/gmetad\[\d+\]: data_thread\(\) got not answer from any .* datasource")
+    result = _ask(hdfs_and_zookeeper, "how many times did gmetad get no answer from a datasource?")
+    assert result["matched"] == len(lines) > 0
+    assert any(name.endswith("/sbin/gmetad") for name in result["plan"]["filters"]["processes"])
+
+
+def test_a_word_done_again_that_no_line_has_matches_the_doing(hdfs_and_zookeeper: Any, loghub: Path) -> None:
+    lines = _raw(loghub, "Spark", r"Partition rdd_\S+ not found, computing it")
+    result = _ask(hdfs_and_zookeeper, "how many partitions had to be recomputed?")
+    assert result["matched"] == len(lines) > 0
+    assert result["filters"]["text_match"]["synonyms"] == {"recomputed": ["computed"]}
+
+
+def test_done_is_a_word_logs_print(hdfs_and_zookeeper: Any, loghub: Path) -> None:
+    finished = _raw(loghub, "Spark", r"Finished task \S+ in stage 27\.0 ")
+    result = _ask(hdfs_and_zookeeper, "how many tasks were done in stage 27.0?")
+    assert result["matched"] == len(finished) > 0

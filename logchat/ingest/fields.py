@@ -252,6 +252,12 @@ def extract_fields(
     return _read_by_plan(_plan(template), message)
 
 
+def read_by_structure(fmt: str) -> bool:
+    """Whether events of the format ``fmt`` are read by their own structure (JSON lines, logfmt, access logs)
+    rather than by their template."""
+    return fmt.rpartition("+")[2] in _STRUCTURED if fmt else False
+
+
 def _json_fields(raw: str, secrets: bool) -> tuple[Fields, Units | None] | None:
     try:
         record = json.loads(raw)

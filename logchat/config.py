@@ -230,7 +230,8 @@ class IngestSettings(_Section):
     follow_vector_seconds: float = Field(default=5.0, ge=0)
     # Read named, typed fields (user=, status=, latency...) from every event at ingest, for `logchat
     # fields`. Off by default because reading them costs ingest time (measured in docs/ingest.md);
-    # events stored while it is off are read on the first `logchat fields` after turning it on.
+    # events stored while it is off are read by the first `logchat index`, `reload` or `fields` after
+    # turning it on.
     fields: bool = False
 
     @field_validator("default_timezone")

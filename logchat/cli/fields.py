@@ -11,6 +11,7 @@ import typer
 from logchat.cli.context import AppContext, interactive, print_json, stdout_console
 
 if TYPE_CHECKING:
+    from logchat.config import Settings
     from logchat.storage.db import Store
 
 
@@ -58,6 +59,18 @@ def fields(
 
 def _short(value: str, width: int = 28) -> str:
     return value if len(value) <= width else value[: width - 1] + "…"
+
+
+def holds_events_stored_while_off(store: Store, settings: Settings) -> bool:
+    """With field extraction on: whether the store holds events from runs made while it was off. Asked by
+    `index` and `reload` before they store anything, since their new events have fields and would hide the
+    ones at the newest end."""
+    from logchat.storage import fields_repo
+
+    if not settings.ingest.fields:
+        return False
+    with store.session() as session:
+        return fields_repo.unread_events_at_either_end(session)
 
 
 def read_stored_events(store: Store, quiet: bool) -> int:

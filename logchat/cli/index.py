@@ -76,6 +76,7 @@ def index(
         _follow(app, store, paths, name=name, fmt=fmt, poll_interval=poll_interval, json_output=json_output,
                 identity=identity, accept_new_host_key=accept_new_host_key)
         return
+    unread = _holds_events_stored_while_off(app, store)
     report = _with_progress(
         app,
         json_output,
@@ -84,6 +85,7 @@ def index(
             progress=progress, wait_seconds=wait, identity=identity, accept_new_host_key=accept_new_host_key,
         ) if paths else IngestReport(),
     )
+    _read_events_stored_while_off(app, store, unread)
     vectors = _update_vectors(app, report, rebuild=rebuild_vectors)
     _render(app, report, json_output, vectors)
 
@@ -186,6 +188,7 @@ def reload(
     if metrics_file is not None:
         _check_metrics_file(metrics_file)
     store = app.open_store(for_writing=True)
+    unread = _holds_events_stored_while_off(app, store)
     report = _with_progress(
         app,
         json_output,
@@ -193,11 +196,27 @@ def reload(
                                         accept_new_host_key=accept_new_host_key),
     )
     _audit_reload(store, report, since, until)
+    _read_events_stored_while_off(app, store, unread)
     written = _write_metrics(app, report, metrics_file) if metrics_file is not None else True
     vectors = _update_vectors(app, report, rebuild=False)
     _render(app, report, json_output, vectors)
     if not written:
         raise typer.Exit(1)
+
+
+def _holds_events_stored_while_off(app: AppContext, store: Store) -> bool:
+    from logchat.cli.fields import holds_events_stored_while_off
+
+    return holds_events_stored_while_off(store, app.settings)
+
+
+def _read_events_stored_while_off(app: AppContext, store: Store, unread: bool) -> None:
+    # Field extraction turned on over a store indexed while it was off: the events stored then are read
+    # now, once, after the new ones, so that answers over fields count them too.
+    if unread:
+        from logchat.cli.fields import read_stored_events
+
+        read_stored_events(store, app.quiet)
 
 
 def _check_metrics_file(path: Path) -> None:

@@ -17,6 +17,7 @@ import itertools
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -255,6 +256,12 @@ def extract_fields(
     return _read_by_plan(_plan(template), message)
 
 
+def read_by_structure(fmt: str) -> bool:
+    """Whether events of the format ``fmt`` are read by their own structure (JSON lines, logfmt, access logs)
+    rather than by their template."""
+    return fmt.rpartition("+")[2] in _STRUCTURED if fmt else False
+
+
 def _json_fields(raw: str, secrets: bool) -> tuple[Fields, Units | None] | None:
     try:
         record = json.loads(raw)
@@ -283,8 +290,10 @@ class FieldReader:
         # An access log line's parts as its parser matched them: only unwrapped, where the line is the raw text.
         self._access_parts = fmt == "access"
         self._plans: dict[int, list[Any]] = {}
-        self._recipes: dict[tuple[int, bytes], tuple[Any, _Recipe | None]] = {}
-        self._sightings: dict[tuple[int, bytes], int] = {}  # messages of a shape without a recipe yet
+        # digit key of a message's first line -> (template tokens, template id, recipe or None, the
+        # template's recipe counts): the miner gives one key one template, so the key alone finds it.
+        self._recipes: dict[bytes, tuple[Any, int, _Recipe | None, list[int]]] = {}
+        self._sightings: dict[bytes, int] = {}  # messages of a shape without a recipe yet
 
     def read(self, template_id: int, tokens: Any, message: str, raw: str, secrets: bool) -> tuple[Fields, Units | None]:
         """``tokens``: the template's current tokens (a new object whenever the miner changes it)."""
@@ -296,10 +305,23 @@ class FieldReader:
 
     def read_encoded(
         self, tally: FieldTally, template_id: int, tokens: Any, message: str, raw: str, secrets: bool,
-        record: Any = None,
+        record: Any = None, key: bytes | None = None,
     ) -> str:
         """The stored JSON of one event's fields, counted into ``tally``. ``record``: what the event's parser
-        decoded of its line (ParsedHeader.record), so that it is not decoded again."""
+        decoded of its line (ParsedHeader.record), so that it is not decoded again; ``key``: the digit key of
+        the message's first line when the template miner made it already (TemplateMiner.last_key)."""
+        if self._structured is None:
+            line = message.partition("\n")[0]
+            if key is None:
+                key = line.encode("utf-8", "surrogatepass").translate(_DIGIT_KEY)
+            # The common case first, in as few steps as it takes: a shape with a recipe of the current template.
+            entry = self._recipes.get(key)
+            if entry is not None and entry[0] is tokens and entry[1] == template_id and (recipe := entry[2]):
+                entry[3][0] += 1
+                tally.recipes.append(recipe)
+                spans = recipe.spans
+                return recipe.text % spans(line) if spans is not None else recipe.text
+            return self._read_unwritten(tally, template_id, tokens, message, line, key, entry)
         if record is not None:
             if self._structured is _json_fields:
                 fields, units = _record_fields(record, secrets)
@@ -307,39 +329,43 @@ class FieldReader:
                 return encode_fields(fields)
             if self._access_parts:
                 return _access_encoded(tally, template_id, record, secrets)
-        if self._structured is None:
-            cached = self._plans.get(template_id)
-            if cached is None or cached[0] is not tokens:
-                cached = self._plan_entry(template_id, tokens)
-            plan, recipes_seen = cached[1], cached[2]
-            if not plan.slots and not plan.constants:
-                return "{}"  # a template without variables has no fields
-            if recipes_seen is not None:
-                recipes_seen[0] += 1
-                line = message.partition("\n")[0]
-                key = (template_id, line.encode("utf-8", "surrogatepass").translate(_DIGIT_KEY))
-                entry = self._recipes.get(key)
-                if entry is None:
-                    # The first messages of a shape are read by their slots: shapes of a few messages (ids
-                    # of letters and digits, addresses of varying lengths) are common, and a recipe costs
-                    # many readings to make.
-                    seen = self._sightings.get(key, 0)
-                    if seen < _RECIPE_AFTER:
-                        if len(self._sightings) >= _RECIPE_LIMIT:
-                            self._sightings.clear()
-                        self._sightings[key] = seen + 1
-                    else:
-                        del self._sightings[key]
-                        entry = self._new_recipe(key, tokens, cached, line)
-                elif entry[0] is not tokens:
-                    entry = self._new_recipe(key, tokens, cached, line)
-                if entry is not None and (recipe := entry[1]) is not None:
-                    tally.count(recipe.shape, recipe.example, recipe.units)
-                    return recipe.text % recipe.spans(line) if recipe.spans is not None else recipe.text
-            encoded = _read_by_slots(tally, template_id, cached, message)
-            if encoded is not None:
-                return encoded
         fields, units = self.read(template_id, tokens, message, raw, secrets)
+        tally.add(template_id, fields, units)
+        return encode_fields(fields)
+
+    def _read_unwritten(
+        self, tally: FieldTally, template_id: int, tokens: Any, message: str, line: str, key: bytes, entry: Any
+    ) -> str:
+        """read_encoded of a message whose shape has no recipe yet (or one of an older template)."""
+        cached = self._plans.get(template_id)
+        if cached is None or cached[0] is not tokens:
+            cached = self._plan_entry(template_id, tokens)
+        plan, recipes_seen = cached[1], cached[2]
+        if not plan.slots and not plan.constants:
+            return "{}"  # a template without variables has no fields
+        if recipes_seen is not None:
+            recipes_seen[0] += 1
+            if entry is None:
+                # The first messages of a shape are read by their slots: shapes of a few messages (ids
+                # of letters and digits, addresses of varying lengths) are common, and a recipe costs
+                # many readings to make.
+                seen = self._sightings.get(key, 0)
+                if seen < _RECIPE_AFTER:
+                    if len(self._sightings) >= _RECIPE_LIMIT:
+                        self._sightings.clear()
+                    self._sightings[key] = seen + 1
+                else:
+                    del self._sightings[key]
+                    entry = self._new_recipe(key, template_id, tokens, cached, line)
+            elif entry[0] is not tokens or entry[1] != template_id:
+                entry = self._new_recipe(key, template_id, tokens, cached, line)
+            if entry is not None and (recipe := entry[2]) is not None:
+                tally.recipes.append(recipe)
+                return recipe.text % recipe.spans(line) if recipe.spans is not None else recipe.text
+        encoded = _read_by_slots(tally, template_id, cached, message)
+        if encoded is not None:
+            return encoded
+        fields, units = _read_by_plan(plan, message)
         tally.add(template_id, fields, units)
         return encode_fields(fields)
 
@@ -358,8 +384,8 @@ class FieldReader:
         return entry
 
     def _new_recipe(
-        self, key: tuple[int, bytes], tokens: Any, plan_entry: list[Any], line: str
-    ) -> tuple[Any, _Recipe | None]:
+        self, key: bytes, template_id: int, tokens: Any, plan_entry: list[Any], line: str
+    ) -> tuple[Any, int, _Recipe | None, list[int]]:
         counts = plan_entry[2]
         counts[1] += 1
         if counts[1] >= _RECIPE_TRIAL and counts[1] * _RECIPE_REUSE > counts[0]:
@@ -371,9 +397,11 @@ class FieldReader:
             counts[1] >>= 1
         if len(self._recipes) >= _RECIPE_LIMIT:
             self._recipes.clear()
-        entry = (tokens, _recipe(key[0], plan_entry[1], line))
+        # The template's counts travel with the recipe: its messages are counted where it is used.
+        entry = (tokens, template_id, _recipe(template_id, plan_entry[1], line), counts)
         self._recipes[key] = entry
         return entry
+
 
 # The miner's digit key: digits 1-9 become "1"; lengths, zeros and every other character stay.
 _DIGIT_KEY = bytes.maketrans(b"23456789", b"11111111")
@@ -387,7 +415,7 @@ _RECIPE_REUSE, _RECIPE_TRIAL = 2, 1024
 _RECIPE_AFTER = 3
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # compared and hashed as itself: FieldTally counts them
 class _Recipe:
     text: str  # the JSON with %s holes ("%" itself doubled)
     spans: Callable[[str], tuple[str, ...]] | None  # the strings filling the holes, from the message's first line
@@ -604,12 +632,15 @@ def _read_by_slots(tally: FieldTally, template_id: int, plan_entry: list[Any], m
     shape = (template_id, tuple(names), tuple(classes))
     entry = tally.shapes.get(shape)
     if entry is None:
-        # A shape new to this batch: its example is this message's fields, read in full.
+        # A shape new to this batch (unless a recipe has it uncounted): its example is this message's fields,
+        # read in full.
         fields, full_units = _read_by_plan(plan, message)
         tally.add(template_id, fields, full_units)
     else:
         entry[0] += 1
         if units is not None:
+            if tally.recipes:
+                tally.fold()  # the last unit seen wins: the recipes' messages came first
             for name, unit in units:
                 tally.units[(template_id, name)] = unit
     return "{" + ",".join(parts) + "}"
@@ -861,35 +892,57 @@ def _access_encoded(tally: FieldTally, template_id: int, parts: tuple[str, ...],
     The common line (an IPv4 client, a three-part request, nothing after the user agent, no text that
     JSON escapes) is written straight from them; any other reads as _access_fields does."""
     client, user, request, status, size, rest = parts
-    referer = agent = None
-    if rest:
-        referer, agent, rest = _ACCESS_TAIL.match(rest).groups()  # type: ignore[union-attr]  # (.*) always matches
+    tail = _ACCESS_TAILS.get(rest)
+    if tail is None:
+        tail = _access_tail(rest)
     request_parts = request.split(" ")
-    text = f"{client}{user}{request}{referer or ''}{agent or ''}"
-    if (rest or masked or len(request_parts) != 3 or client.count(".") != 3 or _IP.fullmatch(client) is None
+    # The client is an address (digits and dots) when it is written so; the tail was looked at once.
+    text = f"{user}{request}"
+    if (masked or not tail[3] or len(request_parts) != 3 or client.count(".") != 3 or _IP.fullmatch(client) is None
             or '"' in text or "\\" in text or not text.isprintable()):
+        referer, agent, rest = tail[0], tail[1], tail[2]
         fields, units = _access_parts_fields(client, user, request, status, size, referer, agent, rest, masked)
         tally.add(template_id, fields, units)
         return encode_fields(fields)
     method, target, protocol = request_parts
     path = target.partition("?")[0][:_MAX_TEXT]
-    flags = (user != "-", size != "-", bool(referer) and referer != "-", bool(agent) and agent != "-")
-    names, types = _ACCESS_SHAPES[flags]
+    has_user, has_bytes = user != "-", size != "-"
+    names, types = _ACCESS_SHAPES[(has_user, has_bytes, tail[5], tail[6])]
     shape = (template_id, names, types)
     entry = tally.shapes.get(shape)
     if entry is not None:
         entry[0] += 1  # the shape's units (bytes) are counted already
     else:
-        tally.add(template_id, *_access_parts_fields(client, user, request, status, size, referer, agent, "", False))
-    return "".join((
-        f'{{"client":"{client}"',
-        f',"user":"{user}"' if flags[0] else "",
-        f',"method":"{method}","path":"{path}","protocol":"{protocol}","status":{int(status)}',
-        f',"bytes":{int(size)}' if flags[1] else "",
-        f',"referer":"{referer[:_MAX_TEXT]}"' if flags[2] else "",  # type: ignore[index]
-        f',"user_agent":"{agent[:_MAX_TEXT]}"' if flags[3] else "",  # type: ignore[index]
-        "}",
+        tally.add(template_id, *_access_parts_fields(client, user, request, status, size, tail[0], tail[1], "", False))
+    user_json = f',"user":"{user}"' if has_user else ""
+    size_json = f',"bytes":{int(size)}' if has_bytes else ""
+    return (f'{{"client":"{client}"{user_json},"method":"{method}","path":"{path}","protocol":"{protocol}",'
+            f'"status":{int(status)}{size_json}{tail[4]}}}')
+
+
+# What follows the size of access log lines, read once per distinct text (the same referers and user agents
+# come back line after line): (referer, user agent, what follows them, whether a line with it can be written
+# from its parts, their JSON, whether there is a referer, whether there is a user agent).
+_AccessTail = tuple[str | None, str | None, str, bool, str, bool, bool]
+_ACCESS_TAILS: dict[str, _AccessTail] = {}
+
+
+def _access_tail(rest: str) -> _AccessTail:
+    referer = agent = None
+    after = rest
+    if rest:
+        referer, agent, after = _ACCESS_TAIL.match(rest).groups()  # type: ignore[union-attr]  # (.*) always matches
+    text = f"{referer or ''}{agent or ''}"
+    writable = not after and '"' not in text and "\\" not in text and text.isprintable()
+    has_referer, has_agent = bool(referer) and referer != "-", bool(agent) and agent != "-"
+    written = "".join((
+        f',"referer":"{referer[:_MAX_TEXT]}"' if has_referer else "",  # type: ignore[index]
+        f',"user_agent":"{agent[:_MAX_TEXT]}"' if has_agent else "",  # type: ignore[index]
     ))
+    if len(_ACCESS_TAILS) >= 4096:
+        _ACCESS_TAILS.clear()
+    tail = _ACCESS_TAILS[rest] = (referer, agent, after, writable, written, has_referer, has_agent)
+    return tail
 
 
 _STRUCTURED: dict[str, Callable[[str, bool], tuple[Fields, Units | None] | None]] = {
@@ -901,16 +954,53 @@ _STRUCTURED: dict[str, Callable[[str, bool], tuple[Fields, Units | None] | None]
 
 class FieldTally:
     """Which fields the events of each template carry, how many, with a unit and an example: the rows of
-    the store's template_fields, gathered cheaply (one dict update per event, keyed by the field names)."""
+    the store's template_fields, gathered cheaply (one dict update per event, keyed by the field names;
+    a message written by a recipe only appends the recipe, and those are counted together later)."""
 
-    __slots__ = ("shapes", "units")
+    __slots__ = ("recipes", "shapes", "units")
 
     def __init__(self) -> None:
         # (template_id, field names, value classes) -> [events, the fields of the first of them]
         self.shapes: dict[tuple[int, tuple[str, ...], tuple[type, ...]], list[Any]] = {}
         self.units: dict[tuple[int, str], str] = {}
+        self.recipes: list[_Recipe] = []  # the recipe of each message written by one, not counted yet
+
+    def __getstate__(self) -> tuple[Any, Any]:
+        self.fold()  # recipes hold functions: what crosses into another process is their count
+        return self.shapes, self.units
+
+    def __setstate__(self, state: tuple[Any, Any]) -> None:
+        self.shapes, self.units = state
+        self.recipes = []
+
+    def fold(self) -> None:
+        """Count the messages written by recipes, as add() would have counted each in its turn: done before
+        anything else reads or changes the tally, so first examples and last units stay in event order."""
+        pending = self.recipes
+        if not pending:
+            return
+        shapes = self.shapes
+        with_units = False
+        # In the order each recipe was first used; a few are counted without building a Counter.
+        counted = Counter(pending).items() if len(pending) > 8 else [(recipe, 1) for recipe in pending]
+        for recipe, events in counted:
+            entry = shapes.get(recipe.shape)
+            if entry is None:
+                shapes[recipe.shape] = [events, recipe.example]
+            else:
+                entry[0] += events
+            with_units = with_units or recipe.units is not None
+        if with_units:
+            # The unit of a field is the last one seen: recipes in the order each was last used.
+            for recipe in reversed(dict.fromkeys(reversed(pending))):
+                if recipe.units:
+                    for name, unit in recipe.units.items():
+                        self.units[(recipe.shape[0], name)] = unit
+        pending.clear()
 
     def add(self, template_id: int, fields: Fields, units: Units | None) -> None:
+        if self.recipes:
+            self.fold()
         if not fields:
             return
         key = (template_id, tuple(fields), tuple(map(type, fields.values())))
@@ -923,19 +1013,9 @@ class FieldTally:
             for name, unit in units.items():
                 self.units[(template_id, name)] = unit
 
-    def count(self, shape: tuple[int, tuple[str, ...], tuple[type, ...]], example: Fields, units: Units | None) -> None:
-        """One more event of a known shape (its template, names and value classes)."""
-        entry = self.shapes.get(shape)
-        if entry is None:
-            self.shapes[shape] = [1, example]
-        else:
-            entry[0] += 1
-        if units:
-            for name, unit in units.items():
-                self.units[(shape[0], name)] = unit
-
     def rows(self) -> list[tuple[int, str, str, str, str | None, int, str]]:
         """(template_id, name, type, kind, unit, events, example), one per field of a template."""
+        self.fold()
         folded: dict[tuple[int, str], list[Any]] = {}
         for (template_id, names, _), (count, example) in self.shapes.items():
             for name in names:

@@ -153,15 +153,17 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
         message = event.message
         masked = mask(message)
         template_id = assign(masked)
-        if read_fields is not None:
-            batch.read_with.setdefault(template_id, tokens_of(template_id))
+        if read_fields is None:
+            fields = None
+        else:
+            tokens = tokens_of(template_id)
+            batch.read_with.setdefault(template_id, tokens)
+            # mask_secrets returns its argument itself when there was nothing to mask.
+            fields = read_fields(batch.fields, template_id, tokens, masked, event.raw, masked is not message,
+                                 event.record if event.line_end == event.line_no else None, miner.last_key)
         row = (
             next_id, source_id, generation, event.line_no, event.line_end, event.offset, ts_us,
-            event.level, event.host, event.process, event.pid, template_id, message, event.raw,
-            None if read_fields is None else
-            # mask_secrets returns its argument itself when there was nothing to mask.
-            read_fields(batch.fields, template_id, tokens_of(template_id), masked, event.raw, masked is not message,
-                        event.record if event.line_end == event.line_no else None),
+            event.level, event.host, event.process, event.pid, template_id, message, event.raw, fields,
         )
         next_id += 1
         batch.add(row, ts_us)

@@ -67,6 +67,8 @@ class TemplateMiner:
         self._digits_to_id: dict[bytes, int] = {}
         # Clusters created or whose template changed since the last take_changed().
         self._changed: set[int] = set()
+        # The digit key of the last message assigned: the field reader finds its recipes by it too.
+        self.last_key = b""
         if state:
             self._restore(state)
 
@@ -74,7 +76,7 @@ class TemplateMiner:
         # Only the first line of a multi-line event shapes its template; stack frames would make
         # every trace a template of its own.
         first_line = message.partition("\n")[0]
-        key = first_line.encode("utf-8", "surrogatepass").translate(_DIGIT_KEY)
+        key = self.last_key = first_line.encode("utf-8", "surrogatepass").translate(_DIGIT_KEY)
         cluster_id = self._digits_to_id.get(key)
         if cluster_id is not None:
             return cluster_id

@@ -9,7 +9,7 @@ from typing import Any
 
 from logchat.config import Settings
 from logchat.errors import ConfigError, UsageError
-from logchat.ingest.fields import FieldTally, encode_fields, extract_fields
+from logchat.ingest.fields import FieldReader, FieldTally, encode_fields, extract_fields, read_by_structure
 from logchat.redaction import mask_secrets, mask_tree
 from logchat.storage import fields_repo
 from logchat.storage.db import Session, Store
@@ -93,13 +93,24 @@ def reread_templates(session: Session, template_ids: Iterable[int], chunk: int =
     done = 0
     after = 0
     tally = FieldTally()
+    # The events of a template share its plan and, mostly, their shapes: read them as ingest does (recipes
+    # per message shape), which writes the JSON a full read gives. Formats read by their own structure
+    # (JSON, logfmt, access logs) are read in full, as they were stored.
+    readers: dict[str, FieldReader] = {}
+    tokens_of: dict[int, list[str]] = {}
     while True:
         rows = fields_repo.events_of_templates(session, ids, after, chunk)
         if not rows:
             break
         values = []
         for event_id, template_id, template, fmt, message, raw in rows:
-            found, units = extract_fields(template, mask_secrets(message), fmt, raw)
+            masked = mask_secrets(message)
+            if template_id is not None and not read_by_structure(fmt):
+                reader = readers.get(fmt) or readers.setdefault(fmt, FieldReader(fmt))
+                tokens = tokens_of.get(template_id) or tokens_of.setdefault(template_id, template.split())
+                values.append((event_id, reader.read_encoded(tally, template_id, tokens, masked, raw, False)))
+                continue
+            found, units = extract_fields(template, masked, fmt, raw)
             values.append((event_id, encode_fields(found)))
             if template_id is not None:
                 tally.add(template_id, found, units)

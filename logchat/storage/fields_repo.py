@@ -278,6 +278,17 @@ def events_without_fields(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(Event).where(Event.fields.is_(None))) or 0)
 
 
+def unread_events_at_either_end(session: Session) -> bool:
+    """Whether the oldest or the newest event has no fields: the store was written while field extraction
+    was off (or before fields existed). Two lookups by id, however large the store, where counting the events
+    without fields would read them all; ids grow, so events stored while it was off sit at one end or the other
+    until they are read."""
+    for order in (Event.id.asc(), Event.id.desc()):
+        if session.scalar(select(Event.fields.is_(None)).order_by(order).limit(1)):
+            return True
+    return False
+
+
 def events_to_read(session: Session, after_id: int, limit: int) -> list[tuple[int, int | None, str, str, str, str]]:
     """(id, template_id, template text, format, message, raw) of events without fields, by id."""
     from logchat.storage.models import Template

@@ -205,3 +205,45 @@ def test_fields_are_off_by_default_and_read_on_first_use_once_turned_on(database
     more.write_text(more.read_text(encoding="utf-8").replace("10.0.", "10.9."), encoding="utf-8")  # another file
     assert logchat("--quiet", "index", str(more), url=database_url).returncode == 0
     assert _stored_fields(database_url)[:2] == (len(rows) + added, 0)
+
+
+def test_index_reads_the_events_stored_while_fields_were_off_once_they_are_on(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A store indexed with fields off, then indexed with them on: the new events are stored with their fields,
+    and the run reads the fields of the events stored before, once, so that answers over fields count them all."""
+    access = tmp_path / "access.log"
+    rows = [parsed(line) for line in write_access_log(access, lines=300)]
+    assert logchat("--quiet", "index", str(access), url=database_url, fields=False).returncode == 0
+    assert _stored_fields(database_url) == (len(rows), len(rows), 0)
+
+    more = tmp_path / "more.log"
+    added = len(write_access_log(more, lines=40))
+    more.write_text(more.read_text(encoding="utf-8").replace("10.0.", "10.9."), encoding="utf-8")  # another file
+    indexed = logchat("index", str(more), url=database_url)
+    assert indexed.returncode == 0, indexed.stderr
+    assert f"reading the fields of {len(rows):,} stored events" in indexed.stderr
+    events, without, template_fields = _stored_fields(database_url)
+    assert (events, without) == (len(rows) + added, 0) and template_fields > 0
+    listed = logchat("fields", "--json", url=database_url)
+    assert listed.returncode == 0 and "reading the fields" not in listed.stderr
+    status = {item["name"]: item for item in json.loads(listed.stdout)["fields"]}["status"]
+    assert status["events"] == len(rows) + added
+
+    # Nothing is left to read: the next runs only look at the oldest and the newest event.
+    again = logchat("index", "--json", str(more), url=database_url)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["new_events"] == 0 and "reading the fields" not in again.stderr
+
+    # Off again for one run, then on: the events of that run are the newest when the next run starts, and are
+    # read although the new events of that next run have fields.
+    later, last = tmp_path / "later.log", tmp_path / "last.log"
+    for log, prefix in ((later, "10.7."), (last, "10.8.")):
+        write_access_log(log, lines=30)
+        log.write_text(log.read_text(encoding="utf-8").replace("10.0.", prefix), encoding="utf-8")
+    assert logchat("--quiet", "index", str(later), url=database_url, fields=False).returncode == 0
+    assert _stored_fields(database_url)[1] == 30
+    indexed = logchat("index", str(last), url=database_url)
+    assert indexed.returncode == 0, indexed.stderr
+    assert "reading the fields of 30 stored events" in indexed.stderr
+    assert _stored_fields(database_url)[:2] == (len(rows) + added + 60, 0)

@@ -4,7 +4,9 @@ templates (never with logchat's own output), and the structured formats, units a
 from __future__ import annotations
 
 import csv
+import itertools
 import json
+import pickle
 import re
 from pathlib import Path
 
@@ -218,10 +220,13 @@ LOGHUB_SYSTEMS = ("Android", "Apache", "BGL", "HDFS", "HPC", "Hadoop", "HealthAp
                   "OpenStack", "Proxifier", "Spark", "Thunderbird", "Windows", "Zookeeper")
 
 
+@pytest.mark.parametrize("keyed", [True, False], ids=["miner-key", "own-key"])
 @pytest.mark.parametrize("system", LOGHUB_SYSTEMS)
-def test_ingest_reader_writes_what_a_full_read_gives(loghub: Path, system: str) -> None:
+def test_ingest_reader_writes_what_a_full_read_gives(loghub: Path, system: str, keyed: bool) -> None:
     """The reader ingest uses (recipes per message shape) stores, event by event, the JSON and template
-    fields that reading each message in full gives, while the templates change under it."""
+    fields that reading each message in full gives, while the templates change under it, whether it finds
+    recipes by the miner's digit key or by its own; its tally gives the same rows, also after crossing into
+    another process (pickled, as batches from the reader process are)."""
     from logchat.ingest.fields import FieldReader
 
     miner = TemplateMiner()
@@ -233,11 +238,13 @@ def test_ingest_reader_writes_what_a_full_read_gives(loghub: Path, system: str) 
             masked = mask_secrets(message)
             template_id = miner.assign(masked)
             tokens = miner.template_tokens(template_id)
-            stored = reader.read_encoded(fast, template_id, tokens, masked, message, masked is not message)
+            stored = reader.read_encoded(fast, template_id, tokens, masked, message, masked is not message,
+                                         key=miner.last_key if keyed else None)
             fields, units = extract_fields(miner.template(template_id), masked)
             full.add(template_id, fields, units)
             assert json.loads(stored) == fields and stored == encode_fields(fields), message
-    recipes = sum(1 for _, recipe in reader._recipes.values() if recipe is not None)
+    recipes = sum(1 for entry in reader._recipes.values() if entry[2] is not None)
+    assert pickle.loads(pickle.dumps(fast)).rows() == full.rows()  # our own tally
     assert fast.rows() == full.rows()
     assert recipes > 0
 
@@ -274,6 +281,59 @@ def test_ingest_batches_carry_the_fields_a_full_read_gives(log: str) -> None:
                                        event.raw, secrets=masked is not event.message)
             expected.append(encode_fields(fields))
     assert rows and [row[14] for row in rows] == expected
+
+
+def _batch_fields_and_full_reads(log: Path) -> tuple[list[str], list[str]]:
+    """The stored fields of every row ingest produces from ``log``, and what reading each event in full gives."""
+    from logchat.ingest.detect import detect_format
+    from logchat.ingest.formats import make_parser
+    from logchat.ingest.multiline import join_events
+    from logchat.ingest.pipeline import BatchPlan, produce_batches
+    from logchat.ingest.sources import LineReader, sample_lines
+    from logchat.ingest.timestamps import TimeContext
+
+    fmt = detect_format(sample_lines(log.read_bytes()[:8192]))
+    plan = BatchPlan(source_id=1, generation=0, first_id=1, batch_size=100_000, multiline=True, fields=True)
+    with log.open("rb") as handle:
+        parser = make_parser(fmt, TimeContext())
+        reader = LineReader(handle, start_line=0, start_offset=0, max_line_bytes=65536)
+        rows = [row for batch in produce_batches(reader, parser, TemplateMiner(), plan) for row in batch.rows]
+    miner, expected = TemplateMiner(), []
+    with log.open("rb") as handle:
+        parser = make_parser(fmt, TimeContext())
+        reader = LineReader(handle, start_line=0, start_offset=0, max_line_bytes=65536)
+        for event in join_events(reader, parser, multiline=True):
+            masked = mask_secrets(event.message)
+            template_id = miner.assign(masked)
+            fields, _ = extract_fields(miner.template(template_id), masked, getattr(parser, "name", "") or "",
+                                       event.raw, secrets=masked is not event.message)
+            expected.append(encode_fields(fields))
+    return [row[14] for row in rows], expected
+
+
+def test_access_lines_of_every_shape_are_stored_as_a_full_read_gives(tmp_path: Path) -> None:
+    """Access log lines written from their parts (and their tails read once per distinct text) store what
+    reading them in full gives: clients that are not addresses, users and requests that JSON escapes, secrets
+    in the request, tails with quotes, control characters, a request time or more pairs after them."""
+    clients = ["198.51.100.7", "2001:db8::1", "host.example.com", "999.1.1.1"]
+    users = ["-", "alice", 'bo"b', "c\\d"]
+    requests = ["GET /a?x=1 HTTP/1.1", "GET /b?token=abcdef123456 HTTP/1.1", "POST /c HTTP/2.0", "BADREQUEST",
+                "GET /é HTTP/1.1", 'GET /x\\"y HTTP/1.1']
+    tails = ["", ' "-" "curl/8.5.0"', ' "https://ref.example/?q=1" "Mozilla/5.0 (X11)"', ' "-" "-"',
+             ' "-" "agent" 0.123', ' "-" "agent" rt=0.5 upstream=1.2', ' "a\\"b" "ua"', ' "-" "ua\x01x"',
+             ' "ref" "ua" extra words']
+    lines = [
+        f'{client} - {user} [01/Nov/2026:10:00:{n % 60:02d} +0000] "{request}" {(200, 404, 500)[n % 3]} {size}{tail}'
+        for n, (client, user, request, tail, size) in enumerate(
+            itertools.product(clients, users, requests, tails, ("123", "-", "0012")))
+    ]
+    log = tmp_path / "access.log"
+    log.write_text("\n".join(lines * 2) + "\n", encoding="utf-8")
+    stored, expected = _batch_fields_and_full_reads(log)
+    assert len(stored) == 2 * len(lines) and stored == expected
+    assert stored[len(lines) + 6] == ('{"client":"198.51.100.7","method":"GET","path":"/a","protocol":"HTTP/1.1",'
+                                      '"status":200,"bytes":123,"referer":"https://ref.example/?q=1",'
+                                      '"user_agent":"Mozilla/5.0 (X11)"}')
 
 
 def test_ingest_batches_read_no_fields_by_default() -> None:

@@ -228,11 +228,12 @@ class IngestSettings(_Section):
     follow_batch_seconds: float = Field(default=0.5, gt=0)
     # `index --follow`: the vector index takes in new events at most this often.
     follow_vector_seconds: float = Field(default=5.0, ge=0)
-    # Read named, typed fields (user=, status=, latency...) from every event at ingest, for `logchat
-    # fields`. Off by default because reading them costs ingest time (measured in docs/ingest.md);
+    # Read named, typed fields (user=, status=, latency...) from every event at ingest: `ask` computes
+    # top values, max/min/sum/avg and field conditions on them, and `logchat fields` lists them. Turning
+    # it off makes ingest cheaper (measured in docs/ingest.md) and leaves those questions unanswered;
     # events stored while it is off are read by the first `logchat index`, `reload` or `fields` after
     # turning it on.
-    fields: bool = False
+    fields: bool = True
 
     @field_validator("default_timezone")
     @classmethod

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
 
-from logchat.errors import LogchatError
+from logchat.errors import LogchatError, StoreCorrupt
 from logchat.observability.audit import Actor, current_actor
 from logchat.observability.logs import current as log_context
 
@@ -48,6 +48,8 @@ def record(store: Store, action: str, *, target: str | None = None, outcome: str
     try:
         with busy_means_try_again(f"record {action} in the audit trail"), store.session() as session:
             audit_repo.append(session, entry)
+    except StoreCorrupt:
+        raise  # a damaged store fails the action with its own one clear error, not a side note
     except LogchatError as exc:  # busy or unreachable: one line, the action stands
         log.error("could not record %s on %s in the audit trail: %s", action, target, exc.message)
     except Exception:

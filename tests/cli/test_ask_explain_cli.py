@@ -77,7 +77,7 @@ def test_json_always_carries_the_plan_and_says_when_fields_are_off(
     indexed_with_fields: dict[str, Any], tmp_path: Path
 ) -> None:
     done = logchat("ask", "--no-llm", "--json", "how many failed passwords per hour?", **indexed_with_fields,
-                   cwd=tmp_path)  # fmt: skip
+                   env={"LOGCHAT_INGEST__FIELDS": "false"}, cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
     plan = json.loads(done.stdout)["plan"]
     assert plan["operation"]["kind"] == "series" and plan["operation"]["interval"] == 3600

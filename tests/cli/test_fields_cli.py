@@ -170,12 +170,21 @@ def _stored_fields(url: str) -> tuple[int, int, int]:
     return events, without, template_fields
 
 
-def test_fields_are_off_by_default_and_read_on_first_use_once_turned_on(database_url: str, tmp_path: Path) -> None:
+def test_fields_are_read_at_ingest_by_default(database_url: str, tmp_path: Path) -> None:
     access = tmp_path / "access.log"
-    rows = [parsed(line) for line in write_access_log(access, lines=400)]
+    rows = write_access_log(access, lines=200)
     default = {key: value for key, value in os.environ.items() if key != "LOGCHAT_INGEST__FIELDS"}
     indexed = subprocess.run([sys.executable, "-m", "logchat", "--database-url", database_url, "--quiet", "index",
                               str(access)], capture_output=True, text=True, timeout=300, env=default)
+    assert indexed.returncode == 0, indexed.stderr
+    events, without, template_fields = _stored_fields(database_url)
+    assert (events, without) == (len(rows), 0) and template_fields > 0
+
+
+def test_fields_turned_off_are_read_on_first_use_once_turned_on(database_url: str, tmp_path: Path) -> None:
+    access = tmp_path / "access.log"
+    rows = [parsed(line) for line in write_access_log(access, lines=400)]
+    indexed = logchat("--quiet", "index", str(access), url=database_url, fields=False)
     assert indexed.returncode == 0, indexed.stderr
     assert _stored_fields(database_url) == (len(rows), len(rows), 0)  # no field work at ingest
 

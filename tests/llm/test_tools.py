@@ -194,7 +194,7 @@ def test_a_failing_tool_is_an_error_result(fake_ollama: FakeOllama, backend: Sto
 
 def test_fields_off_is_explained_to_the_model(fake_ollama: FakeOllama, backend: StoreTools, settings_for: Any,
                                               settings: Any) -> None:
-    backend.settings = settings  # ingest.fields off
+    backend.settings = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"fields": False})})
     fake_ollama.turns = [tool_call("aggregate_field", field="port", function="max"), "Fields are off."]
     run(fake_ollama, backend, settings_for)
     error = result_of(tool_messages(fake_ollama.last_chat_request)[0])["error"]

@@ -203,7 +203,7 @@ def test_bounds_sums_of_identifiers_and_unknown_fields(openssh) -> None:  # type
 def test_field_operations_say_fields_are_off(store, data_dir: Path, database_url: str, loghub: Path) -> None:  # type: ignore[no-untyped-def]
     from logchat.config import load_settings
 
-    plain = load_settings(data_dir=data_dir, database={"url": database_url})
+    plain = load_settings(data_dir=data_dir, database={"url": database_url}, ingest={"fields": False})
     _indexed(store, plain, loghub, "OpenSSH")
     with store.session() as session:
         result = compute(session, _plan("top", field="from"), Event.message.contains(FAILED))

@@ -107,9 +107,10 @@ def find_matches(session: Session, question: Question, plan: Plan) -> Retrieval:
     notices: list[str] = []
     level_fallback = False
     plan, matches = _matched(session, plan, scope)
+    value_notice = None
     if matches.total == 0 and plan.conditions:
-        plan, matches, notice = _unbound_if_misread(session, scope, plan)
-        notices.append(notice)
+        plan, matches, value_notice = _unbound_if_misread(session, scope, plan)
+        notices.append(value_notice)
 
     if (
         matches.total == 0
@@ -156,6 +157,9 @@ def find_matches(session: Session, question: Question, plan: Plan) -> Retrieval:
             looser = _match(session, plan, scope, relaxed)
             if looser.total > 0:
                 matches = looser
+                if plan.conditions and value_notice in notices:
+                    # Events with the value were there all along: a word of the question is what matched none.
+                    notices.remove(value_notice)
                 if relaxed.mode == "any":
                     words = ", ".join(term.text for term in relaxed.optional)
                     notices.append(f"no event contains all the words; counting events with any of: {words}")

@@ -207,7 +207,9 @@ def test_migration_keeps_a_used_stores_vectors_both_ways(
     assert _generated(pg_store) == "s"
     assert vectors() == both
     with pg_store.session() as session:
-        index = session.scalar(text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_events_search'"))
+        # This schema's index only: other tests' schemas create and drop theirs meanwhile.
+        index = session.scalar(text("SELECT indexdef FROM pg_indexes "
+                                    "WHERE schemaname = current_schema() AND indexname = 'ix_events_search'"))
         assert index is not None and "gin" in index
         assert (
             session.scalar(

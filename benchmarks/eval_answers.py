@@ -37,9 +37,10 @@ Run:
     .venv/bin/python benchmarks/eval_answers.py                      # every system, a table
     .venv/bin/python benchmarks/eval_answers.py --system OpenSSH --category top_n --show-failures
     .venv/bin/python benchmarks/eval_answers.py --json > scores.json
-    .venv/bin/python benchmarks/eval_answers.py --fields --explain   # named fields on; each answer's plan kept
+    .venv/bin/python benchmarks/eval_answers.py --no-fields --explain   # named fields off; each answer's plan kept
 
-`--fields` indexes with `[ingest] fields = true` (field conditions such as "stage 26.0" need named fields).
+Named fields are read at ingest by default (`[ingest] fields = true`); `--no-fields` indexes without them,
+to see what questions about values lose.
 """
 
 from __future__ import annotations
@@ -182,15 +183,15 @@ def logchat(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Compl
     )
 
 
-def isolated_env(home: Path, *, fields: bool = False) -> dict[str, str]:
+def isolated_env(home: Path, *, fields: bool = True) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env["XDG_CONFIG_HOME"] = str(home / "config")  # no user configuration
     env.pop("LOGCHAT_CONFIG", None)
     for key in [key for key in env if key.startswith("LOGCHAT_")]:
         env.pop(key)
-    if fields:
-        env["LOGCHAT_INGEST__FIELDS"] = "true"  # named fields at ingest: what field conditions need
+    if not fields:
+        env["LOGCHAT_INGEST__FIELDS"] = "false"  # the default reads named fields: what field conditions need
     return env
 
 
@@ -313,7 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--explain", action="store_true", help="ask for each answer's plan (`ask --explain`)")
     parser.add_argument("--show-failures", action="store_true", help="list questions missed in the first sentence")
     parser.add_argument("--keep", type=Path, help="keep the data dirs under this directory")
-    parser.add_argument("--fields", action="store_true", help="index with named fields on ([ingest] fields = true)")
+    parser.add_argument("--no-fields", dest="fields", action="store_false",
+                        help="index without named fields ([ingest] fields = false; they are on by default)")
     args = parser.parse_args(argv)
 
     questions = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line]

@@ -23,12 +23,7 @@ def answer_json(completed: Completed) -> dict[str, Any]:
         "plan": _plan_json(completed),
         "time_range": {"since": _iso(scope.since), "until": _iso(scope.until), "phrase": question.phrase},
         "filters": {
-            "levels": list(scope.levels),
-            "hosts": list(scope.hosts),
-            "sources": list(scope.sources),
-            "processes": list(scope.processes),
-            "text_query": question.text_query,
-            "keywords": list(question.keywords),
+            **_scope_filters(completed),
             "intent": question.reading.intent,
             "entity": question.reading.entity,
             "text_match": retrieval.resolved.to_dict(),
@@ -56,6 +51,19 @@ def answer_json(completed: Completed) -> dict[str, Any]:
     return mask_tree(data)  # type: ignore[no-any-return]
 
 
+def _scope_filters(completed: Completed) -> dict[str, Any]:
+    """The filters the answer was computed under: in the JSON and in the turn a follow-up inherits from."""
+    question, scope = completed.question, completed.retrieval.scope
+    return {
+        "levels": list(scope.levels),
+        "hosts": list(scope.hosts),
+        "sources": list(scope.sources),
+        "processes": list(scope.processes),
+        "text_query": question.text_query,
+        "keywords": list(question.keywords),
+    }
+
+
 def turn_record(completed: Completed) -> dict[str, Any]:
     """The chat turn of a session: the question, the answer, and the scope a follow-up inherits."""
     question, retrieval = completed.question, completed.retrieval
@@ -68,12 +76,7 @@ def turn_record(completed: Completed) -> dict[str, Any]:
             "since": _iso(scope.since),
             "until": _iso(scope.until),
             "phrase": question.phrase,
-            "levels": list(scope.levels),
-            "hosts": list(scope.hosts),
-            "sources": list(scope.sources),
-            "processes": list(scope.processes),
-            "text_query": question.text_query,
-            "keywords": list(question.keywords),
+            **_scope_filters(completed),
         },
         "matched": retrieval.aggregate.total,
         "evidence_event_ids": [item["event_id"] for item in completed.evidence],

@@ -138,7 +138,7 @@ SAMPLE: dict[str, tuple[str, str]] = {
     "hdfs-numeric-03": (r"Received block blk_-?\d+ of size (\d+) from", "sum 1"),
     "hdfs-numeric-04": (r"Received block blk_-?\d+ of size (\d+) from", "avg 1"),
     "spark-numeric-01": (r"Finished task .* (\d+) bytes result sent to driver", "max 1"),
-    "openstack-numeric-01": (r'"(?:GET|POST) [^"]*" status: \d+ len: \d+ time: (\d+\.\d+)', "max 1"),
+    "openstack-numeric-01": (r'"(?:DELETE|GET|POST) [^"]*" status: \d+ len: \d+ time: (\d+\.\d+)', "max 1"),
     "openssh-top-n-01": (FAILED_PASSWORD, "top 2"),
     "zookeeper-top-n-01": (ZOOKEEPER_REQUEST, "top 1"),
     "apache-top-n-01": (r"mod_jk child workerEnv in error state (\d+)$", "top 1"),
@@ -146,7 +146,7 @@ SAMPLE: dict[str, tuple[str, str]] = {
     "zookeeper-first-last-01": (ZOOKEEPER_REQUEST, "last"),
     "hadoop-first-last-01": (r"ERROR IN CONTACTING RM", "first"),
     "hdfs-first-last-01": (r"Got exception while serving blk_", "first"),
-    "openstack-time-series-01": (r'"(?:GET|POST) [^"]*" status: \d+ len:', "series 5"),
+    "openstack-time-series-01": (r'"(?:DELETE|GET|POST) [^"]*" status: \d+ len:', "series 5"),
     "openssh-time-series-01": (FAILED_PASSWORD, "series 60"),
 }
 

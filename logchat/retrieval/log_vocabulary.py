@@ -71,6 +71,9 @@ LOG_SYNONYMS: dict[str, tuple[str, ...]] = {
     "commit": ("committed", "commit", "saved"),
     "cancel": ("cancelled", "canceled", "cancel", "aborted"),
     "reach": ("contacting", "contact", "connect", "connecting", "reach", "reached", "reachable"),
+    # A web server logs each request it served as its request line, '"GET /servers HTTP/1.1" status: 200',
+    # without the word: the protocol names the line (matched as its words, "http" and "1").
+    "request": ("request", "HTTP/1.1", "HTTP/1.0", "HTTP/2"),
     # negations: "got no answer" is logged as "got not answer", "could not" as "unable to", "cannot"
     "no": ("no", "not", "none", "never", "unable", "cannot"),
     "not": ("not", "no", "unable", "cannot", "never"),

@@ -213,6 +213,8 @@ class _Token:
     text: str
     kind: str  # quote | url | ip | path | word
     used: bool = False  # consumed by a filter or a marker: not part of the text query
+    # Written in capitals in a question that is not ("GET requests", "POST"): the log's own word, as printed.
+    quoted_caps: bool = False
 
     @property
     def lower(self) -> str:
@@ -298,11 +300,14 @@ def _looks_like_hostname(word: str) -> bool:
 
 def _tokenize(text: str) -> list[_Token]:
     tokens = []
+    mixed_case = any(char.islower() for char in text)
     for match in _TOKEN_RX.finditer(text):
         word = match.group(0)
         if word.lower().endswith("'s") and len(word) > 2:  # "nginx's" names nginx
             word = word[:-2]
-        tokens.append(_Token(word, match.lastgroup or "word"))
+        kind = match.lastgroup or "word"
+        caps = mixed_case and kind == "word" and len(word) >= 3 and word.isalpha() and word.isupper()
+        tokens.append(_Token(word, kind, quoted_caps=caps))
     return tokens
 
 
@@ -427,6 +432,8 @@ def _classify(
     elif word in _LEVEL_WORDS:
         found.levels.extend(_LEVEL_WORDS[word])
         found.level_terms.append(token.text)
+    elif token.quoted_caps:
+        return  # "GET requests": the method as logged, not the verb "get"
     elif word in _STOP_WORDS or (word == "ip" and next_token is not None and next_token.kind == "ip"):
         pass
     else:
@@ -504,7 +511,7 @@ def parse_question(
         if re.fullmatch(r"\d+s", text):  # "502s" are occurrences of 502
             text = text[:-1]
         query_parts.append(text)
-        if token.is_identifier or token.lower in user_names or text.isdigit():
+        if token.is_identifier or token.lower in user_names or text.isdigit() or token.quoted_caps:
             keywords.append(text)
 
     return QuestionFilters(

@@ -157,7 +157,7 @@ def test_grouping_noun_is_an_entity_but_a_named_user_is_a_keyword() -> None:
         ("errors writing /var/lib/mysql/ibdata1", ["/var/lib/mysql/ibdata1"]),
         ("why did job_1234 touch 0x7f3a2b", ["job_1234", "0x7f3a2b"]),
         ("requests from 2001:db8::1 with user=alice", ["2001:db8::1", "user=alice"]),
-        ("GET https://api.example.com/v1/pay?id=7 returned 504", ["https://api.example.com/v1/pay?id=7", "504"]),
+        ("GET https://api.example.com/v1/pay?id=7 returned 504", ["GET", "https://api.example.com/v1/pay?id=7", "504"]),
     ],
 )
 def test_identifiers_are_kept_verbatim(question: str, keywords: list[str]) -> None:
@@ -301,3 +301,14 @@ def test_nul_characters_cannot_forge_a_quoted_phrase(question: str) -> None:
 def test_a_question_longer_than_the_bound_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="10,001 characters"):
         parse_question("x" * 10_001, now=NOW, tz=UTC)
+
+
+def test_a_word_in_capitals_is_the_logs_own_word_not_a_filler() -> None:
+    filters = ask("how many GET requests returned 200?")
+    assert filters.text_query == "GET requests returned 200"
+    assert "GET" in filters.keywords
+    # Lower case, it is the filler it usually is; a level word in capitals is still a level.
+    assert "get" not in ask("how many requests did we get?").text_query.split()
+    assert ask("how many FATAL lines?").levels == ["CRITICAL"]
+    # A question written all in capitals says nothing by its capitals.
+    assert ask("HOW MANY GET REQUESTS?").text_query == "REQUESTS"

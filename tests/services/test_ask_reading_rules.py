@@ -1,0 +1,72 @@
+"""How a question's words are read against the lines of real logs: a word in capitals is the log's own word,
+a request is the request line a web server prints, and so on. Counts are checked against the raw loghub
+samples (OpenStack, OpenSSH, HealthApp, indexed together), read here with plain regular expressions."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from logchat.services.ask import AskRequest, ask
+
+SYSTEMS = ("OpenStack", "OpenSSH", "HealthApp")
+
+
+@pytest.fixture
+def three_logs(settings: Any, loghub: Path) -> Any:
+    from logchat.config import load_settings
+    from logchat.services.ingest import index_inputs
+    from logchat.storage.db import open_store
+
+    with_fields = load_settings(data_dir=settings.data_dir, database={"url": settings.database_url},
+                                ingest={"fields": True})  # fmt: skip
+    store = open_store(with_fields.database_url)
+    logs = [str(loghub / name / f"{name}_2k.log") for name in SYSTEMS]
+    assert not index_inputs(store, with_fields, logs).failed
+    yield store, with_fields
+    store.close()
+
+
+def _raw(loghub: Path, system: str, pattern: str) -> list[str]:
+    regex = re.compile(pattern)
+    lines = (loghub / system / f"{system}_2k.log").read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if regex.search(line)]
+
+
+def _ask(three_logs: Any, question: str) -> dict[str, Any]:
+    store, settings = three_logs
+    return ask(store, settings, AskRequest(question, use_llm=False)).to_json()
+
+
+def test_a_word_in_capitals_is_the_logs_own_word(three_logs: Any, loghub: Path) -> None:
+    # "get" is a filler of questions ("get me the errors"); "GET" is the method the request line prints.
+    lines = _raw(loghub, "OpenStack", r'"GET [^"]*" status: 200 ')
+    result = _ask(three_logs, "how many GET requests returned 200?")
+    assert result["matched"] == len(lines) == 911
+    assert "GET" in [term["text"] for term in result["plan"]["terms"]]
+
+
+def test_a_whole_question_in_capitals_keeps_its_fillers_out(three_logs: Any, loghub: Path) -> None:
+    shouted = _ask(three_logs, "HOW MANY FAILED PASSWORDS FOR USER ROOT?")
+    asked = _ask(three_logs, "how many failed passwords for user root?")
+    assert shouted["matched"] == asked["matched"] > 0
+    assert "HOW" not in [term["text"] for term in shouted["plan"]["terms"]]
+
+
+def test_requests_are_the_request_lines_a_web_server_prints(three_logs: Any, loghub: Path) -> None:
+    # nova's API server logs '10.11.10.1 "GET /v2/... HTTP/1.1" status: 200 len: 1893 time: 0.24': no word
+    # "request" anywhere, and the "HTTP exception thrown" lines are not requests.
+    requests = _raw(loghub, "OpenStack", r'"(?:GET|POST|DELETE) [^"]* HTTP/1\.1" status: \d+ len: \d+ time: ')
+    # The word itself still counts where it is logged: sshd's "input_userauth_request: invalid user ...".
+    saying_it = [
+        line for system in SYSTEMS for line in _raw(loghub, system, r"(?i)(?<![a-z0-9])request(s|ed|ing)?(?![a-z0-9])")
+    ]
+    result = _ask(three_logs, "how many requests were there?")
+    assert result["matched"] == len(requests) + len(saying_it) == 1017 + 120
+    slowest = max(float(re.search(r"time: ([\d.]+)", line).group(1)) for line in requests)  # type: ignore[union-attr]
+    answer = _ask(three_logs, "what was the slowest request, in seconds?")
+    assert answer["result"]["value"] == pytest.approx(slowest)
+    assert answer["result"]["variable"] == "time"

@@ -289,6 +289,35 @@ def _match_sources(word: str, known: Collection[str], *, loose: bool) -> list[st
     return hits
 
 
+_LOG_NOUNS = frozenset({"log", "logs", "logfile"})
+_NAME_RUN_RX = re.compile(r"[a-z]+")
+
+
+def _names_the_log(word: str, name: str) -> bool:
+    """Whether ``word`` starts or ends a run of letters of ``name`` ("ssh" in "OpenSSH_2k.log" or "sshd")."""
+    return len(word) >= 3 and any(
+        run.startswith(word) or run.endswith(word) for run in _NAME_RUN_RX.findall(name.lower())
+    )
+
+
+def _named_log(
+    word: str, known_sources: Collection[str], known_processes: Collection[str]
+) -> tuple[list[str], list[str]]:
+    """The sources, else the processes, that "the <word> log" names: the word names the log as a file or a
+    program does ("the auth log" is auth.log, "the ssh log" is OpenSSH.log or sshd's lines), not a word its
+    lines contain."""
+    lowered = word.lower()
+    sources = _match_sources(word, known_sources, loose=True) or [
+        name for name in known_sources if _names_the_log(lowered, re.split(r"[/\\]", name)[-1])
+    ]
+    if sources:
+        return sources, []
+    processes = _match_names(word, known_processes, partial=True) or [
+        name for name in known_processes if _names_the_log(lowered, name.rpartition("/")[2])
+    ]
+    return [], processes
+
+
 def _looks_like_hostname(word: str) -> bool:
     # "web-03", "db1", "ip-10-0-0-7.ec2.internal": a name with a digit or a dash, not a plain word.
     return (
@@ -418,6 +447,13 @@ def _classify(
     if token.kind != "word":
         return
     word = token.lower
+    if next_token is not None and next_token.lower in _LOG_NOUNS and word not in _STOP_WORDS:
+        sources, processes = _named_log(token.text, known_sources, known_processes)
+        if sources or processes:
+            found.sources.extend(sources)
+            found.processes.extend(processes)
+            token.used = next_token.used = True
+            return
     if processes := _match_names(token.text, known_processes, partial=True):
         found.processes.extend(processes)
         found.process_terms.append(token.text)

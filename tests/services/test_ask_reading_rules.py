@@ -70,3 +70,27 @@ def test_requests_are_the_request_lines_a_web_server_prints(three_logs: Any, log
     answer = _ask(three_logs, "what was the slowest request, in seconds?")
     assert answer["result"]["value"] == pytest.approx(slowest)
     assert answer["result"]["variable"] == "time"
+
+
+def test_the_word_before_log_names_the_log_not_its_lines(three_logs: Any, loghub: Path) -> None:
+    # "the ssh log" is OpenSSH's file; its lines say "ssh" only in "tty=ssh" and "ssh2".
+    failures = _raw(loghub, "OpenSSH", r"(?i)\bfail(ed|ure|ures|s)?\b")
+    # Two of them are syslog's notes that a failed password came again (see the next test).
+    notes = _raw(loghub, "OpenSSH", r"sshd\[\d+\]: message repeated \d+ times: \[ Failed password")
+    result = _ask(three_logs, "how many failures are in the ssh log?")
+    assert result["matched"] == len(failures) - len(notes) == 1117
+    assert result["plan"]["filters"]["sources"]
+    assert all(name.endswith("OpenSSH_2k.log") for name in result["plan"]["filters"]["sources"])
+    assert "ssh" not in [term["text"] for term in result["plan"]["terms"]]
+
+
+def test_syslog_repeat_notes_are_not_lines_of_the_kind_they_quote(three_logs: Any, loghub: Path) -> None:
+    # "message repeated 5 times: [ Failed password for root from 5.36.59.76 port 42393 ssh2]" quotes the line
+    # before it: it is a note that the line came again, not one more failed password.
+    failed = _raw(loghub, "OpenSSH", r"sshd\[\d+\]: Failed password for root from ")
+    notes = _raw(loghub, "OpenSSH", r"sshd\[\d+\]: message repeated \d+ times: \[ Failed password for root ")
+    result = _ask(three_logs, "how many failed passwords were there for root?")
+    assert result["matched"] == len(failed) == 368
+    assert len(notes) == 2 and any("message repeated" in notice for notice in result["notices"])
+    # Asked about, the notes are what is counted.
+    assert _ask(three_logs, "how many messages were repeated?")["matched"] == len(notes)

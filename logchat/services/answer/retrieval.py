@@ -41,6 +41,7 @@ class Matches:
     # {template id: (matching, all events)} when ``matched`` reads the materialised ids.
     counts: Mapping[int, tuple[int, int]] = field(default_factory=dict)
     materialised: bool = False  # ``matched`` reads the temporary table of matching ids
+    repeat_notes: int = 0  # syslog repeat notes that matched too and were left out (see repeats.py)
 
     @property
     def total(self) -> int:
@@ -166,6 +167,12 @@ def find_matches(session: Session, question: Question, plan: Plan) -> Retrieval:
                 else:
                     notices.append(f"no event contains all the words; left out: {', '.join(relaxed.unmatched)}")
 
+    if matches.repeat_notes:
+        notes = matches.repeat_notes
+        notices.append(
+            f"{notes:,} syslog note{'s' if notes > 1 else ''} that the line before came again (\"message repeated N "
+            f"times: [...]\") matched too; not counted as line{'s' if notes > 1 else ''} of this kind"
+        )
     store_span = None
     if (
         matches.total == 0
@@ -226,18 +233,40 @@ def _matched(session: Session, plan: Plan, scope: EventFilter, extra_words: Sequ
 
 
 def _match(session: Session, plan: Plan, scope: EventFilter, resolved: fulltext.ResolvedQuery) -> Matches:
-    """Count the events matching ``scope`` and ``resolved`` exactly, as cheaply as the query allows."""
+    """Count the events matching ``scope`` and ``resolved`` exactly, as cheaply as the query allows; syslog's
+    repeat notes ("message repeated 5 times: [ … ]") that match along with other lines are left out."""
+    from logchat.services.answer.repeats import asks_about_repeats, repeat_note_templates
+
+    matches = _match_once(session, plan, scope, resolved)
+    if matches.matched is None or asks_about_repeats(plan.question):
+        return matches
+    notes = repeat_note_templates(matches.aggregate.patterns)
+    if not notes:
+        return matches
+    left_out = sum(p.count for p in matches.aggregate.patterns if p.template_id in notes)
+    return replace(_match_once(session, plan, scope, resolved, notes), repeat_notes=left_out)
+
+
+def _match_once(
+    session: Session, plan: Plan, scope: EventFilter, resolved: fulltext.ResolvedQuery,
+    excluded: frozenset[int] = frozenset(),
+) -> Matches:  # fmt: skip
     if resolved.mode == "impossible":
         return Matches(resolved, search_repo.no_events(), search_repo.Aggregate())
+    from sqlalchemy import and_, or_
+
+    from logchat.storage.models import Event
+
     condition = fulltext_repo.match_condition(session, resolved)
     fields = planning.field_conditions(session, plan)
     if fields:
-        from sqlalchemy import and_
-
         condition = and_(*([condition] if condition is not None else []), *fields)
     if condition is None:
         return Matches(resolved, None, search_repo.aggregate(session, scope, None, errors_first=True))
+    if excluded:
+        condition = and_(condition, or_(Event.template_id.is_(None), Event.template_id.not_in(sorted(excluded))))
     full = fulltext_repo.templates_fully_matching(session, resolved) if not fields else frozenset()
+    full = full - excluded
     if full:
         hits = fulltext_repo.fts_hits(session, resolved)
         if hits is not None and hits == search_repo.rollup_total(session, full):

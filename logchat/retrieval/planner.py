@@ -411,7 +411,10 @@ def _choose_field(
     question: str, kind: str, store: StoreVocabulary, notes: list[str]
 ) -> str | None:
     every_word = _word_forms(question)
-    question_words = _stems(every_word - _OPERATION_WORDS)
+    # "total" says to add up, like "sum": not a word of the field's templates ("total bytes" is not the size
+    # logged beside "total_vcpus").
+    said_sum = _word_forms(" ".join(_SUM_RX.findall(question))) if kind == "sum" else set()
+    question_words = _stems(every_word - _OPERATION_WORDS - said_sum)
     noun_words = _noun_phrase(question, kind) if kind in ("top", "count_distinct") else []
     words = _QuestionWords(
         all=question_words, noun=noun_words, measured=_measured_words(question),

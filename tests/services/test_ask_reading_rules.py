@@ -94,3 +94,28 @@ def test_syslog_repeat_notes_are_not_lines_of_the_kind_they_quote(three_logs: An
     assert len(notes) == 2 and any("message repeated" in notice for notice in result["notices"])
     # Asked about, the notes are what is counted.
     assert _ask(three_logs, "how many messages were repeated?")["matched"] == len(notes)
+
+
+def test_a_measure_leaves_out_the_words_whose_lines_carry_no_such_number(three_logs: Any, loghub: Path) -> None:
+    # "API" is in the program names of nova's API lines ("nova.api.openstack.wsgi"), which carry no size; the
+    # request lines its server logs ("... HTTP/1.1" status: 200 len: 1893 ...) do.
+    requests = _raw(loghub, "OpenStack", r'HTTP/1\.1" status: \d+ len: \d+ ')
+    lengths = [int(re.findall(r" len: (\d+) ", line)[0]) for line in requests]
+    result = _ask(three_logs, "total bytes returned by the API?")
+    assert result["result"]["variable"] == "len"
+    assert result["result"]["value"] == sum(lengths) == 1448970
+    assert result["filters"]["text_match"]["left_out"] == ["api"]
+    assert any("left out: api" in notice for notice in result["notices"])
+
+
+def test_total_says_to_add_up_and_names_no_field() -> None:
+    from logchat.retrieval.planner import KnownField, StoreVocabulary, choose_field
+
+    # OpenStack's fields: the size of a request's answer, and one the template "Final resource view: ...
+    # total_vcpus=<*> used_disk=<*>GB" carries beside the word "total".
+    length = KnownField("len", "int", "measure", events=1017, context=frozenset({"status", "len", "time", "http"}))
+    disk = KnownField("used_disk", "int", "measure", unit="B", events=15,
+                      context=frozenset({"final", "resource", "view", "total", "used", "disk"}))  # fmt: skip
+    store = StoreVocabulary(fields=(length, disk))
+    assert choose_field("total bytes returned by the API?", "sum", store) == "len"
+    assert choose_field("what was the largest total disk used?", "max", store) == "used_disk"

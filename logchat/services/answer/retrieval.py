@@ -167,6 +167,14 @@ def find_matches(session: Session, question: Question, plan: Plan) -> Retrieval:
                 else:
                     notices.append(f"no event contains all the words; left out: {', '.join(relaxed.unmatched)}")
 
+    if matches.total > 0 and matches.resolved.mode == "all" and plan.operation.kind in _MEASURES:
+        measured = _measured_reading(session, plan, scope, matches)
+        if measured is not None:
+            matches = measured
+            notices.append(
+                f"the lines matching {', '.join(measured.resolved.unmatched)} carry no number the question "
+                f"measures; left out: {', '.join(measured.resolved.unmatched)}"
+            )
     if matches.repeat_notes:
         notes = matches.repeat_notes
         notices.append(
@@ -283,6 +291,44 @@ def _match_once(
         if p.template_id is not None
     }
     return Matches(resolved, matched, aggregate, counts=counts, materialised=True)
+
+
+_MEASURES = ("max", "min", "sum", "avg", "percentile")
+
+
+def _measured_reading(session: Session, plan: Plan, scope: EventFilter, matches: Matches) -> Matches | None:
+    """A measure ("total bytes returned by the API") over lines whose words find none that carry such a
+    number (the API's own lines, not its request lines with `len:`): the reading with one or two of the plain
+    words left out whose lines do carry one, the most matches first; None when no such reading exists, or when
+    the lines found already carry one."""
+    from itertools import combinations
+
+    if _carries_measure(session, plan, matches):
+        return None
+    resolved = matches.resolved
+    words = [term for term in resolved.required if not term.verbatim and not any(c.isdigit() for c in term.text)]
+    for size in (1, 2):
+        best: tuple[int, fulltext.ResolvedQuery] | None = None
+        for left_out in combinations(words, size):
+            kept = tuple(term for term in resolved.required if term not in left_out)
+            names = tuple(term.text for term in left_out)
+            candidate = replace(resolved, required=kept, unmatched=names) if kept else fulltext.ResolvedQuery(
+                mode="none", dropped=resolved.dropped, unmatched=names)  # fmt: skip
+            looser = _match(session, plan, scope, candidate)
+            better = best is None or looser.total > best[0]
+            if looser.total > 0 and better and _carries_measure(session, plan, looser):
+                best = (looser.total, candidate)
+        if best is not None:
+            # Matched again: each reading tried replaced the temporary table of matching ids.
+            return _match(session, plan, scope, best[1])
+    return None
+
+
+def _carries_measure(session: Session, plan: Plan, matches: Matches) -> bool:
+    """Whether a field of the matching lines fits the plan's measure, as the answer chooses it."""
+    counts = {p.template_id: p.count for p in matches.aggregate.patterns if p.template_id is not None}
+    unchosen = replace(plan, operation=replace(plan.operation, field=None))
+    return planning.field_of_matches(session, unchosen, counts).operation.field is not None
 
 
 def _unbound_if_misread(session: Session, scope: EventFilter, bound: Plan) -> tuple[Plan, Matches, str]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from logchat.retrieval import fulltext
 from logchat.retrieval.plan import Plan, TextTerm
-from logchat.retrieval.planner import COLUMN_FIELDS, KnownField, StoreVocabulary, choose_field
+from logchat.retrieval.planner import COLUMN_FIELDS, KnownField, StoreVocabulary, acronym_candidates, choose_field
 
 if TYPE_CHECKING:
     from logchat.storage.db import Session
@@ -33,9 +33,12 @@ _PLACEHOLDER_RX = re.compile(r"<[^<>\s]*>")
 _CONTEXT_WORD_RX = re.compile(r"[a-z]{2,}")
 
 
-def store_vocabulary(session: Session, known: dict[str, list[str]], *, fields_enabled: bool) -> StoreVocabulary:
+def store_vocabulary(
+    session: Session, known: dict[str, list[str]], *, fields_enabled: bool, question: str | None = None
+) -> StoreVocabulary:
     """What a question can name in this store. With named fields off, no field is offered, so questions
-    are read as before fields existed (the plan's notes say so)."""
+    are read as before fields existed (the plan's notes say so). With ``question``, the initials of its
+    word pairs that the store's patterns print in capitals ("resource manager" -> RM) are looked up too."""
     fields: tuple[KnownField, ...] = ()
     if fields_enabled:
         from logchat.storage import fields_repo, search_repo
@@ -44,9 +47,14 @@ def store_vocabulary(session: Session, known: dict[str, list[str]], *, fields_en
         wanted = sorted({tid for info in infos for tid in info.template_ids[:MAX_TEMPLATES_PER_FIELD]})
         texts = search_repo.template_texts(session, wanted)
         fields = tuple(_known_field(info, texts) for info in infos)
+    acronyms: frozenset[str] = frozenset()
+    if question:
+        from logchat.storage.template_words_repo import printed_in_capitals
+
+        acronyms = printed_in_capitals(session, acronym_candidates(question))
     return StoreVocabulary(
         fields=fields, fields_enabled=fields_enabled, hosts=tuple(known.get("hosts", ())),
-        processes=tuple(known.get("processes", ())), sources=tuple(known.get("sources", ())),
+        processes=tuple(known.get("processes", ())), sources=tuple(known.get("sources", ())), acronyms=acronyms,
     )  # fmt: skip
 
 

@@ -645,11 +645,15 @@ _ID_LIKE_RX = re.compile(r"(?=[\w-]*[a-z])(?=[\w-]*\d)[a-z0-9]+(?:[_-][a-z0-9]+)
 
 def _identifier_kinds(question: str) -> set[str]:
     """The nouns right before an identifier, naming what it is: "task attempt *attempt_1445_..*", "instance
-    *bf8c824d-f099*". The identifier says which lines are meant; the noun is how the question calls it, and
-    lines about the id need not say it (Hadoop's lines on an attempt rarely say "task")."""
+    *bf8c824d-f099*", or the one before "of" it ("a *block* of rdd_42"). The identifier says which lines are
+    meant; the noun is how the question calls it, and lines about the id need not say it (Hadoop's lines on
+    an attempt rarely say "task"; Spark's "Partition rdd_42_1 not found" is about a block of rdd_42)."""
     kinds: set[str] = set()
     for match in _ID_LIKE_RX.finditer(question):
         before = _WORD_RX.findall(question[: match.start()].lower().rstrip(" :#"))
+        if len(before) >= 2 and before[-1] == "of":
+            # "a *block* of rdd_42": what the parts of the id are called; not "failures of job_42".
+            before = [] if _verb_like(before[-2]) else before[-2:-1]
         for word in reversed(before[-2:]):
             if word in QUESTION_ONLY or word in _PREPOSITIONS or word in _STOP_PHRASE or any(c.isdigit() for c in word):
                 break

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from logchat.storage.fields_repo import FieldInfo
     from logchat.storage.search_repo import Condition
 
-__all__ = ["field_conditions", "field_of_matches", "prefix_fallback", "store_vocabulary", "text_query"]
+__all__ = [
+    "field_conditions", "field_of_matches", "prefix_fallback", "store_vocabulary", "text_query", "with_id_parts",
+]
 
 # A question reads at most this many fields (the most common first), each with the words of at most
 # this many of its templates: enough to tell fields apart, bounded on stores with thousands of templates.
@@ -158,6 +160,30 @@ def prefix_fallback(plan: Plan, missing: tuple[str, ...]) -> Plan | None:
     names = ", ".join(term.text for term in terms if term.prefix)
     return replace(plan, terms=tuple(terms),
                    notes=(*plan.notes, f"nothing matched {names} whole; matched as the start of logged ids"))
+
+
+# An identifier made of parts joined by "_" (job_42, broadcast_9, attempt_1445_0020_m_000001): programs name
+# the parts of a thing by adding parts to its id (job_42_1, broadcast_9_piece0, attempt_…_000001_0).
+_ID_WITH_PARTS_RX = re.compile(r"(?=[^_]*\d|.*_\d)[a-z][a-z0-9]*(?:_[a-z0-9]+)+", re.IGNORECASE)
+
+
+def with_id_parts(plan: Plan) -> Plan | None:
+    """The plan with each identifier made of parts joined by ``_`` also matching the ids that extend it
+    (``broadcast_9`` -> ``broadcast_9_piece0``; ``job_42`` -> ``job_42_1``), as prefixes; None when it has
+    none. Retrieval takes it when it finds more events than the identifiers matched whole."""
+    terms = []
+    changed = False
+    for term in plan.terms:
+        if term.required and not term.prefix and _ID_WITH_PARTS_RX.fullmatch(term.text):
+            terms.append(replace(term, prefix=True))
+            changed = True
+        else:
+            terms.append(term)
+    if not changed:
+        return None
+    notes = [f"{term.text} also matched the ids that extend it ({term.text}_…)"
+             for term, before in zip(terms, plan.terms, strict=True) if term.prefix and not before.prefix]
+    return replace(plan, terms=tuple(terms), notes=(*plan.notes, *notes))
 
 
 # A value bound through a preposition ("from 1.2.3.4") binds to the field of that name where the line has one;

@@ -46,6 +46,7 @@ from logchat.retrieval.question import QuestionFilters
 
 __all__ = [
     "COLUMN_FIELDS", "KnownField", "StoreVocabulary", "acronym_candidates", "asked_unit", "build_plan", "choose_field",
+    "terms_with_words",
 ]
 
 # Columns every event has, usable where a field name is expected (top-N, count distinct).
@@ -750,6 +751,30 @@ def _compounds(words: list[str], keywords: set[str], acronyms: Collection[str] =
         found[first] = (*found.get(first, ()), *names)
         found[second] = (*found.get(second, ()), *names)
     return found
+
+
+def terms_with_words(plan: Plan, words: Sequence[str]) -> list[TextTerm]:
+    """The plan's terms and ``words`` of its question read as text again (level words on logs without levels:
+    "how many link *errors*?"), each such word joined with its neighbour in the question into the one word
+    programs make of them, as the plan's own words are: "link errors" also matches "Linkerror event interval
+    expired"."""
+    lowered = {word.lower() for word in words}
+    joined: dict[str, tuple[str, ...]] = {}
+    for first, second in itertools.pairwise(_words(plan.question)):
+        if (first in lowered) == (second in lowered):
+            continue  # only pairs of a word read again and a word of the plan
+        for word, names in _compounds([first, second], set()).items():
+            joined[word] = (*joined.get(word, ()), *names)
+    terms = [
+        replace(term, alternatives=tuple(dict.fromkeys((term.text, *term.alternatives, *joined[term.text.lower()]))))
+        if term.text.lower() in joined and not term.prefix else term
+        for term in plan.terms
+    ]
+    terms.extend(
+        TextTerm(text=word, alternatives=(word, *joined[word.lower()]) if word.lower() in joined else ())
+        for word in words
+    )
+    return terms
 
 
 def acronym_candidates(question: str) -> set[str]:

@@ -209,7 +209,11 @@ def vector_side(store: Store, settings: Settings, notices: list[str]) -> VectorS
 
 
 def _text_query(plan: Plan, extra_words: Sequence[str] = ()) -> fulltext.TextQuery:
-    return planning.text_query([*plan.terms, *(TextTerm(text=word) for word in extra_words)])
+    if not extra_words:
+        return planning.text_query(plan.terms)
+    from logchat.retrieval.planner import terms_with_words
+
+    return planning.text_query(terms_with_words(plan, extra_words))
 
 
 def _matched(session: Session, plan: Plan, scope: EventFilter, extra_words: Sequence[str] = ()) -> tuple[Plan, Matches]:

@@ -230,8 +230,7 @@ def _matched(session: Session, plan: Plan, scope: EventFilter, extra_words: Sequ
         # "broadcast_9" is logged whole and as its part "broadcast_9_piece0": a line about a part is about it.
         candidate = fulltext.resolve_query(session, _text_query(extended, extra_words))
         conditions = search_repo.event_conditions(session, scope)
-        if candidate.mode == "all" and fulltext_repo.count_matches(session, candidate, conditions) > \
-                fulltext_repo.count_matches(session, resolved, conditions):
+        if candidate.mode == "all" and fulltext_repo.matches_beyond(session, candidate, resolved, conditions):
             plan, resolved = extended, candidate
     return plan, _match(session, plan, scope, resolved)
 

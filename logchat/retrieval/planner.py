@@ -30,7 +30,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from logchat.retrieval.log_vocabulary import (
     QUESTION_ONLY,
@@ -40,10 +40,14 @@ from logchat.retrieval.log_vocabulary import (
     log_synonyms,
     stem,
 )
+from logchat.retrieval.negated_actions import NOT_DONE, negated_actions
 from logchat.retrieval.plan import FieldCondition, Operation, Plan, PlanFilters, TextTerm
 from logchat.retrieval.question import QuestionFilters
 
-__all__ = ["COLUMN_FIELDS", "KnownField", "StoreVocabulary", "asked_unit", "build_plan", "choose_field"]
+__all__ = [
+    "COLUMN_FIELDS", "KnownField", "StoreVocabulary", "acronym_candidates", "asked_unit", "build_plan", "choose_field",
+    "terms_with_words",
+]
 
 # Columns every event has, usable where a field name is expected (top-N, count distinct).
 COLUMN_FIELDS = ("host", "process", "source", "level")
@@ -76,6 +80,9 @@ class StoreVocabulary:
     hosts: tuple[str, ...] = ()
     processes: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    # Initials the logs' patterns print in capitals as a word of their own ("RM" in "ERROR IN CONTACTING RM"),
+    # lower-cased: two adjacent nouns of a question also match their initials when these hold them.
+    acronyms: frozenset[str] = frozenset()
 
 
 # --- words --------------------------------------------------------------------------------------------
@@ -642,11 +649,15 @@ _ID_LIKE_RX = re.compile(r"(?=[\w-]*[a-z])(?=[\w-]*\d)[a-z0-9]+(?:[_-][a-z0-9]+)
 
 def _identifier_kinds(question: str) -> set[str]:
     """The nouns right before an identifier, naming what it is: "task attempt *attempt_1445_..*", "instance
-    *bf8c824d-f099*". The identifier says which lines are meant; the noun is how the question calls it, and
-    lines about the id need not say it (Hadoop's lines on an attempt rarely say "task")."""
+    *bf8c824d-f099*", or the one before "of" it ("a *block* of rdd_42"). The identifier says which lines are
+    meant; the noun is how the question calls it, and lines about the id need not say it (Hadoop's lines on
+    an attempt rarely say "task"; Spark's "Partition rdd_42_1 not found" is about a block of rdd_42)."""
     kinds: set[str] = set()
     for match in _ID_LIKE_RX.finditer(question):
         before = _WORD_RX.findall(question[: match.start()].lower().rstrip(" :#"))
+        if len(before) >= 2 and before[-1] == "of":
+            # "a *block* of rdd_42": what the parts of the id are called; not "failures of job_42".
+            before = [] if _verb_like(before[-2]) else before[-2:-1]
         for word in reversed(before[-2:]):
             if word in QUESTION_ONLY or word in _PREPOSITIONS or word in _STOP_PHRASE or any(c.isdigit() for c in word):
                 break
@@ -655,7 +666,8 @@ def _identifier_kinds(question: str) -> set[str]:
 
 
 def _text_terms(
-    filters: QuestionFilters, bindings: _Bindings, ignore: Collection[str], kinds: Collection[str] = ()
+    filters: QuestionFilters, bindings: _Bindings, ignore: Collection[str], kinds: Collection[str] = (),
+    acronyms: Collection[str] = (),
 ) -> tuple[list[TextTerm], list[str]]:
     """The terms a matching line must contain, and the words left out (with why)."""
     terms: list[TextTerm] = []
@@ -663,7 +675,7 @@ def _text_terms(
     keywords = {keyword.lower() for keyword in filters.keywords}
     seen: set[str] = set()
     words = _phrases(_split_query(filters.text_query))
-    compounds = _compounds(words, keywords)
+    compounds = _compounds(words, keywords, acronyms)
     for raw in words:
         text = raw.strip(".,;:!?()[]{}<>'\"") if not raw.startswith('"') else raw.strip('"')
         lowered = text.lower()
@@ -722,10 +734,11 @@ def _verb_like(word: str) -> bool:
     return bool(log_synonyms(word)) or is_inflected_verb(word)
 
 
-def _compounds(words: list[str], keywords: set[str]) -> dict[str, tuple[str, ...]]:
+def _compounds(words: list[str], keywords: set[str], acronyms: Collection[str] = ()) -> dict[str, tuple[str, ...]]:
     """Two adjacent plain words -> the one word programs make of them, as an alternative of each: logs
     write names of classes and settings in one word ("packet responders" is "PacketResponder", "worker
-    env" is "workerEnv"), so a line with the compound matches both words."""
+    env" is "workerEnv"), so a line with the compound matches both words. Their initials too, when the
+    logs' patterns print them as a word in capitals (``acronyms``: "resource manager" is "RM")."""
     plain = [word.lower() for word in words]
     found: dict[str, tuple[str, ...]] = {}
     for first, second in itertools.pairwise(plain):
@@ -735,10 +748,69 @@ def _compounds(words: list[str], keywords: set[str]) -> dict[str, tuple[str, ...
             continue
         if _verb_like(first) or _verb_like(second):
             continue  # "tasks ran", "blocks deleted": a thing and what happened to it, not one name
-        compound = first + _singular(second)
-        found[first] = (*found.get(first, ()), compound)
-        found[second] = (*found.get(second, ()), compound)
+        names = (first + _singular(second),)
+        if first[0] + second[0] in acronyms:
+            names = (*names, first[0] + second[0])
+        found[first] = (*found.get(first, ()), *names)
+        found[second] = (*found.get(second, ()), *names)
     return found
+
+
+def terms_with_words(plan: Plan, words: Sequence[str]) -> list[TextTerm]:
+    """The plan's terms and ``words`` of its question read as text again (level words on logs without levels:
+    "how many link *errors*?"), each such word joined with its neighbour in the question into the one word
+    programs make of them, as the plan's own words are: "link errors" also matches "Linkerror event interval
+    expired"."""
+    lowered = {word.lower() for word in words}
+    joined: dict[str, tuple[str, ...]] = {}
+    for first, second in itertools.pairwise(_words(plan.question)):
+        if (first in lowered) == (second in lowered):
+            continue  # only pairs of a word read again and a word of the plan
+        for word, names in _compounds([first, second], set()).items():
+            joined[word] = (*joined.get(word, ()), *names)
+    terms = [
+        replace(term, alternatives=tuple(dict.fromkeys((term.text, *term.alternatives, *joined[term.text.lower()]))))
+        if term.text.lower() in joined and not term.prefix else term
+        for term in plan.terms
+    ]
+    terms.extend(
+        TextTerm(text=word, alternatives=(word, *joined[word.lower()]) if word.lower() in joined else ())
+        for word in words
+    )
+    return terms
+
+
+def acronym_candidates(question: str) -> set[str]:
+    """The initials of each two adjacent words of ``question`` that could name one thing ("resource manager"
+    -> "RM"): what the store is asked whether its patterns print (see :attr:`StoreVocabulary.acronyms`)."""
+    words = _words(question)
+    return {
+        (first[0] + second[0]).upper()
+        for first, second in itertools.pairwise(words)
+        if first.isalpha() and second.isalpha() and len(first) >= 3 and len(second) >= 3
+        and first not in QUESTION_ONLY and second not in QUESTION_ONLY
+        and not (_verb_like(first) or _verb_like(second))
+    }
+
+
+def _with_negated_actions(question: str, terms: list[TextTerm]) -> list[TextTerm]:
+    """The terms with each action the question says was not done ("could not reach", "failed to find") read
+    as logs write it: the action required (even a word the question parser set aside, such as "find"), and
+    the negation matching any word for not doing it ("Can't find", "ERROR IN CONTACTING")."""
+    result = list(terms)
+    for action in negated_actions(question):
+        negation = (action.negation or "not").lower()
+        index = next((i for i, term in enumerate(result) if term.text.lower() == negation), None)
+        if index is None:
+            result.append(TextTerm(text=negation, alternatives=tuple(dict.fromkeys((negation, *NOT_DONE)))))
+        else:
+            word = result[index].text
+            result[index] = replace(result[index], alternatives=tuple(dict.fromkeys((word, *NOT_DONE))))
+        if action.verb in QUESTION_ONLY or any(term.text.lower() == action.verb for term in result):
+            continue
+        synonyms = tuple(word for word in log_synonyms(action.verb) if word != action.verb)
+        result.append(TextTerm(text=action.verb, alternatives=(action.verb, *synonyms) if synonyms else ()))
+    return result
 
 
 # --- the plan -----------------------------------------------------------------------------------------
@@ -776,7 +848,8 @@ def build_plan(question: str, filters: QuestionFilters, store: StoreVocabulary) 
     for pattern in (_SERIES_RX, _TOP_RX, _PERCENTILE_RX, *((_IN_UNIT_RX,) if kind in _MEASURE_KINDS else ())):
         for found in pattern.finditer(question):
             field_words.update(word.lower() for word in re.findall(r"\w+", found.group(0)))
-    terms, ignored = _text_terms(filters, bindings, field_words, _identifier_kinds(question))
+    terms, ignored = _text_terms(filters, bindings, field_words, _identifier_kinds(question), store.acronyms)
+    terms = _with_negated_actions(question, terms)
     filters_out = PlanFilters(
         start=filters.time_range.since if filters.time_range else None,
         end=filters.time_range.until if filters.time_range else None,

@@ -16,14 +16,16 @@ from typing import TYPE_CHECKING
 
 from logchat.retrieval import fulltext
 from logchat.retrieval.plan import Plan, TextTerm
-from logchat.retrieval.planner import COLUMN_FIELDS, KnownField, StoreVocabulary, choose_field
+from logchat.retrieval.planner import COLUMN_FIELDS, KnownField, StoreVocabulary, acronym_candidates, choose_field
 
 if TYPE_CHECKING:
     from logchat.storage.db import Session
     from logchat.storage.fields_repo import FieldInfo
     from logchat.storage.search_repo import Condition
 
-__all__ = ["field_conditions", "field_of_matches", "prefix_fallback", "store_vocabulary", "text_query"]
+__all__ = [
+    "field_conditions", "field_of_matches", "prefix_fallback", "store_vocabulary", "text_query", "with_id_parts",
+]
 
 # A question reads at most this many fields (the most common first), each with the words of at most
 # this many of its templates: enough to tell fields apart, bounded on stores with thousands of templates.
@@ -33,9 +35,12 @@ _PLACEHOLDER_RX = re.compile(r"<[^<>\s]*>")
 _CONTEXT_WORD_RX = re.compile(r"[a-z]{2,}")
 
 
-def store_vocabulary(session: Session, known: dict[str, list[str]], *, fields_enabled: bool) -> StoreVocabulary:
+def store_vocabulary(
+    session: Session, known: dict[str, list[str]], *, fields_enabled: bool, question: str | None = None
+) -> StoreVocabulary:
     """What a question can name in this store. With named fields off, no field is offered, so questions
-    are read as before fields existed (the plan's notes say so)."""
+    are read as before fields existed (the plan's notes say so). With ``question``, the initials of its
+    word pairs that the store's patterns print in capitals ("resource manager" -> RM) are looked up too."""
     fields: tuple[KnownField, ...] = ()
     if fields_enabled:
         from logchat.storage import fields_repo, search_repo
@@ -44,9 +49,14 @@ def store_vocabulary(session: Session, known: dict[str, list[str]], *, fields_en
         wanted = sorted({tid for info in infos for tid in info.template_ids[:MAX_TEMPLATES_PER_FIELD]})
         texts = search_repo.template_texts(session, wanted)
         fields = tuple(_known_field(info, texts) for info in infos)
+    acronyms: frozenset[str] = frozenset()
+    if question:
+        from logchat.storage.template_words_repo import printed_in_capitals
+
+        acronyms = printed_in_capitals(session, acronym_candidates(question))
     return StoreVocabulary(
         fields=fields, fields_enabled=fields_enabled, hosts=tuple(known.get("hosts", ())),
-        processes=tuple(known.get("processes", ())), sources=tuple(known.get("sources", ())),
+        processes=tuple(known.get("processes", ())), sources=tuple(known.get("sources", ())), acronyms=acronyms,
     )  # fmt: skip
 
 
@@ -150,6 +160,30 @@ def prefix_fallback(plan: Plan, missing: tuple[str, ...]) -> Plan | None:
     names = ", ".join(term.text for term in terms if term.prefix)
     return replace(plan, terms=tuple(terms),
                    notes=(*plan.notes, f"nothing matched {names} whole; matched as the start of logged ids"))
+
+
+# An identifier made of parts joined by "_" (job_42, broadcast_9, attempt_1445_0020_m_000001): programs name
+# the parts of a thing by adding parts to its id (job_42_1, broadcast_9_piece0, attempt_…_000001_0).
+_ID_WITH_PARTS_RX = re.compile(r"(?=[^_]*\d|.*_\d)[a-z][a-z0-9]*(?:_[a-z0-9]+)+", re.IGNORECASE)
+
+
+def with_id_parts(plan: Plan) -> Plan | None:
+    """The plan with each identifier made of parts joined by ``_`` also matching the ids that extend it
+    (``broadcast_9`` -> ``broadcast_9_piece0``; ``job_42`` -> ``job_42_1``), as prefixes; None when it has
+    none. Retrieval takes it when it finds more events than the identifiers matched whole."""
+    terms = []
+    changed = False
+    for term in plan.terms:
+        if term.required and not term.prefix and _ID_WITH_PARTS_RX.fullmatch(term.text):
+            terms.append(replace(term, prefix=True))
+            changed = True
+        else:
+            terms.append(term)
+    if not changed:
+        return None
+    notes = [f"{term.text} also matched the ids that extend it ({term.text}_…)"
+             for term, before in zip(terms, plan.terms, strict=True) if term.prefix and not before.prefix]
+    return replace(plan, terms=tuple(terms), notes=(*plan.notes, *notes))
 
 
 # A value bound through a preposition ("from 1.2.3.4") binds to the field of that name where the line has one;

@@ -47,6 +47,7 @@ __all__ = [
     "count_matches",
     "fts_hits",
     "match_condition",
+    "matches_beyond",
     "rebuild_fulltext_index",
     "search_events",
     "templates_fully_matching",
@@ -277,6 +278,21 @@ def count_matches(session: Session, query: TextMatch, conditions: Sequence[Colum
     if condition is not None:
         where.append(condition)
     return int(session.scalar(select(func.count()).select_from(Event).where(*where)) or 0)
+
+
+def matches_beyond(
+    session: Session, wider: TextMatch, narrower: TextMatch, conditions: Sequence[ColumnElement[bool]]
+) -> bool:
+    """Whether some event meets ``conditions`` and matches ``wider`` but not ``narrower``: one row looked for,
+    where counting both would read every match twice."""
+    where = [*conditions]
+    wide = match_condition(session, wider)
+    if wide is not None:
+        where.append(wide)
+    narrow = match_condition(session, narrower)
+    if narrow is not None:
+        where.append(~narrow)
+    return session.execute(select(Event.id).where(*where).limit(1)).first() is not None
 
 
 def fts_hits(session: Session, query: TextMatch) -> int | None:

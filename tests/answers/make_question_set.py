@@ -323,7 +323,9 @@ def hdfs(qs: QuestionSet) -> None:
 def hadoop(qs: QuestionSet) -> None:
     s = "Hadoop"
     qs.count(s, "count_field", "how many ERROR IN CONTACTING RM lines are there?", events("E38"))
-    qs.count(s, "count_field", "how many errors were logged?", lambda line: line.fields["Level"] == "ERROR")
+    # FATAL is an error too, the worst kind (log4j's levels rank it above ERROR).
+    qs.count(s, "count_field", "how many errors were logged?",
+             lambda line: line.fields["Level"] in ("ERROR", "FATAL"))
     qs.count(s, "count_field", "how many warnings?", lambda line: line.fields["Level"] == "WARN")
     qs.count(s, "count_field", "how many FATAL lines?", lambda line: line.fields["Level"] == "FATAL")
     qs.distinct(s, "how many distinct task attempts reported progress?", events("E80"), param(0), "attempts")
@@ -582,7 +584,9 @@ def hpc(qs: QuestionSet) -> None:
     qs.counts_by(s, "count_field", ["how many events did {value} log?", "how many lines came from node {value}?"],
                  lambda line: True, node, [0, 1])
     qs.count(s, "count_field", "how many warnings were there?", contains(r"\bwarning\b"))
-    qs.count(s, "count_field", "how many link errors?", events("E26"))
+    # Link errors are logged in one word ("Linkerror event interval expired", E26) and in two ("Link error",
+    # "Link error on broadcast tree <*>", "link errors remain current"): the question is about all of them.
+    qs.count(s, "count_field", "how many link errors?", contains(r"\blink\s?errors?\b"))
     qs.distinct(s, "how many distinct nodes logged something?", lambda line: True, node, "nodes")
     qs.top(s, "which nodes logged the most? top 2", lambda line: True, node, 2, "node")
     qs.occurrence(s, "when was the last 'Linkerror event interval expired'?", events("E26"), "last")

@@ -129,6 +129,8 @@ SAMPLE: dict[str, tuple[str, str]] = {
     "zookeeper-paraphrase-01": (r"Connection broken for id \d+, my id = \d+, error =", "count"),
     "proxifier-no-level-04": (r"(?i)\berror\b", "count"),
     "hpc-count-field-03": (r"(?i)\bwarning\b", "count"),
+    "hpc-count-field-04": (r"(?i)\blink\s?errors?\b", "count"),
+    "hadoop-count-field-02": (r"^\S+ \S+ (?:ERROR|FATAL) ", "count"),
     "hadoop-prefix-id-08": (r"(?<![\w-])job_1445144423722_0020(?![0-9A-Za-z])", "count"),
     "spark-prefix-id-01": (r"(?<![\w-])rdd_2(?![0-9A-Za-z])", "count"),
     "openssh-count-distinct-01": (FAILED_PASSWORD, "distinct 2"),

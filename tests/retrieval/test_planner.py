@@ -157,9 +157,13 @@ def test_the_noun_naming_an_identifier_is_not_required() -> None:
     plan = _plan("how many log lines are about task attempt attempt_1445144423722_0020_m_000002?", StoreVocabulary())
     assert [term.text for term in plan.terms] == ["attempt_1445144423722_0020_m_000002"]
     assert {"task (names the identifier)", "attempt (names the identifier)"} <= set(plan.ignored)
-    # Only the words right before the id: a preposition ends the noun ("a block of rdd_42" keeps "block").
+    # Only the words right before the id, or the one noun before "of" it: the parts of rdd_42 (rdd_42_0,
+    # rdd_42_1…) are its blocks, whether the line says "Found block rdd_42_1" or "Partition rdd_42_1 not found".
     assert [term.text for term in _plan("how many times was a block of rdd_42 mentioned?", SPARK).terms] == [
-        "block", "rdd_42"]
+        "rdd_42"]
+    # A word of what happened is not a kind of thing: "failures of job_42" are failures.
+    assert [term.text for term in _plan("how many failures of job_42?", StoreVocabulary()).terms] == [
+        "failures", "job_42"]
     # Numbers and addresses are not identifiers of a kind: "stage 26.0", "serving blocks did 10.251.26.8".
     assert "blocks" in [term.text for term in _plan("how many blocks did 10.251.26.8 serve?", StoreVocabulary()).terms]
 

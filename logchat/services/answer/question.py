@@ -104,7 +104,9 @@ def plan_question(store: Store, settings: Settings, question: Question, known: d
     from logchat.services import planning
 
     with store.session() as session:
-        vocabulary = planning.store_vocabulary(session, known, fields_enabled=settings.ingest.fields)
+        vocabulary = planning.store_vocabulary(
+            session, known, fields_enabled=settings.ingest.fields, question=question.text
+        )
     # A follow-up's inherited words are part of what it asks.
     reading = replace(question.reading, text_query=question.text_query, keywords=list(question.keywords))
     return build_plan(question.text, reading, vocabulary)

@@ -224,7 +224,11 @@ def vector_side(store: Store, settings: Settings, notices: list[str]) -> VectorS
 
 
 def _text_query(plan: Plan, extra_words: Sequence[str] = ()) -> fulltext.TextQuery:
-    return planning.text_query([*plan.terms, *(TextTerm(text=word) for word in extra_words)])
+    if not extra_words:
+        return planning.text_query(plan.terms)
+    from logchat.retrieval.planner import terms_with_words
+
+    return planning.text_query(terms_with_words(plan, extra_words))
 
 
 def _matched(session: Session, plan: Plan, scope: EventFilter, extra_words: Sequence[str] = ()) -> tuple[Plan, Matches]:
@@ -237,6 +241,12 @@ def _matched(session: Session, plan: Plan, scope: EventFilter, extra_words: Sequ
             candidate = fulltext.resolve_query(session, _text_query(prefixed, extra_words))
             if candidate.mode != "impossible":
                 plan, resolved = prefixed, candidate
+    elif (extended := planning.with_id_parts(plan)) is not None:
+        # "broadcast_9" is logged whole and as its part "broadcast_9_piece0": a line about a part is about it.
+        candidate = fulltext.resolve_query(session, _text_query(extended, extra_words))
+        conditions = search_repo.event_conditions(session, scope)
+        if candidate.mode == "all" and fulltext_repo.matches_beyond(session, candidate, resolved, conditions):
+            plan, resolved = extended, candidate
     return plan, _match(session, plan, scope, resolved)
 
 

@@ -11,7 +11,8 @@ ground truth, `logchat stat` on the 1M-event store and `logchat --help`.
 
 With --baseline, the generated corpus is first indexed by the other checkout and by this one in turn,
 and a before/after table prints the best whole-command, ingest-only and vector-update times, the peak
-RSS and the CPU seconds of each.
+RSS and the CPU seconds of each: of the whole command, of its own process (the writer) and of its reader
+processes.
 """
 
 from __future__ import annotations

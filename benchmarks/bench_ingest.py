@@ -11,7 +11,8 @@ ground truth, `logchat stat` on the 1M-event store and `logchat --help`.
 
 With --baseline, the generated corpus is first indexed by the other checkout and by this one in turn,
 and a before/after table prints the best whole-command, ingest-only and vector-update times, the peak
-RSS and the CPU seconds of each.
+RSS and the CPU seconds of each: of the whole command, of its own process (the writer) and of its reader
+processes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -153,54 +155,86 @@ def line_count(paths: list[Path]) -> int:
 
 # -- measurements -------------------------------------------------------------------------------
 
+# Runs `logchat` in the interpreter that runs this, then writes the CPU seconds of the reader processes it
+# forked (its children, counted apart from itself) to the file named first.
+_CHILDREN_CPU_RUNNER = """
+import resource, runpy, sys
+report, sys.argv = sys.argv[1], ["logchat", *sys.argv[2:]]
+try:
+    runpy.run_module("logchat", run_name="__main__", alter_sys=True)
+finally:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with open(report, "w") as out:
+        out.write(repr(usage.ru_utime + usage.ru_stime))
+"""
+
+
 def run_index(paths: list[Path], data_dir: Path, checkout: Path | None = None) -> tuple[float, int, dict]:
     """Wall time, peak RSS (KiB) and the --json summary of one `logchat index` (of ``checkout``'s
     package when given, else of the installed one)."""
+    elapsed, peak, summary, _ = run_index_measured(paths, data_dir, checkout)
+    return elapsed, peak, summary
+
+
+def run_index_measured(paths: list[Path], data_dir: Path,
+                       checkout: Path | None = None) -> tuple[float, int, dict, tuple[float, float]]:
+    """As run_index, plus (CPU seconds of the whole command, of the command's own process): the
+    difference is its reader processes'."""
     env = None if checkout is None else {**os.environ, "PYTHONPATH": str(checkout)}
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile("r", suffix=".cpu") as readers:
         started = time.perf_counter()
-        process = subprocess.Popen([*LOGCHAT, "--quiet", "--data-dir", str(data_dir), "index", "--json",
-                                    *map(str, paths)], stdout=out, stderr=err, env=env)
+        # Started in the checkout: Python puts the current directory first on the path, so another
+        # directory's logchat would be run in its place.
+        process = subprocess.Popen([sys.executable, "-c", _CHILDREN_CPU_RUNNER, readers.name, "--quiet", "--data-dir",
+                                    str(data_dir.resolve()), "index", "--json", *(str(p.resolve()) for p in paths)],
+                                   stdout=out, stderr=err, env=env, cwd=checkout)
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - started
         if os.waitstatus_to_exitcode(status) != 0:
             err.seek(0)
             raise SystemExit(f"logchat index failed: {err.read().decode()[-2000:]}")
         out.seek(0)
-        return elapsed, usage.ru_maxrss, json.loads(out.read())
+        whole = usage.ru_utime + usage.ru_stime  # the command and the reader processes it waited for
+        return elapsed, usage.ru_maxrss, json.loads(out.read()), (whole, whole - float(readers.read()))
 
 
 def compare_checkouts(paths: list[Path], work: Path, baseline: Path, repeat: int) -> None:
     """`logchat index` of the same files by a baseline checkout and by this one, alternating, ``repeat``
     times each into a fresh store; prints the best of each column (whole command, ingest alone, vector
-    update, peak RSS) and the CPU seconds of the whole command, reader process included."""
+    update, peak RSS) and the median CPU seconds of the whole command, of its own process (the writer, with
+    start-up and the vector update) and of its reader processes."""
     lines = line_count(paths)
     checkouts = {"baseline": baseline.resolve(), "this checkout": ROOT}
-    runs: dict[str, list[tuple[float, float, float, int, float]]] = {label: [] for label in checkouts}
+    runs: dict[str, list[tuple[float, float, float, int, float, float]]] = {label: [] for label in checkouts}
     for attempt in range(repeat):
         for label, checkout in checkouts.items():
             data_dir = work / f"compare-{attempt}-{label.replace(' ', '-')}"
             shutil.rmtree(data_dir, ignore_errors=True)
-            before = os.times()
-            elapsed, peak, summary = run_index(paths, data_dir, checkout)
-            after = os.times()
-            cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+            elapsed, peak, summary, (cpu, own) = run_index_measured(paths, data_dir, checkout)
             vectors = (summary.get("vectors") or {}).get("elapsed_seconds") or 0.0
-            runs[label].append((elapsed, summary["elapsed_seconds"], vectors, peak, cpu))
+            runs[label].append((elapsed, summary["elapsed_seconds"], vectors, peak, cpu, own))
             shutil.rmtree(data_dir, ignore_errors=True)
-            print(f"  {label} run {attempt + 1}: {lines / elapsed:,.0f} lines/s", file=sys.stderr)
-    print(f"\nbefore/after on {lines:,} generated lines, best of {repeat} alternating runs each")
+            print(f"  {label} run {attempt + 1}: {lines / elapsed:,.0f} lines/s, CPU {cpu:.2f} s "
+                  f"(writer {own:.2f}, reader {cpu - own:.2f})", file=sys.stderr)
+    print(f"\nbefore/after on {lines:,} generated lines, {repeat} alternating runs each")
     header = (f"{'checkout':<15} {'command s':>9} {'lines/s':>9} {'ingest s':>8} {'ingest/s':>9} {'vectors s':>9} "
-              f"{'peak MiB':>8} {'CPU s':>7}")
+              f"{'peak MiB':>8} {'CPU s':>7} {'writer s':>8} {'reader s':>8} {'lines/CPU s':>11}")
     print(header)
     print("-" * len(header))
     for label, results in runs.items():
         whole = min(r[0] for r in results)
         inner = min(r[1] for r in results)
+        cpu = statistics.median(r[4] for r in results)
+        writer = statistics.median(r[5] for r in results)
+        reader = statistics.median(r[4] - r[5] for r in results)
         print(f"{label:<15} {whole:>9.2f} {lines / whole:>9,.0f} {inner:>8.2f} {lines / inner:>9,.0f} "
               f"{min(r[2] for r in results):>9.2f} {max(r[3] for r in results) / 1024:>8.0f} "
-              f"{min(r[4] for r in results):>7.2f}")
-    print("(peak MiB: the highest of the runs; CPU s: user + system of the command and its reader process)\n")
+              f"{cpu:>7.2f} {writer:>8.2f} {reader:>8.2f} {lines / max(writer, reader):>11,.0f}")
+    print("(seconds and lines/s: the best run; peak MiB: the highest; CPU s: user + system of the command and its")
+    print(" reader processes, median; writer s: of the command's own process (start-up and the vector update")
+    print(" included), reader s: of its reader processes; lines/CPU s: lines per CPU second of the busier of")
+    print(" the two, which bounds the command on two free cores)\n")
 
 
 def run_timed(command: list[str]) -> tuple[float, int]:

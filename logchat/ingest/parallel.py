@@ -8,8 +8,10 @@ never more than a batch or two ahead and memory stays bounded.
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
+import pickle  # nosec B403 - batches from our own forked child, never from outside
 import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -57,10 +59,10 @@ def _reader_main(
     in_child()
     try:
         for batch in produce_batches(reader, parser, miner, plan):
-            conn.send(batch)
-        conn.send((_END, miner.dump_state()))
+            conn.send_bytes(_encode(batch))
+        conn.send_bytes(_encode((_END, miner.dump_state())))
     except BaseException:  # the parent must hear about any failure rather than wait forever
-        conn.send((_FAILED, traceback.format_exc(limit=5)))
+        conn.send_bytes(_encode((_FAILED, traceback.format_exc(limit=5))))
     finally:
         conn.close()
 
@@ -92,7 +94,7 @@ class ReaderProcess:
         try:
             while True:
                 try:
-                    message = receiver.recv()
+                    message = pickle.loads(receiver.recv_bytes())  # nosec B301 - our own child's batches
                 except EOFError as exc:
                     process.join(timeout=5)  # gone without a word: say how it ended
                     raise SourceUnreadable(
@@ -114,6 +116,19 @@ class ReaderProcess:
             if process.is_alive():
                 process.terminate()  # stopped early (or stuck): it has nothing more to give
             process.join(timeout=5)
+
+
+def _encode(message: object) -> memoryview:
+    """A batch pickled without the memo. The memo remembers every object written, so that an object met
+    twice is written once: a batch's rows are hundreds of thousands of strings and numbers, nearly all met
+    once, and the memo's entry for each cost twice what writing them does (0.63 against 0.20 µs a row).
+    Nothing in a batch refers to itself, and an object met twice (a level's name) only arrives as two
+    equal copies."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True
+    pickler.dump(message)
+    return buffer.getbuffer()
 
 
 def _how_it_ended(exitcode: int | None) -> str:

@@ -106,13 +106,13 @@ class ResolvedQuery:
     missing: tuple[str, ...] = ()  # identifiers found in no event (so nothing matches)
     unmatched: tuple[str, ...] = ()  # words left out because no event has them with the others
     expanded: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # Per word: the templates where it occurs only inside a dotted program name ("deleted" in
-    # "NameSystem.delete: ..."), which it therefore does not select.
+    # Per word: the templates it does not select, where it occurs only inside a dotted program name
+    # ("deleted" in "NameSystem.delete: ...") or only said as not done ("ask ... to delete").
     inside_names: dict[str, frozenset[int]] = field(default_factory=dict)
 
     @property
     def excluded_templates(self) -> frozenset[int]:
-        """Templates that a required word matches only inside a dotted name: not matches."""
+        """Templates that a required word matches only inside a dotted name or as not done: not matches."""
         return frozenset().union(*(self.inside_names.get(term.text, frozenset()) for term in self.required))
 
     @property
@@ -246,8 +246,12 @@ def resolve_query(session: Session, query: TextQuery) -> ResolvedQuery:
         return ResolvedQuery(mode="impossible", dropped=tuple(dropped), missing=tuple(missing), expanded=expanded)
     if not kept:
         return ResolvedQuery(mode="none", dropped=tuple(dropped), expanded=expanded)
-    return ResolvedQuery(required=tuple(kept), mode="all", dropped=tuple(dropped), expanded=expanded,
-                         inside_names=_inside_names(session, kept))
+    excluded = _inside_names(session, kept)
+    for text, templates in _said_not_done(session, kept, query.terms).items():
+        excluded[text] = excluded.get(text, frozenset()) | templates
+    return ResolvedQuery(
+        required=tuple(kept), mode="all", dropped=tuple(dropped), expanded=expanded, inside_names=excluded
+    )
 
 
 # A dotted name: a program, class or method as code names it ("NameSystem.delete", "dfs.DataNode"), not
@@ -283,6 +287,31 @@ def _inside_names(session: Session, terms: Sequence[Term]) -> dict[str, frozense
         outside = {stem(word) for word in _LETTERS_RX.findall(_DOTTED_NAME_RX.sub(" ", body).lower())}
         for text, (stems, every_word) in words.items():
             if stems & inside and not _any_stem_matches(every_word, outside):
+                found[text].add(template_id)
+    return {text: frozenset(ids) for text, ids in found.items() if ids}
+
+
+def _said_not_done(session: Session, terms: Sequence[Term], asked: Sequence[Term]) -> dict[str, frozenset[int]]:
+    """For each verb said as done ("deleted", "sent"), the templates whose fixed text says it only as not
+    done: asked for or tried ("ask … to delete"), negated ("could not connect"), or going on when something
+    else happened ("exception while serving"); see :mod:`logchat.retrieval.undone`. Not when the question
+    itself asks about that ("could not be deleted", "failed to open"; ``asked``: every term of the question,
+    those no event contains included)."""
+    from logchat.retrieval.log_vocabulary import stem
+    from logchat.retrieval.undone import asks_about_undone, said_as_done, said_only_as_not_done
+
+    if asks_about_undone([term.text for term in asked]):
+        return {}
+    words = {term.text: {stem(word) for form in (term.text, *term.tokens, *term.alternatives)
+                         for word in _LETTERS_RX.findall(form.lower())}
+             for term in terms if not term.verbatim and said_as_done(term.text)}  # fmt: skip
+    if not words:
+        return {}
+    found: dict[str, set[int]] = {text: set() for text in words}
+    pieces = sorted({piece for stems in words.values() for piece in stems if len(piece) >= 3})
+    for template_id, body in fulltext_repo.template_bodies_containing(session, pieces):
+        for text, stems in words.items():
+            if said_only_as_not_done(body, stems):
                 found[text].add(template_id)
     return {text: frozenset(ids) for text, ids in found.items() if ids}
 

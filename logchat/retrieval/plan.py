@@ -87,6 +87,9 @@ class PlanFilters:
     hosts: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     processes: tuple[str, ...] = ()
+    # Levels as the question wrote them, the way logs print them ("SEVERE"): a matching line prints one of
+    # these words before its message (several printed words share one stored level).
+    level_words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -854,7 +854,7 @@ def build_plan(question: str, filters: QuestionFilters, store: StoreVocabulary) 
         start=filters.time_range.since if filters.time_range else None,
         end=filters.time_range.until if filters.time_range else None,
         levels=tuple(filters.levels), hosts=tuple(filters.hosts), sources=tuple(filters.sources),
-        processes=tuple(filters.processes),
+        processes=tuple(filters.processes), level_words=tuple(filters.level_words),
     )  # fmt: skip
     operation = Operation(
         kind=kind,  # type: ignore[arg-type]

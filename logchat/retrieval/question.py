@@ -11,7 +11,9 @@ What ends up where:
 - ``keywords``: the exact tokens a matching line should contain: IPs, ids (blk_-123, 0x1f, req-42), numbers,
   paths, user names, quoted phrases (without quotes). They are also part of ``text_query``.
 - ``levels``: "errors" -> ERROR and CRITICAL, "warnings" -> WARNING, "critical" -> CRITICAL...; ``level_terms``
-  keeps the words they came from, for logs whose lines carry no level.
+  keeps the words they came from, for logs whose lines carry no level. A level written in capitals as logs
+  print it ("ERROR", "SEVERE", "FATAL") is that one level, and ``level_words`` keeps the word: the lines
+  meant are the ones that print it.
 - ``entity``: what the question asks to enumerate or rank ("which IPs" -> "ip"); ``limit`` from "top 5".
 """
 
@@ -44,6 +46,8 @@ class QuestionFilters:
     keywords: list[str] = field(default_factory=list)
     intent: str = "list"
     level_terms: list[str] = field(default_factory=list)
+    # Levels written as logs print them ("SEVERE"): the matching lines print the word before their message.
+    level_words: list[str] = field(default_factory=list)
     # Question words read as a process without a marker ("notification" -> `Notification`): retrieval reads
     # them as words again when the process filter leaves no event.
     process_terms: list[str] = field(default_factory=list)
@@ -75,6 +79,15 @@ _LEVEL_WORDS: dict[str, tuple[str, ...]] = {
     "info": ("INFO",),
     "debug": ("DEBUG",),
 }
+# Level words as logs print them, in capitals: a question that writes one ("how many SEVERE events?") quotes
+# the lines' own level and means exactly the lines that print it, not "that level or worse". Several printed
+# words share one stored level (SEVERE and ERROR are both ERROR, FATAL and FAILURE both CRITICAL: the same
+# mapping as logchat.ingest.levels), so the word is kept to tell them apart.
+_PRINTED_LEVELS: dict[str, str] = {
+    "TRACE": "TRACE", "DEBUG": "DEBUG", "INFO": "INFO", "NOTICE": "NOTICE", "WARN": "WARNING", "WARNING": "WARNING",
+    "ERR": "ERROR", "ERROR": "ERROR", "SEVERE": "ERROR", "CRIT": "CRITICAL", "CRITICAL": "CRITICAL",
+    "FATAL": "CRITICAL", "FAILURE": "CRITICAL", "ALERT": "CRITICAL", "EMERG": "CRITICAL", "PANIC": "CRITICAL",
+}  # fmt: skip
 # A --level flag names one level exactly (no "or worse").
 _LEVEL_ALIASES = {
     "err": "ERROR",
@@ -377,6 +390,7 @@ def _detect_entity(text: str) -> tuple[str | None, str]:
 class _Found:
     levels: list[str] = field(default_factory=list)
     level_terms: list[str] = field(default_factory=list)
+    level_words: list[str] = field(default_factory=list)
     hosts: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     processes: list[str] = field(default_factory=list)
@@ -461,6 +475,10 @@ def _classify(
         found.hosts.extend(hosts)
     elif sources := _match_sources(token.text, known_sources, loose=False):
         found.sources.extend(sources)
+    elif token.text in _PRINTED_LEVELS:
+        found.levels.append(_PRINTED_LEVELS[token.text])
+        found.level_terms.append(token.text)
+        found.level_words.append(token.text)
     elif word in ("critical", "fatal") and next_token is not None and next_token.lower in ("error", "errors"):
         found.levels.append("CRITICAL")
         found.level_terms.append(f"{token.text} {next_token.text}")
@@ -560,6 +578,7 @@ def parse_question(
         keywords=_dedupe(keywords),
         intent=intent,
         level_terms=found.level_terms,
+        level_words=[] if levels else _dedupe(found.level_words),
         process_terms=[] if processes else found.process_terms,
         entity=entity,
         limit=limit,

@@ -240,6 +240,19 @@ def template_bodies(session: Session, after_dot: Sequence[str]) -> list[tuple[in
     return [(int(template_id), _PLACEHOLDER_RX.sub(" ", template or "")) for template_id, template in rows]
 
 
+def template_bodies_containing(session: Session, pieces: Sequence[str]) -> list[tuple[int, str]]:
+    """The text of the templates that contain one of ``pieces`` (lower-case letters) anywhere, with their
+    placeholders blanked; empty when more templates than a question may read have one."""
+    lowered = func.lower(Template.template)
+    query = (select(Template.id, Template.template)
+             .where(or_(*(lowered.like(f"%{piece}%") for piece in pieces)))
+             .limit(MAX_TEMPLATES_FOR_LITERAL_MATCH + 1))  # fmt: skip
+    rows = session.execute(query).all()
+    if len(rows) > MAX_TEMPLATES_FOR_LITERAL_MATCH:
+        return []
+    return [(int(template_id), _PLACEHOLDER_RX.sub(" ", template or "")) for template_id, template in rows]
+
+
 def term_exists(session: Session, term: TextTerm) -> bool:
     """Whether any event contains ``term`` (one query; two on PostgreSQL for a plain word)."""
     dialect = _dialect(session)

@@ -305,10 +305,14 @@ def hdfs(qs: QuestionSet) -> None:
     qs.distinct(s, "how many distinct blocks were deleted?", events("E9"), param(0), "blocks")
     qs.distinct(s, "how many different datanodes sent blocks?", received, param(2), "IP addresses")
     qs.distinct(s, "how many datanodes had exceptions while serving blocks?", events("E3"), param(0), "IP addresses")
-    qs.aggregate(s, "what was the largest block size received?", received, param(1), "max", "bytes")
-    qs.aggregate(s, "smallest received block size?", received, param(1), "min", "bytes")
-    qs.aggregate(s, "total bytes of all received blocks?", received, param(1), "sum", "bytes")
-    qs.aggregate(s, "what is the average size of a received block?", received, param(1), "avg", "bytes")
+    # A received block's size is logged by two templates: E11, and E12 when the receiving datanode also
+    # names both ends ("Received block <*> src: <*>:<*> dest: <*>:<*> of size <*>").
+    sized = events("E11", "E12")
+    size = lambda line: line.params[5 if line.event == "E12" else 1].strip()  # noqa: E731
+    qs.aggregate(s, "what was the largest block size received?", sized, size, "max", "bytes")
+    qs.aggregate(s, "smallest received block size?", sized, size, "min", "bytes")
+    qs.aggregate(s, "total bytes of all received blocks?", sized, size, "sum", "bytes")
+    qs.aggregate(s, "what is the average size of a received block?", sized, size, "avg", "bytes")
     qs.occurrence(s, "when was the first 'Got exception while serving'?", events("E3"), "first")
     qs.occurrence(s, "when did the last block verification succeed?", events("E14"), "last")
     qs.occurrence(s, "when was the last block allocated?", events("E7"), "last")

@@ -107,6 +107,8 @@ RAW_TIME: dict[str, Callable[[str], datetime]] = {
 
 # A user name may be empty or start with a space ("invalid user  0101").
 FAILED_PASSWORD = r": Failed password for (?:invalid user )?(.*?) from (\S+) port (\d+) ssh2$"
+# Both lines that give a received block's size, with or without its two ends.
+RECEIVED_SIZE = r"Received block blk_-?\d+ (?:src: /[\d.:]+ dest: /[\d.:]+ )?of size (\d+)"
 # A peer's and an old client's connection request.
 ZOOKEEPER_REQUEST = r"(?:Received connection request|Connection request from old client) /([\d.]+):\d+"
 
@@ -136,9 +138,9 @@ SAMPLE: dict[str, tuple[str, str]] = {
     "openssh-count-distinct-01": (FAILED_PASSWORD, "distinct 2"),
     "zookeeper-count-distinct-01": (ZOOKEEPER_REQUEST, "distinct 1"),
     "hdfs-count-distinct-01": (r"Deleting block (blk_-?\d+) file ", "distinct 1"),
-    "hdfs-numeric-01": (r"Received block blk_-?\d+ of size (\d+) from", "max 1"),
-    "hdfs-numeric-03": (r"Received block blk_-?\d+ of size (\d+) from", "sum 1"),
-    "hdfs-numeric-04": (r"Received block blk_-?\d+ of size (\d+) from", "avg 1"),
+    "hdfs-numeric-01": (RECEIVED_SIZE, "max 1"),
+    "hdfs-numeric-03": (RECEIVED_SIZE, "sum 1"),
+    "hdfs-numeric-04": (RECEIVED_SIZE, "avg 1"),
     "spark-numeric-01": (r"Finished task .* (\d+) bytes result sent to driver", "max 1"),
     "openstack-numeric-01": (r'"(?:DELETE|GET|POST) [^"]*" status: \d+ len: \d+ time: (\d+\.\d+)', "max 1"),
     "openssh-top-n-01": (FAILED_PASSWORD, "top 2"),

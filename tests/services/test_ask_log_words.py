@@ -82,3 +82,28 @@ def test_done_is_a_word_logs_print(hdfs_and_zookeeper: Any, loghub: Path) -> Non
     finished = _raw(loghub, "Spark", r"Finished task \S+ in stage 27\.0 ")
     result = _ask(hdfs_and_zookeeper, "how many tasks were done in stage 27.0?")
     assert result["matched"] == len(finished) > 0
+
+
+def test_a_verb_said_as_done_does_not_count_lines_that_only_ask_or_try_it(
+    hdfs_and_zookeeper: Any, loghub: Path
+) -> None:
+    # "BLOCK* ask 10.250.….:50010 to delete blk_…" asks a datanode to delete; "Deleting block" is the deletion.
+    deleting = _raw(loghub, "HDFS", r"Deleting block blk_\S+ file ")
+    asked = _raw(loghub, "HDFS", r"BLOCK\* ask \S+ to delete\s+blk_")
+    assert asked
+    result = _ask(hdfs_and_zookeeper, "how many blocks were deleted?")
+    assert result["matched"] == len(deleting) > 0
+    # Asked about what was asked for, those lines are the answer.
+    result = _ask(hdfs_and_zookeeper, "how many times was a datanode asked to delete blocks?")
+    assert result["matched"] == len(asked)
+
+
+def test_a_verb_said_as_done_does_not_count_what_was_going_on_when_something_failed(
+    hdfs_and_zookeeper: Any, loghub: Path
+) -> None:
+    # "10.251.….:50010:Got exception while serving blk_… to /10.251.…:" did not serve the block.
+    served = _raw(loghub, "HDFS", r"Served block blk_\S+ to /")
+    failed = _raw(loghub, "HDFS", r"Got exception while serving blk_")
+    assert _ask(hdfs_and_zookeeper, "how many blocks were sent to clients?")["matched"] == len(served) > 0
+    result = _ask(hdfs_and_zookeeper, "how many exceptions happened while serving blocks?")
+    assert result["matched"] == len(failed) > 0

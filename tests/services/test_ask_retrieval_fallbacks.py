@@ -89,9 +89,9 @@ def test_timeouts_match_lines_that_say_time_out_but_not_every_time(loghub_store:
 
 def test_a_word_inside_a_dotted_program_name_does_not_match(loghub_store: Any, loghub: Path) -> None:
     # "BLOCK* NameSystem.delete: blk_… is added to invalidSet" names the method that logs it; the blocks
-    # deleted are the "Deleting block blk_…" lines (and "ask 10.250.… to delete blk_…").
+    # deleted are the "Deleting block blk_…" lines ("ask 10.250.… to delete blk_…" only asks for it).
     dotted = re.compile(r"(?<![\w.])[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+")
-    said = re.compile(r"(?i)\b(delet\w*|remov\w*)\b")
+    said = re.compile(r"(?i)(?<!to )\b(delet\w*|remov\w*)\b")
     lines = [match for match in _raw(loghub, "HDFS", r"blk_") if said.search(dotted.sub(" ", match.string))]
     named = _raw(loghub, "HDFS", r"NameSystem\.delete: blk_")
     result = _ask(loghub_store, "how many blocks were deleted?")

@@ -98,6 +98,7 @@ def _plan_json(completed: Completed) -> dict[str, Any]:
         hosts=tuple(scope.hosts),
         sources=tuple(scope.sources),
         processes=tuple(scope.processes),
+        level_words=completed.facts.plan.filters.level_words,
     )
     plan = completed.facts.plan
     notes = plan.notes

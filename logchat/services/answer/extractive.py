@@ -84,6 +84,8 @@ def describe_scope(retrieval: Retrieval) -> str:
     ):
         if values:
             parts.append(f"{label} {', '.join(values)}")
+    if retrieval.plan.filters.level_words:
+        parts.append(f"printed as {', '.join(retrieval.plan.filters.level_words)}")
     parts.extend(f"{c.name} {c.operator} {c.value}" for c in retrieval.plan.conditions)
     return "; ".join(parts)
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from logchat.retrieval import fulltext
 from logchat.retrieval.plan import Plan, TextTerm
 from logchat.services import planning
-from logchat.storage import fulltext_repo, search_repo
+from logchat.storage import fulltext_repo, level_words_repo, search_repo
 from logchat.storage.stats_repo import EventFilter
 
 if TYPE_CHECKING:
@@ -107,6 +107,9 @@ def find_matches(session: Session, question: Question, plan: Plan) -> Retrieval:
     scope = question.scope
     notices: list[str] = []
     level_fallback = False
+    plan, printed_notice = _checked_level_words(session, plan, scope)
+    if printed_notice is not None:
+        notices.append(printed_notice)
     plan, matches = _matched(session, plan, scope)
     value_notice = None
     if matches.total == 0 and plan.conditions:
@@ -277,6 +280,8 @@ def _match_once(
 
     condition = fulltext_repo.match_condition(session, resolved)
     fields = planning.field_conditions(session, plan)
+    if plan.filters.level_words:
+        fields.append(level_words_repo.prints_level_word(session, plan.filters.level_words))
     if fields:
         condition = and_(*([condition] if condition is not None else []), *fields)
     if condition is None:
@@ -374,6 +379,25 @@ def _without_conditions(plan: Plan) -> Plan:
         conditions=(),
         terms=(*plan.terms, *values),
         notes=(*plan.notes, f"no event has {described}; matched the values as text instead"),
+    )
+
+
+def _checked_level_words(session: Session, plan: Plan, scope: EventFilter) -> tuple[Plan, str | None]:
+    """The plan, without its level words when no event of those levels prints them before its message (the
+    log writes "E" or "<3>" for ERROR): the word then only said which level is meant, and a notice says so.
+    When no event has the levels at all, the fallback for logs without levels speaks instead."""
+    words = plan.filters.level_words
+    if not words:
+        return plan, None
+    printing = search_repo.event_conditions(session, scope, level_words_repo.prints_level_word(session, words))
+    if level_words_repo.any_event(session, printing):
+        return plan, None
+    plain = replace(plan, filters=replace(plan.filters, level_words=()))
+    if not scope.levels or not search_repo.any_event_under(session, scope):
+        return plain, None
+    return plain, (
+        f"no event of level {', '.join(scope.levels)} prints {', '.join(words)} before its message; "
+        f"counted every event of level {', '.join(scope.levels)}"
     )
 
 

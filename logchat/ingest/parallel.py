@@ -94,6 +94,11 @@ class ReaderProcess:
             sender.close()
             self._started = (receiver, process)
 
+    def stop(self) -> None:
+        """End the reader now, from any thread: whoever waits for its next batch hears that it ended."""
+        if self._started is not None and self._started[1].is_alive():
+            self._started[1].terminate()
+
     def __iter__(self) -> Iterator[Batch]:
         self.start()
         assert self._started is not None

@@ -7,7 +7,8 @@ the database takes in the batch before, and the writing thread mostly waits on i
 the GIL to this one).
 
 The consumer sees the items in order, with what ``prepare`` raised raised by its ``next`` in their place;
-``close`` stops the thread and closes the source iterator from that thread, the only one iterating it.
+``close`` stops the thread and closes the source iterator from that thread, the only one iterating it. A
+source that may wait long for its next item (a reader process still parsing) is woken by ``interrupt``.
 """
 
 from __future__ import annotations
@@ -35,10 +36,17 @@ class Prefetched(Generic[T]):
     """``items`` taken and ``prepare``d by a thread, at most ``ahead`` of them waiting for the consumer."""
 
     def __init__(
-        self, items: Iterable[T], prepare: Callable[[T], None], *, ahead: int = 1, name: str = "logchat-prefetch"
+        self,
+        items: Iterable[T],
+        prepare: Callable[[T], None],
+        *,
+        ahead: int = 1,
+        name: str = "logchat-prefetch",
+        interrupt: Callable[[], None] | None = None,
     ) -> None:
         self._items = items
         self._prepare = prepare
+        self._interrupt = interrupt
         self._queue: queue.Queue[T | _End] = queue.Queue(maxsize=ahead)
         self._stop = threading.Event()
         self._end: _End | None = None
@@ -87,4 +95,6 @@ class Prefetched(Generic[T]):
     def close(self) -> None:
         """Stop taking items; the source iterator is closed (by the thread) before this returns."""
         self._stop.set()
+        if self._end is None and self._interrupt is not None and self._thread.is_alive():
+            self._interrupt()  # stopped before the end: what the thread may be waiting for will not be used
         self._thread.join()

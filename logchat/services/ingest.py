@@ -549,7 +549,8 @@ class Ingester:
         if preparer is not None:
             assert batches is not None
             batches.start()  # forked from this thread, not from the prefetching one
-            stream = Prefetched(stream, lambda batch: _prepare(preparer, batch), name="logchat-batch-prefetch")
+            stream = Prefetched(stream, lambda batch: _prepare(preparer, batch), name="logchat-batch-prefetch",
+                                interrupt=batches.stop)
         try:
             if feed is not None:
                 feed.start()

@@ -76,3 +76,25 @@ def test_closing_early_closes_the_source_from_its_thread_and_ends_the_thread() -
     assert closed_in == ["test-prefetch-endless"]
     assert threading.active_count() == before
     items.close()  # a second close is harmless
+
+
+def test_closing_early_wakes_a_source_still_waiting_for_its_next_item() -> None:
+    release = threading.Event()
+
+    def slow() -> Iterator[Item]:
+        yield Item(0)
+        release.wait()  # as a reader process still parsing its next batch
+        yield Item(1)
+
+    items = Prefetched(slow(), _prepare, interrupt=release.set)
+    assert next(items).number == 0
+    items.close()
+    assert release.is_set()
+
+
+def test_a_source_read_to_its_end_is_not_interrupted() -> None:
+    interrupted: list[bool] = []
+    items = Prefetched((Item(number) for number in range(3)), _prepare, interrupt=lambda: interrupted.append(True))
+    assert [item.number for item in items] == [0, 1, 2]
+    items.close()
+    assert interrupted == []

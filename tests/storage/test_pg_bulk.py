@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import text
 
 from logchat.config import load_settings
+from logchat.ingest import sources as src
 from logchat.retrieval.fulltext import parse_text_query, resolve_query
-from logchat.services.ingest import PARALLEL_MIN_BYTES, index_inputs
+from logchat.services.ingest import PARALLEL_MIN_BYTES, Ingester, Progress, SourceReport, TimeWindow, index_inputs
 from logchat.storage import fulltext_repo, ingest_writer, pg_bulk
 from logchat.storage.db import Store, open_store
 from logchat.storage.pg_bulk import COPY_FORMAT_VARIABLE, NUL_STANDIN, without_nul
@@ -270,3 +271,46 @@ def test_rows_renumbered_after_they_were_prepared_are_written_as_renumbered(post
         assert "'oracl'" in stored[1][3]
     finally:
         store.close()
+
+
+class _CommitCounter(Progress):
+    def __init__(self) -> None:
+        self.commits = 0
+
+    def advance(self, report: SourceReport, bytes_done: int, lines_done: int) -> None:
+        self.commits += 1
+
+
+def test_a_run_stopped_between_prepared_batches_resumes_to_what_sqlite_stores(
+    tmp_path: Path, postgres_url: str, datasets: Path
+) -> None:
+    """Stopped after its first commits, with the next batch already taken and prepared by the other thread (and
+    the reader process still reading), a run leaves its checkpoint at its last commit: the next run stores the
+    rest once, and the whole equals SQLite's store of the same file."""
+    log = datasets / "loghub_full" / "Proxifier" / "Proxifier.log"
+    stores: dict[str, Store] = {}
+    try:
+        for name, url in (("sqlite", f"sqlite:///{tmp_path / 'proxifier.db'}"), ("postgresql", postgres_url)):
+            settings = load_settings(
+                data_dir=tmp_path / name, database={"url": url}, ingest={"fields": True, "batch_size": 1_000}
+            )
+            stores[name] = store = open_store(settings.database_url)
+            if name == "postgresql":
+                (spec,) = src.expand_inputs([str(log)]).specs
+                progress = _CommitCounter()
+                ingester = Ingester(store, settings, window=TimeWindow(), progress=progress)
+                ingester.should_stop = lambda progress=progress: progress.commits >= 3  # type: ignore[misc]
+                first = ingester.ingest(spec)
+                assert not first.failed and 0 < first.new_events < 10_000, first
+                with store.session() as session:
+                    stored = session.execute(text('SELECT count(*), max(line_no) FROM events')).one()
+                    offset = session.execute(text('SELECT "offset", line_count FROM sources')).one()
+                assert stored[0] == first.new_events and offset[1] >= stored[1]
+            report = index_inputs(store, settings, [str(log)])
+            assert not report.failed, report.to_dict()
+        on_sqlite, on_postgresql = _contents(stores["sqlite"]), _contents(stores["postgresql"])
+        for table in ("events", "templates", "template_fields", "sources"):
+            assert on_postgresql[table] == on_sqlite[table], table
+    finally:
+        for store in stores.values():
+            store.close()

@@ -83,13 +83,28 @@ class ReaderProcess:
         # hold (the ingest lock's file descriptor), without this module knowing about storage.
         self._args = (reader, parser, miner, plan, in_child)
         self.miner_state: bytes | None = None
+        self._started: tuple[Any, Any] | None = None
+
+    def start(self) -> None:
+        """Fork the reader now, from the calling thread (iterating starts it otherwise): a fork copies only
+        the thread that makes it, so it is made by the thread that holds no lock another one may need."""
+        if self._started is None:
+            context = multiprocessing.get_context("fork")
+            receiver, sender = context.Pipe(duplex=False)
+            process = context.Process(target=_reader_main, args=(sender, *self._args), daemon=True)
+            process.start()
+            sender.close()
+            self._started = (receiver, process)
+
+    def stop(self) -> None:
+        """End the reader now, from any thread: whoever waits for its next batch hears that it ended."""
+        if self._started is not None and self._started[1].is_alive():
+            self._started[1].terminate()
 
     def __iter__(self) -> Iterator[Batch]:
-        context = multiprocessing.get_context("fork")
-        receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(target=_reader_main, args=(sender, *self._args), daemon=True)
-        process.start()
-        sender.close()
+        self.start()
+        assert self._started is not None
+        receiver, process = self._started
         finished = False
         try:
             while True:

@@ -42,6 +42,8 @@ class Batch:
     stale_fields: set[int] = field(default_factory=set)
     # The template's tokens when this batch first read fields with it (to see it change later).
     read_with: dict[int, Any] = field(default_factory=dict, repr=False)
+    # What the store made of the rows ahead of the batch's turn to be written (see logchat.ingest.prefetch).
+    prepared: Any = field(default=None, repr=False, compare=False)
 
     def add(self, row: EventRow, ts_us: int | None) -> None:
         self.rows.append(row)

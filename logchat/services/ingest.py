@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from logchat.config import Settings, SourceSettings, install_user_formats
@@ -26,6 +26,7 @@ from logchat.errors import SourceError, SourceUnreadable, StoreBusy, StoreError,
 from logchat.ingest import sources as src
 from logchat.ingest.parallel import ReaderProcess, can_fork
 from logchat.ingest.pipeline import Batch, BatchPlan, produce_batches
+from logchat.ingest.prefetch import Prefetched
 from logchat.ingest.readahead import read_ahead
 from logchat.ingest.templates import TemplateMiner
 from logchat.observability import tracing
@@ -544,6 +545,12 @@ class Ingester:
         batches = ReaderProcess(reader, parser, self.miner, plan, in_child=in_child) if in_reader_process else None
         error = None
         stream = iter(batches) if batches is not None else produce_batches(reader, parser, self.miner, plan)
+        preparer = writer.events_preparer(self.store.engine) if batches is not None else None
+        if preparer is not None:
+            assert batches is not None
+            batches.start()  # forked from this thread, not from the prefetching one
+            stream = Prefetched(stream, lambda batch: _prepare(preparer, batch), name="logchat-batch-prefetch",
+                                interrupt=batches.stop)
         try:
             if feed is not None:
                 feed.start()
@@ -569,6 +576,9 @@ class Ingester:
                 error = feed.close() or error
             if ahead is not None:
                 reader.handle.close()
+            if preparer is not None:
+                stream.close()  # closed already unless something failed before its loop: its thread ends first
+                preparer.close()
         if batches is not None and batches.miner_state is not None:
             # The reader process mined templates on its own copy; carry on from its state.
             self.miner = TemplateMiner(batches.miner_state)
@@ -593,7 +603,7 @@ class Ingester:
                 self.store.session() as session:
             writer.write_batch(
                 session, source_id, rows, batch.template_stats(), batch.rollup, batch.changed_templates,
-                batch.miner_state, checkpoint, template_fields=batch.fields.rows(),
+                batch.miner_state, checkpoint, template_fields=batch.fields.rows(), prepared=batch.prepared,
             )
             if self.settings.ingest.fields and rows and (batch.stale_fields or batch.changed_templates):
                 _reread_stale_fields(session, batch, rows[0][0])
@@ -609,6 +619,10 @@ class Ingester:
     def _mark_complete(self, source_id: int, content_hash: str) -> None:
         with self.writer, self.store.session() as session:
             session.get_one(Source, source_id).content_hash = content_hash
+
+
+def _prepare(preparer: Any, batch: Batch) -> None:
+    batch.prepared = preparer.prepare(batch.rows)
 
 
 def _reread_stale_fields(session: Session, batch: Batch, first_id: int) -> None:

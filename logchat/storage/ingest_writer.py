@@ -122,6 +122,16 @@ def template_texts(session: Session) -> list[tuple[int, str]]:
     return [(template_id, text) for template_id, text in session.execute(select(Template.id, Template.template))]
 
 
+def events_preparer(engine: Any) -> Any:
+    """Something whose ``prepare(rows)`` makes, ahead of their batch's turn, what writing the rows needs, and
+    ``close()`` ends; None where the write needs nothing made beforehand (SQLite)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    from logchat.storage import pg_bulk
+
+    return pg_bulk.EventPreparer(engine)
+
+
 def write_batch(
     session: Session,
     source_id: int,
@@ -133,9 +143,11 @@ def write_batch(
     checkpoint: Checkpoint,
     *,
     template_fields: Sequence[tuple[Any, ...]] = (),
+    prepared: Any = None,
 ) -> None:
     """Everything one batch changes, in the session's transaction (the caller commits).
-    ``template_fields``: (template_id, name, type, kind, unit, events, example) rows to add."""
+    ``template_fields``: (template_id, name, type, kind, unit, events, example) rows to add; ``prepared``:
+    what :func:`events_preparer`'s preparer made of ``rows`` beforehand, if anything."""
     conn = session.connection()
     dialect = conn.dialect.name
     if dialect == "postgresql":
@@ -144,7 +156,7 @@ def write_batch(
         changed_templates, rollup, template_fields = pg_bulk.without_nul(changed_templates, rollup, template_fields)
     if rows:
         if dialect == "postgresql":
-            pg_bulk.copy_events(conn, rows)
+            pg_bulk.copy_events(conn, rows, prepared)
         else:
             placeholders = ", ".join("?" for _ in EVENT_COLUMNS)
             conn.exec_driver_sql(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg import Cursor
@@ -24,10 +25,13 @@ from psycopg.adapt import Dumper
 from psycopg.postgres import types as pg_types
 from psycopg.pq import Format
 
-from logchat.storage.pg_search import search_text, vector_builder
+from logchat.storage.pg_search import search_text, vector_builder, vectors_for
 from logchat.vocabulary import EVENT_COLUMNS, EventRow
 
-__all__ = ["COPY_FORMAT_VARIABLE", "NUL_STANDIN", "SEARCH_VARIABLE", "copy_events", "without_nul"]
+__all__ = [
+    "COPY_FORMAT_VARIABLE", "NUL_STANDIN", "SEARCH_VARIABLE", "EventPreparer", "PreparedEvents", "copy_events",
+    "without_nul",
+]  # fmt: skip
 
 COPY_FORMAT_VARIABLE = "LOGCHAT_PG_COPY"
 SEARCH_VARIABLE = "LOGCHAT_PG_SEARCH"
@@ -73,21 +77,89 @@ class _JsonTextDumper(Dumper):
         return b"\x01" + obj.encode()
 
 
-def copy_events(connection: Any, rows: Sequence[EventRow]) -> None:
-    """COPY ``rows`` (values in EVENT_COLUMNS order) into events on ``connection``'s psycopg connection."""
+@dataclass(frozen=True)
+class PreparedEvents:
+    """A batch's rows as its COPY sends them (storable values and the built vector), made ahead of its turn."""
+
+    first_id: int
+    rows: list[tuple[Any, ...]]
+
+    def fits(self, rows: Sequence[EventRow]) -> bool:
+        # The writer renumbers a batch whose ids another source's batches took meanwhile: then it is not this.
+        return len(rows) == len(self.rows) and bool(rows) and rows[0][0] == self.first_id
+
+
+class EventPreparer:
+    """Builds batches' COPY rows ahead of their turn, on a connection of its own (the one thread using it asks
+    the server there for the words it does not know yet). Only a speed-up: when anything goes wrong it gives
+    None and the writer builds the rows itself, meeting (and reporting) the problem in its transaction."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self._connection: Any = None
+
+    def prepare(self, rows: Sequence[EventRow]) -> PreparedEvents | None:
+        if not rows or not _builds_vectors():
+            return None
+        try:
+            if self._connection is None:
+                self._connection = self._engine.raw_connection()
+            raw = self._connection.driver_connection
+            storable = [_storable(row) for row in rows]
+            with raw.cursor() as cursor:
+                vectors = vectors_for(raw, cursor, [search_text(row[_PROCESS], row[_MESSAGE]) for row in storable])
+            if raw.info.transaction_status:  # the words' queries opened one: not left idle in it
+                raw.rollback()
+        except Exception:  # see the class: the write itself meets and reports what went wrong
+            self.close()
+            return None
+        return PreparedEvents(rows[0][0], [(*row, vector) for row, vector in zip(storable, vectors, strict=True)])
+
+    def close(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            connection.close()  # back to the pool, which rolls back and checks it before its next use
+
+
+def _builds_vectors() -> bool:
+    return (
+        os.environ.get(COPY_FORMAT_VARIABLE, "binary") != "text"
+        and os.environ.get(SEARCH_VARIABLE, "client") != "server"
+    )
+
+
+def copy_events(connection: Any, rows: Sequence[EventRow], prepared: PreparedEvents | None = None) -> None:
+    """COPY ``rows`` (values in EVENT_COLUMNS order) into events on ``connection``'s psycopg connection;
+    ``prepared``: the same rows as an EventPreparer made them, sent as they are when they still fit."""
     raw = connection.connection.driver_connection
     with raw.cursor() as cursor:
         if os.environ.get(COPY_FORMAT_VARIABLE, "binary") == "text":
             _copy_text(cursor, rows)
+        elif prepared is not None and prepared.fits(rows) and _builds_vectors():
+            _copy_prepared(cursor, prepared.rows)
         else:
             _copy_binary(cursor, rows)
+
+
+_VECTOR_COPY = f"COPY events ({_COLUMNS}, search) FROM STDIN (FORMAT BINARY)"
+_VECTOR_COPY_TYPES = [*(_EVENT_TYPES[column] for column in EVENT_COLUMNS), "tsvector"]
+
+
+def _copy_prepared(cursor: Cursor[Any], rows: list[tuple[Any, ...]]) -> None:
+    cursor.adapters.register_dumper(None, _JsonTextDumper)
+    cursor.adapters.register_dumper(None, _VectorDumper)
+    with cursor.copy(_VECTOR_COPY) as copy:
+        copy.set_types(_VECTOR_COPY_TYPES)
+        write = copy.write_row
+        for row in rows:
+            write(row)
 
 
 def _copy_binary(cursor: Cursor[Any], rows: Sequence[EventRow]) -> None:
     cursor.adapters.register_dumper(None, _JsonTextDumper)  # found by set_types() through jsonb's oid
     cursor.adapters.register_dumper(None, _VectorDumper)
     storable = [_storable(row) for row in rows]
-    if os.environ.get(SEARCH_VARIABLE, "client") == "server":
+    if not _builds_vectors():
         with cursor.copy(f"COPY events ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types([_EVENT_TYPES[column] for column in EVENT_COLUMNS])
             write = copy.write_row
@@ -95,8 +167,8 @@ def _copy_binary(cursor: Cursor[Any], rows: Sequence[EventRow]) -> None:
                 write(row)
         return
     build = vector_builder(cursor.connection, cursor, [search_text(row[_PROCESS], row[_MESSAGE]) for row in storable])
-    with cursor.copy(f"COPY events ({_COLUMNS}, search) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types([*(_EVENT_TYPES[column] for column in EVENT_COLUMNS), "tsvector"])
+    with cursor.copy(_VECTOR_COPY) as copy:
+        copy.set_types(_VECTOR_COPY_TYPES)
         write = copy.write_row
         for index, row in enumerate(storable):
             # Built here rather than beforehand: the server takes in the rows sent so far meanwhile.

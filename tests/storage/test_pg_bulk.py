@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import text
 
 from logchat.config import load_settings
+from logchat.ingest import sources as src
 from logchat.retrieval.fulltext import parse_text_query, resolve_query
-from logchat.services.ingest import index_inputs
-from logchat.storage import fulltext_repo
+from logchat.services.ingest import PARALLEL_MIN_BYTES, Ingester, Progress, SourceReport, TimeWindow, index_inputs
+from logchat.storage import fulltext_repo, ingest_writer, pg_bulk
 from logchat.storage.db import Store, open_store
 from logchat.storage.pg_bulk import COPY_FORMAT_VARIABLE, NUL_STANDIN, without_nul
 
@@ -192,3 +193,124 @@ def test_nul_in_a_rollup_key_folds_into_the_key_it_becomes() -> None:
     assert examples == [(3, "user", "string", "name", None, 1, f"ro{NUL_STANDIN}ot")]
     clean = {(hour, 1, "INFO", "web", "app", 3): [4, None, None]}
     assert without_nul({}, clean, [])[1] is clean  # nothing to replace: the batch's own objects
+
+
+# Migration 0011's text and expression, which every stored vector must equal.
+_SERVER_VECTOR = (
+    "to_tsvector('english', regexp_replace(coalesce(process, '') || ' ' || message, "
+    "E'[\\\\x01-\\\\x2F\\\\x3A-\\\\x40\\\\x5B-\\\\x60\\\\x7B-\\\\x7F]+', ' ', 'g'))"
+)
+
+
+def test_batches_prepared_ahead_store_what_sqlite_stores(
+    tmp_path: Path, postgres_url: str, datasets: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file large enough for a reader process has its batches' COPY rows built ahead, by another thread on a
+    connection of its own: the store holds what SQLite holds, and the server's own vector for every event."""
+    log = datasets / "loghub_full" / "Linux" / "Linux.log"
+    assert log.stat().st_size > PARALLEL_MIN_BYTES
+    sent_prepared: list[int] = []
+    copy_prepared = pg_bulk._copy_prepared
+
+    def counting(cursor: Any, rows: list[tuple[Any, ...]]) -> None:
+        sent_prepared.append(len(rows))
+        copy_prepared(cursor, rows)
+
+    monkeypatch.setattr(pg_bulk, "_copy_prepared", counting)
+    stores: dict[str, Store] = {}
+    try:
+        for name, url in (("sqlite", f"sqlite:///{tmp_path / 'linux.db'}"), ("postgresql", postgres_url)):
+            settings = load_settings(
+                data_dir=tmp_path / name, database={"url": url}, ingest={"fields": True, "batch_size": 2_000}
+            )
+            stores[name] = open_store(settings.database_url)
+            report = index_inputs(stores[name], settings, [str(log)])
+            assert not report.failed and report.new_events > 20_000, report.to_dict()
+        on_sqlite, on_postgresql = _contents(stores["sqlite"]), _contents(stores["postgresql"])
+        for table in on_sqlite:
+            assert on_postgresql[table] == on_sqlite[table], table
+        # Every batch but the reader's short first one went out as prepared.
+        assert len(sent_prepared) >= report.new_events // 2_000 and sum(sent_prepared) > 0.9 * report.new_events
+        with stores["postgresql"].session() as session:
+            differing = session.execute(text(f"SELECT count(*) FROM events WHERE search <> {_SERVER_VECTOR}"))
+            assert differing.scalar_one() == 0
+    finally:
+        for store in stores.values():
+            store.close()
+
+
+def test_rows_renumbered_after_they_were_prepared_are_written_as_renumbered(postgres_url: str) -> None:
+    """Another source's batches may take the ids a batch was numbered with: its prepared rows no longer fit,
+    and the rows themselves are written, with their own vectors."""
+    store = open_store(postgres_url)
+    try:
+        with store.session() as session:
+            source = ingest_writer.create_source(session, location="/var/log/auth.log", name="auth", kind="file",
+                                                 fmt=None)  # fmt: skip
+            source_id = source.id
+            session.execute(text("INSERT INTO templates (id, template, count) VALUES (1, 'Failed password <*>', 0)"))
+        messages = ["Failed password for root from 10.0.0.1 port 22 ssh2", "Failed password for invalid user oracle"]
+        rows = [
+            (number + 1, source_id, 0, number + 1, number + 1, number * 80, None, "WARNING", "web-01", "sshd",
+             4242, 1, message, f"sshd[4242]: {message}", None)
+            for number, message in enumerate(messages)
+        ]  # fmt: skip
+        preparer = pg_bulk.EventPreparer(store.engine)
+        prepared = preparer.prepare(rows)
+        preparer.close()
+        assert prepared is not None and prepared.fits(rows)
+        renumbered = [(row[0] + 10, *row[1:]) for row in rows]
+        assert not prepared.fits(renumbered)
+        with store.session() as session:
+            pg_bulk.copy_events(session.connection(), renumbered, prepared)
+        with store.session() as session:
+            stored = session.execute(
+                text(f"SELECT id, message, search = {_SERVER_VECTOR}, search::text FROM events ORDER BY id")
+            ).all()
+        assert [(row[0], row[1], row[2]) for row in stored] == [(11, messages[0], True), (12, messages[1], True)]
+        assert "'oracl'" in stored[1][3]
+    finally:
+        store.close()
+
+
+class _CommitCounter(Progress):
+    def __init__(self) -> None:
+        self.commits = 0
+
+    def advance(self, report: SourceReport, bytes_done: int, lines_done: int) -> None:
+        self.commits += 1
+
+
+def test_a_run_stopped_between_prepared_batches_resumes_to_what_sqlite_stores(
+    tmp_path: Path, postgres_url: str, datasets: Path
+) -> None:
+    """Stopped after its first commits, with the next batch already taken and prepared by the other thread (and
+    the reader process still reading), a run leaves its checkpoint at its last commit: the next run stores the
+    rest once, and the whole equals SQLite's store of the same file."""
+    log = datasets / "loghub_full" / "Proxifier" / "Proxifier.log"
+    stores: dict[str, Store] = {}
+    try:
+        for name, url in (("sqlite", f"sqlite:///{tmp_path / 'proxifier.db'}"), ("postgresql", postgres_url)):
+            settings = load_settings(
+                data_dir=tmp_path / name, database={"url": url}, ingest={"fields": True, "batch_size": 1_000}
+            )
+            stores[name] = store = open_store(settings.database_url)
+            if name == "postgresql":
+                (spec,) = src.expand_inputs([str(log)]).specs
+                progress = _CommitCounter()
+                ingester = Ingester(store, settings, window=TimeWindow(), progress=progress)
+                ingester.should_stop = lambda progress=progress: progress.commits >= 3  # type: ignore[misc]
+                first = ingester.ingest(spec)
+                assert not first.failed and 0 < first.new_events < 10_000, first
+                with store.session() as session:
+                    stored = session.execute(text('SELECT count(*), max(line_no) FROM events')).one()
+                    offset = session.execute(text('SELECT "offset", line_count FROM sources')).one()
+                assert stored[0] == first.new_events and offset[1] >= stored[1]
+            report = index_inputs(store, settings, [str(log)])
+            assert not report.failed, report.to_dict()
+        on_sqlite, on_postgresql = _contents(stores["sqlite"]), _contents(stores["postgresql"])
+        for table in ("events", "templates", "template_fields", "sources"):
+            assert on_postgresql[table] == on_sqlite[table], table
+    finally:
+        for store in stores.values():
+            store.close()

@@ -9,7 +9,7 @@ raw-line search matches it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,8 @@ from sqlalchemy import and_
 from logchat.config import Settings
 from logchat.errors import UsageError
 from logchat.redaction import mask_secrets, mask_tree
-from logchat.storage import fields_repo, fulltext_repo, lines_repo, search_repo, series_repo, stats_repo
+from logchat.services.event_scope import ScopeText, match_scope, scope_filter
+from logchat.storage import fields_repo, lines_repo, search_repo, series_repo, stats_repo
 from logchat.storage.db import Store
 from logchat.storage.stats_sqlite import choose_bucket_seconds
 
@@ -46,32 +47,17 @@ class StoreTools:
 
     # -- scope ---------------------------------------------------------------------------------------
 
-    def _filter(self, scope: ScopeArguments) -> stats_repo.EventFilter:
-        from logchat.services.search import parse_window
-
-        flt = replace(self.question_filter)
-        if scope.since or scope.until:
-            since, until = parse_window(scope.since, scope.until, self.settings.ingest.default_timezone, now=self.now)
-            flt.since = since if scope.since else flt.since
-            flt.until = until if scope.until else flt.until
-        if scope.level:
-            from logchat.services.stats import resolve_level
-
-            flt.levels = stats_repo.levels_at_least(resolve_level(scope.level))
-        for name in ("host", "source", "process"):
-            value = getattr(scope, name)
-            if value:
-                setattr(flt, f"{name}s", [value])
-        return flt
-
     def _matching(self, session: Session, scope: ScopeArguments
                   ) -> tuple[stats_repo.EventFilter, search_repo.Condition | None, list[search_repo.Condition]]:
         """The filter, the text condition (None: no text) and all conditions selecting the events in scope."""
-        from logchat.services.search import literal_text_query
-
-        flt = self._filter(scope)
-        text = fulltext_repo.match_condition(session, literal_text_query(session, scope.text))
-        return flt, text, search_repo.event_conditions(session, flt, text)
+        written = ScopeText(
+            since=scope.since, until=scope.until, level=scope.level, hosts=[scope.host] if scope.host else [],
+            sources=[scope.source] if scope.source else [], processes=[scope.process] if scope.process else [],
+        )  # fmt: skip
+        flt = scope_filter(written, timezone=self.settings.ingest.default_timezone, now=self.now,
+                           base=self.question_filter)
+        matched = match_scope(session, flt, scope.text)
+        return flt, matched.matched, matched.conditions
 
     # -- the tools -----------------------------------------------------------------------------------
 

@@ -11,35 +11,21 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from logchat.errors import NotFound, UsageError
+from logchat.errors import NotFound
 from logchat.redaction import mask_tree
-from logchat.retrieval.fulltext import ResolvedQuery, parse_text_query
-from logchat.storage import fulltext_repo, lines_repo, stats_repo
+from logchat.services.event_scope import InvalidParameter, ScopeText, match_scope, scope_filter
+from logchat.storage import lines_repo
 from logchat.storage.db import Store
 from logchat.storage.models.base import from_micros, to_micros
-
-if TYPE_CHECKING:
-    from logchat.storage.db import Session
 
 MAX_LIMIT = 500
 MAX_CONTEXT = 20
 DEFAULT_LIMIT = 100
 DEFAULT_CONTEXT = 5
-
-
-class InvalidParameter(UsageError):
-    """One parameter of a request is wrong; ``field`` names it (422 over HTTP)."""
-
-    http_status = 422
-    code = "invalid_field"
-
-    def __init__(self, field: str, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message if message.startswith(f"{field}:") else f"{field}: {message}", hint=hint)
-        self.field = field
 
 
 @dataclass
@@ -64,17 +50,15 @@ def search_lines(store: Store, request: SearchRequest, *, timezone: str = "UTC",
         raise InvalidParameter("limit", f"must be between 1 and {MAX_LIMIT}")
     if not 0 <= request.context <= MAX_CONTEXT:
         raise InvalidParameter("context", f"must be between 0 and {MAX_CONTEXT}")
-    since, until = _window(request, timezone, now)
-    levels = _levels(request.level)
+    flt = scope_filter(
+        ScopeText(since=request.since, until=request.until, level=request.level, hosts=request.hosts,
+                  sources=request.sources, processes=request.processes),
+        timezone=timezone, now=now,
+    )  # fmt: skip
     after = decode_cursor(request.after) if request.after else None
-    flt = stats_repo.EventFilter(since=since, until=until, levels=levels, sources=request.sources,
-                                 hosts=request.hosts, processes=request.processes)
     with store.session() as session:
-        text = literal_text_query(session, request.q)
-        conditions = flt.conditions(session)
-        matched = fulltext_repo.match_condition(session, text)
-        if matched is not None:
-            conditions.append(matched)
+        scope = match_scope(session, flt, request.q)
+        conditions, text = scope.conditions, scope.text
         if request.event is not None:
             conditions.append(lines_repo.event_is(request.event))
         rows = lines_repo.page_of_events(session, conditions, after=after, limit=request.limit + 1)
@@ -129,58 +113,6 @@ def _line(row: lines_repo.LineRow) -> dict[str, Any]:
         "message": row.message,
         "raw": row.raw,
     }
-
-
-def literal_text_query(session: Session, q: str | None) -> ResolvedQuery:
-    """``q`` as the search matches it: every word required, as written (no synonyms, nothing dropped)."""
-    if q is None or not q.strip():
-        return ResolvedQuery()
-    parsed = parse_text_query(q)
-    if parsed.empty:
-        raise InvalidParameter("q", f"{q!r} has no letters or digits to search for")
-    # A word the index leaves out (a stop word on PostgreSQL) would be ignored there but required on
-    # SQLite: it is matched as written instead, so both stores find the same lines.
-    plain = [term.text for term in parsed.terms if not term.verbatim]
-    unindexed = lines_repo.unindexed_words(session, plain) if plain else set()
-    terms = tuple(replace(term, verbatim=True) if term.text in unindexed else term for term in parsed.terms)
-    # Every term required, none dropped or widened: see the module's docstring.
-    return ResolvedQuery(required=terms, mode="all")
-
-
-def _window(request: SearchRequest, timezone: str, now: datetime | None) -> tuple[datetime | None, datetime | None]:
-    return parse_window(request.since, request.until, timezone, now=now)
-
-
-def parse_window(since: str | None, until: str | None, timezone: str, *, now: datetime | None = None
-                 ) -> tuple[datetime | None, datetime | None]:
-    """`since`/`until` of a request, parsed as the CLI parses `--since`/`--until` (ISO times or phrases
-    such as "2 hours ago", in ``timezone`` unless they name one); InvalidParameter names the field."""
-    from logchat.errors import InvalidTimeRange
-    from logchat.retrieval.timerange import check_range_order
-    from logchat.services.timeparse import parse_cli_time
-
-    points: dict[str, datetime | None] = {}
-    for name, text in (("since", since), ("until", until)):
-        try:
-            points[name] = parse_cli_time(text, timezone, flag=name, now=now) if text else None
-        except UsageError as exc:
-            raise InvalidParameter(name, str(exc), hint=exc.hint) from None
-    try:
-        check_range_order(points["since"], points["until"], phrase=f"since {since} until {until}")
-    except InvalidTimeRange as exc:
-        raise InvalidParameter("until", str(exc), hint=exc.hint) from None
-    return points["since"], points["until"]
-
-
-def _levels(level: str | None) -> list[str]:
-    if not level:
-        return []
-    from logchat.services.stats import resolve_level
-
-    try:
-        return stats_repo.levels_at_least(resolve_level(level))
-    except UsageError as exc:
-        raise InvalidParameter("level", str(exc)) from None
 
 
 # The cursor names the last event of a page: its time in microseconds ("-" when it has none) and id.

@@ -82,8 +82,8 @@ class BackgroundJobs(BaseModel):
 async def start_reload(call: Call) -> web.StreamResponse:
     from logchat.daemon.jobs import JOBS, ReloadRunning
     from logchat.daemon.middleware import error_body
+    from logchat.services.event_scope import parse_window
     from logchat.services.ingest import TimeWindow
-    from logchat.services.search import parse_window
 
     body: ReloadBody = call.body
     since, until = parse_window(body.since, body.until, call.services.settings.ingest.default_timezone)

@@ -191,11 +191,11 @@ def _variable_top_values(
 ) -> dict[str, Any]:
     """Top values of a template variable read from the matching messages (named fields off)."""
     aggregate = search_repo.aggregate(session, flt, text, errors_first=False)
-    from logchat.services.pattern_values import combined_top_values
+    from logchat.services.pattern_values import ValueReading, combined_top_values
 
     per_pattern, budget = VARIABLE_VALUES
-    values = combined_top_values(session, aggregate.patterns, conditions, per_pattern=per_pattern, budget=budget,
-                                 top=limit)
+    reading = ValueReading(conditions, per_pattern=per_pattern, budget=budget)
+    values = combined_top_values(session, aggregate.patterns, reading, top=limit)
     top = values.values
     if field not in top:
         found = ", ".join(list(top)[:15]) or "none"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from logchat.ingest.template_values import TopValues, count_values, top_by_name
 from logchat.storage import search_repo
@@ -19,24 +20,31 @@ VALUES_PER_PATTERN = 2_000
 VALUES_TOTAL_BUDGET = 6_000
 
 
+@dataclass(frozen=True)
+class ValueReading:
+    """Which messages the values are read from, and how many at the most."""
+
+    conditions: Sequence[search_repo.Condition]  # the matching events
+    # Matches per template, when known: they steer how a template's messages are looked up.
+    counts: search_repo.MatchCounts | None = None
+    per_pattern: int = VALUES_PER_PATTERN
+    budget: int = VALUES_TOTAL_BUDGET  # over all the patterns
+
+
 def pattern_top_values(
-    session: Session,
-    patterns: Sequence[search_repo.PatternStats],
-    conditions: Sequence[search_repo.Condition],
-    *,
-    per_pattern: int = VALUES_PER_PATTERN,
-    budget: int = VALUES_TOTAL_BUDGET,
-    counts: search_repo.MatchCounts | None = None,
+    session: Session, patterns: Sequence[search_repo.PatternStats], reading: ValueReading
 ) -> tuple[dict[int | None, TopValues], dict[int | None, Counter[tuple[str, str]]]]:
     """Top values of each pattern's variables, and the raw (name, value) counts for combining."""
     result: dict[int | None, TopValues] = {}
     raw: dict[int | None, Counter[tuple[str, str]]] = {}
-    remaining = budget
+    remaining = reading.budget
     for pattern in patterns:
         if remaining <= 0:
             break
-        limit = min(per_pattern, remaining)
-        messages = search_repo.messages_of_template(session, pattern.template_id, conditions, limit, counts=counts)
+        limit = min(reading.per_pattern, remaining)
+        messages = search_repo.messages_of_template(
+            session, pattern.template_id, reading.conditions, limit, counts=reading.counts
+        )
         remaining -= len(messages)
         found = raw[pattern.template_id] = count_values(pattern.template, messages)
         result[pattern.template_id] = TopValues(
@@ -46,19 +54,10 @@ def pattern_top_values(
 
 
 def combined_top_values(
-    session: Session,
-    patterns: Sequence[search_repo.PatternStats],
-    conditions: Sequence[search_repo.Condition],
-    *,
-    per_pattern: int = VALUES_PER_PATTERN,
-    budget: int = VALUES_TOTAL_BUDGET,
-    counts: search_repo.MatchCounts | None = None,
-    top: int | None = None,
+    session: Session, patterns: Sequence[search_repo.PatternStats], reading: ValueReading, *, top: int | None = None
 ) -> TopValues:
     """The top values over all ``patterns`` together; exact when every pattern was read whole."""
-    values, raw = pattern_top_values(
-        session, patterns, conditions, per_pattern=per_pattern, budget=budget, counts=counts
-    )
+    values, raw = pattern_top_values(session, patterns, reading)
     combined: Counter[tuple[str, str]] = Counter()
     for found in raw.values():
         combined.update(found)

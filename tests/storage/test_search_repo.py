@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import event, select
 
-from logchat.services.pattern_values import pattern_top_values
+from logchat.services.pattern_values import ValueReading, pattern_top_values
 from logchat.storage import search_repo
 from logchat.storage.models import Template
 
@@ -26,7 +26,7 @@ def test_every_pattern_gets_the_sparse_match_plan(small_store: Any) -> None:
         sparse = {pattern.template_id: (1, 1_000_000) for pattern in patterns}
         event.listen(small_store.engine, "before_cursor_execute", record)
         try:
-            values, _ = pattern_top_values(session, patterns, [], counts=sparse)
+            values, _ = pattern_top_values(session, patterns, ValueReading([], counts=sparse))
         finally:
             event.remove(small_store.engine, "before_cursor_execute", record)
     assert set(values) == {pattern.template_id for pattern in patterns}

@@ -49,7 +49,7 @@ class Facts:
 
 
 def gather_facts(session: Session, settings: Settings, question: Question, retrieval: Retrieval) -> Facts:
-    from logchat.services.pattern_values import combined_top_values, pattern_top_values
+    from logchat.services.pattern_values import ValueReading, combined_top_values, pattern_top_values
 
     aggregate = retrieval.aggregate
     conditions = list(retrieval.conditions)
@@ -57,17 +57,10 @@ def gather_facts(session: Session, settings: Settings, question: Question, retri
     shown = aggregate.patterns[: settings.retrieval.top_patterns]
     overall = None
     if (question.reading.entity is not None or question.reading.intent == "top") and aggregate.total:
-        overall = combined_top_values(
-            session,
-            aggregate.patterns,
-            conditions,
-            counts=counts,
-            per_pattern=VALUES_ANSWER[0],
-            budget=VALUES_ANSWER[1],
-        )
-    per_pattern, _ = pattern_top_values(
-        session, shown, conditions, counts=counts, per_pattern=VALUES_SHOWN[0], budget=VALUES_SHOWN[1]
-    )
+        answer_reading = ValueReading(conditions, counts, per_pattern=VALUES_ANSWER[0], budget=VALUES_ANSWER[1])
+        overall = combined_top_values(session, aggregate.patterns, answer_reading)
+    shown_reading = ValueReading(conditions, counts, per_pattern=VALUES_SHOWN[0], budget=VALUES_SHOWN[1])
+    per_pattern, _ = pattern_top_values(session, shown, shown_reading)
     notices: list[str] = []
     computed, plan = _computed(session, retrieval, notices)
     leading = [computed.event_id] if computed is not None and computed.event_id is not None else []

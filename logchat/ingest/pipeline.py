@@ -128,8 +128,8 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
     windowed = since_us is not None or until_us is not None
     keep_untimed = True
     assign, mask, tokens_of = miner.assign, mask_secrets, miner.template_tokens
-    field_reader = FieldReader(getattr(parser, "name", "") or "") if plan.fields else None
-    read_fields = field_reader.read_encoded if field_reader is not None else None
+    fields_format = (getattr(parser, "name", "") or "") if plan.fields else None
+    read_fields = FieldReader(fields_format).read_encoded if fields_format is not None else None
     max_seconds = plan.max_seconds
     started = time.monotonic() if max_seconds is not None else 0.0
     changes_seen = miner.change_count
@@ -140,7 +140,7 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
         if full:
             # The batch ends where this event starts: a clean checkpoint.
             batch.end_offset, batch.end_line = event.offset, event.line_no - 1
-            _close(batch, miner, field_reader)
+            _close(batch, miner, fields_format)
             yield batch
             batch = Batch(first_new_template=miner.newest_id + 1)
             batch_size = plan.batch_size
@@ -182,17 +182,18 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
         batch.add(row, ts_us)
     batch.error = reader.error
     batch.end_offset, batch.end_line = reader.offset, reader.line_no
-    _close(batch, miner, field_reader)
+    _close(batch, miner, fields_format)
     yield batch
 
 
-def _close(batch: Batch, miner: TemplateMiner, field_reader: FieldReader | None) -> None:
+def _close(batch: Batch, miner: TemplateMiner, fields_format: str | None) -> None:
     batch.changed_templates = miner.take_changed()
-    if batch.changed_at and field_reader is not None:
+    if batch.changed_at and fields_format is not None:
         # This batch's events are still here: read them again now rather than the writer reading them back
         # from the store. Changed templates may also have events stored by earlier batches; the writer looks
-        # those up.
-        _read_again(batch, field_reader, miner.template_tokens)
+        # those up. A reader of its own: recipes made from later messages would give the first of the events
+        # read again the later message's fields as the example of its shape.
+        _read_again(batch, FieldReader(fields_format), miner.template_tokens)
     if batch.changed_templates:
         batch.miner_state = miner.dump_state()
 

@@ -1,12 +1,16 @@
 """Cost of reading fields at ingest, fields off against on, in this checkout and in a baseline checkout.
 
     python benchmarks/bench_fields.py --baseline /path/to/other/checkout [--lines 200000] [--runs 3] [--whole]
+        [--corpora generated,fallback,loghub] [--no-reader-stage]
 
 The reader stage (parse, join, mask, templates, fields, rows: what the reader process does) in CPU time
 per event, best of ``--runs``, on the generated corpora of bench_ingest; checkouts and settings take turns
 so that a busy machine disturbs them alike. ``--whole`` also runs the whole `logchat index` command (the
-reader process and the writer, start-up included) over the generated corpus, CPU seconds of both
-processes, best of ``--runs``: the cost that the 10% budget of fields is about.
+reader process and the writer, start-up included) over each generated corpus, CPU seconds of both
+processes, median of ``--runs``: the cost that the 10% budget of fields is about. ``--corpora`` chooses
+what it indexes: the generated corpus, the fallback corpus and the loghub mix (every loghub log and the full
+logs, ``../shared/datasets/loghub*/*/*.log``: many systems, many templates, most of them generalising in
+their first batch). ``--no-reader-stage`` times the whole command only.
 
 CPU time (not wall time) of the measured processes, so a busy machine disturbs the figures less.
 """
@@ -17,6 +21,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,6 +29,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ROOT.parent / "shared" / "datasets"
+
+
+def loghub_mix(datasets: Path = DATASETS) -> list[Path]:
+    """Every loghub log: the 2,000-line samples of 16 systems and the full Linux and Proxifier logs."""
+    return sorted(datasets.glob("loghub/*/*.log")) + sorted(datasets.glob("loghub_full/*/*.log"))
 
 
 def reader_cpu(path: Path, fields: bool = True) -> tuple[float, int]:
@@ -102,7 +113,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--data", type=Path, help="generate the corpora here (and keep them)")
     parser.add_argument("--whole", action="store_true", help="also time the whole `logchat index` command")
+    parser.add_argument("--corpora", default="generated,fallback",
+                        help="with --whole: what to index, of generated, fallback and loghub (comma-separated)")
+    parser.add_argument("--no-reader-stage", action="store_true", help="time the whole command only")
     args = parser.parse_args()
+    if args.no_reader_stage:
+        args.whole = True
+    corpora = args.corpora.split(",")
+    unknown = set(corpora) - {"generated", "fallback", "loghub"}
+    if unknown:
+        raise SystemExit(f"unknown corpus {sorted(unknown)[0]!r}: use generated, fallback or loghub")
+    mix = loghub_mix() if "loghub" in corpora else []
+    if "loghub" in corpora and not mix:
+        raise SystemExit(f"no loghub logs under {DATASETS}")
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from bench_ingest import generate_corpus, generate_fallback_corpus
 
@@ -117,19 +140,31 @@ def main() -> None:
         checkouts = {"baseline": args.baseline.resolve(), "this": ROOT}
         # {(checkout, fields on): {file: best µs per event}}, checkouts and settings taking turns.
         best: dict[tuple[str, bool], dict[str, float]] = {}
-        whole: dict[str, dict[tuple[str, bool], float]] = {}
+        whole: dict[str, dict[tuple[str, bool], list[float]]] = {}
+        groups = [(name, members) for name, members in (("generated", generated), ("fallback", fallback),
+                                                        ("loghub", mix)) if name in corpora]
         for _ in range(args.runs):
             for label, checkout in checkouts.items():
                 for fields in (False, True):
-                    found = in_checkout(checkout, paths, 1, fields)
-                    kept = best.setdefault((label, fields), found)
-                    for name, value in found.items():
-                        kept[name] = min(kept[name], value)
-                    for group, members in (("generated", generated), ("fallback", fallback)) if args.whole else ():
+                    if not args.no_reader_stage:
+                        found = in_checkout(checkout, paths, 1, fields)
+                        kept = best.setdefault((label, fields), found)
+                        for name, value in found.items():
+                            kept[name] = min(kept[name], value)
+                    for group, members in groups if args.whole else ():
                         seconds = index_cpu(checkout, members, fields)
-                        kept_s = whole.setdefault(group, {})
-                        kept_s[(label, fields)] = min(kept_s.get((label, fields), seconds), seconds)
-        print(f"baseline: {checkouts['baseline']}; reader stage, CPU µs per event, best of {args.runs}")
+                        whole.setdefault(group, {}).setdefault((label, fields), []).append(seconds)
+        print(f"baseline: {checkouts['baseline']}")
+        if whole:
+            print(f"whole `logchat index` of each corpus, CPU s (command and reader process), median of {args.runs}")
+            print(f"{'corpus':<18} {'base off':>9} {'base on':>9} {'cost':>7}   {'this off':>9} {'this on':>9} "
+                  f"{'cost':>7}")
+            for group, runs in whole.items():
+                print(f"{group:<18} {_row({key: statistics.median(values) for key, values in runs.items()})}")
+            print()
+        if args.no_reader_stage:
+            return
+        print(f"reader stage, CPU µs per event, best of {args.runs}")
         print(f"{'file':<18} {'base off':>9} {'base on':>9} {'cost':>7}   {'this off':>9} {'this on':>9} {'cost':>7}")
         for group, members in (("generated", generated), ("fallback", fallback)):
             totals = {key: 0.0 for key in best}
@@ -139,10 +174,6 @@ def main() -> None:
                     totals[key] += value
                 print(f"{path.name:<18} {_row(row)}")
             print(f"{'(' + group + ', mean)':<18} {_row({key: total / len(members) for key, total in totals.items()})}")
-        if whole:
-            print(f"\nwhole `logchat index` of each corpus, CPU s (command and reader process), best of {args.runs}")
-            for group, seconds in whole.items():
-                print(f"{group:<18} {_row(seconds)}")
 
 
 def _row(values: dict[tuple[str, bool], float], spec: str = ".2f") -> str:

@@ -957,13 +957,14 @@ class FieldTally:
     the store's template_fields, gathered cheaply (one dict update per event, keyed by the field names;
     a message written by a recipe only appends the recipe, and those are counted together later)."""
 
-    __slots__ = ("recipes", "shapes", "units")
+    __slots__ = ("_keys", "recipes", "shapes", "units")
 
     def __init__(self) -> None:
         # (template_id, field names, value classes) -> [events, the fields of the first of them]
         self.shapes: dict[tuple[int, tuple[str, ...], tuple[type, ...]], list[Any]] = {}
         self.units: dict[tuple[int, str], str] = {}
         self.recipes: list[_Recipe] = []  # the recipe of each message written by one, not counted yet
+        self._keys: dict[int, list[Any]] = {}  # template_id -> its keys of shapes, so that forget() is cheap
 
     def __getstate__(self) -> tuple[Any, Any]:
         self.fold()  # recipes hold functions: what crosses into another process is their count
@@ -972,6 +973,9 @@ class FieldTally:
     def __setstate__(self, state: tuple[Any, Any]) -> None:
         self.shapes, self.units = state
         self.recipes = []
+        self._keys = {}
+        for key in self.shapes:
+            self._keys.setdefault(key[0], []).append(key)
 
     def fold(self) -> None:
         """Count the messages written by recipes, as add() would have counted each in its turn: done before
@@ -987,6 +991,7 @@ class FieldTally:
             entry = shapes.get(recipe.shape)
             if entry is None:
                 shapes[recipe.shape] = [events, recipe.example]
+                self._keys.setdefault(recipe.shape[0], []).append(recipe.shape)
             else:
                 entry[0] += events
             with_units = with_units or recipe.units is not None
@@ -998,6 +1003,55 @@ class FieldTally:
                         self.units[(recipe.shape[0], name)] = unit
         pending.clear()
 
+    def forget(self, template_id: int) -> None:
+        """Drop what was counted of the events of ``template_id`` (they are counted again)."""
+        if self.recipes:
+            self.fold()
+        for key in self._keys.pop(template_id, ()):
+            del self.shapes[key]
+            for name in key[1]:
+                self.units.pop((template_id, name), None)
+
+    def add_earlier(self, earlier: FieldTally) -> None:
+        """Count the events ``earlier`` counted as events that came before those counted here, template by
+        template: what counting all of them in one tally, in their order, gives."""
+        self.fold()
+        earlier.fold()
+        shapes = self.shapes
+        for template_id, keys in earlier._keys.items():
+            later = [(key, shapes.pop(key)) for key in self._keys.pop(template_id, ())]
+            merged = list(keys)
+            for key in keys:
+                shapes[key] = list(earlier.shapes[key])
+            for key, (count, example) in later:
+                entry = shapes.get(key)
+                if entry is None:
+                    shapes[key] = [count, example]
+                    merged.append(key)
+                else:
+                    entry[0] += count
+            self._keys[template_id] = merged
+        for key, unit in earlier.units.items():
+            self.units.setdefault(key, unit)  # the last unit seen wins: a later one stays
+
+    def add_later(self, later: FieldTally, template_ids: set[int]) -> None:
+        """Count what ``later`` counted of the events of ``template_ids`` as events that came after those
+        counted here: what counting all of them in one tally, in their order, gives."""
+        self.fold()
+        later.fold()
+        shapes = self.shapes
+        for key, (count, example) in later.shapes.items():
+            if key[0] in template_ids:
+                entry = shapes.get(key)
+                if entry is None:
+                    shapes[key] = [count, example]
+                    self._keys.setdefault(key[0], []).append(key)
+                else:
+                    entry[0] += count
+        for key, unit in later.units.items():
+            if key[0] in template_ids:
+                self.units[key] = unit  # the last unit seen wins
+
     def add(self, template_id: int, fields: Fields, units: Units | None) -> None:
         if self.recipes:
             self.fold()
@@ -1007,6 +1061,7 @@ class FieldTally:
         entry = self.shapes.get(key)
         if entry is None:
             self.shapes[key] = [1, fields]
+            self._keys.setdefault(template_id, []).append(key)
         else:
             entry[0] += 1
         if units:

@@ -37,11 +37,16 @@ class Batch:
     miner_state: bytes | None = None  # set when templates changed
     error: str | None = None  # a read error after the rows of this batch
     fields: FieldTally = field(default_factory=lambda: FieldTally())  # the fields of each template
-    # Templates that changed after some of their events had their fields read (here or in an earlier
-    # batch): those events are read again against the final template (services.fields.reread_templates).
+    # Templates that changed after some of this batch's events had their fields read: those events were
+    # read again against the final template before the batch was handed over, and the writer counts the
+    # template's fields again, with its events stored before this batch (services.fields.recount_templates).
     stale_fields: set[int] = field(default_factory=set)
-    # The template's tokens when this batch first read fields with it (to see it change later).
-    read_with: dict[int, Any] = field(default_factory=dict, repr=False)
+    # Templates with this id or a higher one were made while this batch was read: no event stored before
+    # it has them.
+    first_new_template: int = 0
+    # template id -> the index in rows of the event that last changed the template: the batch's events of
+    # that template before it were read under an older form of it.
+    changed_at: dict[int, int] = field(default_factory=dict, repr=False)
     # What the store made of the rows ahead of the batch's turn to be written (see logchat.ingest.prefetch).
     prepared: Any = field(default=None, repr=False, compare=False)
 
@@ -117,7 +122,7 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
     from logchat.ingest.multiline import join_events
 
     events: Iterator[Event] = join_events(reader, parser, multiline=plan.multiline)
-    batch = Batch()
+    batch = Batch(first_new_template=miner.newest_id + 1)
     next_id = plan.first_id
     source_id, generation = plan.source_id, plan.generation
     batch_size = min(plan.first_batch_size or plan.batch_size, plan.batch_size)
@@ -125,9 +130,11 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
     windowed = since_us is not None or until_us is not None
     keep_untimed = True
     assign, mask, tokens_of = miner.assign, mask_secrets, miner.template_tokens
-    read_fields = FieldReader(getattr(parser, "name", "") or "").read_encoded if plan.fields else None
+    fields_format = (getattr(parser, "name", "") or "") if plan.fields else None
+    read_fields = FieldReader(fields_format).read_encoded if fields_format is not None else None
     max_seconds = plan.max_seconds
     started = time.monotonic() if max_seconds is not None else 0.0
+    changes_seen = miner.change_count
     for event in events:
         full = len(batch.rows) >= batch_size
         if not full and max_seconds is not None and batch.rows and len(batch.rows) % 64 == 0:
@@ -135,9 +142,9 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
         if full:
             # The batch ends where this event starts: a clean checkpoint.
             batch.end_offset, batch.end_line = event.offset, event.line_no - 1
-            _close(batch, miner)
+            _close(batch, miner, fields_format)
             yield batch
-            batch = Batch()
+            batch = Batch(first_new_template=miner.newest_id + 1)
             batch_size = plan.batch_size
             if max_seconds is not None:
                 started = time.monotonic()
@@ -158,8 +165,14 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
         if read_fields is None:
             fields = None
         else:
+            if miner.change_count != changes_seen:
+                # The miner made or generalised this event's template ("for root" -> "for <*>"): the fields of
+                # the batch's events read under its older form miss the value that became a variable. They are
+                # read again when the batch closes; what was counted of them goes now.
+                changes_seen = miner.change_count
+                batch.changed_at[template_id] = len(batch.rows)
+                batch.fields.forget(template_id)
             tokens = tokens_of(template_id)
-            batch.read_with.setdefault(template_id, tokens)
             # mask_secrets returns its argument itself when there was nothing to mask.
             fields = read_fields(batch.fields, template_id, tokens, masked, event.raw, masked is not message,
                                  event.record if event.line_end == event.line_no else None, miner.last_key)
@@ -171,18 +184,44 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
         batch.add(row, ts_us)
     batch.error = reader.error
     batch.end_offset, batch.end_line = reader.offset, reader.line_no
-    _close(batch, miner)
+    _close(batch, miner, fields_format)
     yield batch
 
 
-def _close(batch: Batch, miner: TemplateMiner) -> None:
+def _close(batch: Batch, miner: TemplateMiner, fields_format: str | None) -> None:
     batch.changed_templates = miner.take_changed()
-    if batch.read_with:
-        # Drain generalises a template as new variants arrive ("for root" -> "for <*>"): fields read before
-        # the change miss the value that became a variable. Changed templates may also have events stored
-        # by earlier batches; the writer looks those up.
-        tokens_of = miner.template_tokens
-        batch.stale_fields = {tid for tid, tokens in batch.read_with.items() if tokens_of(tid) is not tokens}
-        batch.read_with = {}
+    if batch.changed_at and fields_format is not None:
+        # This batch's events are still here: read them again now rather than the writer reading them back
+        # from the store. Changed templates may also have events stored by earlier batches; the writer looks
+        # those up. A reader of its own: recipes made from later messages would give the first of the events
+        # read again the later message's fields as the example of its shape.
+        _read_again(batch, FieldReader(fields_format), miner.template_tokens)
     if batch.changed_templates:
         batch.miner_state = miner.dump_state()
+
+
+def _read_again(batch: Batch, field_reader: FieldReader, tokens_of: Any) -> None:
+    """Read the fields of the batch's events that were read under an older form of their template again, as
+    ingest read them the first time but against the template's final form; they are counted before the
+    template's later events, as they came."""
+    changed_at, batch.changed_at = batch.changed_at, {}
+    rows = batch.rows
+    read_fields = field_reader.read_encoded
+    earlier = FieldTally()
+    tokens: dict[int, Any] = {}
+    stale = batch.stale_fields
+    for index in range(max(changed_at.values())):  # events after the last change were read as they are now
+        row = rows[index]
+        template_id = row[11]
+        at = changed_at.get(template_id)
+        if at is None or index >= at:
+            continue
+        current = tokens.get(template_id)
+        if current is None:
+            current = tokens[template_id] = tokens_of(template_id)
+            stale.add(template_id)
+        message = row[12]
+        masked = mask_secrets(message)
+        rows[index] = (*row[:14], read_fields(earlier, template_id, current, masked, row[13], masked is not message))
+    if stale:
+        batch.fields.add_earlier(earlier)

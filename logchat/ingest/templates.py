@@ -67,6 +67,8 @@ class TemplateMiner:
         self._digits_to_id: dict[bytes, int] = {}
         # Clusters created or whose template changed since the last take_changed().
         self._changed: set[int] = set()
+        # How many times a template was created or changed: a reader of the templates notices a change by it.
+        self.change_count = 0
         # The digit key of the last message assigned: the field reader finds its recipes by it too.
         self.last_key = b""
         if state:
@@ -87,6 +89,7 @@ class TemplateMiner:
             cluster_id = cluster.cluster_id
             if change != "none":
                 self._changed.add(cluster_id)
+                self.change_count += 1
             if len(self._shape_to_id) >= _SHAPE_CACHE_LIMIT:
                 self._shape_to_id.clear()
             self._shape_to_id[shape] = cluster_id
@@ -114,6 +117,11 @@ class TemplateMiner:
     @property
     def cluster_count(self) -> int:
         return len(self._drain.id_to_cluster)
+
+    @property
+    def newest_id(self) -> int:
+        """The highest template id given out so far: ids only grow, so a template with a higher id is newer."""
+        return int(self._drain.clusters_counter)
 
     def dump_state(self) -> bytes:
         """The Drain state as compressed JSON: data that loading cannot turn into code (a pickle in a

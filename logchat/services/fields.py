@@ -77,29 +77,48 @@ def backfill_fields(store: Store, on_progress: ProgressCallback | None = None,
     return done
 
 
-def reread_templates(session: Session, template_ids: Iterable[int], chunk: int = BACKFILL_CHUNK) -> int:
-    """Read again, against the current template, the fields of every event of ``template_ids``; returns how
-    many were read. What is known of those templates' fields is counted again from scratch.
+def recount_templates(
+    session: Session, template_ids: set[int], stored: set[int], before_id: int, batch: FieldTally
+) -> int:
+    """Count the fields of ``template_ids`` again from scratch, in the ingest transaction of the batch whose
+    first event is ``before_id`` and whose tally is ``batch``; the fields of the events of ``stored`` stored
+    before that batch are read again against the current templates first. Returns how many were read again.
 
     Drain generalises a template when a new variant of it arrives: "Failed password for root from <IP>"
     becomes "Failed password for <*> from <IP>". Fields read while "root" was fixed text lack it, so
-    questions about "user root" would miss those events. Called in the ingest transaction that stores the
-    change; a template changes at most once per fixed word, so each event is read again a bounded number
-    of times."""
-    ids = sorted(set(template_ids))
+    questions about "user root" would miss those events. The batch's own events were read again before it
+    was handed over (ingest.pipeline); here the events stored before it are, and the template's field
+    counts are counted from all of them, in event order. A template changes at most once per fixed word,
+    so each event is read again a bounded number of times."""
+    ids = sorted(template_ids)
     if not ids:
         return 0
     fields_repo.forget_template_fields(session, ids)
+    tally = FieldTally()
+    done = reread_stored(session, stored, tally, before_id=before_id)
+    tally.add_later(batch, template_ids)
+    fields_repo.add_template_fields(session, tally.rows())
+    return done
+
+
+def reread_stored(
+    session: Session, template_ids: Iterable[int], tally: FieldTally, *, before_id: int | None = None,
+    chunk: int = BACKFILL_CHUNK,
+) -> int:
+    """Read again, against the current template, the fields of the stored events of ``template_ids`` (those
+    before event ``before_id``, when given), counting them into ``tally``; returns how many were read."""
+    ids = sorted(set(template_ids))
+    if not ids:
+        return 0
     done = 0
     after = 0
-    tally = FieldTally()
     # The events of a template share its plan and, mostly, their shapes: read them as ingest does (recipes
     # per message shape), which writes the JSON a full read gives. Formats read by their own structure
     # (JSON, logfmt, access logs) are read in full, as they were stored.
     readers: dict[str, FieldReader] = {}
     tokens_of: dict[int, list[str]] = {}
     while True:
-        rows = fields_repo.events_of_templates(session, ids, after, chunk)
+        rows = fields_repo.events_of_templates(session, ids, after, chunk, before_id=before_id)
         if not rows:
             break
         values = []
@@ -117,7 +136,6 @@ def reread_templates(session: Session, template_ids: Iterable[int], chunk: int =
         fields_repo.store_fields(session, values)
         after = rows[-1][0]
         done += len(rows)
-    fields_repo.add_template_fields(session, tally.rows())
     return done
 
 

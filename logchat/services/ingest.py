@@ -606,7 +606,7 @@ class Ingester:
                 batch.miner_state, checkpoint, template_fields=batch.fields.rows(), prepared=batch.prepared,
             )
             if self.settings.ingest.fields and rows and (batch.stale_fields or batch.changed_templates):
-                _reread_stale_fields(session, batch, rows[0][0])
+                _recount_changed_templates(session, batch, rows[0][0])
             if rows:
                 self.next_id = rows[-1][0] + 1
         report.new_events += len(batch.rows)
@@ -625,15 +625,17 @@ def _prepare(preparer: Any, batch: Batch) -> None:
     batch.prepared = preparer.prepare(batch.rows)
 
 
-def _reread_stale_fields(session: Session, batch: Batch, first_id: int) -> None:
+def _recount_changed_templates(session: Session, batch: Batch, first_id: int) -> None:
     """Fields read while a template still held a value as fixed text are read again against the template the
-    events end up in: the batch's own (seen by the pipeline) and those stored before it."""
-    from logchat.services.fields import reread_templates
+    events end up in: the batch's own were (by the pipeline), those stored before it are here; the field
+    counts of those templates are counted again from all their events."""
+    from logchat.services.fields import recount_templates
     from logchat.storage import fields_repo
 
-    stale = set(batch.stale_fields)
-    stale |= fields_repo.templates_with_events_before(session, set(batch.changed_templates) - stale, first_id)
-    reread_templates(session, stale)
+    # Templates made while the batch was read have no events stored before it: only older ones are looked up.
+    older = {template_id for template_id in batch.changed_templates if template_id < batch.first_new_template}
+    stored = fields_repo.templates_with_events_before(session, older, first_id)
+    recount_templates(session, batch.stale_fields | stored, stored, first_id, batch.fields)
 
 
 class RemoteFeed:

@@ -317,18 +317,21 @@ def templates_with_events_before(session: Session, template_ids: Iterable[int], 
 
 
 def events_of_templates(
-    session: Session, template_ids: Sequence[int], after_id: int, limit: int
+    session: Session, template_ids: Sequence[int], after_id: int, limit: int, *, before_id: int | None = None
 ) -> list[tuple[int, int | None, str, str, str, str]]:
     """(id, template_id, template text, format, message, raw) of the events of ``template_ids`` whose fields
-    were read, by id."""
+    were read, by id, after ``after_id`` (and before ``before_id``, when given)."""
     from logchat.storage.models import Template
 
+    within = [Event.template_id.in_(template_ids), Event.fields.is_not(None), Event.id > after_id]
+    if before_id is not None:
+        within.append(Event.id < before_id)
     rows = session.execute(
         select(Event.id, Event.template_id, func.coalesce(Template.template, ""), func.coalesce(Source.format, ""),
                Event.message, Event.raw)
         .join(Source, Source.id == Event.source_id)
         .outerjoin(Template, Template.id == Event.template_id)
-        .where(Event.template_id.in_(template_ids), Event.fields.is_not(None), Event.id > after_id)
+        .where(*within)
         .order_by(Event.id).limit(limit)
     ).all()  # fmt: skip
     return [tuple(row) for row in rows]  # type: ignore[misc]

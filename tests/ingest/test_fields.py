@@ -216,6 +216,46 @@ def test_tally_gives_one_row_per_template_field_with_the_widest_type() -> None:
     assert tally.rows() == [(1, "took", "float", "measure", "s", 3, "3"), (1, "user", "string", "label", None, 3, "a")]
 
 
+@pytest.mark.parametrize("system", ["OpenSSH", "Spark", "HDFS"])
+def test_a_tally_of_later_events_adds_up_as_one_tally_in_event_order(loghub: Path, system: str) -> None:
+    """Counting the events of some templates in two tallies and adding the later one after the earlier one
+    (or the earlier one before the later one) gives what one tally of all of them in their order gives (counts
+    summed, the first example, the last unit, the widest type), and forgetting templates drops exactly their
+    rows: how template fields are counted again once templates generalise (real loghub lines; Spark's carry
+    units)."""
+    miner, mined = TemplateMiner(), []
+    with (loghub / system / f"{system}_2k.log_structured.csv").open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            masked = mask_secrets(row["Content"])
+            mined.append((miner.assign(masked), masked))
+    reads = [(template_id, *extract_fields(miner.template(template_id), masked)) for template_id, masked in mined]
+    whole, first, later = FieldTally(), FieldTally(), FieldTally()
+    for n, (template_id, fields, units) in enumerate(reads):
+        whole.add(template_id, fields, units)
+        (first if n < len(reads) // 2 else later).add(template_id, fields, units)
+    first_only = first.rows()
+    chosen = {template_id for template_id, _, _ in reads[::3]}
+    assert chosen != {template_id for template_id, _, _ in reads}
+
+    first.add_later(later, chosen)
+
+    assert any(row[0] not in chosen for row in first_only)
+    expected = sorted([row for row in whole.rows() if row[0] in chosen]
+                      + [row for row in first_only if row[0] not in chosen])  # fmt: skip
+    assert first.rows() == expected
+    for template_id in chosen:
+        first.forget(template_id)
+    assert first.rows() == [row for row in first_only if row[0] not in chosen]
+    # The forgotten templates counted again, earlier events after later ones: one tally in event order again.
+    earlier, again = FieldTally(), FieldTally()
+    for n, (template_id, fields, units) in enumerate(reads):
+        if template_id in chosen:
+            (earlier if n < len(reads) // 2 else again).add(template_id, fields, units)
+    again.add_earlier(earlier)
+    first.add_later(again, chosen)
+    assert first.rows() == expected
+
+
 LOGHUB_SYSTEMS = ("Android", "Apache", "BGL", "HDFS", "HPC", "Hadoop", "HealthApp", "Linux", "Mac", "OpenSSH",
                   "OpenStack", "Proxifier", "Spark", "Thunderbird", "Windows", "Zookeeper")
 
@@ -254,11 +294,11 @@ CORPUS = Path(__file__).parent / "corpus"
 
 @pytest.mark.parametrize("log", sorted(p.name for p in CORPUS.iterdir() if p.suffix in (".log", ".jsonl")))
 def test_ingest_batches_carry_the_fields_a_full_read_gives(log: str) -> None:
-    """Every row ingest produces holds the fields that reading its event in full gives, whatever the
-    format: JSON lines reuse their parser's decoding, other lines recipes, access logs their own reading."""
+    """Every row ingest produces holds the fields that reading its event in full under the template it ends
+    the batch in gives, whatever the format: JSON lines reuse their parser's decoding, other lines recipes,
+    access logs their own reading."""
     from logchat.ingest.detect import detect_format
     from logchat.ingest.formats import make_parser
-    from logchat.ingest.multiline import join_events
     from logchat.ingest.pipeline import BatchPlan, produce_batches
     from logchat.ingest.sources import LineReader, sample_lines
     from logchat.ingest.timestamps import TimeContext
@@ -269,25 +309,41 @@ def test_ingest_batches_carry_the_fields_a_full_read_gives(log: str) -> None:
     with (CORPUS / log).open("rb") as handle:
         parser = make_parser(fmt, TimeContext())
         reader = LineReader(handle, start_line=0, start_offset=0, max_line_bytes=65536)
-        rows = [row for batch in produce_batches(reader, parser, TemplateMiner(), plan) for row in batch.rows]
-    miner, expected = TemplateMiner(), []
-    with (CORPUS / log).open("rb") as handle:
+        (batch,) = produce_batches(reader, parser, TemplateMiner(), plan)
+    expected, tally = _full_reads_under_final_templates(CORPUS / log, fmt)
+    assert batch.rows and [row[14] for row in batch.rows] == expected
+    assert batch.fields.rows() == tally.rows()
+
+
+def _full_reads_under_final_templates(log: Path, fmt: str) -> tuple[list[str], FieldTally]:
+    """What reading each event of ``log`` in full gives, under the template it has once the whole log is mined
+    (the log is one batch): the miner generalises templates as new variants arrive, and the fields of the
+    events read before follow. With the tally of all of them, in event order."""
+    from logchat.ingest.formats import make_parser
+    from logchat.ingest.multiline import join_events
+    from logchat.ingest.sources import LineReader
+    from logchat.ingest.timestamps import TimeContext
+
+    miner, events = TemplateMiner(), []
+    with log.open("rb") as handle:
         parser = make_parser(fmt, TimeContext())
         reader = LineReader(handle, start_line=0, start_offset=0, max_line_bytes=65536)
         for event in join_events(reader, parser, multiline=True):
             masked = mask_secrets(event.message)
-            template_id = miner.assign(masked)
-            fields, _ = extract_fields(miner.template(template_id), masked, getattr(parser, "name", "") or "",
-                                       event.raw, secrets=masked is not event.message)
-            expected.append(encode_fields(fields))
-    assert rows and [row[14] for row in rows] == expected
+            events.append((miner.assign(masked), masked, event.raw, masked is not event.message))
+    name = getattr(parser, "name", "") or ""
+    encoded, tally = [], FieldTally()
+    for template_id, masked, raw, secrets in events:
+        fields, units = extract_fields(miner.template(template_id), masked, name, raw, secrets=secrets)
+        encoded.append(encode_fields(fields))
+        tally.add(template_id, fields, units)
+    return encoded, tally
 
 
 def _batch_fields_and_full_reads(log: Path) -> tuple[list[str], list[str]]:
     """The stored fields of every row ingest produces from ``log``, and what reading each event in full gives."""
     from logchat.ingest.detect import detect_format
     from logchat.ingest.formats import make_parser
-    from logchat.ingest.multiline import join_events
     from logchat.ingest.pipeline import BatchPlan, produce_batches
     from logchat.ingest.sources import LineReader, sample_lines
     from logchat.ingest.timestamps import TimeContext
@@ -298,17 +354,7 @@ def _batch_fields_and_full_reads(log: Path) -> tuple[list[str], list[str]]:
         parser = make_parser(fmt, TimeContext())
         reader = LineReader(handle, start_line=0, start_offset=0, max_line_bytes=65536)
         rows = [row for batch in produce_batches(reader, parser, TemplateMiner(), plan) for row in batch.rows]
-    miner, expected = TemplateMiner(), []
-    with log.open("rb") as handle:
-        parser = make_parser(fmt, TimeContext())
-        reader = LineReader(handle, start_line=0, start_offset=0, max_line_bytes=65536)
-        for event in join_events(reader, parser, multiline=True):
-            masked = mask_secrets(event.message)
-            template_id = miner.assign(masked)
-            fields, _ = extract_fields(miner.template(template_id), masked, getattr(parser, "name", "") or "",
-                                       event.raw, secrets=masked is not event.message)
-            expected.append(encode_fields(fields))
-    return [row[14] for row in rows], expected
+    return [row[14] for row in rows], _full_reads_under_final_templates(log, fmt)[0]
 
 
 def test_access_lines_of_every_shape_are_stored_as_a_full_read_gives(tmp_path: Path) -> None:

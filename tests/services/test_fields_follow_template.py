@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from logchat.ingest.fields import encode_fields, extract_fields
+from logchat.ingest.fields import FieldTally, encode_fields, extract_fields
 from logchat.redaction import mask_secrets
 from logchat.services.ingest import index_inputs
 from logchat.storage.models import Event, Source, Template, TemplateField
@@ -78,6 +78,22 @@ def test_events_read_before_their_template_generalised_carry_its_new_field(
 
     assert _root_failures(store) == sum(1 for line in lines if _ROOT_FAILED.search(line))
     _assert_fields_follow_final_templates(store)
+    # One batch: every template's row (type, unit, count, example) is what counting its events' final fields
+    # in event order gives.
+    tally = FieldTally()
+    with store.session() as session:
+        for template_id, template, fmt, message, raw in session.execute(
+            select(Event.template_id, Template.template, Source.format, Event.message, Event.raw)
+            .join(Template, Template.id == Event.template_id).join(Source, Source.id == Event.source_id)
+            .order_by(Event.id)
+        ):  # fmt: skip
+            tally.add(template_id, *extract_fields(template, mask_secrets(message), fmt or "", raw))
+        stored_rows = session.execute(
+            select(TemplateField.template_id, TemplateField.name, TemplateField.type, TemplateField.kind,
+                   TemplateField.unit, TemplateField.count, TemplateField.example)
+            .order_by(TemplateField.template_id, TemplateField.name)
+        ).all()  # fmt: skip
+    assert [tuple(row) for row in stored_rows] == tally.rows()
 
 
 def test_a_template_generalised_by_a_later_run_or_batch_rereads_the_earlier_events(

@@ -18,6 +18,13 @@ from logchat.errors import ConfigError
 
 CONFIG_FILE_NAME = "logchat.toml"
 
+# The first time pydantic builds a validator it searches every installed distribution's entry points for
+# plugins (about 20 ms of CPU, on every command). Settings are validated once at start-up and need no
+# plugin, so this module's models are built with the search off; the setting is restored at the end of
+# the module, and models built later (the daemon's) find plugins as usual.
+_PLUGINS_SETTING = os.environ.get("PYDANTIC_DISABLE_PLUGINS")
+os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -171,7 +178,8 @@ class FormatSettings(_Section):
             return value
         if "%" not in value:
             raise ValueError(
-                f"a strptime pattern such as '%Y-%m-%d %H:%M:%S', or one of {', '.join(BUILT_IN_TIMESTAMPS)}")
+                f"a strptime pattern such as '%Y-%m-%d %H:%M:%S', or one of {', '.join(BUILT_IN_TIMESTAMPS)}"
+            )
         sample = datetime(2026, 12, 3, 13, 16, 15, 123456, tzinfo=UTC)
         try:
             datetime.strptime(sample.strftime(value), value)
@@ -621,7 +629,7 @@ def _check_unknown_keys(values: dict[str, Any], path: Path | None) -> None:
 # Keys that once existed, and why they are gone: a file written for an older version gets told.
 _REMOVED_KEYS = {
     "log_level": "'log_level' was removed: [logging] level sets the level of logchat's own log lines;"
-                 " --debug shows tracebacks",
+    " --debug shows tracebacks",
 }
 
 
@@ -658,3 +666,13 @@ def _describe_validation_error(exc: ValidationError, path: Path | None) -> str:
     more = len(exc.errors()) - 1
     suffix = f" (+{more} more)" if more > 0 else ""
     return f"config key {key!r}: {message}{origin}{suffix}"
+
+
+def _restore_plugins_setting() -> None:
+    if _PLUGINS_SETTING is None:
+        os.environ.pop("PYDANTIC_DISABLE_PLUGINS", None)
+    else:
+        os.environ["PYDANTIC_DISABLE_PLUGINS"] = _PLUGINS_SETTING
+
+
+_restore_plugins_setting()

@@ -32,7 +32,7 @@ import json
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -143,8 +143,12 @@ class _LegacyMeta:
         if data is None:
             return None
         try:
-            return cls(str(data["embedder"]), str(data["store_id"]), int(data["signatures_upto"]),
-                       {str(k): int(v) for k, v in dict(data["templates"]).items()})
+            return cls(
+                str(data["embedder"]),
+                str(data["store_id"]),
+                int(data["signatures_upto"]),
+                {str(k): int(v) for k, v in dict(data["templates"]).items()},
+            )
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -283,8 +287,11 @@ def _embed_missing(store: Store, settings: Settings, identity: str, report: Vect
                 # A template whose text changed changes every window content that holds it.
                 replaced = {tid for tid in batch if tid in known}
                 if replaced:
-                    holding = [sid for sid, ids in vector_repo.signature_contents(session)
-                               if any(int(tid) in replaced for tid in ids.split())]
+                    holding = [
+                        sid
+                        for sid, ids in vector_repo.signature_contents(session)
+                        if any(int(tid) in replaced for tid in ids.split())
+                    ]
                     vector_repo.mark_windows_stale(session, identity, holding)
                 report.templates_embedded += len(batch)
                 continue
@@ -393,8 +400,13 @@ def _write_cache_files(directory: Path, snapshot: _Snapshot) -> None:
             _remove_stale_temporaries(directory)
             snapshot.templates.save(directory / TEMPLATES_FILE)
             snapshot.windows.save(directory / WINDOWS_FILE)
-            _Meta(embedder=snapshot.identity, store_id=snapshot.store_id, dimensions=snapshot.templates.dimensions,
-                  seq_upto=snapshot.seq_upto, counts=snapshot.counts).write(directory / META_FILE)
+            _Meta(
+                embedder=snapshot.identity,
+                store_id=snapshot.store_id,
+                dimensions=snapshot.templates.dimensions,
+                seq_upto=snapshot.seq_upto,
+                counts=snapshot.counts,
+            ).write(directory / META_FILE)
     except OSError:
         pass  # a read-only or full data dir only costs the cache: the next process reads the database
 
@@ -403,8 +415,7 @@ def _counts(templates: VectorIndex | None, windows: VectorIndex | None) -> dict[
     return {TEMPLATE: len(templates) if templates else 0, WINDOW: len(windows) if windows else 0}
 
 
-def _load_rows(store: Store, identity: str, base: _Snapshot | None, high: int
-               ) -> tuple[VectorIndex, VectorIndex, int]:
+def _load_rows(store: Store, identity: str, base: _Snapshot | None, high: int) -> tuple[VectorIndex, VectorIndex, int]:
     """``base``'s indexes copied (or new ones) plus the rows after ``base.seq_upto`` up to ``high``."""
     import numpy as np
 
@@ -432,13 +443,17 @@ def _load_rows(store: Store, identity: str, base: _Snapshot | None, high: int
     return templates, windows, loaded
 
 
-def _synced(store: Store, settings: Settings, *, keep_files: bool = True) -> tuple[LoadedVectors | None, int]:
-    """The vectors of the configured embedder in ``store``, with this process's cache brought up to date
-    from the database first (loading only the rows it lacks). Returns (vectors or None when the
-    database has none, rows loaded from the database). ``keep_files``: write the cache files again when
-    rows were loaded (the updates do; a question only reads)."""
-    identity = embedder_identity(settings.embeddings)
-    directory = vector_dir(settings)
+@dataclass(frozen=True)
+class _Recorded:
+    """What the database says of the vectors of one embedder: read in one transaction."""
+
+    identity: str
+    store_id: str
+    stats: dict[str, vector_repo.EmbeddingStats]
+    events_upto: int  # every window up to this event id has a vector
+
+
+def _recorded(store: Store, identity: str) -> _Recorded:
     with store.session() as session:
         store_id = vector_repo.store_identity(session)
         stats = vector_repo.embedding_stats(session, identity)
@@ -450,6 +465,20 @@ def _synced(store: Store, settings: Settings, *, keep_files: bool = True) -> tup
             first = vector_repo.first_event_without_vector(session, identity)
             if first is not None:
                 events_upto = min(events_upto, first - 1)
+    return _Recorded(identity, store_id, stats, events_upto)
+
+
+def _synced(
+    store: Store, settings: Settings, *, keep_files: bool = True, recorded: _Recorded | None = None
+) -> tuple[LoadedVectors | None, int]:
+    """The vectors of the configured embedder in ``store``, with this process's cache brought up to date
+    from the database first (loading only the rows it lacks). Returns (vectors or None when the
+    database has none, rows loaded from the database). ``keep_files``: write the cache files again when
+    rows were loaded (the updates do; a question only reads). ``recorded``: the database's account of
+    the vectors, when the caller has just read it."""
+    recorded = recorded or _recorded(store, embedder_identity(settings.embeddings))
+    identity, store_id, stats = recorded.identity, recorded.store_id, recorded.stats
+    directory = vector_dir(settings)
     if not stats:
         return None, 0
     top = max(entry.top_seq for entry in stats.values())
@@ -477,7 +506,8 @@ def _synced(store: Store, settings: Settings, *, keep_files: bool = True) -> tup
         embedder = _EMBEDDERS.get(embedder_key)
         if embedder is None:
             embedder = _EMBEDDERS[embedder_key] = make_embedder(settings.embeddings)
-    return LoadedVectors(snapshot.templates, snapshot.windows, embedder, events_upto, identity, store_id), loaded
+    vectors = LoadedVectors(snapshot.templates, snapshot.windows, embedder, recorded.events_upto, identity, store_id)
+    return vectors, loaded
 
 
 def _remove_stale_temporaries(directory: Path) -> None:
@@ -513,7 +543,10 @@ def vector_index_current(store: Store, settings: Settings) -> bool:
     meta = _Meta.read(vector_dir(settings) / META_FILE)
     top = max(windows.top_seq, template_vectors.top_seq)
     return (
-        meta is not None and meta.embedder == identity and meta.store_id == store_id and meta.seq_upto == top
+        meta is not None
+        and meta.embedder == identity
+        and meta.store_id == store_id
+        and meta.seq_upto == top
         and meta.counts == {TEMPLATE: template_vectors.count, WINDOW: windows.count}
     )
 
@@ -548,8 +581,8 @@ def update_vector_index(store: Store, settings: Settings) -> VectorUpdateReport:
     if not had_vectors:
         report.vectors_adopted = _adopt_legacy_files(store, vector_dir(settings), identity)
     _embed_missing(store, settings, identity, report)
-    report.rebuilt = not had_vectors and not report.vectors_adopted and bool(
-        report.templates_embedded or report.signatures_embedded
+    report.rebuilt = (
+        not had_vectors and not report.vectors_adopted and bool(report.templates_embedded or report.signatures_embedded)
     )
     return _finish(store, settings, report, started)
 
@@ -586,6 +619,32 @@ def load_vectors(settings: Settings, store: Store, *, keep_files: bool = True) -
     date from the database), or None when the database has none. ``keep_files=False``: leave the cache
     files in the data dir as they are (the read path of a question writes nothing)."""
     return _synced(store, settings, keep_files=keep_files)[0]
+
+
+@dataclass(frozen=True)
+class PendingVectors:
+    """The database's account of the vectors, read now; the vectors themselves on first :meth:`load`."""
+
+    events_upto: int  # every window up to this event id has a vector (0: none has)
+    _load: Callable[[], LoadedVectors | None] = field(repr=False)
+
+    def load(self) -> LoadedVectors | None:
+        return self._load()
+
+
+def pending_vectors(settings: Settings, store: Store) -> PendingVectors:
+    """What load_vectors(keep_files=False) gives, in two steps: how far the vectors reach is read from the
+    database at once, and the vectors (FAISS, numpy, the index files) are loaded only when :meth:`load` is
+    first called, so that a question answered without the vector stage never pays for them."""
+    recorded = _recorded(store, embedder_identity(settings.embeddings))
+    loaded: list[LoadedVectors | None] = []
+
+    def load() -> LoadedVectors | None:
+        if not loaded:
+            loaded.append(_synced(store, settings, keep_files=False, recorded=recorded)[0])
+        return loaded[0]
+
+    return PendingVectors(recorded.events_upto if recorded.stats else 0, load)
 
 
 def vector_status(settings: Settings) -> dict[str, Any]:

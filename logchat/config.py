@@ -178,8 +178,7 @@ class FormatSettings(_Section):
             return value
         if "%" not in value:
             raise ValueError(
-                f"a strptime pattern such as '%Y-%m-%d %H:%M:%S', or one of {', '.join(BUILT_IN_TIMESTAMPS)}"
-            )
+                f"a strptime pattern such as '%Y-%m-%d %H:%M:%S', or one of {', '.join(BUILT_IN_TIMESTAMPS)}")
         sample = datetime(2026, 12, 3, 13, 16, 15, 123456, tzinfo=UTC)
         try:
             datetime.strptime(sample.strftime(value), value)
@@ -629,7 +628,7 @@ def _check_unknown_keys(values: dict[str, Any], path: Path | None) -> None:
 # Keys that once existed, and why they are gone: a file written for an older version gets told.
 _REMOVED_KEYS = {
     "log_level": "'log_level' was removed: [logging] level sets the level of logchat's own log lines;"
-    " --debug shows tracebacks",
+                 " --debug shows tracebacks",
 }
 
 

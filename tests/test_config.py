@@ -108,8 +108,8 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ("[ingest]\nbatch_size = 3\n".encode("utf-16"), "the file is UTF-16; TOML must be UTF-8"),
-        (b"# caf\xe9\n[ingest]\nbatch_size = 3\n", "not valid UTF-8 (byte 0xe9 at offset 5); TOML must be UTF-8"),
+        ('[ingest]\nbatch_size = 3\n'.encode("utf-16"), "the file is UTF-16; TOML must be UTF-8"),
+        (b'# caf\xe9\n[ingest]\nbatch_size = 3\n', "not valid UTF-8 (byte 0xe9 at offset 5); TOML must be UTF-8"),
     ],
     ids=["utf-16", "latin-1"],
 )
@@ -137,14 +137,8 @@ def test_removed_log_level_key_is_an_unknown_key_with_a_hint(tmp_path: Path) -> 
 def _cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     # As root, file modes only apply once CAP_DAC_OVERRIDE is dropped; the user stays the same.
     drop = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
-    return subprocess.run(
-        [*drop, sys.executable, "-m", "logchat", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        cwd=cwd,
-        timeout=60,
-    )
+    return subprocess.run([*drop, sys.executable, "-m", "logchat", *args], capture_output=True, text=True,
+                          env={**os.environ, **env}, cwd=cwd, timeout=60)
 
 
 def test_unreadable_config_directory_means_no_config_there(tmp_path: Path) -> None:
@@ -166,9 +160,8 @@ def test_config_file_that_exists_but_cannot_be_read_is_one_clear_error(tmp_path:
     config.parent.mkdir(parents=True)
     config.write_text("[ingest]\nbatch_size = 3\n")
     config.chmod(0)
-    result = _cli(
-        "stat", env={"XDG_CONFIG_HOME": str(tmp_path / "xdg"), "XDG_DATA_HOME": str(tmp_path / "d")}, cwd=tmp_path
-    )
+    result = _cli("stat", env={"XDG_CONFIG_HOME": str(tmp_path / "xdg"), "XDG_DATA_HOME": str(tmp_path / "d")},
+                  cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr == f"logchat: error: {config}: cannot read config file: Permission denied\n"
     locked = tmp_path / "locked"

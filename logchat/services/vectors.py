@@ -143,12 +143,8 @@ class _LegacyMeta:
         if data is None:
             return None
         try:
-            return cls(
-                str(data["embedder"]),
-                str(data["store_id"]),
-                int(data["signatures_upto"]),
-                {str(k): int(v) for k, v in dict(data["templates"]).items()},
-            )
+            return cls(str(data["embedder"]), str(data["store_id"]), int(data["signatures_upto"]),
+                       {str(k): int(v) for k, v in dict(data["templates"]).items()})
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -287,11 +283,8 @@ def _embed_missing(store: Store, settings: Settings, identity: str, report: Vect
                 # A template whose text changed changes every window content that holds it.
                 replaced = {tid for tid in batch if tid in known}
                 if replaced:
-                    holding = [
-                        sid
-                        for sid, ids in vector_repo.signature_contents(session)
-                        if any(int(tid) in replaced for tid in ids.split())
-                    ]
+                    holding = [sid for sid, ids in vector_repo.signature_contents(session)
+                               if any(int(tid) in replaced for tid in ids.split())]
                     vector_repo.mark_windows_stale(session, identity, holding)
                 report.templates_embedded += len(batch)
                 continue
@@ -400,13 +393,8 @@ def _write_cache_files(directory: Path, snapshot: _Snapshot) -> None:
             _remove_stale_temporaries(directory)
             snapshot.templates.save(directory / TEMPLATES_FILE)
             snapshot.windows.save(directory / WINDOWS_FILE)
-            _Meta(
-                embedder=snapshot.identity,
-                store_id=snapshot.store_id,
-                dimensions=snapshot.templates.dimensions,
-                seq_upto=snapshot.seq_upto,
-                counts=snapshot.counts,
-            ).write(directory / META_FILE)
+            _Meta(embedder=snapshot.identity, store_id=snapshot.store_id, dimensions=snapshot.templates.dimensions,
+                  seq_upto=snapshot.seq_upto, counts=snapshot.counts).write(directory / META_FILE)
     except OSError:
         pass  # a read-only or full data dir only costs the cache: the next process reads the database
 
@@ -415,7 +403,8 @@ def _counts(templates: VectorIndex | None, windows: VectorIndex | None) -> dict[
     return {TEMPLATE: len(templates) if templates else 0, WINDOW: len(windows) if windows else 0}
 
 
-def _load_rows(store: Store, identity: str, base: _Snapshot | None, high: int) -> tuple[VectorIndex, VectorIndex, int]:
+def _load_rows(store: Store, identity: str, base: _Snapshot | None, high: int
+               ) -> tuple[VectorIndex, VectorIndex, int]:
     """``base``'s indexes copied (or new ones) plus the rows after ``base.seq_upto`` up to ``high``."""
     import numpy as np
 
@@ -543,10 +532,7 @@ def vector_index_current(store: Store, settings: Settings) -> bool:
     meta = _Meta.read(vector_dir(settings) / META_FILE)
     top = max(windows.top_seq, template_vectors.top_seq)
     return (
-        meta is not None
-        and meta.embedder == identity
-        and meta.store_id == store_id
-        and meta.seq_upto == top
+        meta is not None and meta.embedder == identity and meta.store_id == store_id and meta.seq_upto == top
         and meta.counts == {TEMPLATE: template_vectors.count, WINDOW: windows.count}
     )
 
@@ -581,8 +567,8 @@ def update_vector_index(store: Store, settings: Settings) -> VectorUpdateReport:
     if not had_vectors:
         report.vectors_adopted = _adopt_legacy_files(store, vector_dir(settings), identity)
     _embed_missing(store, settings, identity, report)
-    report.rebuilt = (
-        not had_vectors and not report.vectors_adopted and bool(report.templates_embedded or report.signatures_embedded)
+    report.rebuilt = not had_vectors and not report.vectors_adopted and bool(
+        report.templates_embedded or report.signatures_embedded
     )
     return _finish(store, settings, report, started)
 

@@ -16,9 +16,8 @@ from fake_ollama import FakeOllama
 QUESTION = "how many failed password attempts for root from 183.62.140.253?"
 
 
-def logchat(
-    *args: str, data_dir: Path, database_url: str, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
+def logchat(*args: str, data_dir: Path, database_url: str, env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "logchat", "--data-dir", str(data_dir), "--database-url", database_url]
     environment = {key: value for key, value in os.environ.items() if not key.startswith("LOGCHAT_")}
     environment.update(env or {})
@@ -74,29 +73,13 @@ def test_llm_answer_is_streamed_with_sources(indexed: dict[str, Any], tmp_path: 
 
 def test_notices_after_a_streamed_answer_start_a_line_of_their_own(indexed: dict[str, Any], tmp_path: Path) -> None:
     # stdout and stderr into one pipe, as on a terminal where both land on the same screen.
-    command = [
-        sys.executable,
-        "-m",
-        "logchat",
-        "--data-dir",
-        str(indexed["data_dir"]),
-        "--database-url",
-        indexed["database_url"],
-        "ask",
-        QUESTION,
-    ]
+    command = [sys.executable, "-m", "logchat", "--data-dir", str(indexed["data_dir"]), "--database-url",
+               indexed["database_url"], "ask", QUESTION]
     environment = {key: value for key, value in os.environ.items() if not key.startswith("LOGCHAT_")}
     with FakeOllama(reply="There were 251 such events [E99].") as server:
         environment["LOGCHAT_LLM__BASE_URL"] = server.url
-        done = subprocess.run(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=tmp_path,
-            timeout=120,
-            env=environment,
-        )
+        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+                              timeout=120, env=environment)
     assert done.returncode == 0, done.stdout
     lines = done.stdout.splitlines()
     # The count computed by code leads, on its own line; then the model's words.
@@ -125,9 +108,8 @@ def test_a_model_dying_mid_answer_falls_back(indexed: dict[str, Any], tmp_path: 
 def test_sessions_list_show_delete(indexed: dict[str, Any], tmp_path: Path) -> None:
     asked = logchat("ask", "--no-llm", "--session", "incident-42", QUESTION, **indexed, cwd=tmp_path)
     assert asked.returncode == 0, asked.stderr
-    follow = logchat(
-        "ask", "--no-llm", "--json", "--session", "incident-42", "and which IPs were involved?", **indexed, cwd=tmp_path
-    )
+    follow = logchat("ask", "--no-llm", "--json", "--session", "incident-42", "and which IPs were involved?",
+                     **indexed, cwd=tmp_path)
     assert json.loads(follow.stdout)["filters"]["from_session"] is True
     listed = logchat("sessions", "list", "--json", **indexed, cwd=tmp_path)
     assert [(s["name"], s["turns"]) for s in json.loads(listed.stdout)] == [("incident-42", 2)]
@@ -214,13 +196,10 @@ def test_the_ask_commands_import_nothing_heavy_at_start_up() -> None:
 def test_ask_on_a_damaged_store_is_one_line_naming_the_file(tmp_path: Path) -> None:
     data = tmp_path / "data"
     log = tmp_path / "auth.log"
-    log.write_text(
-        "".join(
-            f"Nov  3 10:{i // 60:02d}:{i % 60:02d} web-01 sshd[{i}]: Failed password for root from 10.0.0.{i % 250} "
-            f"port {4000 + i} ssh2\n"
-            for i in range(2000)
-        )
-    )
+    log.write_text("".join(
+        f"Nov  3 10:{i // 60:02d}:{i % 60:02d} web-01 sshd[{i}]: Failed password for root from 10.0.0.{i % 250} "
+        f"port {4000 + i} ssh2\n" for i in range(2000)
+    ))
     database = data / "logchat.db"
     indexed = logchat("index", str(log), data_dir=data, database_url=f"sqlite:///{database}")
     assert indexed.returncode == 0, indexed.stderr
@@ -236,9 +215,8 @@ def test_ask_on_a_damaged_store_is_one_line_naming_the_file(tmp_path: Path) -> N
     assert asked.stderr.endswith("  hint: restore it from a backup, or move it away and index the logs again\n")
 
 
-def test_the_json_printed_is_the_answer_objects_json(
-    indexed: dict[str, Any], tmp_path: Path, settings: Any, store: Any
-) -> None:
+def test_the_json_printed_is_the_answer_objects_json(indexed: dict[str, Any], tmp_path: Path, settings: Any,
+                                                     store: Any) -> None:
     from logchat.services.ask import AskRequest, ask
 
     done = logchat("ask", "--no-llm", "--json", QUESTION, **indexed, cwd=tmp_path)

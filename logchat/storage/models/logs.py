@@ -114,7 +114,9 @@ class EventRollup(Base):
     """
 
     __tablename__ = "event_rollup"
-    __table_args__ = (UniqueConstraint("hour", "source_id", "level", "host", "process", "template_id"),)
+    __table_args__ = (
+        UniqueConstraint("hour", "source_id", "level", "host", "process", "template_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     hour: Mapped[int] = mapped_column(BigInteger)  # epoch microseconds of the hour; -1 for untimed events

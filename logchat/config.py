@@ -18,6 +18,13 @@ from logchat.errors import ConfigError
 
 CONFIG_FILE_NAME = "logchat.toml"
 
+# The first time pydantic builds a validator it searches every installed distribution's entry points for
+# plugins (about 20 ms of CPU, on every command). Settings are validated once at start-up and need no
+# plugin, so this module's models are built with the search off; the setting is restored at the end of
+# the module, and models built later (the daemon's) find plugins as usual.
+_PLUGINS_SETTING = os.environ.get("PYDANTIC_DISABLE_PLUGINS")
+os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -658,3 +665,13 @@ def _describe_validation_error(exc: ValidationError, path: Path | None) -> str:
     more = len(exc.errors()) - 1
     suffix = f" (+{more} more)" if more > 0 else ""
     return f"config key {key!r}: {message}{origin}{suffix}"
+
+
+def _restore_plugins_setting() -> None:
+    if _PLUGINS_SETTING is None:
+        os.environ.pop("PYDANTIC_DISABLE_PLUGINS", None)
+    else:
+        os.environ["PYDANTIC_DISABLE_PLUGINS"] = _PLUGINS_SETTING
+
+
+_restore_plugins_setting()

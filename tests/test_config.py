@@ -212,3 +212,37 @@ def test_settings_from_a_plain_environment_do_not_load_the_environment_parser(tm
         env=env | {"LOGCHAT_INGEST__BATCH_SIZE": "7"}, cwd=tmp_path, capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert nested.stdout.split() == ["7", "True"]
+
+
+@pytest.mark.parametrize("user_value", [None, "some_plugin"])
+def test_settings_models_skip_the_pydantic_plugin_search_and_leave_it_to_later_models(
+    tmp_path: Path, user_value: str | None
+) -> None:
+    # The search reads every installed distribution's entry points: a cost on every command that the
+    # settings (validated once, with no plugin) need not pay. Models built afterwards still search.
+    probe = (
+        "import importlib.metadata, os\n"
+        "groups = []\n"
+        "search = importlib.metadata.entry_points\n"
+        "importlib.metadata.entry_points = lambda **kw: groups.append(kw.get('group')) or search(**kw)\n"
+        "from logchat.config import load_settings\n"
+        "load_settings()\n"
+        "print(groups, os.environ.get('PYDANTIC_DISABLE_PLUGINS'))\n"
+        "from pydantic import BaseModel\n"
+        "class Later(BaseModel):\n"
+        "    x: int\n"
+        "print(groups)\n"
+    )
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key != "PYDANTIC_DISABLE_PLUGINS" and not key.startswith("LOGCHAT_")
+    }
+    env["LOGCHAT_DATA_DIR"] = str(tmp_path / "data")
+    if user_value is not None:
+        env["PYDANTIC_DISABLE_PLUGINS"] = user_value
+    done = subprocess.run([sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    after_settings, after_later = done.stdout.splitlines()
+    assert after_settings == f"[] {user_value}"
+    assert after_later == "['pydantic']"

@@ -32,7 +32,7 @@ import json
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -432,13 +432,17 @@ def _load_rows(store: Store, identity: str, base: _Snapshot | None, high: int
     return templates, windows, loaded
 
 
-def _synced(store: Store, settings: Settings, *, keep_files: bool = True) -> tuple[LoadedVectors | None, int]:
-    """The vectors of the configured embedder in ``store``, with this process's cache brought up to date
-    from the database first (loading only the rows it lacks). Returns (vectors or None when the
-    database has none, rows loaded from the database). ``keep_files``: write the cache files again when
-    rows were loaded (the updates do; a question only reads)."""
-    identity = embedder_identity(settings.embeddings)
-    directory = vector_dir(settings)
+@dataclass(frozen=True)
+class _Recorded:
+    """What the database says of the vectors of one embedder: read in one transaction."""
+
+    identity: str
+    store_id: str
+    stats: dict[str, vector_repo.EmbeddingStats]
+    events_upto: int  # every window up to this event id has a vector
+
+
+def _recorded(store: Store, identity: str) -> _Recorded:
     with store.session() as session:
         store_id = vector_repo.store_identity(session)
         stats = vector_repo.embedding_stats(session, identity)
@@ -450,6 +454,20 @@ def _synced(store: Store, settings: Settings, *, keep_files: bool = True) -> tup
             first = vector_repo.first_event_without_vector(session, identity)
             if first is not None:
                 events_upto = min(events_upto, first - 1)
+    return _Recorded(identity, store_id, stats, events_upto)
+
+
+def _synced(
+    store: Store, settings: Settings, *, keep_files: bool = True, recorded: _Recorded | None = None
+) -> tuple[LoadedVectors | None, int]:
+    """The vectors of the configured embedder in ``store``, with this process's cache brought up to date
+    from the database first (loading only the rows it lacks). Returns (vectors or None when the
+    database has none, rows loaded from the database). ``keep_files``: write the cache files again when
+    rows were loaded (the updates do; a question only reads). ``recorded``: the database's account of
+    the vectors, when the caller has just read it."""
+    recorded = recorded or _recorded(store, embedder_identity(settings.embeddings))
+    identity, store_id, stats = recorded.identity, recorded.store_id, recorded.stats
+    directory = vector_dir(settings)
     if not stats:
         return None, 0
     top = max(entry.top_seq for entry in stats.values())
@@ -477,7 +495,8 @@ def _synced(store: Store, settings: Settings, *, keep_files: bool = True) -> tup
         embedder = _EMBEDDERS.get(embedder_key)
         if embedder is None:
             embedder = _EMBEDDERS[embedder_key] = make_embedder(settings.embeddings)
-    return LoadedVectors(snapshot.templates, snapshot.windows, embedder, events_upto, identity, store_id), loaded
+    vectors = LoadedVectors(snapshot.templates, snapshot.windows, embedder, recorded.events_upto, identity, store_id)
+    return vectors, loaded
 
 
 def _remove_stale_temporaries(directory: Path) -> None:
@@ -586,6 +605,32 @@ def load_vectors(settings: Settings, store: Store, *, keep_files: bool = True) -
     date from the database), or None when the database has none. ``keep_files=False``: leave the cache
     files in the data dir as they are (the read path of a question writes nothing)."""
     return _synced(store, settings, keep_files=keep_files)[0]
+
+
+@dataclass(frozen=True)
+class PendingVectors:
+    """The database's account of the vectors, read now; the vectors themselves on first :meth:`load`."""
+
+    events_upto: int  # every window up to this event id has a vector (0: none has)
+    _load: Callable[[], LoadedVectors | None] = field(repr=False)
+
+    def load(self) -> LoadedVectors | None:
+        return self._load()
+
+
+def pending_vectors(settings: Settings, store: Store) -> PendingVectors:
+    """What load_vectors(keep_files=False) gives, in two steps: how far the vectors reach is read from the
+    database at once, and the vectors (FAISS, numpy, the index files) are loaded only when :meth:`load` is
+    first called, so that a question answered without the vector stage never pays for them."""
+    recorded = _recorded(store, embedder_identity(settings.embeddings))
+    loaded: list[LoadedVectors | None] = []
+
+    def load() -> LoadedVectors | None:
+        if not loaded:
+            loaded.append(_synced(store, settings, keep_files=False, recorded=recorded)[0])
+        return loaded[0]
+
+    return PendingVectors(recorded.events_upto if recorded.stats else 0, load)
 
 
 def vector_status(settings: Settings) -> dict[str, Any]:

@@ -17,8 +17,19 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Objects that migrations create with dialect-specific SQL and the ORM does not model.
-UNMODELLED = {"events_fts", "events_fts_data", "events_fts_idx", "events_fts_docsize", "events_fts_config",
-              "events_fts_content", "search", "ix_events_search", "alembic_version"}
+UNMODELLED = {
+    "events_fts",
+    "events_fts_data",
+    "events_fts_idx",
+    "events_fts_docsize",
+    "events_fts_config",
+    "events_fts_content",
+    "search",
+    "ix_events_search",
+    "alembic_version",
+    # A partial index (WHERE owner_id IS NULL): declaring it needs each dialect's own argument.
+    "uq_chat_sessions_name_no_owner",
+}
 _ADVISORY_LOCK_KEY = 0x6C6F6763  # "logc"
 
 

@@ -143,6 +143,43 @@ def test_no_llm_path_imports_no_langchain(indexed: dict[str, Any], tmp_path: Pat
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
+def _ask_in_new_process(data: Path, database_url: str, question: str, cwd: Path) -> tuple[dict[str, Any], set[str]]:
+    """The JSON answer of `ask --no-llm` run in a process of its own, and the top-level modules it imported."""
+    code = (
+        "import sys\n"
+        "from logchat.cli.app import app\n"
+        f"app(['--data-dir', {str(data)!r}, '--database-url', {database_url!r},"
+        f" 'ask', '--no-llm', '--json', {question!r}], standalone_mode=False)\n"
+        "print(sorted(m for m in sys.modules if '.' not in m or m.startswith('sqlalchemy.dialects.')))\n"
+    )
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("LOGCHAT_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, timeout=120, env=environment
+    )
+    assert done.returncode == 0, done.stderr
+    answer, modules = done.stdout.strip().splitlines()[-2:]
+    return json.loads(answer), set(json.loads(modules.replace("'", '"')))
+
+
+def test_no_llm_on_sqlite_loads_only_what_the_answer_needs(loghub: Path, tmp_path: Path) -> None:
+    # Start-up is most of an answer's CPU time. A SQLite store does not pay for the PostgreSQL dialect (its
+    # column types and index options are resolved only on a PostgreSQL connection), and a question that
+    # matches nothing does not pay for the vector stage (FAISS, numpy, the index files).
+    data = tmp_path / "data"
+    database_url = f"sqlite:///{data / 'logchat.db'}"
+    indexed = logchat("index", str(loghub / "OpenSSH" / "OpenSSH_2k.log"), data_dir=data, database_url=database_url)
+    assert indexed.returncode == 0, indexed.stderr
+    answer, modules = _ask_in_new_process(data, database_url, QUESTION, tmp_path)
+    assert answer["matched"] == 276
+    assert any("vector" in line["retrieved_by"] for line in answer["evidence"])
+    assert {"faiss", "numpy"} <= modules
+    assert not {"sqlalchemy.dialects.postgresql", "psycopg"} & modules
+    nothing, modules = _ask_in_new_process(data, database_url, "how many failed password attempts from 10.99.99.99?",
+                                           tmp_path)  # fmt: skip
+    assert nothing["matched"] == 0
+    assert not {"faiss", "numpy", "sqlalchemy.dialects.postgresql", "psycopg"} & modules
+
+
 def test_the_ask_commands_import_nothing_heavy_at_start_up() -> None:
     code = (
         "import sys\n"

@@ -8,7 +8,7 @@ here, and every later query uses them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -82,13 +82,20 @@ def short_time(value: datetime | None) -> str:
 
 
 def retrieve(
-    session: Session, settings: Settings, question: Question, plan: Plan, vectors: VectorSide | None
+    session: Session,
+    settings: Settings,
+    question: Question,
+    plan: Plan,
+    vectors: VectorSide | Callable[[], VectorSide | None] | None,
 ) -> Retrieval:
-    """Count the plan's events, then rank them with the vectors (``vectors``: None without any)."""
+    """Count the plan's events, then rank them with the vectors (``vectors``: None without any; a function
+    is called for them only when some event matches)."""
     found = find_matches(session, question, plan)
     matches = found.matches
     if matches.resolved.mode == "impossible" or matches.total == 0:
         return found
+    if callable(vectors):
+        vectors = vectors()
     from logchat.retrieval.hybrid import hybrid_search
 
     # Vector neighbours re-rank and complete the matching events; they only bring lines of their own when
@@ -204,26 +211,30 @@ def find_matches(session: Session, question: Question, plan: Plan) -> Retrieval:
     )  # fmt: skip
 
 
-def vector_side(store: Store, settings: Settings, notices: list[str]) -> VectorSide | None:
+def vector_side(store: Store, settings: Settings, notices: list[str]) -> Callable[[], VectorSide | None]:
     """The vectors as they are: `index`, `reload`, `follow` and the daemon's jobs keep them up to date, so a
-    question never windows or embeds (it only reads, and says when the vectors lag behind)."""
-    from logchat.retrieval.hybrid import VectorSide
-    from logchat.services.vectors import load_vectors
+    question never windows or embeds (it only reads, and says when the vectors lag behind). How far they
+    reach is read now; the vectors themselves when the returned function is first called (a question that
+    matches nothing never loads FAISS, numpy or the index files)."""
+    from logchat.services.vectors import pending_vectors
 
-    loaded = load_vectors(settings, store, keep_files=False)
+    pending = pending_vectors(settings, store)
     with store.session() as session:
         newest = search_repo.max_event_id(session)
-    if newest == 0:
-        return None
-    behind = newest - (loaded.events_upto if loaded is not None else 0)
-    if behind > VECTORS_BEHIND_NOTICE:
+    behind = newest - pending.events_upto
+    if newest > 0 and behind > VECTORS_BEHIND_NOTICE:
         notices.append(
             f"the vector index is {behind:,} events behind; `logchat reload` (or `logchat index` on the same "
             "paths) brings it up to date (full-text search covers every event)"
         )
-    if loaded is None:
-        return None
-    return VectorSide(loaded.templates, loaded.windows, loaded.embedder)
+
+    def load() -> VectorSide | None:
+        from logchat.retrieval.hybrid import VectorSide
+
+        loaded = pending.load() if newest > 0 else None
+        return VectorSide(loaded.templates, loaded.windows, loaded.embedder) if loaded is not None else None
+
+    return load
 
 
 def _text_query(plan: Plan, extra_words: Sequence[str] = ()) -> fulltext.TextQuery:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, MetaData
+from sqlalchemy import JSON, BigInteger, MetaData
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 # Defined without SQLAlchemy so that plain-sqlite3 readers share them; named here for the models' users.
 from logchat.storage.micros import _EPOCH, from_micros, to_micros  # noqa: F401
@@ -44,3 +45,25 @@ class UTCMicros(TypeDecorator[datetime]):
 
     def process_result_value(self, value: int | None, dialect: object) -> datetime | None:
         return None if value is None else from_micros(value)
+
+
+class PortableJSON(TypeDecorator[Any]):
+    """JSON, stored as JSONB on PostgreSQL: typed access (jsonb_typeof) and a binary form that is read
+    without re-parsing.
+
+    Chosen per dialect when a connection first needs it rather than with ``JSON().with_variant(JSONB())``,
+    which would import SQLAlchemy's whole PostgreSQL dialect (tens of milliseconds) in every process that
+    imports the models, SQLite readers such as `logchat ask` included.
+    """
+
+    impl = JSON
+    cache_ok = True
+    # As JSON() itself: a Python None is written as JSON null, never dropped from an INSERT.
+    should_evaluate_none = True
+
+    def load_dialect_impl(self, dialect: Any) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())

@@ -11,12 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from logchat.storage.models.base import Base, UTCMicros
-
-_NO_OWNER = text("owner_id IS NULL")
 
 
 class ChatSession(Base):
@@ -24,12 +22,11 @@ class ChatSession(Base):
 
     __tablename__ = "chat_sessions"
     # Names are unique per owner; sessions without an owner (NULLs are distinct in a unique index)
-    # need the partial index to keep theirs unique among themselves.
-    __table_args__ = (
-        Index("uq_chat_sessions_owner_id_name", "owner_id", "name", unique=True),
-        Index("uq_chat_sessions_name_no_owner", "name", unique=True, sqlite_where=_NO_OWNER,
-              postgresql_where=_NO_OWNER),
-    )
+    # need a partial index to keep theirs unique among themselves: uq_chat_sessions_name_no_owner, on
+    # name WHERE owner_id IS NULL, made by migration 0005. It is not declared here because a `postgresql_where`
+    # argument loads SQLAlchemy's whole PostgreSQL dialect in every process that imports the models (see
+    # migrate.UNMODELLED).
+    __table_args__ = (Index("uq_chat_sessions_owner_id_name", "owner_id", "name", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Deleting an account deletes its sessions (see migration 0005 for why not SET NULL).

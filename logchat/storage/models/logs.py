@@ -5,14 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from logchat.storage.models.base import Base, UTCMicros
-
-# JSONB on PostgreSQL: typed access (jsonb_typeof) and a binary form that is read without re-parsing.
-FIELDS_JSON = JSON().with_variant(JSONB(), "postgresql")
+from logchat.storage.models.base import Base, PortableJSON, UTCMicros
 
 
 class Source(Base):
@@ -99,7 +95,7 @@ class Event(Base):
     # written with the event (logchat.ingest.fields). One column instead of a row per value: a row per
     # value with its indexes made ingest several times slower. NULL: not read yet (events stored before
     # fields existed, until the backfill reaches them).
-    fields: Mapped[dict[str, Any] | None] = mapped_column(FIELDS_JSON)
+    fields: Mapped[dict[str, Any] | None] = mapped_column(PortableJSON())
 
 
 class TemplateMinerState(Base):

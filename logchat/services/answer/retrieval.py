@@ -229,11 +229,11 @@ def _match(session: Session, plan: Plan, scope: EventFilter, resolved: fulltext.
     """Count the events matching ``scope`` and ``resolved`` exactly, as cheaply as the query allows."""
     if resolved.mode == "impossible":
         return Matches(resolved, search_repo.no_events(), search_repo.Aggregate())
+    from sqlalchemy import and_
+
     condition = fulltext_repo.match_condition(session, resolved)
     fields = planning.field_conditions(session, plan)
     if fields:
-        from sqlalchemy import and_
-
         condition = and_(*([condition] if condition is not None else []), *fields)
     if condition is None:
         return Matches(resolved, None, search_repo.aggregate(session, scope, None, errors_first=True))
@@ -244,7 +244,17 @@ def _match(session: Session, plan: Plan, scope: EventFilter, resolved: fulltext.
             # Every hit belongs to a template whose fixed text matches: the rollup counts them exactly.
             aggregate = search_repo.aggregate(session, scope, None, errors_first=False, templates=full)
             return Matches(resolved, search_repo.of_templates(full), aggregate)
-    _, matched = search_repo.materialise_matches(session, search_repo.event_conditions(session, scope, condition))
+    # Stored by walking the full-text hits when the query has words for the index: the rest of it (identifiers'
+    # exact form) and the filters are then checked on each hit's event.
+    walk = fulltext_repo.index_walk(session, resolved)
+    expression = None
+    if walk is not None:
+        expression, rest = walk
+        parts = [*([rest] if rest is not None else []), *fields]
+        condition = and_(*parts) if parts else None
+    _, matched = search_repo.materialise_matches(
+        session, search_repo.event_conditions(session, scope, condition), hits=expression
+    )
     aggregate = search_repo.aggregate_matches(session, errors_first=False)
     # How sparse the matches are in each template decides how later queries walk them.
     totals = search_repo.template_counts(session, [p.template_id for p in aggregate.patterns if p.template_id])

@@ -57,12 +57,13 @@ def value_of(
     of the events ``within``, when the caller knows them."""
     if fields_repo.templates_with(session, name):
         alternates = same_role_fields(session, name, within, templates) if within is not None else ()
+        known = set(templates) if templates is not None and within is not None else None
         if not alternates:
-            carrying = fields_repo.carrying(session, name, within)
+            carrying = fields_repo.carrying(session, name, within, among=known)
             return Value(name, fields_repo.field_text(session, name), (carrying,), False)
         names = (name, *alternates)
         expression = func.coalesce(*(fields_repo.field_text(session, each) for each in names))
-        carrying = or_(*(fields_repo.carrying(session, each, within) for each in names))
+        carrying = or_(*(fields_repo.carrying(session, each, within, among=known) for each in names))
         return Value(name, expression, (carrying,), False, alternates)
     if name in COLUMNS:
         column = Event.source_id if name == "source" else getattr(Event, name)

@@ -12,7 +12,7 @@ The events a question is about are passed in as ``within``: any SQLAlchemy condi
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,14 +168,19 @@ def distinct_values(
 # --- filter, group, aggregate -------------------------------------------------------------------------
 
 
-def carrying(session: Session, name: str, within: Condition | None = None) -> Condition:
-    """Events of the templates that carry ``name``: what lets the database use the template index.
+def carrying(
+    session: Session, name: str, within: Condition | None = None, *, among: Collection[int] | None = None
+) -> Condition:
+    """Events of the templates that carry ``name``: what lets the database use the template index. ``among``: the
+    templates of the events ``within``, when known (only those of them are walked).
 
     Unless ``within`` reads a question's stored matches (:func:`logchat.storage.search_repo.materialise_matches`)
     and they are fewer than the events of those templates: the condition is then written so that no index can
     serve it, and SQLite walks the matches instead. SQLite keeps no statistics here and would otherwise walk a
     template's index (300,000 entries for an access log's one template) to find the 30,000 events of one host."""
     template_ids = templates_with(session, name)
+    if among is not None:
+        template_ids = [template_id for template_id in template_ids if template_id in among]
     if not template_ids:
         return false()
     if _walk_matches(session, within, template_ids):

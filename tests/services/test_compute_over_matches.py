@@ -107,6 +107,13 @@ def test_operations_over_stored_matches_read_every_match(openssh) -> None:  # ty
             )
         finally:
             event.remove(store.engine, "before_cursor_execute", record)
+        # Told the templates of the matches, the same values from those templates' events alone.
+        templates = {t for t in session.scalars(select(Event.template_id).where(within).distinct()) if t is not None}
+        told = compute(
+            session, Plan(question="q", operation=Operation(kind="top", field="user", limit=3)), within,
+            templates=templates,
+        )  # fmt: skip
+        assert (told.value, told.details) == (top.value, top.details)
     carrying = top.details["events_with_field"]
     assert carrying == distinct.details["events_with_field"] == sum(users.values())
     assert distinct.value == len(users)

@@ -15,6 +15,7 @@ number beside it when the two differ. Times are UTC, written ``YYYY-MM-DD HH:MM:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,43 +45,53 @@ _MINUTE, _HOUR, _DAY = 60, 3_600, 86_400
 
 
 def compute(
-    session_or_store: Session | Store, plan: Plan, within: Any, *, matched: int | None = None
+    session_or_store: Session | Store, plan: Plan, within: Any, *, matched: int | None = None,
+    templates: Collection[int] | None = None,
 ) -> ComputedResult:
     """The plan's operation over the events ``within`` (a condition, or a list of conditions, on events) that
     also meet the plan's field conditions. ``matched``: the number of such events when the caller already
-    counted them."""
+    counted them; ``templates``: the templates of the events ``within``, when the caller knows them."""
     if isinstance(session_or_store, Store):
         with session_or_store.session() as session:
-            return compute(session, plan, within, matched=matched)
+            return compute(session, plan, within, matched=matched, templates=templates)
     session = session_or_store
-    condition = _combined(session, plan, within)
+    condition, counted = _combined(session, plan, within)
     if plan.conditions:
-        matched = None  # the caller counted without the field conditions
+        matched = counted  # the caller counted without the field conditions
+        templates = None  # and knew the templates of more events than these
     total = compute_repo.count_events(session, condition) if matched is None else matched
     operation = plan.operation
-    result = _compute(session, operation, condition, total)
+    result = _compute(session, operation, condition, total, templates)
     asked = asked_unit(plan.question) if operation.kind in NUMERIC_OPERATIONS else None
     if asked is not None:
         result = replace(result, details=result.details | {"asked_unit": asked})
     return replace(result, sentence=result.sentence or sentence(result))
 
 
-def _combined(session: Session, plan: Plan, within: Any) -> Any:
+def _combined(session: Session, plan: Plan, within: Any) -> tuple[Any, int | None]:
+    """The events ``within`` that meet the plan's field conditions, and how many they are when that was counted
+    to choose the reading of the conditions (None when there are no conditions)."""
     parts = list(within) if isinstance(within, list | tuple) else [within]
-    strict = [fields_repo.field_condition(session, condition.name, condition.operator, condition.value)
+    scope = parts[0] if len(parts) == 1 else (and_(*parts) if parts else None)
+    strict = [fields_repo.field_condition(session, condition.name, condition.operator, condition.value, within=scope)
               for condition in plan.conditions]
     combined = and_(*parts, *strict) if len(parts) + len(strict) != 1 else parts[0]
-    if not strict or compute_repo.count_events(session, combined) > 0:
-        return combined
+    if not strict:
+        return combined, None
+    counted = compute_repo.count_events(session, combined)
+    if counted > 0:
+        return combined, counted
     # No event has the field with that value: read the conditions as retrieval reads them ("from 1.2.3.4" also
     # holds for a line whose `from` names something else but that shows the address, "Connection request from
     # old client /1.2.3.4"), so the count does not deny the lines the answer cites.
     from logchat.services.planning import field_conditions
 
-    return and_(*parts, *field_conditions(session, plan))
+    return and_(*parts, *field_conditions(session, plan)), None
 
 
-def _compute(session: Session, operation: Operation, within: Any, total: int) -> ComputedResult:
+def _compute(
+    session: Session, operation: Operation, within: Any, total: int, templates: Collection[int] | None
+) -> ComputedResult:
     kind = operation.kind
     if kind in ("count", "list", "explain"):
         return ComputedResult(operation=operation, value=total, matched=total, unit="events")
@@ -93,7 +104,7 @@ def _compute(session: Session, operation: Operation, within: Any, total: int) ->
     if kind == "series":
         return _series(session, operation, within, total)
     if kind in FIELD_OPERATIONS:
-        return _field_operation(session, operation, within, total)
+        return _field_operation(session, operation, within, total, templates)
     raise UsageError(f"unknown operation {kind!r}")
 
 
@@ -102,12 +113,14 @@ def _unavailable(operation: Operation, total: int, reason: str) -> ComputedResul
                           sentence=reason[:1].upper() + reason[1:] + ".")
 
 
-def _field_operation(session: Session, operation: Operation, within: Any, total: int) -> ComputedResult:
+def _field_operation(
+    session: Session, operation: Operation, within: Any, total: int, templates: Collection[int] | None
+) -> ComputedResult:
     if not operation.field:
         if not compute_repo.has_fields(session):
             return _unavailable(operation, total, FIELDS_OFF)
         return _unavailable(operation, total, f"no field was named to compute the {operation.kind} of")
-    value = compute_repo.value_of(session, operation.field, within)
+    value = compute_repo.value_of(session, operation.field, within, templates=templates)
     if value is None:
         if not compute_repo.has_fields(session) and operation.field not in compute_repo.COLUMNS:
             return _unavailable(operation, total, FIELDS_OFF)
@@ -118,8 +131,7 @@ def _field_operation(session: Session, operation: Operation, within: Any, total:
     if operation.kind == "top":
         return _top(session, operation, value, within, total)
     if operation.kind == "count_distinct":
-        count, complete = compute_repo.distinct_count(session, value, within, bound=DISTINCT_BOUND)
-        carrying = compute_repo.count_carrying(session, value, within)
+        count, complete, carrying = compute_repo.distinct_count(session, value, within, bound=DISTINCT_BOUND)
         return ComputedResult(
             operation=operation, value=count, matched=total, exact=complete,
             reason=None if complete else f"more than {DISTINCT_BOUND:,} different values; counted up to the bound",
@@ -133,14 +145,13 @@ def _numeric(session: Session, operation: Operation, within: Any, total: int) ->
     info = fields_repo.require_field(session, name)
     unit = info.unit
     details: dict[str, Any] = {"field_kind": info.kind}
-    values = int(fields_repo.aggregate_field(session, name, "count", within) or 0)
-    details["values"] = values
     if operation.kind in ("min", "max"):
-        found = compute_repo.extreme_event(session, name, within, highest=operation.kind == "max")
+        details["values"], found = compute_repo.extreme_event(session, name, within, highest=operation.kind == "max")
         if found is None:
             return ComputedResult(operation=operation, value=None, matched=total, unit=unit, details=details)
         return ComputedResult(operation=operation, value=_tidy(found[0]), matched=total, unit=unit,
                               event_id=found[1], details=details)
+    details["values"] = int(fields_repo.aggregate_field(session, name, "count", within) or 0)
     if operation.kind in ("sum", "avg"):
         try:
             number = fields_repo.aggregate_field(session, name, operation.kind, within)
@@ -159,11 +170,11 @@ def _numeric(session: Session, operation: Operation, within: Any, total: int) ->
 def _top(session: Session, operation: Operation, value: compute_repo.Value, within: Any,
          total: int) -> ComputedResult:
     limit = operation.limit or TOP_DEFAULT
-    carrying = compute_repo.count_carrying(session, value, within)
     if not operation.by:
-        rows = compute_repo.top_values(session, value, within, limit=limit)
+        rows, carrying = compute_repo.top_values(session, value, within, limit=limit)
         return ComputedResult(operation=operation, value=[[v, n] for v, n in rows], matched=total,
                               details={"events_with_field": carrying})
+    carrying = compute_repo.count_carrying(session, value, within)
     by = compute_repo.value_of(session, operation.by)
     if by is None:
         return _unavailable(operation, total, f"no event has a field named {operation.by!r} to group by")

@@ -12,7 +12,7 @@ UTC boundaries.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,18 +47,23 @@ def has_fields(session: Session) -> bool:
     return session.scalar(select(TemplateField.template_id).limit(1)) is not None
 
 
-def value_of(session: Session, name: str, within: Condition | None = None) -> Value | None:
+def value_of(
+    session: Session, name: str, within: Condition | None = None, *, templates: Collection[int] | None = None
+) -> Value | None:
     """The named field ``name``, else the event column of that name; None when neither exists.
 
     With ``within``, a field of a matching template that lacks ``name`` stands in for it when it holds values
-    that ``name`` holds in the other matching events (see :func:`same_role_fields`)."""
+    that ``name`` holds in the other matching events (see :func:`same_role_fields`); ``templates``: the templates
+    of the events ``within``, when the caller knows them."""
     if fields_repo.templates_with(session, name):
-        alternates = same_role_fields(session, name, within) if within is not None else ()
+        alternates = same_role_fields(session, name, within, templates) if within is not None else ()
+        known = set(templates) if templates is not None and within is not None else None
         if not alternates:
-            return Value(name, fields_repo.field_text(session, name), (fields_repo.carrying(session, name),), False)
+            carrying = fields_repo.carrying(session, name, within, among=known)
+            return Value(name, fields_repo.field_text(session, name), (carrying,), False)
         names = (name, *alternates)
         expression = func.coalesce(*(fields_repo.field_text(session, each) for each in names))
-        carrying = or_(*(fields_repo.carrying(session, each) for each in names))
+        carrying = or_(*(fields_repo.carrying(session, each, within, among=known) for each in names))
         return Value(name, expression, (carrying,), False, alternates)
     if name in COLUMNS:
         column = Event.source_id if name == "source" else getattr(Event, name)
@@ -66,7 +71,9 @@ def value_of(session: Session, name: str, within: Condition | None = None) -> Va
     return None
 
 
-def same_role_fields(session: Session, name: str, within: Condition) -> tuple[str, ...]:
+def same_role_fields(
+    session: Session, name: str, within: Condition, templates: Collection[int] | None = None
+) -> tuple[str, ...]:
     """Fields that hold what ``name`` holds, in the matching templates that do not carry ``name``.
 
     Templates name one thing differently: sshd writes "Failed password for root from ..." (the user in field
@@ -76,7 +83,9 @@ def same_role_fields(session: Session, name: str, within: Condition) -> tuple[st
     and is named after a word of those templates (the word that leads to the value in both: "for"), or is the
     one address its template holds: "Received connection request /<ip>" (field ``request``)
     and "Connection request from old client /<ip>" (field ``client``) both say which address asked."""
-    matching = {int(t) for t in session.scalars(select(Event.template_id).where(within).distinct()) if t is not None}
+    if templates is None:
+        templates = [t for t in session.scalars(select(Event.template_id).where(within).distinct()) if t is not None]
+    matching = {int(t) for t in templates}
     rows = fields_of_templates(session, sorted(matching))
     carriers = {row.template_id for row in rows if row.name == name}
     if not carriers or carriers == matching:
@@ -116,16 +125,31 @@ def count_carrying(session: Session, value: Value, within: Condition) -> int:
     return int(session.scalar(statement) or 0)
 
 
-def extreme_event(session: Session, name: str, within: Condition, *, highest: bool) -> tuple[float, int] | None:
-    """The largest (or smallest) numeric value of field ``name`` and the event holding it (the earliest
-    such event when several hold it)."""
+def extreme_event(
+    session: Session, name: str, within: Condition, *, highest: bool
+) -> tuple[int, tuple[float, int] | None]:
+    """How many matching events carry a number for field ``name``, and the largest (or smallest) of those numbers
+    with the event holding it: the earliest such event when several hold it (ordered by time as the database
+    orders it, then by id).
+
+    One pass: the numbers are read in turn here, where counting them and ranking them were two queries that each
+    looked every matching event up (30,000 lookups apiece for the requests of one host)."""
     number = fields_repo.field_number(session, name)
-    order = number.desc() if highest else number.asc()
-    row = session.execute(
-        select(number, Event.id).where(fields_repo.carrying(session, name), number.is_not(None), within)
-        .order_by(order, Event.ts.asc(), Event.id.asc()).limit(1)
-    ).first()  # fmt: skip
-    return (float(row[0]), int(row[1])) if row is not None else None
+    statement = select(number, _micros(), Event.id).where(
+        fields_repo.carrying(session, name, within), number.is_not(None), within
+    )
+    # An event without a time sorts first on SQLite and last on PostgreSQL, as their ORDER BY ts ASC puts it.
+    untimed = float("inf") if session.get_bind().dialect.name == "postgresql" else float("-inf")
+    count = 0
+    best: tuple[float, float, int] | None = None
+    for value, micros, event_id in session.connection().execute(statement):
+        count += 1
+        key = (-value if highest else value, untimed if micros is None else micros, event_id)
+        if best is None or key < best:
+            best = key
+    if best is None:
+        return count, None
+    return count, (float(-best[0] if highest else best[0]), int(best[2]))
 
 
 def edge_event(session: Session, within: Condition, *, last: bool) -> tuple[int, datetime | None] | None:
@@ -164,28 +188,29 @@ def series(
     return buckets, len(rows) <= bound
 
 
-def distinct_count(session: Session, value: Value, within: Condition, *, bound: int) -> tuple[int, bool]:
-    """How many different values, counted up to ``bound``; and whether that is all of them."""
-    if not value.column and not value.alternates:
-        return fields_repo.distinct_values(session, value.name, within, bound=bound)
+def distinct_count(session: Session, value: Value, within: Condition, *, bound: int) -> tuple[int, bool, int]:
+    """How many different values, counted up to ``bound``; whether that is all of them; and how many matching
+    events carry a value. One pass over the events: the groups of values also count the events that carry one."""
     inner = (
-        select(value.expression.label("v")).where(*value.carrying, within, value.expression.is_not(None))
-        .group_by(value.expression).limit(bound + 1).subquery()
+        select(value.expression.label("v"), func.count().label("n"))
+        .where(*value.carrying, within, value.expression.is_not(None)).group_by(value.expression).subquery()
     )  # fmt: skip
-    found = int(session.scalar(select(func.count()).select_from(inner)) or 0)
-    return min(found, bound), found <= bound
+    totals = select(func.count(), func.coalesce(func.sum(inner.c.n), 0)).select_from(inner)
+    found, carrying = session.execute(totals).one()
+    return min(int(found), bound), int(found) <= bound, int(carrying)
 
 
-def top_values(session: Session, value: Value, within: Condition, *, limit: int) -> list[tuple[str, int]]:
-    """(value, events), most frequent first (ties by value), over all matching events."""
-    if not value.column and not value.alternates:
-        return fields_repo.group_by_field(session, value.name, within, limit=limit)
+def top_values(session: Session, value: Value, within: Condition, *, limit: int) -> tuple[list[tuple[str, int]], int]:
+    """(value, events) of the ``limit`` most frequent values (ties by value) over all matching events, and how
+    many matching events carry a value: one pass over the events, the second figure summed over every group."""
     count = func.count().label("n")
+    carrying = func.sum(func.count()).over().label("carrying")
     rows = session.execute(
-        select(value.expression, count).where(*value.carrying, within, value.expression.is_not(None))
+        select(value.expression, count, carrying).where(*value.carrying, within, value.expression.is_not(None))
         .group_by(value.expression).order_by(count.desc(), value.expression).limit(limit)
     ).all()  # fmt: skip
-    return _named(session, value, [(v, int(n)) for v, n in rows])
+    total = int(rows[0][2]) if rows else 0
+    return _named(session, value, [(v, int(n)) for v, n, _ in rows]), total
 
 
 def top_values_by(
@@ -215,7 +240,7 @@ def percentile(session: Session, name: str, quantile: float, within: Condition) 
     number = fields_repo.field_number(session, name)
     result = session.scalar(
         select(func.percentile_cont(quantile).within_group(number))
-        .where(fields_repo.carrying(session, name), number.is_not(None), within)
+        .where(fields_repo.carrying(session, name, within), number.is_not(None), within)
     )  # fmt: skip
     return None if result is None else float(result)
 

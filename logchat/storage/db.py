@@ -77,6 +77,9 @@ class Store:
         self.engine.dispose()
 
 
+_MMAP_BYTES = 1 << 32
+
+
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     # WAL lets readers (stat, ask, the daemon) run while an index is writing; NORMAL is durable
@@ -87,6 +90,10 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.execute("PRAGMA cache_size=-65536")
+    # Reads map the file instead of copying each page through a read() call: a question looks up tens of
+    # thousands of events scattered over a store larger than the page cache (10-20% of its CPU at 1M events).
+    # SQLite caps it at its own limit (2 GiB by default); past that, pages are read as before.
+    cursor.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
     cursor.close()
 
 

@@ -12,7 +12,7 @@ The events a question is about are passed in as ``within``: any SQLAlchemy condi
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,7 +145,7 @@ def field_event_counts(session: Session, names: Iterable[str], within: Condition
     counts = {}
     for name in names:
         statement = select(func.count()).select_from(Event).where(
-            _carrying(session, name), field_text(session, name).is_not(None), within
+            _carrying(session, name, within), field_text(session, name).is_not(None), within
         )
         counts[name] = int(session.scalar(statement) or 0)
     return counts
@@ -157,8 +157,8 @@ def distinct_values(
     """How many distinct values the field takes, counted up to ``bound``; and whether that is all of them."""
     value = field_text(session, name)
     inner = (
-        select(value.label("v")).where(_carrying(session, name), value.is_not(None), within if within is not None
-                                       else true())
+        select(value.label("v"))
+        .where(_carrying(session, name, within), value.is_not(None), within if within is not None else true())
         .group_by(value).limit(bound + 1).subquery()
     )  # fmt: skip
     found = int(session.scalar(select(func.count()).select_from(inner)) or 0)
@@ -168,22 +168,48 @@ def distinct_values(
 # --- filter, group, aggregate -------------------------------------------------------------------------
 
 
-def carrying(session: Session, name: str) -> Condition:
-    """Events of the templates that carry ``name``: what lets the database use the template index."""
+def carrying(
+    session: Session, name: str, within: Condition | None = None, *, among: Collection[int] | None = None
+) -> Condition:
+    """Events of the templates that carry ``name``: what lets the database use the template index. ``among``: the
+    templates of the events ``within``, when known (only those of them are walked).
+
+    Unless ``within`` reads a question's stored matches (:func:`logchat.storage.search_repo.materialise_matches`)
+    and they are fewer than the events of those templates: the condition is then written so that no index can
+    serve it, and SQLite walks the matches instead. SQLite keeps no statistics here and would otherwise walk a
+    template's index (300,000 entries for an access log's one template) to find the 30,000 events of one host."""
     template_ids = templates_with(session, name)
-    return Event.template_id.in_(template_ids) if template_ids else false()
+    if among is not None:
+        template_ids = [template_id for template_id in template_ids if template_id in among]
+    if not template_ids:
+        return false()
+    if _walk_matches(session, within, template_ids):
+        return (Event.template_id + 0).in_(template_ids)
+    return Event.template_id.in_(template_ids)
+
+
+def _walk_matches(session: Session, within: Condition | None, template_ids: Sequence[int]) -> bool:
+    if _dialect(session) != "sqlite":
+        return False  # PostgreSQL weighs the two ways with statistics of its own
+    from logchat.storage import search_repo
+
+    matched = search_repo.materialised_count(session, within)
+    return matched is not None and matched < sum(search_repo.template_counts(session, template_ids).values())
 
 
 _carrying = carrying
 
 
-def field_condition(session: Session, name: str, operator: str, value: Any) -> Condition:
+def field_condition(
+    session: Session, name: str, operator: str, value: Any, *, within: Condition | None = None
+) -> Condition:
     """Events whose field ``name`` compares to ``value``: numbers compare as numbers, the rest as text.
     ``in`` takes a list; ``contains`` is a case-insensitive substring test on the text; ``prefix`` matches
-    values that start with ``value`` (``job_42`` -> ``job_42_1``)."""
+    values that start with ``value`` (``job_42`` -> ``job_42_1``). ``within``: the events the condition will
+    be applied to, when known (see :func:`carrying`)."""
     if operator not in OPERATORS:
         raise UsageError(f"unknown field operator {operator!r}; use one of: {', '.join(OPERATORS)}")
-    carrying = _carrying(session, name)
+    carrying = _carrying(session, name, within)
     if operator == "in":
         values = list(value)
         numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
@@ -209,7 +235,7 @@ def field_condition(session: Session, name: str, operator: str, value: Any) -> C
 
 
 def _where(session: Session, name: str, within: Condition | None) -> list[Condition]:
-    conditions = [_carrying(session, name)]
+    conditions = [_carrying(session, name, within)]
     if within is not None:
         conditions.append(within)
     return conditions

@@ -183,18 +183,44 @@ _MATCHES_DDL = {
 MATCHES = table("logchat_matches", *(column(name) for name in _MATCH_COLUMNS))
 
 
-def materialise_matches(session: Session, conditions: Sequence[ColumnElement[bool]]) -> tuple[int, ColumnElement[bool]]:
+def materialise_matches(
+    session: Session, conditions: Sequence[ColumnElement[bool]], *, hits: str | None = None
+) -> tuple[int, ColumnElement[bool]]:
     """Store the events matching ``conditions`` in a temporary table, once per question, so that the
     many queries that follow need not run the full-text search and identifier checks again (and
-    :func:`aggregate_matches` need not read the events again). Returns the number of matches and a
-    condition selecting them."""
+    :func:`aggregate_matches` need not read the events again). ``hits``: an FTS5 expression the events
+    must also match, walked hit by hit (see :func:`logchat.storage.fulltext_repo.index_walk`). Returns
+    the number of matches and a condition selecting them."""
+    from logchat.storage import fulltext_repo
+
     connection = session.connection()
     dialect = session.get_bind().dialect.name
     connection.exec_driver_sql(_MATCHES_DDL["postgresql" if dialect == "postgresql" else "sqlite"])
     connection.exec_driver_sql("DELETE FROM logchat_matches")
     columns = select(Event.id, Event.source_id, Event.level, Event.host, Event.template_id, _ts_micros)
+    if hits is not None:
+        columns = fulltext_repo.over_hits(columns, hits)
     result = connection.execute(insert(MATCHES).from_select(list(_MATCH_COLUMNS), columns.where(*conditions)))
-    return int(result.rowcount or 0), Event.id.in_(select(MATCHES.c.id))
+    count = int(result.rowcount or 0)
+    session.info[_MATCHED_COUNT] = (session.get_transaction(), count)
+    return count, Event.id.in_(select(MATCHES.c.id))
+
+
+# Where the number of events in the temporary table is kept, for the transaction that filled it.
+_MATCHED_COUNT = "logchat_matched_count"
+
+
+def materialised_count(session: Session, condition: ColumnElement[bool] | None) -> int | None:
+    """How many events ``condition`` can select at most when it reads the events stored by
+    :func:`materialise_matches` in this transaction (None when it does not)."""
+    if condition is None:
+        return None
+    known = session.info.get(_MATCHED_COUNT)
+    if known is None or known[0] is not session.get_transaction():
+        return None
+    from sqlalchemy.sql.util import find_tables
+
+    return known[1] if any(found is MATCHES for found in find_tables(condition, check_columns=True)) else None
 
 
 def template_counts(session: Session, template_ids: Iterable[int]) -> dict[int, int]:
@@ -320,6 +346,10 @@ def windows_of_signatures(
     return result
 
 
+# The longest list of ids SQLite reads before the other conditions (see events_in_windows).
+_IDS_READ_FIRST = 20
+
+
 def events_in_windows(
     session: Session, windows: Sequence[tuple[int, int, int]], conditions: Sequence[ColumnElement[bool]]
 ) -> list[list[tuple[int, int | None]]]:
@@ -338,7 +368,11 @@ def events_in_windows(
     rows = [(int(index), int(event_id), template_id) for index, event_id, template_id in session.execute(statement)]
     if conditions and rows:
         ids = [event_id for _, event_id, _ in rows]
-        keep = set(session.scalars(select(Event.id).where(Event.id.in_(ids), *conditions)))
+        # In lists of a few ids: SQLite assumes an `id IN (SELECT …)` among the conditions (the stored matches)
+        # yields 25 rows, and walks it rather than a longer list of ids (30,000 matches read for 120 ids).
+        checks = [select(Event.id).where(Event.id.in_(ids[start : start + _IDS_READ_FIRST]), *conditions)
+                  for start in range(0, len(ids), _IDS_READ_FIRST)]
+        keep = set(session.scalars(union_all(*checks) if len(checks) > 1 else checks[0]))
         rows = [row for row in rows if row[1] in keep]
     members: list[list[tuple[int, int | None]]] = [[] for _ in windows]
     for index, event_id, template_id in rows:

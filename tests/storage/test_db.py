@@ -155,3 +155,15 @@ def test_umask_is_not_what_makes_the_database_private(tmp_path: Path) -> None:
         os.umask(old)
     assert mode(tmp_path / "fresh") == 0o700
     assert mode(tmp_path / "fresh" / "logchat.db") == 0o600
+
+
+def test_reads_map_the_database_file(tmp_path: Path) -> None:
+    # A question reads events scattered over the whole file: mapped pages are read without a copy per page.
+    database = build_store(tmp_path)
+    store = open_store(f"sqlite:///{database}")
+    try:
+        with store.session() as session:
+            assert session.execute(text("PRAGMA mmap_size")).scalar() > database.stat().st_size
+            assert session.execute(text("SELECT count(*) FROM events")).scalar() == len(LINES)
+    finally:
+        store.close()

@@ -297,8 +297,9 @@ def _match_once(
         condition = and_(*([condition] if condition is not None else []), *fields)
     if condition is None:
         return Matches(resolved, None, search_repo.aggregate(session, scope, None, errors_first=True))
-    if excluded:
-        condition = and_(condition, or_(Event.template_id.is_(None), Event.template_id.not_in(sorted(excluded))))
+    not_excluded = or_(Event.template_id.is_(None), Event.template_id.not_in(sorted(excluded))) if excluded else None
+    if not_excluded is not None:
+        condition = and_(condition, not_excluded)
     full = fulltext_repo.templates_fully_matching(session, resolved) if not fields else frozenset()
     full = full - excluded
     if full:
@@ -307,7 +308,17 @@ def _match_once(
             # Every hit belongs to a template whose fixed text matches: the rollup counts them exactly.
             aggregate = search_repo.aggregate(session, scope, None, errors_first=False, templates=full)
             return Matches(resolved, search_repo.of_templates(full), aggregate)
-    _, matched = search_repo.materialise_matches(session, search_repo.event_conditions(session, scope, condition))
+    # Stored by walking the full-text hits when the query has words for the index: the rest of it (identifiers'
+    # exact form) and the filters are then checked on each hit's event.
+    walk = fulltext_repo.index_walk(session, resolved)
+    expression = None
+    if walk is not None:
+        expression, rest = walk
+        parts = [*([rest] if rest is not None else []), *fields, *([not_excluded] if not_excluded is not None else [])]
+        condition = and_(*parts) if parts else None
+    _, matched = search_repo.materialise_matches(
+        session, search_repo.event_conditions(session, scope, condition), hits=expression
+    )
     aggregate = search_repo.aggregate_matches(session, errors_first=False)
     # How sparse the matches are in each template decides how later queries walk them.
     totals = search_repo.template_counts(session, [p.template_id for p in aggregate.patterns if p.template_id])

@@ -1,0 +1,142 @@
+"""Operations over a question's stored matches (the temporary table of matching ids) give what the loghub CSV
+gives, whichever way SQLite is steered to read them: the full-text hits walked in id order, the matches read
+instead of a template's index, ids of vector windows read before the matches."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import and_, select
+
+from logchat.retrieval import fulltext
+from logchat.retrieval.plan import Operation, Plan
+from logchat.services.compute import compute
+from logchat.services.ingest import index_inputs
+from logchat.storage import fulltext_repo, search_repo
+from logchat.storage.models import Event
+
+IP = "187.141.143.180"
+
+
+@pytest.fixture
+def settings(data_dir: Path, database_url: str):  # type: ignore[no-untyped-def]
+    from logchat.config import load_settings
+
+    return load_settings(data_dir=data_dir, database={"url": database_url}, ingest={"fields": True})
+
+
+@pytest.fixture
+def openssh(store, settings, loghub: Path):  # type: ignore[no-untyped-def]
+    report = index_inputs(store, settings, [str(loghub / "OpenSSH" / "OpenSSH_2k.log")])
+    assert not report.failed, report.to_dict()
+    with (loghub / "OpenSSH" / "OpenSSH_2k.log_structured.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    # The lines the words "failed password" and the address select, as the CSV reads them.
+    wanted = [
+        row
+        for row in rows
+        if "Failed password" in row["Content"] and re.search(rf"\b{re.escape(IP)}\b", row["Content"])
+    ]
+    assert len(wanted) > 25  # more ids than SQLite reads before the stored matches
+    return store, wanted
+
+
+def _resolved(session: Any) -> fulltext.ResolvedQuery:
+    query = fulltext.resolve_query(session, fulltext.parse_text_query(f"failed password {IP}", [IP]))
+    assert query.mode == "all"
+    return query
+
+
+def _stored_ids(session: Any) -> list[int]:
+    return sorted(session.scalars(search_repo.matched_ids()))
+
+
+def test_walking_the_hits_stores_the_events_the_condition_selects(openssh) -> None:  # type: ignore[no-untyped-def]
+    store, wanted = openssh
+    with store.session() as session:
+        query = _resolved(session)
+        count, _ = search_repo.materialise_matches(session, [fulltext_repo.match_condition(session, query)])
+        by_condition = _stored_ids(session)
+        walk = fulltext_repo.index_walk(session, query)
+        if not store.is_sqlite:
+            assert walk is None  # PostgreSQL's tsvector condition is planned by PostgreSQL
+            assert len(by_condition) == len(wanted)
+            return
+        assert walk is not None
+        expression, rest = walk
+        assert rest is not None  # the address's exact form is checked on each hit's event
+        walked, _ = search_repo.materialise_matches(session, [rest], hits=expression)
+        assert walked == count == len(wanted)
+        assert _stored_ids(session) == by_condition
+        lines = sorted(session.scalars(select(Event.line_no).where(Event.id.in_(by_condition))))
+    assert lines == sorted(int(row["LineId"]) for row in wanted)
+
+
+def test_operations_over_stored_matches_read_every_match(openssh) -> None:  # type: ignore[no-untyped-def]
+    store, wanted = openssh
+    ports = [(int(re.search(r" port (\d+) ", row["Content"]).group(1)), int(row["LineId"])) for row in wanted]  # type: ignore[union-attr]
+    users = Counter(re.search(r"for (?:invalid user )?(\S+) from", row["Content"]).group(1) for row in wanted)  # type: ignore[union-attr]
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    with store.session() as session:
+        query = _resolved(session)
+        _, matched = search_repo.materialise_matches(session, [fulltext_repo.match_condition(session, query)])
+        within = and_(matched)
+        from sqlalchemy import event
+
+        event.listen(store.engine, "before_cursor_execute", record)
+        try:
+            for kind, pick in (("max", max), ("min", min)):
+                result = compute(session, Plan(question="q", operation=Operation(kind=kind, field="port")), within)
+                value = pick(port for port, _ in ports)
+                assert result.value == value
+                assert result.details["values"] == len(ports)
+                line = session.scalar(select(Event.line_no).where(Event.id == result.event_id))
+                assert line == min(line for port, line in ports if port == value)
+            top = compute(session, Plan(question="q", operation=Operation(kind="top", field="user", limit=3)), within)
+            distinct = compute(
+                session, Plan(question="q", operation=Operation(kind="count_distinct", field="user")), within
+            )
+        finally:
+            event.remove(store.engine, "before_cursor_execute", record)
+        # Told the templates of the matches, the same values from those templates' events alone.
+        templates = {t for t in session.scalars(select(Event.template_id).where(within).distinct()) if t is not None}
+        told = compute(
+            session, Plan(question="q", operation=Operation(kind="top", field="user", limit=3)), within,
+            templates=templates,
+        )  # fmt: skip
+        assert (told.value, told.details) == (top.value, top.details)
+    carrying = top.details["events_with_field"]
+    assert carrying == distinct.details["events_with_field"] == sum(users.values())
+    assert distinct.value == len(users)
+    expected = sorted(users.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    assert [tuple(pair) for pair in top.value] == [(user, n) for user, n in expected]
+    reading = [s for s in statements if "json" in s and "logchat_matches" in s]
+    assert reading
+    if store.is_sqlite:
+        # Fewer matches than events of the templates carrying the field: no index of a template may serve them.
+        assert all("events.template_id IN" not in s for s in reading), reading
+
+
+def test_window_members_are_checked_against_the_stored_matches(openssh) -> None:  # type: ignore[no-untyped-def]
+    store, wanted = openssh
+    with store.session() as session:
+        query = _resolved(session)
+        _, matched = search_repo.materialise_matches(session, [fulltext_repo.match_condition(session, query)])
+        stored = set(_stored_ids(session))
+        first, last = min(stored), max(stored)
+        source_id = session.scalar(select(Event.source_id).where(Event.id == first))
+        # One window over every stored match, and one of the lines before them: far more ids than 20.
+        windows = [(source_id, first, last), (source_id, 1, first - 1)]
+        members = search_repo.events_in_windows(session, windows, [matched])
+    assert [event_id for event_id, _ in members[0]] == sorted(stored)
+    assert members[1] == []
+    assert len(stored) == len(wanted)

@@ -181,7 +181,10 @@ def retrieval_worker(data_dir: Path, repeat: int) -> dict[str, object]:
     from logchat.storage.db import open_store
 
     settings = _settings(data_dir)
-    store = open_store(settings.database_url)
+    try:  # as `logchat ask` opens it: a reader that soon exits maps the file
+        store = open_store(settings.database_url, map_file=True)
+    except TypeError:  # a version from before map_file
+        store = open_store(settings.database_url)
     now = START + timedelta(days=7)
 
     def run(question: str) -> dict[str, object]:

@@ -38,8 +38,9 @@ class AppContext:
     def store(self) -> Store:
         return self.open_store()
 
-    def open_store(self, *, for_writing: bool = False) -> Store:
-        """The store, opened once. Writers check a larger file for damage first (see QUICK_CHECK_*)."""
+    def open_store(self, *, for_writing: bool = False, long_running: bool = False) -> Store:
+        """The store, opened once. Writers check a larger file for damage first (see QUICK_CHECK_*); a command
+        that only reads and soon exits reads a SQLite file through a memory map (see storage.db._map_file)."""
         if self._store is None:
             from logchat.storage.db import QUICK_CHECK_MAX_BYTES, WRITE_QUICK_CHECK_MAX_BYTES, open_store
 
@@ -48,6 +49,7 @@ class AppContext:
             self._store = open_store(
                 settings.database_url, echo=settings.database.echo,
                 quick_check_max_bytes=WRITE_QUICK_CHECK_MAX_BYTES if for_writing else QUICK_CHECK_MAX_BYTES,
+                map_file=not (for_writing or long_running),
             )
         return self._store
 

@@ -38,7 +38,7 @@ def serve(
     app_ctx: AppContext = ctx.obj
     settings = app_ctx.settings
     # The command's store: private data directory and file modes, damage reported, as for every command.
-    services = build_services(settings, app_ctx.open_store(), allow_no_users=allow_no_users)
+    services = build_services(settings, app_ctx.open_store(long_running=True), allow_no_users=allow_no_users)
     _configure_logging(settings, quiet=app_ctx.quiet)
     tls = _tls_context(settings)
     application = create_app(settings, services)

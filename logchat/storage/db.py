@@ -90,14 +90,21 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.execute("PRAGMA cache_size=-65536")
+    cursor.close()
+
+
+def _map_file(dbapi_connection: object, _record: object) -> None:
     # Reads map the file instead of copying each page through a read() call: a question looks up tens of
     # thousands of events scattered over a store larger than the page cache (10-20% of its CPU at 1M events).
-    # SQLite caps it at its own limit (2 GiB by default); past that, pages are read as before.
+    # SQLite caps it at its own limit (2 GiB by default); past that, pages are read as before. Only for
+    # short-lived readers: every page a process touches counts in its resident memory, so a writer (which
+    # touches the whole store) or a long-running daemon would grow by the size of the store.
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
     cursor.close()
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, map_file: bool = False) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -105,6 +112,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, echo=echo)
         event.listen(engine, "connect", _sqlite_pragmas)
+        if map_file:
+            event.listen(engine, "connect", _map_file)
         return engine
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
@@ -120,17 +129,19 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 def open_store(
-    url: str, *, echo: bool = False, migrate: bool = True, quick_check_max_bytes: int = QUICK_CHECK_MAX_BYTES
+    url: str, *, echo: bool = False, migrate: bool = True, quick_check_max_bytes: int = QUICK_CHECK_MAX_BYTES,
+    map_file: bool = False,
 ) -> Store:
     """Open the database at ``url`` and bring its schema to the newest migration.
 
     A SQLite file up to ``quick_check_max_bytes`` is checked for damage first, so a corrupt store is
-    reported before anything reads wrong numbers from it or writes onto it.
+    reported before anything reads wrong numbers from it or writes onto it. ``map_file``: a SQLite file is
+    read through a memory map (for short-lived processes that only read, see ``_map_file``).
     """
     database = sqlite_file(url)
     if database is not None:
         prepare_private_file(database)
-    engine = make_engine(url, echo=echo)
+    engine = make_engine(url, echo=echo, map_file=map_file)
     store = Store(engine=engine, url=url)
     try:
         if database is not None and database.exists() and database.stat().st_size <= quick_check_max_bytes:

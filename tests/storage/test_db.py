@@ -157,13 +157,18 @@ def test_umask_is_not_what_makes_the_database_private(tmp_path: Path) -> None:
     assert mode(tmp_path / "fresh" / "logchat.db") == 0o600
 
 
-def test_reads_map_the_database_file(tmp_path: Path) -> None:
+def test_readers_map_the_database_file_and_writers_do_not(tmp_path: Path) -> None:
     # A question reads events scattered over the whole file: mapped pages are read without a copy per page.
+    # A writer touches the whole store, and every mapped page it touched would count in its resident memory.
     database = build_store(tmp_path)
-    store = open_store(f"sqlite:///{database}")
+    reader = open_store(f"sqlite:///{database}", map_file=True)
+    writer = open_store(f"sqlite:///{database}")
     try:
-        with store.session() as session:
+        with reader.session() as session:
             assert session.execute(text("PRAGMA mmap_size")).scalar() > database.stat().st_size
             assert session.execute(text("SELECT count(*) FROM events")).scalar() == len(LINES)
+        with writer.session() as session:
+            assert session.execute(text("PRAGMA mmap_size")).scalar() == 0
     finally:
-        store.close()
+        reader.close()
+        writer.close()

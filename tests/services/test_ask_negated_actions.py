@@ -5,7 +5,6 @@ loghub samples, read here with regular expressions."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,27 +12,13 @@ from typing import Any
 import pytest
 
 from logchat.services.ask import AskRequest, ask
+from tests.services.loghub_stores import indexed_samples, raw_lines
 
 
 @pytest.fixture
 def apache_and_hadoop(settings: Any, loghub: Path) -> Any:
-    from logchat.config import load_settings
-    from logchat.services.ingest import index_inputs
-    from logchat.storage.db import open_store
-
-    with_fields = load_settings(data_dir=settings.data_dir, database={"url": settings.database_url},
-                                ingest={"fields": True})  # fmt: skip
-    store = open_store(with_fields.database_url)
-    logs = [str(loghub / name / f"{name}_2k.log") for name in ("Apache", "Hadoop")]
-    assert not index_inputs(store, with_fields, logs).failed
-    yield store, with_fields
-    store.close()
-
-
-def _raw(loghub: Path, system: str, pattern: str) -> list[str]:
-    regex = re.compile(pattern)
-    lines = (loghub / system / f"{system}_2k.log").read_text(encoding="utf-8").splitlines()
-    return [line for line in lines if regex.search(line)]
+    with indexed_samples(settings, loghub, ("Apache", "Hadoop")) as store:
+        yield store, settings
 
 
 def _ask(apache_and_hadoop: Any, question: str) -> dict[str, Any]:
@@ -43,7 +28,7 @@ def _ask(apache_and_hadoop: Any, question: str) -> dict[str, Any]:
 
 def test_failing_to_do_something_finds_the_line_that_says_it_could_not(apache_and_hadoop: Any, loghub: Path) -> None:
     # "Can't find child 6740 in scoreboard": the "Found child" lines of the same program are not failures.
-    lines = _raw(loghub, "Apache", r"jk2_init\(\) Can't find child")
+    lines = raw_lines(loghub, "Apache", r"jk2_init\(\) Can't find child")
     first = datetime.strptime(lines[0][1:25], "%a %b %d %H:%M:%S %Y")
     result = _ask(apache_and_hadoop, "when did jk2_init first fail to find a child?")
     assert result["matched"] == len(lines) > 0
@@ -54,7 +39,7 @@ def test_failing_to_do_something_finds_the_line_that_says_it_could_not(apache_an
 
 
 def test_could_not_reach_matches_an_error_contacting_and_the_initials(apache_and_hadoop: Any, loghub: Path) -> None:
-    lines = _raw(loghub, "Hadoop", r"ERROR IN CONTACTING RM")
+    lines = raw_lines(loghub, "Hadoop", r"ERROR IN CONTACTING RM")
     result = _ask(apache_and_hadoop, "how many times could it not reach the resource manager?")
     assert result["matched"] == len(lines) == 147
     terms = {term["text"]: term["alternatives"] for term in result["plan"]["terms"]}

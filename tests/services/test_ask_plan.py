@@ -5,35 +5,19 @@ Counts are checked against the raw Spark and OpenSSH samples, read here with pla
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from logchat.services.ask import AskRequest, ask
+from tests.services.loghub_stores import indexed_samples, raw_lines
 
 
 @pytest.fixture
 def spark_and_sshd(settings: Any, loghub: Path) -> tuple[Any, Any]:
-    from logchat.config import load_settings
-    from logchat.services.ingest import index_inputs
-    from logchat.storage.db import open_store
-
-    with_fields = load_settings(data_dir=settings.data_dir, database={"url": settings.database_url},
-                                ingest={"fields": True})  # fmt: skip
-    store = open_store(with_fields.database_url)
-    logs = [str(loghub / name / f"{name}_2k.log") for name in ("Spark", "OpenSSH", "Zookeeper")]
-    report = index_inputs(store, with_fields, logs)
-    assert not report.failed
-    yield store, with_fields
-    store.close()
-
-
-def _raw(loghub: Path, system: str, pattern: str) -> list[str]:
-    regex = re.compile(pattern)
-    lines = (loghub / system / f"{system}_2k.log").read_text(encoding="utf-8").splitlines()
-    return [line for line in lines if regex.search(line)]
+    with indexed_samples(settings, loghub, ("Spark", "OpenSSH", "Zookeeper")) as store:
+        yield store, settings
 
 
 def _ask(store: Any, settings: Any, question: str) -> dict[str, Any]:
@@ -42,7 +26,7 @@ def _ask(store: Any, settings: Any, question: str) -> dict[str, Any]:
 
 def test_a_stage_number_counts_that_stage_only(spark_and_sshd: tuple[Any, Any], loghub: Path) -> None:
     store, settings = spark_and_sshd
-    finished = _raw(loghub, "Spark", r"Finished task \S+ in stage 26\.0 ")
+    finished = raw_lines(loghub, "Spark", r"Finished task \S+ in stage 26\.0 ")
     result = _ask(store, settings, "how many tasks completed in stage 26.0?")
     assert result["matched"] == len(finished) == 40
     assert result["plan"]["conditions"] == [
@@ -54,8 +38,8 @@ def test_a_stage_number_counts_that_stage_only(spark_and_sshd: tuple[Any, Any], 
 
 def test_the_same_number_as_text_also_matches_task_numbers(spark_and_sshd: tuple[Any, Any], loghub: Path) -> None:
     store, settings = spark_and_sshd
-    anywhere = _raw(loghub, "Spark", r"Finished task .*\b26\.0\b")
-    bound = _raw(loghub, "Spark", r"Finished task \S+ in stage 26\.0 ")
+    anywhere = raw_lines(loghub, "Spark", r"Finished task .*\b26\.0\b")
+    bound = raw_lines(loghub, "Spark", r"Finished task \S+ in stage 26\.0 ")
     assert len(anywhere) > len(bound)  # task 26.0 of other stages: what binding leaves out
     result = _ask(store, settings, "how many tasks finished with 26.0?")
     assert result["matched"] == len(anywhere)
@@ -64,7 +48,7 @@ def test_the_same_number_as_text_also_matches_task_numbers(spark_and_sshd: tuple
 
 def test_an_id_prefix_matches_the_ids_it_starts(spark_and_sshd: tuple[Any, Any], loghub: Path) -> None:
     store, settings = spark_and_sshd
-    lines = _raw(loghub, "Spark", r"(?<![\w-])rdd_2(?![0-9A-Za-z])")
+    lines = raw_lines(loghub, "Spark", r"(?<![\w-])rdd_2(?![0-9A-Za-z])")
     result = _ask(store, settings, "how many lines mention rdd_2?")
     assert result["matched"] == len(lines) == 95
     assert result["plan"]["terms"][0] == {"text": "rdd_2", "alternatives": [], "prefix": True, "required": True}
@@ -74,7 +58,7 @@ def test_an_id_prefix_matches_the_ids_it_starts(spark_and_sshd: tuple[Any, Any],
 
 def test_an_address_bound_to_from_counts_what_grep_counts(spark_and_sshd: tuple[Any, Any], loghub: Path) -> None:
     store, settings = spark_and_sshd
-    lines = _raw(loghub, "OpenSSH", r"Failed password for .* from 183\.62\.140\.253 ")
+    lines = raw_lines(loghub, "OpenSSH", r"Failed password for .* from 183\.62\.140\.253 ")
     result = _ask(store, settings, "how many failed passwords came from 183.62.140.253?")
     assert result["matched"] == len(lines) == 286
     assert result["plan"]["conditions"][0]["name"] == "from"
@@ -82,7 +66,7 @@ def test_an_address_bound_to_from_counts_what_grep_counts(spark_and_sshd: tuple[
 
 def test_a_value_the_field_never_takes_matches_nothing(spark_and_sshd: tuple[Any, Any], loghub: Path) -> None:
     store, settings = spark_and_sshd
-    assert _raw(loghub, "Spark", r"Running task 35\.0 in stage")  # 35.0 is a task number, never a stage
+    assert raw_lines(loghub, "Spark", r"Running task 35\.0 in stage")  # 35.0 is a task number, never a stage
     result = _ask(store, settings, "how many tasks ran in stage 35.0?")
     assert result["matched"] == 0
     assert "no event has stage = 35.0" in result["notices"]
@@ -96,7 +80,7 @@ def test_from_an_address_also_counts_lines_that_name_the_address_otherwise(
     store, settings = spark_and_sshd
     # "Received connection request /10.10.34.13:…" has no from field; "Connection request from old client
     # /10.10.34.13:…" has one, holding "old": both are connection requests from that address.
-    lines = _raw(loghub, "Zookeeper", r"(?i)connection request.*/10\.10\.34\.13:")
+    lines = raw_lines(loghub, "Zookeeper", r"(?i)connection request.*/10\.10\.34\.13:")
     result = _ask(store, settings, "how many connection requests came from 10.10.34.13?")
     assert result["matched"] == len(lines) == 115
     assert result["plan"]["conditions"][0]["name"] == "from"

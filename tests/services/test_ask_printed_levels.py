@@ -6,7 +6,6 @@ expressions."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 from logchat.ingest.levels import normalize_level
 from logchat.retrieval.question import _PRINTED_LEVELS
 from logchat.services.ask import AskRequest, ask
+from tests.services.loghub_stores import indexed_samples, raw_lines
 
 # BGL: "- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.675872 R02-M1-N0-C:J12-U11 RAS KERNEL INFO"
 BGL_LEVEL = r"^\S+ \d+ \S+ \S+ \S+ \S+ \S+ \S+ {} "
@@ -24,20 +24,8 @@ ANDROID_LEVEL = r"^\S+ \S+\s+\d+\s+\d+ {} "
 
 @pytest.fixture
 def bgl_and_android(settings: Any, loghub: Path) -> Any:
-    from logchat.services.ingest import index_inputs
-    from logchat.storage.db import open_store
-
-    store = open_store(settings.database_url)
-    logs = [str(loghub / name / f"{name}_2k.log") for name in ("BGL", "Android")]
-    assert not index_inputs(store, settings, logs).failed
-    yield store, settings
-    store.close()
-
-
-def _raw(loghub: Path, system: str, pattern: str) -> list[str]:
-    regex = re.compile(pattern)
-    lines = (loghub / system / f"{system}_2k.log").read_text(encoding="utf-8").splitlines()
-    return [line for line in lines if regex.search(line)]
+    with indexed_samples(settings, loghub, ("BGL", "Android")) as store:
+        yield store, settings
 
 
 def _ask(stores: Any, question: str, source: str) -> dict[str, Any]:
@@ -46,9 +34,9 @@ def _ask(stores: Any, question: str, source: str) -> dict[str, Any]:
 
 
 def test_a_printed_level_counts_the_lines_that_print_it(bgl_and_android: Any, loghub: Path) -> None:
-    severe = _raw(loghub, "BGL", BGL_LEVEL.format("SEVERE"))
-    error = _raw(loghub, "BGL", BGL_LEVEL.format("ERROR"))
-    fatal = _raw(loghub, "BGL", BGL_LEVEL.format("FATAL"))
+    severe = raw_lines(loghub, "BGL", BGL_LEVEL.format("SEVERE"))
+    error = raw_lines(loghub, "BGL", BGL_LEVEL.format("ERROR"))
+    fatal = raw_lines(loghub, "BGL", BGL_LEVEL.format("FATAL"))
     assert severe and error and fatal
     result = _ask(bgl_and_android, "how many SEVERE events were there?", "BGL")
     assert result["matched"] == len(severe)
@@ -60,21 +48,21 @@ def test_a_printed_level_counts_the_lines_that_print_it(bgl_and_android: Any, lo
 
 
 def test_the_first_printed_level_is_the_first_line_that_prints_it(bgl_and_android: Any, loghub: Path) -> None:
-    first = _raw(loghub, "BGL", BGL_LEVEL.format("SEVERE"))[0]
+    first = raw_lines(loghub, "BGL", BGL_LEVEL.format("SEVERE"))[0]
     result = _ask(bgl_and_android, "when was the first SEVERE event?", "BGL")
     assert result["evidence"][0]["text"] == first.strip()
 
 
 def test_errors_in_lower_case_are_still_error_or_worse(bgl_and_android: Any, loghub: Path) -> None:
     worse = [line for word in ("ERROR", "SEVERE", "FATAL", "FAILURE")
-             for line in _raw(loghub, "BGL", BGL_LEVEL.format(word))]  # fmt: skip
+             for line in raw_lines(loghub, "BGL", BGL_LEVEL.format(word))]  # fmt: skip
     result = _ask(bgl_and_android, "how many errors?", "BGL")
     assert result["matched"] == len(worse)
     assert result["plan"]["filters"]["level_words"] == []
 
 
 def test_a_log_that_prints_the_level_otherwise_is_counted_by_the_level(bgl_and_android: Any, loghub: Path) -> None:
-    warnings = _raw(loghub, "Android", ANDROID_LEVEL.format("W"))
+    warnings = raw_lines(loghub, "Android", ANDROID_LEVEL.format("W"))
     assert warnings
     result = _ask(bgl_and_android, "how many WARNING events?", "Android")
     assert result["matched"] == len(warnings)

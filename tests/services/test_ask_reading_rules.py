@@ -11,29 +11,15 @@ from typing import Any
 import pytest
 
 from logchat.services.ask import AskRequest, ask
+from tests.services.loghub_stores import indexed_samples, raw_lines
 
 SYSTEMS = ("OpenStack", "OpenSSH", "HealthApp")
 
 
 @pytest.fixture
 def three_logs(settings: Any, loghub: Path) -> Any:
-    from logchat.config import load_settings
-    from logchat.services.ingest import index_inputs
-    from logchat.storage.db import open_store
-
-    with_fields = load_settings(data_dir=settings.data_dir, database={"url": settings.database_url},
-                                ingest={"fields": True})  # fmt: skip
-    store = open_store(with_fields.database_url)
-    logs = [str(loghub / name / f"{name}_2k.log") for name in SYSTEMS]
-    assert not index_inputs(store, with_fields, logs).failed
-    yield store, with_fields
-    store.close()
-
-
-def _raw(loghub: Path, system: str, pattern: str) -> list[str]:
-    regex = re.compile(pattern)
-    lines = (loghub / system / f"{system}_2k.log").read_text(encoding="utf-8").splitlines()
-    return [line for line in lines if regex.search(line)]
+    with indexed_samples(settings, loghub, SYSTEMS) as store:
+        yield store, settings
 
 
 def _ask(three_logs: Any, question: str) -> dict[str, Any]:
@@ -43,7 +29,7 @@ def _ask(three_logs: Any, question: str) -> dict[str, Any]:
 
 def test_a_word_in_capitals_is_the_logs_own_word(three_logs: Any, loghub: Path) -> None:
     # "get" is a filler of questions ("get me the errors"); "GET" is the method the request line prints.
-    lines = _raw(loghub, "OpenStack", r'"GET [^"]*" status: 200 ')
+    lines = raw_lines(loghub, "OpenStack", r'"GET [^"]*" status: 200 ')
     result = _ask(three_logs, "how many GET requests returned 200?")
     assert result["matched"] == len(lines) == 911
     assert "GET" in [term["text"] for term in result["plan"]["terms"]]
@@ -59,10 +45,12 @@ def test_a_whole_question_in_capitals_keeps_its_fillers_out(three_logs: Any, log
 def test_requests_are_the_request_lines_a_web_server_prints(three_logs: Any, loghub: Path) -> None:
     # nova's API server logs '10.11.10.1 "GET /v2/... HTTP/1.1" status: 200 len: 1893 time: 0.24': no word
     # "request" anywhere, and the "HTTP exception thrown" lines are not requests.
-    requests = _raw(loghub, "OpenStack", r'"(?:GET|POST|DELETE) [^"]* HTTP/1\.1" status: \d+ len: \d+ time: ')
+    requests = raw_lines(loghub, "OpenStack", r'"(?:GET|POST|DELETE) [^"]* HTTP/1\.1" status: \d+ len: \d+ time: ')
     # The word itself still counts where it is logged: sshd's "input_userauth_request: invalid user ...".
     saying_it = [
-        line for system in SYSTEMS for line in _raw(loghub, system, r"(?i)(?<![a-z0-9])request(s|ed|ing)?(?![a-z0-9])")
+        line
+        for system in SYSTEMS
+        for line in raw_lines(loghub, system, r"(?i)(?<![a-z0-9])request(s|ed|ing)?(?![a-z0-9])")
     ]
     result = _ask(three_logs, "how many requests were there?")
     assert result["matched"] == len(requests) + len(saying_it) == 1017 + 120
@@ -74,9 +62,9 @@ def test_requests_are_the_request_lines_a_web_server_prints(three_logs: Any, log
 
 def test_the_word_before_log_names_the_log_not_its_lines(three_logs: Any, loghub: Path) -> None:
     # "the ssh log" is OpenSSH's file; its lines say "ssh" only in "tty=ssh" and "ssh2".
-    failures = _raw(loghub, "OpenSSH", r"(?i)\bfail(ed|ure|ures|s)?\b")
+    failures = raw_lines(loghub, "OpenSSH", r"(?i)\bfail(ed|ure|ures|s)?\b")
     # Two of them are syslog's notes that a failed password came again (see the next test).
-    notes = _raw(loghub, "OpenSSH", r"sshd\[\d+\]: message repeated \d+ times: \[ Failed password")
+    notes = raw_lines(loghub, "OpenSSH", r"sshd\[\d+\]: message repeated \d+ times: \[ Failed password")
     result = _ask(three_logs, "how many failures are in the ssh log?")
     assert result["matched"] == len(failures) - len(notes) == 1117
     assert result["plan"]["filters"]["sources"]
@@ -87,8 +75,8 @@ def test_the_word_before_log_names_the_log_not_its_lines(three_logs: Any, loghub
 def test_syslog_repeat_notes_are_not_lines_of_the_kind_they_quote(three_logs: Any, loghub: Path) -> None:
     # "message repeated 5 times: [ Failed password for root from 5.36.59.76 port 42393 ssh2]" quotes the line
     # before it: it is a note that the line came again, not one more failed password.
-    failed = _raw(loghub, "OpenSSH", r"sshd\[\d+\]: Failed password for root from ")
-    notes = _raw(loghub, "OpenSSH", r"sshd\[\d+\]: message repeated \d+ times: \[ Failed password for root ")
+    failed = raw_lines(loghub, "OpenSSH", r"sshd\[\d+\]: Failed password for root from ")
+    notes = raw_lines(loghub, "OpenSSH", r"sshd\[\d+\]: message repeated \d+ times: \[ Failed password for root ")
     result = _ask(three_logs, "how many failed passwords were there for root?")
     assert result["matched"] == len(failed) == 368
     assert len(notes) == 2 and any("message repeated" in notice for notice in result["notices"])
@@ -99,7 +87,7 @@ def test_syslog_repeat_notes_are_not_lines_of_the_kind_they_quote(three_logs: An
 def test_a_measure_leaves_out_the_words_whose_lines_carry_no_such_number(three_logs: Any, loghub: Path) -> None:
     # "API" is in the program names of nova's API lines ("nova.api.openstack.wsgi"), which carry no size; the
     # request lines its server logs ("... HTTP/1.1" status: 200 len: 1893 ...) do.
-    requests = _raw(loghub, "OpenStack", r'HTTP/1\.1" status: \d+ len: \d+ ')
+    requests = raw_lines(loghub, "OpenStack", r'HTTP/1\.1" status: \d+ len: \d+ ')
     lengths = [int(re.findall(r" len: (\d+) ", line)[0]) for line in requests]
     result = _ask(three_logs, "total bytes returned by the API?")
     assert result["result"]["variable"] == "len"

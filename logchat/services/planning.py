@@ -10,7 +10,7 @@ evidence and every computed value respect them.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -147,19 +147,19 @@ def prefix_fallback(plan: Plan, missing: tuple[str, ...]) -> Plan | None:
     """The plan with the identifiers that matched nothing whole turned into prefixes of logged ids
     (``job_42`` -> ``job_42_1``, ``job_42_2``); None when none of the missing terms is an identifier."""
     lowered = {text.lower() for text in missing}
-    changed = False
-    terms = []
-    for term in plan.terms:
-        if term.text.lower() in lowered and _is_identifier(term.text) and not term.prefix:
-            terms.append(replace(term, prefix=True))
-            changed = True
-        else:
-            terms.append(term)
-    if not changed:
+    terms = _as_prefixes(plan, lambda term: term.text.lower() in lowered and _is_identifier(term.text))
+    if terms is None:
         return None
     names = ", ".join(term.text for term in terms if term.prefix)
-    return replace(plan, terms=tuple(terms),
+    return replace(plan, terms=terms,
                    notes=(*plan.notes, f"nothing matched {names} whole; matched as the start of logged ids"))
+
+
+def _as_prefixes(plan: Plan, chosen: Callable[[TextTerm], bool]) -> tuple[TextTerm, ...] | None:
+    """The plan's terms with those ``chosen`` (and not prefixes already) matched as prefixes of logged words;
+    None when no term is chosen."""
+    terms = tuple(replace(term, prefix=True) if not term.prefix and chosen(term) else term for term in plan.terms)
+    return None if terms == plan.terms else terms
 
 
 # An identifier made of parts joined by "_" (job_42, broadcast_9, attempt_1445_0020_m_000001): programs name
@@ -171,19 +171,12 @@ def with_id_parts(plan: Plan) -> Plan | None:
     """The plan with each identifier made of parts joined by ``_`` also matching the ids that extend it
     (``broadcast_9`` -> ``broadcast_9_piece0``; ``job_42`` -> ``job_42_1``), as prefixes; None when it has
     none. Retrieval takes it when it finds more events than the identifiers matched whole."""
-    terms = []
-    changed = False
-    for term in plan.terms:
-        if term.required and not term.prefix and _ID_WITH_PARTS_RX.fullmatch(term.text):
-            terms.append(replace(term, prefix=True))
-            changed = True
-        else:
-            terms.append(term)
-    if not changed:
+    terms = _as_prefixes(plan, lambda term: term.required and _ID_WITH_PARTS_RX.fullmatch(term.text) is not None)
+    if terms is None:
         return None
     notes = [f"{term.text} also matched the ids that extend it ({term.text}_…)"
              for term, before in zip(terms, plan.terms, strict=True) if term.prefix and not before.prefix]
-    return replace(plan, terms=tuple(terms), notes=(*plan.notes, *notes))
+    return replace(plan, terms=terms, notes=(*plan.notes, *notes))
 
 
 # A value bound through a preposition ("from 1.2.3.4") binds to the field of that name where the line has one;

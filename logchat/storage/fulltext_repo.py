@@ -20,7 +20,7 @@ digits, so quotes, colons, NEAR, AND/OR/NOT or parentheses in a question cannot 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -50,6 +50,7 @@ __all__ = [
     "index_walk",
     "match_condition",
     "matches_beyond",
+    "outside_templates",
     "over_hits",
     "rebuild_fulltext_index",
     "search_events",
@@ -252,8 +253,13 @@ def _match_condition(session: Session, query: TextMatch, *, with_index: bool) ->
             conditions.append(Event.id.in_(subquery))
     conditions.extend(_regex_condition(session, term) for term in verbatim)
     if excluded := _excluded_templates(query):
-        conditions.append(or_(Event.template_id.is_(None), Event.template_id.not_in(sorted(excluded))))
+        conditions.append(outside_templates(excluded))
     return and_(*conditions) if conditions else None
+
+
+def outside_templates(template_ids: Iterable[int]) -> ColumnElement[bool]:
+    """The events of none of ``template_ids`` (events without a template included)."""
+    return or_(Event.template_id.is_(None), Event.template_id.not_in(sorted(template_ids)))
 
 
 def _excluded_templates(query: TextMatch) -> frozenset[int]:
@@ -264,22 +270,19 @@ def _excluded_templates(query: TextMatch) -> frozenset[int]:
 def template_bodies(session: Session, after_dot: Sequence[str]) -> list[tuple[int, str]]:
     """The text of the templates that have one of ``after_dot`` (lower-case letters) right after a dot, with
     their placeholders blanked; empty when more templates than a question may read have it."""
-    lowered = func.lower(Template.template)
-    query = (select(Template.id, Template.template)
-             .where(or_(*(lowered.like(f"%.{piece}%") for piece in after_dot)))
-             .limit(MAX_TEMPLATES_FOR_LITERAL_MATCH + 1))  # fmt: skip
-    rows = session.execute(query).all()
-    if len(rows) > MAX_TEMPLATES_FOR_LITERAL_MATCH:
-        return []
-    return [(int(template_id), _PLACEHOLDER_RX.sub(" ", template or "")) for template_id, template in rows]
+    return _template_bodies(session, [f"%.{piece}%" for piece in after_dot])
 
 
 def template_bodies_containing(session: Session, pieces: Sequence[str]) -> list[tuple[int, str]]:
     """The text of the templates that contain one of ``pieces`` (lower-case letters) anywhere, with their
     placeholders blanked; empty when more templates than a question may read have one."""
+    return _template_bodies(session, [f"%{piece}%" for piece in pieces])
+
+
+def _template_bodies(session: Session, patterns: list[str]) -> list[tuple[int, str]]:
     lowered = func.lower(Template.template)
     query = (select(Template.id, Template.template)
-             .where(or_(*(lowered.like(f"%{piece}%") for piece in pieces)))
+             .where(or_(*(lowered.like(pattern) for pattern in patterns)))
              .limit(MAX_TEMPLATES_FOR_LITERAL_MATCH + 1))  # fmt: skip
     rows = session.execute(query).all()
     if len(rows) > MAX_TEMPLATES_FOR_LITERAL_MATCH:

@@ -285,9 +285,7 @@ def _match_once(
 ) -> Matches:  # fmt: skip
     if resolved.mode == "impossible":
         return Matches(resolved, search_repo.no_events(), search_repo.Aggregate())
-    from sqlalchemy import and_, or_
-
-    from logchat.storage.models import Event
+    from sqlalchemy import and_
 
     condition = fulltext_repo.match_condition(session, resolved)
     fields = planning.field_conditions(session, plan)
@@ -297,7 +295,7 @@ def _match_once(
         condition = and_(*([condition] if condition is not None else []), *fields)
     if condition is None:
         return Matches(resolved, None, search_repo.aggregate(session, scope, None, errors_first=True))
-    not_excluded = or_(Event.template_id.is_(None), Event.template_id.not_in(sorted(excluded))) if excluded else None
+    not_excluded = fulltext_repo.outside_templates(excluded) if excluded else None
     if not_excluded is not None:
         condition = and_(condition, not_excluded)
     full = fulltext_repo.templates_fully_matching(session, resolved) if not fields else frozenset()

@@ -380,7 +380,8 @@ def search(
     if by_recency is None:
         # Lines that all contain every word differ only in length, which BM25 rewards; it tells more
         # when a query can be matched in several ways (any of the words, synonyms).
-        hits = fulltext_repo.fts_hits(session, query)
         several_ways = query.mode == "any" or any(term.alternatives for term in query.required)
-        by_recency = hits is not None and hits > (RANK_BY_SCORE_UP_TO if several_ways else RANK_ALL_WORDS_UP_TO)
+        bound = RANK_BY_SCORE_UP_TO if several_ways else RANK_ALL_WORDS_UP_TO
+        hits = fulltext_repo.fts_hits(session, query, up_to=bound)
+        by_recency = hits is not None and hits > bound
     return fulltext_repo.search_events(session, query, conditions, limit, by_recency=by_recency, within=within)

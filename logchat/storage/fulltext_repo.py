@@ -345,26 +345,36 @@ def matches_beyond(
     return session.execute(select(Event.id).where(*where).limit(1)).first() is not None
 
 
-def fts_hits(session: Session, query: TextMatch) -> int | None:
+def fts_hits(session: Session, query: TextMatch, *, up_to: int | None = None) -> int | None:
     """How many events the index part of ``query`` matches, ignoring filters and identifiers' exact
-    form (FTS5 counts this without touching the events table). None on PostgreSQL."""
+    form (FTS5 counts this without touching the events table). None on PostgreSQL.
+
+    ``up_to``: the caller only compares the count with this bound, so FTS5 stops after ``up_to + 1``
+    hits, and the answer is ``up_to + 1`` whenever there are more: counting all 301,806 hits of "request"
+    or "http" (in every access-log line) took 56 ms, the first 1,938 well under one."""
     if _dialect(session) != "sqlite" or query.mode not in ("all", "any"):
         return None
     expression = _fts_expression(query.required, query.optional)
     if expression is None:
         return None
     # Asked more than once per question (to count, then to choose how to rank); the answer cannot
-    # change within one transaction.
+    # change within one transaction. Kept as (hits counted, whether that is all of them).
     transaction = session.get_transaction()
     cached = session.info.get("logchat_fts_hits")
     if cached is None or cached[0] is not transaction:
         cached = session.info["logchat_fts_hits"] = (transaction, {})
-    known: dict[str, int] = cached[1]
-    if expression not in known:
-        known[expression] = int(session.execute(
-            text("SELECT count(*) FROM events_fts WHERE events_fts MATCH :q"), {"q": expression}
-        ).scalar_one())
-    return known[expression]
+    known: dict[str, tuple[int, bool]] = cached[1]
+    counted = known.get(expression)
+    if counted is None or not (counted[1] or (up_to is not None and counted[0] > up_to)):
+        if up_to is None:
+            statement = text("SELECT count(*) FROM events_fts WHERE events_fts MATCH :q")
+        else:
+            # FTS5 yields its hits one by one in rowid order, so the LIMIT ends the walk.
+            statement = text("SELECT count(*) FROM (SELECT 1 FROM events_fts WHERE events_fts MATCH :q LIMIT :n)")
+        hits = int(session.execute(statement, {"q": expression, "n": (up_to or 0) + 1}).scalar_one())
+        counted = (hits, up_to is None or hits <= up_to)
+        known[expression] = counted
+    return counted[0] if up_to is None else min(counted[0], up_to + 1)
 
 
 def templates_fully_matching(session: Session, query: TextMatch) -> frozenset[int]:

@@ -63,6 +63,22 @@ def test_templates_whose_fixed_text_matches_are_found_on_sqlite(small_store: Any
             assert full == frozenset() and hits is None
 
 
+def test_hits_counted_up_to_a_bound_say_whether_there_are_more(small_store: Any) -> None:
+    with small_store.session() as session:
+        resolved = _resolved(session, "failed password")
+        if not small_store.is_sqlite:
+            assert fulltext_repo.fts_hits(session, resolved, up_to=1) is None
+            return
+        assert fulltext_repo.fts_hits(session, resolved, up_to=1) == 2  # "more than one"
+        assert fulltext_repo.fts_hits(session, resolved, up_to=2) == 3  # "more than two"
+        assert fulltext_repo.fts_hits(session, resolved, up_to=3) == 3  # all of them
+        assert fulltext_repo.fts_hits(session, resolved, up_to=1) == 2  # from the complete count
+    with small_store.session() as session:
+        # A bounded count first, a complete one after it in the same transaction: counted again.
+        assert fulltext_repo.fts_hits(session, resolved, up_to=0) == 1
+        assert fulltext_repo.fts_hits(session, resolved) == 3 == _count(small_store, "failed password")
+
+
 def test_ranking_by_recency_and_by_score_return_the_same_set(small_store: Any) -> None:
     with small_store.session() as session:
         resolved = _resolved(session, "port")

@@ -301,8 +301,8 @@ def _match_once(
     full = fulltext_repo.templates_fully_matching(session, resolved) if not fields else frozenset()
     full = full - excluded
     if full:
-        hits = fulltext_repo.fts_hits(session, resolved)
-        if hits is not None and hits == search_repo.rollup_total(session, full):
+        in_full = search_repo.rollup_total(session, full)
+        if fulltext_repo.fts_hits(session, resolved, up_to=in_full) == in_full:
             # Every hit belongs to a template whose fixed text matches: the rollup counts them exactly.
             aggregate = search_repo.aggregate(session, scope, None, errors_first=False, templates=full)
             return Matches(resolved, search_repo.of_templates(full), aggregate)

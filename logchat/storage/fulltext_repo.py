@@ -205,10 +205,14 @@ def match_condition(session: Session, query: TextMatch) -> ColumnElement[bool] |
     return _match_condition(session, query, with_index=True)
 
 
-def index_walk(session: Session, query: TextMatch) -> tuple[str, ColumnElement[bool] | None] | None:
+def index_walk(
+    session: Session, query: TextMatch, *, processes: Sequence[str] = ()
+) -> tuple[str, ColumnElement[bool] | None] | None:
     """``query`` split for a statement that walks the full-text index's hits: (the FTS5 expression, a condition on
     ``events`` for the rest of ``query``, None when nothing is left). SQLite only; None on PostgreSQL or when the
-    query has no index part.
+    query has no index part. ``processes``: the question's process filter, which the caller still checks on each
+    event; the index holds the process too, so its hits are narrowed to the events that can pass it
+    (:func:`_in_processes`).
 
     FTS5 returns its hits in rowid order, and the rowid is the event id (migration 0013), so joining the hits to
     ``events`` looks each event up once, in order; ``id IN (SELECT rowid …)`` first lists every hit in a
@@ -219,7 +223,23 @@ def index_walk(session: Session, query: TextMatch) -> tuple[str, ColumnElement[b
     expression = _fts_expression(indexed, list(query.optional))
     if expression is None:
         return None
-    return expression, _match_condition(session, query, with_index=False)
+    return _in_processes(expression, processes), _match_condition(session, query, with_index=False)
+
+
+# Process names whose words FTS5's unicode61 tokenizer and :data:`_TOKEN_RX` surely split alike.
+_ASCII_NAME_RX = re.compile(r"[\x20-\x7e]*[A-Za-z0-9][\x20-\x7e]*")
+
+
+def _in_processes(expression: str, processes: Sequence[str]) -> str:
+    """``expression`` also requiring one of ``processes`` as a phrase of the index's process column: every event
+    of such a process has it there (case and a word's ending aside, so the exact filter is still checked on each
+    hit). "time" is in every access-log line (``request_time=``): 301,806 hits, each looked up for its process to
+    keep the 1,937 of the payments service, where the index alone finds those 1,937. Unchanged when a name may
+    have no word the tokenizer keeps (an empty phrase would match nothing)."""
+    if not processes or not all(_ASCII_NAME_RX.fullmatch(name) for name in processes):
+        return expression
+    named = " OR ".join(f"process : {_fts_string(name)}" for name in sorted(set(processes)))
+    return f"({expression}) AND ({named})"
 
 
 def over_hits(statement: Select[Any], expression: str) -> Select[Any]:

@@ -140,3 +140,59 @@ def test_window_members_are_checked_against_the_stored_matches(openssh) -> None:
     assert [event_id for event_id, _ in members[0]] == sorted(stored)
     assert members[1] == []
     assert len(stored) == len(wanted)
+
+
+@pytest.fixture
+def linux(store, settings, loghub: Path):  # type: ignore[no-untyped-def]
+    report = index_inputs(store, settings, [str(loghub / "Linux" / "Linux_2k.log")])
+    assert not report.failed, report.to_dict()
+    with (loghub / "Linux" / "Linux_2k.log_structured.csv").open(encoding="utf-8", newline="") as handle:
+        return store, list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize(
+    ("word", "processes"),
+    [
+        ("session", ["su(pam_unix)"]),  # su and sshd both log sessions; both names hold the words pam and unix
+        ("session", ["sshd(pam_unix)"]),
+        ("session", ["su(pam_unix)", "login(pam_unix)"]),
+        ("connection", ["klogind"]),  # 15 of the 926 lines with the word
+    ],
+)
+def test_a_process_filter_narrows_the_hits_walked_to_the_same_events(linux, word, processes) -> None:  # type: ignore[no-untyped-def]
+    store, rows = linux
+    wanted = sorted(
+        int(row["LineId"])
+        for row in rows
+        if row["Component"] in processes and re.search(rf"\b{word}", row["Content"], re.IGNORECASE)
+    )
+    with store.session() as session:
+        query = fulltext.resolve_query(session, fulltext.parse_text_query(word, []))
+        in_processes = Event.process.in_(processes)
+        walk = fulltext_repo.index_walk(session, query, processes=processes)
+        if not store.is_sqlite:
+            assert walk is None
+            search_repo.materialise_matches(session, [fulltext_repo.match_condition(session, query), in_processes])
+        else:
+            assert walk is not None
+            narrowed, rest = walk
+            assert rest is None and "process" in narrowed
+            widest = fulltext_repo.index_walk(session, query)
+            assert widest is not None and "process" not in widest[0]
+            walked_wide, _ = search_repo.materialise_matches(session, [in_processes], hits=widest[0])
+            walked, _ = search_repo.materialise_matches(session, [in_processes], hits=narrowed)
+            assert walked == walked_wide
+        lines = sorted(session.scalars(select(Event.line_no).where(Event.id.in_(search_repo.matched_ids()))))
+    assert lines == wanted
+
+
+def test_a_process_name_the_index_may_split_otherwise_is_not_walked_by_name(openssh) -> None:  # type: ignore[no-untyped-def]
+    store, _ = openssh
+    with store.session() as session:
+        query = _resolved(session)
+        plain = fulltext_repo.index_walk(session, query)
+        for names in (["-"], ["übung"], ["sshd", "[]"]):
+            walk = fulltext_repo.index_walk(session, query, processes=names)
+            assert (walk and walk[0]) == (plain and plain[0])
+        if store.is_sqlite:
+            assert plain is not None and "process" not in plain[0]

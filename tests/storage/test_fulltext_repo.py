@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from logchat.retrieval.fulltext import ResolvedQuery, parse_text_query, resolve_query
-from logchat.storage import fulltext_repo
+from logchat.storage import fulltext_repo, search_repo
 
 
 def _resolved(session: Any, text: str, keywords: tuple[str, ...] = ()) -> ResolvedQuery:
@@ -77,6 +77,23 @@ def test_hits_counted_up_to_a_bound_say_whether_there_are_more(small_store: Any)
         # A bounded count first, a complete one after it in the same transaction: counted again.
         assert fulltext_repo.fts_hits(session, resolved, up_to=0) == 1
         assert fulltext_repo.fts_hits(session, resolved) == 3 == _count(small_store, "failed password")
+
+
+def test_words_of_a_term_that_hold_all_the_words_of_another_match_nothing_more(small_store: Any) -> None:
+    from logchat.retrieval.fulltext import Term
+
+    # "root" stands for lines with "root"; "root 10" and "10 root root" are lines with "root" anyway, and
+    # "failed password" stays a way of its own.
+    term = Term(text="root", tokens=("root",), alternatives=("root 10", "10 root root", "failed password"))
+    resolved = ResolvedQuery(required=(term,), mode="all")
+    with small_store.session() as session:
+        found = fulltext_repo.search_events(session, resolved, [], 50)
+        rows = search_repo.fetch_events(session, [event_id for event_id, _ in found])
+        assert sorted(row.line_no for row in rows.values()) == [1, 2, 3]  # the "Failed password" lines
+        assert fulltext_repo.count_matches(session, resolved, []) == 3
+        walk = fulltext_repo.index_walk(session, resolved)
+    if small_store.is_sqlite:
+        assert walk is not None and walk[0] == '(("root") OR ("failed" AND "password"))'
 
 
 def test_ranking_by_recency_and_by_score_return_the_same_set(small_store: Any) -> None:

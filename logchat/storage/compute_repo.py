@@ -132,24 +132,24 @@ def extreme_event(
     with the event holding it: the earliest such event when several hold it (ordered by time as the database
     orders it, then by id).
 
-    One pass: the numbers are read in turn here, where counting them and ranking them were two queries that each
-    looked every matching event up (30,000 lookups apiece for the requests of one host)."""
+    One pass, and one row back: the count is a window over the same rows the ranking reads. Counting and ranking
+    were two queries that each looked every matching event up (30,000 lookups apiece for the requests of one
+    host), and then one query whose 30,000 rows were ranked here in Python."""
     number = fields_repo.field_number(session, name)
-    statement = select(number, _micros(), Event.id).where(
-        fields_repo.carrying(session, name, within), number.is_not(None), within
+    readings = (
+        select(number.label("number"), _micros().label("micros"), Event.id.label("id"))
+        .where(fields_repo.carrying(session, name, within), number.is_not(None), within)
+        .subquery()
     )
-    # An event without a time sorts first on SQLite and last on PostgreSQL, as their ORDER BY ts ASC puts it.
-    untimed = float("inf") if session.get_bind().dialect.name == "postgresql" else float("-inf")
-    count = 0
-    best: tuple[float, float, int] | None = None
-    for value, micros, event_id in session.connection().execute(statement):
-        count += 1
-        key = (-value if highest else value, untimed if micros is None else micros, event_id)
-        if best is None or key < best:
-            best = key
-    if best is None:
-        return count, None
-    return count, (float(-best[0] if highest else best[0]), int(best[2]))
+    ranked = readings.c.number.desc() if highest else readings.c.number.asc()
+    row = session.execute(
+        select(readings.c.number, readings.c.id, func.count().over())
+        .order_by(ranked, readings.c.micros.asc(), readings.c.id.asc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return 0, None
+    return int(row[2]), (float(row[0]), int(row[1]))
 
 
 def edge_event(session: Session, within: Condition, *, last: bool) -> tuple[int, datetime | None] | None:

@@ -1211,6 +1211,54 @@ def _label_for(tokens: list[str], position: int, literal: str, placeholder: str)
     return _TYPE_LABELS.get(kind, "value")
 
 
+@lru_cache(maxsize=4096)
+def variable_labels_of_fields(template: str) -> dict[str, str] | None:
+    """How the named fields stored for an event of ``template`` line up with :func:`extract_variables`: for each
+    field name, the label under which that reads the same template token (its value then goes through
+    :func:`variables_of_field`), or "" for a field it never shows (a value of the template's fixed words).
+    None when the two readings do not line up token for token: a token holding two values, a unit written
+    as the next word, a variable that is no field (named like a credential)."""
+    plan = _plan(template) if template else None
+    holes = _template_plan(template) if template else None
+    if plan is None or holes is None:
+        return None
+    labels_at = {position: labels for position, _, labels in holes}
+    slot_positions = {slot.position for slot in plan.slots}
+    if any(position not in slot_positions for position in labels_at):
+        return None
+    found = {name: "" for name, _ in plan.constants}
+    for slot in plan.slots:
+        labels = labels_at.get(slot.position)
+        if labels is not None and (len(labels) != 1 or slot.unit_word is not None):
+            return None
+        found[slot.name] = labels[0] if labels is not None else ""
+    for slot in plan.slots:
+        # "from 10.0.0.1:4242" is stored as `from` and `from_port`; extract_variables calls the second "port".
+        found.setdefault(f"{slot.name}_port", "port" if found[slot.name] else "")
+    generalised = [slot for slot in plan.slots if not slot.prefix and found[slot.name] == "value"]
+    if len(generalised) == 1:
+        # A token the miner generalised over whole "key=value" tokens ("user=root", "user=git") stores its value
+        # under the key, which names the variable too: any other field comes from there.
+        found[KEYED] = "value"
+    return found
+
+
+# Not a field name (field_name never returns ""): in variable_labels_of_fields, the label of the fields that a
+# token generalised over whole "key=value" tokens stores under their own key.
+KEYED = ""
+
+
+def variables_of_field(labels: dict[str, str], name: str, value: str) -> list[tuple[str, str]] | None:
+    """(name, value) pairs :func:`extract_variables` reads from the template token that the field ``name`` holding
+    ``value`` was stored from; ``labels`` from :func:`variable_labels_of_fields`. None for a field of no token."""
+    label = labels.get(name)
+    if label is not None:
+        return _normalise_value(label, value) if label else []
+    if KEYED in labels:
+        return _normalise_value(labels[KEYED], f"{name}={value}")
+    return None
+
+
 def extract_variables(template: str, message: str) -> list[tuple[str, str]]:
     """(name, value) of each variable of ``message`` under ``template``, e.g. ("ip", "10.0.0.1")."""
     first_line = message.split("\n", 1)[0]

@@ -85,6 +85,22 @@ def _sqlite_path(name: str) -> str:
 # --- discovery ----------------------------------------------------------------------------------------
 
 
+def templates_with_plain_fields(session: Session, template_ids: Iterable[int]) -> set[int]:
+    """Those of ``template_ids`` whose events have named fields, none of them converted into a unit or a float
+    (fields that hold their value as the message wrote it)."""
+    ids = sorted(set(template_ids))
+    found: set[int] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        converted = func.sum(case((or_(TemplateField.unit.is_not(None), TemplateField.type == "float"), 1), else_=0))
+        rows = session.execute(
+            select(TemplateField.template_id).where(TemplateField.template_id.in_(chunk))
+            .group_by(TemplateField.template_id).having(converted == 0)
+        )  # fmt: skip
+        found.update(int(template_id) for (template_id,) in rows)
+    return found
+
+
 def templates_with(session: Session, name: str) -> list[int]:
     return [int(t) for t in session.scalars(select(TemplateField.template_id).where(TemplateField.name == name))]
 

@@ -2,13 +2,14 @@
 
 Every count here is computed by the database over all matching events. Without a text condition the
 hourly rollup answers (see :func:`logchat.storage.stats_repo.facts`); with one, the matching events
-are grouped directly. Values of template variables (IPs, users, ports...) are read from messages in
-Python (with :mod:`logchat.ingest.fields`): exact when every matching message of the pattern was read,
-otherwise from the most recent ones, and the result says which.
+are grouped directly. Values of template variables (IPs, users, ports...) are read from the named fields
+stored with the events, or from their messages in Python (with :mod:`logchat.ingest.fields`): exact when
+every matching event of the pattern was read, otherwise from the most recent ones, and the result says which.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,10 +19,13 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Text,
+    cast,
     column,
     false,
     func,
     insert,
+    literal,
     literal_column,
     select,
     table,
@@ -514,6 +518,45 @@ def source_names(session: Session, source_ids: Sequence[int]) -> dict[int, tuple
 
 
 # --- messages ----------------------------------------------------------------------------------------
+
+
+def fields_of_template(
+    session: Session, template_id: int | None, conditions: Sequence[ColumnElement[bool]], limit: int,
+    *, counts: MatchCounts | None = None,
+) -> list[dict[str, Any] | None]:
+    """The stored named fields of the same events as :func:`messages_of_template` (None for an event whose fields
+    were not read), in no particular order. They were read at ingest from the masked message, so they hold no
+    secret it hid."""
+    recent = (
+        select(Event.fields.label("fields"))
+        .where(_template_is(session, template_id, counts or {}, limit), *conditions)
+        .order_by(Event.ts.desc())
+        .limit(limit)
+        .subquery()
+    )
+    # One JSON array of them all, decoded at once: a json.loads per event (or SQLAlchemy's JSON type, twice that)
+    # costs as much again as the decoding itself.
+    if session.get_bind().dialect.name == "postgresql":
+        joined = func.string_agg(cast(recent.c.fields, Text), literal(",", Text))
+    else:
+        joined = func.group_concat(type_coerce(recent.c.fields, Text), ",")
+    events, with_fields, text = session.execute(select(func.count(), func.count(recent.c.fields), joined)).one()
+    stored: list[dict[str, Any] | None] = json.loads(f"[{text}]") if text else []
+    return stored + [None] * (int(events) - int(with_fields))
+
+
+def messages_with_fields_of_template(
+    session: Session, template_id: int | None, conditions: Sequence[ColumnElement[bool]], limit: int,
+    *, counts: MatchCounts | None = None,
+) -> list[tuple[str, dict[str, Any] | None]]:
+    """(message, stored fields) of the same events as :func:`messages_of_template`, secrets masked."""
+    rows = session.execute(
+        select(Event.message, Event.fields)
+        .where(_template_is(session, template_id, counts or {}, limit), *conditions)
+        .order_by(Event.ts.desc())
+        .limit(limit)
+    )
+    return [(mask_secrets(message), fields) for message, fields in rows]
 
 
 def messages_of_template(

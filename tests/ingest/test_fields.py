@@ -419,3 +419,42 @@ def test_a_bare_duration_named_time_is_in_seconds(loghub: Path) -> None:
             assert fields["time"] == float(said[1]) and units is not None and units["time"] == "s", row["LineId"]
             checked += 1
     assert checked > 1000
+
+
+def test_messages_of_one_template_with_values_of_every_length_and_kind_store_what_a_full_read_gives() -> None:
+    """Patterns (one regex per template and kinds of values, whatever their lengths and digits) write what
+    reading each message in full writes: addresses with zeros and ports, user names with punctuation, quotes,
+    "=" or non-ASCII letters, numbers signed or with leading zeros, durations with units glued or as the next
+    word, and messages that do not line up with their template."""
+    import random
+
+    from logchat.ingest.fields import FieldReader
+
+    rng = random.Random(5)
+    users = ["root", "admin", "(ops)", "web-1", "0", "_svc", 'bo"b', "ü", "a=b", "12abc", "x" * 300, "root.", "r)"]
+    ports = ["22", "0", "0080", "65535", "123456"]
+    took = ["12ms", "1.5s", "0012ms", "+5ms", "-3", "7", "0.25", "3.25GB", "9" * 17, "1" * 40 + "ms"]
+
+    def address() -> str:
+        parts = [str(rng.choice([0, rng.randint(1, 9), rng.randint(10, 99), rng.randint(100, 255)])) for _ in "abcd"]
+        return ".".join(parts) + rng.choice(["", f":{rng.randint(1, 65535)}", ":0", ":0080"])
+
+    messages = [f"Failed password for root from 10.0.{n}.1 port 22 ssh2" for n in range(3)]
+    messages += [f"job {n} took {n}ms size {n} bytes" for n in range(3)] + [f"sent 1.5s rc={n} via (10.0.0.{n})."
+                                                                           for n in range(3)]
+    for n in range(3000):
+        messages.append(f"Failed password for {rng.choice(users)} from {address()} port {rng.choice(ports)} ssh2")
+        messages.append(f"job {rng.randint(0, 10**rng.randint(1, 9))} took {rng.choice(took)} size {n % 977} bytes")
+        messages.append(f"sent {rng.choice(took)} rc={rng.choice(ports)} via ({address()}).")
+        if n % 50 == 0:
+            messages.append(f"job {n} took {rng.choice(took)} size {n} bytes and more words")
+    miner, reader, fast, full = TemplateMiner(), FieldReader(""), FieldTally(), FieldTally()
+    for message in messages:
+        template_id = miner.assign(message)
+        stored = reader.read_encoded(fast, template_id, miner.template_tokens(template_id), message, message, False,
+                                     key=miner.last_key)
+        fields, units = extract_fields(miner.template(template_id), message)
+        full.add(template_id, fields, units)
+        assert stored == encode_fields(fields), message
+    assert fast.rows() == full.rows()
+    assert all(entry[4] for entry in reader._plans.values())  # every template made patterns

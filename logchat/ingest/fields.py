@@ -324,6 +324,10 @@ class FieldReader:
             return self._read_unwritten(tally, template_id, tokens, message, line, key, entry)
         if record is not None:
             if self._structured is _json_fields:
+                if not secrets:
+                    encoded = _record_encoded(tally, template_id, record)
+                    if encoded is not None:
+                        return encoded
                 fields, units = _record_fields(record, secrets)
                 tally.add(template_id, fields, units)
                 return encode_fields(fields)
@@ -1037,6 +1041,105 @@ def _record_fields(record: dict[str, Any], masked: bool) -> tuple[Fields, Units 
         if isinstance(value, dict):
             return _pairs_fields(_flatten(record), masked)
     return _pairs_fields(record.items(), masked)  # None and lists are left out there as by _flatten
+
+
+def _record_encoded(tally: FieldTally, template_id: int, record: dict[str, Any]) -> str | None:
+    """The stored JSON of a flat JSON record without secrets whose values are numbers, booleans and text read as
+    one field each, counted into ``tally`` when the batch has counted its shape already; None for any other
+    (then read by _record_fields). The names of a record's keys are looked up once per set of keys, and what
+    each text value gives once per text."""
+    keys = tuple(record)
+    named = _RECORD_NAMES.get(keys)
+    if named is None:
+        named = _record_names(keys)
+    if not named:
+        return None  # more keys than fields are kept: read in full
+    names: list[str] = []
+    classes: list[type] = []
+    parts: list[str] = []
+    units: list[tuple[str, str]] | None = None
+    for key, name in named:
+        value = record[key]
+        kind = value.__class__
+        if kind is int:
+            names.append(name)
+            classes.append(int)
+            parts.append(f'"{name}":{int.__repr__(value)}')
+        elif kind is str:
+            reading = _TEXT_READINGS.get((name, value))
+            if reading is None:
+                reading = _text_reading(name, value)
+            if reading[0] is None:
+                return None  # empty, or read as more than one field
+            names.append(name)
+            classes.append(reading[0])
+            parts.append(reading[1])
+            if reading[2] is not None:
+                units = units or []
+                units.append((name, reading[2]))
+        elif kind is bool:
+            names.append(name)
+            classes.append(str)
+            parts.append(f'"{name}":"true"' if value else f'"{name}":"false"')
+        elif kind is float and math.isfinite(value):
+            names.append(name)
+            classes.append(float)
+            parts.append(f'"{name}":{float.__repr__(value)}')
+        else:
+            return None  # nested, a list, null, or not finite: read in full
+    if not names:
+        return None
+    if tally.recipes:
+        tally.fold()
+    entry = tally.shapes.get((template_id, tuple(names), tuple(classes)))
+    if entry is None:
+        return None  # the shape's first record in this batch: its fields, read in full, are the example
+    entry[0] += 1
+    if units is not None:
+        if tally.recipes:
+            tally.fold()  # the last unit seen wins: the recipes' messages came first
+        for name, unit in units:
+            tally.units[(template_id, name)] = unit
+    return "{" + ",".join(parts) + "}"
+
+
+# The keys of JSON records -> ((key, field name), ...) of those that become fields (none when the record has more
+# keys than a record keeps fields, or two keys share a name); and what a text value gives under a name.
+_RECORD_NAMES: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+_TEXT_READINGS: dict[tuple[str, str], tuple[type | None, str, str | None]] = {}
+
+
+def _record_names(keys: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    named: list[tuple[str, str]] = []
+    for key in keys:
+        name = _PAIR_NAMES.get(key, _UNSEEN)
+        if name is _UNSEEN:
+            name = _pair_name(key)
+        if name is not None:
+            named.append((key, name))
+    names = [name for _, name in named]
+    if len(named) > _MAX_FIELDS or len(set(names)) != len(names):
+        named = []
+    if len(_RECORD_NAMES) >= 4096:
+        _RECORD_NAMES.clear()
+    found = _RECORD_NAMES[keys] = tuple(named)
+    return found
+
+
+def _text_reading(name: str, value: str) -> tuple[type | None, str, str | None]:
+    """(class, JSON, unit) of the one field the text ``value`` of a JSON record gives under ``name``
+    (_pairs_fields); class None when it gives none or more than one."""
+    fields: Fields = {}
+    unit = _put(fields, name, value[:_MAX_TEXT]) if value else None
+    if len(fields) != 1:
+        reading: tuple[type | None, str, str | None] = (None, "", None)
+    else:
+        typed = fields[name]
+        reading = (typed.__class__, f'"{name}":{_encode_value(typed)}', unit)
+    if len(_TEXT_READINGS) >= 8192:
+        _TEXT_READINGS.clear()
+    _TEXT_READINGS[(name, value)] = reading
+    return reading
 
 
 def _flatten(record: dict[str, Any], prefix: str = "", depth: int = 0) -> list[tuple[str, Any]]:

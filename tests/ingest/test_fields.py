@@ -458,3 +458,42 @@ def test_messages_of_one_template_with_values_of_every_length_and_kind_store_wha
         assert stored == encode_fields(fields), message
     assert fast.rows() == full.rows()
     assert all(entry[4] for entry in reader._plans.values())  # every template made patterns
+
+
+def test_json_records_of_every_kind_of_value_are_stored_as_a_full_read_gives(tmp_path: Path) -> None:
+    """JSON records written from their keys' names and their values' readings (looked up once per set of keys
+    and per text) store, record by record, what reading them in full gives, with the same template fields:
+    numbers, booleans, text that is a number, an address with a port, a size with a unit, text JSON escapes,
+    empty text, nulls, lists, nested objects, NaN, two keys of one name, credentials and secrets, header keys,
+    and more keys than a record keeps fields."""
+    import random
+
+    rng = random.Random(3)
+    values = [0, 7, -12, 10**20, 2.5, -0.0, True, False, None, [], [1], {"x": 1}, "", "ok", "123", "0012", "-4",
+              "10.0.0.1", "10.0.0.1:8080", "15ms", "2.5 GB", 'say "hi"', "tab\there", "ü", "1e5", "NaN"]
+    keys = ["status", "user", "a.b", "a_b", "host", "password", "duration", "bytes", "x-y"]
+    lines = []
+    for n in range(4000):
+        record: dict[str, object] = {"time": f"2026-11-01T00:00:{n % 60:02d}Z", "level": "info", "msg": "request"}
+        for key in rng.sample(keys, rng.randint(0, 4)):
+            record[key] = rng.choice(values[:9] if n < 2000 else values)
+        lines.append(json.dumps(record))
+        if n % 500 == 0:
+            lines.append(json.dumps({"msg": "wide", **{f"k{i}": i for i in range(70)}}))
+            lines.append('{"msg": "odd", "ratio": NaN, "token": "abc"}')
+            lines.append(json.dumps({"msg": "secret", "note": "password=hunter2", "user": "ann"}))
+    log = tmp_path / "app.jsonl"
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    stored, expected = _batch_fields_and_full_reads(log)
+    assert len(stored) == len(lines) and stored == expected
+    fmt = "json"
+    from logchat.ingest.formats import make_parser
+    from logchat.ingest.pipeline import BatchPlan, produce_batches
+    from logchat.ingest.sources import LineReader
+    from logchat.ingest.timestamps import TimeContext
+
+    plan = BatchPlan(source_id=1, generation=0, first_id=1, batch_size=100_000, multiline=True, fields=True)
+    with log.open("rb") as handle:
+        reader = LineReader(handle, start_line=0, start_offset=0, max_line_bytes=65536)
+        (batch,) = produce_batches(reader, make_parser(fmt, TimeContext()), TemplateMiner(), plan)
+    assert batch.fields.rows() == _full_reads_under_final_templates(log, fmt)[1].rows()

@@ -384,12 +384,16 @@ class FieldReader:
                 return pattern.write(found)
         encoded = _read_by_slots(tally, template_id, cached, message)
         if encoded is not None:
-            if not matched and cached[5] < _PATTERN_TRIES and len(patterns) < _PATTERN_LIMIT:
-                # A message its template's patterns do not match yet: its kinds of values may come back.
+            if not matched:
+                # A message its template's patterns do not match: its kinds of values may come back. A pattern
+                # costs as much as a hundred readings to make, so templates whose messages keep being read by
+                # their slots try to make one, ever more rarely.
                 cached[5] += 1
-                made = _pattern(template_id, plan, line)
-                if made is not None:
-                    patterns.append(made)
+                if cached[5] >= cached[6] and len(patterns) < _PATTERN_LIMIT:
+                    cached[6] *= 2
+                    made = _pattern(template_id, plan, line)
+                    if made is not None:
+                        patterns.append(made)
             return encoded
         fields, units = _read_by_plan(plan, message)
         tally.add(template_id, fields, units)
@@ -403,9 +407,10 @@ class FieldReader:
 
     def _plan_entry(self, template_id: int, tokens: Any) -> list[Any]:
         # [tokens, plan, recipe counts: [messages, recipes made] or None once recipes do not pay off,
-        #  what each slot's word gives by its digit key (_read_by_slots)]
+        #  what each slot's word gives by its digit key (_read_by_slots), its patterns, messages read by their
+        #  slots, and at how many of them it tries to make the next pattern]
         plan = _plan(" ".join(tokens))
-        entry = [tokens, plan, [0, 0], [{} for _ in plan.slots], [], 0]
+        entry = [tokens, plan, [0, 0], [{} for _ in plan.slots], [], 0, _PATTERN_AFTER]
         self._plans[template_id] = entry
         return entry
 
@@ -680,9 +685,9 @@ def _read_by_slots(tally: FieldTally, template_id: int, plan_entry: list[Any], m
     return "{" + ",".join(parts) + "}"
 
 
-# Patterns made per template at most, and messages tried to make them from (no pattern of the template
-# matched them): a pattern is tried on every message of its template that no recipe writes.
-_PATTERN_LIMIT, _PATTERN_TRIES = 8, 64
+# Patterns made per template at most (a pattern is tried on every message of its template that no recipe
+# writes), and how many of its messages are read by their slots before it tries to make the first.
+_PATTERN_LIMIT, _PATTERN_AFTER = 8, 32
 # What a value may be, in a pattern, for every value it matches to be read as the message it was made from
 # was read (_slot_reading): the same stripping, the same type, the same JSON needing no escaping.
 _VERBATIM_INT = "(0|[1-9][0-9]{0,17})"

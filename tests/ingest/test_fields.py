@@ -440,19 +440,19 @@ def test_messages_of_one_template_with_values_of_every_length_and_kind_store_wha
         return ".".join(parts) + rng.choice(["", f":{rng.randint(1, 65535)}", ":0", ":0080"])
 
     messages = [f"Failed password for root from 10.0.{n}.1 port 22 ssh2" for n in range(3)]
-    messages += [f"job {n} took {n}ms size {n} bytes" for n in range(3)] + [f"sent 1.5s rc={n} via (10.0.0.{n})."
-                                                                           for n in range(3)]
+    messages += [f"job {n} took {n}ms size {n} bytes" for n in range(3)]
+    messages += [f"sent 1.5s rc={n} via (10.0.0.{n})." for n in range(3)]
     for n in range(3000):
         messages.append(f"Failed password for {rng.choice(users)} from {address()} port {rng.choice(ports)} ssh2")
-        messages.append(f"job {rng.randint(0, 10**rng.randint(1, 9))} took {rng.choice(took)} size {n % 977} bytes")
+        messages.append(f"job {rng.randint(0, 10 ** rng.randint(1, 9))} took {rng.choice(took)} size {n % 977} bytes")
         messages.append(f"sent {rng.choice(took)} rc={rng.choice(ports)} via ({address()}).")
         if n % 50 == 0:
             messages.append(f"job {n} took {rng.choice(took)} size {n} bytes and more words")
     miner, reader, fast, full = TemplateMiner(), FieldReader(""), FieldTally(), FieldTally()
     for message in messages:
         template_id = miner.assign(message)
-        stored = reader.read_encoded(fast, template_id, miner.template_tokens(template_id), message, message, False,
-                                     key=miner.last_key)
+        tokens = miner.template_tokens(template_id)
+        stored = reader.read_encoded(fast, template_id, tokens, message, message, False, key=miner.last_key)
         fields, units = extract_fields(miner.template(template_id), message)
         full.add(template_id, fields, units)
         assert stored == encode_fields(fields), message
@@ -469,8 +469,9 @@ def test_json_records_of_every_kind_of_value_are_stored_as_a_full_read_gives(tmp
     import random
 
     rng = random.Random(3)
-    values = [0, 7, -12, 10**20, 2.5, -0.0, True, False, None, [], [1], {"x": 1}, "", "ok", "123", "0012", "-4",
-              "10.0.0.1", "10.0.0.1:8080", "15ms", "2.5 GB", 'say "hi"', "tab\there", "ü", "1e5", "NaN"]
+    numbers: list[object] = [0, 7, -12, 10**20, 2.5, -0.0, True, False, None, [], [1], {"x": 1}]
+    texts = ["", "ok", "123", "0012", "-4", "10.0.0.1", "10.0.0.1:8080", "15ms", "2.5 GB", 'say "hi"', "tab\there"]
+    values = numbers[:9] + numbers[9:] + texts + ["ü", "1e5", "NaN"]
     keys = ["status", "user", "a.b", "a_b", "host", "password", "duration", "bytes", "x-y"]
     lines = []
     for n in range(4000):

@@ -324,6 +324,10 @@ class FieldReader:
             return self._read_unwritten(tally, template_id, tokens, message, line, key, entry)
         if record is not None:
             if self._structured is _json_fields:
+                if not secrets:
+                    encoded = _record_encoded(tally, template_id, record)
+                    if encoded is not None:
+                        return encoded
                 fields, units = _record_fields(record, secrets)
                 tally.add(template_id, fields, units)
                 return encode_fields(fields)
@@ -362,8 +366,34 @@ class FieldReader:
             if entry is not None and (recipe := entry[2]) is not None:
                 tally.recipes.append(recipe)
                 return recipe.text % recipe.spans(line) if recipe.spans is not None else recipe.text
+        patterns = cached[4]
+        matched = False
+        for pattern in patterns:
+            found = pattern.match(line)
+            if found is not None:
+                entry = tally.shapes.get(pattern.shape)
+                if entry is None:
+                    matched = True
+                    break  # the shape's first message in this batch: its example is read in full below
+                entry[0] += 1
+                if pattern.units is not None:
+                    if tally.recipes:
+                        tally.fold()  # the last unit seen wins: the recipes' messages came first
+                    for name, unit in pattern.units:
+                        tally.units[(template_id, name)] = unit
+                return pattern.write(found)
         encoded = _read_by_slots(tally, template_id, cached, message)
         if encoded is not None:
+            if not matched:
+                # A message its template's patterns do not match: its kinds of values may come back. A pattern
+                # costs as much as a hundred readings to make, so templates whose messages keep being read by
+                # their slots try to make one, ever more rarely.
+                cached[5] += 1
+                if cached[5] >= cached[6] and len(patterns) < _PATTERN_LIMIT:
+                    cached[6] *= 2
+                    made = _pattern(template_id, plan, line)
+                    if made is not None:
+                        patterns.append(made)
             return encoded
         fields, units = _read_by_plan(plan, message)
         tally.add(template_id, fields, units)
@@ -377,9 +407,10 @@ class FieldReader:
 
     def _plan_entry(self, template_id: int, tokens: Any) -> list[Any]:
         # [tokens, plan, recipe counts: [messages, recipes made] or None once recipes do not pay off,
-        #  what each slot's word gives by its digit key (_read_by_slots)]
+        #  what each slot's word gives by its digit key (_read_by_slots), its patterns, messages read by their
+        #  slots, and at how many of them it tries to make the next pattern]
         plan = _plan(" ".join(tokens))
-        entry = [tokens, plan, [0, 0], [{} for _ in plan.slots]]
+        entry = [tokens, plan, [0, 0], [{} for _ in plan.slots], [], 0, _PATTERN_AFTER]
         self._plans[template_id] = entry
         return entry
 
@@ -398,7 +429,15 @@ class FieldReader:
         if len(self._recipes) >= _RECIPE_LIMIT:
             self._recipes.clear()
         # The template's counts travel with the recipe: its messages are counted where it is used.
-        entry = (tokens, template_id, _recipe(template_id, plan_entry[1], line), counts)
+        recipe = None
+        for pattern in plan_entry[4]:
+            found = pattern.match(line)
+            if found is not None:
+                recipe = pattern.recipe(found)  # what _recipe makes of the line, without reading it again
+                break
+        else:
+            recipe = _recipe(template_id, plan_entry[1], line)
+        entry = (tokens, template_id, recipe, counts)
         self._recipes[key] = entry
         return entry
 
@@ -646,20 +685,216 @@ def _read_by_slots(tally: FieldTally, template_id: int, plan_entry: list[Any], m
     return "{" + ",".join(parts) + "}"
 
 
+# Patterns made per template at most (a pattern is tried on every message of its template that no recipe
+# writes), and how many of its messages are read by their slots before it tries to make the first.
+_PATTERN_LIMIT, _PATTERN_AFTER = 8, 32
+# What a value may be, in a pattern, for every value it matches to be read as the message it was made from
+# was read (_slot_reading): the same stripping, the same type, the same JSON needing no escaping.
+_VERBATIM_INT = "(0|[1-9][0-9]{0,17})"
+_PORT = "(0|[1-9][0-9]{0,4})"
+# Numbers with a fraction: short enough for _recipe to write them too (it writes none beyond 40 characters).
+_FRACTION = "([0-9]{1,15}\\.[0-9]{1,15})"
+_ADDRESS_PATTERN = "([0-9]{1,3}(?:\\.[0-9]{1,3}){3})"
+# Text: printable ASCII without quotes, backslashes or "=", neither starting with what strip() removes
+# nor ending with what rstrip() removes; a value that is not a user or host name starts with a letter or
+# "_" (so that it is no number and no address), at most _MAX_TEXT characters.
+_TEXT_INNER = "[!#-<>-\\[\\]-~]"
+_TEXT_END = "[!#-&*+\\-/-9?-Z^-z|~]"
+
+
+def _text_pattern(first: str) -> str:
+    return f"({first}(?:{_TEXT_INNER}{{0,{_MAX_TEXT - 3}}}{_TEXT_END})?)"
+
+
+_TEXT_PATTERN = _text_pattern("[A-Za-z_]")
+_NAME_PATTERN = _text_pattern("[0-9A-Za-z_]")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Pattern:
+    """The messages of a template whose values are of the same kinds as one message's (digits, text,
+    addresses, numbers with a unit), whatever their lengths and digits: one regex over the first line,
+    capturing the values, and the stored JSON with a hole per value. It writes what _read_by_slots writes."""
+
+    match: Callable[[str], re.Match[str] | None]
+    text: str  # the JSON with %s holes ("%" itself doubled)
+    converters: tuple[Callable[[str], str] | None, ...] | None  # per hole, when a value is converted
+    shape: tuple[int, tuple[str, ...], tuple[type, ...]]  # FieldTally's key
+    units: tuple[tuple[str, str], ...] | None
+    constants: tuple[tuple[str, FieldValue], ...]  # the plan's, first in the JSON
+
+    def write(self, found: re.Match[str]) -> str:
+        values = found.groups()
+        converters = self.converters
+        if converters is not None:
+            values = tuple(
+                value if convert is None else convert(value) for value, convert in zip(values, converters, strict=True)
+            )
+        return self.text % values
+
+    def recipe(self, found: re.Match[str]) -> _Recipe:
+        """The recipe of the messages with the digit key of the line ``found`` matched: the values stand where
+        they stand in that line."""
+        converters = self.converters or (None,) * len(found.groups())
+        holes = tuple((slice(*found.span(group)), convert) for group, convert in enumerate(converters, start=1))
+        example: Fields = dict(self.constants)
+        _, names, classes = self.shape
+        first = len(self.constants)
+        for name, value_class, value, convert in zip(
+            names[first:], classes[first:], found.groups(), converters, strict=True
+        ):
+            example[name] = value if value_class is str else value_class(value if convert is None else convert(value))
+        spans: Callable[[str], tuple[str, ...]] | None
+        text = self.text
+        if not holes:
+            spans, text = None, text.replace("%%", "%")
+        elif converters.count(None) == len(converters):
+            spans = itemgetter(*(where for where, _ in holes)) if len(holes) > 1 else _one_slice(holes[0][0])
+        else:
+            spans = _converting(holes)
+        return _Recipe(text, spans, self.shape, example, dict(self.units) if self.units else None)
+
+
+def _pattern(template_id: int, plan: _Plan, line: str) -> _Pattern | None:
+    """The pattern of the messages of ``line``'s kinds of values under ``plan``, or None when one of its values
+    could not be written so (a signed or zero-led number, text that JSON escapes, a name from a key)."""
+    words = [(match.start(), match.group()) for match in _WORD_SPAN.finditer(line)]
+    if len(words) != plan.width:
+        return None
+    by_position = {slot.position: slot for slot in plan.slots}
+    regex: list[str] = []
+    names: list[str] = []
+    classes: list[type] = []
+    parts: list[str] = []
+    converters: list[Callable[[str], str] | None] = []
+    units: list[tuple[str, str]] = []
+    for name, value in plan.constants:
+        names.append(name)
+        classes.append(value.__class__)
+        parts.append(f'"{name}":{_encode_value(value)}'.replace("%", "%%"))
+    cursor = 0
+    for position, (start, word) in enumerate(words):
+        regex.append(re.escape(line[cursor:start]))
+        cursor = start + len(word)
+        slot = by_position.get(position)
+        if slot is None:
+            regex.append(re.escape(word))
+            continue
+        how, name, begin, stop, port_begin, port_stop, _ = _slot_reading(slot, word)
+        if how == _NONE:
+            regex.append(re.escape(word))
+            continue
+        if how == _FULL or stop - begin >= _MAX_TEXT:
+            return None
+        value = word[begin:stop]
+        if how == _AS_IS:
+            value_pattern, value_class = _VERBATIM_INT, int
+            parts.append(f'"{name}":%s')
+            converters.append(None)
+        elif how in (_TEXT, _ADDRESS):
+            if how == _ADDRESS:
+                value_pattern = _ADDRESS_PATTERN
+            else:
+                value_pattern = _NAME_PATTERN if name in _TEXT_NAMES else _TEXT_PATTERN
+            if re.fullmatch(value_pattern, value) is None:
+                return None
+            value_class = str
+            parts.append(f'"{name}":"%s"')
+            converters.append(None)
+        elif how == _ADDRESS_PORT:
+            if re.fullmatch(_PORT, word[port_begin:port_stop]) is None:
+                return None
+            regex.append(
+                re.escape(word[:begin])
+                + _ADDRESS_PATTERN
+                + re.escape(word[stop:port_begin])
+                + _PORT
+                + re.escape(word[port_stop:])
+            )
+            names += (name, f"{name}_port")
+            classes += (str, int)
+            parts += (f'"{name}":"%s"', f'"{name}_port":%s')
+            converters += (None, None)
+            continue
+        else:  # _TYPED
+            typed = _typed_pattern(value, slot.unit_word)
+            if typed is None:
+                return None
+            value_pattern, unit_text, convert, value_class, unit = typed
+            stop -= len(unit_text)  # a unit written with the number stays in the word, as it is
+            parts.append(f'"{name}":%s')
+            converters.append(convert)
+            if unit is not None:
+                units.append((name, unit))
+        if not (value_class is str or re.fullmatch(value_pattern, word[begin:stop])):
+            return None
+        regex.append(re.escape(word[:begin]) + value_pattern + re.escape(word[stop:]))
+        names.append(name)
+        classes.append(value_class)
+    regex.append(re.escape(line[cursor:]))
+    if len(set(names)) != len(names):
+        return None
+    compiled = re.compile("".join(regex), re.ASCII | re.DOTALL)
+    if compiled.fullmatch(line) is None:
+        return None
+    return _Pattern(
+        compiled.fullmatch,
+        "{" + ",".join(parts) + "}",
+        tuple(converters) if any(converters) else None,
+        (template_id, tuple(names), tuple(classes)),
+        tuple(units) or None,
+        plan.constants,
+    )
+
+
+def _typed_pattern(text: str, unit_word: str | None) -> tuple[str, str, Callable[[str], str], type, str | None] | None:
+    """(value regex, the unit glued to the number, how a value is written, its class, its unit) of a number read by
+    typed_value, or None for one a pattern does not write (signed, or text)."""
+    number = _NUMBER_WITH_UNIT.fullmatch(text)
+    if number is None or text[0] in "+-":
+        return None
+    digits, glued = number.group(1), number.group(2) or ""
+    unit = glued or unit_word
+    if unit is None:
+        if "." not in digits:
+            return None
+        return _FRACTION, glued, _float_times(1.0), float, None
+    scale, normal = _UNIT_SCALE[unit.lower()]
+    if "." not in digits and scale >= 1:
+        return "([0-9]{1,15})", glued, _int_times(int(scale)), int, normal
+    if "." in digits:
+        return _FRACTION, glued, _float_times(scale), float, normal
+    return "([0-9]{1,15})", glued, _float_times(scale), float, normal
+
+
 def _quoted(text: str) -> str:
     return f'"{text}"'
 
 
+@lru_cache(maxsize=64)
 def _int_times(scale: int) -> Callable[[str], str]:
-    if scale == 1:
-        return lambda text: int.__repr__(int(text))
-    return lambda text: int.__repr__(int(text) * scale)
+    return _remembered(lambda text: int.__repr__(int(text) * scale))
 
 
+@lru_cache(maxsize=64)
 def _float_times(scale: float) -> Callable[[str], str]:
-    if scale == 1.0:
-        return lambda text: float.__repr__(float(text))
-    return lambda text: float.__repr__(float(text) * scale)
+    return _remembered(lambda text: float.__repr__(float(text) * scale))
+
+
+def _remembered(convert: Callable[[str], str]) -> Callable[[str], str]:
+    """``convert``, remembering what it wrote of each text: the same few hundred durations and sizes come back
+    line after line, and writing a float costs ten dict lookups."""
+    written: dict[str, str] = {}
+
+    def remembered(text: str) -> str:
+        found = written.get(text)
+        if found is None:
+            if len(written) >= 4096:
+                written.clear()
+            found = written[text] = convert(text)
+        return found
+
+    return remembered
 
 
 def _one_slice(where: slice) -> Callable[[str], tuple[str, ...]]:
@@ -811,6 +1046,105 @@ def _record_fields(record: dict[str, Any], masked: bool) -> tuple[Fields, Units 
         if isinstance(value, dict):
             return _pairs_fields(_flatten(record), masked)
     return _pairs_fields(record.items(), masked)  # None and lists are left out there as by _flatten
+
+
+def _record_encoded(tally: FieldTally, template_id: int, record: dict[str, Any]) -> str | None:
+    """The stored JSON of a flat JSON record without secrets whose values are numbers, booleans and text read as
+    one field each, counted into ``tally`` when the batch has counted its shape already; None for any other
+    (then read by _record_fields). The names of a record's keys are looked up once per set of keys, and what
+    each text value gives once per text."""
+    keys = tuple(record)
+    named = _RECORD_NAMES.get(keys)
+    if named is None:
+        named = _record_names(keys)
+    if not named:
+        return None  # more keys than fields are kept: read in full
+    names: list[str] = []
+    classes: list[type] = []
+    parts: list[str] = []
+    units: list[tuple[str, str]] | None = None
+    for key, name in named:
+        value = record[key]
+        kind = value.__class__
+        if kind is int:
+            names.append(name)
+            classes.append(int)
+            parts.append(f'"{name}":{int.__repr__(value)}')
+        elif kind is str:
+            reading = _TEXT_READINGS.get((name, value))
+            if reading is None:
+                reading = _text_reading(name, value)
+            if reading[0] is None:
+                return None  # empty, or read as more than one field
+            names.append(name)
+            classes.append(reading[0])
+            parts.append(reading[1])
+            if reading[2] is not None:
+                units = units or []
+                units.append((name, reading[2]))
+        elif kind is bool:
+            names.append(name)
+            classes.append(str)
+            parts.append(f'"{name}":"true"' if value else f'"{name}":"false"')
+        elif kind is float and math.isfinite(value):
+            names.append(name)
+            classes.append(float)
+            parts.append(f'"{name}":{float.__repr__(value)}')
+        else:
+            return None  # nested, a list, null, or not finite: read in full
+    if not names:
+        return None
+    if tally.recipes:
+        tally.fold()
+    entry = tally.shapes.get((template_id, tuple(names), tuple(classes)))
+    if entry is None:
+        return None  # the shape's first record in this batch: its fields, read in full, are the example
+    entry[0] += 1
+    if units is not None:
+        if tally.recipes:
+            tally.fold()  # the last unit seen wins: the recipes' messages came first
+        for name, unit in units:
+            tally.units[(template_id, name)] = unit
+    return "{" + ",".join(parts) + "}"
+
+
+# The keys of JSON records -> ((key, field name), ...) of those that become fields (none when the record has more
+# keys than a record keeps fields, or two keys share a name); and what a text value gives under a name.
+_RECORD_NAMES: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+_TEXT_READINGS: dict[tuple[str, str], tuple[type | None, str, str | None]] = {}
+
+
+def _record_names(keys: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    named: list[tuple[str, str]] = []
+    for key in keys:
+        name = _PAIR_NAMES.get(key, _UNSEEN)
+        if name is _UNSEEN:
+            name = _pair_name(key)
+        if name is not None:
+            named.append((key, name))
+    names = [name for _, name in named]
+    if len(named) > _MAX_FIELDS or len(set(names)) != len(names):
+        named = []
+    if len(_RECORD_NAMES) >= 4096:
+        _RECORD_NAMES.clear()
+    found = _RECORD_NAMES[keys] = tuple(named)
+    return found
+
+
+def _text_reading(name: str, value: str) -> tuple[type | None, str, str | None]:
+    """(class, JSON, unit) of the one field the text ``value`` of a JSON record gives under ``name``
+    (_pairs_fields); class None when it gives none or more than one."""
+    fields: Fields = {}
+    unit = _put(fields, name, value[:_MAX_TEXT]) if value else None
+    if len(fields) != 1:
+        reading: tuple[type | None, str, str | None] = (None, "", None)
+    else:
+        typed = fields[name]
+        reading = (typed.__class__, f'"{name}":{_encode_value(typed)}', unit)
+    if len(_TEXT_READINGS) >= 8192:
+        _TEXT_READINGS.clear()
+    _TEXT_READINGS[(name, value)] = reading
+    return reading
 
 
 def _flatten(record: dict[str, Any], prefix: str = "", depth: int = 0) -> list[tuple[str, Any]]:

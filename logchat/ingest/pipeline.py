@@ -135,6 +135,8 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
     max_seconds = plan.max_seconds
     started = time.monotonic() if max_seconds is not None else 0.0
     changes_seen = miner.change_count
+    # The tokens of each template, until the miner changes any: one dict lookup per event instead of the miner's.
+    known_tokens: dict[int, Any] = {}
     for event in events:
         full = len(batch.rows) >= batch_size
         if not full and max_seconds is not None and batch.rows and len(batch.rows) % 64 == 0:
@@ -172,7 +174,10 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
                 changes_seen = miner.change_count
                 batch.changed_at[template_id] = len(batch.rows)
                 batch.fields.forget(template_id)
-            tokens = tokens_of(template_id)
+                known_tokens.clear()
+            tokens = known_tokens.get(template_id)
+            if tokens is None:
+                tokens = known_tokens[template_id] = tokens_of(template_id)
             # mask_secrets returns its argument itself when there was nothing to mask.
             fields = read_fields(batch.fields, template_id, tokens, masked, event.raw, masked is not message,
                                  event.record if event.line_end == event.line_no else None, miner.last_key)

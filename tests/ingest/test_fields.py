@@ -419,3 +419,82 @@ def test_a_bare_duration_named_time_is_in_seconds(loghub: Path) -> None:
             assert fields["time"] == float(said[1]) and units is not None and units["time"] == "s", row["LineId"]
             checked += 1
     assert checked > 1000
+
+
+def test_messages_of_one_template_with_values_of_every_length_and_kind_store_what_a_full_read_gives() -> None:
+    """Patterns (one regex per template and kinds of values, whatever their lengths and digits) write what
+    reading each message in full writes: addresses with zeros and ports, user names with punctuation, quotes,
+    "=" or non-ASCII letters, numbers signed or with leading zeros, durations with units glued or as the next
+    word, and messages that do not line up with their template."""
+    import random
+
+    from logchat.ingest.fields import FieldReader
+
+    rng = random.Random(5)
+    users = ["root", "admin", "(ops)", "web-1", "0", "_svc", 'bo"b', "ü", "a=b", "12abc", "x" * 300, "root.", "r)"]
+    ports = ["22", "0", "0080", "65535", "123456"]
+    took = ["12ms", "1.5s", "0012ms", "+5ms", "-3", "7", "0.25", "3.25GB", "9" * 17, "1" * 40 + "ms"]
+
+    def address() -> str:
+        parts = [str(rng.choice([0, rng.randint(1, 9), rng.randint(10, 99), rng.randint(100, 255)])) for _ in "abcd"]
+        return ".".join(parts) + rng.choice(["", f":{rng.randint(1, 65535)}", ":0", ":0080"])
+
+    messages = [f"Failed password for root from 10.0.{n}.1 port 22 ssh2" for n in range(3)]
+    messages += [f"job {n} took {n}ms size {n} bytes" for n in range(3)]
+    messages += [f"sent 1.5s rc={n} via (10.0.0.{n})." for n in range(3)]
+    for n in range(3000):
+        messages.append(f"Failed password for {rng.choice(users)} from {address()} port {rng.choice(ports)} ssh2")
+        messages.append(f"job {rng.randint(0, 10 ** rng.randint(1, 9))} took {rng.choice(took)} size {n % 977} bytes")
+        messages.append(f"sent {rng.choice(took)} rc={rng.choice(ports)} via ({address()}).")
+        if n % 50 == 0:
+            messages.append(f"job {n} took {rng.choice(took)} size {n} bytes and more words")
+    miner, reader, fast, full = TemplateMiner(), FieldReader(""), FieldTally(), FieldTally()
+    for message in messages:
+        template_id = miner.assign(message)
+        tokens = miner.template_tokens(template_id)
+        stored = reader.read_encoded(fast, template_id, tokens, message, message, False, key=miner.last_key)
+        fields, units = extract_fields(miner.template(template_id), message)
+        full.add(template_id, fields, units)
+        assert stored == encode_fields(fields), message
+    assert fast.rows() == full.rows()
+    assert sum(1 for entry in reader._plans.values() if entry[4]) >= 3  # the three templates made patterns
+
+
+def test_json_records_of_every_kind_of_value_are_stored_as_a_full_read_gives(tmp_path: Path) -> None:
+    """JSON records written from their keys' names and their values' readings (looked up once per set of keys
+    and per text) store, record by record, what reading them in full gives, with the same template fields:
+    numbers, booleans, text that is a number, an address with a port, a size with a unit, text JSON escapes,
+    empty text, nulls, lists, nested objects, NaN, two keys of one name, credentials and secrets, header keys,
+    and more keys than a record keeps fields."""
+    import random
+
+    rng = random.Random(3)
+    numbers: list[object] = [0, 7, -12, 10**20, 2.5, -0.0, True, False, None, [], [1], {"x": 1}]
+    texts = ["", "ok", "123", "0012", "-4", "10.0.0.1", "10.0.0.1:8080", "15ms", "2.5 GB", 'say "hi"', "tab\there"]
+    values = numbers[:9] + numbers[9:] + texts + ["ü", "1e5", "NaN"]
+    keys = ["status", "user", "a.b", "a_b", "host", "password", "duration", "bytes", "x-y"]
+    lines = []
+    for n in range(4000):
+        record: dict[str, object] = {"time": f"2026-11-01T00:00:{n % 60:02d}Z", "level": "info", "msg": "request"}
+        for key in rng.sample(keys, rng.randint(0, 4)):
+            record[key] = rng.choice(values[:9] if n < 2000 else values)
+        lines.append(json.dumps(record))
+        if n % 500 == 0:
+            lines.append(json.dumps({"msg": "wide", **{f"k{i}": i for i in range(70)}}))
+            lines.append('{"msg": "odd", "ratio": NaN, "token": "abc"}')
+            lines.append(json.dumps({"msg": "secret", "note": "password=hunter2", "user": "ann"}))
+    log = tmp_path / "app.jsonl"
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    stored, expected = _batch_fields_and_full_reads(log)
+    assert len(stored) == len(lines) and stored == expected
+    fmt = "json"
+    from logchat.ingest.formats import make_parser
+    from logchat.ingest.pipeline import BatchPlan, produce_batches
+    from logchat.ingest.sources import LineReader
+    from logchat.ingest.timestamps import TimeContext
+
+    plan = BatchPlan(source_id=1, generation=0, first_id=1, batch_size=100_000, multiline=True, fields=True)
+    with log.open("rb") as handle:
+        reader = LineReader(handle, start_line=0, start_offset=0, max_line_bytes=65536)
+        (batch,) = produce_batches(reader, make_parser(fmt, TimeContext()), TemplateMiner(), plan)
+    assert batch.fields.rows() == _full_reads_under_final_templates(log, fmt)[1].rows()

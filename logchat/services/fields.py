@@ -71,9 +71,13 @@ def backfill_fields(store: Store, on_progress: ProgressCallback | None = None,
                     tally.add(template_id, found, units)
             fields_repo.store_fields(session, values)
             # These events had no fields: their values add to the counts (before template_fields, see add_events).
-            value_counts_repo.add_events(session.connection(), Counter(
-                (row[1], encoded) for row, (_, encoded) in zip(rows, values, strict=True)))
-            fields_repo.add_template_fields(session, tally.rows())
+            field_rows = tally.rows()
+            value_counts_repo.add_events(
+                session.connection(),
+                Counter((row[1], encoded) for row, (_, encoded) in zip(rows, values, strict=True)),
+                [(row[0], row[1]) for row in field_rows],
+            )
+            fields_repo.add_template_fields(session, field_rows)
         after = rows[-1][0]
         done += len(rows)
         if on_progress is not None:

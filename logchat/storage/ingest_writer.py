@@ -177,7 +177,7 @@ def write_batch(
         from logchat.storage import value_counts_repo
 
         # Before template_fields: a field that is new there starts being counted with these events.
-        value_counts_repo.add_events(conn, values)
+        value_counts_repo.add_events(conn, values, [(row[0], row[1]) for row in template_fields])
     upsert_template_fields(conn, template_fields)
     if miner_state is not None:
         _save_miner_state(session, miner_state)

@@ -61,14 +61,19 @@ def _value_text(value: Any) -> str | None:
     return None
 
 
-def add_events(conn: Any, events: EventFields) -> None:
+def add_events(conn: Any, events: EventFields, fields: Iterable[tuple[int, str]] | None = None) -> None:
     """Count the fields of newly stored events (or of stored events whose fields were read for the first time),
     in the caller's transaction; called before their template_fields rows are added, which tells a field new to
-    its template (its counting starts here) from one whose earlier events were never counted."""
+    its template (its counting starts here) from one whose earlier events were never counted. ``fields``: the
+    (template, field) pairs these events carry, when known: the events of templates none of whose fields are
+    counted are then not decoded at all (ports, order ids: every event's JSON differs)."""
     templates = sorted({template_id for template_id, _ in events if template_id is not None})
     if not templates:
         return
     states, known = _states(conn, templates)
+    if fields is not None:
+        counting = {t for t, n in fields if states.get((t, n), -1 if (t, n) in known else 0) >= 0}
+        events = {key: n for key, n in events.items() if key[0] in counting}
     counts: dict[tuple[int, str, str], int] = {}
     distinct: dict[tuple[int, str], int] = {}
     dropped: set[tuple[int, str]] = set()

@@ -233,7 +233,8 @@ def test_ask_answers_the_same_from_the_counts_and_from_the_events(  # type: igno
     ]
     now = datetime(2026, 1, 1, tzinfo=UTC)
     answers = [ask(store, fields_on, AskRequest(q, now=now, use_llm=False)).to_json()["result"] for q in questions]
-    assert set(read_from_counts) == {"top_values", "distinct_count"}  # the first two match whole templates
+    # The first two match whole templates; the retrieval knows that on SQLite only (templates_fully_matching).
+    assert set(read_from_counts) == ({"top_values", "distinct_count"} if store.is_sqlite else set())
     with store.session() as session:
         session.execute(text("DELETE FROM value_count_fields"))  # every field is read from the events now
         session.commit()

@@ -243,3 +243,43 @@ def test_ask_answers_the_same_from_the_counts_and_from_the_events(  # type: igno
     assert read_from_counts == []
     assert answers == again
     assert all(answer.get("value") for answer in answers)
+
+
+def test_a_file_read_again_after_truncation_and_rotation_adds_its_new_events(  # type: ignore[no-untyped-def]
+    store, fields_on, loghub: Path, tmp_path: Path
+) -> None:
+    lines = (loghub / "OpenSSH" / "OpenSSH_2k.log").read_text(encoding="utf-8").splitlines()
+    log = tmp_path / "auth.log"
+    log.write_text("\n".join(lines[:800]) + "\n", encoding="utf-8")
+    index_inputs(store, fields_on, [str(log)])
+    log.write_text("\n".join(lines[800:1200]) + "\n", encoding="utf-8")  # truncated, then written again
+    assert index_inputs(store, fields_on, [str(log)]).sources[0].status == "truncated"
+    log.rename(tmp_path / "auth.log.1")
+    log.write_text("\n".join(lines[1200:]) + "\n", encoding="utf-8")  # rotated
+    index_inputs(store, fields_on, [str(log)])
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == len(lines)
+    assert _assert_counts_equal_events(store) > 10
+    assert _assert_answers_equal(store) > 10
+
+
+def test_a_backup_holds_the_counts_of_its_events(loghub: Path, tmp_path: Path) -> None:
+    # `logchat db backup` copies SQLite stores (PostgreSQL's is pg_dump): a SQLite store whatever the backend.
+    from logchat.config import load_settings
+    from logchat.storage.backup import backup_sqlite
+
+    settings = load_settings(data_dir=tmp_path / "data", database={"url": f"sqlite:///{tmp_path / 'store.db'}"})
+    settings.ingest.fields = True
+    store = open_store(settings.database_url)
+    copy = None
+    try:
+        _index(store, settings, loghub, ("OpenSSH", "Linux"))
+        backup_sqlite(store, tmp_path / "backup.db")
+        copy = open_store(f"sqlite:///{tmp_path / 'backup.db'}")
+        with store.session() as session, copy.session() as copied:
+            assert _stored_counts(copied) == _stored_counts(session)
+        assert _assert_answers_equal(copy) > 50
+    finally:
+        store.close()
+        if copy is not None:
+            copy.close()

@@ -101,6 +101,8 @@ def add_events(conn: Any, events: EventFields, fields: Iterable[tuple[int, str]]
                 distinct[pair] = distinct.get(pair, 0) + 1
             else:
                 counts[key] = before + events_n
+    # More different values in this batch alone than the cap: not written only to be deleted.
+    dropped.update(pair for pair, added in distinct.items() if added > VALUE_CAP)
     mark = _mark(conn)
     rows = [(t, n, v, c) for (t, n, v), c in counts.items() if (t, n) not in dropped]
     if rows:

@@ -18,7 +18,8 @@ a template's events read again are counted again from the store (:func:`recount`
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select, text
@@ -61,46 +62,53 @@ def _value_text(value: Any) -> str | None:
     return None
 
 
-def add_events(conn: Any, events: EventFields, fields: Iterable[tuple[int, str]] | None = None) -> None:
+def add_events(conn: Any, events: EventFields, fields: Iterable[tuple[int, str]]) -> None:
     """Count the fields of newly stored events (or of stored events whose fields were read for the first time),
     in the caller's transaction; called before their template_fields rows are added, which tells a field new to
     its template (its counting starts here) from one whose earlier events were never counted. ``fields``: the
-    (template, field) pairs these events carry, when known: the events of templates none of whose fields are
-    counted are then not decoded at all (ports, order ids: every event's JSON differs)."""
+    (template, field) pairs these events carry (their template_fields rows)."""
     templates = sorted({template_id for template_id, _ in events if template_id is not None})
     if not templates:
         return
     states, known = _states(conn, templates)
-    if fields is not None:
-        counting = {t for t, n in fields if states.get((t, n), -1 if (t, n) in known else 0) >= 0}
-        events = {key: n for key, n in events.items() if key[0] in counting}
+    wanted: dict[int, list[str]] = {}
+    for template_id, name in fields:
+        state = states.get((template_id, name))
+        if state is None and (template_id, name) not in known:
+            state = states[(template_id, name)] = 0  # new to its template: counted from these events on
+        if state is not None and state >= 0:
+            wanted.setdefault(template_id, []).append(name)
+    # Only the counted fields' values are read, straight from the JSON text: every event's JSON mostly differs
+    # (ports, ids, durations), and decoding each whole, value by value, cost the writer 6 µs per event.
+    readers = {template_id: _values_reader(names) for template_id, names in wanted.items()}
+    # Per template, (name, value as written) -> events: the tuples findall makes are the keys, so a value costs
+    # one dict update here and is turned into its text once per batch below.
+    written: dict[int, dict[tuple[str, str], int]] = {template_id: {} for template_id in readers}
+    for (template_id, encoded), events_n in events.items():
+        if template_id is None or encoded is None:
+            continue
+        reader = readers.get(template_id)
+        if reader is None:
+            continue
+        seen = written[template_id]
+        for found in reader(encoded):
+            seen[found] = seen.get(found, 0) + events_n
     counts: dict[tuple[int, str, str], int] = {}
     distinct: dict[tuple[int, str], int] = {}
     dropped: set[tuple[int, str]] = set()
-    loads = json.loads
-    for (template_id, encoded), events_n in events.items():
-        if template_id is None or encoded is None or encoded == "{}":
-            continue
-        for name, value in loads(encoded).items():
-            pair = (template_id, name)
-            state = states.get(pair)
-            if state is None:
-                if pair in known:
-                    continue  # carried by events stored before counting began: never counted
-                state = states[pair] = 0
-            if state < 0 or pair in dropped:
-                continue
-            value_text = _value_text(value)
+    for template_id, seen in written.items():
+        for (name, raw), events_n in seen.items():
+            value_text = _raw_value_text(raw)
             if value_text is None:
-                dropped.add(pair)
+                dropped.add((template_id, name))
                 continue
             key = (template_id, name, value_text)
             before = counts.get(key)
             if before is None:
                 counts[key] = events_n
-                distinct[pair] = distinct.get(pair, 0) + 1
+                distinct[(template_id, name)] = distinct.get((template_id, name), 0) + 1
             else:
-                counts[key] = before + events_n
+                counts[key] = before + events_n  # "\u00e9" and "é" are one value
     # More different values in this batch alone than the cap: not written only to be deleted.
     dropped.update(pair for pair, added in distinct.items() if added > VALUE_CAP)
     mark = _mark(conn)
@@ -123,6 +131,30 @@ def add_events(conn: Any, events: EventFields, fields: Iterable[tuple[int, str]]
                 bound = NOT_COUNTED
         updates[pair] = bound
     _set_states(conn, updates)
+
+
+def _values_reader(names: Sequence[str]) -> Callable[[str], list[tuple[str, str]]]:
+    """(name, value as written) of the fields ``names`` in a JSON object as ingest writes it (compact, names of
+    [a-z0-9_], logchat.ingest.fields.encode_fields). A name can only be read as a key: inside a JSON string a
+    quote is escaped, so ``,"from":`` cannot occur there."""
+    alternatives = "|".join(re.escape(name) for name in sorted(names))
+    pattern = re.compile(r'[{,]"(' + alternatives + r')":("(?:[^"\\]|\\.)*"|[^,}]*)')
+    return pattern.findall
+
+
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
+
+
+def _raw_value_text(raw: str) -> str | None:
+    """The text the field's SQL reads for a JSON value as written (see :func:`_value_text`)."""
+    if raw[:1] == '"':
+        return _value_text(json.loads(raw) if "\\" in raw else raw[1:-1])
+    if _INTEGER.fullmatch(raw) is not None:
+        return raw  # as Python writes an integer: no leading zero, no sign on zero
+    try:
+        return _value_text(json.loads(raw))  # an integer of 19 digits; a fraction, true or null are not counted
+    except ValueError:
+        return None
 
 
 def _states(conn: Any, templates: Sequence[int]) -> tuple[dict[tuple[int, str], int], set[tuple[int, str]]]:

@@ -283,3 +283,27 @@ def test_a_backup_holds_the_counts_of_its_events(loghub: Path, tmp_path: Path) -
         store.close()
         if copy is not None:
             copy.close()
+
+
+def test_values_with_quotes_escapes_and_signs_are_counted_as_the_events_read_them(  # type: ignore[no-untyped-def]
+    store, fields_on, tmp_path: Path
+) -> None:
+    # Values read straight from the JSON text: a key inside a string, escaped quotes and backslashes, non-ASCII
+    # text written escaped or not, negative and 20-digit integers, true.
+    import json
+
+    users = ['a"b', "c\\d", 'x,"port":1', "é", "plain", "\u00e9", "tab\there"]
+    records = [
+        {"ts": f"2026-01-05T10:00:{n:02d}Z", "level": "info", "msg": "login attempt", "user": users[n % len(users)],
+         "delta": -(n % 4), "big": 12345678901234567890 + (n % 2), "ok": True, "code": n % 3}
+        for n in range(42)
+    ]  # fmt: skip
+    log = tmp_path / "app.jsonl"
+    log.write_text("".join(json.dumps(record, ensure_ascii=n % 2 == 0) + "\n" for n, record in enumerate(records)))
+    index_inputs(store, fields_on, [str(log)])
+    with store.session() as session:
+        states = session.execute(select(ValueCountField.name, ValueCountField.values_bound)).all()
+    assert {name for name, bound in states if bound >= 0} == {"user", "delta", "ok", "code"}
+    assert {name for name, bound in states if bound < 0} == {"big"}  # past 64 bits: SQLite reads it as a float
+    assert _assert_counts_equal_events(store) >= 3
+    assert _assert_answers_equal(store) >= 3

@@ -46,22 +46,25 @@ _MINUTE, _HOUR, _DAY = 60, 3_600, 86_400
 
 def compute(
     session_or_store: Session | Store, plan: Plan, within: Any, *, matched: int | None = None,
-    templates: Collection[int] | None = None,
+    templates: Collection[int] | None = None, whole: Collection[int] | None = None,
 ) -> ComputedResult:
     """The plan's operation over the events ``within`` (a condition, or a list of conditions, on events) that
     also meet the plan's field conditions. ``matched``: the number of such events when the caller already
-    counted them; ``templates``: the templates of the events ``within``, when the caller knows them."""
+    counted them; ``templates``: the templates of the events ``within``, when the caller knows them; ``whole``:
+    the templates whose events are exactly those ``within``, when they are (values are then counted from the
+    counts kept per template, logchat.storage.value_counts_repo)."""
     if isinstance(session_or_store, Store):
         with session_or_store.session() as session:
-            return compute(session, plan, within, matched=matched, templates=templates)
+            return compute(session, plan, within, matched=matched, templates=templates, whole=whole)
     session = session_or_store
     condition, counted = _combined(session, plan, within)
     if plan.conditions:
         matched = counted  # the caller counted without the field conditions
         templates = None  # and knew the templates of more events than these
+        whole = None  # and the conditions keep some events of those templates out
     total = compute_repo.count_events(session, condition) if matched is None else matched
     operation = plan.operation
-    result = _compute(session, operation, condition, total, templates)
+    result = _compute(session, operation, condition, total, templates, whole)
     asked = asked_unit(plan.question) if operation.kind in NUMERIC_OPERATIONS else None
     if asked is not None:
         result = replace(result, details=result.details | {"asked_unit": asked})
@@ -90,7 +93,8 @@ def _combined(session: Session, plan: Plan, within: Any) -> tuple[Any, int | Non
 
 
 def _compute(
-    session: Session, operation: Operation, within: Any, total: int, templates: Collection[int] | None
+    session: Session, operation: Operation, within: Any, total: int, templates: Collection[int] | None,
+    whole: Collection[int] | None = None,
 ) -> ComputedResult:
     kind = operation.kind
     if kind in ("count", "list", "explain"):
@@ -104,7 +108,7 @@ def _compute(
     if kind == "series":
         return _series(session, operation, within, total)
     if kind in FIELD_OPERATIONS:
-        return _field_operation(session, operation, within, total, templates)
+        return _field_operation(session, operation, within, total, templates, whole)
     raise UsageError(f"unknown operation {kind!r}")
 
 
@@ -114,7 +118,8 @@ def _unavailable(operation: Operation, total: int, reason: str) -> ComputedResul
 
 
 def _field_operation(
-    session: Session, operation: Operation, within: Any, total: int, templates: Collection[int] | None
+    session: Session, operation: Operation, within: Any, total: int, templates: Collection[int] | None,
+    whole: Collection[int] | None = None,
 ) -> ComputedResult:
     if not operation.field:
         if not compute_repo.has_fields(session):
@@ -129,9 +134,11 @@ def _field_operation(
     if operation.kind in NUMERIC_OPERATIONS and value.column:
         return _unavailable(operation, total, f"{operation.field} is not a number")
     if operation.kind == "top":
-        return _top(session, operation, value, within, total)
+        return _top(session, operation, value, within, total, whole)
     if operation.kind == "count_distinct":
-        count, complete, carrying = compute_repo.distinct_count(session, value, within, bound=DISTINCT_BOUND)
+        count, complete, carrying = compute_repo.distinct_count(
+            session, value, within, bound=DISTINCT_BOUND, whole=whole
+        )
         return ComputedResult(
             operation=operation, value=count, matched=total, exact=complete,
             reason=None if complete else f"more than {DISTINCT_BOUND:,} different values; counted up to the bound",
@@ -168,13 +175,13 @@ def _numeric(session: Session, operation: Operation, within: Any, total: int) ->
 
 
 def _top(session: Session, operation: Operation, value: compute_repo.Value, within: Any,
-         total: int) -> ComputedResult:
+         total: int, whole: Collection[int] | None = None) -> ComputedResult:
     limit = operation.limit or TOP_DEFAULT
     if not operation.by:
-        rows, carrying = compute_repo.top_values(session, value, within, limit=limit)
+        rows, carrying = compute_repo.top_values(session, value, within, limit=limit, whole=whole)
         return ComputedResult(operation=operation, value=[[v, n] for v, n in rows], matched=total,
                               details={"events_with_field": carrying})
-    carrying = compute_repo.count_carrying(session, value, within)
+    carrying = compute_repo.count_carrying(session, value, within, whole=whole)
     by = compute_repo.value_of(session, operation.by)
     if by is None:
         return _unavailable(operation, total, f"no event has a field named {operation.by!r} to group by")

@@ -3,6 +3,7 @@ before fields existed (the backfill run by `logchat db upgrade` and the first `l
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +12,7 @@ from logchat.config import Settings
 from logchat.errors import ConfigError, UsageError
 from logchat.ingest.fields import FieldReader, FieldTally, encode_fields, extract_fields, read_by_structure
 from logchat.redaction import mask_secrets, mask_tree
-from logchat.storage import fields_repo
+from logchat.storage import fields_repo, value_counts_repo
 from logchat.storage.db import Session, Store
 
 # Events read per transaction by the backfill: small enough that a concurrent ingest is not held up.
@@ -69,7 +70,14 @@ def backfill_fields(store: Store, on_progress: ProgressCallback | None = None,
                 if template_id is not None:
                     tally.add(template_id, found, units)
             fields_repo.store_fields(session, values)
-            fields_repo.add_template_fields(session, tally.rows())
+            # These events had no fields: their values add to the counts (before template_fields, see add_events).
+            field_rows = tally.rows()
+            value_counts_repo.add_events(
+                session.connection(),
+                Counter((row[1], encoded) for row, (_, encoded) in zip(rows, values, strict=True)),
+                [(row[0], row[1]) for row in field_rows],
+            )
+            fields_repo.add_template_fields(session, field_rows)
         after = rows[-1][0]
         done += len(rows)
         if on_progress is not None:
@@ -98,6 +106,8 @@ def recount_templates(
     done = reread_stored(session, stored, tally, before_id=before_id)
     tally.add_later(batch, template_ids)
     fields_repo.add_template_fields(session, tally.rows())
+    # The values of the events read again changed (the batch's own were counted as they are stored).
+    value_counts_repo.recount(session, stored)
     return done
 
 

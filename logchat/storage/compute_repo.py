@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ColumnElement, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from logchat.storage import fields_repo
+from logchat.storage import fields_repo, value_counts_repo
 from logchat.storage.micros import from_micros
 from logchat.storage.models import Event, Source, Template, TemplateField
 
@@ -119,8 +119,11 @@ def count_events(session: Session, within: Condition) -> int:
     return int(session.scalar(select(func.count()).select_from(Event).where(within)) or 0)
 
 
-def count_carrying(session: Session, value: Value, within: Condition) -> int:
-    """Matching events that carry ``value`` at all."""
+def count_carrying(session: Session, value: Value, within: Condition, *, whole: Collection[int] | None = None) -> int:
+    """Matching events that carry ``value`` at all. ``whole``: see :func:`top_values`."""
+    pairs = _counted(session, value, whole)
+    if pairs is not None:
+        return value_counts_repo.carrying(session, pairs)
     statement = select(func.count()).select_from(Event).where(*value.carrying, value.expression.is_not(None), within)
     return int(session.scalar(statement) or 0)
 
@@ -188,9 +191,16 @@ def series(
     return buckets, len(rows) <= bound
 
 
-def distinct_count(session: Session, value: Value, within: Condition, *, bound: int) -> tuple[int, bool, int]:
+def distinct_count(
+    session: Session, value: Value, within: Condition, *, bound: int, whole: Collection[int] | None = None
+) -> tuple[int, bool, int]:
     """How many different values, counted up to ``bound``; whether that is all of them; and how many matching
-    events carry a value. One pass over the events: the groups of values also count the events that carry one."""
+    events carry a value. One pass over the events: the groups of values also count the events that carry one.
+    ``whole``: see :func:`top_values`."""
+    pairs = _counted(session, value, whole)
+    if pairs is not None:
+        found, carrying = value_counts_repo.distinct_count(session, pairs)
+        return min(found, bound), found <= bound, carrying
     inner = (
         select(value.expression.label("v"), func.count().label("n"))
         .where(*value.carrying, within, value.expression.is_not(None)).group_by(value.expression).subquery()
@@ -200,9 +210,18 @@ def distinct_count(session: Session, value: Value, within: Condition, *, bound: 
     return min(int(found), bound), int(found) <= bound, int(carrying)
 
 
-def top_values(session: Session, value: Value, within: Condition, *, limit: int) -> tuple[list[tuple[str, int]], int]:
+def top_values(
+    session: Session, value: Value, within: Condition, *, limit: int, whole: Collection[int] | None = None
+) -> tuple[list[tuple[str, int]], int]:
     """(value, events) of the ``limit`` most frequent values (ties by value) over all matching events, and how
-    many matching events carry a value: one pass over the events, the second figure summed over every group."""
+    many matching events carry a value: one pass over the events, the second figure summed over every group.
+
+    ``whole``: the templates whose events are exactly the matching ones, when they are. The values are then
+    summed from the counts kept per template (logchat.storage.value_counts_repo) when every field they need is
+    counted there: the same figures in a few ms instead of reading every event."""
+    pairs = _counted(session, value, whole)
+    if pairs is not None:
+        return value_counts_repo.top_values(session, pairs, limit)
     count = func.count().label("n")
     carrying = func.sum(func.count()).over().label("carrying")
     rows = session.execute(
@@ -243,6 +262,14 @@ def percentile(session: Session, name: str, quantile: float, within: Condition) 
         .where(fields_repo.carrying(session, name, within), number.is_not(None), within)
     )  # fmt: skip
     return None if result is None else float(result)
+
+
+def _counted(session: Session, value: Value, whole: Collection[int] | None) -> value_counts_repo.Counted | None:
+    """The counted (template, field) pairs that give ``value`` over every event of the templates ``whole``;
+    None when the events must be read (no such templates, a column, a field not counted in some of them)."""
+    if whole is None or value.column:
+        return None
+    return value_counts_repo.counted_pairs(session, (value.name, *value.alternates), whole)
 
 
 def _named(session: Session, value: Value, rows: Sequence[tuple[Any, int]]) -> list[tuple[str, int]]:

@@ -3,7 +3,7 @@ source checkpoint, all in the caller's transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -143,11 +143,13 @@ def write_batch(
     checkpoint: Checkpoint,
     *,
     template_fields: Sequence[tuple[Any, ...]] = (),
+    values: Mapping[tuple[int | None, str | None], int] | None = None,
     prepared: Any = None,
 ) -> None:
     """Everything one batch changes, in the session's transaction (the caller commits).
     ``template_fields``: (template_id, name, type, kind, unit, events, example) rows to add; ``prepared``:
-    what :func:`events_preparer`'s preparer made of ``rows`` beforehand, if anything."""
+    what :func:`events_preparer`'s preparer made of ``rows`` beforehand, if anything; ``values``: the rows'
+    (template_id, fields JSON) -> events, whose values are counted (logchat.storage.value_counts_repo)."""
     conn = session.connection()
     dialect = conn.dialect.name
     if dialect == "postgresql":
@@ -171,6 +173,11 @@ def write_batch(
                 )
     _upsert_templates(conn, templates, changed_templates)
     _upsert_rollup(conn, rollup)
+    if values:
+        from logchat.storage import value_counts_repo
+
+        # Before template_fields: a field that is new there starts being counted with these events.
+        value_counts_repo.add_events(conn, values, [(row[0], row[1]) for row in template_fields])
     upsert_template_fields(conn, template_fields)
     if miner_state is not None:
         _save_miner_state(session, miner_state)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import BigInteger, and_, bindparam, delete, exists, func, or_, select, text, type_coerce
 from sqlalchemy.orm import Session
 
+from logchat.storage import value_counts_repo
 from logchat.storage.db import Store
 from logchat.storage.models import (
     AuditEntry,
@@ -156,6 +157,8 @@ def delete_events_before(session: Session, end_us: int) -> PrunedEvents:
             "SELECT 'delete', id, message, process FROM events WHERE ts < :end ORDER BY id"
         ), {"end": end_us})
     # On PostgreSQL the tsvector is a column of the row and goes with it.
+    # The values these events carry leave the counts of their templates' fields with them.
+    value_counts_repo.subtract_events(session, "e.ts < :end", {"end": end_us})
     # Core, not ORM, delete: no RETURNING of every id just to keep a session's identity map in step.
     pruned.events = int(conn.execute(Event.__table__.delete().where(expired)).rowcount or 0)
 

@@ -106,7 +106,8 @@ def _computed(session: Session, retrieval: Retrieval, notices: list[str]) -> tup
     if plan.operation.kind in FIELD_OPERATIONS and plan.operation.field is None and compute_repo.has_fields(session):
         return None, plan  # no field of the matching events fits the question: the count answers it
     templates = {p.template_id for p in aggregate.patterns if p.template_id is not None}
-    computed = compute(session, plan, within, matched=aggregate.total, templates=templates)
+    computed = compute(session, plan, within, matched=aggregate.total, templates=templates,
+                       whole=retrieval.whole_templates)
     fields_off = computed.reason == FIELDS_OFF or (
         computed.value is None and plan.operation.kind in FIELD_OPERATIONS and not compute_repo.has_fields(session)
     )

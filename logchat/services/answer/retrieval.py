@@ -41,6 +41,8 @@ class Matches:
     # {template id: (matching, all events)} when ``matched`` reads the materialised ids.
     counts: Mapping[int, tuple[int, int]] = field(default_factory=dict)
     materialised: bool = False  # ``matched`` reads the temporary table of matching ids
+    # The templates ``matched`` selects every event of, when it is exactly that (search_repo.of_templates).
+    whole_templates: frozenset[int] | None = None
     repeat_notes: int = 0  # syslog repeat notes that matched too and were left out (see repeats.py)
 
     @property
@@ -73,6 +75,15 @@ class Retrieval:
     @property
     def counts(self) -> Mapping[int, tuple[int, int]]:
         return self.matches.counts
+
+    @property
+    def whole_templates(self) -> frozenset[int] | None:
+        """The templates whose events are exactly the matching ones (no condition of the scope beyond them), or
+        None: what lets a computation read counts kept per template instead of the events."""
+        whole = self.matches.whole_templates
+        if whole is None or len(self.conditions) != 1 or self.conditions[0] is not self.matches.matched:
+            return None
+        return whole
 
 
 def short_time(value: datetime | None) -> str:
@@ -305,7 +316,7 @@ def _match_once(
         if fulltext_repo.fts_hits(session, resolved, up_to=in_full) == in_full:
             # Every hit belongs to a template whose fixed text matches: the rollup counts them exactly.
             aggregate = search_repo.aggregate(session, scope, None, errors_first=False, templates=full)
-            return Matches(resolved, search_repo.of_templates(full), aggregate)
+            return Matches(resolved, search_repo.of_templates(full), aggregate, whole_templates=frozenset(full))
     # Stored by walking the full-text hits when the query has words for the index: the rest of it (identifiers'
     # exact form) and the filters are then checked on each hit's event.
     walk = fulltext_repo.index_walk(session, resolved, processes=scope.processes)

@@ -12,6 +12,8 @@ from logchat.storage.models.logs import (
     Template,
     TemplateField,
     TemplateMinerState,
+    ValueCount,
+    ValueCountField,
 )
 from logchat.storage.models.sources import ConfiguredSource, SourceStatus
 from logchat.storage.models.store import StoreIdentity
@@ -21,6 +23,7 @@ from logchat.storage.models.vectors import VectorEmbedding
 __all__ = [
     "AuditEntry", "Base", "ChatSession", "ChatTurn", "ConfiguredSource", "Event", "EventRollup", "LoginFailure",
     "LoginThrottle", "Source", "SourceGeneration", "SourceStatus", "StoreIdentity", "Template", "TemplateField",
-    "TemplateMinerState", "TokenRevocation", "UsageRecord", "UsageScope", "User", "VectorEmbedding",
+    "TemplateMinerState", "TokenRevocation", "UsageRecord", "UsageScope", "User", "ValueCount",
+    "ValueCountField", "VectorEmbedding",
     "VectorSignature", "VectorWindow",
 ]

@@ -145,3 +145,32 @@ class TemplateField(Base):
     unit: Mapped[str | None] = mapped_column(String(8))  # s, B, % (values are stored converted to it)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
     example: Mapped[str | None] = mapped_column(String(256))
+
+
+class ValueCount(Base):
+    """How many events of a template carry each value of one of its fields, kept by the ingester in the
+    same transaction as the events (logchat.storage.value_counts_repo): the most frequent values and the
+    distinct count over every event of some templates are read from here, without reading the events.
+
+    Values are the text the field's SQL reads (``fields_repo.field_text``): strings as they are, integers
+    in decimal. Only (template, field) pairs whose ValueCountField says so are complete."""
+
+    __tablename__ = "value_counts"
+
+    template_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+
+
+class ValueCountField(Base):
+    """Whether the values of a template's field are counted in ValueCount: ``values_bound`` >= 0 says every
+    stored event of the template carrying the field is counted there (and bounds how many distinct values it
+    has); -1 says they are not counted (too many values, or values whose text the table cannot hold exactly).
+    No row: not counted either. A query uses the counts only when every pair it needs is counted."""
+
+    __tablename__ = "value_count_fields"
+
+    template_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    values_bound: Mapped[int] = mapped_column(Integer)

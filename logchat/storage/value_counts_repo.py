@@ -1,0 +1,357 @@
+"""Counts of the values of each template's fields, kept as events are stored: top values, distinct counts and
+the events carrying a field over every event of some templates, read without reading those events.
+
+A question such as "which IPs had the most failed logins?" matches every event of a few templates (no time,
+host or text condition beyond them). Grouping their JSON fields took 0.5 s at 230,000 events; summing these
+counts takes a few ms. Everything else (a time range, a host, a text condition) still reads the events.
+
+The counts are exact or absent, never approximate: ``value_count_fields`` says, per (template, field), whether
+every stored event of the template carrying the field is counted. A pair stops being counted (-1) when it holds
+more than :data:`VALUE_CAP` different values (the table would grow like the events and summing it would cost
+what reading them does), or a value whose text the table cannot hold exactly as the field's SQL reads it (a
+float: SQLite writes 15 digits, Python and PostgreSQL 17; a NUL; ``true``/``null``/objects). Whatever changes
+stored fields keeps the counts in step here: ingest adds (:func:`add_events`), the backfill of old events adds,
+a template's events read again are counted again from the store (:func:`recount`), retention subtracts
+(:func:`subtract_events`); ``logchat db copy`` and backups copy the tables as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from logchat.storage.models import TemplateField, ValueCountField
+
+__all__ = ["VALUE_CAP", "Counted", "add_events", "counted_pairs", "recount", "subtract_events"]
+
+# Different values past which a (template, field) is no longer counted. Identifiers a person asks about by
+# frequency (addresses, users, hosts, status codes) stay well below it (2,003 client addresses at a million
+# sshd lines); ports, order ids and session ids pass it within a few batches, and then cost nothing more.
+# At the cap, summing one pair's rows takes about 5 ms on SQLite.
+VALUE_CAP = 10_000
+NOT_COUNTED = -1
+_INT64 = 2**63
+_IDS_PER_QUERY = 500
+
+# (template_id, fields JSON) -> events: what ingest hands over per batch.
+EventFields = Mapping[tuple[int | None, str | None], int]
+
+
+def _mark(conn: Any) -> str:
+    return "?" if conn.dialect.name == "sqlite" else "%s"
+
+
+def _value_text(value: Any) -> str | None:
+    """The text ``fields_repo.field_text`` reads for ``value`` on both backends; None when they may differ."""
+    kind = value.__class__
+    if kind is str:
+        if value.isascii():
+            return None if "\x00" in value else value
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return None  # a lone surrogate: neither database holds it as it is
+        return None if "\x00" in value else value
+    if kind is int and -_INT64 <= value < _INT64:
+        return int.__repr__(value)
+    return None
+
+
+def add_events(conn: Any, events: EventFields, fields: Iterable[tuple[int, str]]) -> None:
+    """Count the fields of newly stored events (or of stored events whose fields were read for the first time),
+    in the caller's transaction; called before their template_fields rows are added, which tells a field new to
+    its template (its counting starts here) from one whose earlier events were never counted. ``fields``: the
+    (template, field) pairs these events carry (their template_fields rows)."""
+    templates = sorted({template_id for template_id, _ in events if template_id is not None})
+    if not templates:
+        return
+    states, known = _states(conn, templates)
+    wanted: dict[int, list[str]] = {}
+    for template_id, name in fields:
+        state = states.get((template_id, name))
+        if state is None and (template_id, name) not in known:
+            state = states[(template_id, name)] = 0  # new to its template: counted from these events on
+        if state is not None and state >= 0:
+            wanted.setdefault(template_id, []).append(name)
+    # Only the counted fields' values are read, straight from the JSON text: every event's JSON mostly differs
+    # (ports, ids, durations), and decoding each whole, value by value, cost the writer 6 µs per event.
+    readers = {template_id: _values_reader(names) for template_id, names in wanted.items()}
+    # Per template, (name, value as written) -> events: the tuples findall makes are the keys, so a value costs
+    # one dict update here and is turned into its text once per batch below.
+    written: dict[int, dict[tuple[str, str], int]] = {template_id: {} for template_id in readers}
+    for (template_id, encoded), events_n in events.items():
+        if template_id is None or encoded is None:
+            continue
+        reader = readers.get(template_id)
+        if reader is None:
+            continue
+        seen = written[template_id]
+        for found in reader(encoded):
+            seen[found] = seen.get(found, 0) + events_n
+    counts: dict[tuple[int, str, str], int] = {}
+    distinct: dict[tuple[int, str], int] = {}
+    dropped: set[tuple[int, str]] = set()
+    for template_id, seen in written.items():
+        for (name, raw), events_n in seen.items():
+            value_text = _raw_value_text(raw)
+            if value_text is None:
+                dropped.add((template_id, name))
+                continue
+            key = (template_id, name, value_text)
+            before = counts.get(key)
+            if before is None:
+                counts[key] = events_n
+                distinct[(template_id, name)] = distinct.get((template_id, name), 0) + 1
+            else:
+                counts[key] = before + events_n  # "\u00e9" and "é" are one value
+    # More different values in this batch alone than the cap: not written only to be deleted.
+    dropped.update(pair for pair, added in distinct.items() if added > VALUE_CAP)
+    mark = _mark(conn)
+    rows = [(t, n, v, c) for (t, n, v), c in counts.items() if (t, n) not in dropped]
+    if rows:
+        conn.exec_driver_sql(
+            f"INSERT INTO value_counts (template_id, name, value, count) VALUES ({mark}, {mark}, {mark}, {mark}) "
+            "ON CONFLICT (template_id, name, value) DO UPDATE SET count = value_counts.count + excluded.count",
+            rows,
+        )
+    updates: dict[tuple[int, str], int] = {pair: NOT_COUNTED for pair in dropped}
+    for pair, added in distinct.items():
+        if pair in dropped:
+            continue
+        bound = states[pair] + added
+        if bound > VALUE_CAP:
+            # The bound adds each batch's values, repeated ones too: the table says how many there really are.
+            bound = _distinct_stored(conn, pair)
+            if bound > VALUE_CAP:
+                bound = NOT_COUNTED
+        updates[pair] = bound
+    _set_states(conn, updates)
+
+
+def _values_reader(names: Sequence[str]) -> Callable[[str], list[tuple[str, str]]]:
+    """(name, value as written) of the fields ``names`` in a JSON object as ingest writes it (compact, names of
+    [a-z0-9_], logchat.ingest.fields.encode_fields). A name can only be read as a key: inside a JSON string a
+    quote is escaped, so ``,"from":`` cannot occur there."""
+    alternatives = "|".join(re.escape(name) for name in sorted(names))
+    pattern = re.compile(r'[{,]"(' + alternatives + r')":("(?:[^"\\]|\\.)*"|[^,}]*)')
+    return pattern.findall
+
+
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
+
+
+def _raw_value_text(raw: str) -> str | None:
+    """The text the field's SQL reads for a JSON value as written (see :func:`_value_text`)."""
+    if raw[:1] == '"':
+        return _value_text(json.loads(raw) if "\\" in raw else raw[1:-1])
+    if _INTEGER.fullmatch(raw) is not None:
+        return raw  # as Python writes an integer: no leading zero, no sign on zero
+    try:
+        return _value_text(json.loads(raw))  # an integer of 19 digits; a fraction, true or null are not counted
+    except ValueError:
+        return None
+
+
+def _states(conn: Any, templates: Sequence[int]) -> tuple[dict[tuple[int, str], int], set[tuple[int, str]]]:
+    """The counting state of the fields of ``templates``, and the (template, field) pairs the store knows."""
+    states: dict[tuple[int, str], int] = {}
+    known: set[tuple[int, str]] = set()
+    for start in range(0, len(templates), _IDS_PER_QUERY):
+        chunk = templates[start : start + _IDS_PER_QUERY]
+        for template_id, name, bound in conn.execute(
+            select(ValueCountField.template_id, ValueCountField.name, ValueCountField.values_bound)
+            .where(ValueCountField.template_id.in_(chunk))
+        ):  # fmt: skip
+            states[(int(template_id), name)] = int(bound)
+        known.update(
+            (int(t), n)
+            for t, n in conn.execute(
+                select(TemplateField.template_id, TemplateField.name).where(TemplateField.template_id.in_(chunk))
+            )
+        )
+    return states, known
+
+
+def _distinct_stored(conn: Any, pair: tuple[int, str]) -> int:
+    mark = _mark(conn)
+    row = conn.exec_driver_sql(
+        f"SELECT count(*) FROM value_counts WHERE template_id = {mark} AND name = {mark}",
+        pair,  # nosec B608
+    ).first()
+    return int(row[0])
+
+
+def _set_states(conn: Any, updates: Mapping[tuple[int, str], int]) -> None:
+    if not updates:
+        return
+    mark = _mark(conn)
+    conn.exec_driver_sql(
+        f"INSERT INTO value_count_fields (template_id, name, values_bound) VALUES ({mark}, {mark}, {mark}) "
+        "ON CONFLICT (template_id, name) DO UPDATE SET values_bound = excluded.values_bound",
+        [(t, n, b) for (t, n), b in updates.items()],
+    )
+    dropped = [(t, n) for (t, n), b in updates.items() if b < 0]
+    if dropped:
+        conn.exec_driver_sql(f"DELETE FROM value_counts WHERE template_id = {mark} AND name = {mark}", dropped)
+
+
+# --- counting from the stored events ----------------------------------------------------------------------
+
+# Per backend: the (template, field, value text, countable) of every field of the events selected by {where}
+# (on the alias ``e``). Countable is what _value_text accepts: text without NUL, and integers.
+_EACH = {
+    "sqlite": (
+        "SELECT e.template_id AS t, j.key AS name, CAST(j.value AS TEXT) AS v, "
+        "CASE WHEN j.type = 'integer' OR (j.type = 'text' AND instr(j.value, char(0)) = 0) THEN 1 ELSE 0 END AS ok "
+        "FROM events AS e, json_each(e.fields) AS j WHERE {where}"
+    ),
+    "postgresql": (
+        "SELECT e.template_id AS t, j.key AS name, j.value #>> '{{}}' AS v, "
+        "CASE WHEN jsonb_typeof(j.value) = 'string' OR (jsonb_typeof(j.value) = 'number' "
+        "AND (j.value #>> '{{}}') ~ '^-?[0-9]{{1,18}}$') THEN 1 ELSE 0 END AS ok "
+        "FROM events AS e, jsonb_each(e.fields) AS j WHERE {where}"
+    ),
+}
+
+
+def _each(conn: Any, where: str) -> str:
+    return _EACH["postgresql" if conn.dialect.name == "postgresql" else "sqlite"].format(where=where)
+
+
+def recount(session: Session, template_ids: Iterable[int]) -> None:
+    """Count the fields of ``template_ids`` again from their stored events, in the caller's transaction: after
+    their stored fields were rewritten (a template made more general reads its events again), and by migration
+    0015 for a store that had no counts."""
+    ids = sorted({int(t) for t in template_ids})
+    conn = session.connection()
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        chunk = ids[start : start + _IDS_PER_QUERY]
+        listed = ", ".join(str(t) for t in chunk)  # integers, formatted here
+        conn.exec_driver_sql(f"DELETE FROM value_counts WHERE template_id IN ({listed})")  # nosec B608
+        conn.exec_driver_sql(f"DELETE FROM value_count_fields WHERE template_id IN ({listed})")  # nosec B608
+        states: dict[tuple[int, str], int] = {
+            (int(t), n): 0 for t, n in conn.execute(
+                select(TemplateField.template_id, TemplateField.name).where(TemplateField.template_id.in_(chunk)))
+        }  # fmt: skip
+        each = _each(conn, f"e.template_id IN ({listed}) AND e.fields IS NOT NULL")
+        for t, name, values, bad in conn.exec_driver_sql(
+            f"SELECT t, name, count(DISTINCT v), sum(1 - ok) FROM ({each}) AS f GROUP BY t, name"  # nosec B608
+        ):
+            states[(int(t), name)] = NOT_COUNTED if bad or values > VALUE_CAP else int(values)
+        _set_states(conn, states)
+        conn.exec_driver_sql(
+            "INSERT INTO value_counts (template_id, name, value, count) "  # nosec B608
+            f"SELECT f.t, f.name, f.v, count(*) FROM ({each}) AS f JOIN value_count_fields AS s "
+            "ON s.template_id = f.t AND s.name = f.name WHERE s.values_bound >= 0 GROUP BY f.t, f.name, f.v"
+        )
+
+
+def subtract_events(session: Session, where: str, parameters: Mapping[str, Any]) -> None:
+    """Take the events selected by ``where`` (SQL on the alias ``e``, with ``parameters``) out of the counts,
+    before they are deleted, in the caller's transaction."""
+    conn = session.connection()
+    each = _each(conn, f"({where}) AND e.fields IS NOT NULL")
+    gone = conn.execute(
+        text(
+            f"SELECT f.t, f.name, f.v, count(*) FROM ({each}) AS f JOIN value_count_fields AS s "  # nosec B608
+            "ON s.template_id = f.t AND s.name = f.name WHERE s.values_bound >= 0 GROUP BY f.t, f.name, f.v"
+        ),
+        dict(parameters),
+    ).all()
+    if not gone:
+        return
+    mark = _mark(conn)
+    conn.exec_driver_sql(
+        f"UPDATE value_counts SET count = count - {mark} WHERE template_id = {mark} AND name = {mark} "
+        f"AND value = {mark}",
+        [(n, t, name, v) for t, name, v, n in gone],
+    )
+    # A value no event carries any more is no value: distinct counts read the rows.
+    conn.exec_driver_sql("DELETE FROM value_counts WHERE count <= 0")
+
+
+# --- reading -------------------------------------------------------------------------------------------------
+
+# (template_id, field name) pairs whose counts answer a question.
+Counted = tuple[tuple[int, str], ...]
+
+
+def counted_pairs(session: Session, names: Sequence[str], templates: Collection[int]) -> Counted | None:
+    """The (template, field) pairs holding the value named by ``names`` (the first of them an event carries) in
+    the events of ``templates``, when every one of them is counted; None when any is not, or when a template
+    carries more than one of ``names`` (its events' value is then the first they have, which the counts do not
+    tell)."""
+    ids = sorted({int(t) for t in templates})
+    carried: dict[int, list[str]] = {}
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        chunk = ids[start : start + _IDS_PER_QUERY]
+        for template_id, name in session.execute(
+            select(TemplateField.template_id, TemplateField.name)
+            .where(TemplateField.template_id.in_(chunk), TemplateField.name.in_(list(names)))
+        ):  # fmt: skip
+            carried.setdefault(int(template_id), []).append(name)
+    if any(len(found) > 1 for found in carried.values()):
+        return None
+    pairs = tuple(sorted((template_id, found[0]) for template_id, found in carried.items()))
+    if not pairs:
+        return pairs
+    counted = set()
+    for start in range(0, len(pairs), _IDS_PER_QUERY):
+        chunk = [template_id for template_id, _ in pairs[start : start + _IDS_PER_QUERY]]
+        counted.update((int(t), n) for t, n in session.execute(
+            select(ValueCountField.template_id, ValueCountField.name)
+            .where(ValueCountField.template_id.in_(chunk), ValueCountField.values_bound >= 0)))  # fmt: skip
+    return pairs if all(pair in counted for pair in pairs) else None
+
+
+def _pairs_condition(session: Session, pairs: Counted) -> tuple[str, dict[str, Any]]:
+    parts = []
+    parameters: dict[str, Any] = {}
+    by_name: dict[str, list[int]] = {}
+    for template_id, name in pairs:
+        by_name.setdefault(name, []).append(template_id)
+    for index, (name, template_ids) in enumerate(sorted(by_name.items())):
+        listed = ", ".join(str(int(t)) for t in template_ids)  # integers, formatted here
+        parts.append(f"(name = :n{index} AND template_id IN ({listed}))")
+        parameters[f"n{index}"] = name
+    return " OR ".join(parts), parameters
+
+
+def top_values(session: Session, pairs: Counted, limit: int) -> tuple[list[tuple[str, int]], int]:
+    """(value, events) of the ``limit`` most frequent values (ties by value, in the database's order of text, as
+    the events' own query orders them) over ``pairs``, and how many events carry a value."""
+    if not pairs:
+        return [], 0
+    where, parameters = _pairs_condition(session, pairs)
+    rows = session.execute(
+        text(
+            f"SELECT value, sum(count) AS n FROM value_counts WHERE {where} "  # nosec B608
+            "GROUP BY value ORDER BY n DESC, value LIMIT :limit"
+        ),
+        parameters | {"limit": limit},
+    ).all()
+    return [(str(v), int(n)) for v, n in rows], carrying(session, pairs)
+
+
+def distinct_count(session: Session, pairs: Counted) -> tuple[int, int]:
+    """(different values, events carrying one) over ``pairs``."""
+    if not pairs:
+        return 0, 0
+    where, parameters = _pairs_condition(session, pairs)
+    statement = f"SELECT count(DISTINCT value), coalesce(sum(count), 0) FROM value_counts WHERE {where}"  # nosec B608
+    found, events = session.execute(text(statement), parameters).one()
+    return int(found), int(events)
+
+
+def carrying(session: Session, pairs: Counted) -> int:
+    """Events carrying a value over ``pairs``."""
+    if not pairs:
+        return 0
+    where, parameters = _pairs_condition(session, pairs)
+    statement = f"SELECT coalesce(sum(count), 0) FROM value_counts WHERE {where}"  # nosec B608
+    return int(session.execute(text(statement), parameters).scalar_one())

@@ -1,0 +1,309 @@
+"""The counts of field values kept per template (logchat.storage.value_counts_repo) equal what reading the events
+gives, through every change of the stored events, and answers read from them equal the answers read from the
+events: on real loghub samples, on SQLite and PostgreSQL.
+
+What the counts are checked against is the events' own SQL (``fields_repo.field_text`` grouped over the events
+of a template), the path every other question takes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+
+from logchat.services.ingest import index_inputs
+from logchat.storage import compute_repo, fields_repo, search_repo, value_counts_repo
+from logchat.storage.db import open_store
+from logchat.storage.micros import to_micros
+from logchat.storage.models import Event, TemplateField, ValueCount, ValueCountField
+
+SYSTEMS = ("OpenSSH", "Linux", "Apache", "HDFS", "Proxifier")
+
+
+@pytest.fixture
+def fields_on(settings):  # type: ignore[no-untyped-def]
+    settings.ingest.fields = True
+    return settings
+
+
+def _index(store: Any, settings: Any, loghub: Path, systems: tuple[str, ...] = SYSTEMS) -> None:
+    report = index_inputs(store, settings, [str(loghub / name / f"{name}_2k.log") for name in systems])
+    assert not report.failed, report.to_dict()
+
+
+def _stored_counts(session: Any) -> dict[tuple[int, str], dict[str, int]]:
+    counted = {
+        (t, n) for t, n in session.execute(
+            select(ValueCountField.template_id, ValueCountField.name).where(ValueCountField.values_bound >= 0))
+    }  # fmt: skip
+    found: dict[tuple[int, str], dict[str, int]] = {pair: {} for pair in counted}
+    for t, n, v, c in session.execute(
+        select(ValueCount.template_id, ValueCount.name, ValueCount.value, ValueCount.count)
+    ):
+        assert (t, n) in counted, f"values kept for a field that is not counted: {(t, n)}"
+        found[(t, n)][v] = c
+    return found
+
+
+def _read_from_events(session: Any, template_id: int, name: str) -> dict[str, int]:
+    value = fields_repo.field_text(session, name)
+    rows = session.execute(
+        select(value, func.count()).where(Event.template_id == template_id, value.is_not(None)).group_by(value)
+    ).all()
+    return {str(v): int(n) for v, n in rows}
+
+
+def _assert_counts_equal_events(store: Any) -> int:
+    """Every counted (template, field) holds what its events hold; returns how many are counted."""
+    with store.session() as session:
+        stored = _stored_counts(session)
+        for (template_id, name), values in stored.items():
+            assert values == _read_from_events(session, template_id, name), (template_id, name)
+    return len(stored)
+
+
+def _field_scopes(session: Any) -> Iterator[tuple[str, frozenset[int]]]:
+    """(field, templates): each template carrying the field alone, and all of them together."""
+    by_name: dict[str, set[int]] = {}
+    for template_id, name in session.execute(select(TemplateField.template_id, TemplateField.name)):
+        by_name.setdefault(name, set()).add(int(template_id))
+    for name, templates in sorted(by_name.items()):
+        for template_id in sorted(templates):
+            yield name, frozenset({template_id})
+        if len(templates) > 1:
+            yield name, frozenset(templates)
+
+
+def _assert_answers_equal(store: Any) -> int:
+    """Top values, distinct counts and events carrying a field, over whole templates, read from the counts and
+    read from the events, are the same; returns how many were read from the counts."""
+    from_counts = 0
+    with store.session() as session:
+        for name, templates in _field_scopes(session):
+            within = search_repo.of_templates(templates)
+            value = compute_repo.value_of(session, name, within, templates=templates)
+            assert value is not None
+            pairs = compute_repo._counted(session, value, templates)
+            from_counts += pairs is not None
+            assert compute_repo.top_values(session, value, within, limit=5, whole=templates) == (
+                compute_repo.top_values(session, value, within, limit=5)
+            ), (name, templates)
+            assert compute_repo.distinct_count(session, value, within, bound=100, whole=templates) == (
+                compute_repo.distinct_count(session, value, within, bound=100)
+            ), (name, templates)
+            assert compute_repo.count_carrying(session, value, within, whole=templates) == (
+                compute_repo.count_carrying(session, value, within)
+            ), (name, templates)
+    return from_counts
+
+
+def test_counts_kept_at_ingest_equal_the_events_and_answer_as_they_do(store, fields_on, loghub: Path) -> None:  # type: ignore[no-untyped-def]
+    _index(store, fields_on, loghub)
+    # OpenSSH's "Failed password for root" becomes "for <*>" while it is read: its stored events were read again.
+    assert _assert_counts_equal_events(store) > 100
+    assert _assert_answers_equal(store) > 100
+
+
+def test_a_field_past_the_cap_is_not_counted_and_answers_are_read_from_the_events(  # type: ignore[no-untyped-def]
+    store, fields_on, loghub: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(value_counts_repo, "VALUE_CAP", 3)
+    _index(store, fields_on, loghub, ("OpenSSH", "HDFS"))
+    with store.session() as session:
+        states = {
+            (t, n): bound
+            for t, n, bound in session.execute(
+                select(ValueCountField.template_id, ValueCountField.name, ValueCountField.values_bound)
+            )
+        }
+        over = {pair for pair, bound in states.items() if bound < 0}
+        assert over and all(0 <= bound <= 3 for pair, bound in states.items() if pair not in over)
+        held = {(t, n) for t, n in session.execute(select(ValueCount.template_id, ValueCount.name).distinct())}
+        assert not held & over
+    _assert_counts_equal_events(store)
+    _assert_answers_equal(store)
+
+
+def test_numbers_with_a_fraction_are_not_counted(store, fields_on, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # SQLite writes a float with 15 digits and PostgreSQL as stored: their text is not the counts' to keep.
+    log = tmp_path / "app.log"
+    lines = [
+        f"2026-01-05T10:00:{n:02d}+00:00 web-01 app[7]: request took {n / 7:.6f}s for user u{n % 3}" for n in range(40)
+    ]
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    index_inputs(store, fields_on, [str(log)])
+    with store.session() as session:
+        states = {
+            name: bound for name, bound in session.execute(select(ValueCountField.name, ValueCountField.values_bound))
+        }
+        types = dict(session.execute(select(TemplateField.name, TemplateField.type)).all())
+    assert {name for name, kind in types.items() if kind == "float"}
+    assert all(states[name] == -1 for name, kind in types.items() if kind == "float")
+    assert any(bound >= 0 for bound in states.values())
+    _assert_counts_equal_events(store)
+    _assert_answers_equal(store)
+
+
+def test_retention_takes_deleted_events_out_of_the_counts(store, fields_on, loghub: Path) -> None:  # type: ignore[no-untyped-def]
+    from logchat.storage.retention_repo import delete_events_before
+
+    _index(store, fields_on, loghub, ("OpenSSH", "Linux", "Apache"))
+    with store.session() as session:
+        low, high = session.execute(select(func.min(Event.ts), func.max(Event.ts))).one()
+        before = session.scalar(select(func.count()).select_from(ValueCount))
+    middle = low + (high - low) / 2
+    cutoff = datetime(middle.year, middle.month, middle.day, middle.hour, tzinfo=UTC) + timedelta(hours=1)
+    with store.session() as session:
+        pruned = delete_events_before(session, to_micros(cutoff))
+    assert pruned.events > 0
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(ValueCount)) < before
+        assert session.scalar(select(func.count()).select_from(ValueCount).where(ValueCount.count <= 0)) == 0
+    assert _assert_counts_equal_events(store) > 50
+    assert _assert_answers_equal(store) > 50
+
+
+def test_events_whose_fields_are_read_later_are_counted(store, settings, loghub: Path) -> None:  # type: ignore[no-untyped-def]
+    from logchat.services.fields import backfill_fields
+
+    settings.ingest.fields = False
+    _index(store, settings, loghub, ("OpenSSH", "Apache"))
+    settings.ingest.fields = True
+    _index(store, settings, loghub, ("Linux",))  # fields of new templates are counted from the start
+    assert backfill_fields(store) > 0
+    assert _assert_counts_equal_events(store) > 50
+    assert _assert_answers_equal(store) > 50
+
+
+def test_migration_counts_an_existing_store_as_ingest_does(store, fields_on, loghub: Path) -> None:  # type: ignore[no-untyped-def]
+    from alembic import command
+
+    from logchat.storage.migrate import alembic_config
+
+    _index(store, fields_on, loghub, ("OpenSSH", "HDFS"))
+    with store.session() as session:
+        kept = _stored_counts(session)
+    with store.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0014_pg_search_plain")
+        command.upgrade(alembic_config(conn), "0015_value_counts")
+    with store.session() as session:
+        assert _stored_counts(session) == kept
+
+
+def test_a_copied_store_answers_from_its_counts_as_the_original(store, fields_on, loghub: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from logchat.services.database import copy_database
+
+    _index(store, fields_on, loghub, ("OpenSSH", "Linux"))
+    target_url = f"sqlite:///{tmp_path / 'copy.db'}"
+    copy_database(fields_on, target_url)
+    target = open_store(target_url)
+    try:
+        with store.session() as session, target.session() as copied:
+            assert _stored_counts(copied) == _stored_counts(session)
+        assert _assert_counts_equal_events(target) > 50
+        assert _assert_answers_equal(target) > 50
+    finally:
+        target.close()
+
+
+def test_ask_answers_the_same_from_the_counts_and_from_the_events(  # type: ignore[no-untyped-def]
+    store, fields_on, loghub: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from logchat.services.ask import AskRequest, ask
+
+    _index(store, fields_on, loghub, ("OpenSSH",))
+    read_from_counts: list[str] = []
+    for reading in ("top_values", "distinct_count"):
+        original = getattr(value_counts_repo, reading)
+
+        def counted(*args: Any, _original: Any = original, _name: str = reading, **kwargs: Any) -> Any:
+            read_from_counts.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(value_counts_repo, reading, counted)
+    questions = [
+        "which users had the most invalid user attempts?",
+        "how many different users had invalid user attempts?",
+        "which IPs had the most failed passwords?",
+        "top 3 users with failed passwords",
+    ]
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    answers = [ask(store, fields_on, AskRequest(q, now=now, use_llm=False)).to_json()["result"] for q in questions]
+    # The first two match whole templates; the retrieval knows that on SQLite only (templates_fully_matching).
+    assert set(read_from_counts) == ({"top_values", "distinct_count"} if store.is_sqlite else set())
+    with store.session() as session:
+        session.execute(text("DELETE FROM value_count_fields"))  # every field is read from the events now
+        session.commit()
+    read_from_counts.clear()
+    again = [ask(store, fields_on, AskRequest(q, now=now, use_llm=False)).to_json()["result"] for q in questions]
+    assert read_from_counts == []
+    assert answers == again
+    assert all(answer.get("value") for answer in answers)
+
+
+def test_a_file_read_again_after_truncation_and_rotation_adds_its_new_events(  # type: ignore[no-untyped-def]
+    store, fields_on, loghub: Path, tmp_path: Path
+) -> None:
+    lines = (loghub / "OpenSSH" / "OpenSSH_2k.log").read_text(encoding="utf-8").splitlines()
+    log = tmp_path / "auth.log"
+    log.write_text("\n".join(lines[:800]) + "\n", encoding="utf-8")
+    index_inputs(store, fields_on, [str(log)])
+    log.write_text("\n".join(lines[800:1200]) + "\n", encoding="utf-8")  # truncated, then written again
+    assert index_inputs(store, fields_on, [str(log)]).sources[0].status == "truncated"
+    log.rename(tmp_path / "auth.log.1")
+    log.write_text("\n".join(lines[1200:]) + "\n", encoding="utf-8")  # rotated
+    index_inputs(store, fields_on, [str(log)])
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == len(lines)
+    assert _assert_counts_equal_events(store) > 10
+    assert _assert_answers_equal(store) > 10
+
+
+def test_a_backup_holds_the_counts_of_its_events(loghub: Path, tmp_path: Path) -> None:
+    # `logchat db backup` copies SQLite stores (PostgreSQL's is pg_dump): a SQLite store whatever the backend.
+    from logchat.config import load_settings
+    from logchat.storage.backup import backup_sqlite
+
+    settings = load_settings(data_dir=tmp_path / "data", database={"url": f"sqlite:///{tmp_path / 'store.db'}"})
+    settings.ingest.fields = True
+    store = open_store(settings.database_url)
+    copy = None
+    try:
+        _index(store, settings, loghub, ("OpenSSH", "Linux"))
+        backup_sqlite(store, tmp_path / "backup.db")
+        copy = open_store(f"sqlite:///{tmp_path / 'backup.db'}")
+        with store.session() as session, copy.session() as copied:
+            assert _stored_counts(copied) == _stored_counts(session)
+        assert _assert_answers_equal(copy) > 50
+    finally:
+        store.close()
+        if copy is not None:
+            copy.close()
+
+
+def test_values_with_quotes_escapes_and_signs_are_counted_as_the_events_read_them(  # type: ignore[no-untyped-def]
+    store, fields_on, tmp_path: Path
+) -> None:
+    # Values read straight from the JSON text: a key inside a string, escaped quotes and backslashes, non-ASCII
+    # text written escaped or not, negative and 20-digit integers, true.
+    import json
+
+    users = ['a"b', "c\\d", 'x,"port":1', "é", "plain", "\u00e9", "tab\there"]
+    records = [
+        {"ts": f"2026-01-05T10:00:{n:02d}Z", "level": "info", "msg": "login attempt", "user": users[n % len(users)],
+         "delta": -(n % 4), "big": 12345678901234567890 + (n % 2), "ok": True, "code": n % 3}
+        for n in range(42)
+    ]  # fmt: skip
+    log = tmp_path / "app.jsonl"
+    log.write_text("".join(json.dumps(record, ensure_ascii=n % 2 == 0) + "\n" for n, record in enumerate(records)))
+    index_inputs(store, fields_on, [str(log)])
+    with store.session() as session:
+        states = session.execute(select(ValueCountField.name, ValueCountField.values_bound)).all()
+    assert {name for name, bound in states if bound >= 0} == {"user", "delta", "ok", "code"}
+    assert {name for name, bound in states if bound < 0} == {"big"}  # past 64 bits: SQLite reads it as a float
+    assert _assert_counts_equal_events(store) >= 3
+    assert _assert_answers_equal(store) >= 3

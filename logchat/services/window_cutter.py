@@ -58,7 +58,7 @@ class WindowCutter:
         # its open window.
         self._open: dict[int, list[Any]] = {}
         # Most windows repeat a content seen before: its key and text are made once.
-        self._contents: dict[tuple[int, ...], tuple[str, str]] = {}
+        self._contents: dict[frozenset[int | None], tuple[str, str]] = {}
 
     def feed(self, rows: Iterable[Sequence[Any]]) -> None:
         """Add events of any sources, in id order, each above the last one fed."""
@@ -113,12 +113,12 @@ class WindowCutter:
         self.events += count
 
     def _close(self, source_id: int, members: list[Sequence[Any]]) -> None:
-        template_ids = set(map(self._template, members))
-        template_ids.discard(None)
-        ordered = tuple(sorted(template_ids))
-        content = self._contents.get(ordered)
+        # Found by the set of its template ids as it is: sorting them and making the key only for a new content.
+        found = frozenset(map(self._template, members))
+        content = self._contents.get(found)
         if content is None:
-            content = self._contents[ordered] = (signature_key(ordered), " ".join(map(str, ordered)))
+            ordered = tuple(sorted(found - {None}))
+            content = self._contents[found] = (signature_key(ordered), " ".join(map(str, ordered)))
         stamps = list(filter(_is_not_none, map(self._ts, members)))
         self.windows.append(CutWindow(
             source_id, content[0], content[1], self._id(members[0]), self._id(members[-1]),

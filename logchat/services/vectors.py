@@ -222,13 +222,13 @@ class WindowsCut:
 
 
 def start_window_cutter(store: Store, settings: Settings) -> WindowCutter | None:
-    """A cutter for the events an ingest is about to add, to be fed the rows (storage.ingest_writer's
-    EVENT_COLUMNS) of each committed batch; None when the store
-    holds events that are not windowed yet (a run killed before its vector update): the windows of those
-    come first, and only reading them back gives them (the next update does).
+    """A cutter for the events an ingest is about to add, to be fed the rows (in the order of
+    logchat.vocabulary.EVENT_COLUMNS) of each batch it commits; None when the store holds events that are
+    not windowed yet (a run killed before its windows were saved): their windows come first, and only
+    reading them back gives them (the update after the ingest does).
 
-    Call it holding the ingest lock, which it must be held until :func:`save_ingested_windows`: no event is
-    added or deleted meanwhile but by the ingest itself."""
+    Call it holding the ingest lock, and keep holding it until :func:`save_ingested_windows`: then no event
+    is added or deleted meanwhile but by the ingest itself."""
     with store.session() as session:
         watermark = vector_repo.windowed_upto(session)
         if vector_repo.newest_event_id(session) > watermark:

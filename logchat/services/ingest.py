@@ -40,6 +40,8 @@ from logchat.storage.transactions import busy_means_try_again
 if TYPE_CHECKING:
     from logchat.ingest.remote import HostPool
     from logchat.ingest.ssh_location import RemoteOptions
+    from logchat.services.vectors import WindowsCut
+    from logchat.services.window_cutter import WindowCutter
     from logchat.storage.db import Session
 
 # Smaller sources are not worth starting a reader process for.
@@ -88,6 +90,8 @@ class IngestReport:
     error: str | None = None
     # Files a directory walk did not read: {"path", "reason"}.
     passed_over: list[dict[str, str]] = field(default_factory=list)
+    # The windows of the new events, saved at the end of the run for the vector update that follows.
+    windows_cut: WindowsCut | None = None
 
     @property
     def failed(self) -> bool:
@@ -168,6 +172,9 @@ class Ingester:
         # Remote files read ahead by a thread each, so that their hosts' network waits overlap.
         self.read_ahead = False
         self._local = threading.local()
+        # Fed the (id, source, template, ts) of every committed event, so that the vector update after the
+        # run need not read them back (see _ingest); None: it reads them.
+        self.window_cutter: WindowCutter | None = None
         self._load_miner()
 
     @property
@@ -598,18 +605,22 @@ class Ingester:
             # Another host's batches took ids since this file's reader numbered its rows: the next ones.
             shift = self.next_id - rows[0][0]
             rows = [(row[0] + shift, *row[1:]) for row in rows]  # type: ignore[misc]
-        with self.writer, tracing.span("ingest.batch", **{"logchat.source": report.name,
-                                                           "logchat.events": len(rows)}), \
-                self.store.session() as session:
-            writer.write_batch(
-                session, source_id, rows, batch.template_stats(), batch.rollup, batch.changed_templates,
-                batch.miner_state, checkpoint, template_fields=batch.fields.rows(), values=batch.values,
-                prepared=batch.prepared,
-            )
-            if self.settings.ingest.fields and rows and (batch.stale_fields or batch.changed_templates):
-                _recount_changed_templates(session, batch, rows[0][0])
-            if rows:
-                self.next_id = rows[-1][0] + 1
+        with self.writer:
+            with tracing.span("ingest.batch", **{"logchat.source": report.name, "logchat.events": len(rows)}), \
+                    self.store.session() as session:
+                writer.write_batch(
+                    session, source_id, rows, batch.template_stats(), batch.rollup, batch.changed_templates,
+                    batch.miner_state, checkpoint, template_fields=batch.fields.rows(), values=batch.values,
+                        prepared=batch.prepared,
+                )
+                if self.settings.ingest.fields and rows and (batch.stale_fields or batch.changed_templates):
+                    _recount_changed_templates(session, batch, rows[0][0])
+                if rows:
+                    self.next_id = rows[-1][0] + 1
+            if self.window_cutter is not None:
+                # Committed: the store holds these events now. Batches commit in the order of their ids (under
+                # the writer lock), and every row of a batch is of its source.
+                self.window_cutter.feed_source(source_id, rows)
         report.new_events += len(batch.rows)
         report.skipped += batch.skipped
         report.with_timestamp += batch.timestamped
@@ -889,12 +900,34 @@ def _ingest(
         with ingest_lock(store, settings.data_dir, wait_seconds=wait):
             ingester = Ingester(store, settings, window=window or TimeWindow(), progress=progress or Progress(),
                                 reader_process=reader_process)
+            ingester.window_cutter = _start_window_cutter(store, settings)
             report.sources.extend(read_sources(ingester, expansion.specs, stdin, max_hosts=settings.remote.max_hosts))
             if ingester.store_error is not None:
                 report.error = str(ingester.store_error)
+            elif ingester.window_cutter is not None:
+                # Still under the ingest lock, so no event came or went since the cutter saw them.
+                report.windows_cut = _save_windows(store, ingester.window_cutter)
     _record_attempts(store, report.sources)
     report.elapsed_seconds = time.perf_counter() - started
     return report
+
+
+def _start_window_cutter(store: Store, settings: Settings) -> WindowCutter | None:
+    from logchat.services.vectors import start_window_cutter
+
+    try:
+        return start_window_cutter(store, settings)
+    except StoreError:
+        return None  # the ingest meets the store's trouble itself; the vector update reads the events back
+
+
+def _save_windows(store: Store, cutter: WindowCutter) -> WindowsCut | None:
+    from logchat.services.vectors import save_ingested_windows
+
+    try:
+        return save_ingested_windows(store, cutter)
+    except StoreError:
+        return None  # the events are stored: the vector update cuts their windows by reading them back
 
 
 def read_sources(ingester: Ingester, specs: list[src.SourceSpec], stdin: BinaryIO | None, *,

@@ -32,7 +32,9 @@ def refresh_vectors_after(
     if not rebuild and report.new_events == 0 and vector_index_current(store, settings):
         return None
     try:
-        return (rebuild_vector_index if rebuild else update_vector_index)(store, settings).to_dict()
+        if rebuild:
+            return rebuild_vector_index(store, settings).to_dict()
+        return update_vector_index(store, settings, cut=report.windows_cut).to_dict()
     except (LogchatError, OSError) as exc:
         return {"error": str(exc)}
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import threading
 import time
@@ -40,21 +39,27 @@ from typing import TYPE_CHECKING, Any
 from logchat.config import Settings
 from logchat.retrieval.embeddings import embedder_identity, make_embedder
 from logchat.retrieval.vector_store import VectorIndex, write_atomically
+from logchat.services.window_cutter import STAMP_COLUMNS, CutWindow, WindowCutter
 from logchat.storage import vector_repo
 from logchat.storage.db import Store
 from logchat.storage.vector_repo import TEMPLATE, WINDOW, NewSignature, NewWindow
+from logchat.vocabulary import EVENT_COLUMNS
 
 if TYPE_CHECKING:
     import numpy as np
+    from sqlalchemy.orm import Session
 
     from logchat.retrieval.embeddings import TextEmbedder
 
 __all__ = [
     "LoadedVectors",
     "VectorUpdateReport",
+    "WindowsCut",
     "forget_windows",
     "load_vectors",
     "rebuild_vector_index",
+    "save_ingested_windows",
+    "start_window_cutter",
     "update_vector_index",
     "vector_dir",
     "vector_index_current",
@@ -167,10 +172,6 @@ def _update_lock(directory: Path) -> Iterator[None]:
 # --- windows ------------------------------------------------------------------------------------------
 
 
-def _signature_key(template_ids: tuple[int, ...]) -> str:
-    return hashlib.sha1(" ".join(map(str, template_ids)).encode("ascii"), usedforsecurity=False).hexdigest()
-
-
 def _cut_windows(store: Store, window_size: int, *, forget: bool = False) -> tuple[int, int, int]:
     """Cut the events after the last windowed one into windows (``forget``: every window and vector
     goes first, in the same transaction). Returns (events, windows, new signatures)."""
@@ -183,53 +184,74 @@ def _cut_windows(store: Store, window_size: int, *, forget: bool = False) -> tup
         top = vector_repo.newest_event_id(session)
         if top <= watermark:
             return 0, 0, 0
-        signatures = vector_repo.signature_ids_by_key(session)
-        next_signature = vector_repo.max_signature_id(session) + 1
-        new_signatures: list[NewSignature] = []
-        window_counts: dict[int, int] = {}
-        windows: list[NewWindow] = []
-        # The rows as read, (event id, source id, template id, ts): no tuple of our own per event.
-        open_windows: dict[int, list[vector_repo.EventStamp]] = {}
-        events = 0
-
-        def close(source_id: int, members: list[vector_repo.EventStamp]) -> None:
-            nonlocal next_signature
-            template_ids = tuple(sorted({tid for _, _, tid, _ in members if tid is not None}))
-            key = _signature_key(template_ids)
-            signature_id = signatures.get(key)
-            if signature_id is None:
-                signature_id = next_signature
-                next_signature += 1
-                signatures[key] = signature_id
-                new_signatures.append(NewSignature(signature_id, key, " ".join(map(str, template_ids))))
-            window_counts[signature_id] = window_counts.get(signature_id, 0) + 1
-            stamps = [ts for _, _, _, ts in members if ts is not None]
-            windows.append(NewWindow(
-                source_id=source_id,
-                signature_id=signature_id,
-                first_event_id=members[0][0],
-                last_event_id=members[-1][0],
-                first_ts=min(stamps) if stamps else None,
-                last_ts=max(stamps) if stamps else None,
-                event_count=len(members),
-            ))  # fmt: skip
-
+        cutter = WindowCutter(window_size, after=watermark)
         for rows in vector_repo.events_after(session, watermark, top):
-            events += len(rows)
-            for row in rows:
-                source_id = row[1]
-                members = open_windows.get(source_id)
-                if members is None:
-                    members = open_windows[source_id] = []
-                members.append(row)
-                if len(members) >= window_size:
-                    close(source_id, members)
-                    open_windows[source_id] = []
-        for source_id, members in open_windows.items():
-            if members:
-                close(source_id, members)
-        vector_repo.save_windows(session, new_signatures, windows, window_counts)
-        return events, len(windows), len(new_signatures)
+            cutter.feed(rows)
+        windows, signatures = _save_cut(session, cutter.finish())
+        return cutter.events, windows, signatures
+
+
+def _save_cut(session: Session, cut: list[CutWindow]) -> tuple[int, int]:
+    """Store windows, giving each new content the next signature id in the order the windows closed.
+    Returns (windows, new signatures)."""
+    signatures = vector_repo.signature_ids_by_key(session)
+    next_signature = vector_repo.max_signature_id(session) + 1
+    new_signatures: list[NewSignature] = []
+    window_counts: dict[int, int] = {}
+    windows: list[NewWindow] = []
+    for window in cut:
+        signature_id = signatures.get(window.key)
+        if signature_id is None:
+            signature_id = signatures[window.key] = next_signature
+            next_signature += 1
+            new_signatures.append(NewSignature(signature_id, window.key, window.template_ids))
+        window_counts[signature_id] = window_counts.get(signature_id, 0) + 1
+        windows.append(NewWindow(window.source_id, signature_id, window.first_event_id, window.last_event_id,
+                                 window.first_ts, window.last_ts, window.event_count))
+    vector_repo.save_windows(session, new_signatures, windows, window_counts)
+    return len(windows), len(new_signatures)
+
+
+@dataclass(frozen=True)
+class WindowsCut:
+    """What an ingest saved of its events' windows (see :func:`save_ingested_windows`)."""
+
+    events: int
+    windows: int
+    signatures: int
+
+
+def start_window_cutter(store: Store, settings: Settings) -> WindowCutter | None:
+    """A cutter for the events an ingest is about to add, to be fed the rows (in the order of
+    logchat.vocabulary.EVENT_COLUMNS) of each batch it commits; None when the store holds events that are
+    not windowed yet (a run killed before its windows were saved): their windows come first, and only
+    reading them back gives them (the update after the ingest does).
+
+    Call it holding the ingest lock, and keep holding it until :func:`save_ingested_windows`: then no event
+    is added or deleted meanwhile but by the ingest itself."""
+    with store.session() as session:
+        watermark = vector_repo.windowed_upto(session)
+        if vector_repo.newest_event_id(session) > watermark:
+            return None
+    positions = [EVENT_COLUMNS.index(name) for name in STAMP_COLUMNS]
+    return WindowCutter(settings.retrieval.window_size, positions=positions, after=watermark)
+
+
+def save_ingested_windows(store: Store, cutter: WindowCutter) -> WindowsCut | None:
+    """Save the windows of the events an ingest fed ``cutter``, in one transaction, when the store's windows
+    still end where they ended when the cutter was made and its newest event is the last one fed: then the
+    events after that point are exactly those fed, and these are the windows an update reading them back
+    would cut. None otherwise (another process windowed some of them meanwhile: the next update goes on
+    from there) or when no event was fed."""
+    if cutter.first_event_id is None or cutter.first_event_id <= cutter.after:
+        return None
+    with store.session() as session:
+        vector_repo.lock_windows(session)
+        if (vector_repo.windowed_upto(session) != cutter.after
+                or vector_repo.newest_event_id(session) != cutter.last_event_id):
+            return None
+        windows, signatures = _save_cut(session, cutter.finish())
+    return WindowsCut(cutter.events, windows, signatures)
 
 
 # --- embeddings ---------------------------------------------------------------------------------------
@@ -553,15 +575,20 @@ def _finish(store: Store, settings: Settings, report: VectorUpdateReport, starte
     return report
 
 
-def update_vector_index(store: Store, settings: Settings) -> VectorUpdateReport:
+def update_vector_index(store: Store, settings: Settings, *, cut: WindowsCut | None = None) -> VectorUpdateReport:
     """Window the events added since the last update and embed what has no vector yet (in this
-    process or any other sharing the database). Safe to call often, and from several processes."""
+    process or any other sharing the database). Safe to call often, and from several processes.
+    ``cut``: the windows the ingest just before saved itself (counted in the report with the others)."""
     started = time.perf_counter()
     report = VectorUpdateReport()
     identity = embedder_identity(settings.embeddings)
     report.events_windowed, report.windows_added, report.signatures_added = _cut_windows(
         store, settings.retrieval.window_size
     )
+    if cut is not None:
+        report.events_windowed += cut.events
+        report.windows_added += cut.windows
+        report.signatures_added += cut.signatures
     with store.session() as session:
         had_vectors = vector_repo.has_any_embedding(session, identity)
     if not had_vectors:

@@ -81,9 +81,12 @@ def test_updates_are_incremental_and_rebuild_starts_over(
     second = [f"2026-02-01T01:00:{s:02d}+00:00 web-02 app[2]: disk quota exceeded on /dev/sd{s % 3}" for s in range(10)]
     from logchat.services.ingest import index_inputs
 
-    index_inputs(store, settings, [str(_write(tmp_path / "b.log", second))])
-    report = update_vector_index(store, settings)
-    assert report.events_windowed == 10 and report.windows_added == 1
+    ingested = index_inputs(store, settings, [str(_write(tmp_path / "b.log", second))])
+    # The ingest cut its events' windows itself; the update that follows counts them as its own.
+    assert ingested.windows_cut is not None
+    assert (ingested.windows_cut.events, ingested.windows_cut.windows, ingested.windows_cut.signatures) == (10, 1, 1)
+    report = update_vector_index(store, settings, cut=ingested.windows_cut)
+    assert report.events_windowed == 10 and report.windows_added == 1 and report.signatures_added == 1
     assert report.templates_embedded >= 1 and report.signatures_embedded == 1
     assert not report.rebuilt
     rebuilt = rebuild_vector_index(store, settings)

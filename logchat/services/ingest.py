@@ -611,7 +611,7 @@ class Ingester:
                 writer.write_batch(
                     session, source_id, rows, batch.template_stats(), batch.rollup, batch.changed_templates,
                     batch.miner_state, checkpoint, template_fields=batch.fields.rows(), values=batch.values,
-                        prepared=batch.prepared,
+                    prepared=batch.prepared,
                 )
                 if self.settings.ingest.fields and rows and (batch.stale_fields or batch.changed_templates):
                     _recount_changed_templates(session, batch, rows[0][0])

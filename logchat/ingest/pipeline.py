@@ -7,7 +7,6 @@ run resumes, so the same batches can be produced in this process or in a reader 
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -45,10 +44,6 @@ class Batch:
     # Templates with this id or a higher one were made while this batch was read: no event stored before
     # it has them.
     first_new_template: int = 0
-    # (template id, fields JSON) -> events: what the writer counts the values of fields from
-    # (logchat.storage.value_counts_repo). Events of one template mostly share few JSON texts, so the
-    # writer decodes each text once, and this process pays one C-level count per event.
-    values: Counter[tuple[int | None, str | None]] = field(default_factory=Counter)
     # template id -> the index in rows of the event that last changed the template: the batch's events of
     # that template before it were read under an older form of it.
     changed_at: dict[int, int] = field(default_factory=dict, repr=False)
@@ -208,9 +203,6 @@ def _close(batch: Batch, miner: TemplateMiner, fields_format: str | None) -> Non
         _read_again(batch, FieldReader(fields_format), miner.template_tokens)
     if batch.changed_templates:
         batch.miner_state = miner.dump_state()
-    if fields_format is not None:
-        # Counted from the rows as they are stored, after any reading again above.
-        batch.values = Counter([(row[11], row[14]) for row in batch.rows])
 
 
 def _read_again(batch: Batch, field_reader: FieldReader, tokens_of: Any) -> None:

@@ -610,7 +610,8 @@ class Ingester:
                     self.store.session() as session:
                 writer.write_batch(
                     session, source_id, rows, batch.template_stats(), batch.rollup, batch.changed_templates,
-                    batch.miner_state, checkpoint, template_fields=batch.fields.rows(), values=batch.values,
+                    batch.miner_state, checkpoint, template_fields=batch.fields.rows(),
+                    count_values=self.settings.ingest.fields,
                     prepared=batch.prepared,
                 )
                 if self.settings.ingest.fields and rows and (batch.stale_fields or batch.changed_templates):

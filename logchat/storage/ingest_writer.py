@@ -3,9 +3,11 @@ source checkpoint, all in the caller's transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import func, select
@@ -143,13 +145,13 @@ def write_batch(
     checkpoint: Checkpoint,
     *,
     template_fields: Sequence[tuple[Any, ...]] = (),
-    values: Mapping[tuple[int | None, str | None], int] | None = None,
+    count_values: bool = False,
     prepared: Any = None,
 ) -> None:
     """Everything one batch changes, in the session's transaction (the caller commits).
     ``template_fields``: (template_id, name, type, kind, unit, events, example) rows to add; ``prepared``:
-    what :func:`events_preparer`'s preparer made of ``rows`` beforehand, if anything; ``values``: the rows'
-    (template_id, fields JSON) -> events, whose values are counted (logchat.storage.value_counts_repo)."""
+    what :func:`events_preparer`'s preparer made of ``rows`` beforehand, if anything; ``count_values``: count the
+    values of the rows' fields (logchat.storage.value_counts_repo)."""
     conn = session.connection()
     dialect = conn.dialect.name
     if dialect == "postgresql":
@@ -173,11 +175,14 @@ def write_batch(
                 )
     _upsert_templates(conn, templates, changed_templates)
     _upsert_rollup(conn, rollup)
-    if values:
+    if count_values and rows:
         from logchat.storage import value_counts_repo
 
-        # Before template_fields: a field that is new there starts being counted with these events.
-        value_counts_repo.add_events(conn, values, [(row[0], row[1]) for row in template_fields])
+        # Counted here, from the rows as stored, rather than by the reader process, which bounds the command:
+        # one Counter over (template id, fields JSON) pairs made by C iterators. Before template_fields: a
+        # field that is new there starts being counted with these events.
+        pairs = Counter(zip(map(itemgetter(11), rows), map(itemgetter(14), rows), strict=True))
+        value_counts_repo.add_events(conn, pairs, [(row[0], row[1]) for row in template_fields])
     upsert_template_fields(conn, template_fields)
     if miner_state is not None:
         _save_miner_state(session, miner_state)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -81,18 +82,19 @@ def add_events(conn: Any, events: EventFields, fields: Iterable[tuple[int, str]]
     # Only the counted fields' values are read, straight from the JSON text: every event's JSON mostly differs
     # (ports, ids, durations), and decoding each whole, value by value, cost the writer 6 µs per event.
     readers = {template_id: _values_reader(names) for template_id, names in wanted.items()}
-    # Per template, (name, value as written) -> events: the tuples findall makes are the keys, so a value costs
-    # one dict update here and is turned into its text once per batch below.
-    written: dict[int, dict[tuple[str, str], int]] = {template_id: {} for template_id in readers}
+    # Per template, the JSON texts of its events joined into one string that findall reads in one call, and
+    # (name, value as written) -> events counted by Counter in C: a call and a dict update per event cost the
+    # writer about 5 µs an event. Joining is safe: a name is only read right after "{" or "," outside a string,
+    # and a value ends at its closing quote or at the "," or "}" after it, so no match spans two texts.
+    texts: dict[int, list[str]] = {template_id: [] for template_id in readers}
     for (template_id, encoded), events_n in events.items():
         if template_id is None or encoded is None:
             continue
-        reader = readers.get(template_id)
-        if reader is None:
-            continue
-        seen = written[template_id]
-        for found in reader(encoded):
-            seen[found] = seen.get(found, 0) + events_n
+        bucket = texts.get(template_id)
+        if bucket is not None:
+            bucket.append(encoded if events_n == 1 else "\n".join([encoded] * events_n))
+    written = {template_id: Counter(readers[template_id]("\n".join(bucket))) for template_id, bucket in texts.items()
+               if bucket}  # fmt: skip
     counts: dict[tuple[int, str, str], int] = {}
     distinct: dict[tuple[int, str], int] = {}
     dropped: set[tuple[int, str]] = set()

@@ -16,6 +16,13 @@ from sqlalchemy.orm import Session
 from logchat.storage.models import Event, Source, SourceGeneration, StoreIdentity, Template, TemplateMinerState
 from logchat.vocabulary import EVENT_COLUMNS, EventRow
 
+# The full-text index's entries for the events just written (ids from ? to ?): the host as the one hexadecimal word
+# the view events_fts_source gives (migration 0016), so that an index rebuilt from that view is the same.
+FULLTEXT_INSERT = (
+    "INSERT INTO events_fts(rowid, message, process, host) "
+    "SELECT id, message, process, hex(host) FROM events WHERE id BETWEEN ? AND ?"
+)
+
 
 @dataclass
 class Checkpoint:
@@ -168,11 +175,7 @@ def write_batch(
                 f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({placeholders})", list(rows)  # nosec B608
             )
             if dialect == "sqlite":
-                conn.exec_driver_sql(
-                    "INSERT INTO events_fts(rowid, message, process) "
-                    "SELECT id, message, process FROM events WHERE id BETWEEN ? AND ?",
-                    (rows[0][0], rows[-1][0]),
-                )
+                conn.exec_driver_sql(FULLTEXT_INSERT, (rows[0][0], rows[-1][0]))
     _upsert_templates(conn, templates, changed_templates)
     _upsert_rollup(conn, rollup)
     if count_values and rows:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, text
 
 from logchat.retrieval import fulltext
 from logchat.retrieval.plan import Operation, Plan
@@ -176,9 +176,9 @@ def test_a_process_filter_narrows_the_hits_walked_to_the_same_events(linux, word
         else:
             assert walk is not None
             narrowed, rest = walk
-            assert rest is None and "process" in narrowed
+            assert rest is None and "process : " in narrowed
             widest = fulltext_repo.index_walk(session, query)
-            assert widest is not None and "process" not in widest[0]
+            assert widest is not None and "process : " not in widest[0]
             walked_wide, _ = search_repo.materialise_matches(session, [in_processes], hits=widest[0])
             walked, _ = search_repo.materialise_matches(session, [in_processes], hits=narrowed)
             assert walked == walked_wide
@@ -195,4 +195,107 @@ def test_a_process_name_the_index_may_split_otherwise_is_not_walked_by_name(open
             walk = fulltext_repo.index_walk(session, query, processes=names)
             assert (walk and walk[0]) == (plain and plain[0])
         if store.is_sqlite:
-            assert plain is not None and "process" not in plain[0]
+            assert plain is not None and "process : " not in plain[0]
+
+
+@pytest.fixture
+def thunderbird(store, settings, loghub: Path):  # type: ignore[no-untyped-def]
+    # Lines of many hosts (tbird-admin1, cn936, #8# ...), whose names are words of no line's text but a few.
+    report = index_inputs(store, settings, [str(loghub / "Thunderbird" / "Thunderbird_2k.log")])
+    assert not report.failed, report.to_dict()
+    with (loghub / "Thunderbird" / "Thunderbird_2k.log_structured.csv").open(encoding="utf-8", newline="") as handle:
+        return store, list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize(
+    ("word", "hosts"),
+    [
+        ("synchronized", ["cn936"]),  # 3 of the 568 lines with the word
+        ("root", ["eadmin1", "cadmin1"]),
+        ("closed", ["#8#"]),  # a name of punctuation around one digit
+        ("root", ["tbird-admin1"]),  # a name of two words, the first one of every tbird- host
+    ],
+)
+def test_a_host_filter_narrows_the_hits_walked_to_the_same_events(thunderbird, word, hosts) -> None:  # type: ignore[no-untyped-def]
+    store, rows = thunderbird
+    wanted = sorted(
+        int(row["LineId"])
+        for row in rows
+        if row["User"] in hosts and re.search(rf"\b{word}", row["Content"], re.IGNORECASE)
+    )
+    with store.session() as session:
+        query = fulltext.resolve_query(session, fulltext.parse_text_query(word, []))
+        on_hosts = Event.host.in_(hosts)
+        walk = fulltext_repo.index_walk(session, query, hosts=hosts)
+        if not store.is_sqlite:
+            assert walk is None
+            search_repo.materialise_matches(session, [fulltext_repo.match_condition(session, query), on_hosts])
+        else:
+            assert walk is not None
+            narrowed, rest = walk
+            assert rest is None and "host : " in narrowed
+            widest = fulltext_repo.index_walk(session, query)
+            assert widest is not None and "host : " not in widest[0]
+            walked_wide, _ = search_repo.materialise_matches(session, [on_hosts], hits=widest[0])
+            walked, _ = search_repo.materialise_matches(session, [on_hosts], hits=narrowed)
+            assert walked == walked_wide
+            # The narrowed walk reads no hit of another host.
+            assert fulltext_repo.fts_hits(session, query) > len(wanted)
+            hits = session.execute(text("SELECT count(*) FROM events_fts WHERE events_fts MATCH :q"), {"q": narrowed})
+            assert hits.scalar_one() == len(wanted)
+        lines = sorted(session.scalars(select(Event.line_no).where(Event.id.in_(search_repo.matched_ids()))))
+    assert lines == wanted
+
+
+# The words of host names, and the one word the index holds for dn228 (its UTF-8 bytes in hexadecimal).
+@pytest.mark.parametrize("word", ["tbird", "admin1", "dn228", b"dn228".hex()])
+def test_a_word_that_is_a_host_name_matches_only_lines_that_hold_it(thunderbird, word) -> None:  # type: ignore[no-untyped-def]
+    store, rows = thunderbird
+    # The host is the first word of the message of no line, so only the text (and the process) is searched.
+    wanted = sorted(
+        int(row["LineId"])
+        for row in rows
+        if re.search(rf"\b{word}", row["Content"] + " " + row["Component"], re.IGNORECASE)
+    )
+    assert len(wanted) < sum(1 for row in rows if word in row["User"] or word == row["User"].encode().hex())
+    with store.session() as session:
+        query = fulltext.resolve_query(session, fulltext.parse_text_query(word, []))
+        found = fulltext_repo.search_events(session, query, [], 2000)
+        lines = sorted(row.line_no for row in search_repo.fetch_events(session, [i for i, _ in found]).values())
+        assert lines == wanted
+        # The word by itself, as the resolver asks whether the store has it, and as a query it did not resolve.
+        term = fulltext.Term(text=word, tokens=(word,))
+        assert fulltext_repo.term_exists(session, term) == bool(wanted)
+        direct = fulltext.ResolvedQuery(required=(term,), mode="all")
+        assert fulltext_repo.count_matches(session, direct, []) == len(wanted)
+        if store.is_sqlite:
+            assert fulltext_repo.fts_hits(session, direct) == len(wanted)
+
+
+def test_ranking_by_score_keeps_the_order_of_the_text_alone(thunderbird) -> None:  # type: ignore[no-untyped-def]
+    store, _ = thunderbird
+    if not store.is_sqlite:
+        return  # ts_rank over events.search, which never held the host
+    with store.session() as session:
+        # The index as it was before it held the host: BM25 over message and process alone.
+        connection = session.connection()
+        connection.exec_driver_sql(
+            "CREATE VIRTUAL TABLE temp.text_only USING fts5(message, process, tokenize='porter unicode61')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO text_only(rowid, message, process) SELECT id, message, process FROM events"
+        )
+        # "root" and "user" are in lines of the same text on hosts of one word (eadmin1) and of two (tbird-admin1):
+        # ties that would go to the shorter host name if the host were indexed as its own words.
+        for words in ("root", "user", "root session", "tbird", "synchronized stratum"):
+            query = fulltext.resolve_query(session, fulltext.parse_text_query(words, []))
+            found = fulltext_repo.search_events(session, query, [], 2000)
+            expression = " AND ".join(f'"{word}"' for word in words.split())
+            ranked = connection.exec_driver_sql(
+                "SELECT text_only.rowid, -bm25(text_only) FROM text_only JOIN events ON events.id = text_only.rowid "
+                "WHERE text_only MATCH ? ORDER BY bm25(text_only), events.ts DESC, events.id DESC",
+                (expression,),
+            ).all()
+            assert found and [event_id for event_id, _ in found] == [event_id for event_id, _ in ranked]
+            # Each line is one word longer (its host), the average line too: the scores barely move.
+            assert [score for _, score in found] == pytest.approx([score for _, score in ranked], rel=0.05)

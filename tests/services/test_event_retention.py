@@ -119,6 +119,10 @@ def test_after_a_prune_the_store_answers_as_if_only_the_kept_lines_were_read(
     assert _count(store, Event, Event.ts < cutoff) == 0
     assert _count(store, Event, Event.ts.is_(None)) == 2  # untimed events are kept
     assert _count(store, EventRollup, EventRollup.hour >= 0, EventRollup.hour < int(cutoff.timestamp()) * 10**6) == 0
+    if store.is_sqlite:
+        # The full-text index forgot exactly the pruned events, host column included (compared with the events).
+        with store.engine.connect() as conn:
+            conn.exec_driver_sql("INSERT INTO events_fts(events_fts, rank) VALUES ('integrity-check', 1)")
 
     kept = [(tmp_path / "app.kept.jsonl", [x for x in app if x[0] >= cutoff]),
             (tmp_path / "jobs.kept.jsonl", [x for x in jobs if x[0] >= cutoff])]

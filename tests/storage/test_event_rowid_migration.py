@@ -108,11 +108,20 @@ def test_event_ids_become_the_rowid_and_every_answer_stays_the_same(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from logchat.config import load_settings
+    from logchat.storage import ingest_writer
     from logchat.storage.pg_bulk import SEARCH_VARIABLE
 
     # Before 0014 PostgreSQL computes events.search itself (a generated column): this ingest, running at
     # an older revision, must leave the column to the server as an older logchat did.
     monkeypatch.setenv(SEARCH_VARIABLE, "server")
+    # Before 0016 SQLite's full-text index has no host column: fill it as an older logchat did.
+    current_insert = ingest_writer.FULLTEXT_INSERT
+    monkeypatch.setattr(
+        ingest_writer,
+        "FULLTEXT_INSERT",
+        "INSERT INTO events_fts(rowid, message, process) "
+        "SELECT id, message, process FROM events WHERE id BETWEEN ? AND ?",
+    )
 
     settings = load_settings(data_dir=tmp_path / "data", database={"url": database_url})
     store = open_store(database_url, migrate=False)
@@ -139,6 +148,7 @@ def test_event_ids_become_the_rowid_and_every_answer_stays_the_same(
 
         upgrade_to_head(store)  # to whatever follows 0013
         monkeypatch.delenv(SEARCH_VARIABLE)
+        monkeypatch.setattr(ingest_writer, "FULLTEXT_INSERT", current_insert)
         assert current_revision(store) == head_revision()
         # New events continue the ids after the migrated ones, and are found by search.
         newest = before["rows"][-1][0]

@@ -93,7 +93,7 @@ def test_words_of_a_term_that_hold_all_the_words_of_another_match_nothing_more(s
         assert fulltext_repo.count_matches(session, resolved, []) == 3
         walk = fulltext_repo.index_walk(session, resolved)
     if small_store.is_sqlite:
-        assert walk is not None and walk[0] == '(("root") OR ("failed" AND "password"))'
+        assert walk is not None and walk[0] == '{message process} : ((("root") OR ("failed" AND "password")))'
 
 
 def test_ranking_by_recency_and_by_score_return_the_same_set(small_store: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from logchat.storage.db import open_store
 from logchat.storage.migrate import current_revision, head_revision, include_object, upgrade_to_head
@@ -238,5 +238,63 @@ def test_full_text_column_is_rebuilt_to_split_dotted_names_on_a_used_store(datab
         assert upgrade_to_head(store) is True
         assert payments_lines() == 2
         test_full_text_objects_exist(store)
+    finally:
+        store.close()
+
+
+def test_full_text_index_takes_the_host_and_gives_it_back_on_a_used_store(database_url: str, tmp_path: Path) -> None:
+    from alembic import command
+
+    from logchat.config import load_settings
+    from logchat.retrieval.fulltext import parse_text_query, resolve_query
+    from logchat.services.ingest import index_inputs
+    from logchat.storage import fulltext_repo
+    from logchat.storage.migrate import alembic_config
+    from logchat.storage.models import Event
+
+    def found() -> list[int]:
+        """The events with "timeout", as search ranks them."""
+        with store.session() as session:
+            query = resolve_query(session, parse_text_query("timeout"))
+            return [event_id for event_id, _ in fulltext_repo.search_events(session, query, [], 10)]
+
+    def on_host(host: str) -> list[int] | None:
+        """The lines with "timeout" on ``host``, as the walk narrowed to it finds them (None on PostgreSQL)."""
+        with store.session() as session:
+            query = resolve_query(session, parse_text_query("timeout"))
+            walk = fulltext_repo.index_walk(session, query, hosts=[host])
+            if walk is None:
+                return None
+            statement = fulltext_repo.over_hits(select(Event.line_no).where(Event.host == host), walk[0])
+            return sorted(session.scalars(statement))
+
+    def sound() -> None:
+        if store.is_sqlite:
+            with store.engine.connect() as conn:
+                conn.exec_driver_sql("INSERT INTO events_fts(events_fts, rank) VALUES ('integrity-check', 1)")
+
+    store = open_store(database_url)
+    try:
+        settings = load_settings(data_dir=tmp_path / "data", database={"url": database_url})
+        log = tmp_path / "app.log"
+        log.write_text(
+            "2026-01-05T10:00:00+00:00 web-01 app[1]: upstream timeout after 30s\n"
+            "2026-01-05T10:00:01+00:00 web-02 app[1]: upstream timeout after 31s\n"
+            "2026-01-05T10:00:02+00:00 web-02 app[1]: started on web-01\n",
+            encoding="utf-8",
+        )
+        assert not index_inputs(store, settings, [str(log)]).failed
+        ranked = found()
+        assert len(ranked) == 2
+        assert on_host("web-02") == ([2] if store.is_sqlite else None)
+        with store.engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0014_pg_search_plain")
+        sound()
+        assert found() == ranked
+        assert upgrade_to_head(store) is True
+        sound()
+        assert found() == ranked
+        assert on_host("web-02") == ([2] if store.is_sqlite else None)
+        assert on_host("web-03") == ([] if store.is_sqlite else None)
     finally:
         store.close()

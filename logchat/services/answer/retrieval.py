@@ -319,7 +319,7 @@ def _match_once(
             return Matches(resolved, search_repo.of_templates(full), aggregate, whole_templates=frozenset(full))
     # Stored by walking the full-text hits when the query has words for the index: the rest of it (identifiers'
     # exact form) and the filters are then checked on each hit's event.
-    walk = fulltext_repo.index_walk(session, resolved, processes=scope.processes)
+    walk = fulltext_repo.index_walk(session, resolved, processes=scope.processes, hosts=scope.hosts)
     expression = None
     if walk is not None:
         expression, rest = walk

@@ -288,7 +288,7 @@ def test_full_text_index_takes_the_host_and_gives_it_back_on_a_used_store(databa
         assert len(ranked) == 2
         assert on_host("web-02") == ([2] if store.is_sqlite else None)
         with store.engine.begin() as conn:
-            command.downgrade(alembic_config(conn), "0014_pg_search_plain")
+            command.downgrade(alembic_config(conn), "0015_value_counts")
         sound()
         assert found() == ranked
         assert upgrade_to_head(store) is True

@@ -26,7 +26,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0016_sqlite_fts_host"
-down_revision = "0014_pg_search_plain"
+down_revision = "0015_value_counts"
 branch_labels = None
 depends_on = None
 

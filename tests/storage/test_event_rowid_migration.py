@@ -122,6 +122,12 @@ def test_event_ids_become_the_rowid_and_every_answer_stays_the_same(
         "INSERT INTO events_fts(rowid, message, process) "
         "SELECT id, message, process FROM events WHERE id BETWEEN ? AND ?",
     )
+    # Before 0015 there are no counts of values: ingest and answer as an older logchat did, without them.
+    from logchat.storage import compute_repo, value_counts_repo
+
+    counting, counted = value_counts_repo.add_events, compute_repo._counted
+    monkeypatch.setattr(value_counts_repo, "add_events", lambda *args, **kwargs: None)
+    monkeypatch.setattr(compute_repo, "_counted", lambda *args, **kwargs: None)
 
     settings = load_settings(data_dir=tmp_path / "data", database={"url": database_url})
     store = open_store(database_url, migrate=False)
@@ -149,6 +155,8 @@ def test_event_ids_become_the_rowid_and_every_answer_stays_the_same(
         upgrade_to_head(store)  # to whatever follows 0013
         monkeypatch.delenv(SEARCH_VARIABLE)
         monkeypatch.setattr(ingest_writer, "FULLTEXT_INSERT", current_insert)
+        monkeypatch.setattr(value_counts_repo, "add_events", counting)
+        monkeypatch.setattr(compute_repo, "_counted", counted)
         assert current_revision(store) == head_revision()
         # New events continue the ids after the migrated ones, and are found by search.
         newest = before["rows"][-1][0]

@@ -676,13 +676,18 @@ def _read_by_slots(tally: FieldTally, template_id: int, plan_entry: list[Any], m
         fields, full_units = _read_by_plan(plan, message)
         tally.add(template_id, fields, full_units)
     else:
-        entry[0] += 1
-        if units is not None:
-            if tally.recipes:
-                tally.fold()  # the last unit seen wins: the recipes' messages came first
-            for name, unit in units:
-                tally.units[(template_id, name)] = unit
+        _count_again(tally, template_id, entry, units)
     return "{" + ",".join(parts) + "}"
+
+
+def _count_again(tally: FieldTally, template_id: int, entry: list[Any], units: list[tuple[str, str]] | None) -> None:
+    """One more message of a shape the batch has counted: its count, and its units as the last seen."""
+    entry[0] += 1
+    if units is not None:
+        if tally.recipes:
+            tally.fold()  # the last unit seen wins: the recipes' messages came first
+        for name, unit in units:
+            tally.units[(template_id, name)] = unit
 
 
 # Patterns made per template at most (a pattern is tried on every message of its template that no recipe
@@ -1099,12 +1104,7 @@ def _record_encoded(tally: FieldTally, template_id: int, record: dict[str, Any])
     entry = tally.shapes.get((template_id, tuple(names), tuple(classes)))
     if entry is None:
         return None  # the shape's first record in this batch: its fields, read in full, are the example
-    entry[0] += 1
-    if units is not None:
-        if tally.recipes:
-            tally.fold()  # the last unit seen wins: the recipes' messages came first
-        for name, unit in units:
-            tally.units[(template_id, name)] = unit
+    _count_again(tally, template_id, entry, units)
     return "{" + ",".join(parts) + "}"
 
 

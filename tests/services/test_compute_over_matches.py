@@ -150,6 +150,27 @@ def linux(store, settings, loghub: Path):  # type: ignore[no-untyped-def]
         return store, list(csv.DictReader(handle))
 
 
+def _walk_narrowed(store, session, word: str, condition, column: str, **narrowing) -> str | None:  # type: ignore[no-untyped-def]
+    """Store the events matching ``word`` and ``condition`` by walking the full-text hits narrowed to the
+    filter's ``column`` (``narrowing``: the processes or hosts), and check the walk stores what the walk not
+    narrowed does; the narrowed expression (None on PostgreSQL, which matches without a walk)."""
+    query = fulltext.resolve_query(session, fulltext.parse_text_query(word, []))
+    walk = fulltext_repo.index_walk(session, query, **narrowing)
+    if not store.is_sqlite:
+        assert walk is None
+        search_repo.materialise_matches(session, [fulltext_repo.match_condition(session, query), condition])
+        return None
+    assert walk is not None
+    narrowed, rest = walk
+    assert rest is None and f"{column} : " in narrowed
+    widest = fulltext_repo.index_walk(session, query)
+    assert widest is not None and f"{column} : " not in widest[0]
+    walked_wide, _ = search_repo.materialise_matches(session, [condition], hits=widest[0])
+    walked, _ = search_repo.materialise_matches(session, [condition], hits=narrowed)
+    assert walked == walked_wide
+    return narrowed
+
+
 @pytest.mark.parametrize(
     ("word", "processes"),
     [
@@ -167,21 +188,7 @@ def test_a_process_filter_narrows_the_hits_walked_to_the_same_events(linux, word
         if row["Component"] in processes and re.search(rf"\b{word}", row["Content"], re.IGNORECASE)
     )
     with store.session() as session:
-        query = fulltext.resolve_query(session, fulltext.parse_text_query(word, []))
-        in_processes = Event.process.in_(processes)
-        walk = fulltext_repo.index_walk(session, query, processes=processes)
-        if not store.is_sqlite:
-            assert walk is None
-            search_repo.materialise_matches(session, [fulltext_repo.match_condition(session, query), in_processes])
-        else:
-            assert walk is not None
-            narrowed, rest = walk
-            assert rest is None and "process : " in narrowed
-            widest = fulltext_repo.index_walk(session, query)
-            assert widest is not None and "process : " not in widest[0]
-            walked_wide, _ = search_repo.materialise_matches(session, [in_processes], hits=widest[0])
-            walked, _ = search_repo.materialise_matches(session, [in_processes], hits=narrowed)
-            assert walked == walked_wide
+        _walk_narrowed(store, session, word, Event.process.in_(processes), "process", processes=processes)
         lines = sorted(session.scalars(select(Event.line_no).where(Event.id.in_(search_repo.matched_ids()))))
     assert lines == wanted
 
@@ -224,22 +231,10 @@ def test_a_host_filter_narrows_the_hits_walked_to_the_same_events(thunderbird, w
         if row["User"] in hosts and re.search(rf"\b{word}", row["Content"], re.IGNORECASE)
     )
     with store.session() as session:
-        query = fulltext.resolve_query(session, fulltext.parse_text_query(word, []))
-        on_hosts = Event.host.in_(hosts)
-        walk = fulltext_repo.index_walk(session, query, hosts=hosts)
-        if not store.is_sqlite:
-            assert walk is None
-            search_repo.materialise_matches(session, [fulltext_repo.match_condition(session, query), on_hosts])
-        else:
-            assert walk is not None
-            narrowed, rest = walk
-            assert rest is None and "host : " in narrowed
-            widest = fulltext_repo.index_walk(session, query)
-            assert widest is not None and "host : " not in widest[0]
-            walked_wide, _ = search_repo.materialise_matches(session, [on_hosts], hits=widest[0])
-            walked, _ = search_repo.materialise_matches(session, [on_hosts], hits=narrowed)
-            assert walked == walked_wide
+        narrowed = _walk_narrowed(store, session, word, Event.host.in_(hosts), "host", hosts=hosts)
+        if narrowed is not None:
             # The narrowed walk reads no hit of another host.
+            query = fulltext.resolve_query(session, fulltext.parse_text_query(word, []))
             assert fulltext_repo.fts_hits(session, query) > len(wanted)
             hits = session.execute(text("SELECT count(*) FROM events_fts WHERE events_fts MATCH :q"), {"q": narrowed})
             assert hits.scalar_one() == len(wanted)

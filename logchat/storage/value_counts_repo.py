@@ -135,7 +135,7 @@ def add_events(conn: Any, events: EventFields, fields: Iterable[tuple[int, str]]
     rows = [(t, n, v, c) for (t, n, v), c in counts.items() if (t, n) not in dropped]
     if rows:
         conn.exec_driver_sql(
-            f"INSERT INTO value_counts (template_id, name, value, count) VALUES ({mark}, {mark}, {mark}, {mark}) "
+            f"INSERT INTO value_counts (template_id, name, value, count) VALUES ({mark}, {mark}, {mark}, {mark}) "  # nosec B608
             "ON CONFLICT (template_id, name, value) DO UPDATE SET count = value_counts.count + excluded.count",
             rows,
         )
@@ -181,8 +181,8 @@ def _states(conn: Any, templates: Sequence[int]) -> tuple[dict[tuple[int, str], 
 def _distinct_stored(conn: Any, pair: tuple[int, str]) -> int:
     mark = _mark(conn)
     row = conn.exec_driver_sql(
-        f"SELECT count(*) FROM value_counts WHERE template_id = {mark} AND name = {mark}",
-        pair,  # nosec B608
+        f"SELECT count(*) FROM value_counts WHERE template_id = {mark} AND name = {mark}",  # nosec B608
+        pair,
     ).first()
     return int(row[0])
 
@@ -192,13 +192,13 @@ def _set_states(conn: Any, updates: Mapping[tuple[int, str], int]) -> None:
         return
     mark = _mark(conn)
     conn.exec_driver_sql(
-        f"INSERT INTO value_count_fields (template_id, name, values_bound) VALUES ({mark}, {mark}, {mark}) "
+        f"INSERT INTO value_count_fields (template_id, name, values_bound) VALUES ({mark}, {mark}, {mark}) "  # nosec B608
         "ON CONFLICT (template_id, name) DO UPDATE SET values_bound = excluded.values_bound",
         [(t, n, b) for (t, n), b in updates.items()],
     )
     dropped = [(t, n) for (t, n), b in updates.items() if b < 0]
     if dropped:
-        conn.exec_driver_sql(f"DELETE FROM value_counts WHERE template_id = {mark} AND name = {mark}", dropped)
+        conn.exec_driver_sql(f"DELETE FROM value_counts WHERE template_id = {mark} AND name = {mark}", dropped)  # nosec B608
 
 
 # --- counting from the stored events ----------------------------------------------------------------------
@@ -268,7 +268,7 @@ def subtract_events(session: Session, where: str, parameters: Mapping[str, Any])
         return
     mark = _mark(conn)
     conn.exec_driver_sql(
-        f"UPDATE value_counts SET count = count - {mark} WHERE template_id = {mark} AND name = {mark} "
+        f"UPDATE value_counts SET count = count - {mark} WHERE template_id = {mark} AND name = {mark} "  # nosec B608
         f"AND value = {mark}",
         [(n, t, name, v) for t, name, v, n in gone],
     )

@@ -185,8 +185,14 @@ def test_migration_keeps_a_used_stores_vectors_both_ways(
     assert _generated(pg_store) == "s"
     # Written as ingest wrote before 0014: without a vector, which the generated column computes.
     monkeypatch.setenv(SEARCH_VARIABLE, "server")
+    # Nor were there counts of values before 0015.
+    from logchat.storage import value_counts_repo
+
+    counting = value_counts_repo.add_events
+    monkeypatch.setattr(value_counts_repo, "add_events", lambda *args, **kwargs: None)
     _index(pg_store, tmp_path, "before.log", lines)
     monkeypatch.delenv(SEARCH_VARIABLE)
+    monkeypatch.setattr(value_counts_repo, "add_events", counting)
 
     def vectors() -> list[tuple[int, str]]:
         with pg_store.session() as session:

@@ -8,6 +8,7 @@ here, and every later query uses them.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from logchat.config import Settings
     from logchat.retrieval.hybrid import HybridResult, VectorSide
     from logchat.services.answer.question import Question
+    from logchat.services.vectors import PendingVectors
     from logchat.storage.db import Session, Store
 
 # Vectors behind the store by more than this many events earn a notice; a few behind is the normal
@@ -100,8 +102,9 @@ def retrieve(
     vectors: VectorSide | Callable[[], VectorSide | None] | None,
 ) -> Retrieval:
     """Count the plan's events, then rank them with the vectors (``vectors``: None without any; a function
-    is called for them only when some event matches)."""
-    found = find_matches(session, question, plan)
+    is called for them only when some event matches; a LazyVectors starts loading them as soon as the
+    question's words are all found in the store, while the events are counted)."""
+    found = find_matches(session, question, plan, vectors.prefetch if isinstance(vectors, LazyVectors) else None)
     matches = found.matches
     if matches.resolved.mode == "impossible" or matches.total == 0:
         return found
@@ -120,15 +123,18 @@ def retrieve(
     return replace(found, hybrid=hybrid)
 
 
-def find_matches(session: Session, question: Question, plan: Plan) -> Retrieval:
-    """The plan's matching events, after the fallbacks a reading that matches nothing earns."""
+def find_matches(
+    session: Session, question: Question, plan: Plan, words_found: Callable[[], None] | None = None
+) -> Retrieval:
+    """The plan's matching events, after the fallbacks a reading that matches nothing earns. ``words_found``
+    is called when a reading's words are all in the store, before its events are counted."""
     scope = question.scope
     notices: list[str] = []
     level_fallback = False
     plan, printed_notice = _checked_level_words(session, plan, scope)
     if printed_notice is not None:
         notices.append(printed_notice)
-    plan, matches = _matched(session, plan, scope)
+    plan, matches = _matched(session, plan, scope, words_found=words_found)
     value_notice = None
     if matches.total == 0 and plan.conditions:
         plan, matches, value_notice = _unbound_if_misread(session, scope, plan)
@@ -147,12 +153,12 @@ def find_matches(session: Session, question: Question, plan: Plan) -> Retrieval:
         scope = replace(scope, levels=[])
         level_fallback = True
         terms = question.level_terms
-        plan, matches = _matched(session, plan, scope, terms)
+        plan, matches = _matched(session, plan, scope, terms, words_found)
         words = f"the word{'s' if len(terms) > 1 else ''} {', '.join(repr(t) for t in terms)}"
         dropped = {word.lower() for word in matches.resolved.dropped}
         if matches.total == 0:
             # The word narrowed the lines to none: it only described the lines the rest of the question names.
-            plan, matches = _matched(session, plan, scope)
+            plan, matches = _matched(session, plan, scope, words_found=words_found)
             notices.append(f"no event has level {levels}, and none of them contains {words}; matched without them")
         elif all(term.lower() in dropped for term in terms):
             notices.append(f"no event has level {levels} nor contains {words}; matched without them")
@@ -164,7 +170,7 @@ def find_matches(session: Session, question: Question, plan: Plan) -> Retrieval:
         # only describe the lines ("Notification time out: 3200" is logged by another program): when the
         # process filter leaves no event, the word is matched as text instead, as level words are.
         wider = replace(scope, processes=[])
-        wider_plan, wider_matches = _matched(session, plan, wider, question.process_terms)
+        wider_plan, wider_matches = _matched(session, plan, wider, question.process_terms, words_found)
         if wider_matches.total > 0:
             terms = question.process_terms
             notices.append(
@@ -222,11 +228,11 @@ def find_matches(session: Session, question: Question, plan: Plan) -> Retrieval:
     )  # fmt: skip
 
 
-def vector_side(store: Store, settings: Settings, notices: list[str]) -> Callable[[], VectorSide | None]:
+def vector_side(store: Store, settings: Settings, notices: list[str]) -> LazyVectors:
     """The vectors as they are: `index`, `reload`, `follow` and the daemon's jobs keep them up to date, so a
     question never windows or embeds (it only reads, and says when the vectors lag behind). How far they
-    reach is read now; the vectors themselves when the returned function is first called (a question that
-    matches nothing never loads FAISS, numpy or the index files)."""
+    reach is read now; the vectors themselves when they are first called for or prefetched (a question with a
+    word that no event contains never loads FAISS, numpy or the index files)."""
     from logchat.services.vectors import pending_vectors
 
     pending = pending_vectors(settings, store)
@@ -239,13 +245,46 @@ def vector_side(store: Store, settings: Settings, notices: list[str]) -> Callabl
             "paths) brings it up to date (full-text search covers every event)"
         )
 
-    def load() -> VectorSide | None:
-        from logchat.retrieval.hybrid import VectorSide
+    return LazyVectors(pending if newest > 0 else None)
 
-        loaded = pending.load() if newest > 0 else None
-        return VectorSide(loaded.templates, loaded.windows, loaded.embedder) if loaded is not None else None
 
-    return load
+class LazyVectors:
+    """The vectors of a question, loaded on first call; :meth:`prefetch` starts loading them in a thread.
+
+    Loading them (FAISS, numpy, the index files: about a tenth of a second) overlaps the queries that count
+    the matching events, which spend their time in SQLite with the interpreter released."""
+
+    def __init__(self, pending: PendingVectors | None) -> None:
+        self._pending = pending
+        self._thread: threading.Thread | None = None
+        self._loaded: list[VectorSide | None] = []
+        self._failure: BaseException | None = None
+
+    def prefetch(self) -> None:
+        if self._pending is not None and self._thread is None and not self._loaded:
+            self._thread = threading.Thread(target=self._load, name="logchat-vectors")
+            self._thread.start()
+
+    def __call__(self) -> VectorSide | None:
+        if self._thread is not None:
+            self._thread.join()
+        elif not self._loaded:
+            self._load()
+        if self._failure is not None:
+            raise self._failure
+        return self._loaded[0]
+
+    def _load(self) -> None:
+        try:
+            loaded = self._pending.load() if self._pending is not None else None
+            if loaded is None:
+                self._loaded.append(None)
+                return
+            from logchat.retrieval.hybrid import VectorSide
+
+            self._loaded.append(VectorSide(loaded.templates, loaded.windows, loaded.embedder))
+        except BaseException as failure:  # raised again where the vectors are asked for
+            self._failure = failure
 
 
 def _text_query(plan: Plan, extra_words: Sequence[str] = ()) -> fulltext.TextQuery:
@@ -256,7 +295,10 @@ def _text_query(plan: Plan, extra_words: Sequence[str] = ()) -> fulltext.TextQue
     return planning.text_query(terms_with_words(plan, extra_words))
 
 
-def _matched(session: Session, plan: Plan, scope: EventFilter, extra_words: Sequence[str] = ()) -> tuple[Plan, Matches]:
+def _matched(
+    session: Session, plan: Plan, scope: EventFilter, extra_words: Sequence[str] = (),
+    words_found: Callable[[], None] | None = None,
+) -> tuple[Plan, Matches]:  # fmt: skip
     """The plan's text checked against the store, and its events. Identifiers that match nothing whole are
     tried as the start of logged ids (job_42 -> job_42_1), and the plan returned says so."""
     resolved = fulltext.resolve_query(session, _text_query(plan, extra_words))
@@ -272,6 +314,8 @@ def _matched(session: Session, plan: Plan, scope: EventFilter, extra_words: Sequ
         conditions = search_repo.event_conditions(session, scope)
         if candidate.mode == "all" and fulltext_repo.matches_beyond(session, candidate, resolved, conditions):
             plan, resolved = extended, candidate
+    if words_found is not None and resolved.mode != "impossible":
+        words_found()
     return plan, _match(session, plan, scope, resolved)
 
 

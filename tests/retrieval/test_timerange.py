@@ -323,3 +323,24 @@ def test_free_form_date_search_is_bounded_on_long_questions() -> None:
 def test_a_time_value_longer_than_the_bound_is_a_usage_error() -> None:
     with hang_guard("between x250"), pytest.raises(UsageError, match="longer than 100 characters"):
         parse_time_point("between " * 250, now=NOW, tz=UTC)
+
+
+def test_a_question_or_value_without_time_words_compiles_none_of_the_phrase_rules() -> None:
+    # Compiling the rules costs tens of milliseconds of every `ask`: a question with no time word and an ISO
+    # --now/--since value are read without them, with the same results as the rules give.
+    probe = (
+        "from datetime import UTC, datetime\n"
+        "from logchat.retrieval import timerange as t\n"
+        "now = datetime(2026, 11, 8, 12, tzinfo=UTC)\n"
+        "q = 'how many failed password attempts for root from 183.62.140.253?'\n"
+        "assert t.find_time_range(q, now=now, tz=UTC) == (None, q), 'a range found'\n"
+        "assert t.parse_time_point('2026-11-08T00:00:00', now=now, tz=UTC) == datetime(2026, 11, 8, tzinfo=UTC)\n"
+        "assert t.parse_time_point('2026-11-07', now=now, tz=UTC) == datetime(2026, 11, 7, tzinfo=UTC)\n"
+        "rules = [rule for rule, _ in t._RULES]\n"
+        "print(sum(rule._compiled is not None for rule in rules))\n"
+        "t.find_time_range('errors since 10am', now=now, tz=UTC)\n"
+        "print(sum(rule._compiled is not None for rule in rules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "7"]

@@ -11,9 +11,11 @@ from logchat.ingest.levels import normalize_level
 from logchat.ingest.timestamps import MONTHS, fraction_to_micros
 
 # host ident user [10/Oct/2000:13:55:36 -0700] "request" status size ["referer" "user-agent"] ...
+# The request is read as runs of plain characters between escapes ([^"\\]* then \\.): the same text as
+# (?:[^"\\]|\\.)*, but one repeat per run instead of one group per character, which took half the match time.
 _ACCESS = re.compile(
     r"(\S+) (\S+) (\S+) \[((\d\d)/([A-Z][a-z]{2})/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d))\] "
-    r'"((?:[^"\\]|\\.)*)" (\d{3}) (\d+|-)(.*)',
+    r'"([^"\\]*(?:\\.[^"\\]*)*)" (\d{3}) (\d+|-)(.*)',
     re.DOTALL,
 )
 

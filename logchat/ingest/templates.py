@@ -55,6 +55,9 @@ def _placeholder(match: re.Match[str]) -> str:
     return _PLACEHOLDER[match.lastgroup]  # type: ignore[index]
 
 
+_UNSEEN: Any = object()
+
+
 def _cut(text: str, cuts: tuple[tuple[int, int, str], ...]) -> str:
     """``text`` with each (start, end) span replaced by its placeholder: what MASK_RE.sub gives for a text whose
     masks match at those spans."""
@@ -83,8 +86,9 @@ class TemplateMiner:
         self._shape_to_id: dict[str, int] = {}
         self._digits_to_id: dict[bytes, int] = {}
         # Keys whose masked shape kept a digit 1-9 ("... port <NUM> ssh2"): where the masks cut their messages,
-        # as (start, end, placeholder) spans, which are the same for every message with the key.
-        self._digits_to_cuts: dict[bytes, tuple[tuple[int, int, str], ...]] = {}
+        # as (start, end, placeholder) spans, which are the same for every message with the key; None until a key's
+        # second message.
+        self._digits_to_cuts: dict[bytes, tuple[tuple[int, int, str], ...] | None] = {}
         # Clusters created or whose template changed since the last take_changed().
         self._changed: set[int] = set()
         # How many times a template was created or changed: a reader of the templates notices a change by it.
@@ -106,8 +110,16 @@ class TemplateMiner:
         cluster_id = self._digits_to_id.get(key)
         if cluster_id is not None:
             return cluster_id
-        cuts = self._digits_to_cuts.get(key)
-        shape = MASK_RE.sub(_placeholder, first_line) if cuts is None else _cut(first_line, cuts)
+        cuts = self._digits_to_cuts.get(key, _UNSEEN)
+        if cuts is _UNSEEN:
+            shape = MASK_RE.sub(_placeholder, first_line)
+        else:
+            if cuts is None:  # the key's second message: where the masks cut is worth keeping now
+                cuts = self._digits_to_cuts[key] = tuple(
+                    (match.start(), match.end(), _PLACEHOLDER[match.lastgroup])  # type: ignore[index]
+                    for match in MASK_RE.finditer(first_line)
+                )
+            shape = _cut(first_line, cuts)
         cluster_id = self._shape_to_id.get(shape)
         if cluster_id is None:
             cluster, change = self._drain.add_log_message(shape)
@@ -122,14 +134,12 @@ class TemplateMiner:
             if len(self._digits_to_id) >= _SHAPE_CACHE_LIMIT:
                 self._digits_to_id.clear()
             self._digits_to_id[key] = cluster_id
-        elif cuts is None:
-            # Cutting by the key's spans gives the shape at a fraction of what masking the message again costs.
+        elif cuts is _UNSEEN:
+            # Cutting by the key's spans gives the shape at a fraction of what masking the message again costs;
+            # many keys (a port number of another length) are met once, so the spans are found when one comes back.
             if len(self._digits_to_cuts) >= _SHAPE_CACHE_LIMIT:
                 self._digits_to_cuts.clear()
-            self._digits_to_cuts[key] = tuple(
-                (match.start(), match.end(), _PLACEHOLDER[match.lastgroup])  # type: ignore[index]
-                for match in MASK_RE.finditer(first_line)
-            )
+            self._digits_to_cuts[key] = None
         return cluster_id
 
     def template(self, cluster_id: int) -> str:

@@ -252,9 +252,11 @@ class KeyedSecretMask:
     (ingest meets the same line shapes over and over), and ``mask`` returns them themselves, as mask_secrets does.
     A key whose texts could hold a trigger word with a digit is never remembered."""
 
-    def __init__(self, digit_table: bytes, limit: int = 200_000) -> None:
+    def __init__(self, digit_table: bytes, limit: int = 100_000, longest: int = 1024) -> None:
+        # At most ``limit`` keys of at most ``longest`` bytes: the memory stays bounded whatever the lines.
         self._clean: set[bytes] = set()
         self._limit = limit
+        self._longest = longest
         self._digit_words = tuple(
             {
                 word.encode("ascii").translate(digit_table)
@@ -275,7 +277,7 @@ class KeyedSecretMask:
         rules = _triggered_rules(text)
         if rules:
             return _combined(rules).sub(_replace, text)
-        if not self._remembers:
+        if not self._remembers or len(key) > self._longest:
             return text
         if self._digit_words:
             # Trigger words are found in lower case, and only ASCII letters lower-case to the ASCII letters of

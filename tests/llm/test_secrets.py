@@ -196,7 +196,8 @@ def _digit_key(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass").translate(DIGIT_KEY)
 
 
-def test_masking_by_digit_key_masks_as_mask_secrets_does() -> None:
+@pytest.mark.parametrize(("limit", "longest"), [(100_000, 1024), (3, 40)])
+def test_masking_by_digit_key_masks_as_mask_secrets_does(limit: int, longest: int) -> None:
     import json
     import random
 
@@ -207,7 +208,7 @@ def test_masking_by_digit_key_masks_as_mask_secrets_does() -> None:
     lines += [text for text, _, _ in CASES] + ["Failed password for root from 1.2.3.4 port 22 ssh2"]
     # The same lines again with other digits: lines of one key that held nothing are remembered, the others not.
     varied = ["".join(rng.choice("123456789") if char in "123456789" else char for char in line) for line in lines]
-    masker = KeyedSecretMask(_digit_key_table())
+    masker = KeyedSecretMask(_digit_key_table(), limit=limit, longest=longest)
     for text in lines + varied + lines:
         assert masker.mask(text, _digit_key(text)) == mask_secrets(text)
 

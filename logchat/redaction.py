@@ -268,6 +268,9 @@ class KeyedSecretMask:
         # Only "K" (the Kelvin sign) and "İ" lower-case to ASCII from outside it, to "k" and "i": a word with
         # either could be in a text whose key's ASCII lower case does not show it, and then nothing is remembered.
         self._remembers = not any(b"k" in word or b"i" in word for word in self._digit_words)
+        # A rule that needed a digit after its trigger word would tell texts of one key apart too.
+        if any(char.isdigit() for needed in _NEEDED_AFTER.values() for char in needed):
+            self._remembers = False
 
     def mask(self, text: str, key: bytes) -> str:
         """``mask_secrets(text)``; ``key`` is the digit key of all of ``text``."""

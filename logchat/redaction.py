@@ -176,7 +176,8 @@ def _trigger_scanner() -> Any:
                 by_word.setdefault(word, set()).add(rule)
         automaton = ahocorasick.Automaton()
         for word, rules in by_word.items():
-            automaton.add_word(word, frozenset(rules))
+            # Each rule with the characters it needs after the word, so a hit costs no lookups.
+            automaton.add_word(word, tuple((rule, _NEEDED_AFTER.get(rule, ())) for rule in sorted(rules)))
         automaton.make_automaton()
         _scanner = automaton
     return _scanner
@@ -188,17 +189,22 @@ _NOTHING: frozenset[str] = frozenset()
 def _triggered_rules(text: str) -> frozenset[str]:
     found: set[str] | None = None
     lowered = text.lower()
-    for end, rules in (_scanner or _trigger_scanner()).iter(lowered):
-        if found is None:
-            found = set()
-        for rule in rules:
-            needed = _NEEDED_AFTER.get(rule)
-            if needed is not None:
-                after = lowered[end : end + 1 + _AFTER_WINDOW]  # from the trigger's last character: "sig="
-                if not any(char in after for char in needed):
+    for end, checks in (_scanner or _trigger_scanner()).iter(lowered):
+        after = None
+        for rule, needed in checks:
+            if needed:
+                if after is None:
+                    after = lowered[end : end + 1 + _AFTER_WINDOW]  # from the trigger's last character: "sig="
+                for char in needed:
+                    if char in after:
+                        break
+                else:
                     continue
-            found.add(rule)
-    if not found:
+            if found is None:
+                found = {rule}
+            else:
+                found.add(rule)
+    if found is None:
         return _NOTHING
     if "keyword_token" in found and not any(digit in text for digit in _DIGITS):
         found.discard("keyword_token")
@@ -236,6 +242,56 @@ def mask_secrets(text: str) -> str:
     if not rules:
         return text
     return _combined(rules).sub(_replace, text)
+
+
+class KeyedSecretMask:
+    """:func:`mask_secrets` for a stream of texts that each come with a digit key: the text's UTF-8 translated by
+    ``digit_table``, which turns digits into one digit ("port 60642" and "port 51234" share a key) and keeps
+    every other byte. Texts with one key differ only in such digits. No trigger word holds one but a few
+    ("ya29."), so once a text triggers no rule, every text of its key triggers none either: they skip the scan
+    (ingest meets the same line shapes over and over), and ``mask`` returns them themselves, as mask_secrets does.
+    A key whose texts could hold a trigger word with a digit is never remembered."""
+
+    def __init__(self, digit_table: bytes, limit: int = 100_000, longest: int = 1024) -> None:
+        # At most ``limit`` keys of at most ``longest`` bytes: the memory stays bounded whatever the lines.
+        self._clean: set[bytes] = set()
+        self._limit = limit
+        self._longest = longest
+        self._digit_words = tuple(
+            {
+                word.encode("ascii").translate(digit_table)
+                for words in _RULE_TRIGGERS.values()
+                for word in words
+                if word.encode("ascii").translate(digit_table) != word.encode("ascii")
+            }
+        )
+        # Only "K" (the Kelvin sign) and "İ" lower-case to ASCII from outside it, to "k" and "i": a word with
+        # either could be in a text whose key's ASCII lower case does not show it, and then nothing is remembered.
+        self._remembers = not any(b"k" in word or b"i" in word for word in self._digit_words)
+        # A rule that needed a digit after its trigger word would tell texts of one key apart too.
+        if any(char.isdigit() for needed in _NEEDED_AFTER.values() for char in needed):
+            self._remembers = False
+
+    def mask(self, text: str, key: bytes) -> str:
+        """``mask_secrets(text)``; ``key`` is the digit key of all of ``text``."""
+        clean = self._clean
+        if key in clean:
+            return text
+        rules = _triggered_rules(text)
+        if rules:
+            return _combined(rules).sub(_replace, text)
+        if not self._remembers or len(key) > self._longest:
+            return text
+        if self._digit_words:
+            # Trigger words are found in lower case, and only ASCII letters lower-case to the ASCII letters of
+            # these words: the ASCII lower case of the key shows them.
+            lowered = key.lower()
+            if any(word in lowered for word in self._digit_words):
+                return text
+        if len(clean) >= self._limit:
+            clean.clear()
+        clean.add(key)
+        return text
 
 
 def mask_tree(value: Any) -> Any:

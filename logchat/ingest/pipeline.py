@@ -15,8 +15,8 @@ from typing import Any
 from logchat.ingest.events import Event
 from logchat.ingest.fields import FieldReader, FieldTally
 from logchat.ingest.sources import LineReader
-from logchat.ingest.templates import TemplateMiner
-from logchat.redaction import mask_secrets
+from logchat.ingest.templates import DIGIT_KEY, TemplateMiner
+from logchat.redaction import KeyedSecretMask, mask_secrets
 from logchat.vocabulary import EventRow
 
 HOUR_US = 3_600_000_000
@@ -123,13 +123,17 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
 
     events: Iterator[Event] = join_events(reader, parser, multiline=plan.multiline)
     batch = Batch(first_new_template=miner.newest_id + 1)
+    rows, add = batch.rows, batch.add
     next_id = plan.first_id
     source_id, generation = plan.source_id, plan.generation
     batch_size = min(plan.first_batch_size or plan.batch_size, plan.batch_size)
     since_us, until_us = plan.since_us, plan.until_us
     windowed = since_us is not None or until_us is not None
     keep_untimed = True
-    assign, mask, tokens_of = miner.assign, mask_secrets, miner.template_tokens
+    assign, tokens_of = miner.assign, miner.template_tokens
+    # One-line messages carry their digit key from the secret mask to the miner: computed once, and lines of a
+    # key that held no secret skip the secret scan.
+    mask, mask_keyed = mask_secrets, KeyedSecretMask(DIGIT_KEY).mask
     fields_format = (getattr(parser, "name", "") or "") if plan.fields else None
     read_fields = FieldReader(fields_format).read_encoded if fields_format is not None else None
     max_seconds = plan.max_seconds
@@ -137,9 +141,12 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
     changes_seen = miner.change_count
     # The tokens of each template, until the miner changes any: one dict lookup per event instead of the miner's.
     known_tokens: dict[int, Any] = {}
+    # Parsers hand out the same datetime for a repeated stamp: its microseconds are worked out once.
+    last_ts: datetime | None = None
+    last_us = 0
     for event in events:
-        full = len(batch.rows) >= batch_size
-        if not full and max_seconds is not None and batch.rows and len(batch.rows) % 64 == 0:
+        full = len(rows) >= batch_size
+        if not full and max_seconds is not None and rows and len(rows) % 64 == 0:
             full = time.monotonic() - started >= max_seconds
         if full:
             # The batch ends where this event starts: a clean checkpoint.
@@ -147,10 +154,18 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
             _close(batch, miner, fields_format)
             yield batch
             batch = Batch(first_new_template=miner.newest_id + 1)
+            rows, add = batch.rows, batch.add
             batch_size = plan.batch_size
             if max_seconds is not None:
                 started = time.monotonic()
-        ts_us = micros(event.ts) if event.ts is not None else None
+        ts = event.ts
+        if ts is None:
+            ts_us = None
+        elif ts is last_ts:
+            ts_us = last_us
+        else:
+            ts_us = last_us = (ts - _EPOCH) // _MICROSECOND  # micros(ts), without the call
+            last_ts = ts
         if windowed:
             if ts_us is None:
                 keep = keep_untimed  # continuation-like untimed events follow their neighbours
@@ -162,8 +177,14 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
                 continue
         # Templates and fields are read from the masked message: nothing derived from them holds a secret.
         message = event.message
-        masked = mask(message)
-        template_id = assign(masked)
+        if "\n" in message:
+            masked = mask(message)
+            template_id = assign(masked)
+        else:
+            key = message.encode("utf-8", "surrogatepass").translate(DIGIT_KEY)
+            masked = mask_keyed(message, key)
+            # mask_secrets returns its argument itself when there was nothing to mask.
+            template_id = assign(masked, key) if masked is message else assign(masked)
         if read_fields is None:
             fields = None
         else:
@@ -172,21 +193,19 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
                 # the batch's events read under its older form miss the value that became a variable. They are
                 # read again when the batch closes; what was counted of them goes now.
                 changes_seen = miner.change_count
-                batch.changed_at[template_id] = len(batch.rows)
+                batch.changed_at[template_id] = len(rows)
                 batch.fields.forget(template_id)
                 known_tokens.clear()
             tokens = known_tokens.get(template_id)
             if tokens is None:
                 tokens = known_tokens[template_id] = tokens_of(template_id)
-            # mask_secrets returns its argument itself when there was nothing to mask.
             fields = read_fields(batch.fields, template_id, tokens, masked, event.raw, masked is not message,
                                  event.record if event.line_end == event.line_no else None, miner.last_key)
-        row = (
+        add((
             next_id, source_id, generation, event.line_no, event.line_end, event.offset, ts_us,
             event.level, event.host, event.process, event.pid, template_id, message, event.raw, fields,
-        )
+        ), ts_us)
         next_id += 1
-        batch.add(row, ts_us)
     batch.error = reader.error
     batch.end_offset, batch.end_line = reader.offset, reader.line_no
     _close(batch, miner, fields_format)

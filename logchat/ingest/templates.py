@@ -28,8 +28,12 @@ _MASKS: tuple[tuple[str, str], ...] = (
 MASK_NAMES: tuple[str, ...] = tuple(name for name, _ in _MASKS)
 _BOUNDARY_BEFORE = r"(?<![A-Za-z0-9])"
 _BOUNDARY_AFTER = r"(?![A-Za-z0-9])"
+# Every mask starts with one of these characters: positions at any other one (spaces, quotes, brackets) are let
+# go by one test instead of a try of each mask, a third of the time of masking a line.
+_MASK_START = r"(?=[\dA-Za-z+\-/\\])"
 MASK_RE = re.compile(
-    _BOUNDARY_BEFORE + "(?:" + "|".join(f"(?P<{name}>{pattern})" for name, pattern in _MASKS) + ")" + _BOUNDARY_AFTER
+    _MASK_START + _BOUNDARY_BEFORE + "(?:" + "|".join(f"(?P<{name}>{pattern})" for name, pattern in _MASKS) + ")"
+    + _BOUNDARY_AFTER
 )
 _PLACEHOLDER = {name: f"<{name}>" for name in MASK_NAMES}
 # A cheap first key: every ASCII digit 1-9 becomes "1" (a bytes translation, ten times faster than
@@ -37,7 +41,7 @@ _PLACEHOLDER = {name: f"<{name}>" for name in MASK_NAMES}
 # places for all messages with one key (the masks only test character classes, lengths and a literal
 # "0x"). Their masked shapes are then equal unless a digit 1-9 survived masking ("admin73"): such
 # shapes are never cached under the key, or Drain would never see "admin1" and generalise the token.
-_DIGIT_KEY = bytes.maketrans(b"23456789", b"11111111")
+DIGIT_KEY = bytes.maketrans(b"23456789", b"11111111")
 _VARYING_DIGIT = re.compile(r"[1-9]")
 _SHAPE_CACHE_LIMIT = 500_000
 STATE_ID = 1
@@ -49,6 +53,22 @@ _MAX_TREE_DEPTH = 64
 
 def _placeholder(match: re.Match[str]) -> str:
     return _PLACEHOLDER[match.lastgroup]  # type: ignore[index]
+
+
+_UNSEEN: Any = object()
+
+
+def _cut(text: str, cuts: tuple[tuple[int, int, str], ...]) -> str:
+    """``text`` with each (start, end) span replaced by its placeholder: what MASK_RE.sub gives for a text whose
+    masks match at those spans."""
+    parts = []
+    position = 0
+    for start, end, placeholder in cuts:
+        parts.append(text[position:start])
+        parts.append(placeholder)
+        position = end
+    parts.append(text[position:])
+    return "".join(parts)
 
 
 def mask_message(message: str) -> str:
@@ -65,6 +85,10 @@ class TemplateMiner:
         self._drain = Drain(sim_th=sim_th, depth=depth, max_children=100)
         self._shape_to_id: dict[str, int] = {}
         self._digits_to_id: dict[bytes, int] = {}
+        # Keys whose masked shape kept a digit 1-9 ("... port <NUM> ssh2"): where the masks cut their messages,
+        # as (start, end, placeholder) spans, which are the same for every message with the key; None until a key's
+        # second message.
+        self._digits_to_cuts: dict[bytes, tuple[tuple[int, int, str], ...] | None] = {}
         # Clusters created or whose template changed since the last take_changed().
         self._changed: set[int] = set()
         # How many times a template was created or changed: a reader of the templates notices a change by it.
@@ -74,15 +98,28 @@ class TemplateMiner:
         if state:
             self._restore(state)
 
-    def assign(self, message: str) -> int:
+    def assign(self, message: str, key: bytes | None = None) -> int:
+        """The template id of ``message``. ``key``: its UTF-8 translated by DIGIT_KEY, when the caller has it
+        (a one-line message only)."""
         # Only the first line of a multi-line event shapes its template; stack frames would make
         # every trace a template of its own.
-        first_line = message.partition("\n")[0]
-        key = self.last_key = first_line.encode("utf-8", "surrogatepass").translate(_DIGIT_KEY)
+        first_line = message.partition("\n")[0] if key is None else message
+        if key is None:
+            key = first_line.encode("utf-8", "surrogatepass").translate(DIGIT_KEY)
+        self.last_key = key
         cluster_id = self._digits_to_id.get(key)
         if cluster_id is not None:
             return cluster_id
-        shape = MASK_RE.sub(_placeholder, first_line)
+        cuts = self._digits_to_cuts.get(key, _UNSEEN)
+        if cuts is _UNSEEN:
+            shape = MASK_RE.sub(_placeholder, first_line)
+        else:
+            if cuts is None:  # the key's second message: where the masks cut is worth keeping now
+                cuts = self._digits_to_cuts[key] = tuple(
+                    (match.start(), match.end(), _PLACEHOLDER[match.lastgroup])  # type: ignore[index]
+                    for match in MASK_RE.finditer(first_line)
+                )
+            shape = _cut(first_line, cuts)
         cluster_id = self._shape_to_id.get(shape)
         if cluster_id is None:
             cluster, change = self._drain.add_log_message(shape)
@@ -97,6 +134,12 @@ class TemplateMiner:
             if len(self._digits_to_id) >= _SHAPE_CACHE_LIMIT:
                 self._digits_to_id.clear()
             self._digits_to_id[key] = cluster_id
+        elif cuts is _UNSEEN:
+            # Cutting by the key's spans gives the shape at a fraction of what masking the message again costs;
+            # many keys (a port number of another length) are met once, so the spans are found when one comes back.
+            if len(self._digits_to_cuts) >= _SHAPE_CACHE_LIMIT:
+                self._digits_to_cuts.clear()
+            self._digits_to_cuts[key] = None
         return cluster_id
 
     def template(self, cluster_id: int) -> str:

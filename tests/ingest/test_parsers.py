@@ -382,3 +382,25 @@ def test_unknown_format_name_is_a_usage_error() -> None:
     with pytest.raises(UnknownFormat, match="unknown log format 'klingon'") as caught:
         make_parser("klingon", TimeContext())
     assert isinstance(caught.value, UsageError)
+
+
+def test_json_records_of_one_shape_read_each_their_own_values() -> None:
+    # Records with the same keys share what is worked out from the keys; what they hold still decides.
+    parser = make_parser("json", TimeContext())
+    lines = [
+        '{"time": "2024-05-01T10:00:00Z", "created_at": "2024-05-02T10:00:00Z", "level": "warn", "msg": "a", "n": 1}',
+        '{"time": "", "created_at": "2024-05-02T10:00:00Z", "level": "", "msg": "b", "n": 2.5}',
+        '{"time": null, "created_at": "2024-05-02T10:00:00Z", "level": null, "msg": null, "n": true}',
+        '{"time": "2024-05-01T10:00:00Z", "created_at": "2024-05-02T10:00:00Z", "level": "error", "msg": "",'
+        ' "n": 1e400}',
+    ]
+    first, second, third, fourth = (parser.parse(line) for line in lines)
+    assert first is not None and second is not None and third is not None and fourth is not None
+    assert first.ts == datetime(2024, 5, 1, 10, tzinfo=UTC) and first.level == "WARNING"
+    assert first.message == "a created_at=2024-05-02T10:00:00Z n=1"
+    # An empty or null time key gives way to a key named like a time ("created_at").
+    assert second.ts == datetime(2024, 5, 2, 10, tzinfo=UTC) and second.level is None
+    assert second.message == 'b time= level= n=2.5'
+    assert third.ts == datetime(2024, 5, 2, 10, tzinfo=UTC)
+    assert third.message == "n=true"
+    assert fourth.level == "ERROR" and fourth.message == "created_at=2024-05-02T10:00:00Z msg= n=Infinity"

@@ -188,3 +188,43 @@ def test_a_quoted_password_goes_whole(value: str) -> None:
 @given(text=st.text(max_size=300))
 def test_any_text_is_masked_without_error(text: str) -> None:
     assert isinstance(mask_secrets(text), str)
+
+
+def _digit_key(text: str) -> bytes:
+    from logchat.ingest.templates import DIGIT_KEY
+
+    return text.encode("utf-8", "surrogatepass").translate(DIGIT_KEY)
+
+
+@pytest.mark.parametrize(("limit", "longest"), [(100_000, 1024), (3, 40)])
+def test_masking_by_digit_key_masks_as_mask_secrets_does(limit: int, longest: int) -> None:
+    import json
+    import random
+
+    from logchat.redaction import KeyedSecretMask
+
+    rng = random.Random(3)
+    lines = [record["line"] for record in map(json.loads, CORPUS.read_text(encoding="utf-8").splitlines())]
+    lines += [text for text, _, _ in CASES] + ["Failed password for root from 1.2.3.4 port 22 ssh2"]
+    # The same lines again with other digits: lines of one key that held nothing are remembered, the others not.
+    varied = ["".join(rng.choice("123456789") if char in "123456789" else char for char in line) for line in lines]
+    masker = KeyedSecretMask(_digit_key_table(), limit=limit, longest=longest)
+    for text in lines + varied + lines:
+        assert masker.mask(text, _digit_key(text)) == mask_secrets(text)
+
+
+def test_a_trigger_word_with_a_digit_is_found_in_a_line_whose_key_held_nothing() -> None:
+    from logchat.redaction import KeyedSecretMask
+
+    masker = KeyedSecretMask(_digit_key_table())
+    harmless = "auth with ya19.abcdefghijklmnopqrstuvwxyz0123"
+    oauth = "auth with ya29.abcdefghijklmnopqrstuvwxyz0123"
+    assert _digit_key(harmless) == _digit_key(oauth)
+    assert masker.mask(harmless, _digit_key(harmless)) == harmless
+    assert masker.mask(oauth, _digit_key(oauth)) == mask_secrets(oauth) != oauth
+
+
+def _digit_key_table() -> bytes:
+    from logchat.ingest.templates import DIGIT_KEY
+
+    return DIGIT_KEY

@@ -161,7 +161,9 @@ def test_a_store_written_before_masking_is_masked_on_read(
     import logchat.ingest.pipeline as pipeline
     from logchat.storage import chat_repo
 
-    monkeypatch.setattr(pipeline, "mask_secrets", lambda text: text)  # what earlier versions did
+    # What earlier versions did: no masking, of multi-line messages or of one-line ones (masked by their digit key).
+    monkeypatch.setattr(pipeline, "mask_secrets", lambda text: text)
+    monkeypatch.setattr(pipeline.KeyedSecretMask, "mask", lambda self, text, key: text)
     path = tmp_path / "old.log"
     path.write_text("".join(r["line"] + "\n" for r in RECORDS if r["format"] == "syslog"), encoding="utf-8")
     assert not index_inputs(store, settings, [str(path)]).failed

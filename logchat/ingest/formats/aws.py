@@ -16,7 +16,7 @@ from logchat.ingest.timestamps import MONTHS
 _ALB = re.compile(
     r"(?:h2|https?|wss?|grpcs?) (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z) (\S+) (\S+) (\S+) "
     r"(-?[\d.]+) (-?[\d.]+) (-?[\d.]+) (\d{3}|-) (?:\d{3}|-) (?:\d+|-) (\d+|-) "
-    r'"((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)"',
+    r'"([^"\\]*(?:\\.[^"\\]*)*)" "([^"\\]*(?:\\.[^"\\]*)*)"',
 )
 
 
@@ -55,7 +55,7 @@ class AlbParser(ParserBase):
 # bytes_sent object_size total_time turn_around_time "referer" "user_agent" ...
 _S3 = re.compile(
     r"(\S+) (\S+) \[(\d\d)/([A-Z][a-z]{2})/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)\] (\S+) (\S+) (\S+) "
-    r'([A-Z][A-Z0-9_.]+) (\S+) "((?:[^"\\]|\\.)*)" (\d{3}|-) (\S+) (\d+|-) (?:\d+|-) (\d+|-) ',
+    r'([A-Z][A-Z0-9_.]+) (\S+) "([^"\\]*(?:\\.[^"\\]*)*)" (\d{3}|-) (\S+) (\d+|-) (?:\d+|-) (\d+|-) ',
 )
 
 

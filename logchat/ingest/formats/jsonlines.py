@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from math import isfinite
+from typing import Any, NamedTuple
 
 from logchat.ingest.events import ParsedHeader
 from logchat.ingest.formats._shared import ParserBase, pid_value
@@ -38,6 +39,49 @@ def _first(record: dict[str, Any], keys: tuple[str, ...]) -> tuple[str | None, A
         if value is not None and value != "":
             return key, value
     return None, None
+
+
+class _KeyPlan(NamedTuple):
+    """The well-known keys one shape of record holds, in the order they are preferred: what depends on its keys
+    alone is worked out once per shape, so a line looks up only the keys it has (a shape's lines are many)."""
+
+    time: tuple[str, ...]
+    time_by_suffix: str | None  # the first key ending like a time key, for records with no time key of value
+    level: tuple[str, ...]
+    severity_number: str | None
+    message: tuple[str, ...]
+    host: tuple[str, ...]
+    process: tuple[str, ...]
+    pid: tuple[str, ...]
+    journald: bool
+
+
+# The plans kept hold their records' key names: a bounded number, of short lines only, bounds their memory.
+_PLAN_CACHE_LIMIT = 1024
+_PLANNED_LINE_CHARS = 4096
+_plans: dict[tuple[str, ...], _KeyPlan] = {}
+
+
+def _plan_of(names: tuple[str, ...], keep: bool) -> _KeyPlan:
+    plan = _plans.get(names)
+    if plan is None:
+        present = set(names)
+        plan = _KeyPlan(
+            time=tuple(key for key in _TIME_KEYS if key in present),
+            time_by_suffix=next((name for name in names if name.endswith(_TIME_SUFFIXES)), None),
+            level=tuple(key for key in _LEVEL_KEYS if key in present),
+            severity_number=next((name for name in _SEVERITY_NUMBER_KEYS if name in present), None),
+            message=tuple(key for key in _MESSAGE_KEYS if key in present),
+            host=tuple(key for key in _HOST_KEYS if key in present),
+            process=tuple(key for key in _PROCESS_KEYS if key in present),
+            pid=tuple(key for key in _PID_KEYS if key in present),
+            journald=_JOURNALD_TIME in present,
+        )
+        if keep:
+            if len(_plans) >= _PLAN_CACHE_LIMIT:
+                _plans.clear()
+            _plans[names] = plan
+    return plan
 
 
 def _time_value(value: Any, ctx: TimeContext) -> datetime | None:
@@ -92,6 +136,13 @@ def _level_value(value: Any) -> str | None:
 def _scalar_text(value: Any) -> str:
     if isinstance(value, str):
         return value
+    # json.dumps writes an int as int.__repr__ and a finite float as float.__repr__ (its own call costs
+    # as much as reading the whole line); exact types only, so True stays "true" and NaN "NaN".
+    kind = type(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float and isfinite(value):
+        return float.__repr__(value)
     try:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     except RecursionError:  # as deep as json.loads allowed, but called from deeper in the stack
@@ -116,29 +167,30 @@ class JsonLinesParser(ParserBase):
         if not isinstance(record, dict):
             return None
         used: set[str] = set()
+        plan = _plan_of(tuple(record), len(stripped) <= _PLANNED_LINE_CHARS)
 
         ts = None
-        if _JOURNALD_TIME in record:
+        if plan.journald:
             used.add(_JOURNALD_TIME)
             try:
                 ts = epoch_to_utc(int(record[_JOURNALD_TIME]))
             except (TypeError, ValueError, OverflowError):
                 ts = None
         if ts is None:
-            key, value = _first(record, _TIME_KEYS)
+            key, value = _first(record, plan.time)
             if key is None:
-                key = next((name for name in record if name.endswith(_TIME_SUFFIXES)), None)
+                key = plan.time_by_suffix
                 value = record.get(key) if key is not None else None
             if key is not None:
                 used.add(key)
                 ts = _time_value(value, self.ctx)
 
         level = None
-        key, value = _first(record, _LEVEL_KEYS)
+        key, value = _first(record, plan.level)
         if key is not None:
             used.add(key)
             level = _level_value(value)
-        elif (number_key := next((name for name in _SEVERITY_NUMBER_KEYS if name in record), None)) is not None:
+        elif (number_key := plan.severity_number) is not None:
             used.add(number_key)
             number = record[number_key]
             if isinstance(number, int) and not isinstance(number, bool) and 1 <= number <= 24:
@@ -152,7 +204,7 @@ class JsonLinesParser(ParserBase):
             except (TypeError, ValueError, OverflowError):
                 level = None
 
-        key, message_value = _first(record, _MESSAGE_KEYS)
+        key, message_value = _first(record, plan.message)
         message = ""
         if key is not None and not isinstance(message_value, dict | list):
             used.add(key)
@@ -160,22 +212,22 @@ class JsonLinesParser(ParserBase):
 
         host = process = None
         pid = None
-        key, value = _first(record, _HOST_KEYS)
+        key, value = _first(record, plan.host)
         if key is not None and isinstance(value, str):
             used.add(key)
             host = value
-        key, value = _first(record, _PROCESS_KEYS)
+        key, value = _first(record, plan.process)
         if key is not None and isinstance(value, str):
             used.add(key)
             process = value
-        key, value = _first(record, _PID_KEYS)
+        key, value = _first(record, plan.pid)
         if key is not None and (pid := pid_value(value)) is not None:
             used.add(key)
 
         # journald exports dozens of bookkeeping fields; only its MESSAGE is worth keeping there.
         extras = (
             []
-            if _JOURNALD_TIME in record
+            if plan.journald
             else [
                 f"{name}={_scalar_text(value)}"
                 for name, value in record.items()

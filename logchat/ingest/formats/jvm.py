@@ -4,11 +4,12 @@ compact layouts of HDFS (`yyMMdd HHmmss`) and Spark (`yy/MM/dd HH:mm:ss`)."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from logchat.ingest.events import ParsedHeader
 from logchat.ingest.formats._shared import ParserBase, parse_pid, two_digit_year
 from logchat.ingest.levels import normalize_level
-from logchat.ingest.timestamps import fraction_to_micros
+from logchat.ingest.timestamps import TimeContext, fraction_to_micros
 
 # Accepted after the timestamp (each part optional where it varies between layouts):
 #   "INFO [main] org.foo.Bar: msg"             %d %p [%t] %c: %m      (Hadoop)
@@ -38,11 +39,21 @@ def _thread_component(thread: str) -> str | None:
     return thread.strip() or None
 
 
+_MILLISECONDS = tuple(timedelta(milliseconds=n) for n in range(1000))
+
+
 class Log4jParser(ParserBase):
     """ISO-dated Java logging lines with the level before or after the [thread]."""
 
     name = "log4j"
-    __slots__ = ()
+    __slots__ = ("_second", "_second_ts")
+
+    def __init__(self, ctx: TimeContext) -> None:
+        super().__init__(ctx)
+        # The usual stamp ("2015-10-18 18:01:47,978") changes every line but not its second: the time of the
+        # second's start is kept, and a stamp of the same second adds its milliseconds to it.
+        self._second = ""
+        self._second_ts = datetime.min
 
     def parse(self, line: str) -> ParsedHeader | None:
         match = _LOG4J.match(line)
@@ -55,7 +66,7 @@ class Log4jParser(ParserBase):
         if stamp == self._last_stamp:
             ts = self._last_ts
         else:
-            ts = self.ctx.iso(stamp)
+            ts = self._stamp_time(stamp)
             self._last_stamp = stamp
             self._last_ts = ts
         process = logger
@@ -64,6 +75,18 @@ class Log4jParser(ParserBase):
             if thread:
                 process = _thread_component(thread)
         return ParsedHeader(ts, level, None, process, parse_pid(pid), message)
+
+    def _stamp_time(self, stamp: str) -> datetime | None:
+        # Milliseconds and no zone, in ASCII digits (what fromisoformat reads): within one second the zone offset
+        # is one, so the time is the second's start plus the milliseconds, exactly as ctx.iso gives it.
+        millis = len(stamp) == 23 and stamp[19] in ",." and stamp.isascii()
+        if millis and stamp[:19] == self._second:
+            return self._second_ts + _MILLISECONDS[int(stamp[20:])]
+        ts = self.ctx.iso(stamp)
+        if millis and ts is not None:
+            self._second = stamp[:19]
+            self._second_ts = ts - _MILLISECONDS[int(stamp[20:])]
+        return ts
 
 
 # 081109 203615 148 INFO dfs.DataNode$PacketResponder: msg

@@ -13,7 +13,7 @@ from logchat.ingest.levels import normalize_level
 from logchat.ingest.stamps import StampFinder
 from logchat.ingest.timestamps import TimeContext, epoch_to_utc
 
-_PAIR = re.compile(r'([A-Za-z_@][\w.@-]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
+_PAIR = re.compile(r'([A-Za-z_@][\w.@-]*)=("[^"\\]*(?:\\.[^"\\]*)*"|[^\s"]*)')
 _FIRST = re.compile(r'[A-Za-z_@][\w.@-]*=(?:"|[^\s"=]*(?:\s|$))')
 _TIME_KEYS = ("time", "ts", "t", "timestamp", "@timestamp", "date", "datetime")
 _LEVEL_KEYS = ("level", "lvl", "severity", "loglevel")

@@ -11,9 +11,13 @@ from logchat.ingest.levels import normalize_level
 from logchat.ingest.timestamps import MONTHS, fraction_to_micros
 
 # host ident user [10/Oct/2000:13:55:36 -0700] "request" status size ["referer" "user-agent"] ...
+# The request is read as runs of plain characters between escapes ([^"\\]* then \\.): the same text as
+# (?:[^"\\]|\\.)*, but one repeat per run instead of one group per character, which took half the match time.
 _ACCESS = re.compile(
-    r"(\S+) (\S+) (\S+) \[((\d\d)/([A-Z][a-z]{2})/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d))\] "
-    r'"((?:[^"\\]|\\.)*)" (\d{3}) (\d+|-)(.*)',
+    # The stamp is one group, cut by position when it changes ("10/Oct/2000:13:55:36 -0700"): fewer groups make
+    # a faster match.
+    r"(\S+) (\S+) (\S+) \[(\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d\d\d\d)\] "
+    r'"([^"\\]*(?:\\.[^"\\]*)*)" (\d{3}) (\d+|-)(.*)',
     re.DOTALL,
 )
 
@@ -46,22 +50,23 @@ class AccessLogParser(ParserBase):
         match = _ACCESS.match(line)
         if match is None:
             return None
-        (client, _ident, user, stamp, dd, mon, yyyy, hh, mi, ss, sign, oh, om,
-         request, status, size, rest) = match.groups()  # fmt: skip
+        client, _ident, user, stamp, request, status, size, rest = match.groups()
         if stamp == self._last_stamp:
             ts = self._last_ts
         else:
-            month = MONTHS.get(mon)
+            month = MONTHS.get(stamp[3:6])
             if month is None:
                 return None
-            offset = int(oh) * 60 + int(om)
+            offset = int(stamp[22:24]) * 60 + int(stamp[24:26])
             ts = self.ctx.with_offset(
-                int(yyyy), month, int(dd), int(hh), int(mi), int(ss), 0, -offset if sign == "-" else offset
+                int(stamp[7:11]), month, int(stamp[:2]), int(stamp[12:14]), int(stamp[15:17]), int(stamp[18:20]), 0,
+                -offset if stamp[21] == "-" else offset,
             )
             self._last_stamp = stamp
             self._last_ts = ts
         who = client if user == "-" else f"{client} {user}"
-        message = f'{STATUS_REASONS.get(status, f"HTTP ({status})")} "{request}" {who} {size}{rest}'
+        reason = STATUS_REASONS.get(status) or f"HTTP ({status})"  # the default only built when needed
+        message = f'{reason} "{request}" {who} {size}{rest}'
         # The parts the named fields are read from (logchat.ingest.fields), so the line is not matched twice.
         return ParsedHeader(ts, status_level(status), None, "access", None, message,
                             (client, user, request, status, size, rest))

@@ -78,10 +78,17 @@ class Store:
 
 
 _MMAP_BYTES = 1 << 32
+# Pages of a new SQLite store. 16 KiB rather than SQLite's 4 KiB: an ingest's rows, index entries and full-text
+# segments fill a quarter as many pages, and each commit copies that many fewer through the WAL and its
+# checkpoints: at a million events the writer's SQLite work costs about 13% less CPU (docs/ingest.md).
+PAGE_SIZE = 16384
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    # Only a store being created takes it (it must come before WAL, which writes the file's first page); an
+    # existing one keeps its own.
+    cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")
     # WAL lets readers (stat, ask, the daemon) run while an index is writing; NORMAL is durable
     # against process crashes, which is what the checkpoint guarantee is about.
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ from sqlalchemy import text
 from logchat.config import load_settings
 from logchat.errors import StoreCorrupt, StoreFull
 from logchat.services.ingest import index_inputs
-from logchat.storage.db import open_store, secure_data_dir
+from logchat.storage.db import PAGE_SIZE, open_store, secure_data_dir
 
 LINES = [
     f"Nov  3 10:{i // 60 % 60:02d}:{i % 60:02d} web-{i % 4:02d} sshd[{100 + i}]: Failed password for user{i % 97} "
@@ -172,3 +174,30 @@ def test_readers_map_the_database_file_and_writers_do_not(tmp_path: Path) -> Non
     finally:
         reader.close()
         writer.close()
+
+
+def test_a_new_store_has_large_pages_and_an_older_store_keeps_its_own(tmp_path: Path) -> None:
+    database = build_store(tmp_path)
+    with closing(sqlite3.connect(database)) as connection:
+        assert connection.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 16384
+    # A store made with SQLite's default pages (as logchat made them before) is read and written as it is.
+    older = tmp_path / "older"
+    older.mkdir()
+    with closing(sqlite3.connect(database, isolation_level=None)) as connection:
+        connection.execute("PRAGMA journal_mode=DELETE")
+        connection.execute("PRAGMA page_size=4096")
+        connection.execute("VACUUM")
+    os.replace(database, older / "logchat.db")
+    log = tmp_path / "more.log"
+    log.write_text("Nov  4 09:00:00 web-01 sshd[7]: Accepted password for deploy from 10.1.2.3 port 22 ssh2\n")
+    settings = load_settings(data_dir=older)
+    store = open_store(settings.database_url)
+    try:
+        assert index_inputs(store, settings, [str(log)]).new_events == 1
+        with store.session() as session:
+            assert session.execute(text("PRAGMA page_size")).scalar() == 4096
+            assert session.execute(text("SELECT count(*) FROM events")).scalar() == len(LINES) + 1
+            matched = "SELECT count(*) FROM events_fts WHERE events_fts MATCH 'accepted OR failed'"
+            assert session.execute(text(matched)).scalar() == len(LINES) + 1
+    finally:
+        store.close()

@@ -3,7 +3,6 @@ before fields existed (the backfill run by `logchat db upgrade` and the first `l
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,7 +73,9 @@ def backfill_fields(store: Store, on_progress: ProgressCallback | None = None,
             field_rows = tally.rows()
             value_counts_repo.add_events(
                 session.connection(),
-                Counter((row[1], encoded) for row, (_, encoded) in zip(rows, values, strict=True)),
+                value_counts_repo.fields_by_template(
+                    (row[1], encoded) for row, (_, encoded) in zip(rows, values, strict=True)
+                ),
                 [(row[0], row[1]) for row in field_rows],
             )
             fields_repo.add_template_fields(session, field_rows)

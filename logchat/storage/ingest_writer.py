@@ -3,7 +3,6 @@ source checkpoint, all in the caller's transaction."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -181,11 +180,10 @@ def write_batch(
     if count_values and rows:
         from logchat.storage import value_counts_repo
 
-        # Counted here, from the rows as stored, rather than by the reader process, which bounds the command:
-        # one Counter over (template id, fields JSON) pairs made by C iterators. Before template_fields: a
-        # field that is new there starts being counted with these events.
-        pairs = Counter(zip(map(itemgetter(11), rows), map(itemgetter(14), rows), strict=True))
-        value_counts_repo.add_events(conn, pairs, [(row[0], row[1]) for row in template_fields])
+        # Counted here, from the rows as stored, rather than by the reader process, which bounds the command.
+        # Before template_fields: a field that is new there starts being counted with these events.
+        by_template = value_counts_repo.fields_by_template(map(itemgetter(11, 14), rows))
+        value_counts_repo.add_events(conn, by_template, [(row[0], row[1]) for row in template_fields])
     upsert_template_fields(conn, template_fields)
     if miner_state is not None:
         _save_miner_state(session, miner_state)

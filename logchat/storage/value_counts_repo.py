@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from itertools import repeat
 from operator import methodcaller
 from typing import Any
 
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from logchat.storage.models import TemplateField, ValueCountField
 
-__all__ = ["VALUE_CAP", "Counted", "add_events", "counted_pairs", "recount", "subtract_events"]
+__all__ = ["VALUE_CAP", "Counted", "add_events", "counted_pairs", "fields_by_template", "recount", "subtract_events"]
 
 # Different values past which a (template, field) is no longer counted. Identifiers a person asks about by
 # frequency (addresses, users, hosts, status codes) stay well below it (2,003 client addresses at a million
@@ -39,8 +40,8 @@ NOT_COUNTED = -1
 _INT64 = 2**63
 _IDS_PER_QUERY = 500
 
-# (template_id, fields JSON) -> events: what ingest hands over per batch.
-EventFields = Mapping[tuple[int | None, str | None], int]
+# template id -> the fields JSON text of each of its events (one per event): what ingest hands over per batch.
+EventFields = Mapping[int, Sequence[str]]
 
 
 def _mark(conn: Any) -> str:
@@ -63,12 +64,28 @@ def _value_text(value: Any) -> str | None:
     return None
 
 
+def fields_by_template(events: Iterable[tuple[int | None, str | None]]) -> dict[int, list[str]]:
+    """The fields JSON texts of (template id, fields JSON) pairs, one per event, grouped by template; events
+    without a template or without fields are left out: what :func:`add_events` takes."""
+    grouped: dict[int, list[str]] = {}
+    for template_id, encoded in events:
+        if template_id is None or encoded is None:
+            continue
+        bucket = grouped.get(template_id)
+        if bucket is None:
+            grouped[template_id] = [encoded]
+        else:
+            bucket.append(encoded)
+    return grouped
+
+
 def add_events(conn: Any, events: EventFields, fields: Iterable[tuple[int, str]]) -> None:
     """Count the fields of newly stored events (or of stored events whose fields were read for the first time),
     in the caller's transaction; called before their template_fields rows are added, which tells a field new to
-    its template (its counting starts here) from one whose earlier events were never counted. ``fields``: the
-    (template, field) pairs these events carry (their template_fields rows)."""
-    templates = sorted({template_id for template_id, _ in events if template_id is not None})
+    its template (its counting starts here) from one whose earlier events were never counted. ``events``: see
+    :func:`fields_by_template`; ``fields``: the (template, field) pairs these events carry (their template_fields
+    rows)."""
+    templates = sorted(template_id for template_id, texts in events.items() if texts)
     if not templates:
         return
     states, known = _states(conn, templates)
@@ -79,60 +96,32 @@ def add_events(conn: Any, events: EventFields, fields: Iterable[tuple[int, str]]
             state = states[(template_id, name)] = 0  # new to its template: counted from these events on
         if state is not None and state >= 0:
             wanted.setdefault(template_id, []).append(name)
-    # Per template, the JSON texts of its events are decoded in one call, as one array, and each counted field's
-    # values counted by Counter over a C-level map: every event's JSON mostly differs (ports, ids, durations),
-    # and decoding each text, value by value in Python, cost the writer 6 µs per event; reading the values out
-    # of each text with a regular expression, 4.5-5.2 µs.
-    texts: dict[int, list[str]] = {template_id: [] for template_id in wanted}
-    for (template_id, encoded), events_n in events.items():
-        if template_id is None or encoded is None:
-            continue
-        bucket = texts.get(template_id)
-        if bucket is not None:
-            bucket.extend([encoded] * events_n)
-    written: dict[int, dict[tuple[str, Any], int]] = {}
-    dropped: set[tuple[int, str]] = set()
-    for template_id, bucket in texts.items():
-        if not bucket:
-            continue
-        try:
-            objects = json.loads("[" + ",".join(bucket) + "]")
-        except ValueError:  # not as ingest writes fields: none of them is counted
-            dropped.update((template_id, name) for name in wanted[template_id])
-            continue
-        seen = written[template_id] = {}
-        for name in wanted[template_id]:
-            values = list(map(methodcaller("get", name, _ABSENT), objects))
-            kinds = set(map(type, values))
-            kinds.discard(object)  # events without the field
-            if not kinds <= _COUNTED_KINDS:
-                # A float, true, null, an object: not counted (see _value_text). Checked before counting, where
-                # true and 1.0 would be the same key as 1.
-                dropped.add((template_id, name))
-                continue
-            found = Counter(values)
-            found.pop(_ABSENT, None)
-            seen.update(((name, value), n) for value, n in found.items())
-    counts: dict[tuple[int, str, str], int] = {}
-    counts: dict[tuple[int, str, str], int] = {}
+    rows: list[tuple[int, str, str, int]] = []
     distinct: dict[tuple[int, str], int] = {}
-    for template_id, seen in written.items():
-        for (name, value), events_n in seen.items():
-            value_text = _value_text(value)
-            if value_text is None:
+    dropped: set[tuple[int, str]] = set()
+    for template_id, names in wanted.items():
+        texts = events.get(template_id)
+        if not texts:
+            continue
+        # Per template, the JSON texts of its events are decoded in one call, as one array, and each counted
+        # field's values counted by Counter over a C-level map: every event's JSON mostly differs (ports, ids,
+        # durations), and decoding each text, value by value in Python, cost the writer 6 µs per event; reading
+        # the values out of each text with a regular expression, 4.5-5.2 µs.
+        try:
+            objects = json.loads("[" + ",".join(texts) + "]")
+        except ValueError:  # not as ingest writes fields: none of them is counted
+            dropped.update((template_id, name) for name in names)
+            continue
+        for name in names:
+            counted = _field_counts(objects, name)
+            if counted is None or len(counted) > VALUE_CAP:
+                # Not countable (see _value_text), or more different values in this batch alone than the cap:
+                # not written only to be deleted.
                 dropped.add((template_id, name))
-                continue
-            key = (template_id, name, value_text)
-            before = counts.get(key)
-            if before is None:
-                counts[key] = events_n
-                distinct[(template_id, name)] = distinct.get((template_id, name), 0) + 1
-            else:
-                counts[key] = before + events_n  # "\u00e9" and "é" are one value
-    # More different values in this batch alone than the cap: not written only to be deleted.
-    dropped.update(pair for pair, added in distinct.items() if added > VALUE_CAP)
+            elif counted:
+                distinct[(template_id, name)] = len(counted)
+                rows.extend(zip(repeat(template_id), repeat(name), counted.keys(), counted.values()))
     mark = _mark(conn)
-    rows = [(t, n, v, c) for (t, n, v), c in counts.items() if (t, n) not in dropped]
     if rows:
         conn.exec_driver_sql(
             f"INSERT INTO value_counts (template_id, name, value, count) VALUES ({mark}, {mark}, {mark}, {mark}) "  # nosec B608
@@ -141,8 +130,6 @@ def add_events(conn: Any, events: EventFields, fields: Iterable[tuple[int, str]]
         )
     updates: dict[tuple[int, str], int] = {pair: NOT_COUNTED for pair in dropped}
     for pair, added in distinct.items():
-        if pair in dropped:
-            continue
         bound = states[pair] + added
         if bound > VALUE_CAP:
             # The bound adds each batch's values, repeated ones too: the table says how many there really are.
@@ -153,26 +140,71 @@ def add_events(conn: Any, events: EventFields, fields: Iterable[tuple[int, str]]
     _set_states(conn, updates)
 
 
+def _field_counts(objects: Sequence[dict[str, Any]], name: str) -> Mapping[str, int] | None:
+    """{value text: events} of field ``name`` over the decoded fields ``objects``; None when some value is not
+    counted (see _value_text). The texts are worked out per kind of value, over all of them at once: a field
+    holds mostly distinct values (ports, ids, durations), and one call per value cost the writer more than
+    counting them."""
+    values = list(map(methodcaller("get", name, _ABSENT), objects))
+    kinds = set(map(type, values))
+    kinds.discard(object)  # events without the field
+    if not kinds <= _COUNTED_KINDS:
+        # A float, true, null, an object: not counted. Checked before counting, where true and 1.0 would be the
+        # same key as 1.
+        return None
+    found = Counter(values)
+    found.pop(_ABSENT, None)
+    if kinds == _TEXTS:
+        # Each value is its own text; one of them holding a NUL or a lone surrogate is one too many for all.
+        joined = "".join(found)
+        if "\x00" in joined or (not joined.isascii() and not _encodable(joined)):
+            return None
+        return found
+    if kinds == _INTEGERS:
+        if found and (min(found) < -_INT64 or max(found) >= _INT64):
+            return None
+        return dict(zip(map(int.__repr__, found), found.values(), strict=True))
+    # Both kinds: 1 and "1" are one text, one value.
+    merged: dict[str, int] = {}
+    for value, events_n in found.items():
+        value_text = _value_text(value)
+        if value_text is None:
+            return None
+        merged[value_text] = merged.get(value_text, 0) + events_n
+    return merged
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False  # a lone surrogate: neither database holds it as it is
+    return True
+
+
 # A field an event does not have.
 _ABSENT = object()
 _COUNTED_KINDS = frozenset({str, int})
+_TEXTS = frozenset({str})
+_INTEGERS = frozenset({int})
 
 
 def _states(conn: Any, templates: Sequence[int]) -> tuple[dict[tuple[int, str], int], set[tuple[int, str]]]:
     """The counting state of the fields of ``templates``, and the (template, field) pairs the store knows."""
     states: dict[tuple[int, str], int] = {}
     known: set[tuple[int, str]] = set()
+    # Plain SQL with the ids written in: this runs once per batch, and building and rendering an expanding IN
+    # of a few hundred ids cost more than the queries themselves.
     for start in range(0, len(templates), _IDS_PER_QUERY):
-        chunk = templates[start : start + _IDS_PER_QUERY]
-        for template_id, name, bound in conn.execute(
-            select(ValueCountField.template_id, ValueCountField.name, ValueCountField.values_bound)
-            .where(ValueCountField.template_id.in_(chunk))
-        ):  # fmt: skip
+        listed = ", ".join(str(int(t)) for t in templates[start : start + _IDS_PER_QUERY])  # integers, formatted here
+        for template_id, name, bound in conn.exec_driver_sql(
+            f"SELECT template_id, name, values_bound FROM value_count_fields WHERE template_id IN ({listed})"  # nosec B608
+        ):
             states[(int(template_id), name)] = int(bound)
         known.update(
             (int(t), n)
-            for t, n in conn.execute(
-                select(TemplateField.template_id, TemplateField.name).where(TemplateField.template_id.in_(chunk))
+            for t, n in conn.exec_driver_sql(
+                f"SELECT template_id, name FROM template_fields WHERE template_id IN ({listed})"  # nosec B608
             )
         )
     return states, known

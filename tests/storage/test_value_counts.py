@@ -307,3 +307,28 @@ def test_values_with_quotes_escapes_and_signs_are_counted_as_the_events_read_the
     assert {name for name, bound in states if bound < 0} == {"big"}  # past 64 bits: SQLite reads it as a float
     assert _assert_counts_equal_events(store) >= 3
     assert _assert_answers_equal(store) >= 3
+
+
+def test_a_field_holding_integers_and_their_text_is_counted_as_one_value_per_text(  # type: ignore[no-untyped-def]
+    store, fields_on, tmp_path: Path
+) -> None:
+    # 7 and "7" are one value to the events' SQL: their counts add up. A field holding only text, only integers or
+    # both is turned into its texts in a different way each; a NUL in one value leaves its field uncounted.
+    import json
+
+    records = [
+        {"ts": f"2026-01-05T10:00:{n:02d}Z", "level": "info", "msg": "job finished", "code": [7, "7", 8, "x"][n % 4],
+         "count": n % 5, "owner": ["ann", "bö", "çé"][n % 3], "note": "a\u0000b" if n == 11 else "ok"}
+        for n in range(40)
+    ]  # fmt: skip
+    log = tmp_path / "jobs.jsonl"
+    log.write_text("".join(json.dumps(record) + "\n" for record in records))
+    index_inputs(store, fields_on, [str(log)])
+    with store.session() as session:
+        states = dict(session.execute(select(ValueCountField.name, ValueCountField.values_bound)).all())
+        codes = dict(session.execute(select(ValueCount.value, ValueCount.count).where(ValueCount.name == "code")).all())
+    assert states["code"] == 3 and codes == {"7": 20, "8": 10, "x": 10}
+    assert states["count"] == 5 and states["owner"] == 3
+    assert states["note"] == -1
+    assert _assert_counts_equal_events(store) == 3
+    assert _assert_answers_equal(store) >= 3

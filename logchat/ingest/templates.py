@@ -103,9 +103,11 @@ class TemplateMiner:
         (a one-line message only)."""
         # Only the first line of a multi-line event shapes its template; stack frames would make
         # every trace a template of its own.
-        first_line = message.partition("\n")[0] if key is None else message
         if key is None:
+            first_line = message.partition("\n")[0]
             key = first_line.encode("utf-8", "surrogatepass").translate(DIGIT_KEY)
+        else:
+            first_line = message
         self.last_key = key
         cluster_id = self._digits_to_id.get(key)
         if cluster_id is not None:

@@ -171,6 +171,15 @@ def _walk_narrowed(store, session, word: str, condition, column: str, **narrowin
     return narrowed
 
 
+def _lines_with(rows: list[dict[str, str]], column: str, names: list[str], word: str) -> list[int]:
+    """The loghub line numbers whose ``column`` is one of ``names`` and whose text has a word starting ``word``."""
+    return sorted(
+        int(row["LineId"])
+        for row in rows
+        if row[column] in names and re.search(rf"\b{word}", row["Content"], re.IGNORECASE)
+    )
+
+
 @pytest.mark.parametrize(
     ("word", "processes"),
     [
@@ -182,11 +191,7 @@ def _walk_narrowed(store, session, word: str, condition, column: str, **narrowin
 )
 def test_a_process_filter_narrows_the_hits_walked_to_the_same_events(linux, word, processes) -> None:  # type: ignore[no-untyped-def]
     store, rows = linux
-    wanted = sorted(
-        int(row["LineId"])
-        for row in rows
-        if row["Component"] in processes and re.search(rf"\b{word}", row["Content"], re.IGNORECASE)
-    )
+    wanted = _lines_with(rows, "Component", processes, word)
     with store.session() as session:
         _walk_narrowed(store, session, word, Event.process.in_(processes), "process", processes=processes)
         lines = sorted(session.scalars(select(Event.line_no).where(Event.id.in_(search_repo.matched_ids()))))
@@ -225,11 +230,7 @@ def thunderbird(store, settings, loghub: Path):  # type: ignore[no-untyped-def]
 )
 def test_a_host_filter_narrows_the_hits_walked_to_the_same_events(thunderbird, word, hosts) -> None:  # type: ignore[no-untyped-def]
     store, rows = thunderbird
-    wanted = sorted(
-        int(row["LineId"])
-        for row in rows
-        if row["User"] in hosts and re.search(rf"\b{word}", row["Content"], re.IGNORECASE)
-    )
+    wanted = _lines_with(rows, "User", hosts, word)
     with store.session() as session:
         narrowed = _walk_narrowed(store, session, word, Event.host.in_(hosts), "host", hosts=hosts)
         if narrowed is not None:

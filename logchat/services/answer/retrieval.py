@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -256,35 +257,31 @@ class LazyVectors:
 
     def __init__(self, pending: PendingVectors | None) -> None:
         self._pending = pending
-        self._thread: threading.Thread | None = None
-        self._loaded: list[VectorSide | None] = []
-        self._failure: BaseException | None = None
+        self._started = False
+        self._vectors: Future[VectorSide | None] = Future()  # what loading gave, or the failure it raised
 
     def prefetch(self) -> None:
-        if self._pending is not None and self._thread is None and not self._loaded:
-            self._thread = threading.Thread(target=self._load, name="logchat-vectors")
-            self._thread.start()
+        if self._pending is not None and not self._started:
+            self._started = True
+            threading.Thread(target=self._load, name="logchat-vectors").start()
 
     def __call__(self) -> VectorSide | None:
-        if self._thread is not None:
-            self._thread.join()
-        elif not self._loaded:
+        if not self._started:
+            self._started = True
             self._load()
-        if self._failure is not None:
-            raise self._failure
-        return self._loaded[0]
+        return self._vectors.result()  # waits for the prefetching thread; raises what it raised
 
     def _load(self) -> None:
         try:
             loaded = self._pending.load() if self._pending is not None else None
             if loaded is None:
-                self._loaded.append(None)
+                self._vectors.set_result(None)
                 return
             from logchat.retrieval.hybrid import VectorSide
 
-            self._loaded.append(VectorSide(loaded.templates, loaded.windows, loaded.embedder))
+            self._vectors.set_result(VectorSide(loaded.templates, loaded.windows, loaded.embedder))
         except BaseException as failure:  # raised again where the vectors are asked for
-            self._failure = failure
+            self._vectors.set_exception(failure)
 
 
 def _text_query(plan: Plan, extra_words: Sequence[str] = ()) -> fulltext.TextQuery:

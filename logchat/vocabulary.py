@@ -18,3 +18,8 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "process", "pid", "template_id", "message", "raw", "fields",
 )  # fmt: skip
 EventRow = tuple[Any, ...]
+
+# Kinds of named fields (what may be computed over a field's values), as template_fields stores them.
+MEASURE = "measure"  # a quantity: min/max/sum/avg/percentiles
+IDENTIFIER = "identifier"  # a number or code that names something (port, pid, status): never summed
+LABEL = "label"  # text, addresses: grouped and filtered, never computed over

@@ -25,15 +25,13 @@ from operator import itemgetter
 from typing import Any
 
 from logchat.redaction import mask_secrets, might_hold_secret
+from logchat.vocabulary import IDENTIFIER, LABEL, MEASURE
 
 FieldValue = str | int | float
 Fields = dict[str, FieldValue]
 
-# Field types (what a value is) and kinds (what may be computed over it).
+# Field types (what a value is); kinds (what may be computed over it) are logchat.vocabulary's.
 TYPES = ("int", "float", "ip", "id", "string")
-MEASURE = "measure"  # a quantity: min/max/sum/avg/percentiles
-IDENTIFIER = "identifier"  # a number or code that names something (port, pid, status): never summed
-LABEL = "label"  # text, addresses: grouped and filtered, never computed over
 
 # Normalised units: durations in seconds, sizes in bytes, shares in percent.
 SECONDS, BYTES, PERCENT = "s", "B", "%"

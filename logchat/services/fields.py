@@ -76,7 +76,7 @@ def backfill_fields(store: Store, on_progress: ProgressCallback | None = None,
                 value_counts_repo.fields_by_template(
                     (row[1], encoded) for row, (_, encoded) in zip(rows, values, strict=True)
                 ),
-                [(row[0], row[1]) for row in field_rows],
+                [(row[0], row[1], row[3]) for row in field_rows],
             )
             fields_repo.add_template_fields(session, field_rows)
         after = rows[-1][0]

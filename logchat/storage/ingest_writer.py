@@ -183,7 +183,7 @@ def write_batch(
         # Counted here, from the rows as stored, rather than by the reader process, which bounds the command.
         # Before template_fields: a field that is new there starts being counted with these events.
         by_template = value_counts_repo.fields_by_template(map(itemgetter(11, 14), rows))
-        value_counts_repo.add_events(conn, by_template, [(row[0], row[1]) for row in template_fields])
+        value_counts_repo.add_events(conn, by_template, [(row[0], row[1], row[3]) for row in template_fields])
     upsert_template_fields(conn, template_fields)
     if miner_state is not None:
         _save_miner_state(session, miner_state)

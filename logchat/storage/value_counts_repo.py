@@ -9,7 +9,14 @@ The counts are exact or absent, never approximate: ``value_count_fields`` says, 
 every stored event of the template carrying the field is counted. A pair stops being counted (-1) when it holds
 more than :data:`VALUE_CAP` different values (the table would grow like the events and summing it would cost
 what reading them does), or a value whose text the table cannot hold exactly as the field's SQL reads it (a
-float: SQLite writes 15 digits, Python and PostgreSQL 17; a NUL; ``true``/``null``/objects). Whatever changes
+float: SQLite writes 15 digits, Python and PostgreSQL 17; a NUL; ``true``/``null``/objects).
+
+Measures (bytes, durations, sizes: logchat.vocabulary.MEASURE) are not counted from their first event on: they
+are asked for their minimum, maximum, sum, average or percentiles, which read the events, and are not ranked or
+told apart (the question planner passes them over for top values and distinct counts). A response size holds
+nearly as many values as events, and counting it cost a million generated lines about 0.3 s of the writer's
+time for counts no answer read. A field counted before this rule (its pair counted in an older store) is
+counted on, exactly, until its template's counts are counted again. Whatever changes
 stored fields keeps the counts in step here: ingest adds (:func:`add_events`), the backfill of old events adds,
 a template's events read again are counted again from the store (:func:`recount`), retention subtracts
 (:func:`subtract_events`); ``logchat db copy`` and backups copy the tables as they are.
@@ -28,6 +35,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from logchat.storage.models import TemplateField, ValueCountField
+from logchat.vocabulary import MEASURE
 
 __all__ = ["VALUE_CAP", "Counted", "add_events", "counted_pairs", "fields_by_template", "recount", "subtract_events"]
 
@@ -79,20 +87,20 @@ def fields_by_template(events: Iterable[tuple[int | None, str | None]]) -> dict[
     return grouped
 
 
-def add_events(conn: Any, events: EventFields, fields: Iterable[tuple[int, str]]) -> None:
+def add_events(conn: Any, events: EventFields, fields: Iterable[tuple[int, str, str]]) -> None:
     """Count the fields of newly stored events (or of stored events whose fields were read for the first time),
     in the caller's transaction; called before their template_fields rows are added, which tells a field new to
-    its template (its counting starts here) from one whose earlier events were never counted. ``events``: see
-    :func:`fields_by_template`; ``fields``: the (template, field) pairs these events carry (their template_fields
-    rows)."""
+    its template (its counting starts here, unless it is a measure) from one whose earlier events were never
+    counted. ``events``: see :func:`fields_by_template`; ``fields``: the (template, field, kind) of the fields these
+    events carry (their template_fields rows)."""
     templates = sorted(template_id for template_id, texts in events.items() if texts)
     if not templates:
         return
     states, known = _states(conn, templates)
     wanted: dict[int, list[str]] = {}
-    for template_id, name in fields:
+    for template_id, name, kind in fields:
         state = states.get((template_id, name))
-        if state is None and (template_id, name) not in known:
+        if state is None and (template_id, name) not in known and kind != MEASURE:
             state = states[(template_id, name)] = 0  # new to its template: counted from these events on
         if state is not None and state >= 0:
             wanted.setdefault(template_id, []).append(name)
@@ -283,15 +291,22 @@ def recount(session: Session, template_ids: Iterable[int]) -> None:
         listed = ", ".join(str(t) for t in chunk)  # integers, formatted here
         conn.exec_driver_sql(f"DELETE FROM value_counts WHERE template_id IN ({listed})")  # nosec B608
         conn.exec_driver_sql(f"DELETE FROM value_count_fields WHERE template_id IN ({listed})")  # nosec B608
-        states: dict[tuple[int, str], int] = {
-            (int(t), n): 0 for t, n in conn.execute(
-                select(TemplateField.template_id, TemplateField.name).where(TemplateField.template_id.in_(chunk)))
-        }  # fmt: skip
+        states: dict[tuple[int, str], int] = {}
+        measures: set[tuple[int, str]] = set()  # not counted (add_events)
+        for t, n, kind in conn.execute(
+            select(TemplateField.template_id, TemplateField.name, TemplateField.kind)
+            .where(TemplateField.template_id.in_(chunk))
+        ):  # fmt: skip
+            if kind == MEASURE:
+                measures.add((int(t), n))
+            else:
+                states[(int(t), n)] = 0
         each = _each(conn, f"e.template_id IN ({listed}) AND e.fields IS NOT NULL")
         for t, name, values, bad in conn.exec_driver_sql(
             f"SELECT t, name, count(DISTINCT v), sum(1 - ok) FROM ({each}) AS f GROUP BY t, name"  # nosec B608
         ):
-            states[(int(t), name)] = NOT_COUNTED if bad or values > VALUE_CAP else int(values)
+            if (int(t), name) not in measures:
+                states[(int(t), name)] = NOT_COUNTED if bad or values > VALUE_CAP else int(values)
         _set_states(conn, states)
         conn.exec_driver_sql(
             "INSERT INTO value_counts (template_id, name, value, count) "  # nosec B608

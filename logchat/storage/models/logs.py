@@ -156,6 +156,8 @@ class ValueCount(Base):
     in decimal. Only (template, field) pairs whose ValueCountField says so are complete."""
 
     __tablename__ = "value_counts"
+    # On SQLite one B-tree keyed by (template, field, value) (migration 0017): ingest adds to each count by its key.
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     template_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -29,6 +29,7 @@ from logchat.ingest.pipeline import Batch, BatchPlan, produce_batches
 from logchat.ingest.prefetch import Prefetched
 from logchat.ingest.readahead import read_ahead
 from logchat.ingest.templates import TemplateMiner
+from logchat.ingest.young_generation import collecting_less_often
 from logchat.observability import tracing
 from logchat.storage import ingest_writer as writer
 from logchat.storage.db import Store
@@ -898,7 +899,8 @@ def _ingest(
         report.sources.append(failed)
     wait = settings.ingest.lock_timeout_seconds if wait_seconds is None else wait_seconds
     if expansion.specs:
-        with ingest_lock(store, settings.data_dir, wait_seconds=wait):
+        # One ingest at a time holds the lock: the collector's thresholds are changed and restored by one.
+        with ingest_lock(store, settings.data_dir, wait_seconds=wait), collecting_less_often():
             ingester = Ingester(store, settings, window=window or TimeWindow(), progress=progress or Progress(),
                                 reader_process=reader_process)
             ingester.window_cutter = _start_window_cutter(store, settings)

@@ -58,3 +58,27 @@ def test_the_console_script_runs_a_command_lists_all_and_rejects_an_unknown_one(
     unknown = subprocess.run([*run, "sta"], capture_output=True, text=True, timeout=60)
     assert unknown.returncode == 2
     assert "No such command 'sta'" in unknown.stderr
+
+
+_FROZEN_AT_EXIT = """
+import atexit, gc, sys
+from logchat.cli.app import main
+# Registered first, so it runs last: after the command's own exit handlers, as the interpreter shuts down.
+atexit.register(lambda: print("frozen", gc.get_freeze_count(), file=sys.stderr))
+sys.argv = ["logchat", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.parametrize("failing", [False, True])
+def test_the_objects_a_command_leaves_are_frozen_before_the_interpreter_shuts_down(
+    tmp_path: Path, failing: bool
+) -> None:
+    # What is alive when a command ends is never collected by the shutdown's collection: frozen, whether the
+    # command succeeded or failed, with its exit code kept.
+    args = ["index", str(tmp_path / "missing.log")] if failing else ["stat", "--json"]
+    run = subprocess.run([sys.executable, "-c", _FROZEN_AT_EXIT, "--data-dir", str(tmp_path / "store"), *args],
+                         capture_output=True, text=True, timeout=60)
+    assert (run.returncode != 0) is failing, run.stderr
+    frozen = int(run.stderr.rsplit("frozen ", 1)[1].split()[0])
+    assert frozen > 10_000

@@ -17,20 +17,35 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 from collections.abc import Iterator
 
 __all__ = ["INGEST_YOUNG_THRESHOLD", "collecting_less_often"]
 
 INGEST_YOUNG_THRESHOLD = 200_000
 
+# The thresholds are the process's: blocks that overlap (ingests of two stores in one daemon, in threads) share
+# one raise, made by the first to enter and undone by the last to leave, whatever order they leave in.
+_blocks = threading.Lock()
+_open = 0
+_before: tuple[int, int, int] = gc.get_threshold()
+
 
 @contextlib.contextmanager
 def collecting_less_often() -> Iterator[None]:
     """Within the block (and in the reader processes forked in it), the young generation holds at least
-    :data:`INGEST_YOUNG_THRESHOLD` allocations; the thresholds are restored after it."""
-    young, middle, old = gc.get_threshold()
-    gc.set_threshold(max(young, INGEST_YOUNG_THRESHOLD), middle, old)
+    :data:`INGEST_YOUNG_THRESHOLD` allocations; the thresholds are restored when the last open block ends."""
+    global _open, _before
+    with _blocks:
+        if _open == 0:
+            _before = gc.get_threshold()
+            young, middle, old = _before
+            gc.set_threshold(max(young, INGEST_YOUNG_THRESHOLD), middle, old)
+        _open += 1
     try:
         yield
     finally:
-        gc.set_threshold(young, middle, old)
+        with _blocks:
+            _open -= 1
+            if _open == 0:
+                gc.set_threshold(*_before)

@@ -899,7 +899,6 @@ def _ingest(
         report.sources.append(failed)
     wait = settings.ingest.lock_timeout_seconds if wait_seconds is None else wait_seconds
     if expansion.specs:
-        # One ingest at a time holds the lock: the collector's thresholds are changed and restored by one.
         with ingest_lock(store, settings.data_dir, wait_seconds=wait), collecting_less_often():
             ingester = Ingester(store, settings, window=window or TimeWindow(), progress=progress or Progress(),
                                 reader_process=reader_process)

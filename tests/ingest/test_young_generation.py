@@ -65,6 +65,18 @@ def test_the_thresholds_come_back_when_the_block_fails() -> None:
     assert gc.get_threshold() == before
 
 
+def test_overlapping_blocks_keep_the_large_generation_until_the_last_one_ends() -> None:
+    # Two ingests in threads of one process (two stores): they may end in either order.
+    before = gc.get_threshold()
+    first, second = collecting_less_often(), collecting_less_often()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert gc.get_threshold()[0] >= INGEST_YOUNG_THRESHOLD
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before
+
+
 def test_the_reader_process_inherits_the_large_young_generation(loghub: Path, tmp_path: Path) -> None:
     assert can_fork()
     note = tmp_path / "thresholds"

@@ -52,13 +52,17 @@ def _leave_signals_to_parent() -> None:
 
 
 def _reader_main(
-    conn: Any, reader: LineReader, parser: Any, miner: TemplateMiner, plan: BatchPlan, in_child: Callable[[], None]
+    conn: Any, reader: LineReader, parser: Any, miner: TemplateMiner, plan: BatchPlan, in_child: Callable[[], None],
+    spare: Callable[[Batch], None] | None, writer_waits: Any,
 ) -> None:
     _die_with_parent()
     _leave_signals_to_parent()
     in_child()
     try:
         for batch in produce_batches(reader, parser, miner, plan):
+            if spare is not None and not writer_waits.value:
+                # The writer is still busy with the batch before: until it takes this one, the time is the reader's.
+                spare(batch)
             conn.send_bytes(_encode(batch))
         conn.send_bytes(_encode((_END, miner.dump_state())))
     except BaseException:  # the parent must hear about any failure rather than wait forever
@@ -68,7 +72,12 @@ def _reader_main(
 
 
 class ReaderProcess:
-    """Iterate the batches; afterwards ``miner_state`` holds the reader's template miner state."""
+    """Iterate the batches; afterwards ``miner_state`` holds the reader's template miner state.
+
+    ``spare`` is work on a batch that either process may do (counting its values): the reader does it on the
+    batches it finishes while the writer is still busy, when it would otherwise wait for the writer to take
+    them, and leaves it to the writer on those the writer is already waiting for. The writer says when it
+    waits (:meth:`writer_waits`)."""
 
     def __init__(
         self,
@@ -78,12 +87,20 @@ class ReaderProcess:
         plan: BatchPlan,
         *,
         in_child: Callable[[], None] = lambda: None,
+        spare: Callable[[Batch], None] | None = None,
     ) -> None:
         # ``in_child`` runs first in the forked reader: the caller drops what the child must not
         # hold (the ingest lock's file descriptor), without this module knowing about storage.
-        self._args = (reader, parser, miner, plan, in_child)
+        self._args = (reader, parser, miner, plan, in_child, spare)
         self.miner_state: bytes | None = None
         self._started: tuple[Any, Any] | None = None
+        # A byte of memory shared with the forked reader: 1 while the writer waits for a batch.
+        self._writer_waits = multiprocessing.get_context("fork").RawValue("b", 0) if can_fork() else None
+
+    def writer_waits(self, waiting: bool) -> None:
+        """Called by the writer as it starts (True) and stops (False) waiting for the next batch."""
+        if self._writer_waits is not None:
+            self._writer_waits.value = waiting
 
     def start(self) -> None:
         """Fork the reader now, from the calling thread (iterating starts it otherwise): a fork copies only
@@ -91,7 +108,8 @@ class ReaderProcess:
         if self._started is None:
             context = multiprocessing.get_context("fork")
             receiver, sender = context.Pipe(duplex=False)
-            process = context.Process(target=_reader_main, args=(sender, *self._args), daemon=True)
+            process = context.Process(target=_reader_main, args=(sender, *self._args, self._writer_waits),
+                                      daemon=True)
             process.start()
             sender.close()
             self._started = (receiver, process)

@@ -16,6 +16,7 @@ from logchat.ingest.events import Event
 from logchat.ingest.fields import FieldReader, FieldTally
 from logchat.ingest.sources import LineReader
 from logchat.ingest.templates import DIGIT_KEY, TemplateMiner
+from logchat.ingest.value_counts import BatchCounts
 from logchat.redaction import KeyedSecretMask, mask_secrets
 from logchat.vocabulary import EventRow
 
@@ -49,6 +50,8 @@ class Batch:
     changed_at: dict[int, int] = field(default_factory=dict, repr=False)
     # What the store made of the rows ahead of the batch's turn to be written (see logchat.ingest.prefetch).
     prepared: Any = field(default=None, repr=False, compare=False)
+    # The values of the rows' fields, when the reader process counted them (logchat.ingest.value_counts).
+    value_counts: BatchCounts | None = field(default=None, repr=False)
 
     def add(self, row: EventRow, ts_us: int | None) -> None:
         self.rows.append(row)

@@ -550,7 +550,11 @@ class Ingester:
         in_child = close_inherited_locks if feed is None else feed.in_child(close_inherited_locks)
         if in_reader_process:
             plan.first_batch_size = max(1, plan.batch_size // WARM_UP_SHARE)
-        batches = ReaderProcess(reader, parser, self.miner, plan, in_child=in_child) if in_reader_process else None
+        batches = (
+            ReaderProcess(reader, parser, self.miner, plan, in_child=in_child,
+                          spare=_count_values_ahead() if plan.fields else None)
+            if in_reader_process else None
+        )
         error = None
         stream = iter(batches) if batches is not None else produce_batches(reader, parser, self.miner, plan)
         preparer = writer.events_preparer(self.store.engine) if batches is not None else None
@@ -569,7 +573,11 @@ class Ingester:
                         # Wait for the network outside the writer's turn: other hosts write meanwhile.
                         ahead.wait_ready(READY_BYTES)
                     with self.writer:  # parsing assigns templates: one host at a time
+                        if batches is not None:
+                            batches.writer_waits(True)
                         batch = next(stream, None)
+                        if batches is not None:
+                            batches.writer_waits(False)
                         if batch is None:
                             break
                         checkpoint.offset, checkpoint.line_count = batch.end_offset, batch.end_line
@@ -612,7 +620,7 @@ class Ingester:
                 writer.write_batch(
                     session, source_id, rows, batch.template_stats(), batch.rollup, batch.changed_templates,
                     batch.miner_state, checkpoint, template_fields=batch.fields.rows(),
-                    count_values=self.settings.ingest.fields,
+                    count_values=self.settings.ingest.fields, value_counts=batch.value_counts,
                     prepared=batch.prepared,
                 )
                 if self.settings.ingest.fields and rows and (batch.stale_fields or batch.changed_templates):
@@ -633,6 +641,20 @@ class Ingester:
     def _mark_complete(self, source_id: int, content_hash: str) -> None:
         with self.writer, self.store.session() as session:
             session.get_one(Source, source_id).content_hash = content_hash
+
+
+def _count_values_ahead() -> Callable[[Batch], None]:
+    """What a reader process does with a batch while the writer is busy with the one before: count the values of
+    its fields (logchat.ingest.value_counts), which the writer then does not. One counter per reader process, so
+    that the fields it has seen pass the cap are left alone in its later batches."""
+    from logchat.ingest.value_counts import SpareCounter
+
+    counter = SpareCounter()
+
+    def count(batch: Batch) -> None:
+        batch.value_counts = counter.count(batch.rows, batch.fields.rows())
+
+    return count
 
 
 def _prepare(preparer: Any, batch: Batch) -> None:

@@ -6,14 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from logchat.storage.models import Event, Source, SourceGeneration, StoreIdentity, Template, TemplateMinerState
 from logchat.vocabulary import EVENT_COLUMNS, EventRow
+
+if TYPE_CHECKING:
+    from logchat.ingest.value_counts import BatchCounts
 
 # The full-text index's entries for the events just written (ids from ? to ?): the host as the one hexadecimal word
 # the view events_fts_source gives (migration 0016), so that an index rebuilt from that view is the same.
@@ -152,12 +154,14 @@ def write_batch(
     *,
     template_fields: Sequence[tuple[Any, ...]] = (),
     count_values: bool = False,
+    value_counts: BatchCounts | None = None,
     prepared: Any = None,
 ) -> None:
     """Everything one batch changes, in the session's transaction (the caller commits).
     ``template_fields``: (template_id, name, type, kind, unit, events, example) rows to add; ``prepared``:
     what :func:`events_preparer`'s preparer made of ``rows`` beforehand, if anything; ``count_values``: count the
-    values of the rows' fields (logchat.storage.value_counts_repo)."""
+    values of the rows' fields (logchat.storage.value_counts_repo), of which ``value_counts`` holds what the reader
+    process counted already."""
     conn = session.connection()
     dialect = conn.dialect.name
     if dialect == "postgresql":
@@ -180,10 +184,10 @@ def write_batch(
     if count_values and rows:
         from logchat.storage import value_counts_repo
 
-        # Counted here, from the rows as stored, rather than by the reader process, which bounds the command.
-        # Before template_fields: a field that is new there starts being counted with these events.
-        by_template = value_counts_repo.fields_by_template(map(itemgetter(11, 14), rows))
-        value_counts_repo.add_events(conn, by_template, [(row[0], row[1], row[3]) for row in template_fields])
+        # Counted here, from the rows as stored, unless the reader process counted them while this process was
+        # busy. Before template_fields: a field that is new there starts being counted with these events.
+        value_counts_repo.add_events(conn, value_counts_repo.RowTexts(rows),
+                                     [(row[0], row[1], row[3]) for row in template_fields], value_counts)
     upsert_template_fields(conn, template_fields)
     if miner_state is not None:
         _save_miner_state(session, miner_state)

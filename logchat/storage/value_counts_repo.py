@@ -24,28 +24,22 @@ a template's events read again are counted again from the store (:func:`recount`
 
 from __future__ import annotations
 
-import json
-from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from itertools import repeat
-from operator import methodcaller
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from logchat.ingest.value_counts import VALUE_CAP, BatchCounts, count_texts, fields_by_template
 from logchat.storage.models import TemplateField, ValueCountField
 from logchat.vocabulary import MEASURE
 
-__all__ = ["VALUE_CAP", "Counted", "add_events", "counted_pairs", "fields_by_template", "recount", "subtract_events"]
+__all__ = ["VALUE_CAP", "Counted", "RowTexts", "add_events", "counted_pairs", "fields_by_template", "recount",
+           "subtract_events"]
 
-# Different values past which a (template, field) is no longer counted. Identifiers a person asks about by
-# frequency (addresses, users, hosts, status codes) stay well below it (2,003 client addresses at a million
-# sshd lines); ports, order ids and session ids pass it within a few batches, and then cost nothing more.
-# At the cap, summing one pair's rows takes about 5 ms on SQLite.
-VALUE_CAP = 10_000
 NOT_COUNTED = -1
-_INT64 = 2**63
 _IDS_PER_QUERY = 500
 
 # template id -> the fields JSON text of each of its events (one per event): what ingest hands over per batch.
@@ -56,44 +50,41 @@ def _mark(conn: Any) -> str:
     return "?" if conn.dialect.name == "sqlite" else "%s"
 
 
-def _value_text(value: Any) -> str | None:
-    """The text ``fields_repo.field_text`` reads for ``value`` on both backends; None when they may differ."""
-    kind = value.__class__
-    if kind is str:
-        if value.isascii():
-            return None if "\x00" in value else value
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return None  # a lone surrogate: neither database holds it as it is
-        return None if "\x00" in value else value
-    if kind is int and -_INT64 <= value < _INT64:
-        return int.__repr__(value)
-    return None
+class RowTexts(Mapping[int, Sequence[str]]):
+    """The fields JSON texts of event rows (template id at 11, fields JSON at 14) by template, grouped when first
+    looked at: a batch whose values the reader process counted may need none of them."""
+
+    def __init__(self, rows: Sequence[Any]) -> None:
+        self._rows = rows
+        self._grouped: dict[int, list[str]] | None = None
+
+    def _texts(self) -> dict[int, list[str]]:
+        if self._grouped is None:
+            self._grouped = fields_by_template(map(itemgetter(11, 14), self._rows))
+        return self._grouped
+
+    def __getitem__(self, template_id: int) -> Sequence[str]:
+        return self._texts()[template_id]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._texts())
+
+    def __len__(self) -> int:
+        return len(self._texts())
 
 
-def fields_by_template(events: Iterable[tuple[int | None, str | None]]) -> dict[int, list[str]]:
-    """The fields JSON texts of (template id, fields JSON) pairs, one per event, grouped by template; events
-    without a template or without fields are left out: what :func:`add_events` takes."""
-    grouped: dict[int, list[str]] = {}
-    for template_id, encoded in events:
-        if template_id is None or encoded is None:
-            continue
-        bucket = grouped.get(template_id)
-        if bucket is None:
-            grouped[template_id] = [encoded]
-        else:
-            bucket.append(encoded)
-    return grouped
-
-
-def add_events(conn: Any, events: EventFields, fields: Iterable[tuple[int, str, str]]) -> None:
+def add_events(
+    conn: Any, events: EventFields, fields: Iterable[tuple[int, str, str]], precounted: BatchCounts | None = None
+) -> None:
     """Count the fields of newly stored events (or of stored events whose fields were read for the first time),
     in the caller's transaction; called before their template_fields rows are added, which tells a field new to
     its template (its counting starts here, unless it is a measure) from one whose earlier events were never
-    counted. ``events``: see :func:`fields_by_template`; ``fields``: the (template, field, kind) of the fields these
-    events carry (their template_fields rows)."""
-    templates = sorted(template_id for template_id, texts in events.items() if texts)
+    counted. ``events``: their fields JSON texts by template (:func:`fields_by_template`, :class:`RowTexts`);
+    ``fields``: the (template, field, kind) of the fields these events carry (their template_fields rows);
+    ``precounted``: what the reader process counted of these events already (SpareCounter), read in place of
+    the texts for the fields it holds."""
+    fields = list(fields)
+    templates = sorted({template_id for template_id, _, _ in fields})
     if not templates:
         return
     states, known = _states(conn, templates)
@@ -108,24 +99,17 @@ def add_events(conn: Any, events: EventFields, fields: Iterable[tuple[int, str, 
     distinct: dict[tuple[int, str], int] = {}
     dropped: set[tuple[int, str]] = set()
     for template_id, names in wanted.items():
-        texts = events.get(template_id)
-        if not texts:
-            continue
-        # Per template, the JSON texts of its events are decoded in one call, as one array, and each counted
-        # field's values counted by Counter over a C-level map: every event's JSON mostly differs (ports, ids,
-        # durations), and decoding each text, value by value in Python, cost the writer 6 µs per event; reading
-        # the values out of each text with a regular expression, 4.5-5.2 µs.
-        try:
-            objects = json.loads("[" + ",".join(texts) + "]")
-        except ValueError:  # not as ingest writes fields: none of them is counted
-            dropped.update((template_id, name) for name in names)
-            continue
+        counts = (precounted or {}).get(template_id, {})
+        missing = [name for name in names if name not in counts]
+        if missing:
+            texts = events.get(template_id)
+            if not texts:
+                continue
+            counts = {**counts, **count_texts(texts, missing)}
         for name in names:
-            counted = _field_counts(objects, name)
-            if counted is None or len(counted) > VALUE_CAP:
-                # Not countable (see _value_text), or more different values in this batch alone than the cap:
-                # not written only to be deleted.
-                dropped.add((template_id, name))
+            counted = counts[name]
+            if counted is None:
+                dropped.add((template_id, name))  # not countable, or past the cap in this batch alone
             elif counted:
                 distinct[(template_id, name)] = len(counted)
                 rows.extend(zip(repeat(template_id), repeat(name), counted.keys(), counted.values()))
@@ -162,55 +146,6 @@ def _add_counts(conn: Any, rows: list[tuple[int, str, str, int]]) -> None:
         )
     else:
         conn.exec_driver_sql(_ADD_COUNTS.format(rows="VALUES (?, ?, ?, ?)"), rows)
-
-
-def _field_counts(objects: Sequence[dict[str, Any]], name: str) -> Mapping[str, int] | None:
-    """{value text: events} of field ``name`` over the decoded fields ``objects``; None when some value is not
-    counted (see _value_text). The texts are worked out per kind of value, over all of them at once: a field
-    holds mostly distinct values (ports, ids, durations), and one call per value cost the writer more than
-    counting them."""
-    values = list(map(methodcaller("get", name, _ABSENT), objects))
-    kinds = set(map(type, values))
-    kinds.discard(object)  # events without the field
-    if not kinds <= _COUNTED_KINDS:
-        # A float, true, null, an object: not counted. Checked before counting, where true and 1.0 would be the
-        # same key as 1.
-        return None
-    found = Counter(values)
-    found.pop(_ABSENT, None)
-    if kinds == _TEXTS:
-        # Each value is its own text; one of them holding a NUL or a lone surrogate is one too many for all.
-        joined = "".join(found)
-        if "\x00" in joined or (not joined.isascii() and not _encodable(joined)):
-            return None
-        return found
-    if kinds == _INTEGERS:
-        if found and (min(found) < -_INT64 or max(found) >= _INT64):
-            return None
-        return dict(zip(map(int.__repr__, found), found.values(), strict=True))
-    # Both kinds: 1 and "1" are one text, one value.
-    merged: dict[str, int] = {}
-    for value, events_n in found.items():
-        value_text = _value_text(value)
-        if value_text is None:
-            return None
-        merged[value_text] = merged.get(value_text, 0) + events_n
-    return merged
-
-
-def _encodable(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False  # a lone surrogate: neither database holds it as it is
-    return True
-
-
-# A field an event does not have.
-_ABSENT = object()
-_COUNTED_KINDS = frozenset({str, int})
-_TEXTS = frozenset({str})
-_INTEGERS = frozenset({int})
 
 
 def _states(conn: Any, templates: Sequence[int]) -> tuple[dict[tuple[int, str], int], set[tuple[int, str]]]:
@@ -260,7 +195,8 @@ def _set_states(conn: Any, updates: Mapping[tuple[int, str], int]) -> None:
 # --- counting from the stored events ----------------------------------------------------------------------
 
 # Per backend: the (template, field, value text, countable) of every field of the events selected by {where}
-# (on the alias ``e``). Countable is what _value_text accepts: text without NUL, and integers.
+# (on the alias ``e``). Countable is what logchat.ingest.value_counts.value_text_of accepts: text without NUL, and
+# integers.
 _EACH = {
     "sqlite": (
         "SELECT e.template_id AS t, j.key AS name, CAST(j.value AS TEXT) AS v, "

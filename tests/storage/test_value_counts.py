@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
+from logchat.ingest import value_counts
 from logchat.services.ingest import index_inputs
 from logchat.storage import compute_repo, fields_repo, search_repo, value_counts_repo
 from logchat.storage.db import open_store
@@ -112,6 +113,7 @@ def test_a_field_past_the_cap_is_not_counted_and_answers_are_read_from_the_event
     store, fields_on, loghub: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(value_counts_repo, "VALUE_CAP", 3)
+    monkeypatch.setattr(value_counts, "VALUE_CAP", 3)
     _index(store, fields_on, loghub, ("OpenSSH", "HDFS"))
     with store.session() as session:
         states = {
@@ -375,3 +377,65 @@ def test_counts_are_kept_whole_when_the_table_is_rebuilt_without_rowid(store, fi
     _index(store, fields_on, loghub, ("HDFS", "Linux"))
     assert _assert_counts_equal_events(store) > len(before)
     _assert_answers_equal(store)
+
+
+def _recounted(store: Any) -> tuple[dict[tuple[int, str], dict[str, int]], dict[tuple[int, str], bool]]:
+    """The counts, and which fields are counted, that counting every template again from its stored events
+    gives."""
+    with store.session() as session:
+        templates = {int(t) for t in session.scalars(select(TemplateField.template_id).distinct())}
+        value_counts_repo.recount(session, templates)
+        session.flush()
+        return _stored_counts(session), _counted_or_not(session)
+
+
+def _counted_or_not(session: Any) -> dict[tuple[int, str], bool]:
+    # Ingest keeps a bound of the different values (what each batch added), a count keeps them exactly.
+    return {
+        (t, n): bound >= 0
+        for t, n, bound in session.execute(
+            select(ValueCountField.template_id, ValueCountField.name, ValueCountField.values_bound)
+        )
+    }
+
+
+@pytest.mark.parametrize("counted_by", ["reader", "writer"])
+def test_values_counted_by_the_reader_process_are_stored_as_the_writer_counts_them(  # type: ignore[no-untyped-def]
+    store, fields_on, loghub: Path, monkeypatch: pytest.MonkeyPatch, counted_by: str
+) -> None:
+    # The reader process counts a batch's values when it finishes the batch while the writer is busy; here it
+    # is made to count every batch ("reader") or none ("writer"). A small cap and small batches take pairs past
+    # the cap within a batch and across batches, on either side.
+    from logchat.ingest.parallel import ReaderProcess
+    from logchat.services import ingest as ingest_service
+    from logchat.storage import ingest_writer
+
+    monkeypatch.setattr(ingest_service, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(value_counts_repo, "VALUE_CAP", 40)
+    monkeypatch.setattr(value_counts, "VALUE_CAP", 40)
+    if counted_by == "reader":  # the writer never says it waits
+        monkeypatch.setattr(ReaderProcess, "writer_waits", lambda self, waiting: None)
+    else:
+        monkeypatch.setattr(ingest_service, "_count_values_ahead", lambda: None)
+    fields_on.ingest.batch_size = 150
+    written = []
+    write_batch = ingest_writer.write_batch
+
+    def recording(*args: Any, **kwargs: Any) -> None:
+        written.append(kwargs.get("value_counts"))
+        write_batch(*args, **kwargs)
+
+    monkeypatch.setattr(ingest_writer, "write_batch", recording)
+    _index(store, fields_on, loghub)
+    carried = [counts for counts in written if counts is not None]
+    if counted_by == "reader":
+        assert len(carried) == len(written) > 60
+        assert any(values is None for counts in carried for values in counts.values() for values in values.values())
+    else:
+        assert not carried
+    with store.session() as session:
+        kept, states = _stored_counts(session), _counted_or_not(session)
+    assert sum(states.values()) > 50 and sum(not counted for counted in states.values()) > 10
+    assert _assert_counts_equal_events(store) > 50
+    # Counted once over all stored events, from the events' own SQL: the same counts and the same fields counted.
+    assert _recounted(store) == (kept, states)

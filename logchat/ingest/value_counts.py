@@ -19,9 +19,7 @@ import orjson
 
 from logchat.vocabulary import MEASURE
 
-__all__ = [
-    "VALUE_CAP", "BatchCounts", "SpareCounter", "ValueCounts", "count_texts", "fields_by_template", "value_text_of",
-]
+__all__ = ["VALUE_CAP", "BatchCounts", "SpareCounter", "ValueCounts", "count_texts", "fields_by_template"]
 
 # Different values past which a (template, field) is no longer counted. Identifiers a person asks about by
 # frequency (addresses, users, hosts, status codes) stay well below it (2,003 client addresses at a million
@@ -101,14 +99,14 @@ def _field_counts(objects: Sequence[dict[str, Any]], name: str) -> Mapping[str, 
     # Both kinds: 1 and "1" are one text, one value.
     merged: dict[str, int] = {}
     for value, events_n in found.items():
-        value_text = value_text_of(value)
+        value_text = _value_text(value)
         if value_text is None:
             return None
         merged[value_text] = merged.get(value_text, 0) + events_n
     return merged
 
 
-def value_text_of(value: Any) -> str | None:
+def _value_text(value: Any) -> str | None:
     """The text the fields' SQL reads for ``value`` on both backends; None when they may differ."""
     kind = value.__class__
     if kind is str:

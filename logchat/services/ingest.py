@@ -29,6 +29,7 @@ from logchat.ingest.pipeline import Batch, BatchPlan, produce_batches
 from logchat.ingest.prefetch import Prefetched
 from logchat.ingest.readahead import read_ahead
 from logchat.ingest.templates import TemplateMiner
+from logchat.ingest.value_counts import SpareCounter
 from logchat.ingest.young_generation import collecting_less_often
 from logchat.observability import tracing
 from logchat.storage import ingest_writer as writer
@@ -647,8 +648,6 @@ def _count_values_ahead() -> Callable[[Batch], None]:
     """What a reader process does with a batch while the writer is busy with the one before: count the values of
     its fields (logchat.ingest.value_counts), which the writer then does not. One counter per reader process, so
     that the fields it has seen pass the cap are left alone in its later batches."""
-    from logchat.ingest.value_counts import SpareCounter
-
     counter = SpareCounter()
 
     def count(batch: Batch) -> None:

@@ -195,8 +195,7 @@ def _set_states(conn: Any, updates: Mapping[tuple[int, str], int]) -> None:
 # --- counting from the stored events ----------------------------------------------------------------------
 
 # Per backend: the (template, field, value text, countable) of every field of the events selected by {where}
-# (on the alias ``e``). Countable is what logchat.ingest.value_counts.value_text_of accepts: text without NUL, and
-# integers.
+# (on the alias ``e``). Countable is what logchat.ingest.value_counts counts: text without NUL, and integers.
 _EACH = {
     "sqlite": (
         "SELECT e.template_id AS t, j.key AS name, CAST(j.value AS TEXT) AS v, "

@@ -1,7 +1,7 @@
 """Cost of reading fields at ingest, fields off against on, in this checkout and in a baseline checkout.
 
     python benchmarks/bench_fields.py --baseline /path/to/other/checkout [--lines 200000] [--runs 3] [--whole]
-        [--corpora generated,fallback,loghub] [--no-reader-stage]
+        [--corpora generated,files,fallback,loghub] [--no-reader-stage]
 
 The reader stage (parse, join, mask, templates, fields, rows: what the reader process does) in CPU time
 per event, best of ``--runs``, on the generated corpora of bench_ingest; checkouts and settings take turns
@@ -9,9 +9,10 @@ so that a busy machine disturbs them alike. ``--whole`` also runs the whole `log
 reader process and the writer, start-up included) over each generated corpus, CPU seconds of both
 processes, median of ``--runs``, and its wall time (the throughput), best of ``--runs``: the cost that the 10%
 budget of fields is about. ``--corpora`` chooses
-what it indexes: the generated corpus, the fallback corpus and the loghub mix (every loghub log and the full
-logs, ``../shared/datasets/loghub*/*/*.log``: many systems, many templates, most of them generalising in
-their first batch). ``--no-reader-stage`` times the whole command only.
+what it indexes: the generated corpus, each of its files alone (``files``: which file bears the cost), the
+fallback corpus and the loghub mix (every loghub log and the full logs, ``../shared/datasets/loghub*/*/*.log``:
+many systems, many templates, most of them generalising in their first batch). ``--no-reader-stage`` times the
+whole command only.
 
 CPU time (not wall time) of the measured processes, so a busy machine disturbs the figures less.
 """
@@ -118,15 +119,16 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="generate the corpora here (and keep them)")
     parser.add_argument("--whole", action="store_true", help="also time the whole `logchat index` command")
     parser.add_argument("--corpora", default="generated,fallback",
-                        help="with --whole: what to index, of generated, fallback and loghub (comma-separated)")
+                        help="with --whole: what to index, of generated, files (each generated file alone), "
+                             "fallback and loghub (comma-separated)")
     parser.add_argument("--no-reader-stage", action="store_true", help="time the whole command only")
     args = parser.parse_args()
     if args.no_reader_stage:
         args.whole = True
     corpora = args.corpora.split(",")
-    unknown = set(corpora) - {"generated", "fallback", "loghub"}
+    unknown = set(corpora) - {"generated", "files", "fallback", "loghub"}
     if unknown:
-        raise SystemExit(f"unknown corpus {sorted(unknown)[0]!r}: use generated, fallback or loghub")
+        raise SystemExit(f"unknown corpus {sorted(unknown)[0]!r}: use generated, files, fallback or loghub")
     mix = loghub_mix() if "loghub" in corpora else []
     if "loghub" in corpora and not mix:
         raise SystemExit(f"no loghub logs under {DATASETS}")
@@ -148,6 +150,8 @@ def main() -> None:
         walls: dict[str, dict[tuple[str, bool], list[float]]] = {}
         groups = [(name, members) for name, members in (("generated", generated), ("fallback", fallback),
                                                         ("loghub", mix)) if name in corpora]
+        if "files" in corpora:  # where the cost lies: each file of the generated corpus indexed alone
+            groups += [(path.name, [path]) for path in generated]
         for _ in range(args.runs):
             for label, checkout in checkouts.items():
                 for fields in (False, True):

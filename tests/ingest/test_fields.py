@@ -360,7 +360,8 @@ def _batch_fields_and_full_reads(log: Path) -> tuple[list[str], list[str]]:
 def test_access_lines_of_every_shape_are_stored_as_a_full_read_gives(tmp_path: Path) -> None:
     """Access log lines written from their parts (and their tails read once per distinct text) store what
     reading them in full gives: clients that are not addresses, users and requests that JSON escapes, secrets
-    in the request, tails with quotes, control characters, a request time or more pairs after them."""
+    in the request, tails with quotes, control characters, a request time or more pairs after them, statuses and
+    sizes with a leading zero or digits other than ASCII ones."""
     clients = ["198.51.100.7", "2001:db8::1", "host.example.com", "999.1.1.1"]
     users = ["-", "alice", 'bo"b', "c\\d"]
     requests = ["GET /a?x=1 HTTP/1.1", "GET /b?token=abcdef123456 HTTP/1.1", "POST /c HTTP/2.0", "BADREQUEST",
@@ -368,16 +369,17 @@ def test_access_lines_of_every_shape_are_stored_as_a_full_read_gives(tmp_path: P
     tails = ["", ' "-" "curl/8.5.0"', ' "https://ref.example/?q=1" "Mozilla/5.0 (X11)"', ' "-" "-"',
              ' "-" "agent" 0.123', ' "-" "agent" rt=0.5 upstream=1.2', ' "a\\"b" "ua"', ' "-" "ua\x01x"',
              ' "ref" "ua" extra words']
+    statuses = ["200", "404", "500", "099", "\u0662\u0660\u0660"]  # \d also matches other digits than ASCII ones
     lines = [
-        f'{client} - {user} [01/Nov/2026:10:00:{n % 60:02d} +0000] "{request}" {(200, 404, 500)[n % 3]} {size}{tail}'
+        f'{client} - {user} [01/Nov/2026:10:00:{n % 60:02d} +0000] "{request}" {statuses[n % 5]} {size}{tail}'
         for n, (client, user, request, tail, size) in enumerate(
-            itertools.product(clients, users, requests, tails, ("123", "-", "0012")))
+            itertools.product(clients, users, requests, tails, ("123", "-", "0012", "0", "\u0661\u0662")))
     ]
     log = tmp_path / "access.log"
     log.write_text("\n".join(lines * 2) + "\n", encoding="utf-8")
     stored, expected = _batch_fields_and_full_reads(log)
     assert len(stored) == 2 * len(lines) and stored == expected
-    assert stored[len(lines) + 6] == ('{"client":"198.51.100.7","method":"GET","path":"/a","protocol":"HTTP/1.1",'
+    assert stored[len(lines) + 10] == ('{"client":"198.51.100.7","method":"GET","path":"/a","protocol":"HTTP/1.1",'
                                       '"status":200,"bytes":123,"referer":"https://ref.example/?q=1",'
                                       '"user_agent":"Mozilla/5.0 (X11)"}')
 

@@ -21,6 +21,7 @@ from logchat.storage import compute_repo, fields_repo, search_repo, value_counts
 from logchat.storage.db import open_store
 from logchat.storage.micros import to_micros
 from logchat.storage.models import Event, TemplateField, ValueCount, ValueCountField
+from tests.access_log import write_access_log
 
 SYSTEMS = ("OpenSSH", "Linux", "Apache", "HDFS", "Proxifier")
 
@@ -401,11 +402,11 @@ def _counted_or_not(session: Any) -> dict[tuple[int, str], bool]:
 
 @pytest.mark.parametrize("counted_by", ["reader", "writer"])
 def test_values_counted_by_the_reader_process_are_stored_as_the_writer_counts_them(  # type: ignore[no-untyped-def]
-    store, fields_on, loghub: Path, monkeypatch: pytest.MonkeyPatch, counted_by: str
+    store, fields_on, loghub: Path, monkeypatch: pytest.MonkeyPatch, counted_by: str, tmp_path: Path
 ) -> None:
     # The reader process counts a batch's values when it finishes the batch while the writer is busy; here it
     # is made to count every batch ("reader") or none ("writer"). A small cap and small batches take pairs past
-    # the cap within a batch and across batches, on either side.
+    # the cap within a batch and across batches, on either side; an access log of many shapes too.
     from logchat.ingest.parallel import ReaderProcess
     from logchat.services import ingest as ingest_service
     from logchat.storage import ingest_writer
@@ -427,6 +428,8 @@ def test_values_counted_by_the_reader_process_are_stored_as_the_writer_counts_th
 
     monkeypatch.setattr(ingest_writer, "write_batch", recording)
     _index(store, fields_on, loghub)
+    report = index_inputs(store, fields_on, [str(write_access_log(tmp_path / "access.log"))])
+    assert not report.failed, report.to_dict()
     carried = [counts for counts in written if counts is not None]
     if counted_by == "reader":
         assert len(carried) == len(written) > 60

@@ -1,4 +1,5 @@
-"""A generated access log of many shapes, for the tests that compare ways of reading and counting its fields."""
+"""A generated access log of many shapes, for the test that compares its value counts made by the reader process
+and by the writer."""
 
 from __future__ import annotations
 

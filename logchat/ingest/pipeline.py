@@ -112,6 +112,10 @@ class BatchPlan:
     # A smaller first batch: with a reader process, the writer waits for the first batch and the
     # reader is idle while the last one is written, so a short first batch starts the overlap sooner.
     first_batch_size: int | None = None
+    # Where the source ends (its size when the run began). With first_batch_size, the batch before the end leaves
+    # about first_batch_size events to the last batch: the reader, with nothing left to read, waits while the
+    # writer writes the last batch, so a short one ends the run sooner.
+    end_offset: int | None = None
 
 
 def micros(value: datetime) -> int:
@@ -130,6 +134,10 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
     next_id = plan.first_id
     source_id, generation = plan.source_id, plan.generation
     batch_size = min(plan.first_batch_size or plan.batch_size, plan.batch_size)
+    # Events to leave to a short last batch (BatchPlan.end_offset), until that batch is planned.
+    end_offset = plan.end_offset
+    last_batch_size = plan.first_batch_size if end_offset is not None else None
+    batch_offset = reader.offset  # where the batch being filled starts
     since_us, until_us = plan.since_us, plan.until_us
     windowed = since_us is not None or until_us is not None
     keep_untimed = True
@@ -156,9 +164,16 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
             batch.end_offset, batch.end_line = event.offset, event.line_no - 1
             _close(batch, miner, fields_format)
             yield batch
+            closed = len(rows)
             batch = Batch(first_new_template=miner.newest_id + 1)
             rows, add = batch.rows, batch.add
             batch_size = plan.batch_size
+            if last_batch_size is not None and end_offset is not None:
+                batch_size = _before_last_batch(batch_size, end_offset, event.offset, batch_offset, closed,
+                                                last_batch_size)
+                if batch_size != plan.batch_size:
+                    last_batch_size = None
+            batch_offset = event.offset
             if max_seconds is not None:
                 started = time.monotonic()
         ts = event.ts
@@ -213,6 +228,23 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
     batch.end_offset, batch.end_line = reader.offset, reader.line_no
     _close(batch, miner, fields_format)
     yield batch
+
+
+def _before_last_batch(
+    batch_size: int, end_offset: int, offset: int, batch_offset: int, events: int, last_batch_size: int
+) -> int:
+    """The size of the batch that starts at ``offset``. When what is left before ``end_offset`` is less than
+    ``batch_size`` and ``last_batch_size`` events (estimated from the bytes per event of the ``events`` of the batch
+    before, which started at ``batch_offset``), the batch ends about ``last_batch_size`` events before the end, so
+    that the last batch is short; otherwise ``batch_size``."""
+    if events <= 0 or offset <= batch_offset:
+        return batch_size
+    left = (end_offset - offset) * events // (offset - batch_offset)
+    # A rest of under three short batches stays one batch: shortening the last batch's writing by less than two
+    # short batches' is not worth a commit more.
+    if 3 * last_batch_size <= left < batch_size + last_batch_size:
+        return left - last_batch_size
+    return batch_size
 
 
 def _close(batch: Batch, miner: TemplateMiner, fields_format: str | None) -> None:

@@ -551,6 +551,7 @@ class Ingester:
         in_child = close_inherited_locks if feed is None else feed.in_child(close_inherited_locks)
         if in_reader_process:
             plan.first_batch_size = max(1, plan.batch_size // WARM_UP_SHARE)
+            plan.end_offset = total
         batches = (
             ReaderProcess(reader, parser, self.miner, plan, in_child=in_child,
                           spare=_count_values_ahead() if plan.fields else None)

@@ -75,3 +75,39 @@ def test_a_short_first_batch_then_full_ones_each_ending_where_the_next_starts() 
     unsplit = _batches(lines, BatchPlan(source_id=1, generation=0, first_id=1, batch_size=30, multiline=True))
     assert [len(batch.rows) for batch in unsplit] == [30, 30, 30, 5]
     assert [row for batch in unsplit for row in batch.rows] == [row for batch in batches for row in batch.rows]
+
+
+def _session_lines(count: int) -> list[str]:
+    return [f"Nov  1 10:{i // 60 % 60:02d}:{i % 60:02d} web-01 sshd[{i}]: session {i} opened" for i in range(count)]
+
+
+@pytest.mark.parametrize(("count", "sizes"), [
+    (95, [3, 30, 30, 29, 3]),  # 32 left after the third: not one batch of 30 and one of 2, but 29 and 3
+    (100, [3, 30, 30, 30, 7]),  # the last 7 are a short batch already: not split into smaller ones
+    (66, [3, 30, 30, 3]),  # 33 left after the second: a full batch, then the short end
+    (36, [3, 30, 3]),
+])
+def test_the_batch_before_the_end_of_the_source_leaves_a_short_last_batch(count: int, sizes: list[int]) -> None:
+    lines = _session_lines(count)
+    end = sum(len(line) + 1 for line in lines)
+    plan = BatchPlan(source_id=1, generation=0, first_id=1, batch_size=30, multiline=True, first_batch_size=3,
+                     end_offset=end)
+    batches = _batches(lines, plan)
+    assert [len(batch.rows) for batch in batches] == sizes
+    assert [row[0] for batch in batches for row in batch.rows] == list(range(1, count + 1))
+    assert [batch.end_line for batch in batches] == [sum(sizes[: i + 1]) for i in range(len(sizes))]
+    offsets = [0, *(batch.end_offset for batch in batches)]
+    assert all(batch.rows[0][5] == offsets[i] for i, batch in enumerate(batches))
+    assert offsets[-1] == end
+
+
+def test_a_source_that_grew_past_its_end_is_read_to_its_end_in_full_batches() -> None:
+    lines = _session_lines(200)
+    end = sum(len(line) + 1 for line in lines[:95])  # its size when the run began; it is longer by now
+    plan = BatchPlan(source_id=1, generation=0, first_id=1, batch_size=30, multiline=True, first_batch_size=3,
+                     end_offset=end)
+    batches = _batches(lines, plan)
+    sizes = [len(batch.rows) for batch in batches]
+    assert sizes[:4] == [3, 30, 30, 29] and sum(sizes) == 200
+    assert all(size == 30 for size in sizes[4:-1])
+    assert [row[0] for batch in batches for row in batch.rows] == list(range(1, 201))

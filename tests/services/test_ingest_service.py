@@ -231,10 +231,21 @@ def test_permission_denied_names_the_file(tmp_path: Path) -> None:
 
 
 def test_reader_process_and_in_process_ingest_store_the_same(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Large files are parsed in a forked reader process; the store must not be able to tell."""
+    """Large files are parsed in a forked reader process; the store must not be able to tell. Its first and last
+    batches are short (the writer waits for the first, and the reader for the writer's last)."""
     import logchat.services.ingest as ingest_service
     from logchat.config import load_settings
+    from logchat.storage import ingest_writer
     from logchat.storage.db import open_store
+
+    batch_sizes: list[int] = []
+    write_batch = ingest_writer.write_batch
+
+    def recording(session, source_id, rows, *args, **kwargs):  # type: ignore[no-untyped-def]
+        batch_sizes.append(len(rows))
+        write_batch(session, source_id, rows, *args, **kwargs)
+
+    monkeypatch.setattr(ingest_writer, "write_batch", recording)
 
     log = tmp_path / "big.log"
     with log.open("w") as handle:
@@ -245,7 +256,9 @@ def test_reader_process_and_in_process_ingest_store_the_same(tmp_path: Path, mon
                 handle.write("java.lang.IllegalStateException: boom\n\tat com.example.Job.run(Job.java:42)\n")
     assert log.stat().st_size > 2 << 20
     stored = {}
+    sizes = {}
     for mode, threshold in (("reader", 1 << 20), ("in-process", 1 << 40)):
+        batch_sizes.clear()
         monkeypatch.setattr(ingest_service, "PARALLEL_MIN_BYTES", threshold)
         data = tmp_path / mode
         settings = load_settings(data_dir=data)
@@ -262,8 +275,14 @@ def test_reader_process_and_in_process_ingest_store_the_same(tmp_path: Path, mon
                 report.new_lines,
             )
         store.close()
+        sizes[mode] = list(batch_sizes)
     assert stored["reader"] == stored["in-process"]
     assert stored["reader"][2] == 40_000 + 2 * 800
+    assert sizes["in-process"] == [7_000] * 5 + [5_000]
+    # The batch before the end leaves about a tenth of a batch to the last (judged by bytes per event).
+    first, *middle, before_last, last = sizes["reader"]
+    assert first == 700 and middle == [7_000] * 5 and sum(sizes["reader"]) == 40_000
+    assert 3_000 < before_last < 4_000 and 300 < last < 1_000
 
 
 def _loghub_archive(loghub: Path, tmp_path: Path, system: str = "OpenSSH") -> tuple[Path, bytes, int]:

@@ -8,7 +8,9 @@ per event, best of ``--runs``, on the generated corpora of bench_ingest; checkou
 so that a busy machine disturbs them alike. ``--whole`` also runs the whole `logchat index` command (the
 reader process and the writer, start-up included) over each generated corpus, CPU seconds of both
 processes, median of ``--runs``, and its wall time (the throughput), best of ``--runs``: the cost that the 10%
-budget of fields is about. ``--corpora`` chooses
+budget of fields is about. Each round runs a checkout's fields-off and fields-on commands one after the other,
+and the cost of fields in each round is printed too (median and range): on a machine whose speed drifts, it
+varies less than the best runs' ratio. ``--corpora`` chooses
 what it indexes: the generated corpus, each of its files alone (``files``: which file bears the cost), the
 fallback corpus and the loghub mix (every loghub log and the full logs, ``../shared/datasets/loghub*/*/*.log``:
 many systems, many templates, most of them generalising in their first batch). ``--no-reader-stage`` times the
@@ -176,6 +178,13 @@ def main() -> None:
             print(f"\nthe same commands, wall s (the throughput), best of {args.runs}")
             for group, runs in walls.items():
                 print(f"{group:<18} {_row({key: min(values) for key, values in runs.items()})}")
+            # On a machine whose speed drifts (other machines sharing its host), runs far apart differ by more than
+            # fields cost; each round runs a checkout's fields-off and fields-on commands one after the other.
+            print(f"\nthe cost of fields in wall time, round by round (on against the off run just before it): "
+                  f"median and range of {args.runs}")
+            print(f"{'corpus':<18} {'base':>22}   {'this':>22}")
+            for group, runs in walls.items():
+                print(f"{group:<18} {_round_costs(runs, 'baseline'):>22}   {_round_costs(runs, 'this'):>22}")
             print()
         if args.no_reader_stage:
             return
@@ -189,6 +198,11 @@ def main() -> None:
                     totals[key] += value
                 print(f"{path.name:<18} {_row(row)}")
             print(f"{'(' + group + ', mean)':<18} {_row({key: total / len(members) for key, total in totals.items()})}")
+
+
+def _round_costs(runs: dict[tuple[str, bool], list[float]], label: str) -> str:
+    costs = sorted(on / off - 1 for off, on in zip(runs[(label, False)], runs[(label, True)], strict=True))
+    return f"{statistics.median(costs):+.1%} ({costs[0]:+.1%}..{costs[-1]:+.1%})"
 
 
 def _row(values: dict[tuple[str, bool], float], spec: str = ".2f") -> str:

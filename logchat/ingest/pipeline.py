@@ -169,8 +169,8 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
             rows, add = batch.rows, batch.add
             batch_size = plan.batch_size
             if last_batch_size is not None and end_offset is not None:
-                batch_size = _before_last_batch(batch_size, end_offset, event.offset, batch_offset, closed,
-                                                last_batch_size)
+                batch_size = _batch_size_near_the_end(batch_size, end_offset, event.offset, batch_offset, closed,
+                                                      last_batch_size)
                 if batch_size != plan.batch_size:
                     last_batch_size = None
             batch_offset = event.offset
@@ -230,13 +230,13 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
     yield batch
 
 
-def _before_last_batch(
+def _batch_size_near_the_end(
     batch_size: int, end_offset: int, offset: int, batch_offset: int, events: int, last_batch_size: int
 ) -> int:
-    """The size of the batch that starts at ``offset``. When what is left before ``end_offset`` is less than
-    ``batch_size`` and ``last_batch_size`` events (estimated from the bytes per event of the ``events`` of the batch
-    before, which started at ``batch_offset``), the batch ends about ``last_batch_size`` events before the end, so
-    that the last batch is short; otherwise ``batch_size``."""
+    """The size of the batch that starts at ``offset``: ``batch_size``, unless fewer than ``batch_size +
+    last_batch_size`` events are left before ``end_offset`` (but at least three times ``last_batch_size``). Then the
+    batch ends about ``last_batch_size`` events before the end, so that the last batch is short. Events left are
+    estimated from the bytes per event of the ``events`` of the batch before, which started at ``batch_offset``."""
     if events <= 0 or offset <= batch_offset:
         return batch_size
     left = (end_offset - offset) * events // (offset - batch_offset)

@@ -85,7 +85,7 @@ def _session_lines(count: int) -> list[str]:
     (95, [3, 30, 30, 29, 3]),  # 32 left after the third: not one batch of 30 and one of 2, but 29 and 3
     (100, [3, 30, 30, 30, 7]),  # the last 7 are a short batch already: not split into smaller ones
     (66, [3, 30, 30, 3]),  # 33 left after the second: a full batch, then the short end
-    (36, [3, 30, 3]),
+    (36, [3, 30, 3]),  # 33 left after the first: a full batch, then the short end
 ])
 def test_the_batch_before_the_end_of_the_source_leaves_a_short_last_batch(count: int, sizes: list[int]) -> None:
     lines = _session_lines(count)

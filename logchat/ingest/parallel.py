@@ -2,8 +2,8 @@
 overlap with database writes on the other.
 
 Only batches cross the pipe; the database stays in the parent, which commits each batch with its
-checkpoint exactly as in the single-process path. The pipe holds about one batch, so the reader is
-never more than a batch or two ahead and memory stays bounded.
+checkpoint exactly as in the single-process path. A thread of the parent receives one batch ahead of the
+writer, so the reader is never more than two or three batches ahead and memory stays bounded.
 """
 
 from __future__ import annotations
@@ -18,11 +18,16 @@ from typing import Any
 
 from logchat.errors import SourceUnreadable
 from logchat.ingest.pipeline import Batch, BatchPlan, produce_batches
+from logchat.ingest.prefetch import Prefetched
 from logchat.ingest.sources import LineReader
 from logchat.ingest.templates import TemplateMiner
 
 _END = "end"
 _FAILED = "failed"
+# The pipe's buffer. Linux gives a pipe 64 KiB, and a batch is megabytes: sent through 64 KiB, each batch took
+# about a hundred turns of the reader writing and the writer reading, each waking the other. 1 MiB is the
+# largest a user may ask for by default (/proc/sys/fs/pipe-max-size).
+PIPE_BYTES = 1 << 20
 
 
 def _die_with_parent() -> None:
@@ -108,6 +113,7 @@ class ReaderProcess:
         if self._started is None:
             context = multiprocessing.get_context("fork")
             receiver, sender = context.Pipe(duplex=False)
+            _widen(sender)
             process = context.Process(target=_reader_main, args=(sender, *self._args, self._writer_waits),
                                       daemon=True)
             process.start()
@@ -123,11 +129,17 @@ class ReaderProcess:
         self.start()
         assert self._started is not None
         receiver, process = self._started
+        # Received by the writer itself, a batch left the reader only once the writer had committed the one before:
+        # the reader, done with the next batch, waited for it, and the writer, done with its commit, waited for the
+        # reader to finish the next. Batch by batch each is the slower in turn (a commit with a checkpoint costs
+        # more than one without; templates change in bursts), so both waited. A thread takes the next batch off
+        # the pipe while the writer commits, so that the reader goes on at once.
+        received = Prefetched(_messages(receiver), _kept_as_they_are, name="logchat-batch-receive")
         finished = False
         try:
             while True:
                 try:
-                    message = pickle.loads(receiver.recv_bytes())  # nosec B301 - our own child's batches
+                    message = pickle.loads(next(received))  # nosec B301 - our own child's batches
                 except EOFError as exc:
                     process.join(timeout=5)  # gone without a word: say how it ended
                     raise SourceUnreadable(
@@ -143,12 +155,37 @@ class ReaderProcess:
                     return
                 raise SourceUnreadable(f"the reader process failed: {payload.strip().splitlines()[-1]}")
         finally:
-            receiver.close()
             if finished:
                 process.join(timeout=5)  # let it end by itself (a terminated child loses what it flushes)
             if process.is_alive():
                 process.terminate()  # stopped early (or stuck): it has nothing more to give
             process.join(timeout=5)
+            if process.is_alive():
+                process.kill()  # deaf to SIGTERM (stopped, say): the receiving thread ends only with the pipe
+                process.join()
+            received.close()  # the reader has ended, and with it the pipe: the receiving thread has ended too
+            receiver.close()
+
+
+def _messages(connection: Any) -> Iterator[bytes]:
+    """The reader process's messages, as they come, until the pipe ends (EOFError)."""
+    while True:
+        yield connection.recv_bytes()
+
+
+def _kept_as_they_are(message: bytes) -> None:
+    """What the receiving thread does to a message: nothing. Unpickling there took the GIL from the writer's
+    commits and made them slower; the writer unpickles each batch in its own thread."""
+
+
+def _widen(connection: Any) -> None:
+    """Give the pipe behind ``connection`` a buffer of PIPE_BYTES, where the system allows it."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(connection.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):
+        pass  # not Linux, or past the user's share of pipe memory: the default buffer works, only more slowly
 
 
 def _encode(message: object) -> memoryview:

@@ -14,7 +14,7 @@ import pytest
 
 from logchat.errors import SourceUnreadable
 from logchat.ingest.formats import make_parser
-from logchat.ingest.parallel import ReaderProcess, can_fork
+from logchat.ingest.parallel import PIPE_BYTES, ReaderProcess, can_fork
 from logchat.ingest.pipeline import BatchPlan, produce_batches
 from logchat.ingest.sources import LineReader
 from logchat.ingest.templates import TemplateMiner
@@ -95,3 +95,96 @@ def test_a_reader_process_left_before_its_end_is_ended_and_leaves_no_process_beh
         assert len(multiprocessing.active_children()) == 1
         batches.close()  # as a run asked to stop between batches does
     assert multiprocessing.active_children() == []
+    assert _receiving_threads() == []
+
+
+def _receiving_threads() -> list[str]:
+    import threading
+
+    return [thread.name for thread in threading.enumerate() if thread.name == "logchat-batch-receive"]
+
+
+def test_batches_larger_than_the_pipe_arrive_whole_once_and_in_order(tmp_path: Path) -> None:
+    # Batches of megabytes, past the pipe's buffer: received by the writer's receiving thread in pieces, while
+    # the reader goes on with the next one.
+    log = tmp_path / "big.log"
+    lines = [
+        f"Dec {1 + index // 20000:2d} 10:{index // 600 % 60:02d}:{index // 10 % 60:02d} host sshd[{index}]: "
+        f"Accepted publickey for user{index % 97} from 10.0.{index % 250}.{index % 7} port {40000 + index} ssh2"
+        for index in range(60_000)
+    ]
+    log.write_text("\n".join(lines) + "\n")
+    with log.open("rb") as handle:
+        reader, parser, miner, plan = _parts(handle)
+        plan.batch_size, plan.first_batch_size, plan.fields = 25_000, 2_500, True
+        in_process = _rows(produce_batches(reader, parser, miner, plan))
+    with log.open("rb") as handle:
+        reader, parser, forked_miner, plan = _parts(handle)
+        plan.batch_size, plan.first_batch_size, plan.fields = 25_000, 2_500, True
+        process = ReaderProcess(reader, parser, forked_miner, plan)
+        batches = list(process)
+    assert [len(batch.rows) for batch in batches] == [2_500, 25_000, 25_000, 7_500]
+    assert len(_encoded(batches[1])) > 2 * PIPE_BYTES  # each full batch is several pipes' worth
+    assert _rows(batches) == in_process
+    assert _receiving_threads() == []
+
+
+def _encoded(batch: Any) -> bytes:
+    import pickle
+
+    return pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def test_the_pipe_to_the_reader_process_holds_a_mebibyte(openssh_log: Path) -> None:
+    import fcntl
+
+    with openssh_log.open("rb") as handle:
+        reader, parser, miner, plan = _parts(handle)
+        process = ReaderProcess(reader, parser, miner, plan)
+        process.start()
+        assert process._started is not None
+        receiver = process._started[0]
+        assert fcntl.fcntl(receiver.fileno(), fcntl.F_GETPIPE_SZ) == PIPE_BYTES
+        assert len(_rows(process)) == 2000
+
+
+class _Stalling:
+    """A parser that stops for a minute at the line that says STALL, as a reader stuck on a slow disk would."""
+
+    def __init__(self, parser: Any) -> None:
+        self._parser = parser
+        self.name = parser.name
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._parser, name)
+
+    def parse(self, line: str) -> Any:
+        if "STALL" in line:
+            import time
+
+            time.sleep(60)
+        return self._parser.parse(line)
+
+
+def test_a_reader_stopped_from_another_thread_while_the_writer_waits_is_one_error_and_leaves_nothing_behind(
+    openssh_log: Path, tmp_path: Path
+) -> None:
+    import multiprocessing
+    import threading
+
+    # The writer waits for the reader's second batch, which a stalled read holds up for a minute, until the run
+    # is stopped (as the daemon's shutdown does, from another thread).
+    lines = openssh_log.read_bytes().splitlines(keepends=True)
+    stalling = tmp_path / "stalling.log"
+    stalling.write_bytes(b"".join(lines[:100]) + b"Dec 10 06:55:46 LabSZ sshd[1]: STALL\n" + b"".join(lines[100:]))
+    with stalling.open("rb") as handle:
+        reader, parser, miner, plan = _parts(handle)
+        process = ReaderProcess(reader, _Stalling(parser), miner, plan)
+        batches = iter(process)
+        assert len(next(batches).rows) == 30
+        assert _receiving_threads() == ["logchat-batch-receive"]
+        threading.Timer(0.3, process.stop).start()
+        with pytest.raises(SourceUnreadable, match=r"ended unexpectedly \(killed by SIGTERM\)"):
+            next(batches)  # not the second batch, a minute later
+    assert multiprocessing.active_children() == []
+    assert _receiving_threads() == []

@@ -188,3 +188,26 @@ def test_a_reader_stopped_from_another_thread_while_the_writer_waits_is_one_erro
             next(batches)  # not the second batch, a minute later
     assert multiprocessing.active_children() == []
     assert _receiving_threads() == []
+
+
+def test_a_reader_deaf_to_sigterm_left_before_its_end_is_killed_and_leaves_no_thread_behind(
+    openssh_log: Path, tmp_path: Path
+) -> None:
+    import multiprocessing
+
+    # A reader that ignores SIGTERM, stalled in its second batch: the writer leaves it (a run asked to stop), and
+    # the thread receiving its batches ends only when its pipe does, after the reader is killed.
+    lines = openssh_log.read_bytes().splitlines(keepends=True)
+    stalling = tmp_path / "stalling.log"
+    stalling.write_bytes(b"".join(lines[:100]) + b"Dec 10 06:55:46 LabSZ sshd[1]: STALL\n" + b"".join(lines[100:]))
+    with stalling.open("rb") as handle:
+        reader, parser, miner, plan = _parts(handle)
+        process = ReaderProcess(reader, _Stalling(parser), miner, plan,
+                                in_child=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN))
+        batches = iter(process)
+        assert len(next(batches).rows) == 30
+        batches.close()
+    assert process._started is not None
+    assert process._started[1].exitcode == -signal.SIGKILL
+    assert multiprocessing.active_children() == []
+    assert _receiving_threads() == []

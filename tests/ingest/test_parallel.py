@@ -166,18 +166,24 @@ class _Stalling:
         return self._parser.parse(line)
 
 
+@pytest.fixture
+def stalling_log(openssh_log: Path, tmp_path: Path) -> Path:
+    """The OpenSSH log with a line that _Stalling stops at, in the reader's second batch (lines 31-330)."""
+    lines = openssh_log.read_bytes().splitlines(keepends=True)
+    stalling = tmp_path / "stalling.log"
+    stalling.write_bytes(b"".join(lines[:100]) + b"Dec 10 06:55:46 LabSZ sshd[1]: STALL\n" + b"".join(lines[100:]))
+    return stalling
+
+
 def test_a_reader_stopped_from_another_thread_while_the_writer_waits_is_one_error_and_leaves_nothing_behind(
-    openssh_log: Path, tmp_path: Path
+    stalling_log: Path,
 ) -> None:
     import multiprocessing
     import threading
 
     # The writer waits for the reader's second batch, which a stalled read holds up for a minute, until the run
     # is stopped (as the daemon's shutdown does, from another thread).
-    lines = openssh_log.read_bytes().splitlines(keepends=True)
-    stalling = tmp_path / "stalling.log"
-    stalling.write_bytes(b"".join(lines[:100]) + b"Dec 10 06:55:46 LabSZ sshd[1]: STALL\n" + b"".join(lines[100:]))
-    with stalling.open("rb") as handle:
+    with stalling_log.open("rb") as handle:
         reader, parser, miner, plan = _parts(handle)
         process = ReaderProcess(reader, _Stalling(parser), miner, plan)
         batches = iter(process)
@@ -191,16 +197,13 @@ def test_a_reader_stopped_from_another_thread_while_the_writer_waits_is_one_erro
 
 
 def test_a_reader_deaf_to_sigterm_left_before_its_end_is_killed_and_leaves_no_thread_behind(
-    openssh_log: Path, tmp_path: Path
+    stalling_log: Path,
 ) -> None:
     import multiprocessing
 
     # A reader that ignores SIGTERM, stalled in its second batch: the writer leaves it (a run asked to stop), and
     # the thread receiving its batches ends only when its pipe does, after the reader is killed.
-    lines = openssh_log.read_bytes().splitlines(keepends=True)
-    stalling = tmp_path / "stalling.log"
-    stalling.write_bytes(b"".join(lines[:100]) + b"Dec 10 06:55:46 LabSZ sshd[1]: STALL\n" + b"".join(lines[100:]))
-    with stalling.open("rb") as handle:
+    with stalling_log.open("rb") as handle:
         reader, parser, miner, plan = _parts(handle)
         process = ReaderProcess(reader, _Stalling(parser), miner, plan,
                                 in_child=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN))

@@ -14,6 +14,7 @@ import os
 import pickle  # nosec B403 - batches from our own forked child, never from outside
 import traceback
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from logchat.errors import SourceUnreadable
@@ -24,10 +25,17 @@ from logchat.ingest.templates import TemplateMiner
 
 _END = "end"
 _FAILED = "failed"
+# The first byte of each message: the receiving thread tells the reader's last word (its template miner and the
+# next event id) from its batches without unpickling them, so that the writer can start reading the next source
+# while it still writes this one's last batches.
+_BATCH_TAG, _END_TAG = b"B", b"E"
 # The pipe's buffer. Linux gives a pipe 64 KiB, and a batch is megabytes: sent through 64 KiB, each batch took
 # about a hundred turns of the reader writing and the writer reading, each waking the other. 1 MiB is the
 # largest a user may ask for by default (/proc/sys/fs/pipe-max-size).
 PIPE_BYTES = 1 << 20
+# Batches received and waiting for the writer, at most: enough for the reader's last word to be heard as soon as it
+# is said, while the writer still has the source's last batches to write (see ``ReaderProcess.ended``).
+RECEIVED_AHEAD = 3
 
 
 def _die_with_parent() -> None:
@@ -63,21 +71,36 @@ def _reader_main(
     _die_with_parent()
     _leave_signals_to_parent()
     in_child()
+    next_id = plan.first_id
     try:
         for batch in produce_batches(reader, parser, miner, plan):
             if spare is not None and not writer_waits.value:
                 # The writer is still busy with the batch before: until it takes this one, the time is the reader's.
                 spare(batch)
+            if batch.rows:
+                next_id = batch.rows[-1][0] + 1
             conn.send_bytes(_encode(batch))
-        conn.send_bytes(_encode((_END, miner.dump_state())))
+        conn.send_bytes(_encode((_END, ReaderEnd(miner.dump_state(), next_id)), _END_TAG))
     except BaseException:  # the parent must hear about any failure rather than wait forever
         conn.send_bytes(_encode((_FAILED, traceback.format_exc(limit=5))))
     finally:
         conn.close()
 
 
+@dataclass(frozen=True)
+class ReaderEnd:
+    """What a reader process says when it has sent its last batch: its template miner's state and the id its
+    next event would have had."""
+
+    miner_state: bytes
+    next_id: int
+
+
 class ReaderProcess:
     """Iterate the batches; afterwards ``miner_state`` holds the reader's template miner state.
+
+    ``ended`` is the reader's :class:`ReaderEnd` as soon as it has sent its last batch, while the writer may
+    still be writing the batches before: what the next source's reader needs to start.
 
     ``spare`` is work on a batch that either process may do (counting its values): the reader does it on the
     batches it finishes while the writer is still busy, when it would otherwise wait for the writer to take
@@ -98,6 +121,7 @@ class ReaderProcess:
         # hold (the ingest lock's file descriptor), without this module knowing about storage.
         self._args = (reader, parser, miner, plan, in_child, spare)
         self.miner_state: bytes | None = None
+        self.ended: ReaderEnd | None = None
         self._started: tuple[Any, Any] | None = None
         # A byte of memory shared with the forked reader: 1 while the writer waits for a batch.
         self._writer_waits = multiprocessing.get_context("fork").RawValue("b", 0) if can_fork() else None
@@ -125,6 +149,13 @@ class ReaderProcess:
         if self._started is not None and self._started[1].is_alive():
             self._started[1].terminate()
 
+    def close(self) -> None:
+        """End a reader that was started and will not be iterated, and close its pipe."""
+        if self._started is not None:
+            receiver, process = self._started
+            _end(process)
+            receiver.close()
+
     def __iter__(self) -> Iterator[Batch]:
         self.start()
         assert self._started is not None
@@ -134,12 +165,12 @@ class ReaderProcess:
         # reader to finish the next. Batch by batch each is the slower in turn (a commit with a checkpoint costs
         # more than one without; templates change in bursts), so both waited. A thread takes the next batch off
         # the pipe while the writer commits, so that the reader goes on at once.
-        received = Prefetched(_messages(receiver), _kept_as_they_are, name="logchat-batch-receive")
+        received = Prefetched(_messages(receiver), self._note_end, ahead=RECEIVED_AHEAD, name="logchat-batch-receive")
         finished = False
         try:
             while True:
                 try:
-                    message = pickle.loads(next(received))  # nosec B301 - our own child's batches
+                    message = pickle.loads(memoryview(next(received))[1:])  # nosec B301 - our own child's batches
                 except EOFError as exc:
                     process.join(timeout=5)  # gone without a word: say how it ended
                     raise SourceUnreadable(
@@ -151,31 +182,39 @@ class ReaderProcess:
                 kind, payload = message
                 finished = True  # it has said its last word and ends by itself
                 if kind == _END:
-                    self.miner_state = payload
+                    self.miner_state = payload.miner_state
+                    self.ended = payload
                     return
                 raise SourceUnreadable(f"the reader process failed: {payload.strip().splitlines()[-1]}")
         finally:
             if finished:
                 process.join(timeout=5)  # let it end by itself (a terminated child loses what it flushes)
-            if process.is_alive():
-                process.terminate()  # stopped early (or stuck): it has nothing more to give
-            process.join(timeout=5)
-            if process.is_alive():
-                process.kill()  # deaf to SIGTERM (stopped, say): the receiving thread ends only with the pipe
-                process.join()
+            _end(process)
             received.close()  # the reader has ended, and with it the pipe: the receiving thread has ended too
             receiver.close()
+
+    def _note_end(self, message: bytes) -> None:
+        """What the receiving thread does to a message: only the reader's last word is unpickled there (so that
+        ``ended`` tells it while the writer still writes what came before). Unpickling batches there took the GIL
+        from the writer's commits and made them slower; the writer unpickles each batch in its own thread."""
+        if message[:1] == _END_TAG:
+            self.ended = pickle.loads(memoryview(message)[1:])[1]  # nosec B301 - our own child's last word
+
+
+def _end(process: Any) -> None:
+    """End the reader ``process`` if it is still running, and wait for it."""
+    if process.is_alive():
+        process.terminate()  # stopped early (or stuck): it has nothing more to give
+    process.join(timeout=5)
+    if process.is_alive():
+        process.kill()  # deaf to SIGTERM (stopped, say): the receiving thread ends only with the pipe
+        process.join()
 
 
 def _messages(connection: Any) -> Iterator[bytes]:
     """The reader process's messages, as they come, until the pipe ends (EOFError)."""
     while True:
         yield connection.recv_bytes()
-
-
-def _kept_as_they_are(message: bytes) -> None:
-    """What the receiving thread does to a message: nothing. Unpickling there took the GIL from the writer's
-    commits and made them slower; the writer unpickles each batch in its own thread."""
 
 
 def _widen(connection: Any) -> None:
@@ -188,13 +227,14 @@ def _widen(connection: Any) -> None:
         pass  # not Linux, or past the user's share of pipe memory: the default buffer works, only more slowly
 
 
-def _encode(message: object) -> memoryview:
-    """A batch pickled without the memo. The memo remembers every object written, so that an object met
+def _encode(message: object, tag: bytes = _BATCH_TAG) -> memoryview:
+    """``tag``, then a batch pickled without the memo. The memo remembers every object written, so that an object met
     twice is written once: a batch's rows are hundreds of thousands of strings and numbers, nearly all met
     once, and the memo's entry for each cost twice what writing them does (0.63 against 0.20 µs a row).
     Nothing in a batch refers to itself, and an object met twice (a level's name) only arrives as two
     equal copies."""
     buffer = io.BytesIO()
+    buffer.write(tag)
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
     pickler.fast = True
     pickler.dump(message)

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from logchat.config import Settings, SourceSettings, install_user_formats
 from logchat.errors import SourceError, SourceUnreadable, StoreBusy, StoreError, UsageError
 from logchat.ingest import sources as src
-from logchat.ingest.parallel import ReaderProcess, can_fork
+from logchat.ingest.parallel import ReaderEnd, ReaderProcess, can_fork
 from logchat.ingest.pipeline import Batch, BatchPlan, produce_batches
 from logchat.ingest.prefetch import Prefetched
 from logchat.ingest.readahead import read_ahead
@@ -148,6 +148,38 @@ class Progress:
     def finish_source(self, report: SourceReport) -> None: ...
 
 
+@dataclass
+class _Run:
+    """One source's reading, set up (Ingester._set_up): what _drive reads and writes."""
+
+    fmt: str
+    start: tuple[int, int]  # (offset, line) where it starts
+    remaining: int | None  # bytes to read, where known
+    reader: src.LineReader
+    parser: Any
+    plan: BatchPlan
+    batches: ReaderProcess | None  # its reader process, if it has one
+    feed: RemoteFeed | None
+    ahead: Any  # a remote file's read-ahead, if any
+
+
+@dataclass
+class _Ahead:
+    """A source whose reader process started before its turn, while the source before it was still being written."""
+
+    location: str
+    row: Source
+    checkpoint: writer.Checkpoint
+    continues: str | None  # what SourceReport.continues says
+    run: _Run
+    opened: contextlib.ExitStack  # its file, open
+
+    def discard(self) -> None:
+        assert self.run.batches is not None
+        self.run.batches.close()
+        self.opened.close()
+
+
 class Ingester:
     """Holds the template miner and the id allocator for one locked ingest run."""
 
@@ -177,6 +209,9 @@ class Ingester:
         # Fed the (id, source, template, ts) of every committed event, so that the vector update after the
         # run need not read them back (see _ingest); None: it reads them.
         self.window_cutter: WindowCutter | None = None
+        # The source read after the one being read (read_sources): its reader process may start before its turn.
+        self.upcoming: src.SourceSpec | None = None
+        self._ahead: _Ahead | None = None
         self._load_miner()
 
     @property
@@ -208,6 +243,9 @@ class Ingester:
         if spec.kind in src.COMPRESSED_KINDS:
             return self._guarded(spec, report, lambda: self._ingest_gzip(spec, report))
         assert file is not None or spec.path is not None
+        ahead = self._take_ahead(spec) if file is None else None
+        if ahead is not None:
+            return self._guarded(spec, report, lambda: self._read_ahead_source(ahead, report))
         readable = file if file is not None else src.LocalFile(spec.path)  # type: ignore[arg-type]
         return self._guarded(spec, report, lambda: self._ingest_file(spec, report, readable))
 
@@ -305,11 +343,28 @@ class Ingester:
             return row
 
     def _ingest_file(self, spec: src.SourceSpec, report: SourceReport, file: src.ReadableFile) -> None:
+        planned = self._plan_file(spec, report, file)
+        if planned is None:
+            return
+        row, checkpoint, fmt, identity = planned
+        with file.open_at(checkpoint.offset) as handle:
+            self._run(row, report, handle, checkpoint, fmt, total=identity.size, reference=identity.mtime,
+                      forkable=not file.remote, look_ahead=not file.remote)
+
+    def _plan_file(
+        self, spec: src.SourceSpec, report: SourceReport, file: src.ReadableFile, *, tentative: bool = False
+    ) -> tuple[Source, writer.Checkpoint, str, src.FileIdentity] | None:
+        """Where and how to read what is new in a plain file: (its source, the checkpoint to start from, its format,
+        the file's identity); None when there is nothing to read (``report`` says why). ``tentative``: planned
+        ahead of its turn (see _read_next_ahead), so None also where the plan would change the store (a rotated,
+        truncated or rewritten file): its turn plans it again."""
         identity = file.identify()
         row = self._source_row(spec)
         generation, offset, line_count = row.generation, row.offset, row.line_count
         fmt = row.format
         same_file = row.inode is None or (row.device, row.inode) == (identity.device, identity.inode)
+        if tentative and ((row.inode is not None and not same_file) or identity.size < offset):
+            return None
         if row.inode is not None and not same_file:
             if isinstance(file, (src.LocalFile, src.AccessedFile)):
                 self._finish_rotated(spec, row, report)
@@ -328,6 +383,8 @@ class Ingester:
                 head = first.read(max(src.SAMPLE_BYTES, src.HEAD_BYTES))
         rewritten = offset and row.head_length and _sha1(head[: row.head_length]) != row.head_checksum
         if report.status == "ok" and rewritten:
+            if tentative:
+                return None
             self._retire(row.id)
             generation, offset, line_count, fmt = row.generation + 1, 0, 0, None
             report.status = "rotated"
@@ -335,10 +392,10 @@ class Ingester:
             report.status = "unchanged"
             report.generation = generation
             report.format = fmt
-            return
+            return None
         if identity.size == 0:
             report.status = "empty"
-            return
+            return None
         if spec.format != "auto":
             fmt = spec.format
         sample = head[: src.SAMPLE_BYTES]
@@ -352,9 +409,7 @@ class Ingester:
             device=identity.device, inode=identity.inode,
             head_checksum=_sha1(head[:head_length]), head_length=head_length,
         )
-        with file.open_at(offset) as handle:
-            self._run(row, report, handle, checkpoint, fmt, total=identity.size, reference=identity.mtime,
-                      forkable=not file.remote)
+        return row, checkpoint, fmt, identity
 
     def _finish_rotated(self, spec: src.SourceSpec, row: Source, report: SourceReport) -> None:
         """logrotate renamed the file we were reading: read what was appended to it before rotation."""
@@ -513,14 +568,36 @@ class Ingester:
         final_hash: str | None = None,
         forkable: bool = True,
         complete_lines_only: bool | None = None,
+        look_ahead: bool = False,
     ) -> None:
         """``forkable``: False for a remote stream, whose SSH connection a forked reader cannot use: its
-        bytes reach the reader process through a pipe (RemoteFeed) instead."""
+        bytes reach the reader process through a pipe (RemoteFeed) instead. ``look_ahead``: once this source's
+        reader process has read it all, start reading the next source (``upcoming``) while its last batches are
+        written."""
+        run = self._set_up(row, handle, checkpoint, fmt, total=total, reference=reference, forkable=forkable,
+                           complete_lines_only=complete_lines_only)
+        self._drive(run, row, report, checkpoint, final_hash=final_hash, look_ahead=look_ahead)
+
+    def _set_up(
+        self,
+        row: Source,
+        handle: BinaryIO,
+        checkpoint: writer.Checkpoint,
+        fmt: str,
+        *,
+        total: int | None,
+        reference: float,
+        forkable: bool,
+        complete_lines_only: bool | None,
+        first_id: int | None = None,
+        miner: TemplateMiner | None = None,
+    ) -> _Run:
+        """How one source is read from ``checkpoint`` on: its parser, line reader and plan, and its reader process
+        where it is worth one (not started yet). ``first_id`` and ``miner``: the id of its first event and the
+        template miner to go on from, where they are not the writer's own (a source read ahead of its turn)."""
         from logchat.ingest.formats import make_parser
         from logchat.ingest.timestamps import TimeContext
 
-        report.format = fmt
-        report.generation = checkpoint.generation
         checkpoint.format = fmt
         parser = make_parser(fmt, TimeContext(tz=self.tz, reference=datetime.fromtimestamp(reference, UTC)))
         if checkpoint.offset and hasattr(parser, "prime") and handle.seekable():
@@ -531,14 +608,13 @@ class Ingester:
             complete_lines_only=self.complete_lines_only if complete_lines_only is None else complete_lines_only,
         )
         plan = BatchPlan(
-            source_id=row.id, generation=checkpoint.generation, first_id=self.next_id,
+            source_id=row.id, generation=checkpoint.generation, first_id=self.next_id if first_id is None else first_id,
             batch_size=self.settings.ingest.batch_size, multiline=self.settings.ingest.multiline,
             since_us=to_micros(self.window.since) if self.window.since else None,
             until_us=to_micros(self.window.until) if self.window.until else None,
             max_seconds=self.max_batch_seconds, fields=self.settings.ingest.fields,
         )
         remaining = None if total is None else total - start[0]
-        self.progress.start_source(report, remaining)
         in_reader_process = (self.reader_process and remaining is not None and remaining >= PARALLEL_MIN_BYTES
                              and can_fork())
         feed = None
@@ -553,18 +629,32 @@ class Ingester:
             plan.first_batch_size = max(1, plan.batch_size // WARM_UP_SHARE)
             plan.end_offset = total
         batches = (
-            ReaderProcess(reader, parser, self.miner, plan, in_child=in_child,
+            ReaderProcess(reader, parser, miner or self.miner, plan, in_child=in_child,
                           spare=_count_values_ahead() if plan.fields else None)
             if in_reader_process else None
         )
+        return _Run(fmt, start, remaining, reader, parser, plan, batches, feed, ahead)
+
+    def _drive(
+        self, run: _Run, row: Source, report: SourceReport, checkpoint: writer.Checkpoint, *,
+        final_hash: str | None = None, look_ahead: bool = False,
+    ) -> None:
+        """Read and write the batches of one source, set up by _set_up."""
+        report.format = run.fmt
+        report.generation = checkpoint.generation
+        self.progress.start_source(report, run.remaining)
+        reader, plan, batches, feed, ahead, start = run.reader, run.plan, run.batches, run.feed, run.ahead, run.start
         error = None
-        stream = iter(batches) if batches is not None else produce_batches(reader, parser, self.miner, plan)
+        stream = iter(batches) if batches is not None else produce_batches(reader, run.parser, self.miner, plan)
         preparer = writer.events_preparer(self.store.engine) if batches is not None else None
         if preparer is not None:
             assert batches is not None
             batches.start()  # forked from this thread, not from the prefetching one
             stream = Prefetched(stream, lambda batch: _prepare(preparer, batch), name="logchat-batch-prefetch",
                                 interrupt=batches.stop)
+        # The next source's reader read ahead of its turn holds templates of this source's batches: it is of use
+        # only once they all are in the store.
+        written = False
         try:
             if feed is not None:
                 feed.start()
@@ -582,6 +672,10 @@ class Ingester:
                             batches.writer_waits(False)
                         if batch is None:
                             break
+                        if look_ahead and batches is not None and batches.ended is not None:
+                            # Done with this source, the reader process waits: the next source's starts now.
+                            look_ahead = False
+                            self._read_next_ahead(batches.ended, row.location)
                         checkpoint.offset, checkpoint.line_count = batch.end_offset, batch.end_line
                         self._commit(report, batch, checkpoint, start, row.id)
                     error = batch.error or error
@@ -589,7 +683,10 @@ class Ingester:
                         if batches is not None:
                             self._load_miner()  # the reader process's templates are in the store, not in this copy
                         return  # between batches: everything read so far is committed, the rest waits
+            written = True
         finally:
+            if not written:
+                self.discard_ahead()
             if feed is not None:
                 error = feed.close() or error
             if ahead is not None:
@@ -604,6 +701,60 @@ class Ingester:
             raise SourceError(f"{report.location}: {error}")
         if final_hash is not None:
             self._mark_complete(row.id, final_hash)
+
+    # -- the next source, read ahead of its turn ------------------------------------------------------
+
+    def _read_next_ahead(self, end: ReaderEnd, location: str) -> None:
+        """Start the reader process of the next source (``upcoming``), going on from ``end``, the last word of the
+        reader of the source at ``location``, whose last batches the writer still writes: at each source's end
+        the reader process waited for the writer, and the writer then waited for the next source's first batches.
+        Only a plain local file large enough for a reader process, outside the rotation family of the source
+        before (whose stored lines its plan may depend on), and whose plan changes nothing in the store; any other
+        source, or any trouble, waits for its turn, which reads it as usual and reports what went wrong."""
+        spec, self.upcoming = self.upcoming, None
+        if spec is None or spec.kind in src.COMPRESSED_KINDS or spec.kind == "stdin" or spec.path is None:
+            return
+        if src.files_of(spec).remote or rotation_family(spec.location) == rotation_family(location):
+            return
+        file = src.LocalFile(spec.path)
+        noted = SourceReport(location=spec.location, name=spec.name, kind=spec.kind)
+        try:
+            planned = self._plan_file(spec, noted, file, tentative=True)
+            if planned is None:
+                return
+            row, checkpoint, fmt, identity = planned
+            if noted.status != "ok" or identity.size - checkpoint.offset < PARALLEL_MIN_BYTES:
+                return
+            with contextlib.ExitStack() as opened:
+                handle = opened.enter_context(file.open_at(checkpoint.offset))
+                run = self._set_up(row, handle, checkpoint, fmt, total=identity.size, reference=identity.mtime,
+                                   forkable=True, complete_lines_only=None, first_id=end.next_id,
+                                   miner=TemplateMiner(end.miner_state))
+                if run.batches is None:
+                    return
+                run.batches.start()
+                self._ahead = _Ahead(spec.location, row, checkpoint, noted.continues, run, opened.pop_all())
+        except (SourceError, StoreError, OSError):
+            return
+
+    def _take_ahead(self, spec: src.SourceSpec) -> _Ahead | None:
+        """The source read ahead of its turn, if it is ``spec``'s (any other is ended)."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead.location != spec.location:
+            ahead.discard()
+            return None
+        return ahead
+
+    def discard_ahead(self) -> None:
+        """End the reading of a source started ahead of its turn, which will not come."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead.discard()
+
+    def _read_ahead_source(self, ahead: _Ahead, report: SourceReport) -> None:
+        report.continues = ahead.continues
+        with ahead.opened:
+            self._drive(ahead.run, ahead.row, report, ahead.checkpoint, look_ahead=True)
 
     def _commit(
         self, report: SourceReport, batch: Batch, checkpoint: writer.Checkpoint, start: tuple[int, int],
@@ -971,10 +1122,17 @@ def read_sources(ingester: Ingester, specs: list[src.SourceSpec], stdin: BinaryI
             local.append(index)
     hosts = list(by_host.values())
     concurrent = max_hosts > 1 and len(hosts) > 1
-    for index in local if concurrent else range(len(specs)):
-        reports[index] = _read_one(ingester, specs[index], stdin)
-        if ingester.store_error is not None:
-            return _in_order(reports)
+    in_turn = local if concurrent else list(range(len(specs)))
+    try:
+        for position, index in enumerate(in_turn):
+            # A source's reader may start while the one before it is being written (Ingester._read_next_ahead).
+            ingester.upcoming = specs[in_turn[position + 1]] if position + 1 < len(in_turn) else None
+            reports[index] = _read_one(ingester, specs[index], stdin)
+            if ingester.store_error is not None:
+                return _in_order(reports)
+    finally:
+        ingester.upcoming = None
+        ingester.discard_ahead()
     if concurrent:
         _read_hosts_concurrently(ingester, specs, hosts, reports, max_hosts)
     return _in_order(reports)

@@ -175,6 +175,7 @@ class _Ahead:
     opened: contextlib.ExitStack  # its file, open
 
     def discard(self) -> None:
+        """End its reader process, if it still runs, and close its file."""
         assert self.run.batches is not None
         self.run.batches.close()
         self.opened.close()
@@ -712,7 +713,7 @@ class Ingester:
         before (whose stored lines its plan may depend on), and whose plan changes nothing in the store; any other
         source, or any trouble, waits for its turn, which reads it as usual and reports what went wrong."""
         spec, self.upcoming = self.upcoming, None
-        if spec is None or spec.kind in src.COMPRESSED_KINDS or spec.kind == "stdin" or spec.path is None:
+        if spec is None or spec.kind in src.COMPRESSED_KINDS or spec.path is None:  # stdin has no path
             return
         if src.files_of(spec).remote or rotation_family(spec.location) == rotation_family(location):
             return
@@ -739,10 +740,9 @@ class Ingester:
 
     def _take_ahead(self, spec: src.SourceSpec) -> _Ahead | None:
         """The source read ahead of its turn, if it is ``spec``'s (any other is ended)."""
+        if self._ahead is not None and self._ahead.location != spec.location:
+            self.discard_ahead()
         ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead.location != spec.location:
-            ahead.discard()
-            return None
         return ahead
 
     def discard_ahead(self) -> None:
@@ -753,8 +753,10 @@ class Ingester:
 
     def _read_ahead_source(self, ahead: _Ahead, report: SourceReport) -> None:
         report.continues = ahead.continues
-        with ahead.opened:
+        try:
             self._drive(ahead.run, ahead.row, report, ahead.checkpoint, look_ahead=True)
+        finally:
+            ahead.discard()  # its reader has ended unless the reading failed before taking a batch; its file closes
 
     def _commit(
         self, report: SourceReport, batch: Batch, checkpoint: writer.Checkpoint, start: tuple[int, int],

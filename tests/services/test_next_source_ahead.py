@@ -48,7 +48,11 @@ def _json_lines(path: Path, lines: int) -> Path:
     return path
 
 
-def _three_sources(directory: Path) -> list[Path]:
+@pytest.fixture
+def three_sources(settings: Any, tmp_path: Path) -> list[Path]:
+    """Three large files of three formats, and batches small enough for several per file."""
+    settings.ingest.batch_size = 2_500
+    directory = tmp_path / "logs"
     directory.mkdir()
     paths = [_java_log(directory / "a-service.log", 12_000), _syslog(directory / "b-auth.log", 15_000),
              _json_lines(directory / "c-app.jsonl", 13_000)]
@@ -140,10 +144,9 @@ def _index_together(paths: list[Path]) -> Any:
 
 
 def test_sources_read_ahead_store_what_sources_read_one_at_a_time_store(
-    store, settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    store, settings, three_sources: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
 ) -> None:
-    paths = _three_sources(tmp_path / "logs")
-    settings.ingest.batch_size = 2_500
+    paths = three_sources
     progress = _ChildrenAtEachEnd()
     report = index_inputs(store, settings, [str(path) for path in paths], progress=progress)
     assert not report.failed, report.to_dict()
@@ -175,10 +178,9 @@ class _Interrupted(Progress):
 
 
 def test_a_run_interrupted_while_the_next_source_is_read_ahead_leaves_nothing_behind(
-    store, settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    store, settings, three_sources: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
 ) -> None:
-    paths = _three_sources(tmp_path / "logs")
-    settings.ingest.batch_size = 2_500
+    paths = three_sources
     progress = _Interrupted(paths[0].name)
     read_next_ahead = Ingester._read_next_ahead
 
@@ -206,13 +208,11 @@ def test_a_run_interrupted_while_the_next_source_is_read_ahead_leaves_nothing_be
 
 
 def test_a_next_source_that_cannot_be_read_is_reported_in_its_turn(
-    store, settings, tmp_path: Path  # type: ignore[no-untyped-def]
+    store, settings, three_sources: list[Path]  # type: ignore[no-untyped-def]
 ) -> None:
-    logs = tmp_path / "logs"
-    paths = _three_sources(logs)
-    binary = logs / "b-core.dump"
+    paths = three_sources
+    binary = paths[0].parent / "b-core.dump"
     binary.write_bytes(bytes(range(256)) * 8_192)
-    settings.ingest.batch_size = 2_500
     report = index_inputs(store, settings, [str(paths[0]), str(binary), str(paths[1])])
     statuses = {source.name: (source.status, source.errors) for source in report.sources}
     assert statuses[paths[0].name] == ("ok", [])

@@ -17,6 +17,11 @@ many systems, many templates, most of them generalising in their first batch). `
 whole command only.
 
 CPU time (not wall time) of the measured processes, so a busy machine disturbs the figures less.
+
+``--instructions`` counts instead the instructions of the reader stage under valgrind's callgrind, fields off
+and on, over the first ``--instruction-lines`` lines of each generated file (start-up subtracted): the same
+count on every run and on a machine whose speed changes from one second to the next, where neither wall nor
+CPU time can tell a few per cent. It needs ``valgrind`` and takes about a minute per run (two at a time).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -87,6 +93,52 @@ def in_checkout(checkout: Path, paths: list[Path], runs: int, fields: bool = Tru
     return json.loads(out.stdout)
 
 
+def reader_instructions(checkout: Path, path: Path, fields: bool) -> int:
+    """Instructions that callgrind counts for the reader stage of ``path`` in ``checkout`` (reader_cpu), with
+    the collector's young generation as large as during ingest; start-up included."""
+    code = ("import gc, sys; sys.path.insert(0, sys.argv[1]); from pathlib import Path; import bench_fields; "
+            "gc.set_threshold(200_000, *gc.get_threshold()[1:]); "
+            "bench_fields.reader_cpu(Path(sys.argv[2]), sys.argv[3] == 'on')")
+    # One hash seed: dictionaries and sets then hold their keys in the same order on every run.
+    env = {**os.environ, "PYTHONPATH": str(checkout), "PYTHONHASHSEED": "0"}
+    out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c",
+                          code, str(ROOT / "benchmarks"), str(path), "on" if fields else "off"],
+                         env=env, check=True, capture_output=True, text=True, cwd=checkout)
+    found = re.search(r"Collected : (\d+)", out.stderr)
+    if found is None:
+        raise SystemExit(f"callgrind gave no count: {out.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def instructions(checkouts: dict[str, Path], files: list[Path], lines: int, work: Path) -> None:
+    """Print the reader stage's instructions per line, fields off and on, for the first ``lines`` lines of each
+    of ``files`` in each checkout: what an empty file costs (start-up) is subtracted."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    samples = []
+    (work / "instructions").mkdir(exist_ok=True)
+    for path in files:
+        sample = work / "instructions" / path.name
+        with path.open("rb") as source, sample.open("wb") as head:
+            for _, line in zip(range(lines), source, strict=False):
+                head.write(line)
+        samples.append(sample)
+    empty = work / "instructions" / "empty.log"
+    empty.touch()
+    jobs = [(label, path, fields) for label in checkouts for path in [empty, *samples] for fields in (False, True)]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        counted = dict(zip(jobs, pool.map(lambda job: reader_instructions(checkouts[job[0]], job[1], job[2]), jobs),
+                           strict=True))
+    print(f"reader stage, instructions per line (callgrind), first {lines:,} lines of each file")
+    print(f"{'file':<18} {'base off':>9} {'base on':>9} {'cost':>7}   {'this off':>9} {'this on':>9} {'cost':>7}")
+    for sample in samples:
+        row = {(label, fields): (counted[(label, sample, fields)] - counted[(label, empty, fields)]) / lines
+               for label in checkouts for fields in (False, True)}
+        print(f"{sample.name:<18} {_row(row, '.0f')}")
+
+
 def index_cpu(checkout: Path, paths: list[Path], fields: bool) -> tuple[float, float]:
     """CPU seconds of one `logchat index` of ``paths`` into a new store (the command and its reader process), and
     its wall seconds."""
@@ -124,6 +176,10 @@ def main() -> None:
                         help="with --whole: what to index, of generated, files (each generated file alone), "
                              "fallback and loghub (comma-separated)")
     parser.add_argument("--no-reader-stage", action="store_true", help="time the whole command only")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count the reader stage's instructions under callgrind instead of timing")
+    parser.add_argument("--instruction-lines", type=int, default=40_000,
+                        help="with --instructions: lines of each generated file")
     args = parser.parse_args()
     if args.no_reader_stage:
         args.whole = True
@@ -146,6 +202,10 @@ def main() -> None:
                                                                                       args.fallback_lines)
         paths = [*generated, *fallback]
         checkouts = {"baseline": args.baseline.resolve(), "this": ROOT}
+        if args.instructions:
+            print(f"baseline: {checkouts['baseline']}")
+            instructions(checkouts, generated, args.instruction_lines, work)
+            return
         # {(checkout, fields on): {file: best µs per event}}, checkouts and settings taking turns.
         best: dict[tuple[str, bool], dict[str, float]] = {}
         whole: dict[str, dict[tuple[str, bool], list[float]]] = {}

@@ -1246,10 +1246,18 @@ def _access_encoded(tally: FieldTally, template_id: int, parts: tuple[str, ...],
         entry[0] += 1  # the shape's units (bytes) are counted already
     else:
         tally.add(template_id, *_access_parts_fields(client, user, request, status, size, tail[0], tail[1], "", False))
+    # A number in ASCII digits without a leading zero is its own JSON: converted (which cost an eighth of
+    # reading an access line's fields) only when written otherwise.
+    status_json = status if status.isascii() and status[0] != "0" else int(status)
+    if not has_bytes:
+        size_json = ""
+    elif size.isascii() and (size[0] != "0" or len(size) == 1):
+        size_json = f',"bytes":{size}'
+    else:
+        size_json = f',"bytes":{int(size)}'
     user_json = f',"user":"{user}"' if has_user else ""
-    size_json = f',"bytes":{int(size)}' if has_bytes else ""
     return (f'{{"client":"{client}"{user_json},"method":"{method}","path":"{path}","protocol":"{protocol}",'
-            f'"status":{int(status)}{size_json}{tail[4]}}}')
+            f'"status":{status_json}{size_json}{tail[4]}}}')
 
 
 # What follows the size of access log lines, read once per distinct text (the same referers and user agents

@@ -198,14 +198,14 @@ def main() -> None:
         (work / "generated").mkdir(parents=True, exist_ok=True)
         (work / "fallback").mkdir(exist_ok=True)
         generated = sorted((work / "generated").iterdir()) or generate_corpus(work / "generated", args.lines)
-        fallback = sorted((work / "fallback").iterdir()) or generate_fallback_corpus(work / "fallback",
-                                                                                      args.fallback_lines)
-        paths = [*generated, *fallback]
         checkouts = {"baseline": args.baseline.resolve(), "this": ROOT}
-        if args.instructions:
+        if args.instructions:  # the generated files only: the fallback corpus is not made
             print(f"baseline: {checkouts['baseline']}")
             instructions(checkouts, generated, args.instruction_lines, work)
             return
+        fallback = sorted((work / "fallback").iterdir()) or generate_fallback_corpus(work / "fallback",
+                                                                                      args.fallback_lines)
+        paths = [*generated, *fallback]
         # {(checkout, fields on): {file: best µs per event}}, checkouts and settings taking turns.
         best: dict[tuple[str, bool], dict[str, float]] = {}
         whole: dict[str, dict[tuple[str, bool], list[float]]] = {}

@@ -1228,10 +1228,11 @@ def _access_encoded(tally: FieldTally, template_id: int, parts: tuple[str, ...],
     if tail is None:
         tail = _access_tail(rest)
     request_parts = request.split(" ")
-    # The client is an address (digits and dots) when it is written so; the tail was looked at once.
-    text = f"{user}{request}"
-    if (masked or not tail[3] or len(request_parts) != 3 or client.count(".") != 3 or _IP.fullmatch(client) is None
-            or '"' in text or "\\" in text or not text.isprintable()):
+    # A client with three dots, no "/" and no ":" is stored as written (_put: an address, or a text that is no
+    # number), which these plain tests tell for less than matching an address costs; the tail was looked at once.
+    text = f"{client}{user}{request}"
+    if (masked or not tail[3] or len(request_parts) != 3 or client.count(".") != 3 or "/" in client
+            or ":" in client or len(client) > _MAX_TEXT or '"' in text or "\\" in text or not text.isprintable()):
         referer, agent, rest = tail[0], tail[1], tail[2]
         fields, units = _access_parts_fields(client, user, request, status, size, referer, agent, rest, masked)
         tally.add(template_id, fields, units)
@@ -1239,13 +1240,14 @@ def _access_encoded(tally: FieldTally, template_id: int, parts: tuple[str, ...],
     method, target, protocol = request_parts
     path = target.partition("?")[0][:_MAX_TEXT]
     has_user, has_bytes = user != "-", size != "-"
-    names, types = _ACCESS_SHAPES[(has_user, has_bytes, tail[5], tail[6])]
-    shape = (template_id, names, types)
-    entry = tally.shapes.get(shape)
+    # The tally's entry of the line's shape, found by flags: a tuple of the shape's names and classes costs
+    # its hash again on every lookup.
+    flags = (template_id, has_user, has_bytes, tail[5], tail[6])
+    entry = tally.access_shapes.get(flags)
     if entry is not None:
         entry[0] += 1  # the shape's units (bytes) are counted already
     else:
-        tally.add(template_id, *_access_parts_fields(client, user, request, status, size, tail[0], tail[1], "", False))
+        _count_access_shape(tally, flags, client, user, request, status, size, tail)
     # A number in ASCII digits without a leading zero is its own JSON: converted (which cost an eighth of
     # reading an access line's fields) only when written otherwise. _verbatim_int's test, written out: two calls
     # of it per line would cost a good part of what not converting saves.
@@ -1259,6 +1261,24 @@ def _access_encoded(tally: FieldTally, template_id: int, parts: tuple[str, ...],
     user_json = f',"user":"{user}"' if has_user else ""
     return (f'{{"client":"{client}"{user_json},"method":"{method}","path":"{path}","protocol":"{protocol}",'
             f'"status":{status_json}{size_json}{tail[4]}}}')
+
+
+def _count_access_shape(
+    tally: FieldTally, flags: tuple[int, bool, bool, bool, bool], client: str, user: str, request: str, status: str,
+    size: str, tail: _AccessTail,
+) -> None:
+    """Count a common access line whose shape ``flags`` (template id, and whether it has a user, a size, a
+    referer, a user agent) the tally has no entry for by flags yet, and remember the entry."""
+    template_id = flags[0]
+    shape = (template_id, *_ACCESS_SHAPES[flags[1:]])
+    entry = tally.shapes.get(shape)
+    if entry is not None:
+        entry[0] += 1
+    else:
+        tally.add(template_id, *_access_parts_fields(client, user, request, status, size, tail[0], tail[1], "", False))
+        entry = tally.shapes.get(shape)
+    if entry is not None:
+        tally.access_shapes[flags] = entry
 
 
 # What follows the size of access log lines, read once per distinct text (the same referers and user agents
@@ -1298,7 +1318,7 @@ class FieldTally:
     the store's template_fields, gathered cheaply (one dict update per event, keyed by the field names;
     a message written by a recipe only appends the recipe, and those are counted together later)."""
 
-    __slots__ = ("_keys", "recipes", "shapes", "units")
+    __slots__ = ("_keys", "access_shapes", "recipes", "shapes", "units")
 
     def __init__(self) -> None:
         # (template_id, field names, value classes) -> [events, the fields of the first of them]
@@ -1306,6 +1326,9 @@ class FieldTally:
         self.units: dict[tuple[int, str], str] = {}
         self.recipes: list[_Recipe] = []  # the recipe of each message written by one, not counted yet
         self._keys: dict[int, list[Any]] = {}  # template_id -> its keys of shapes, so that forget() is cheap
+        # The entries of shapes of common access lines by their flags (_access_encoded): emptied whenever an
+        # entry of shapes is dropped or replaced.
+        self.access_shapes: dict[tuple[int, bool, bool, bool, bool], list[Any]] = {}
 
     def __getstate__(self) -> tuple[Any, Any]:
         self.fold()  # recipes hold functions: what crosses into another process is their count
@@ -1315,6 +1338,7 @@ class FieldTally:
         self.shapes, self.units = state
         self.recipes = []
         self._keys = {}
+        self.access_shapes = {}
         for key in self.shapes:
             self._keys.setdefault(key[0], []).append(key)
 
@@ -1348,6 +1372,7 @@ class FieldTally:
         """Drop what was counted of the events of ``template_id`` (they are counted again)."""
         if self.recipes:
             self.fold()
+        self.access_shapes.clear()
         for key in self._keys.pop(template_id, ()):
             del self.shapes[key]
             for name in key[1]:
@@ -1359,6 +1384,7 @@ class FieldTally:
         self.fold()
         earlier.fold()
         shapes = self.shapes
+        self.access_shapes.clear()  # the entries of these templates are replaced
         for template_id, keys in earlier._keys.items():
             later = [(key, shapes.pop(key)) for key in self._keys.pop(template_id, ())]
             merged = list(keys)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from operator import itemgetter, methodcaller
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -77,7 +78,8 @@ def _field_counts(objects: Sequence[dict[str, Any]], name: str) -> Mapping[str, 
     """{value text: events} of field ``name`` over the decoded fields ``objects``; None when some value is not
     counted. The texts are worked out per kind of value, over all of them at once: a field holds mostly distinct
     values (ports, ids, durations), and one call per value cost the writer more than counting them."""
-    values = list(map(methodcaller("get", name, _ABSENT), objects))
+    # dict.get mapped over the objects with the name and default repeated: a third of what a methodcaller costs.
+    values = list(map(dict.get, objects, repeat(name), repeat(_ABSENT)))
     kinds = set(map(type, values))
     kinds.discard(object)  # events without the field
     if not kinds <= _COUNTED_KINDS:

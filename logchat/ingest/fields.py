@@ -20,7 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from operator import itemgetter
 from typing import Any
 
@@ -452,10 +452,15 @@ _RECIPE_REUSE, _RECIPE_TRIAL = 2, 1024
 _RECIPE_AFTER = 3
 
 
+_Spans = Callable[[str], tuple[str, ...] | str]
+
+
 @dataclass(frozen=True, slots=True, eq=False)  # compared and hashed as itself: FieldTally counts them
 class _Recipe:
     text: str  # the JSON with %s holes ("%" itself doubled)
-    spans: Callable[[str], tuple[str, ...]] | None  # the strings filling the holes, from the message's first line
+    # The strings filling the holes, from the message's first line: one string itself when there is one hole
+    # (no tuple to build; "%" formats it alone).
+    spans: _Spans | None
     shape: tuple[int, tuple[str, ...], tuple[type, ...]]  # FieldTally's key
     example: Fields  # the fields of the message the recipe was made from
     units: Units | None
@@ -547,11 +552,11 @@ def _recipe(template_id: int, plan: _Plan, line: str) -> _Recipe | None:
             example[name] = int(value) if convert is None else json.loads(convert(value))
         holes.append((slice(start, end), convert))
     text = "{" + ",".join(parts) + "}"
-    spans: Callable[[str], tuple[str, ...]] | None
+    spans: _Spans | None
     if not holes:
         spans, text = None, text.replace("%%", "%")
     elif all(convert is None for _, convert in holes):
-        spans = itemgetter(*(where for where, _ in holes)) if len(holes) > 1 else _one_slice(holes[0][0])
+        spans = itemgetter(*(where for where, _ in holes))
     else:
         spans = _converting(tuple(holes))
     shape = (template_id, tuple(example), tuple(map(type, example.values())))
@@ -747,12 +752,12 @@ class _Pattern:
             names[first:], classes[first:], found.groups(), converters, strict=True
         ):
             example[name] = value if value_class is str else value_class(value if convert is None else convert(value))
-        spans: Callable[[str], tuple[str, ...]] | None
+        spans: _Spans | None
         text = self.text
         if not holes:
             spans, text = None, text.replace("%%", "%")
         elif converters.count(None) == len(converters):
-            spans = itemgetter(*(where for where, _ in holes)) if len(holes) > 1 else _one_slice(holes[0][0])
+            spans = itemgetter(*(where for where, _ in holes))
         else:
             spans = _converting(holes)
         return _Recipe(text, spans, self.shape, example, dict(self.units) if self.units else None)
@@ -881,7 +886,21 @@ def _int_times(scale: int) -> Callable[[str], str]:
 
 @lru_cache(maxsize=64)
 def _float_times(scale: float) -> Callable[[str], str]:
-    return _remembered(lambda text: float.__repr__(float(text) * scale))
+    converted = _remembered(lambda text: float.__repr__(float(text) * scale))
+    return converted if scale != 1.0 else partial(_float_as_written, converted)
+
+
+def _float_as_written(convert: Callable[[str], str], text: str) -> str:
+    """``text`` itself when it is the JSON (the repr) of its float, else ``convert(text)``: a kernel's uptime or a
+    duration in seconds is mostly written so, and a different value on every line, which no remembering helps.
+    Plain digits around one dot are their float's repr when the integer part has no leading zero, the fraction
+    no trailing zero (but "5.0"), there are at most 15 digits (every such decimal is the shortest that gives its
+    float) and the value is not below 0.0001 (then repr writes an exponent)."""
+    if (len(text) <= 16 and text.isascii() and text.replace(".", "", 1).isdigit() and "." in text[1:-1]
+            and (text[-1] != "0" or text[-2] == ".")
+            and (text[0] != "0" or (text[1] == "." and not text.startswith("0.0000")))):
+        return text
+    return convert(text)
 
 
 def _remembered(convert: Callable[[str], str]) -> Callable[[str], str]:
@@ -900,16 +919,11 @@ def _remembered(convert: Callable[[str], str]) -> Callable[[str], str]:
     return remembered
 
 
-def _one_slice(where: slice) -> Callable[[str], tuple[str, ...]]:
-    return lambda line: (line[where],)
-
-
-def _converting(holes: tuple[tuple[slice, Callable[[str], str] | None], ...]) -> Callable[[str], tuple[str, ...]]:
+def _converting(holes: tuple[tuple[slice, Callable[[str], str] | None], ...]) -> _Spans:
     # One reader per hole, and for the usual one to three holes no loop: this runs once per message.
     readers = [itemgetter(where) if convert is None else _converted(where, convert) for where, convert in holes]
     if len(readers) == 1:
-        (first,) = readers
-        return lambda line: (first(line),)
+        return readers[0]  # type: ignore[no-any-return]
     if len(readers) == 2:
         first, second = readers
         return lambda line: (first(line), second(line))

@@ -508,3 +508,27 @@ def test_json_records_of_every_kind_of_value_are_stored_as_a_full_read_gives(tmp
         reader = LineReader(handle, start_line=0, start_offset=0, max_line_bytes=65536)
         (batch,) = produce_batches(reader, make_parser(fmt, TimeContext()), TemplateMiner(), plan)
     assert batch.fields.rows() == _full_reads_under_final_templates(log, fmt)[1].rows()
+
+
+def test_a_float_written_as_its_own_json_is_kept_and_any_other_is_converted() -> None:
+    """Numbers with a fraction are written as the JSON of their float: kept as they are when that is what they
+    are, converted otherwise (a leading or trailing zero, more digits than a float keeps, below 0.0001, a sign,
+    digits other than ASCII ones), and the same text either way as converting every one of them."""
+    import random
+
+    from logchat.ingest.fields import _float_times
+
+    write = _float_times(1.0)
+    generator = random.Random(11)
+    texts = {f"{whole}.{fraction}" for whole in ("0", "00", "01", "1", "10", "100", "9" * 14, "1" * 15)
+             for fraction in ("0", "00", "5", "50", "05", "0001", "00001", "0000", "9" * 14, "9" * 15)}
+    for _ in range(20_000):
+        whole = str(generator.randrange(10 ** generator.randint(1, 15)))
+        fraction = "".join(generator.choice("0123456789") for _ in range(generator.randint(1, 15)))
+        texts.add(("0" if generator.random() < 0.1 else "") + f"{whole}.{fraction}")
+    texts |= {"+1.5", "-1.5", "\u0661.\u0665", "1234567890123456", "0.0", "5.0", "0.0001", "0.00001", "100.0"}
+    kept = 0
+    for text in sorted(texts):
+        assert write(text) == float.__repr__(float(text)), text
+        kept += write(text) is text
+    assert 0.25 * len(texts) < kept < 0.75 * len(texts)  # both ways taken, many times each

@@ -27,6 +27,7 @@ CPU time can tell a few per cent. It needs ``valgrind`` and takes about a minute
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -122,8 +123,7 @@ def instructions(checkouts: dict[str, Path], files: list[Path], lines: int, work
     for path in files:
         sample = work / "instructions" / path.name
         with path.open("rb") as source, sample.open("wb") as head:
-            for _, line in zip(range(lines), source, strict=False):
-                head.write(line)
+            head.writelines(itertools.islice(source, lines))
         samples.append(sample)
     empty = work / "instructions" / "empty.log"
     empty.touch()

@@ -275,11 +275,12 @@ class FieldReader:
 
     The plan of each template is kept until the miner changes that template; each of its slots keeps what
     a word of each digit key gives (_read_by_slots). On top of it, messages that differ only in their
-    digits 1-9 (the miner's digit key) split into the same words, type their values the same way and need
-    the same escaping, so the fourth of them yields a recipe: the JSON text with holes and the character
-    spans of the message that fill them. Every later message of that shape costs a dict lookup, one
-    slicing and one string formatting. Shapes a recipe cannot express (escaped text, names holding digits)
-    are read by their slots or in full; JSON lines and access logs reuse what their parser decoded."""
+    digits 1-9 and in the zeros after a digit (the miner's digit key, blind to those zeros) split into the
+    same words, type their values the same way and need the same escaping, so the fourth of them yields a
+    recipe: the JSON text with holes and the character spans of the message that fill them. Every later
+    message of that shape costs a dict lookup, one slicing and one string formatting. Shapes a recipe cannot
+    express (escaped text, names holding digits) are read by their slots or in full; JSON lines and access logs
+    reuse what their parser decoded."""
 
     __slots__ = ("_access_parts", "_plans", "_recipes", "_sightings", "_structured")
 
@@ -347,20 +348,8 @@ class FieldReader:
             return "{}"  # a template without variables has no fields
         if recipes_seen is not None:
             recipes_seen[0] += 1
-            if entry is None:
-                # The first messages of a shape are read by their slots: shapes of a few messages (ids
-                # of letters and digits, addresses of varying lengths) are common, and a recipe costs
-                # many readings to make.
-                seen = self._sightings.get(key, 0)
-                if seen < _RECIPE_AFTER:
-                    if len(self._sightings) >= _RECIPE_LIMIT:
-                        self._sightings.clear()
-                    self._sightings[key] = seen + 1
-                else:
-                    del self._sightings[key]
-                    entry = self._new_recipe(key, template_id, tokens, cached, line)
-            elif entry[0] is not tokens or entry[1] != template_id:
-                entry = self._new_recipe(key, template_id, tokens, cached, line)
+            if entry is None or entry[0] is not tokens or entry[1] != template_id:
+                entry = self._shared_recipe(key, template_id, tokens, cached, line, entry)
             if entry is not None and (recipe := entry[2]) is not None:
                 tally.recipes.append(recipe)
                 return recipe.text % recipe.spans(line) if recipe.spans is not None else recipe.text
@@ -412,6 +401,40 @@ class FieldReader:
         self._plans[template_id] = entry
         return entry
 
+    def _shared_recipe(
+        self, key: bytes, template_id: int, tokens: Any, plan_entry: list[Any], line: str, entry: Any
+    ) -> tuple[Any, int, _Recipe | None, list[int]] | None:
+        """The recipe entry of a message whose digit key ``key`` has none of its template (``entry``: the key's
+        entry of another template, or None): the one of the key that also lets go of the zeros inside numbers,
+        which its messages share, or a new one (after _RECIPE_AFTER messages of that key), or None for now."""
+        shared_key = _zeros_inside_numbers_blind(key)
+        if shared_key is not key:
+            shared = self._recipes.get(shared_key)
+            if shared is not None and shared[0] is tokens and shared[1] == template_id:
+                self._remember(key, shared)  # the next message of this very key finds it at once
+                return shared
+            if entry is None:
+                entry = shared
+        if entry is None:
+            # The first messages of a shape are read by their slots: shapes of a few messages (ids of letters and
+            # digits, addresses of varying lengths) are common, and a recipe costs many readings to make.
+            seen = self._sightings.get(shared_key, 0)
+            if seen < _RECIPE_AFTER:
+                if len(self._sightings) >= _RECIPE_LIMIT:
+                    self._sightings.clear()
+                self._sightings[shared_key] = seen + 1
+                return None
+            del self._sightings[shared_key]
+        entry = self._new_recipe(shared_key, template_id, tokens, plan_entry, line)
+        if shared_key is not key:
+            self._remember(key, entry)
+        return entry
+
+    def _remember(self, key: bytes, entry: tuple[Any, int, _Recipe | None, list[int]]) -> None:
+        if len(self._recipes) >= _RECIPE_LIMIT:
+            self._recipes.clear()
+        self._recipes[key] = entry
+
     def _new_recipe(
         self, key: bytes, template_id: int, tokens: Any, plan_entry: list[Any], line: str
     ) -> tuple[Any, int, _Recipe | None, list[int]]:
@@ -424,8 +447,6 @@ class FieldReader:
         elif counts[0] >= 1 << 16:
             counts[0] >>= 1
             counts[1] >>= 1
-        if len(self._recipes) >= _RECIPE_LIMIT:
-            self._recipes.clear()
         # The template's counts travel with the recipe: its messages are counted where it is used.
         recipe = None
         for pattern in plan_entry[4]:
@@ -436,13 +457,33 @@ class FieldReader:
         else:
             recipe = _recipe(template_id, plan_entry[1], line)
         entry = (tokens, template_id, recipe, counts)
-        self._recipes[key] = entry
+        self._remember(key, entry)
         return entry
 
 
 # The miner's digit key: digits 1-9 become "1"; lengths, zeros and every other character stay.
 _DIGIT_KEY = bytes.maketrans(b"23456789", b"11111111")
-_VARYING_DIGIT = re.compile(r"[1-9]")
+# A digit that a recipe's key lets vary: any but a zero that starts a number ("0", "0101", "0x1f" keep theirs).
+_VARYING_DIGIT = re.compile(r"[1-9]|(?<=[0-9])0")
+
+
+def _zeros_inside_numbers_blind(key: bytes) -> bytes:
+    """A digit key whose zeros after a digit are "1" too ("port 40260" and "port 51234" share it): ``key``
+    itself when it has none. A recipe is the same for all messages of such a key: where their values start and
+    end is where their digits are; whether an integer is written as it is depends on its first digit (a leading
+    zero), its length and its non-digits, never on a digit after the first (a fraction's trailing zero is looked
+    at per message, by its hole's converter); and a name holding such a digit is never a recipe's
+    (_VARYING_DIGIT). Addresses and ports hold zeros anywhere, which make tens of thousands of digit keys: most
+    would never reach a recipe of their own."""
+    if b"10" not in key and b"00" not in key:
+        return key
+    # In a digit key every digit is "0" or "1": a run of zeros after a digit turns into ones pair by pair.
+    blind = key.replace(b"00", b"01")
+    while b"10" in blind:
+        blind = blind.replace(b"10", b"11")
+    return blind
+
+
 _WORD_SPAN = re.compile(r"\S+")
 _RECIPE_LIMIT = 50_000
 # Recipes are kept making for a template while each is used by at least this many messages on average

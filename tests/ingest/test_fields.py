@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from logchat.ingest.fields import (
+    FieldReader,
     FieldTally,
     encode_fields,
     extract_fields,
@@ -267,8 +268,6 @@ def test_ingest_reader_writes_what_a_full_read_gives(loghub: Path, system: str, 
     fields that reading each message in full gives, while the templates change under it, whether it finds
     recipes by the miner's digit key or by its own; its tally gives the same rows, also after crossing into
     another process (pickled, as batches from the reader process are)."""
-    from logchat.ingest.fields import FieldReader
-
     miner = TemplateMiner()
     reader, fast, full = FieldReader(""), FieldTally(), FieldTally()
     recipes = 0
@@ -438,8 +437,6 @@ def test_messages_of_one_template_with_values_of_every_length_and_kind_store_wha
     word, and messages that do not line up with their template."""
     import random
 
-    from logchat.ingest.fields import FieldReader
-
     rng = random.Random(5)
     users = ["root", "admin", "(ops)", "web-1", "0", "_svc", 'bo"b', "ü", "a=b", "12abc", "x" * 300, "root.", "r)"]
     ports = ["22", "0", "0080", "65535", "123456"]
@@ -458,16 +455,29 @@ def test_messages_of_one_template_with_values_of_every_length_and_kind_store_wha
         messages.append(f"sent {rng.choice(took)} rc={rng.choice(ports)} via ({address()}).")
         if n % 50 == 0:
             messages.append(f"job {n} took {rng.choice(took)} size {n} bytes and more words")
+    reader, _, _ = _stored_as_a_full_read_gives(messages)
+    assert sum(1 for entry in reader._plans.values() if entry[4]) >= 3  # the three templates made patterns
+
+
+def _stored_as_a_full_read_gives(messages: list[str]) -> tuple[FieldReader, set[bytes], int]:
+    """Read ``messages`` as ingest does (templates mined on the way, recipes found by the miner's digit key),
+    asserting that each stored JSON and the tally are what reading every message in full gives. Returns the field
+    reader, the messages' digit keys, and how many messages recipes wrote (the tally keeps the recipe of each)."""
     miner, reader, fast, full = TemplateMiner(), FieldReader(""), FieldTally(), FieldTally()
+    keys: set[bytes] = set()
+    written_by_recipes = 0
     for message in messages:
         template_id = miner.assign(message)
         tokens = miner.template_tokens(template_id)
+        keys.add(miner.last_key)
+        before = len(fast.recipes)
         stored = reader.read_encoded(fast, template_id, tokens, message, message, False, key=miner.last_key)
+        written_by_recipes += len(fast.recipes) == before + 1
         fields, units = extract_fields(miner.template(template_id), message)
         full.add(template_id, fields, units)
         assert stored == encode_fields(fields), message
     assert fast.rows() == full.rows()
-    assert sum(1 for entry in reader._plans.values() if entry[4]) >= 3  # the three templates made patterns
+    return reader, keys, written_by_recipes
 
 
 def test_json_records_of_every_kind_of_value_are_stored_as_a_full_read_gives(tmp_path: Path) -> None:
@@ -559,8 +569,6 @@ def test_messages_that_differ_in_zeros_inside_numbers_share_a_recipe_and_store_w
     octets, durations with units, as the first message of a key or after its recipe exists."""
     import random
 
-    from logchat.ingest.fields import FieldReader
-
     generator = random.Random(8)
 
     def number(digits: int) -> str:
@@ -579,19 +587,6 @@ def test_messages_that_differ_in_zeros_inside_numbers_share_a_recipe_and_store_w
         messages.append(f"seen {number(1)}0 items in {number(3)}.{number(3)} s at 0x{number(4)}")
         if n % 10 == 0:
             messages.append(f"set k{generator.choice(['0', '00', '10', '01'])}={number(3)} and {number(2)}")
-    miner, reader, fast, full = TemplateMiner(), FieldReader(""), FieldTally(), FieldTally()
-    keys: set[bytes] = set()
-    written_by_recipes = 0
-    for message in messages:
-        template_id = miner.assign(message)
-        tokens = miner.template_tokens(template_id)
-        keys.add(miner.last_key)
-        before = len(fast.recipes)
-        stored = reader.read_encoded(fast, template_id, tokens, message, message, False, key=miner.last_key)
-        written_by_recipes += len(fast.recipes) == before + 1  # the tally keeps each recipe a message used
-        fields, units = extract_fields(miner.template(template_id), message)
-        full.add(template_id, fields, units)
-        assert stored == encode_fields(fields), message
-    assert fast.rows() == full.rows()
+    _, keys, written_by_recipes = _stored_as_a_full_read_gives(messages)
     assert len(keys) > len(messages) / 4  # digit keys that come back now and then
     assert written_by_recipes > 0.75 * len(messages)  # without sharing recipes: 44%

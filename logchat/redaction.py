@@ -21,7 +21,7 @@ detect-secrets on the secret corpus so that nothing it finds is left here.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -250,19 +250,29 @@ class KeyedSecretMask:
     every other byte. Texts with one key differ only in such digits. No trigger word holds one but a few
     ("ya29."), so once a text triggers no rule, every text of its key triggers none either: they skip the scan
     (ingest meets the same line shapes over and over), and ``mask`` returns them themselves, as mask_secrets does.
-    A key whose texts could hold a trigger word with a digit is never remembered."""
+    A key whose texts could hold a trigger word with a digit is never remembered. ``shared_key`` maps a key to a
+    coarser one whose texts also differ only in digits ("port 40260" and "port 51234"): a text whose key is new
+    skips the scan when its shared key is known to be clean."""
 
-    def __init__(self, digit_table: bytes, limit: int = 100_000, longest: int = 1024) -> None:
+    def __init__(
+        self, digit_table: bytes, limit: int = 100_000, longest: int = 1024,
+        shared_key: Callable[[bytes], bytes] | None = None,
+    ) -> None:
         # At most ``limit`` keys of at most ``longest`` bytes: the memory stays bounded whatever the lines.
         self._clean: set[bytes] = set()
         self._limit = limit
         self._longest = longest
+        self._shared_key = shared_key
+        # Texts of a shared key differ in digits that their keys may show either way: a trigger word with a
+        # digit is looked for with all its digits alike, in the key with all its digits alike.
+        self._word_table = _ALL_DIGITS_ALIKE if shared_key is not None else digit_table
         self._digit_words = tuple(
             {
-                word.encode("ascii").translate(digit_table)
+                word.encode("ascii").translate(self._word_table)
                 for words in _RULE_TRIGGERS.values()
                 for word in words
                 if word.encode("ascii").translate(digit_table) != word.encode("ascii")
+                or (shared_key is not None and any(char.isdigit() for char in word))
             }
         )
         # Only "K" (the Kelvin sign) and "İ" lower-case to ASCII from outside it, to "k" and "i": a word with
@@ -277,6 +287,12 @@ class KeyedSecretMask:
         clean = self._clean
         if key in clean:
             return text
+        shared = key
+        if self._shared_key is not None:
+            shared = self._shared_key(key)
+            if shared is not key and shared in clean:
+                self._remember(key)
+                return text
         rules = _triggered_rules(text)
         if rules:
             return _combined(rules).sub(_replace, text)
@@ -285,13 +301,21 @@ class KeyedSecretMask:
         if self._digit_words:
             # Trigger words are found in lower case, and only ASCII letters lower-case to the ASCII letters of
             # these words: the ASCII lower case of the key shows them.
-            lowered = key.lower()
+            lowered = key.lower().translate(self._word_table)
             if any(word in lowered for word in self._digit_words):
                 return text
-        if len(clean) >= self._limit:
-            clean.clear()
-        clean.add(key)
+        self._remember(key)
+        if shared is not key:
+            self._remember(shared)
         return text
+
+    def _remember(self, key: bytes) -> None:
+        if len(self._clean) >= self._limit:
+            self._clean.clear()
+        self._clean.add(key)
+
+
+_ALL_DIGITS_ALIKE = bytes.maketrans(b"0123456789", b"1111111111")
 
 
 def mask_tree(value: Any) -> Any:

@@ -24,6 +24,7 @@ from functools import lru_cache, partial
 from operator import itemgetter
 from typing import Any
 
+from logchat.ingest.digit_keys import DIGIT_KEY, VARYING_UNDER_SHARED_KEY, zeros_inside_numbers_blind
 from logchat.redaction import mask_secrets, might_hold_secret
 from logchat.vocabulary import IDENTIFIER, LABEL, MEASURE
 
@@ -312,7 +313,7 @@ class FieldReader:
         if self._structured is None:
             line = message.partition("\n")[0]
             if key is None:
-                key = line.encode("utf-8", "surrogatepass").translate(_DIGIT_KEY)
+                key = line.encode("utf-8", "surrogatepass").translate(DIGIT_KEY)
             # The common case first, in as few steps as it takes: a shape with a recipe of the current template.
             entry = self._recipes.get(key)
             if entry is not None and entry[0] is tokens and entry[1] == template_id and (recipe := entry[2]):
@@ -406,8 +407,12 @@ class FieldReader:
     ) -> tuple[Any, int, _Recipe | None, list[int]] | None:
         """The recipe entry of a message whose digit key ``key`` has none of its template (``entry``: the key's
         entry of another template, or None): the one of the key that also lets go of the zeros inside numbers,
-        which its messages share, or a new one (after _RECIPE_AFTER messages of that key), or None for now."""
-        shared_key = _zeros_inside_numbers_blind(key)
+        which its messages share, or a new one (after _RECIPE_AFTER messages of that key), or None for now. A recipe
+        is the same for all messages of a shared key: where their values start and end is where their digits are;
+        whether an integer is written as it is depends on its first digit (a leading zero), its length and its
+        non-digits, never on a digit after the first (a fraction's trailing zero is looked at per message, by its
+        hole's converter); and a name holding a digit that varies under the shared key never makes a recipe."""
+        shared_key = zeros_inside_numbers_blind(key)
         if shared_key is not key:
             shared = self._recipes.get(shared_key)
             if shared is not None and shared[0] is tokens and shared[1] == template_id:
@@ -461,29 +466,6 @@ class FieldReader:
         return entry
 
 
-# The miner's digit key: digits 1-9 become "1"; lengths, zeros and every other character stay.
-_DIGIT_KEY = bytes.maketrans(b"23456789", b"11111111")
-# A digit that a recipe's key lets vary: any but a zero that starts a number ("0", "0101", "0x1f" keep theirs).
-_VARYING_DIGIT = re.compile(r"[1-9]|(?<=[0-9])0")
-
-
-def _zeros_inside_numbers_blind(key: bytes) -> bytes:
-    """A digit key whose zeros after a digit are "1" too ("port 40260" and "port 51234" share it): ``key``
-    itself when it has none. A recipe is the same for all messages of such a key: where their values start and
-    end is where their digits are; whether an integer is written as it is depends on its first digit (a leading
-    zero), its length and its non-digits, never on a digit after the first (a fraction's trailing zero is looked
-    at per message, by its hole's converter); and a name holding such a digit is never a recipe's
-    (_VARYING_DIGIT). Addresses and ports hold zeros anywhere, which make tens of thousands of digit keys: most
-    would never reach a recipe of their own."""
-    if b"10" not in key and b"00" not in key:
-        return key
-    # In a digit key every digit is "0" or "1": a run of zeros after a digit turns into ones pair by pair.
-    blind = key.replace(b"00", b"01")
-    while b"10" in blind:
-        blind = blind.replace(b"10", b"11")
-    return blind
-
-
 _WORD_SPAN = re.compile(r"\S+")
 _RECIPE_LIMIT = 50_000
 # Recipes are kept making for a template while each is used by at least this many messages on average
@@ -532,7 +514,7 @@ def _recipe(template_id: int, plan: _Plan, line: str) -> _Recipe | None:
         elif "=" in text:
             key, _, rest = text.partition("=")
             if _KEY.fullmatch(key):
-                if _VARYING_DIGIT.search(key):
+                if VARYING_UNDER_SHARED_KEY.search(key):
                     return None  # the name would change with the digits
                 name = field_name(key)
                 if _CREDENTIAL_FIELD.search(name) or name in found:
@@ -622,7 +604,7 @@ def _slot_reading(slot: _Slot, word: str) -> _SlotReading:
     start = len(word) - len(word.lstrip(_STRIP))
     name, named_by_word = slot.name, False
     if slot.prefix:
-        if _VARYING_DIGIT.search(slot.prefix):
+        if VARYING_UNDER_SHARED_KEY.search(slot.prefix):
             return _READ_IN_FULL
         if not text.startswith(slot.prefix):
             return _NO_FIELD
@@ -630,7 +612,7 @@ def _slot_reading(slot: _Slot, word: str) -> _SlotReading:
     elif "=" in text:
         key, _, rest = text.partition("=")
         if _KEY.fullmatch(key):
-            if _VARYING_DIGIT.search(key):
+            if VARYING_UNDER_SHARED_KEY.search(key):
                 return _READ_IN_FULL  # the name would change with the digits
             name, named_by_word = field_name(key), True
             if _CREDENTIAL_FIELD.search(name):
@@ -675,7 +657,7 @@ def _read_by_slots(tally: FieldTally, template_id: int, plan_entry: list[Any], m
     check_names = False
     for slot, readings in zip(plan.slots, plan_entry[3], strict=True):
         word = words[slot.position]
-        key = word.encode("utf-8", "surrogatepass").translate(_DIGIT_KEY)
+        key = word.encode("utf-8", "surrogatepass").translate(DIGIT_KEY)
         reading = readings.get(key)
         if reading is None:
             if len(readings) >= 4096:

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from logchat.ingest.digit_keys import DIGIT_KEY, zeros_inside_numbers_blind
 from logchat.ingest.events import Event
 from logchat.ingest.fields import FieldReader, FieldTally
 from logchat.ingest.sources import LineReader
-from logchat.ingest.templates import DIGIT_KEY, TemplateMiner
+from logchat.ingest.templates import TemplateMiner
 from logchat.ingest.value_counts import BatchCounts
 from logchat.redaction import KeyedSecretMask, mask_secrets
 from logchat.vocabulary import EventRow
@@ -144,7 +145,7 @@ def produce_batches(reader: LineReader, parser: Any, miner: TemplateMiner, plan:
     assign, tokens_of = miner.assign, miner.template_tokens
     # One-line messages carry their digit key from the secret mask to the miner: computed once, and lines of a
     # key that held no secret skip the secret scan.
-    mask, mask_keyed = mask_secrets, KeyedSecretMask(DIGIT_KEY).mask
+    mask, mask_keyed = mask_secrets, KeyedSecretMask(DIGIT_KEY, shared_key=zeros_inside_numbers_blind).mask
     fields_format = (getattr(parser, "name", "") or "") if plan.fields else None
     read_fields = FieldReader(fields_format).read_encoded if fields_format is not None else None
     max_seconds = plan.max_seconds

@@ -16,6 +16,8 @@ import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from logchat.ingest.digit_keys import DIGIT_KEY, VARYING_UNDER_SHARED_KEY, zeros_inside_numbers_blind
+
 # Order matters: the first alternative that matches at a position wins.
 _MASKS: tuple[tuple[str, str], ...] = (
     ("UUID", r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
@@ -36,12 +38,12 @@ MASK_RE = re.compile(
     + _BOUNDARY_AFTER
 )
 _PLACEHOLDER = {name: f"<{name}>" for name in MASK_NAMES}
-# A cheap first key: every ASCII digit 1-9 becomes "1" (a bytes translation, ten times faster than
-# masking). The key keeps the length, every non-digit and every "0", so the masks match at the same
-# places for all messages with one key (the masks only test character classes, lengths and a literal
-# "0x"). Their masked shapes are then equal unless a digit 1-9 survived masking ("admin73"): such
-# shapes are never cached under the key, or Drain would never see "admin1" and generalise the token.
-DIGIT_KEY = bytes.maketrans(b"23456789", b"11111111")
+# A cheap first key, the digit key (digit_keys.DIGIT_KEY): its masks match at the same places for all messages
+# with one key (the masks only test character classes, lengths and a literal "0x" that starts a word). Their
+# masked shapes are then equal unless a digit 1-9 survived masking ("admin73"): such shapes are never cached under
+# the key, or Drain would never see "admin1" and generalise the token. The masks match at the same places for all
+# messages of a shared key too (zeros_inside_numbers_blind: a zero after a digit starts no hex number), whose
+# shapes are equal unless a digit that varies under it survived ("admin10").
 _VARYING_DIGIT = re.compile(r"[1-9]")
 _SHAPE_CACHE_LIMIT = 500_000
 STATE_ID = 1
@@ -85,9 +87,9 @@ class TemplateMiner:
         self._drain = Drain(sim_th=sim_th, depth=depth, max_children=100)
         self._shape_to_id: dict[str, int] = {}
         self._digits_to_id: dict[bytes, int] = {}
-        # Keys whose masked shape kept a digit 1-9 ("... port <NUM> ssh2"): where the masks cut their messages,
-        # as (start, end, placeholder) spans, which are the same for every message with the key; None until a key's
-        # second message.
+        # Keys whose masked shape kept a digit ("... port <NUM> ssh2"): where the masks cut their messages, as
+        # (start, end, placeholder) spans, which are the same for every message with the key; under a shared key
+        # (zeros_inside_numbers_blind), None until its second message; under a message's own key too once known.
         self._digits_to_cuts: dict[bytes, tuple[tuple[int, int, str], ...] | None] = {}
         # Clusters created or whose template changed since the last take_changed().
         self._changed: set[int] = set()
@@ -112,37 +114,66 @@ class TemplateMiner:
         cluster_id = self._digits_to_id.get(key)
         if cluster_id is not None:
             return cluster_id
-        cuts = self._digits_to_cuts.get(key, _UNSEEN)
+        cuts = self._digits_to_cuts.get(key)
+        if cuts is not None:
+            # A key whose messages keep a digit 1-9 ("ssh2"), met before: its shape is cut where its masks are.
+            shape = _cut(first_line, cuts)
+            cluster_id = self._shape_to_id.get(shape)
+            return cluster_id if cluster_id is not None else self._add_shape(shape)
+        # Ports and addresses hold zeros anywhere and make tens of thousands of keys, most met once or twice: the
+        # key shared with the messages whose zeros inside numbers differ finds most of them masked already.
+        shared = zeros_inside_numbers_blind(key)
+        if shared is not key:
+            cluster_id = self._digits_to_id.get(shared)
+            if cluster_id is not None:
+                self._remember(key, cluster_id)
+                return cluster_id
+        cuts = self._digits_to_cuts.get(shared, _UNSEEN)
         if cuts is _UNSEEN:
             shape = MASK_RE.sub(_placeholder, first_line)
         else:
-            if cuts is None:  # the key's second message: where the masks cut is worth keeping now
-                cuts = self._digits_to_cuts[key] = tuple(
+            if cuts is None:  # the shared key's second message: where the masks cut is worth keeping now
+                cuts = self._digits_to_cuts[shared] = tuple(
                     (match.start(), match.end(), _PLACEHOLDER[match.lastgroup])  # type: ignore[index]
                     for match in MASK_RE.finditer(first_line)
                 )
             shape = _cut(first_line, cuts)
         cluster_id = self._shape_to_id.get(shape)
         if cluster_id is None:
-            cluster, change = self._drain.add_log_message(shape)
-            cluster_id = cluster.cluster_id
-            if change != "none":
-                self._changed.add(cluster_id)
-                self.change_count += 1
-            if len(self._shape_to_id) >= _SHAPE_CACHE_LIMIT:
-                self._shape_to_id.clear()
-            self._shape_to_id[shape] = cluster_id
+            cluster_id = self._add_shape(shape)
         if _VARYING_DIGIT.search(shape) is None:
-            if len(self._digits_to_id) >= _SHAPE_CACHE_LIMIT:
-                self._digits_to_id.clear()
-            self._digits_to_id[key] = cluster_id
+            self._remember(key, cluster_id)
+            if shared is not key and VARYING_UNDER_SHARED_KEY.search(shape) is None:
+                self._remember(shared, cluster_id)
         elif cuts is _UNSEEN:
-            # Cutting by the key's spans gives the shape at a fraction of what masking the message again costs;
-            # many keys (a port number of another length) are met once, so the spans are found when one comes back.
-            if len(self._digits_to_cuts) >= _SHAPE_CACHE_LIMIT:
-                self._digits_to_cuts.clear()
-            self._digits_to_cuts[key] = None
+            # Cutting by the shared key's spans gives the shape at a fraction of what masking the message again
+            # costs; many keys (a port number of another length) are met once, so the spans are found when one
+            # comes back.
+            self._remember_cuts(shared, None)
+        elif shared is not key:
+            self._remember_cuts(key, cuts)  # every message of this very key keeps a digit 1-9 there too
         return cluster_id
+
+    def _add_shape(self, shape: str) -> int:
+        cluster, change = self._drain.add_log_message(shape)
+        cluster_id: int = cluster.cluster_id
+        if change != "none":
+            self._changed.add(cluster_id)
+            self.change_count += 1
+        if len(self._shape_to_id) >= _SHAPE_CACHE_LIMIT:
+            self._shape_to_id.clear()
+        self._shape_to_id[shape] = cluster_id
+        return cluster_id
+
+    def _remember_cuts(self, key: bytes, cuts: tuple[tuple[int, int, str], ...] | None) -> None:
+        if len(self._digits_to_cuts) >= _SHAPE_CACHE_LIMIT:
+            self._digits_to_cuts.clear()
+        self._digits_to_cuts[key] = cuts
+
+    def _remember(self, key: bytes, cluster_id: int) -> None:
+        if len(self._digits_to_id) >= _SHAPE_CACHE_LIMIT:
+            self._digits_to_id.clear()
+        self._digits_to_id[key] = cluster_id
 
     def template(self, cluster_id: int) -> str:
         cluster = self._drain.id_to_cluster.get(cluster_id)

@@ -544,24 +544,6 @@ def test_a_float_written_as_its_own_json_is_kept_and_any_other_is_converted() ->
     assert 0.25 * len(texts) < kept < 0.75 * len(texts)  # both ways taken, many times each
 
 
-def test_a_digit_key_blind_to_zeros_inside_numbers_changes_only_those_zeros() -> None:
-    """The key recipes are shared by turns every zero that follows a digit into "1" and keeps every other byte:
-    a zero that starts a number ("0", "0101", "0x1f") stays, so does everything that is not a digit."""
-    import random
-
-    from logchat.ingest.fields import _DIGIT_KEY, _zeros_inside_numbers_blind
-
-    generator = random.Random(3)
-    texts = ["port 40260", "10.0.0.1", "0x100", "0101 00 000 0000", "arg00=1", "v0 x10y0", "1.050", "", "ü10 €00"]
-    alphabet = "0000111239 .:=x-é"
-    texts += ["".join(generator.choice(alphabet) for _ in range(generator.randint(0, 40))) for _ in range(5000)]
-    for text in texts:
-        key = text.encode().translate(_DIGIT_KEY)
-        blind = _zeros_inside_numbers_blind(key)
-        assert blind == re.sub(rb"(?<=[0-9])0", b"1", key), text
-        assert (blind is key) == (blind == key)  # the key itself when nothing changes
-
-
 def test_messages_that_differ_in_zeros_inside_numbers_share_a_recipe_and_store_what_a_full_read_gives() -> None:
     """Messages whose digit keys differ only in zeros after a digit (ports, addresses, durations) are written by
     one recipe once it is made, and every one of them stores what reading it in full gives: numbers with a leading

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -135,3 +136,67 @@ def test_a_key_given_by_the_caller_is_the_one_the_miner_would_make() -> None:
         assert keyed.assign(message, message.encode("utf-8").translate(DIGIT_KEY)) == miner.assign(message)
         assert keyed.last_key == miner.last_key
     assert keyed.dump_state() == miner.dump_state()
+
+
+def _zeros_everywhere(count: int, seed: int) -> list[str]:
+    """Messages whose numbers hold zeros anywhere (ports, addresses, durations, hex, leading zeros) and whose
+    names hold digits that survive masking ("admin00", "admin10", "node7"), in many shapes."""
+    rng = random.Random(seed)
+
+    def number(length: int) -> str:
+        return "".join(rng.choice("0000123456789") for _ in range(length))
+
+    def port() -> str:
+        return str(rng.choice((0, 10, 100, 1000, 10000, 20000, 40260, 51234, 60000, 22, 80, 8080, 5000)))
+
+    admins = ("00", "01", "05", "10", "13", "70", "100")
+    shapes = [
+        lambda: f"Accepted password for root from 10.{rng.randint(0, 200)}.0.{rng.randint(0, 255)} port {port()} ssh2",
+        lambda: f"connection from 192.168.{rng.choice((0, 10, 100))}.{rng.randint(0, 255)}:{port()} closed",
+        lambda: f"login of admin{rng.choice(admins)} from 10.0.0.{rng.randint(1, 9)}",
+        lambda: f"user node{rng.randint(0, 20)} took {number(rng.randint(1, 4))}ms with k{rng.choice(('0', '00'))}=v",
+        lambda: f"read 0x{rng.choice(('10', '100', '1f0', '0'))} at offset {number(rng.randint(1, 6))} of {port()}",
+        lambda: f"user{rng.choice(admins)}",  # one token: Drain keeps each name a template of its own
+        lambda: f"job {number(3)}-{number(2)} exited with code {rng.choice((0, 1, 10, 100, 2))}",
+    ]
+    return [rng.choice(shapes)() for _ in range(count)]
+
+
+def test_messages_that_differ_in_zeros_inside_numbers_share_their_masking_and_get_their_own_templates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The miner masks a message once per shared key (its digit key with zeros inside numbers as "1"): every
+    # message must still get the template that masking it alone gives, names whose digits differ ("admin00",
+    # "admin05") kept apart.
+    from drain3.drain import Drain
+
+    from logchat.ingest import templates
+    from logchat.ingest.digit_keys import zeros_inside_numbers_blind
+
+    messages = _zeros_everywhere(6000, seed=17)
+    # The reference: Drain itself, given each message masked, with no cache in between.
+    drain = Drain(sim_th=0.4, depth=4, max_children=100)
+    expected = []
+    for message in messages:
+        cluster = drain.add_log_message(mask_message(message))[0]
+        expected.append((cluster.cluster_id, cluster.get_template()))  # the template as it is at this message
+    masks, maskings = templates.MASK_RE, []
+
+    class CountingMasks:
+        def sub(self, replace: Any, text: str) -> str:
+            maskings.append(text)
+            return masks.sub(replace, text)
+
+        def finditer(self, text: str) -> Any:
+            maskings.append(text)
+            return masks.finditer(text)
+
+    monkeypatch.setattr(templates, "MASK_RE", CountingMasks())
+    cut = TemplateMiner()
+    for message, (cluster_id, template) in zip(messages, expected, strict=True):
+        assert cut.assign(message) == cluster_id, message
+        assert cut.template(cluster_id) == template, message
+    keys = {message.encode().translate(DIGIT_KEY) for message in messages}
+    shared = {zeros_inside_numbers_blind(key) for key in keys}
+    assert len(shared) * 3 < len(keys)
+    assert len(maskings) <= 2 * len(shared)  # a full masking and, for shapes that keep a digit, a finditer

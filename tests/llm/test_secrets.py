@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -191,13 +192,14 @@ def test_any_text_is_masked_without_error(text: str) -> None:
 
 
 def _digit_key(text: str) -> bytes:
-    from logchat.ingest.templates import DIGIT_KEY
+    from logchat.ingest.digit_keys import DIGIT_KEY
 
     return text.encode("utf-8", "surrogatepass").translate(DIGIT_KEY)
 
 
+@pytest.mark.parametrize("shared", [False, True])
 @pytest.mark.parametrize(("limit", "longest"), [(100_000, 1024), (3, 40)])
-def test_masking_by_digit_key_masks_as_mask_secrets_does(limit: int, longest: int) -> None:
+def test_masking_by_digit_key_masks_as_mask_secrets_does(limit: int, longest: int, shared: bool) -> None:
     import json
     import random
 
@@ -206,25 +208,55 @@ def test_masking_by_digit_key_masks_as_mask_secrets_does(limit: int, longest: in
     rng = random.Random(3)
     lines = [record["line"] for record in map(json.loads, CORPUS.read_text(encoding="utf-8").splitlines())]
     lines += [text for text, _, _ in CASES] + ["Failed password for root from 1.2.3.4 port 22 ssh2"]
-    # The same lines again with other digits: lines of one key that held nothing are remembered, the others not.
+    # The same lines again with other digits: lines of one key that held nothing are remembered, the others not;
+    # with the shared key, zeros after a digit vary too.
     varied = ["".join(rng.choice("123456789") if char in "123456789" else char for char in line) for line in lines]
-    masker = KeyedSecretMask(_digit_key_table(), limit=limit, longest=longest)
-    for text in lines + varied + lines:
+    zeros = ["".join(rng.choice("0123456789") if char.isdigit() and at and line[at - 1].isdigit() else char
+                     for at, char in enumerate(line)) for line in lines]
+    masker = KeyedSecretMask(_digit_key_table(), limit=limit, longest=longest,
+                             shared_key=_shared_key() if shared else None)
+    for text in lines + varied + zeros + lines + zeros:
         assert masker.mask(text, _digit_key(text)) == mask_secrets(text)
 
 
-def test_a_trigger_word_with_a_digit_is_found_in_a_line_whose_key_held_nothing() -> None:
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_trigger_word_with_a_digit_is_found_in_a_line_whose_key_held_nothing(shared: bool) -> None:
     from logchat.redaction import KeyedSecretMask
 
-    masker = KeyedSecretMask(_digit_key_table())
-    harmless = "auth with ya19.abcdefghijklmnopqrstuvwxyz0123"
+    masker = KeyedSecretMask(_digit_key_table(), shared_key=_shared_key() if shared else None)
     oauth = "auth with ya29.abcdefghijklmnopqrstuvwxyz0123"
-    assert _digit_key(harmless) == _digit_key(oauth)
-    assert masker.mask(harmless, _digit_key(harmless)) == harmless
+    for harmless in ("auth with ya19.abcdefghijklmnopqrstuvwxyz0123", "auth with ya10.abcdefghijklmnopqrstuvwxyz0123"):
+        assert masker.mask(harmless, _digit_key(harmless)) == harmless
     assert masker.mask(oauth, _digit_key(oauth)) == mask_secrets(oauth) != oauth
 
 
+def test_lines_whose_zeros_inside_numbers_differ_are_scanned_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+
+    from logchat import redaction
+
+    rng = random.Random(8)
+    ports = [rng.choice(("10", "100", "1000", "20000", "40260", "50505", "22", "8080")) for _ in range(2000)]
+    lines = [f"Accepted password for root from 10.0.{rng.randint(0, 99)}.1 port {port} ssh2" for port in ports]
+    scanned: list[str] = []
+    scan = redaction._triggered_rules
+    monkeypatch.setattr(redaction, "_triggered_rules", lambda text: scanned.append(text) or scan(text))
+    masker = redaction.KeyedSecretMask(_digit_key_table(), shared_key=_shared_key())
+    for line in lines:
+        assert masker.mask(line, _digit_key(line)) == line
+    keys = {_digit_key(line) for line in lines}
+    shared = {_shared_key()(key) for key in keys}
+    assert len(shared) * 2 < len(keys)
+    assert len(scanned) == len(shared)
+
+
+def _shared_key() -> Callable[[bytes], bytes]:
+    from logchat.ingest.digit_keys import zeros_inside_numbers_blind
+
+    return zeros_inside_numbers_blind
+
+
 def _digit_key_table() -> bytes:
-    from logchat.ingest.templates import DIGIT_KEY
+    from logchat.ingest.digit_keys import DIGIT_KEY
 
     return DIGIT_KEY

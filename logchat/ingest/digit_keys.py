@@ -9,6 +9,8 @@ import re
 # Every ASCII digit 1-9 becomes "1" (a bytes translation, ten times faster than masking). The key keeps the
 # length, every non-digit and every "0": a zero that starts a number tells "0x1f" and "0101" from other numbers.
 DIGIT_KEY = bytes.maketrans(b"23456789", b"11111111")
+# A digit that texts of one digit key may differ in: any but a zero.
+VARYING_UNDER_DIGIT_KEY = re.compile(r"[1-9]")
 # A digit that the shared key (zeros_inside_numbers_blind) lets vary: any but a zero that starts a number.
 VARYING_UNDER_SHARED_KEY = re.compile(r"[1-9]|(?<=[0-9])0")
 

@@ -24,7 +24,12 @@ from functools import lru_cache, partial
 from operator import itemgetter
 from typing import Any
 
-from logchat.ingest.digit_keys import DIGIT_KEY, VARYING_UNDER_SHARED_KEY, zeros_inside_numbers_blind
+from logchat.ingest.digit_keys import (
+    DIGIT_KEY,
+    VARYING_UNDER_DIGIT_KEY,
+    VARYING_UNDER_SHARED_KEY,
+    zeros_inside_numbers_blind,
+)
 from logchat.redaction import mask_secrets, might_hold_secret
 from logchat.vocabulary import IDENTIFIER, LABEL, MEASURE
 
@@ -604,7 +609,8 @@ def _slot_reading(slot: _Slot, word: str) -> _SlotReading:
     start = len(word) - len(word.lstrip(_STRIP))
     name, named_by_word = slot.name, False
     if slot.prefix:
-        if VARYING_UNDER_SHARED_KEY.search(slot.prefix):
+        # A slot's readings are kept by each word's own digit key (_read_by_slots), not the shared one.
+        if VARYING_UNDER_DIGIT_KEY.search(slot.prefix):
             return _READ_IN_FULL
         if not text.startswith(slot.prefix):
             return _NO_FIELD
@@ -612,7 +618,7 @@ def _slot_reading(slot: _Slot, word: str) -> _SlotReading:
     elif "=" in text:
         key, _, rest = text.partition("=")
         if _KEY.fullmatch(key):
-            if VARYING_UNDER_SHARED_KEY.search(key):
+            if VARYING_UNDER_DIGIT_KEY.search(key):
                 return _READ_IN_FULL  # the name would change with the digits
             name, named_by_word = field_name(key), True
             if _CREDENTIAL_FIELD.search(name):

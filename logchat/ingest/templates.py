@@ -16,7 +16,12 @@ import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from logchat.ingest.digit_keys import DIGIT_KEY, VARYING_UNDER_SHARED_KEY, zeros_inside_numbers_blind
+from logchat.ingest.digit_keys import (
+    DIGIT_KEY,
+    VARYING_UNDER_DIGIT_KEY,
+    VARYING_UNDER_SHARED_KEY,
+    zeros_inside_numbers_blind,
+)
 
 # Order matters: the first alternative that matches at a position wins.
 _MASKS: tuple[tuple[str, str], ...] = (
@@ -44,7 +49,6 @@ _PLACEHOLDER = {name: f"<{name}>" for name in MASK_NAMES}
 # the key, or Drain would never see "admin1" and generalise the token. The masks match at the same places for all
 # messages of a shared key too (zeros_inside_numbers_blind: a zero after a digit starts no hex number), whose
 # shapes are equal unless a digit that varies under it survived ("admin10").
-_VARYING_DIGIT = re.compile(r"[1-9]")
 _SHAPE_CACHE_LIMIT = 500_000
 STATE_ID = 1
 STATE_FORMAT = "logchat-drain"
@@ -141,7 +145,7 @@ class TemplateMiner:
         cluster_id = self._shape_to_id.get(shape)
         if cluster_id is None:
             cluster_id = self._add_shape(shape)
-        if _VARYING_DIGIT.search(shape) is None:
+        if VARYING_UNDER_DIGIT_KEY.search(shape) is None:
             self._remember(key, cluster_id)
             if shared is not key and VARYING_UNDER_SHARED_KEY.search(shape) is None:
                 self._remember(shared, cluster_id)
